@@ -1,0 +1,287 @@
+//! [`Body`]: the request and response body type shared by the transport, the layers and the facade.
+//!
+//! A body is either a buffered chunk of bytes (cheap to clone, so redirects can replay it) or a stream
+//! (sent as it is produced, never buffered, and therefore not replayable).
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http_body::{Frame, SizeHint};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::BodyExt;
+
+use crate::error::BoxError;
+
+/// A request or response body.
+///
+/// ```
+/// use courier_core::Body;
+/// use http_body::Body as _;
+///
+/// let body = Body::from("hello");
+/// assert_eq!(body.size_hint().exact(), Some(5));
+/// // Buffered bodies can be replayed (e.g. on a 307 redirect); streams cannot.
+/// assert!(body.try_clone().is_some());
+///
+/// let chunks = futures_util::stream::iter(vec![Ok::<_, std::io::Error>("a"), Ok("b")]);
+/// let streaming = Body::wrap_stream(chunks);
+/// assert!(streaming.try_clone().is_none());
+/// ```
+pub struct Body {
+    inner: Inner,
+}
+
+enum Inner {
+    /// `None` once the bytes were yielded.
+    Full(Option<Bytes>),
+    Streaming(UnsyncBoxBody<Bytes, BoxError>),
+}
+
+impl Body {
+    /// An empty body.
+    pub const fn empty() -> Body {
+        Body {
+            inner: Inner::Full(None),
+        }
+    }
+
+    /// Wraps any `http_body::Body` whose data is `Bytes`.
+    pub fn new<B>(body: B) -> Body
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Body {
+            inner: Inner::Streaming(body.map_err(Into::into).boxed_unsync()),
+        }
+    }
+
+    /// Wraps a stream of byte chunks, sent as it is produced (chunked, or as HTTP/2 DATA frames).
+    pub fn wrap_stream<S, T, E>(stream: S) -> Body
+    where
+        S: Stream<Item = Result<T, E>> + Send + 'static,
+        T: Into<Bytes> + 'static,
+        E: Into<BoxError> + 'static,
+    {
+        Body::new(StreamBody { stream })
+    }
+
+    /// The bytes of a buffered body; `None` for a stream.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.inner {
+            Inner::Full(Some(bytes)) => Some(bytes),
+            Inner::Full(None) => Some(&[]),
+            Inner::Streaming(_) => None,
+        }
+    }
+
+    /// A copy of a buffered body (a reference count, not a copy of the bytes); `None` for a stream.
+    pub fn try_clone(&self) -> Option<Body> {
+        match &self.inner {
+            Inner::Full(bytes) => Some(Body {
+                inner: Inner::Full(bytes.clone()),
+            }),
+            Inner::Streaming(_) => None,
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Full(bytes) => f
+                .debug_struct("Body")
+                .field("len", &bytes.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            Inner::Streaming(_) => f.write_str("Body(streaming)"),
+        }
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.inner {
+            Inner::Full(bytes) => Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            Inner::Streaming(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.inner {
+            Inner::Full(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
+            Inner::Streaming(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Inner::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Inner::Streaming(body) => body.size_hint(),
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body {
+            inner: Inner::Full(Some(bytes)),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(vec: Vec<u8>) -> Body {
+        Body::from(Bytes::from(vec))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Body {
+        Body::from(Bytes::from(s))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Body {
+        Body::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(s: &'static [u8]) -> Body {
+        Body::from(Bytes::from_static(s))
+    }
+}
+
+impl From<()> for Body {
+    fn from(_: ()) -> Body {
+        Body::empty()
+    }
+}
+
+/// Request bodies that a layer may need to send again (the redirect layer on 307/308).
+///
+/// Implemented for Courier's [`Body`] and the common `http-body-util` bodies; implement it for your own
+/// body type to let redirects replay it. Return `None` when the body cannot be replayed (a stream).
+///
+/// ```
+/// use courier_core::body::TryCloneBody;
+/// use http_body_util::Full;
+///
+/// let body = Full::new(bytes::Bytes::from_static(b"x"));
+/// assert!(body.try_clone_body().is_some());
+/// ```
+pub trait TryCloneBody: Sized {
+    /// A body that will yield the same bytes again, or `None`.
+    fn try_clone_body(&self) -> Option<Self>;
+}
+
+impl TryCloneBody for Body {
+    fn try_clone_body(&self) -> Option<Self> {
+        self.try_clone()
+    }
+}
+
+impl<D: Clone> TryCloneBody for http_body_util::Full<D> {
+    fn try_clone_body(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl<D> TryCloneBody for http_body_util::Empty<D> {
+    fn try_clone_body(&self) -> Option<Self> {
+        Some(http_body_util::Empty::new())
+    }
+}
+
+impl TryCloneBody for String {
+    fn try_clone_body(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl TryCloneBody for Bytes {
+    fn try_clone_body(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct StreamBody<S> {
+        #[pin]
+        stream: S,
+    }
+}
+
+impl<S, T, E> http_body::Body for StreamBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Into<Bytes>,
+    E: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.project().stream.poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(Frame::data(chunk.into())))),
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn full_body_yields_once() {
+        let body = Body::from("abc");
+        let collected = body.collect().await.unwrap().to_bytes();
+        assert_eq!(&collected[..], b"abc");
+    }
+
+    #[tokio::test]
+    async fn stream_body_yields_chunks() {
+        let chunks = futures_util::stream::iter(vec![Ok::<_, std::io::Error>("a"), Ok("bc")]);
+        let body = Body::wrap_stream(chunks);
+        assert_eq!(body.size_hint().exact(), None);
+        let collected = body.collect().await.unwrap().to_bytes();
+        assert_eq!(&collected[..], b"abc");
+    }
+
+    #[test]
+    fn empty_body_is_end_stream() {
+        use http_body::Body as _;
+        assert!(Body::empty().is_end_stream());
+        assert!(Body::from("").is_end_stream());
+        assert!(!Body::from("x").is_end_stream());
+    }
+}

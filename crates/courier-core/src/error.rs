@@ -1,0 +1,373 @@
+//! The one error type shared by the transport, every layer and the facade.
+//!
+//! Modeled on hyper's: a public [`Error`] wrapping a private kind, an optional URL and status, and an
+//! optional cause. Ask what went wrong with the `is_*` predicates; `Display` says what failed and for
+//! which URL, followed by the cause chain; [`std::error::Error::source`] returns the cause.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+use http::StatusCode;
+use url::Url;
+
+/// A boxed error, the currency of `tower` middleware.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A `Result` whose error is Courier's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error from sending a request or reading its response.
+///
+/// ```
+/// use courier_core::Error;
+///
+/// let err = Error::from_status(http::StatusCode::NOT_FOUND, "http://example.com/missing".parse().ok());
+/// assert!(err.is_status());
+/// assert_eq!(err.status(), Some(http::StatusCode::NOT_FOUND));
+/// assert_eq!(
+///     err.to_string(),
+///     "HTTP status client error (404 Not Found) for url (http://example.com/missing)"
+/// );
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    url: Option<Url>,
+    status: Option<StatusCode>,
+    source: Option<BoxError>,
+}
+
+/// What kind of failure an [`Error`] is. Kept private so new kinds are not breaking changes; use the
+/// `is_*` predicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Builder,
+    Request,
+    Connect,
+    Timeout,
+    Body,
+    Decode,
+    Status,
+    Redirect,
+}
+
+impl Error {
+    fn new(kind: Kind, source: Option<BoxError>) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                url: None,
+                status: None,
+                source,
+            }),
+        }
+    }
+
+    /// A request could not be built: invalid URL, unsupported scheme, invalid header, bad configuration.
+    pub fn builder<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Builder, Some(source.into()))
+    }
+
+    /// Sending the request failed after a connection was established (or for a reason other than connecting).
+    pub fn request<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Request, Some(source.into()))
+    }
+
+    /// No connection could be established: DNS, TCP or TLS failure.
+    pub fn connect<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Connect, Some(source.into()))
+    }
+
+    /// A deadline passed: connect, total, read, or waiting for a pooled connection.
+    pub fn timeout<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Timeout, Some(source.into()))
+    }
+
+    /// Reading or writing a body failed (connection closed mid-body, length mismatch, ...).
+    pub fn body<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Body, Some(source.into()))
+    }
+
+    /// A body could not be decoded: a corrupt or truncated compressed stream, a size cap exceeded,
+    /// text in an unknown charset, JSON that does not match.
+    pub fn decode<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Decode, Some(source.into()))
+    }
+
+    /// The server answered with an error status (4xx or 5xx); made by `error_for_status`.
+    pub fn from_status(status: StatusCode, url: Option<Url>) -> Error {
+        let mut err = Error::new(Kind::Status, None);
+        err.inner.status = Some(status);
+        err.inner.url = url;
+        err
+    }
+
+    /// Following a redirect failed: too many hops, a loop, a forbidden or invalid `Location`.
+    pub fn redirect<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Redirect, Some(source.into()))
+    }
+
+    /// Turns any error coming out of an inner service or body into a Courier [`Error`]: a Courier error
+    /// passes through unchanged, a hyper-util client error is classified (connect, timeout, body,
+    /// request), anything else becomes a request error with the original as its cause.
+    pub fn from_service<E: Into<BoxError>>(err: E) -> Error {
+        let err: BoxError = err.into();
+        let err = match err.downcast::<Error>() {
+            Ok(err) => return *err,
+            Err(err) => err,
+        };
+        if chain_has_timeout(&*err) {
+            return Error::new(Kind::Timeout, Some(err));
+        }
+        if let Some(legacy) = err.downcast_ref::<hyper_util::client::legacy::Error>() {
+            if legacy.is_connect() {
+                return Error::new(Kind::Connect, Some(err));
+            }
+        }
+        if let Some(hyper_err) = find_source::<hyper::Error>(&*err) {
+            if hyper_err.is_incomplete_message() || hyper_err.is_body_write_aborted() {
+                return Error::new(Kind::Body, Some(err));
+            }
+        }
+        Error::new(Kind::Request, Some(err))
+    }
+
+    /// Like [`Error::from_service`], for errors raised while reading a response body: anything not
+    /// already classified is a body error.
+    pub fn from_body<E: Into<BoxError>>(err: E) -> Error {
+        let err: BoxError = err.into();
+        match err.downcast::<Error>() {
+            Ok(err) => *err,
+            Err(err) if chain_has_timeout(&*err) => Error::new(Kind::Timeout, Some(err)),
+            Err(err) => Error::new(Kind::Body, Some(err)),
+        }
+    }
+
+    /// Attaches the URL the error happened for, unless one is already set.
+    pub fn with_url(mut self, url: Url) -> Error {
+        if self.inner.url.is_none() {
+            self.inner.url = Some(url);
+        }
+        self
+    }
+
+    /// Attaches the URL given as an `http::Uri`, unless one is already set.
+    pub fn with_uri(self, uri: &http::Uri) -> Error {
+        if self.inner.url.is_some() {
+            return self;
+        }
+        match Url::parse(&uri.to_string()) {
+            Ok(url) => self.with_url(url),
+            Err(_) => self,
+        }
+    }
+
+    /// Removes the URL, e.g. before logging an error for a URL that carries credentials.
+    pub fn without_url(mut self) -> Error {
+        self.inner.url = None;
+        self
+    }
+
+    /// The URL this error is about, if known.
+    pub fn url(&self) -> Option<&Url> {
+        self.inner.url.as_ref()
+    }
+
+    /// A mutable reference to the URL, e.g. to strip credentials or query.
+    pub fn url_mut(&mut self) -> Option<&mut Url> {
+        self.inner.url.as_mut()
+    }
+
+    /// The response status, for errors made by `error_for_status`.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// True if the request or client configuration was invalid.
+    pub fn is_builder(&self) -> bool {
+        self.inner.kind == Kind::Builder
+    }
+
+    /// True if sending the request failed.
+    pub fn is_request(&self) -> bool {
+        self.inner.kind == Kind::Request
+    }
+
+    /// True if no connection could be made. Connect timeouts are both `is_connect` and `is_timeout`.
+    pub fn is_connect(&self) -> bool {
+        if self.inner.kind == Kind::Connect {
+            return true;
+        }
+        self.inner.kind == Kind::Timeout
+            && self
+                .inner
+                .source
+                .as_deref()
+                .and_then(|e| e.downcast_ref::<hyper_util::client::legacy::Error>())
+                .is_some_and(|e| e.is_connect())
+    }
+
+    /// True if a deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == Kind::Timeout
+    }
+
+    /// True if reading or writing a body failed.
+    pub fn is_body(&self) -> bool {
+        self.inner.kind == Kind::Body
+    }
+
+    /// True if a body could not be decoded.
+    pub fn is_decode(&self) -> bool {
+        self.inner.kind == Kind::Decode
+    }
+
+    /// True if this is an error status made by `error_for_status`.
+    pub fn is_status(&self) -> bool {
+        self.inner.kind == Kind::Status
+    }
+
+    /// True if following a redirect failed.
+    pub fn is_redirect(&self) -> bool {
+        self.inner.kind == Kind::Redirect
+    }
+}
+
+fn find_source<'a, T: StdError + 'static>(mut err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    loop {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        err = err.source()?;
+    }
+}
+
+fn chain_has_timeout(err: &(dyn StdError + 'static)) -> bool {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+        }
+        if err.is::<tokio::time::error::Elapsed>() {
+            return true;
+        }
+        if let Some(hyper_err) = err.downcast_ref::<hyper::Error>() {
+            if hyper_err.is_timeout() {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("courier::Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(url) = &self.inner.url {
+            d.field("url", &url.as_str());
+        }
+        if let Some(status) = &self.inner.status {
+            d.field("status", status);
+        }
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.inner.kind {
+            Kind::Builder => f.write_str("builder error")?,
+            Kind::Request => f.write_str("error sending request")?,
+            Kind::Connect => f.write_str("error connecting")?,
+            Kind::Timeout => f.write_str("operation timed out")?,
+            Kind::Body => f.write_str("error reading a body")?,
+            Kind::Decode => f.write_str("error decoding response body")?,
+            Kind::Redirect => f.write_str("error following redirect")?,
+            Kind::Status => {
+                let status = self
+                    .inner
+                    .status
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let prefix = if status.is_client_error() {
+                    "HTTP status client error"
+                } else if status.is_server_error() {
+                    "HTTP status server error"
+                } else {
+                    "HTTP status"
+                };
+                write!(f, "{prefix} ({status})")?;
+            }
+        }
+        if let Some(url) = &self.inner.url {
+            write!(f, " for url ({url})")?;
+        }
+        // The cause chain, so a log line says why and not only what.
+        let mut cause = self
+            .inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static));
+        while let Some(err) = cause {
+            write!(f, ": {err}")?;
+            cause = err.source();
+        }
+        Ok(())
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Error>();
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn from_service_keeps_courier_errors() {
+        let err = Error::redirect("too many redirects");
+        let boxed: BoxError = Box::new(err);
+        let err = Error::from_service(boxed);
+        assert!(err.is_redirect());
+    }
+
+    #[test]
+    fn display_includes_url_and_cause_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let err = Error::connect(io).with_url("http://127.0.0.1:1/".parse().unwrap());
+        assert!(err.is_connect());
+        assert_eq!(
+            err.to_string(),
+            "error connecting for url (http://127.0.0.1:1/): refused"
+        );
+        assert!(err.source().is_some());
+    }
+
+    #[test]
+    fn io_timeouts_classify_as_timeout() {
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "slow");
+        assert!(Error::from_body(io).is_timeout());
+    }
+}

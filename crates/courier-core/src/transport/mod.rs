@@ -1,0 +1,270 @@
+//! The transport: a pooled HTTP/1.1 + HTTP/2 client over plain TCP and TLS.
+//!
+//! [`Transport`] is a `tower::Service<http::Request<B>>` built on hyper-util's `client::legacy::Client`
+//! with an `HttpConnector` wrapped in rustls (ALPN `h2` and `http/1.1`). Clones share one connection
+//! pool. It sends exactly the request it is given — absolute-form URI, headers as they are — and
+//! returns the response with a streaming [`hyper::body::Incoming`] body. Everything else (user agent,
+//! decompression, cookies, redirects) is done by the layers stacked on top of it.
+//!
+//! The address the response came from is in the response extensions as
+//! [`hyper_util::client::legacy::connect::HttpInfo`].
+
+mod tls;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::{self, Client};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::body::Body;
+use crate::error::{BoxError, Error};
+
+pub use tls::Certificate;
+use tls::TlsOptions;
+
+/// The default time an idle pooled connection is kept: below the keep-alive of common servers
+/// (nginx 75 s, cloud load balancers 60 s) so the client drops a connection before the server does.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A pooled HTTP client service: the bottom of every Courier stack.
+///
+/// ```no_run
+/// use courier_core::transport::Transport;
+/// use courier_core::Body;
+/// use tower_service::Service;
+///
+/// # async fn run() -> Result<(), courier_core::Error> {
+/// let mut transport: Transport = Transport::builder().build()?;
+/// let request = http::Request::get("http://127.0.0.1:8080/").body(Body::empty()).unwrap();
+/// let response = transport.call(request).await?;
+/// assert!(response.status().is_success());
+/// # Ok(())
+/// # }
+/// ```
+pub struct Transport<B = Body> {
+    client: Client<HttpsConnector<HttpConnector>, B>,
+}
+
+impl<B> Clone for Transport<B> {
+    fn clone(&self) -> Self {
+        Transport {
+            client: self.client.clone(),
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for Transport<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport").finish_non_exhaustive()
+    }
+}
+
+impl Transport<Body> {
+    /// A builder for a transport.
+    pub fn builder() -> TransportBuilder {
+        TransportBuilder::default()
+    }
+}
+
+/// Configures a [`Transport`].
+///
+/// ```
+/// use std::time::Duration;
+/// use courier_core::transport::Transport;
+///
+/// let transport: Transport = Transport::builder()
+///     .connect_timeout(Duration::from_secs(5))
+///     .pool_max_idle_per_host(8)
+///     .build()
+///     .unwrap();
+/// # drop(transport);
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct TransportBuilder {
+    connect_timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
+    pool_max_idle_per_host: usize,
+    http1_only: bool,
+    http2_prior_knowledge: bool,
+    nodelay: bool,
+    tcp_keepalive: Option<Duration>,
+    tls: TlsOptions,
+}
+
+impl Default for TransportBuilder {
+    fn default() -> Self {
+        TransportBuilder {
+            connect_timeout: None,
+            pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
+            pool_max_idle_per_host: usize::MAX,
+            http1_only: false,
+            http2_prior_knowledge: false,
+            nodelay: true,
+            tcp_keepalive: Some(Duration::from_secs(60)),
+            tls: TlsOptions::default(),
+        }
+    }
+}
+
+impl TransportBuilder {
+    /// Deadline for establishing the TCP connection (per address tried).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long an idle connection stays in the pool; `None` keeps it until the server closes it.
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// The most idle connections kept per host; `0` disables reuse.
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// Speak only HTTP/1.1 (ALPN offers only `http/1.1`).
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
+        self.http2_prior_knowledge = false;
+        self
+    }
+
+    /// Speak only HTTP/2, without upgrade or ALPN fallback (h2c on plain TCP).
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.http2_prior_knowledge = true;
+        self.http1_only = false;
+        self
+    }
+
+    /// Set `TCP_NODELAY` on new connections (default on: requests are small and latency matters).
+    pub fn tcp_nodelay(mut self, enabled: bool) -> Self {
+        self.nodelay = enabled;
+        self
+    }
+
+    /// TCP keepalive probes on new connections; `None` turns them off.
+    pub fn tcp_keepalive(mut self, interval: Option<Duration>) -> Self {
+        self.tcp_keepalive = interval;
+        self
+    }
+
+    /// Trust an additional root certificate.
+    pub fn add_root_certificate(mut self, cert: Certificate) -> Self {
+        self.tls.extra_roots.push(cert);
+        self
+    }
+
+    /// Trust the Mozilla roots compiled into the binary (webpki-roots). Default on.
+    pub fn tls_built_in_root_certs(mut self, enabled: bool) -> Self {
+        self.tls.built_in_roots = enabled;
+        self
+    }
+
+    /// Trust the operating system's root store too. Default off.
+    pub fn tls_native_root_certs(mut self, enabled: bool) -> Self {
+        self.tls.native_roots = enabled;
+        self
+    }
+
+    /// Builds the transport. Fails only on invalid TLS configuration.
+    pub fn build<B>(self) -> Result<Transport<B>, Error>
+    where
+        B: http_body::Body + Send + 'static + Unpin,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let tls = self.tls.client_config()?;
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(self.nodelay);
+        http.set_keepalive(self.tcp_keepalive);
+        http.set_connect_timeout(self.connect_timeout);
+
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http();
+        let connector = if self.http1_only {
+            builder.enable_http1().wrap_connector(http)
+        } else if self.http2_prior_knowledge {
+            builder.enable_http2().wrap_connector(http)
+        } else {
+            builder.enable_http1().enable_http2().wrap_connector(http)
+        };
+
+        let mut client = Client::builder(TokioExecutor::new());
+        client
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .http2_only(self.http2_prior_knowledge);
+        Ok(Transport {
+            client: client.build(connector),
+        })
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for Transport<B>
+where
+    B: http_body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Incoming>;
+    type Error = Error;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> ResponseFuture {
+        let uri = req.uri().clone();
+        ResponseFuture {
+            inner: self.client.request(req),
+            uri: Some(uri),
+        }
+    }
+}
+
+/// The future returned by [`Transport`]: the response head, or a classified [`Error`] naming the URL.
+pub struct ResponseFuture {
+    inner: legacy::ResponseFuture,
+    uri: Option<Uri>,
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Incoming>, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.inner).poll(cx) {
+            Poll::Ready(Ok(res)) => Poll::Ready(Ok(res)),
+            Poll::Ready(Err(err)) => {
+                let mut err = Error::from_service(err);
+                if let Some(uri) = self.uri.take() {
+                    err = err.with_uri(&uri);
+                }
+                Poll::Ready(Err(err))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl std::fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

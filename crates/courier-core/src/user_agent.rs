@@ -1,0 +1,105 @@
+//! Sets `User-Agent` on requests that have none.
+//!
+//! The layer never overrides a `User-Agent` the request already carries.
+
+use std::task::{Context, Poll};
+
+use http::header::{HeaderValue, USER_AGENT};
+use http::Request;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// The default `User-Agent`: `courier/<version>`.
+pub const DEFAULT_USER_AGENT: &str = concat!("courier/", env!("CARGO_PKG_VERSION"));
+
+/// A [`Layer`] that sets `User-Agent` when the request has none.
+///
+/// ```
+/// use courier_core::user_agent::UserAgentLayer;
+/// use tower_layer::Layer;
+///
+/// let layer = UserAgentLayer::new("my-app/1.0");
+/// let service = layer.layer(tower::service_fn(|req: http::Request<()>| async move {
+///     Ok::<_, std::convert::Infallible>(req.headers()["user-agent"].clone())
+/// }));
+/// # drop(service);
+/// ```
+#[derive(Clone, Debug)]
+pub struct UserAgentLayer {
+    value: HeaderValue,
+}
+
+impl UserAgentLayer {
+    /// Sets the given user agent.
+    ///
+    /// # Panics
+    /// If `value` is not a valid header value (use [`UserAgentLayer::from_header_value`] to avoid it).
+    pub fn new(value: &str) -> Self {
+        UserAgentLayer {
+            value: HeaderValue::from_str(value).expect("invalid User-Agent value"),
+        }
+    }
+
+    /// Sets the given, already validated, user agent.
+    pub fn from_header_value(value: HeaderValue) -> Self {
+        UserAgentLayer { value }
+    }
+}
+
+impl Default for UserAgentLayer {
+    fn default() -> Self {
+        UserAgentLayer {
+            value: HeaderValue::from_static(DEFAULT_USER_AGENT),
+        }
+    }
+}
+
+impl<S> Layer<S> for UserAgentLayer {
+    type Service = UserAgent<S>;
+
+    fn layer(&self, inner: S) -> UserAgent<S> {
+        UserAgent {
+            inner,
+            value: self.value.clone(),
+        }
+    }
+}
+
+/// The service made by [`UserAgentLayer`].
+#[derive(Clone, Debug)]
+pub struct UserAgent<S> {
+    inner: S,
+    value: HeaderValue,
+}
+
+impl<S> UserAgent<S> {
+    /// Wraps `inner`, setting `value` as the user agent.
+    pub fn new(inner: S, value: HeaderValue) -> Self {
+        UserAgent { inner, value }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, B> Service<Request<B>> for UserAgent<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if !req.headers().contains_key(USER_AGENT) {
+            req.headers_mut().insert(USER_AGENT, self.value.clone());
+        }
+        self.inner.call(req)
+    }
+}

@@ -1,0 +1,448 @@
+//! The in-process test-server toolkit shared by Courier's tests, examples and benchmarks.
+//!
+//! - [`TestServer`]: a hyper server on `127.0.0.1:0` (HTTP/1.1, HTTP/2 or both; plain or TLS with an
+//!   `rcgen` certificate) that runs a handler and records every request it saw.
+//! - [`RawServer`]: a TCP listener that hands each connection to a closure, for hand-written bytes.
+//! - [`tls`]: generated CA + server certificates (valid, expired, wrong host).
+
+pub mod tls;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A boxed error, for server bodies that fail on purpose.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The body type handlers answer with.
+pub type ServerBody = BoxBody<Bytes, BoxError>;
+
+/// A request as the server saw it, body collected.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// Request method.
+    pub method: Method,
+    /// Request target (path and query for HTTP/1.1; may be absolute for HTTP/2).
+    pub uri: Uri,
+    /// Protocol version.
+    pub version: Version,
+    /// All request headers.
+    pub headers: HeaderMap,
+    /// The whole request body.
+    pub body: Bytes,
+    /// The client's address: two requests with the same peer came over one connection.
+    pub peer: SocketAddr,
+}
+
+impl Recorded {
+    /// The path of the request target.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The query of the request target, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// One header value as a string (the first, if several).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of a header, in order.
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    }
+}
+
+type Handler = Arc<
+    dyn Fn(Recorded) -> Pin<Box<dyn Future<Output = Response<ServerBody>> + Send>> + Send + Sync,
+>;
+
+/// Which protocols a [`TestServer`] speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 only (prior knowledge on plain TCP, ALPN `h2` on TLS).
+    Http2,
+    /// Both: HTTP/1.1, or HTTP/2 by prior knowledge or ALPN.
+    Auto,
+}
+
+/// A running in-process server. Dropping it stops accepting new connections.
+pub struct TestServer {
+    addr: SocketAddr,
+    tls: Option<tls::TestCerts>,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Mutex<Vec<Recorded>>,
+    connections: AtomicUsize,
+    open: AtomicUsize,
+    max_open: AtomicUsize,
+}
+
+/// Configures a [`TestServer`].
+pub struct TestServerBuilder {
+    protocol: Protocol,
+    tls: Option<tls::TestCerts>,
+}
+
+impl TestServer {
+    /// A builder: HTTP/1.1 and HTTP/2 on plain TCP unless told otherwise.
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder {
+            protocol: Protocol::Auto,
+            tls: None,
+        }
+    }
+
+    /// Starts a plain-TCP server (HTTP/1.1 and h2c) running `handler`.
+    pub async fn start<F, Fut>(handler: F) -> TestServer
+    where
+        F: Fn(Recorded) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<ServerBody>> + Send + 'static,
+    {
+        TestServer::builder().start(handler).await
+    }
+
+    /// Starts a server that answers everything with `200` and an echo of the request as JSON
+    /// (see [`echo`]).
+    pub async fn echo() -> TestServer {
+        TestServer::start(|req| async move { echo(&req) }).await
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path` (or `https://localhost:PORT` for TLS servers, whose
+    /// certificate names `localhost`).
+    pub fn url(&self, path: &str) -> String {
+        match self.tls {
+            Some(_) => format!("https://localhost:{}{}", self.addr.port(), path),
+            None => format!("http://127.0.0.1:{}{}", self.addr.port(), path),
+        }
+    }
+
+    /// The certificates, for TLS servers.
+    pub fn certs(&self) -> Option<&tls::TestCerts> {
+        self.tls.as_ref()
+    }
+
+    /// The CA certificate that signed this TLS server's certificate, as PEM.
+    pub fn ca_pem(&self) -> String {
+        self.tls.as_ref().expect("not a TLS server").ca_pem.clone()
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The last request received.
+    pub fn last_request(&self) -> Recorded {
+        self.requests().pop().expect("no request received")
+    }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
+    }
+
+    /// The most connections that were open at the same time.
+    pub fn max_open_connections(&self) -> usize {
+        self.state.max_open.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServerBuilder {
+    /// Which protocols to speak.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Serve TLS with a certificate for `localhost` and `127.0.0.1` signed by a fresh CA.
+    pub fn tls(self) -> Self {
+        self.tls_certs(tls::TestCerts::generate(&["localhost", "127.0.0.1"]))
+    }
+
+    /// Serve TLS with the given certificates.
+    pub fn tls_certs(mut self, certs: tls::TestCerts) -> Self {
+        self.tls = Some(certs);
+        self
+    }
+
+    /// Binds `127.0.0.1:0` and starts serving `handler`.
+    pub async fn start<F, Fut>(self, handler: F) -> TestServer
+    where
+        F: Fn(Recorded) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<ServerBody>> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(State::default());
+        let handler: Handler = Arc::new(move |req| Box::pin(handler(req)));
+        let acceptor = self.tls.as_ref().map(|certs| certs.acceptor(self.protocol));
+        let protocol = self.protocol;
+        let task_state = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else {
+                    continue;
+                };
+                let state = task_state.clone();
+                let handler = handler.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    state.connections.fetch_add(1, Ordering::SeqCst);
+                    let open = state.open.fetch_add(1, Ordering::SeqCst) + 1;
+                    state.max_open.fetch_max(open, Ordering::SeqCst);
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                serve_connection(
+                                    TokioIo::new(tls),
+                                    peer,
+                                    protocol,
+                                    state.clone(),
+                                    handler,
+                                )
+                                .await;
+                            }
+                        }
+                        None => {
+                            serve_connection(
+                                TokioIo::new(stream),
+                                peer,
+                                protocol,
+                                state.clone(),
+                                handler,
+                            )
+                            .await
+                        }
+                    }
+                    state.open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        TestServer {
+            addr,
+            tls: self.tls,
+            state,
+            task,
+        }
+    }
+}
+
+async fn serve_connection<I>(
+    io: I,
+    peer: SocketAddr,
+    protocol: Protocol,
+    state: Arc<State>,
+    handler: Handler,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let state = state.clone();
+        let handler = handler.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = match body.collect().await {
+                Ok(body) => body.to_bytes(),
+                Err(_) => Bytes::new(),
+            };
+            let recorded = Recorded {
+                method: parts.method,
+                uri: parts.uri,
+                version: parts.version,
+                headers: parts.headers,
+                body,
+                peer,
+            };
+            state.requests.lock().unwrap().push(recorded.clone());
+            Ok::<_, Infallible>(handler(recorded).await)
+        }
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder = match protocol {
+        Protocol::Http1 => builder.http1_only(),
+        Protocol::Http2 => builder.http2_only(),
+        Protocol::Auto => builder,
+    };
+    let _ = builder.serve_connection(io, service).await;
+}
+
+/// A body of the given bytes.
+pub fn full(bytes: impl Into<Bytes>) -> ServerBody {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// An empty body.
+pub fn empty() -> ServerBody {
+    full(Bytes::new())
+}
+
+/// A body streamed from chunks, each sent after `delay`.
+pub fn slow(chunks: Vec<Bytes>, delay: std::time::Duration) -> ServerBody {
+    let stream = futures_util::stream::unfold(chunks.into_iter(), move |mut chunks| async move {
+        let chunk = chunks.next()?;
+        tokio::time::sleep(delay).await;
+        Some((Ok::<_, BoxError>(Frame::data(chunk)), chunks))
+    });
+    StreamBody::new(stream).boxed()
+}
+
+/// A body that yields `chunks` and then fails, which cuts the connection mid-body.
+pub fn failing(chunks: Vec<Bytes>) -> ServerBody {
+    let items = chunks
+        .into_iter()
+        .map(|c| Ok::<_, BoxError>(Frame::data(c)))
+        .chain(std::iter::once(Err::<Frame<Bytes>, BoxError>(
+            "cut on purpose".into(),
+        )));
+    StreamBody::new(futures_util::stream::iter(items)).boxed()
+}
+
+/// A response with a status and a body.
+pub fn respond(status: u16, body: impl Into<Bytes>) -> Response<ServerBody> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .body(full(body))
+        .unwrap()
+}
+
+/// A redirect with a `Location`.
+pub fn redirect(status: u16, location: &str) -> Response<ServerBody> {
+    Response::builder()
+        .status(status)
+        .header("location", location)
+        .body(empty())
+        .unwrap()
+}
+
+/// `200` with a JSON echo of the request: method, path, query, version, headers (every value) and body.
+pub fn echo(req: &Recorded) -> Response<ServerBody> {
+    let mut headers = serde_json::Map::new();
+    for name in req.headers.keys() {
+        headers.insert(
+            name.as_str().to_owned(),
+            serde_json::Value::from(req.header_all(name.as_str())),
+        );
+    }
+    let json = serde_json::json!({
+        "method": req.method.as_str(),
+        "path": req.uri.path(),
+        "query": req.uri.query(),
+        "version": format!("{:?}", req.version),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&req.body),
+    });
+    Response::builder()
+        .header("content-type", "application/json")
+        .body(full(serde_json::to_vec(&json).unwrap()))
+        .unwrap()
+}
+
+/// A TCP server that gives each accepted connection to a closure: for misbehaving peers written byte by byte.
+pub struct RawServer {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RawServer {
+    /// Binds `127.0.0.1:0`; each connection runs `handler(stream, index)` (index counts from 0).
+    pub async fn start<F, Fut>(handler: F) -> RawServer
+    where
+        F: Fn(TcpStream, usize) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
+        let handler = Arc::new(handler);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let index = counter.fetch_add(1, Ordering::SeqCst);
+                let handler = handler.clone();
+                tokio::spawn(async move { handler(stream, index).await });
+            }
+        });
+        RawServer {
+            addr,
+            connections,
+            task,
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.addr.port(), path)
+    }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads one HTTP/1.1 request head (up to the blank line) from a raw stream; returns it as text.
+pub async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await? == 0 {
+            break;
+        }
+        buf.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
