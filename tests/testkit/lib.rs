@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::BoxBody;
+
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -324,15 +325,19 @@ pub fn slow(chunks: Vec<Bytes>, delay: std::time::Duration) -> ServerBody {
     StreamBody::new(stream).boxed()
 }
 
-/// A body that yields `chunks` and then fails, which cuts the connection mid-body.
+/// A body that yields `chunks` (each after a short pause, so hyper flushes what it has), then fails,
+/// which cuts the connection mid-body.
 pub fn failing(chunks: Vec<Bytes>) -> ServerBody {
-    let items = chunks
-        .into_iter()
-        .map(|c| Ok::<_, BoxError>(Frame::data(c)))
-        .chain(std::iter::once(Err::<Frame<Bytes>, BoxError>(
-            "cut on purpose".into(),
-        )));
-    StreamBody::new(futures_util::stream::iter(items)).boxed()
+    let items = chunks.into_iter().map(Some).chain(std::iter::once(None));
+    let stream =
+        futures_util::StreamExt::then(futures_util::stream::iter(items), |chunk| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            match chunk {
+                Some(chunk) => Ok::<_, BoxError>(Frame::data(chunk)),
+                None => Err("cut on purpose".into()),
+            }
+        });
+    StreamBody::new(stream).boxed()
 }
 
 /// A response with a status and a body.

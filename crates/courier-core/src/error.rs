@@ -127,11 +127,6 @@ impl Error {
                 return Error::new(Kind::Connect, Some(err));
             }
         }
-        if let Some(hyper_err) = find_source::<hyper::Error>(&*err) {
-            if hyper_err.is_incomplete_message() || hyper_err.is_body_write_aborted() {
-                return Error::new(Kind::Body, Some(err));
-            }
-        }
         Error::new(Kind::Request, Some(err))
     }
 
@@ -233,15 +228,6 @@ impl Error {
     /// True if following a redirect failed.
     pub fn is_redirect(&self) -> bool {
         self.inner.kind == Kind::Redirect
-    }
-}
-
-fn find_source<'a, T: StdError + 'static>(mut err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
-    loop {
-        if let Some(found) = err.downcast_ref::<T>() {
-            return Some(found);
-        }
-        err = err.source()?;
     }
 }
 

@@ -1,1 +1,55 @@
-//! courier
+//! # Courier
+//!
+//! An async HTTP client for tokio, built on hyper, hyper-util and tower, and shaped like `reqwest`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), courier::Error> {
+//! let client = courier::Client::new();
+//! let response = client
+//!     .get("http://127.0.0.1:8080/search")
+//!     .query(&[("q", "rust")])
+//!     .send()
+//!     .await?
+//!     .error_for_status()?;
+//! println!("{} {}", response.status(), response.text().await?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The client is a stack of tower layers from [`courier_core`] over a pooled transport; the same layers
+//! are there to build your own stack, and [`Client`] is itself a `tower::Service`.
+
+#![warn(missing_docs)]
+
+mod client;
+mod into_url;
+mod request;
+mod response;
+mod timeout;
+
+pub use client::{Client, ClientBuilder};
+pub use courier_core::transport::Certificate;
+pub use courier_core::{Body, Error, Result};
+pub use http::{header, Method, StatusCode, Version};
+pub use into_url::IntoUrl;
+pub use request::{Request, RequestBuilder};
+pub use response::Response;
+pub use url::Url;
+
+/// The error types, for naming `BoxError` in your own layers.
+pub mod error {
+    pub use courier_core::error::{BoxError, Error, Result};
+}
+
+/// Sends a `GET` with a default client: for one-off requests. Keep a [`Client`] for more.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), courier::Error> {
+/// let text = courier::get("http://127.0.0.1:8080/").await?.text().await?;
+/// # drop(text);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn get<U: IntoUrl>(url: U) -> Result<Response> {
+    Client::builder().build()?.get(url).send().await
+}

@@ -1,0 +1,102 @@
+//! [`IntoUrl`]: what `client.get(..)` accepts.
+
+use url::Url;
+
+use crate::Error;
+
+/// Something that can be turned into a `Url`: `&str`, `String`, `&String`, `Url`, `&Url`.
+///
+/// Parsing failures become builder errors naming the input:
+///
+/// ```
+/// use courier::IntoUrl;
+///
+/// let err = "not a url".into_url().unwrap_err();
+/// assert!(err.is_builder());
+/// ```
+pub trait IntoUrl: sealed::Sealed {
+    /// Parses `self` into a URL.
+    fn into_url(self) -> Result<Url, Error>;
+}
+
+impl IntoUrl for Url {
+    fn into_url(self) -> Result<Url, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoUrl for &Url {
+    fn into_url(self) -> Result<Url, Error> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoUrl for &str {
+    fn into_url(self) -> Result<Url, Error> {
+        Url::parse(self).map_err(|e| {
+            Error::builder(InvalidUrl {
+                input: self.to_owned(),
+                source: e,
+            })
+        })
+    }
+}
+
+impl IntoUrl for &String {
+    fn into_url(self) -> Result<Url, Error> {
+        self.as_str().into_url()
+    }
+}
+
+impl IntoUrl for String {
+    fn into_url(self) -> Result<Url, Error> {
+        self.as_str().into_url()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for url::Url {}
+    impl Sealed for &url::Url {}
+    impl Sealed for &str {}
+    impl Sealed for &String {}
+    impl Sealed for String {}
+}
+
+/// A URL that did not parse.
+#[derive(Debug)]
+struct InvalidUrl {
+    input: String,
+    source: url::ParseError,
+}
+
+impl std::fmt::Display for InvalidUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid URL {:?}: {}", self.input, self.source)
+    }
+}
+
+impl std::error::Error for InvalidUrl {}
+
+/// Checks that `url` can be sent: an http or https scheme and a host.
+pub(crate) fn check_sendable(url: &Url, https_only: bool) -> Result<(), Error> {
+    let problem = match url.scheme() {
+        "http" if https_only => Some("https_only is set and the URL is http"),
+        "http" | "https" => (!url.has_host()).then_some("URL has no host"),
+        _ => Some("unsupported URL scheme (only http and https are)"),
+    };
+    match problem {
+        Some(problem) => Err(Error::builder(problem).with_url(url.clone())),
+        None => Ok(()),
+    }
+}
+
+/// The request target for hyper: the URL without its fragment (HTTP never sends fragments).
+pub(crate) fn to_uri(url: &Url) -> Result<http::Uri, Error> {
+    let s = match url.fragment() {
+        Some(_) => &url.as_str()[..url.as_str().find('#').unwrap_or(url.as_str().len())],
+        None => url.as_str(),
+    };
+    s.parse::<http::Uri>()
+        .map_err(|e| Error::builder(e).with_url(url.clone()))
+}

@@ -1,0 +1,359 @@
+//! [`Request`] and [`RequestBuilder`]: what to send, built the reqwest way.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, Version};
+use serde::Serialize;
+use url::Url;
+
+use crate::{Body, Client, Error, Response};
+
+/// A request ready to be sent with [`Client::execute`].
+///
+/// ```
+/// let request = courier::Request::new(http::Method::GET, "http://127.0.0.1/".parse().unwrap());
+/// assert_eq!(request.method(), &http::Method::GET);
+/// ```
+pub struct Request {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Body>,
+    timeout: Option<Duration>,
+    version: Version,
+}
+
+impl Request {
+    /// A request with no headers and no body.
+    pub fn new(method: Method, url: Url) -> Request {
+        Request {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+            timeout: None,
+            version: Version::default(),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The method, mutably.
+    pub fn method_mut(&mut self) -> &mut Method {
+        &mut self.method
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The URL, mutably.
+    pub fn url_mut(&mut self) -> &mut Url {
+        &mut self.url
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, mutably.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// The body, if any.
+    pub fn body(&self) -> Option<&Body> {
+        self.body.as_ref()
+    }
+
+    /// The body, mutably.
+    pub fn body_mut(&mut self) -> &mut Option<Body> {
+        &mut self.body
+    }
+
+    /// The total timeout for this request, overriding the client's.
+    pub fn timeout(&self) -> Option<&Duration> {
+        self.timeout.as_ref()
+    }
+
+    /// The timeout, mutably.
+    pub fn timeout_mut(&mut self) -> &mut Option<Duration> {
+        &mut self.timeout
+    }
+
+    /// The HTTP version asked for.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The HTTP version, mutably.
+    pub fn version_mut(&mut self) -> &mut Version {
+        &mut self.version
+    }
+
+    /// A copy of the request, or `None` when its body is a stream.
+    pub fn try_clone(&self) -> Option<Request> {
+        let body = match &self.body {
+            Some(body) => Some(body.try_clone()?),
+            None => None,
+        };
+        Some(Request {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            body,
+            timeout: self.timeout,
+            version: self.version,
+        })
+    }
+
+    pub(crate) fn into_parts(
+        self,
+    ) -> (
+        Method,
+        Url,
+        HeaderMap,
+        Option<Body>,
+        Option<Duration>,
+        Version,
+    ) {
+        (
+            self.method,
+            self.url,
+            self.headers,
+            self.body,
+            self.timeout,
+            self.version,
+        )
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+/// Builds a [`Request`]; made by [`Client::get`], [`Client::post`], [`Client::request`], ...
+///
+/// Errors (an invalid header, a body that does not serialize) are kept and returned by
+/// [`send`](RequestBuilder::send) or [`build`](RequestBuilder::build), so calls chain without `?`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), courier::Error> {
+/// let client = courier::Client::new();
+/// let response = client
+///     .post("http://127.0.0.1:8080/items")
+///     .query(&[("dry_run", "true")])
+///     .bearer_auth("token")
+///     .json(&serde_json::json!({"name": "widget"}))
+///     .send()
+///     .await?;
+/// # drop(response);
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a RequestBuilder does nothing until it is sent"]
+pub struct RequestBuilder {
+    client: Client,
+    request: Result<Request, Error>,
+}
+
+impl RequestBuilder {
+    pub(crate) fn new(client: Client, request: Result<Request, Error>) -> RequestBuilder {
+        RequestBuilder { client, request }
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> RequestBuilder {
+        if let Ok(request) = &mut self.request {
+            if let Err(err) = f(request) {
+                let url = request.url.clone();
+                self.request = Err(err.with_url(url));
+            }
+        }
+        self
+    }
+
+    /// Adds a header (appending: a name may have several values).
+    pub fn header<K, V>(self, name: K, value: V) -> RequestBuilder
+    where
+        K: TryInto<HeaderName>,
+        K::Error: Into<http::Error>,
+        V: TryInto<HeaderValue>,
+        V::Error: Into<http::Error>,
+    {
+        self.with(|request| {
+            let name = name.try_into().map_err(|e| Error::builder(e.into()))?;
+            let value = value.try_into().map_err(|e| Error::builder(e.into()))?;
+            request.headers.append(name, value);
+            Ok(())
+        })
+    }
+
+    /// Adds every header of `headers`, replacing existing values of the same names.
+    pub fn headers(self, headers: HeaderMap) -> RequestBuilder {
+        self.with(|request| {
+            replace_headers(&mut request.headers, headers);
+            Ok(())
+        })
+    }
+
+    /// Appends query parameters serialized from `query` (a map, a struct, or a slice of pairs).
+    pub fn query<T: Serialize + ?Sized>(self, query: &T) -> RequestBuilder {
+        self.with(|request| {
+            let encoded = serde_urlencoded::to_string(query).map_err(Error::builder)?;
+            if !encoded.is_empty() {
+                let merged = match request.url.query() {
+                    Some(existing) if !existing.is_empty() => format!("{existing}&{encoded}"),
+                    _ => encoded,
+                };
+                request.url.set_query(Some(&merged));
+            }
+            Ok(())
+        })
+    }
+
+    /// Sends `form` as `application/x-www-form-urlencoded`.
+    pub fn form<T: Serialize + ?Sized>(self, form: &T) -> RequestBuilder {
+        self.with(|request| {
+            let encoded = serde_urlencoded::to_string(form).map_err(Error::builder)?;
+            request.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
+            request.body = Some(Body::from(encoded));
+            Ok(())
+        })
+    }
+
+    /// Sends `json` serialized as `application/json`.
+    pub fn json<T: Serialize + ?Sized>(self, json: &T) -> RequestBuilder {
+        self.with(|request| {
+            let encoded = serde_json::to_vec(json).map_err(Error::builder)?;
+            if !request.headers.contains_key(CONTENT_TYPE) {
+                request
+                    .headers
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+            request.body = Some(Body::from(encoded));
+            Ok(())
+        })
+    }
+
+    /// Sets the body: bytes, a string, or [`Body::wrap_stream`] for a streaming upload.
+    pub fn body<B: Into<Body>>(self, body: B) -> RequestBuilder {
+        self.with(|request| {
+            request.body = Some(body.into());
+            Ok(())
+        })
+    }
+
+    /// Sends HTTP Basic credentials.
+    pub fn basic_auth<U: fmt::Display, P: fmt::Display>(
+        self,
+        username: U,
+        password: Option<P>,
+    ) -> RequestBuilder {
+        let credentials = match password {
+            Some(password) => format!("{username}:{password}"),
+            None => format!("{username}:"),
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        self.sensitive_header(AUTHORIZATION, format!("Basic {encoded}"))
+    }
+
+    /// Sends a bearer token.
+    pub fn bearer_auth<T: fmt::Display>(self, token: T) -> RequestBuilder {
+        self.sensitive_header(AUTHORIZATION, format!("Bearer {token}"))
+    }
+
+    fn sensitive_header(self, name: HeaderName, value: String) -> RequestBuilder {
+        self.with(|request| {
+            let mut value = HeaderValue::try_from(value).map_err(Error::builder)?;
+            value.set_sensitive(true);
+            request.headers.insert(name, value);
+            Ok(())
+        })
+    }
+
+    /// A total timeout for this request (until the body is read), overriding the client's.
+    pub fn timeout(self, timeout: Duration) -> RequestBuilder {
+        self.with(|request| {
+            request.timeout = Some(timeout);
+            Ok(())
+        })
+    }
+
+    /// The HTTP version to use; `HTTP_2` asks for HTTP/2 by prior knowledge.
+    pub fn version(self, version: Version) -> RequestBuilder {
+        self.with(|request| {
+            request.version = version;
+            Ok(())
+        })
+    }
+
+    /// Returns the request, or the first error met while building it.
+    pub fn build(self) -> Result<Request, Error> {
+        self.request
+    }
+
+    /// The client and the request, to send later or elsewhere.
+    pub fn build_split(self) -> (Client, Result<Request, Error>) {
+        (self.client, self.request)
+    }
+
+    /// A copy of the builder, or `None` when the body is a stream or the builder holds an error.
+    pub fn try_clone(&self) -> Option<RequestBuilder> {
+        let request = self.request.as_ref().ok()?.try_clone()?;
+        Some(RequestBuilder {
+            client: self.client.clone(),
+            request: Ok(request),
+        })
+    }
+
+    /// Sends the request and returns the response once its head has arrived.
+    pub async fn send(self) -> Result<Response, Error> {
+        let request = self.request?;
+        self.client.execute(request).await
+    }
+}
+
+impl fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.request {
+            Ok(request) => fmt::Debug::fmt(request, f),
+            Err(err) => f.debug_tuple("RequestBuilder").field(err).finish(),
+        }
+    }
+}
+
+/// Inserts `new` into `dst`, replacing every existing value of each name `new` holds and keeping all of
+/// `new`'s values (a `HeaderMap` may hold several values per name).
+pub(crate) fn replace_headers(dst: &mut HeaderMap, new: HeaderMap) {
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in new {
+        match name {
+            Some(name) => {
+                dst.insert(name.clone(), value);
+                current = Some(name);
+            }
+            None => {
+                if let Some(name) = &current {
+                    dst.append(name.clone(), value);
+                }
+            }
+        }
+    }
+}
