@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod client;
+pub mod download;
 mod into_url;
 mod request;
 mod response;

@@ -1,0 +1,1 @@
+//! Concurrent bulk downloads (work in progress).
