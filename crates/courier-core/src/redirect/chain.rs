@@ -1,0 +1,212 @@
+//! [`Chain`]: the state one request keeps while it is redirected, and the decision for each response.
+
+use std::mem;
+
+use http::header::LOCATION;
+use http::{Extensions, HeaderMap, Method, Request, Response, Uri, Version};
+use url::Url;
+
+use super::attempt::{ActionKind, Attempt};
+use super::error::{InsecureRedirect, InvalidLocation, RedirectLoop};
+use super::history::RedirectHistory;
+use super::policy::Policy;
+use super::rules;
+use crate::body::TryCloneBody;
+use crate::error::Error;
+
+/// What to do after a response.
+pub(super) enum Step<ResB, ReqB> {
+    /// Return this response.
+    Done(Response<ResB>),
+    /// Send this request next.
+    Follow(Request<ReqB>),
+}
+
+/// Everything needed to build the next hop's request. The original request went to the inner
+/// service, so its parts are kept here (headers cloned, body cloned when it can be).
+pub(super) struct Chain<S, B> {
+    /// A clone of the inner service for the next hops.
+    pub(super) service: S,
+    policy: Policy,
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: ReplayBody<B>,
+    /// Every URL requested, the current one last; parsed only once a redirect arrives, so empty
+    /// until then.
+    urls: Vec<Url>,
+    /// The method of each request in `urls`.
+    methods: Vec<Method>,
+}
+
+impl<S, B> Chain<S, B>
+where
+    B: http_body::Body + Default + TryCloneBody,
+{
+    pub(super) fn new(service: S, policy: Policy, req: &Request<B>) -> Self {
+        Chain {
+            service,
+            policy,
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+            headers: req.headers().clone(),
+            extensions: req.extensions().clone(),
+            body: ReplayBody::of(req.body()),
+            urls: Vec::new(),
+            methods: Vec::new(),
+        }
+    }
+
+    /// The URL of the request in flight, once known.
+    pub(super) fn current_url(&self) -> Option<&Url> {
+        self.urls.last()
+    }
+
+    /// Decides what follows `res`: return it, send another request, or fail.
+    pub(super) fn next<ResB>(&mut self, res: Response<ResB>) -> Result<Step<ResB, B>, Error> {
+        let status = res.status();
+        let Some(rewrite) = rules::rewrite(status, &self.method) else {
+            return Ok(Step::Done(self.finish(res)));
+        };
+        // Without a Location there is nowhere to go: the 3xx is the answer.
+        let Some(location) = res.headers().get(LOCATION) else {
+            return Ok(Step::Done(self.finish(res)));
+        };
+        let body = if rewrite.drop_body {
+            B::default()
+        } else {
+            match self.body.take() {
+                Some(body) => body,
+                // A streamed body is gone: the caller gets the redirect and can decide.
+                None => return Ok(Step::Done(self.finish(res))),
+            }
+        };
+
+        if self.urls.is_empty() {
+            let url = Url::parse(&self.uri.to_string()).map_err(|err| {
+                Error::redirect(InvalidLocation::new(
+                    location.as_bytes(),
+                    format!(
+                        "cannot resolve it against the request URI {}: {err}",
+                        self.uri
+                    ),
+                ))
+            })?;
+            self.urls.push(url);
+            self.methods.push(self.method.clone());
+        }
+        let current = &self.urls[self.urls.len() - 1];
+        let fail = |cause| Error::redirect(cause).with_url(current.clone());
+
+        let next = rules::resolve_location(current, location).map_err(fail)?;
+        match self
+            .policy
+            .decide(Attempt::new(status, &next, &self.urls))
+            .kind
+        {
+            ActionKind::Follow => {}
+            ActionKind::Stop => return Ok(Step::Done(self.finish(res))),
+            ActionKind::Error(cause) => return Err(fail(cause)),
+        }
+        if current.scheme() == "https"
+            && next.scheme() == "http"
+            && !self.policy.allows_https_downgrade()
+        {
+            return Err(fail(
+                InsecureRedirect::new(current.clone(), next.clone()).into(),
+            ));
+        }
+        if self.repeats_a_hop(&rewrite.method, &next) {
+            let mut chain = self.urls.clone();
+            chain.push(next);
+            return Err(fail(RedirectLoop::new(chain).into()));
+        }
+        let uri = rules::request_uri(&next).map_err(fail)?;
+
+        if rewrite.drop_body {
+            rules::remove_body_headers(&mut self.headers);
+            self.body = ReplayBody::Empty;
+        }
+        if !rules::same_origin(current, &next) {
+            rules::remove_origin_headers(&mut self.headers);
+        }
+        // The redirect's body is dropped unread.
+        drop(res);
+
+        self.method = rewrite.method;
+        self.uri = uri.clone();
+        self.urls.push(next);
+        self.methods.push(self.method.clone());
+
+        let mut req = Request::new(body);
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = uri;
+        *req.version_mut() = self.version;
+        *req.headers_mut() = self.headers.clone();
+        *req.extensions_mut() = self.extensions.clone();
+        Ok(Step::Follow(req))
+    }
+
+    /// A loop is a hop taken twice: the same request redirected to the same next request. A repeated
+    /// URL alone is not one (a server may set a cookie and redirect to the same URL once).
+    fn repeats_a_hop(&self, next_method: &Method, next: &Url) -> bool {
+        let cur = self.urls.len() - 1;
+        (0..cur).any(|i| {
+            self.urls[i] == self.urls[cur]
+                && self.methods[i] == self.methods[cur]
+                && self.urls[i + 1] == *next
+                && self.methods[i + 1] == *next_method
+        })
+    }
+
+    /// The response to return, with the history when a redirect was followed.
+    fn finish<ResB>(&mut self, mut res: Response<ResB>) -> Response<ResB> {
+        if let Some(history) = RedirectHistory::from_urls(mem::take(&mut self.urls)) {
+            res.extensions_mut().insert(history);
+        }
+        res
+    }
+}
+
+/// The body to send again on the next hop.
+enum ReplayBody<B> {
+    /// Empty: any hop can send `B::default()`.
+    Empty,
+    /// A copy (for `Bytes`-backed bodies, a reference count).
+    Copy(B),
+    /// A stream, consumed by the first hop.
+    Unavailable,
+}
+
+impl<B> ReplayBody<B>
+where
+    B: http_body::Body + Default + TryCloneBody,
+{
+    fn of(body: &B) -> Self {
+        if body.size_hint().exact() == Some(0) {
+            return ReplayBody::Empty;
+        }
+        match body.try_clone_body() {
+            Some(copy) => ReplayBody::Copy(copy),
+            None => ReplayBody::Unavailable,
+        }
+    }
+
+    /// A body for the next hop, keeping a copy for the hop after it.
+    fn take(&mut self) -> Option<B> {
+        match mem::replace(self, ReplayBody::Unavailable) {
+            ReplayBody::Empty => {
+                *self = ReplayBody::Empty;
+                Some(B::default())
+            }
+            ReplayBody::Copy(body) => {
+                *self = ReplayBody::of(&body);
+                Some(body)
+            }
+            ReplayBody::Unavailable => None,
+        }
+    }
+}
