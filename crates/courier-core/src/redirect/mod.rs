@@ -77,6 +77,8 @@ mod layer;
 mod policy;
 mod rules;
 mod service;
+#[cfg(test)]
+mod tests;
 
 pub use attempt::{Action, Attempt};
 pub use error::{
