@@ -1,0 +1,481 @@
+//! The `std::io`-style reader chain that decodes a body as it streams:
+//!
+//! ```text
+//! http body ─▶ BodyReader ─▶ decoder ─▶ [BufReader ─▶ decoder ...] ─▶ DecompressionBody
+//! ```
+//!
+//! The decoders are async-compression's tokio `bufread` decoders. Errors of the inner body travel
+//! through the chain wrapped in [`InnerBodyError`]; each decoder's own errors are tagged with its coding
+//! on the way out, so the body can tell the two apart at the end.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, Bytes};
+use http::HeaderMap;
+use http_body::Body;
+use tokio::io::{AsyncBufRead, AsyncRead, BufReader, ReadBuf};
+
+#[cfg(feature = "brotli")]
+use async_compression::tokio::bufread::BrotliDecoder;
+#[cfg(feature = "gzip")]
+use async_compression::tokio::bufread::GzipDecoder;
+#[cfg(feature = "zstd")]
+use async_compression::tokio::bufread::ZstdDecoder;
+#[cfg(feature = "deflate")]
+use async_compression::tokio::bufread::{DeflateDecoder, ZlibDecoder};
+
+use super::coding::{Coding, Codings};
+#[cfg(feature = "deflate")]
+use super::error::is_classified;
+use super::error::{tag, InnerBodyError};
+use crate::error::BoxError;
+
+/// Buffer size between two stacked decoders.
+const STACKED_BUFFER: usize = 32 * 1024;
+
+/// The largest zstd window accepted: 8 MiB, as RFC 9659 requires of HTTP zstd decoders. A frame asking
+/// for a larger window (up to 2 GiB by the format) is rejected instead of allocating it.
+#[cfg(feature = "zstd")]
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
+
+/// An `AsyncBufRead` over the data frames of an HTTP body; trailers are kept aside.
+pub(crate) struct BodyReader<B> {
+    // Boxed so the whole reader chain is `Unpin` whatever `B` is; only decoded responses pay for it.
+    body: Pin<Box<B>>,
+    chunk: Bytes,
+    trailers: Option<HeaderMap>,
+    ended: bool,
+}
+
+impl<B> BodyReader<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    pub(crate) fn new(body: B) -> BodyReader<B> {
+        BodyReader {
+            body: Box::pin(body),
+            chunk: Bytes::new(),
+            trailers: None,
+            ended: false,
+        }
+    }
+
+    /// The trailers the body ended with, if any.
+    pub(crate) fn take_trailers(&mut self) -> Option<HeaderMap> {
+        self.trailers.take()
+    }
+
+    /// Makes `self.chunk` non-empty, or marks the body as ended.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.chunk.is_empty() && !self.ended {
+            match ready!(self.body.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(mut data) => self.chunk = data.copy_to_bytes(data.remaining()),
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            match &mut self.trailers {
+                                Some(existing) => existing.extend(trailers),
+                                None => self.trailers = Some(trailers),
+                            }
+                        }
+                    }
+                },
+                Some(Err(err)) => {
+                    self.ended = true;
+                    return Poll::Ready(Err(io::Error::other(InnerBodyError(err.into()))));
+                }
+                None => self.ended = true,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<B> AsyncRead for BodyReader<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_chunk(cx))?;
+        let n = this.chunk.len().min(buf.remaining());
+        buf.put_slice(&this.chunk[..n]);
+        this.chunk.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<B> AsyncBufRead for BodyReader<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        ready!(this.poll_chunk(cx))?;
+        Poll::Ready(Ok(&this.chunk))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.chunk.advance(amt.min(this.chunk.len()));
+    }
+}
+
+/// A reader that first yields a few bytes already taken from `inner`: the header bytes that
+/// [`DeflateReader`] looked at.
+#[cfg(feature = "deflate")]
+pub(crate) struct Prefixed<R> {
+    prefix: [u8; 2],
+    start: usize,
+    end: usize,
+    inner: R,
+    /// Set once `inner` reported its end.
+    inner_ended: bool,
+}
+
+#[cfg(feature = "deflate")]
+impl<R: AsyncBufRead + Unpin> Prefixed<R> {
+    fn poll_inner_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let data = ready!(Pin::new(&mut self.inner).poll_fill_buf(cx))?;
+        if data.is_empty() {
+            self.inner_ended = true;
+        }
+        Poll::Ready(Ok(data))
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl<R: AsyncBufRead + Unpin> AsyncRead for Prefixed<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.start < this.end {
+            let n = (this.end - this.start).min(buf.remaining());
+            buf.put_slice(&this.prefix[this.start..this.start + n]);
+            this.start += n;
+            return Poll::Ready(Ok(()));
+        }
+        let data = ready!(this.poll_inner_fill_buf(cx))?;
+        let n = data.len().min(buf.remaining());
+        buf.put_slice(&data[..n]);
+        Pin::new(&mut this.inner).consume(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl<R: AsyncBufRead + Unpin> AsyncBufRead for Prefixed<R> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        if this.start < this.end {
+            return Poll::Ready(Ok(&this.prefix[this.start..this.end]));
+        }
+        this.poll_inner_fill_buf(cx)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        if this.start < this.end {
+            this.start = (this.start + amt).min(this.end);
+        } else {
+            Pin::new(&mut this.inner).consume(amt);
+        }
+    }
+}
+
+/// HTTP `deflate`: zlib-wrapped deflate per RFC 9110, but many servers send raw deflate. The first two
+/// bytes decide: a valid zlib header (method 8, window ≤ 32 KiB, check bits) means zlib. Raw deflate
+/// from real encoders never looks like one: its first byte's low nibble is never 8.
+#[cfg(feature = "deflate")]
+pub(crate) enum DeflateReader<R> {
+    /// Reading the first two bytes. `None` only while switching to a decoder.
+    Detecting(Option<Prefixed<R>>),
+    Zlib(ZlibDecoder<Prefixed<R>>),
+    Raw(DeflateDecoder<Prefixed<R>>),
+}
+
+#[cfg(feature = "deflate")]
+fn is_zlib_header(b0: u8, b1: u8) -> bool {
+    b0 & 0x0F == 8 && b0 >> 4 <= 7 && (u16::from(b0) << 8 | u16::from(b1)) % 31 == 0
+}
+
+#[cfg(feature = "deflate")]
+impl<R: AsyncBufRead + Unpin> DeflateReader<R> {
+    fn new(inner: R) -> Self {
+        DeflateReader::Detecting(Some(Prefixed {
+            prefix: [0; 2],
+            start: 0,
+            end: 0,
+            inner,
+            inner_ended: false,
+        }))
+    }
+
+    fn into_inner(self) -> Option<R> {
+        match self {
+            DeflateReader::Detecting(prefixed) => prefixed.map(|p| p.inner),
+            DeflateReader::Zlib(decoder) => Some(decoder.into_inner().inner),
+            DeflateReader::Raw(decoder) => Some(decoder.into_inner().inner),
+        }
+    }
+
+    /// Reads the first two bytes (fewer if the stream is shorter), then picks the decoder.
+    fn poll_detect(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let DeflateReader::Detecting(Some(prefixed)) = self else {
+            return Poll::Ready(Ok(()));
+        };
+        while prefixed.end < 2 {
+            let data = ready!(Pin::new(&mut prefixed.inner).poll_fill_buf(cx))?;
+            if data.is_empty() {
+                prefixed.inner_ended = true;
+                break;
+            }
+            let n = data.len().min(2 - prefixed.end);
+            prefixed.prefix[prefixed.end..prefixed.end + n].copy_from_slice(&data[..n]);
+            prefixed.end += n;
+            Pin::new(&mut prefixed.inner).consume(n);
+        }
+        let zlib = prefixed.end < 2 || is_zlib_header(prefixed.prefix[0], prefixed.prefix[1]);
+        if let DeflateReader::Detecting(Some(prefixed)) =
+            std::mem::replace(self, DeflateReader::Detecting(None))
+        {
+            *self = if zlib {
+                DeflateReader::Zlib(ZlibDecoder::new(prefixed))
+            } else {
+                DeflateReader::Raw(DeflateDecoder::new(prefixed))
+            };
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl<R: AsyncBufRead + Unpin> AsyncRead for DeflateReader<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_detect(cx))?;
+        let (result, input_ended) = match this {
+            DeflateReader::Detecting(_) => return Poll::Ready(Ok(())),
+            DeflateReader::Zlib(decoder) => {
+                let result = ready!(Pin::new(&mut *decoder).poll_read(cx, buf));
+                (result, decoder.get_ref().inner_ended)
+            }
+            DeflateReader::Raw(decoder) => {
+                let result = ready!(Pin::new(&mut *decoder).poll_read(cx, buf));
+                (result, decoder.get_ref().inner_ended)
+            }
+        };
+        // flate2 reports a stream that ends early as a `BufError` when finishing, not as
+        // `UnexpectedEof` like the other codecs: a decoder error once the input has ended is a
+        // truncation (corrupt data fails while input is still there).
+        Poll::Ready(result.map_err(|err| {
+            if input_ended && !is_classified(&err) {
+                io::Error::new(io::ErrorKind::UnexpectedEof, err)
+            } else {
+                err
+            }
+        }))
+    }
+}
+
+/// The decoder for one coding, over any buffered reader.
+pub(crate) enum CodingReader<R> {
+    #[cfg(feature = "gzip")]
+    Gzip(GzipDecoder<R>),
+    #[cfg(feature = "deflate")]
+    Deflate(DeflateReader<R>),
+    #[cfg(feature = "brotli")]
+    Brotli(BrotliDecoder<R>),
+    #[cfg(feature = "zstd")]
+    Zstd(ZstdDecoder<R>),
+    /// Keeps the type well-formed when no coding is compiled in; never constructed.
+    #[cfg(not(any(
+        feature = "gzip",
+        feature = "deflate",
+        feature = "brotli",
+        feature = "zstd"
+    )))]
+    #[allow(dead_code)]
+    Never(std::convert::Infallible, std::marker::PhantomData<R>),
+}
+
+impl<R: AsyncBufRead + Unpin> CodingReader<R> {
+    fn new(coding: Coding, inner: R) -> Self {
+        match coding {
+            #[cfg(feature = "gzip")]
+            Coding::Gzip => {
+                let mut decoder = GzipDecoder::new(inner);
+                // A gzip file may be several members back to back (RFC 1952 §2.2); gunzip reads them all.
+                decoder.multiple_members(true);
+                CodingReader::Gzip(decoder)
+            }
+            #[cfg(feature = "deflate")]
+            Coding::Deflate => CodingReader::Deflate(DeflateReader::new(inner)),
+            #[cfg(feature = "brotli")]
+            Coding::Brotli => CodingReader::Brotli(BrotliDecoder::new(inner)),
+            #[cfg(feature = "zstd")]
+            Coding::Zstd => {
+                let params = [async_compression::zstd::DParameter::window_log_max(
+                    ZSTD_WINDOW_LOG_MAX,
+                )];
+                let mut decoder = ZstdDecoder::with_params(inner, &params);
+                // Like gzip members, zstd frames may be concatenated (RFC 8878 §3.1).
+                decoder.multiple_members(true);
+                CodingReader::Zstd(decoder)
+            }
+        }
+    }
+
+    fn coding(&self) -> Coding {
+        match self {
+            #[cfg(feature = "gzip")]
+            CodingReader::Gzip(_) => Coding::Gzip,
+            #[cfg(feature = "deflate")]
+            CodingReader::Deflate(_) => Coding::Deflate,
+            #[cfg(feature = "brotli")]
+            CodingReader::Brotli(_) => Coding::Brotli,
+            #[cfg(feature = "zstd")]
+            CodingReader::Zstd(_) => Coding::Zstd,
+            #[cfg(not(any(
+                feature = "gzip",
+                feature = "deflate",
+                feature = "brotli",
+                feature = "zstd"
+            )))]
+            CodingReader::Never(never, _) => match *never {},
+        }
+    }
+
+    fn into_inner(self) -> Option<R> {
+        match self {
+            #[cfg(feature = "gzip")]
+            CodingReader::Gzip(decoder) => Some(decoder.into_inner()),
+            #[cfg(feature = "deflate")]
+            CodingReader::Deflate(decoder) => decoder.into_inner(),
+            #[cfg(feature = "brotli")]
+            CodingReader::Brotli(decoder) => Some(decoder.into_inner()),
+            #[cfg(feature = "zstd")]
+            CodingReader::Zstd(decoder) => Some(decoder.into_inner()),
+            #[cfg(not(any(
+                feature = "gzip",
+                feature = "deflate",
+                feature = "brotli",
+                feature = "zstd"
+            )))]
+            CodingReader::Never(never, _) => match never {},
+        }
+    }
+}
+
+impl<R: AsyncBufRead + Unpin> AsyncRead for CodingReader<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let coding = this.coding();
+        let result: Poll<io::Result<()>> = match this {
+            #[cfg(feature = "gzip")]
+            CodingReader::Gzip(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(feature = "deflate")]
+            CodingReader::Deflate(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(feature = "brotli")]
+            CodingReader::Brotli(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(feature = "zstd")]
+            CodingReader::Zstd(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(not(any(
+                feature = "gzip",
+                feature = "deflate",
+                feature = "brotli",
+                feature = "zstd"
+            )))]
+            CodingReader::Never(never, _) => match *never {},
+        };
+        result.map_err(|err| tag(err, coding))
+    }
+}
+
+/// All the decoders of one response, innermost (the coding applied last) at the bottom.
+pub(crate) enum Chain<B> {
+    Single(CodingReader<BodyReader<B>>),
+    Stacked(CodingReader<BufReader<Box<Chain<B>>>>),
+}
+
+impl<B> Chain<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    pub(crate) fn new(body: BodyReader<B>, codings: &Codings) -> Chain<B> {
+        let mut undo = codings.decode_order();
+        let mut chain: Chain<B> = Chain::Single(CodingReader::new(codings.first(), body));
+        // `decode_order` starts with `first`, already used.
+        undo.next();
+        for coding in undo {
+            let below = BufReader::with_capacity(STACKED_BUFFER, Box::new(chain));
+            chain = Chain::Stacked(CodingReader::new(coding, below));
+        }
+        chain
+    }
+
+    /// The body at the bottom, to read what follows the compressed data and the trailers.
+    pub(crate) fn into_body_reader(self) -> Option<BodyReader<B>> {
+        match self {
+            Chain::Single(reader) => reader.into_inner(),
+            Chain::Stacked(reader) => reader.into_inner()?.into_inner().into_body_reader(),
+        }
+    }
+}
+
+impl<B> AsyncRead for Chain<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Chain::Single(reader) => Pin::new(reader).poll_read(cx, buf),
+            Chain::Stacked(reader) => Pin::new(reader).poll_read(cx, buf),
+        }
+    }
+}
+
+#[cfg(all(test, feature = "deflate"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zlib_headers_are_recognised() {
+        // The common zlib headers: no/low/default/best compression with a 32 KiB window.
+        for [b0, b1] in [[0x78, 0x01], [0x78, 0x5E], [0x78, 0x9C], [0x78, 0xDA]] {
+            assert!(is_zlib_header(b0, b1), "{b0:#x} {b1:#x}");
+        }
+        // Raw deflate: final fixed-Huffman block, dynamic block, stored block.
+        for [b0, b1] in [[0x4B, 0x4C], [0xED, 0xBD], [0x01, 0x05], [0x00, 0x00]] {
+            assert!(!is_zlib_header(b0, b1), "{b0:#x} {b1:#x}");
+        }
+        // The check bits must hold.
+        assert!(!is_zlib_header(0x78, 0x9D));
+    }
+}

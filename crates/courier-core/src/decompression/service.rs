@@ -1,0 +1,126 @@
+use std::task::{Context, Poll};
+
+use http::header::ACCEPT_ENCODING;
+use http::{Method, Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use super::body::DecompressionBody;
+use super::future::ResponseFuture;
+use super::layer::Config;
+use super::DecompressionLayer;
+use crate::error::{BoxError, Error};
+
+/// The service made by [`DecompressionLayer`]: sets `Accept-Encoding` on requests that have none and
+/// decodes the responses to them.
+///
+/// ```
+/// use courier_core::decompression::Decompression;
+///
+/// let service = Decompression::new(tower::service_fn(|_req: http::Request<()>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+/// }))
+/// .br(false);
+/// # drop(service);
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Decompression<S> {
+    inner: S,
+    config: Config,
+}
+
+impl<S> Decompression<S> {
+    /// Wraps `inner` with every coding compiled in and the default size limit.
+    pub fn new(inner: S) -> Self {
+        Decompression::from_config(inner, Config::default())
+    }
+
+    pub(crate) fn from_config(inner: S, config: Config) -> Self {
+        Decompression { inner, config }
+    }
+
+    /// A [`DecompressionLayer`] with the default settings.
+    pub fn layer() -> DecompressionLayer {
+        DecompressionLayer::new()
+    }
+
+    /// See [`DecompressionLayer::gzip`].
+    pub fn gzip(mut self, enabled: bool) -> Self {
+        self.config.accept = self.config.accept.set_gzip(enabled);
+        self
+    }
+
+    /// See [`DecompressionLayer::deflate`].
+    pub fn deflate(mut self, enabled: bool) -> Self {
+        self.config.accept = self.config.accept.set_deflate(enabled);
+        self
+    }
+
+    /// See [`DecompressionLayer::br`].
+    pub fn br(mut self, enabled: bool) -> Self {
+        self.config.accept = self.config.accept.set_br(enabled);
+        self
+    }
+
+    /// See [`DecompressionLayer::zstd`].
+    pub fn zstd(mut self, enabled: bool) -> Self {
+        self.config.accept = self.config.accept.set_zstd(enabled);
+        self
+    }
+
+    /// See [`DecompressionLayer::max_size`].
+    pub fn max_size(mut self, limit: Option<u64>) -> Self {
+        self.config.max_size = limit;
+        self
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for Decompression<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    S::Error: Into<BoxError>,
+    ResB: Body,
+    ResB::Error: Into<BoxError>,
+{
+    type Response = Response<DecompressionBody<ResB>>;
+    type Error = Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Error::from_service)
+    }
+
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        // Only what this layer asked for is decoded: a caller that set its own `Accept-Encoding`
+        // gets the response exactly as sent (as reqwest does).
+        let decode = if self.config.accept.is_empty() || req.headers().contains_key(ACCEPT_ENCODING)
+        {
+            None
+        } else {
+            // `HEAD` still advertises, so its headers match those of a `GET`; it has no body to decode.
+            req.headers_mut()
+                .insert(ACCEPT_ENCODING, self.config.accept.header_value());
+            (req.method() != Method::HEAD).then_some(self.config)
+        };
+        ResponseFuture {
+            inner: self.inner.call(req),
+            decode,
+        }
+    }
+}

@@ -1,0 +1,662 @@
+//! `DecompressionLayer` around the real transport, against an in-process server sending bodies
+//! compressed by independent encoders (flate2, brotli, zstd).
+
+use std::error::Error as _;
+use std::io::Write;
+
+use bytes::Bytes;
+use courier_core::decompression::{
+    DecodeError, Decompression, DecompressionBody, DecompressionLayer, SizeLimitExceeded,
+};
+use courier_core::transport::Transport;
+use courier_core::{Body, Error};
+use courier_testkit::{failing, full, slow, ServerBody, TestServer};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tower::{Layer, ServiceExt};
+
+// ---- encoders -------------------------------------------------------------------------------------
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn raw_deflate(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn brotli(data: &[u8]) -> Vec<u8> {
+    let mut enc = brotli::CompressorWriter::new(Vec::new(), 4096, 1, 22);
+    enc.write_all(data).unwrap();
+    enc.into_inner()
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(data, 1).unwrap()
+}
+
+/// Text-like bytes from a fixed-seed generator: compressible, but not trivially.
+fn sample(len: usize) -> Vec<u8> {
+    const WORDS: &[&[u8]] = &[
+        b"courier ",
+        b"gzip ",
+        b"stream ",
+        b"tower ",
+        b"hyper ",
+        b"layer ",
+        b"bytes ",
+        b"\n",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len + 16);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        if state % 3 == 0 {
+            out.extend_from_slice(&state.to_le_bytes()[..3]);
+        } else {
+            out.extend_from_slice(WORDS[(state >> 32) as usize % WORDS.len()]);
+        }
+    }
+    out.truncate(len);
+    out
+}
+
+// ---- harness --------------------------------------------------------------------------------------
+
+type Client = Decompression<Transport>;
+
+fn client(layer: DecompressionLayer) -> Client {
+    let transport: Transport = Transport::builder().build().unwrap();
+    layer.layer(transport)
+}
+
+/// A server answering every request with `status`, the given `Content-Encoding` lines and `body`.
+async fn serve(status: u16, encodings: &[&'static str], body: Vec<u8>) -> TestServer {
+    let encodings = encodings.to_vec();
+    let body = Bytes::from(body);
+    TestServer::start(move |_req| {
+        let encodings = encodings.clone();
+        let body = body.clone();
+        async move {
+            let mut response = Response::builder().status(status).header("x-kept", "yes");
+            for encoding in encodings {
+                response = response.header("content-encoding", encoding);
+            }
+            response.body(full(body)).unwrap()
+        }
+    })
+    .await
+}
+
+/// A server answering with a custom body (streamed, failing, ...) under the given `Content-Encoding`.
+async fn serve_body(
+    encoding: &'static str,
+    make_body: impl Fn() -> ServerBody + Send + Sync + 'static,
+) -> TestServer {
+    TestServer::start(move |_req| {
+        let body = make_body();
+        async move {
+            Response::builder()
+                .header("content-encoding", encoding)
+                .body(body)
+                .unwrap()
+        }
+    })
+    .await
+}
+
+async fn send(
+    client: Client,
+    method: Method,
+    url: &str,
+) -> Result<Response<DecompressionBody<Incoming>>, Error> {
+    let request = Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Body::empty())
+        .unwrap();
+    client.oneshot(request).await
+}
+
+async fn get(layer: DecompressionLayer, url: &str) -> Response<DecompressionBody<Incoming>> {
+    send(client(layer), Method::GET, url).await.unwrap()
+}
+
+async fn read_body(response: Response<DecompressionBody<Incoming>>) -> Result<Bytes, Error> {
+    Ok(response.into_body().collect().await?.to_bytes())
+}
+
+/// Reads the body frame by frame: the frames' sizes, or the error that ended it and the bytes read first.
+async fn read_frames(
+    response: Response<DecompressionBody<Incoming>>,
+) -> (Vec<Bytes>, Option<Error>) {
+    let mut body = response.into_body();
+    let mut frames = Vec::new();
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(frame) => {
+                if let Ok(data) = frame.into_data() {
+                    frames.push(data);
+                }
+            }
+            Err(err) => return (frames, Some(err)),
+        }
+    }
+    (frames, None)
+}
+
+fn assert_decoded_headers(response: &Response<DecompressionBody<Incoming>>) {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("content-encoding").is_none());
+    assert!(response.headers().get("content-length").is_none());
+    assert_eq!(response.headers()["x-kept"], "yes");
+}
+
+fn decode_cause(err: &Error) -> &DecodeError {
+    err.source()
+        .and_then(|e| e.downcast_ref::<DecodeError>())
+        .unwrap_or_else(|| panic!("no DecodeError in {err:?}"))
+}
+
+// ---- request side ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn advertises_every_coding_in_a_fixed_order() {
+    let server = TestServer::echo().await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        server.last_request().header_all("accept-encoding"),
+        vec!["gzip, deflate, br, zstd".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn advertises_only_enabled_codings() {
+    let server = TestServer::echo().await;
+    get(
+        DecompressionLayer::new().br(false).zstd(false),
+        &server.url("/"),
+    )
+    .await;
+    assert_eq!(
+        server.last_request().header("accept-encoding"),
+        Some("gzip, deflate")
+    );
+    get(
+        DecompressionLayer::new().gzip(false).deflate(false),
+        &server.url("/"),
+    )
+    .await;
+    assert_eq!(
+        server.last_request().header("accept-encoding"),
+        Some("br, zstd")
+    );
+}
+
+#[tokio::test]
+async fn with_every_coding_disabled_sets_no_header_and_decodes_nothing() {
+    let server = serve(200, &["gzip"], gzip(b"raw")).await;
+    let layer = DecompressionLayer::new()
+        .gzip(false)
+        .deflate(false)
+        .br(false)
+        .zstd(false);
+    let response = get(layer, &server.url("/")).await;
+    assert!(server.last_request().header("accept-encoding").is_none());
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(read_body(response).await.unwrap(), gzip(b"raw"));
+}
+
+#[tokio::test]
+async fn explicit_accept_encoding_is_sent_as_is_and_the_body_left_encoded() {
+    let compressed = gzip(b"left alone");
+    let server = serve(200, &["gzip"], compressed.clone()).await;
+    let request = Request::get(server.url("/"))
+        .header("accept-encoding", "gzip;q=1.0, identity;q=0.5")
+        .body(Body::empty())
+        .unwrap();
+    let response = client(DecompressionLayer::new())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(
+        server.last_request().header_all("accept-encoding"),
+        vec!["gzip;q=1.0, identity;q=0.5".to_owned()]
+    );
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        response.headers()["content-length"],
+        compressed.len().to_string().as_str()
+    );
+    assert_eq!(read_body(response).await.unwrap(), compressed);
+}
+
+// ---- each coding ----------------------------------------------------------------------------------
+
+async fn assert_round_trip(encodings: &[&'static str], encoded: Vec<u8>, expected: &[u8]) {
+    let server = serve(200, encodings, encoded).await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    assert_decoded_headers(&response);
+    let (frames, err) = read_frames(response).await;
+    assert!(err.is_none(), "{err:?}");
+    // Streamed in blocks, never as one buffered body.
+    assert!(frames.iter().all(|f| !f.is_empty() && f.len() <= 32 * 1024));
+    let body: Vec<u8> = frames.concat();
+    assert_eq!(body.len(), expected.len());
+    assert!(body == expected, "decoded bytes differ");
+}
+
+#[tokio::test]
+async fn decodes_gzip() {
+    let data = sample(10_000);
+    assert_round_trip(&["gzip"], gzip(&data), &data).await;
+}
+
+#[tokio::test]
+async fn decodes_x_gzip() {
+    let data = sample(1_000);
+    assert_round_trip(&["x-gzip"], gzip(&data), &data).await;
+}
+
+#[tokio::test]
+async fn decodes_zlib_deflate() {
+    let data = sample(10_000);
+    assert_round_trip(&["deflate"], zlib(&data), &data).await;
+}
+
+#[tokio::test]
+async fn decodes_raw_deflate() {
+    let data = sample(10_000);
+    assert_round_trip(&["deflate"], raw_deflate(&data), &data).await;
+}
+
+#[tokio::test]
+async fn decodes_brotli() {
+    let data = sample(10_000);
+    assert_round_trip(&["br"], brotli(&data), &data).await;
+}
+
+#[tokio::test]
+async fn decodes_zstd() {
+    let data = sample(10_000);
+    assert_round_trip(&["zstd"], zstd(&data), &data).await;
+}
+
+#[tokio::test]
+async fn decodes_large_bodies_for_every_coding() {
+    let data = sample(3 * 1024 * 1024 + 17);
+    assert_round_trip(&["gzip"], gzip(&data), &data).await;
+    assert_round_trip(&["deflate"], zlib(&data), &data).await;
+    assert_round_trip(&["deflate"], raw_deflate(&data), &data).await;
+    assert_round_trip(&["br"], brotli(&data), &data).await;
+    assert_round_trip(&["zstd"], zstd(&data), &data).await;
+}
+
+#[tokio::test]
+async fn decodes_a_body_arriving_in_small_chunks() {
+    let data = sample(200_000);
+    let encoded = Bytes::from(gzip(&data));
+    let server = serve_body("gzip", move || {
+        // One byte first: the deflate/gzip header straddles chunks.
+        let mut chunks = vec![encoded.slice(..1)];
+        chunks.extend(encoded[1..].chunks(777).map(Bytes::copy_from_slice));
+        slow(chunks, std::time::Duration::ZERO)
+    })
+    .await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    assert_eq!(read_body(response).await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn detects_raw_deflate_when_the_first_chunk_is_one_byte() {
+    for encoded in [raw_deflate(b"split header"), zlib(b"split header")] {
+        let encoded = Bytes::from(encoded);
+        let server = serve_body("deflate", move || {
+            slow(
+                vec![encoded.slice(..1), encoded.slice(1..)],
+                std::time::Duration::from_millis(5),
+            )
+        })
+        .await;
+        let response = get(DecompressionLayer::new(), &server.url("/")).await;
+        assert_eq!(read_body(response).await.unwrap(), "split header");
+    }
+}
+
+#[tokio::test]
+async fn decodes_stacked_codings_last_applied_first() {
+    let data = sample(100_000);
+    // `Content-Encoding: gzip, br`: gzip applied first, then br.
+    assert_round_trip(&["gzip, br"], brotli(&gzip(&data)), &data).await;
+    // The same list over two header lines.
+    assert_round_trip(&["gzip", "br"], brotli(&gzip(&data)), &data).await;
+    // Three deep, mixing zstd and zlib.
+    assert_round_trip(&["deflate, zstd,gzip"], gzip(&zstd(&zlib(&data))), &data).await;
+}
+
+#[tokio::test]
+async fn coding_names_are_case_insensitive_and_whitespace_tolerant() {
+    let data = sample(5_000);
+    assert_round_trip(&["  DEFLATE  "], zlib(&data), &data).await;
+    assert_round_trip(&["identity ,\tGzip"], gzip(&data), &data).await;
+    assert_round_trip(&["Br", "IDENTITY"], brotli(&data), &data).await;
+}
+
+#[tokio::test]
+async fn concatenated_gzip_members_are_all_decoded() {
+    let mut encoded = gzip(b"first member, ");
+    encoded.extend(gzip(b"second member, "));
+    encoded.extend(gzip(b"third"));
+    assert_round_trip(&["gzip"], encoded, b"first member, second member, third").await;
+}
+
+#[tokio::test]
+async fn concatenated_zstd_frames_are_all_decoded() {
+    let mut encoded = zstd(b"one ");
+    encoded.extend(zstd(b"two"));
+    assert_round_trip(&["zstd"], encoded, b"one two").await;
+}
+
+// ---- left alone -----------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn identity_responses_pass_through_with_their_headers() {
+    for encodings in [&[][..], &["identity"][..]] {
+        let server = serve(200, encodings, b"plain text".to_vec()).await;
+        let response = get(DecompressionLayer::new(), &server.url("/")).await;
+        assert_eq!(response.headers()["content-length"], "10");
+        assert_eq!(
+            response
+                .headers()
+                .get_all("content-encoding")
+                .iter()
+                .count(),
+            encodings.len()
+        );
+        assert_eq!(read_body(response).await.unwrap(), "plain text");
+    }
+}
+
+#[tokio::test]
+async fn unknown_or_disabled_codings_pass_through_untouched() {
+    let compressed = gzip(b"not for us");
+    for (layer, encoding) in [
+        (DecompressionLayer::new(), "compress"),
+        (DecompressionLayer::new(), "gzip, snappy"),
+        (DecompressionLayer::new().gzip(false), "gzip"),
+        (DecompressionLayer::new(), "gzip, gzip, gzip, gzip, gzip"),
+    ] {
+        let server = serve(200, &[encoding], compressed.clone()).await;
+        let response = get(layer, &server.url("/")).await;
+        assert_eq!(response.headers()["content-encoding"], encoding);
+        assert_eq!(
+            response.headers()["content-length"],
+            compressed.len().to_string().as_str()
+        );
+        assert_eq!(read_body(response).await.unwrap(), compressed, "{encoding}");
+    }
+}
+
+#[tokio::test]
+async fn head_responses_keep_their_headers() {
+    let compressed = gzip(b"the GET body");
+    let len = compressed.len();
+    let server = TestServer::start(move |_req| async move {
+        Response::builder()
+            .header("content-encoding", "gzip")
+            .header("content-length", len)
+            .body(courier_testkit::empty())
+            .unwrap()
+    })
+    .await;
+    let response = send(
+        client(DecompressionLayer::new()),
+        Method::HEAD,
+        &server.url("/"),
+    )
+    .await
+    .unwrap();
+    // HEAD still advertises, so the server answers as it would a GET.
+    assert_eq!(
+        server.last_request().header("accept-encoding"),
+        Some("gzip, deflate, br, zstd")
+    );
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        response.headers()["content-length"],
+        len.to_string().as_str()
+    );
+    assert_eq!(read_body(response).await.unwrap(), "");
+}
+
+#[tokio::test]
+async fn no_content_and_not_modified_keep_their_headers() {
+    for status in [204, 304] {
+        let server = serve(status, &["gzip"], Vec::new()).await;
+        let response = get(DecompressionLayer::new(), &server.url("/")).await;
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        assert_eq!(read_body(response).await.unwrap(), "");
+    }
+}
+
+#[tokio::test]
+async fn empty_bodies_are_not_decoding_errors() {
+    // Content-Length: 0: left alone entirely.
+    let server = serve(200, &["gzip"], Vec::new()).await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(read_body(response).await.unwrap(), "");
+
+    // Chunked and empty: the size is unknown up front; an empty body decodes to an empty body.
+    let server = serve_body("br", || slow(Vec::new(), std::time::Duration::ZERO)).await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    assert!(response.headers().get("content-encoding").is_none());
+    assert_eq!(read_body(response).await.unwrap(), "");
+}
+
+// ---- failures -------------------------------------------------------------------------------------
+
+async fn decode_error(encodings: &[&'static str], encoded: Vec<u8>) -> Error {
+    let server = serve(200, encodings, encoded).await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    let err = read_body(response).await.unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    assert!(!err.is_body());
+    err
+}
+
+#[tokio::test]
+async fn corrupt_gzip_is_a_decode_error_naming_gzip() {
+    let mut encoded = gzip(&sample(10_000));
+    // Keep the gzip header, break the deflate data.
+    for byte in &mut encoded[10..40] {
+        *byte = 0xFF;
+    }
+    let err = decode_error(&["gzip"], encoded).await;
+    let cause = decode_cause(&err);
+    assert_eq!(cause.coding(), "gzip");
+    assert!(!cause.is_truncated());
+    assert!(
+        err.to_string()
+            .starts_with("error decoding response body: gzip stream is corrupt: "),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_gzip_header_is_a_decode_error() {
+    let err = decode_error(&["gzip"], b"this is not gzip at all".to_vec()).await;
+    assert_eq!(decode_cause(&err).coding(), "gzip");
+}
+
+#[tokio::test]
+async fn truncated_gzip_is_detected() {
+    let encoded = gzip(&sample(100_000));
+    // Cut in the middle of the deflate data, and cut only the 8-byte trailer (CRC and length).
+    for cut in [encoded.len() / 2, encoded.len() - 8, encoded.len() - 1] {
+        let err = decode_error(&["gzip"], encoded[..cut].to_vec()).await;
+        let cause = decode_cause(&err);
+        assert_eq!(cause.coding(), "gzip");
+        assert!(cause.is_truncated(), "cut at {cut}: {err}");
+        assert_eq!(
+            err.to_string(),
+            "error decoding response body: gzip stream is truncated"
+        );
+    }
+}
+
+#[tokio::test]
+async fn truncated_deflate_brotli_and_zstd_are_detected() {
+    let data = sample(100_000);
+    for (coding, encoded) in [
+        ("deflate", zlib(&data)),
+        ("deflate", raw_deflate(&data)),
+        ("br", brotli(&data)),
+        ("zstd", zstd(&data)),
+    ] {
+        let cut = encoded.len() / 2;
+        let err = decode_error(&[coding], encoded[..cut].to_vec()).await;
+        let cause = decode_cause(&err);
+        assert_eq!(cause.coding(), coding);
+        assert!(cause.is_truncated(), "{coding}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn corrupt_brotli_is_a_decode_error_naming_br() {
+    let err = decode_error(&["br"], vec![0xFF; 64]).await;
+    let cause = decode_cause(&err);
+    assert_eq!(cause.coding(), "br");
+    assert!(!cause.is_truncated());
+    assert!(
+        err.to_string()
+            .starts_with("error decoding response body: br stream is corrupt"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn corrupt_zstd_is_a_decode_error_naming_zstd() {
+    let err = decode_error(&["zstd"], b"definitely not a zstd frame".to_vec()).await;
+    let cause = decode_cause(&err);
+    assert_eq!(cause.coding(), "zstd");
+    assert!(!cause.is_truncated());
+}
+
+#[tokio::test]
+async fn corrupt_inner_coding_of_a_stack_names_that_coding() {
+    // `gzip, br`: the brotli layer is fine, the gzip inside it is not.
+    let err = decode_error(&["gzip, br"], brotli(b"not gzip inside")).await;
+    assert_eq!(decode_cause(&err).coding(), "gzip");
+    // And a broken brotli layer is named as brotli.
+    let err = decode_error(&["gzip, br"], vec![0xFF; 64]).await;
+    assert_eq!(decode_cause(&err).coding(), "br");
+}
+
+#[tokio::test]
+async fn a_cut_connection_is_a_body_error_not_a_decode_error() {
+    let encoded = Bytes::from(gzip(&sample(200_000)));
+    let server = serve_body("gzip", move || {
+        failing(vec![encoded.slice(..encoded.len() / 2)])
+    })
+    .await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    let (frames, err) = read_frames(response).await;
+    let err = err.expect("the body must fail");
+    assert!(err.is_body(), "{err:?}");
+    assert!(!err.is_decode());
+    // What arrived before the cut was decoded and delivered.
+    assert!(!frames.is_empty());
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_stops_at_the_size_limit() {
+    const LIMIT: u64 = 1024 * 1024;
+    // 100 MiB of zeros compress to about 100 KiB.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..100 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 200 * 1024);
+
+    let server = serve(200, &["gzip"], bomb).await;
+    let response = get(
+        DecompressionLayer::new().max_size(Some(LIMIT)),
+        &server.url("/"),
+    )
+    .await;
+    let (frames, err) = read_frames(response).await;
+    let err = err.expect("the limit must stop the body");
+    assert!(err.is_decode(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "error decoding response body: decompressed body exceeds the limit of 1048576 bytes (gzip)"
+    );
+    let limit = err
+        .source()
+        .and_then(|e| e.downcast_ref::<SizeLimitExceeded>())
+        .expect("SizeLimitExceeded cause");
+    assert_eq!(limit.limit(), LIMIT);
+    // Nothing past the limit was handed out.
+    let delivered: usize = frames.iter().map(Bytes::len).sum();
+    assert!(delivered as u64 <= LIMIT, "{delivered}");
+}
+
+#[tokio::test]
+async fn the_size_limit_is_inclusive() {
+    let data = sample(100_000);
+    let server = serve(200, &["gzip, br"], brotli(&gzip(&data))).await;
+
+    let exact = DecompressionLayer::new().max_size(Some(data.len() as u64));
+    let response = get(exact, &server.url("/")).await;
+    assert_eq!(read_body(response).await.unwrap(), data);
+
+    let one_less = DecompressionLayer::new().max_size(Some(data.len() as u64 - 1));
+    let response = get(one_less, &server.url("/")).await;
+    let err = read_body(response).await.unwrap_err();
+    assert!(err.is_decode());
+    assert!(err
+        .to_string()
+        .ends_with("decompressed body exceeds the limit of 99999 bytes (gzip, br)"));
+
+    let unlimited = DecompressionLayer::new().max_size(None);
+    let response = get(unlimited, &server.url("/")).await;
+    assert_eq!(read_body(response).await.unwrap(), data);
+}
+
+#[tokio::test]
+async fn trailing_bytes_after_a_complete_stream_are_ignored() {
+    let mut encoded = brotli(b"complete");
+    encoded.extend_from_slice(b"junk after the end");
+    assert_round_trip(&["br"], encoded, b"complete").await;
+}
+
+#[tokio::test]
+async fn connections_are_reused_after_a_decoded_body() {
+    let server = serve(200, &["gzip"], gzip(&sample(50_000))).await;
+    let client = client(DecompressionLayer::new());
+    for _ in 0..3 {
+        let response = send(client.clone(), Method::GET, &server.url("/"))
+            .await
+            .unwrap();
+        assert_eq!(read_body(response).await.unwrap().len(), 50_000);
+    }
+    assert_eq!(server.connections(), 1);
+}
