@@ -270,6 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn stream_body_yields_chunks() {
+        use http_body::Body as _;
         let chunks = futures_util::stream::iter(vec![Ok::<_, std::io::Error>("a"), Ok("bc")]);
         let body = Body::wrap_stream(chunks);
         assert_eq!(body.size_hint().exact(), None);

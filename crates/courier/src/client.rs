@@ -14,11 +14,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 use url::Url;
 
-use courier_core::transport::{Certificate, Transport, TransportBuilder};
+use courier_core::transport::{Certificate, PoolStats, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
 use crate::into_url::{check_sendable, to_uri};
-use crate::timeout::{Deadlines, TimeoutBody};
+use crate::timeout::{Deadlines, MinSpeed, ObservedUpload, TimeoutBody, UploadDone};
 use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
@@ -61,9 +61,12 @@ pub struct Client {
 
 struct ClientRef {
     stack: Stack,
+    /// The transport at the bottom of `stack`, kept for `pool_stats` (clones share the pool).
+    transport: Transport<Body>,
     default_headers: HeaderMap,
     timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    min_speed: Option<MinSpeed>,
     https_only: bool,
 }
 
@@ -124,6 +127,11 @@ impl Client {
         RequestBuilder::new(self.clone(), request)
     }
 
+    /// What the connection pool is doing: open connections, requests in flight and waiting, per host.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.transport.pool_stats()
+    }
+
     /// Sends a built [`Request`].
     pub async fn execute(&self, request: Request) -> Result<Response, Error> {
         let (method, url, headers, body, timeout, version) = request.into_parts();
@@ -156,25 +164,67 @@ impl Client {
         let deadlines = Deadlines {
             total: timeout.or(inner.timeout).map(|t| Instant::now() + t),
             read: inner.read_timeout,
+            min_speed: inner.min_speed,
+        };
+        // The read timeout measures the server's silence: with a streaming upload, it starts once the
+        // body has been sent.
+        let upload = match (deadlines.read, req.body().as_bytes()) {
+            (Some(_), None) => {
+                let done = UploadDone::default();
+                let body = std::mem::take(req.body_mut());
+                *req.body_mut() = Body::new(ObservedUpload::new(body, done.clone()));
+                Some(done)
+            }
+            _ => None,
         };
         let mut stack = inner.stack.clone();
         let call = stack.call(req);
         async move {
-            let response = match deadlines.next() {
-                None => call.await?,
-                Some(at) => match tokio::time::timeout_at(at, call).await {
-                    Ok(result) => result?,
-                    Err(_) => {
-                        return Err(Error::timeout("timed out waiting for the response headers"))
-                    }
-                },
+            let response = if deadlines.total.is_none() && deadlines.read.is_none() {
+                call.await?
+            } else {
+                wait_for_head(call, deadlines, upload).await?
             };
             Ok(if deadlines.is_none() {
                 response.map(Body::new)
             } else {
-                response.map(|body| Body::new(TimeoutBody::new(Body::new(body), deadlines)))
+                response.map(|body| Body::new(TimeoutBody::new(body, deadlines)))
             })
         }
+    }
+}
+
+/// Awaits the response head under the total deadline and the read timeout (which starts once a streaming
+/// upload has been sent).
+async fn wait_for_head<F, T>(
+    call: F,
+    deadlines: Deadlines,
+    upload: Option<UploadDone>,
+) -> Result<T, Error>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    let total = async {
+        match deadlines.total {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    let read = async {
+        match deadlines.read {
+            Some(read) => {
+                if let Some(upload) = upload {
+                    upload.wait().await;
+                }
+                tokio::time::sleep(read).await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = call => result,
+        _ = total => Err(Error::timeout("total request timeout elapsed waiting for the response headers")),
+        _ = read => Err(Error::timeout("read timeout elapsed waiting for the response headers")),
     }
 }
 
@@ -251,6 +301,7 @@ pub struct ClientBuilder {
     default_headers: HeaderMap,
     timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    min_speed: Option<MinSpeed>,
     https_only: bool,
     error: Option<Error>,
 }
@@ -271,6 +322,7 @@ impl ClientBuilder {
             default_headers: HeaderMap::new(),
             timeout: None,
             read_timeout: None,
+            min_speed: None,
             https_only: false,
             error: None,
         }
@@ -285,13 +337,15 @@ impl ClientBuilder {
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_USER_AGENT));
-        let stack = UserAgentLayer::from_header_value(user_agent).layer(transport);
+        let stack = UserAgentLayer::from_header_value(user_agent).layer(transport.clone());
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
+                transport,
                 default_headers: self.default_headers,
                 timeout: self.timeout,
                 read_timeout: self.read_timeout,
+                min_speed: self.min_speed,
                 https_only: self.https_only,
             }),
         })
@@ -322,9 +376,21 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest wait for the response head, and then between two chunks of the body.
+    /// The longest wait for the response head, and then between two chunks of the body. It counts only
+    /// while waiting for the server: never while a streaming request body is being uploaded.
     pub fn read_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.read_timeout = Some(timeout);
+        self
+    }
+
+    /// Ends a response body transfer with a timeout error when fewer than `bytes_per_sec * window` bytes
+    /// arrived in any `window` (curl's `--speed-limit` / `--speed-time`): stalled downloads fail instead
+    /// of hanging.
+    pub fn min_speed(mut self, bytes_per_sec: u64, window: Duration) -> ClientBuilder {
+        self.min_speed = Some(MinSpeed {
+            bytes_per_sec,
+            window,
+        });
         self
     }
 
@@ -343,6 +409,37 @@ impl ClientBuilder {
     /// The most idle connections kept per host; `0` disables connection reuse.
     pub fn pool_max_idle_per_host(mut self, max: usize) -> ClientBuilder {
         self.transport = self.transport.pool_max_idle_per_host(max);
+        self
+    }
+
+    /// The most connections (in use and idle) to one host; more requests wait, first come first
+    /// served, within their timeout. Default: unlimited.
+    pub fn pool_max_connections_per_host(mut self, max: usize) -> ClientBuilder {
+        self.transport = self.transport.pool_max_connections_per_host(max);
+        self
+    }
+
+    /// The most connections open in total. Default: unlimited.
+    pub fn pool_max_connections(mut self, max: usize) -> ClientBuilder {
+        self.transport = self.transport.pool_max_connections(max);
+        self
+    }
+
+    /// Resolve `host` to `addr` instead of asking DNS, like curl's `--resolve`.
+    pub fn resolve(mut self, host: &str, addr: std::net::SocketAddr) -> ClientBuilder {
+        self.transport = self.transport.resolve(host, addr);
+        self
+    }
+
+    /// Bind outgoing connections to this local address.
+    pub fn local_address<A: Into<Option<std::net::IpAddr>>>(mut self, addr: A) -> ClientBuilder {
+        self.transport = self.transport.local_address(addr.into());
+        self
+    }
+
+    /// TCP keepalive probes on connections (default every 60 s); `None` turns them off.
+    pub fn tcp_keepalive<D: Into<Option<Duration>>>(mut self, interval: D) -> ClientBuilder {
+        self.transport = self.transport.tcp_keepalive(interval.into());
         self
     }
 

@@ -29,7 +29,7 @@ mod response;
 mod timeout;
 
 pub use client::{Client, ClientBuilder};
-pub use courier_core::transport::Certificate;
+pub use courier_core::transport::{Certificate, HostStats, PoolStats};
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
 pub use into_url::IntoUrl;

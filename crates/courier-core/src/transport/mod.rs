@@ -9,9 +9,13 @@
 //! The address the response came from is in the response extensions as
 //! [`hyper_util::client::legacy::connect::HttpInfo`].
 
+mod pool;
+mod resolve;
 mod tls;
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -23,11 +27,17 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{self, Client};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::body::Body;
+use crate::body::{Body, TryCloneBody};
 use crate::error::{BoxError, Error};
 
+pub use pool::{HostStats, PoolStats};
 pub use tls::Certificate;
+
+use pool::{ConnInfo, InFlight, Pool, PoolConnector, PoolLimits};
+use resolve::Resolver;
 use tls::TlsOptions;
+
+type Connector = PoolConnector<HttpsConnector<HttpConnector<Resolver>>>;
 
 /// The default time an idle pooled connection is kept: below the keep-alive of common servers
 /// (nginx 75 s, cloud load balancers 60 s) so the client drops a connection before the server does.
@@ -49,14 +59,25 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// # }
 /// ```
 pub struct Transport<B = Body> {
-    client: Client<HttpsConnector<HttpConnector>, B>,
+    client: Client<Connector, B>,
+    pool: Pool,
+    retry_stale: bool,
 }
 
 impl<B> Clone for Transport<B> {
     fn clone(&self) -> Self {
         Transport {
             client: self.client.clone(),
+            pool: self.pool.clone(),
+            retry_stale: self.retry_stale,
         }
+    }
+}
+
+impl<B> Transport<B> {
+    /// What the connection pool is doing now: open, idle and waiting connections per host, and counters.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
     }
 }
 
@@ -96,6 +117,10 @@ pub struct TransportBuilder {
     http2_prior_knowledge: bool,
     nodelay: bool,
     tcp_keepalive: Option<Duration>,
+    local_address: Option<IpAddr>,
+    resolve: HashMap<String, Vec<SocketAddr>>,
+    limits: PoolLimits,
+    retry_stale: bool,
     tls: TlsOptions,
 }
 
@@ -109,6 +134,10 @@ impl Default for TransportBuilder {
             http2_prior_knowledge: false,
             nodelay: true,
             tcp_keepalive: Some(Duration::from_secs(60)),
+            local_address: None,
+            resolve: HashMap::new(),
+            limits: PoolLimits::default(),
+            retry_stale: true,
             tls: TlsOptions::default(),
         }
     }
@@ -130,6 +159,42 @@ impl TransportBuilder {
     /// The most idle connections kept per host; `0` disables reuse.
     pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
         self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// The most connections (in use and idle) to one `scheme://host:port`; further requests wait, first
+    /// come first served, for a connection to free up or close. Default: unlimited.
+    pub fn pool_max_connections_per_host(mut self, max: usize) -> Self {
+        self.limits.per_host = Some(max.max(1));
+        self
+    }
+
+    /// The most connections open in total. Default: unlimited.
+    pub fn pool_max_connections(mut self, max: usize) -> Self {
+        self.limits.total = Some(max.max(1));
+        self
+    }
+
+    /// Resolve `host` to `addr` instead of asking DNS (the URL's port, when given, wins over `addr`'s).
+    pub fn resolve(mut self, host: &str, addr: SocketAddr) -> Self {
+        self.resolve
+            .entry(host.to_ascii_lowercase())
+            .or_default()
+            .push(addr);
+        self
+    }
+
+    /// The local address to bind outgoing connections to.
+    pub fn local_address(mut self, addr: Option<IpAddr>) -> Self {
+        self.local_address = addr;
+        self
+    }
+
+    /// Retry an idempotent request once when a pooled connection fails before any response arrived
+    /// (typically: the server closed it while it sat idle). Default on. Requests whose body cannot be
+    /// replayed, and non-idempotent methods such as POST, are never retried.
+    pub fn retry_stale_connections(mut self, enabled: bool) -> Self {
+        self.retry_stale = enabled;
         self
     }
 
@@ -186,11 +251,12 @@ impl TransportBuilder {
     {
         let tls = self.tls.client_config()?;
 
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(Resolver::new(self.resolve));
         http.enforce_http(false);
         http.set_nodelay(self.nodelay);
         http.set_keepalive(self.tcp_keepalive);
         http.set_connect_timeout(self.connect_timeout);
+        http.set_local_address(self.local_address);
 
         let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
@@ -210,61 +276,127 @@ impl TransportBuilder {
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .http2_only(self.http2_prior_knowledge);
+        let pool = Pool::new(self.limits);
         Ok(Transport {
-            client: client.build(connector),
+            client: client.build(PoolConnector::new(connector, pool.clone())),
+            pool,
+            retry_stale: self.retry_stale,
         })
     }
 }
 
 impl<B> tower_service::Service<Request<B>> for Transport<B>
 where
-    B: http_body::Body + Send + 'static + Unpin,
+    B: http_body::Body + TryCloneBody + Send + 'static + Unpin,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
     type Response = Response<Incoming>;
     type Error = Error;
-    type Future = ResponseFuture;
+    type Future = ResponseFuture<B>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<B>) -> ResponseFuture {
+    fn call(&mut self, req: Request<B>) -> ResponseFuture<B> {
+        let in_flight = self.pool.in_flight(req.uri());
+        let retry = if self.retry_stale && req.method().is_idempotent() {
+            clone_request(&req)
+        } else {
+            None
+        };
         let uri = req.uri().clone();
         ResponseFuture {
             inner: self.client.request(req),
-            uri: Some(uri),
+            retry: retry.map(|req| (self.client.clone(), req)),
+            uri,
+            _in_flight: in_flight,
         }
     }
+}
+
+fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
+    let mut clone = Request::new(req.body().try_clone_body()?);
+    *clone.method_mut() = req.method().clone();
+    *clone.uri_mut() = req.uri().clone();
+    *clone.version_mut() = req.version();
+    *clone.headers_mut() = req.headers().clone();
+    Some(clone)
+}
+
+/// True for failures that mean a pooled connection died under the request before any response came:
+/// the server closed or reset it. Connect errors are not among them (a new connection was being made).
+fn is_stale_connection_error(err: &legacy::Error) -> bool {
+    if err.is_connect() {
+        return false;
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(hyper_err) = cause.downcast_ref::<hyper::Error>() {
+            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() {
+                return true;
+            }
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The future returned by [`Transport`]: the response head, or a classified [`Error`] naming the URL.
-pub struct ResponseFuture {
+pub struct ResponseFuture<B = Body> {
     inner: legacy::ResponseFuture,
-    uri: Option<Uri>,
+    retry: Option<(Client<Connector, B>, Request<B>)>,
+    uri: Uri,
+    _in_flight: InFlight,
 }
 
-impl Future for ResponseFuture {
+impl<B> Future for ResponseFuture<B>
+where
+    B: http_body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     type Output = Result<Response<Incoming>, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match Pin::new(&mut self.inner).poll(cx) {
-            Poll::Ready(Ok(res)) => Poll::Ready(Ok(res)),
-            Poll::Ready(Err(err)) => {
-                let mut err = Error::from_service(err);
-                if let Some(uri) = self.uri.take() {
-                    err = err.with_uri(&uri);
+        loop {
+            match Pin::new(&mut self.inner).poll(cx) {
+                Poll::Ready(Ok(res)) => {
+                    if let Some(conn) = res.extensions().get::<ConnInfo>() {
+                        conn.response_received(res.headers());
+                    }
+                    return Poll::Ready(Ok(res));
                 }
-                Poll::Ready(Err(err))
+                Poll::Ready(Err(err)) => {
+                    if is_stale_connection_error(&err) {
+                        if let Some((client, req)) = self.retry.take() {
+                            tracing::debug!(error = %err, "pooled connection failed; retrying once");
+                            self.inner = client.request(req);
+                            continue;
+                        }
+                    }
+                    return Poll::Ready(Err(Error::from_service(err).with_uri(&self.uri)));
+                }
+                Poll::Pending => return Poll::Pending,
             }
-            Poll::Pending => Poll::Pending,
         }
     }
 }
 
-impl std::fmt::Debug for ResponseFuture {
+impl<B> std::fmt::Debug for ResponseFuture<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+        f.debug_struct("ResponseFuture")
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
     }
 }

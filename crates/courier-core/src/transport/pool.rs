@@ -1,0 +1,565 @@
+//! Connection limits, keep-alive awareness and statistics, on top of hyper-util's legacy pool.
+//!
+//! hyper-util's pool (what reqwest uses) keeps idle connections and hands them out, but it never limits
+//! how many connections it opens and cannot tell what it is doing. Rather than replace it, Courier wraps
+//! the connector it calls:
+//!
+//! - **Limits.** Opening a connection first takes a permit from the host's semaphore and from the
+//!   total one. The permits live inside the connection's I/O object, so they are held for as long as
+//!   the connection exists, in use or idle, and come back when it closes. Tokio's semaphores are fair,
+//!   so waiting requests are served first come, first served; a waiting request is bounded by its own
+//!   timeout. While a request waits for a permit, the pool may also hand it an idle connection that
+//!   another request released, whichever comes first.
+//! - **Keep-alive awareness.** When an HTTP/1.1 response says `Keep-Alive: timeout=N`, the connection
+//!   closes itself after it has been idle for a little less than `N` seconds, before the server would,
+//!   so it is never handed out just as the server hangs up. A connection the server closed while idle is
+//!   seen by hyper (it keeps reading idle connections) and dropped before reuse.
+//! - **Statistics.** Every connection counts itself in its host's entry: [`PoolStats`].
+//!
+//! What it does not do: open a second HTTP/2 connection when one is saturated (hyper-util multiplexes
+//! every request for a host over one HTTP/2 connection).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::Uri;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
+use tower_service::Service;
+
+use crate::error::BoxError;
+
+/// How long before the server's keep-alive timeout Courier gives up an idle connection.
+const KEEP_ALIVE_MARGIN: Duration = Duration::from_millis(500);
+
+/// The limits a pool enforces.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PoolLimits {
+    pub(crate) per_host: Option<usize>,
+    pub(crate) total: Option<usize>,
+}
+
+/// Shared state of one transport's pool: limits, per-host entries, counters.
+#[derive(Clone)]
+pub(crate) struct Pool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    limits: PoolLimits,
+    total: Option<Arc<Semaphore>>,
+    hosts: Mutex<HashMap<String, Arc<HostEntry>>>,
+}
+
+#[derive(Default)]
+struct HostEntry {
+    permits: Option<Arc<Semaphore>>,
+    open: AtomicUsize,
+    in_flight: AtomicUsize,
+    /// Connections that carry a request whose response head has not arrived yet.
+    busy: AtomicUsize,
+    /// Woken whenever a response head arrives, so connection attempts waiting for a permit can check
+    /// whether a request still needs them.
+    head_arrived: tokio::sync::Notify,
+    waiting: AtomicUsize,
+    connects: AtomicU64,
+    reuses: AtomicU64,
+    expired: AtomicU64,
+    closed_by_peer: AtomicU64,
+}
+
+impl Pool {
+    pub(crate) fn new(limits: PoolLimits) -> Pool {
+        Pool {
+            shared: Arc::new(Shared {
+                limits,
+                total: limits.total.map(|n| Arc::new(Semaphore::new(n))),
+                hosts: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn host(&self, uri: &Uri) -> Arc<HostEntry> {
+        thread_local! {
+            // The key is built in a reused buffer: this lookup runs for every request.
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        KEY.with(|key| {
+            let mut key = key.borrow_mut();
+            key.clear();
+            write_host_key(&mut key, uri);
+            let mut hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(entry) = hosts.get(key.as_str()) {
+                return entry.clone();
+            }
+            let entry = Arc::new(HostEntry {
+                permits: self
+                    .shared
+                    .limits
+                    .per_host
+                    .map(|n| Arc::new(Semaphore::new(n))),
+                ..HostEntry::default()
+            });
+            hosts.insert(key.clone(), entry.clone());
+            entry
+        })
+    }
+
+    /// Counts a request in flight to `uri`'s host until the guard drops.
+    pub(crate) fn in_flight(&self, uri: &Uri) -> InFlight {
+        let entry = self.host(uri);
+        entry.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight { entry }
+    }
+
+    /// A snapshot of the pool's counters.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut stats = PoolStats::default();
+        for (key, entry) in hosts.iter() {
+            let host = HostStats {
+                host: key.clone(),
+                open: entry.open.load(Ordering::Relaxed),
+                in_flight: entry.in_flight.load(Ordering::Relaxed),
+                waiting: entry.waiting.load(Ordering::Relaxed),
+                connects: entry.connects.load(Ordering::Relaxed),
+                reuses: entry.reuses.load(Ordering::Relaxed),
+                expired: entry.expired.load(Ordering::Relaxed),
+                closed_by_peer: entry.closed_by_peer.load(Ordering::Relaxed),
+            };
+            stats.open += host.open;
+            stats.in_flight += host.in_flight;
+            stats.waiting += host.waiting;
+            stats.connects += host.connects;
+            stats.reuses += host.reuses;
+            stats.expired += host.expired;
+            stats.closed_by_peer += host.closed_by_peer;
+            stats.hosts.push(host);
+        }
+        stats.hosts.sort_by(|a, b| a.host.cmp(&b.host));
+        stats
+    }
+}
+
+/// Writes `scheme://host:port`, the unit limits apply to.
+fn write_host_key(out: &mut String, uri: &Uri) {
+    use std::fmt::Write as _;
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let host = uri.host().unwrap_or("");
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "https" { 443 } else { 80 });
+    let _ = write!(out, "{scheme}://{host}:{port}");
+}
+
+/// Decrements a host's in-flight count when dropped.
+pub(crate) struct InFlight {
+    entry: Arc<HostEntry>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.entry.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.entry.head_arrived.notify_waiters();
+    }
+}
+
+impl HostEntry {
+    /// Requests in flight that have no connection yet.
+    fn requests_without_connection(&self) -> usize {
+        let in_flight = self.in_flight.load(Ordering::SeqCst);
+        in_flight.saturating_sub(self.busy.load(Ordering::SeqCst))
+    }
+}
+
+/// What a transport's pool is doing: totals and one entry per host.
+///
+/// ```
+/// let stats = courier_core::transport::PoolStats::default();
+/// assert_eq!(stats.open, 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Connections open now (in use or idle).
+    pub open: usize,
+    /// Requests sent and waiting for their response head.
+    pub in_flight: usize,
+    /// Connection attempts waiting for a permit (a limit is reached).
+    pub waiting: usize,
+    /// Connections opened so far.
+    pub connects: u64,
+    /// Responses that came over a connection used before.
+    pub reuses: u64,
+    /// Idle connections closed before the server's keep-alive timeout.
+    pub expired: u64,
+    /// Connections the server closed.
+    pub closed_by_peer: u64,
+    /// The same counters per `scheme://host:port`, sorted.
+    pub hosts: Vec<HostStats>,
+}
+
+/// [`PoolStats`] for one `scheme://host:port`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostStats {
+    /// `scheme://host:port`.
+    pub host: String,
+    /// Connections open now.
+    pub open: usize,
+    /// Requests waiting for their response head.
+    pub in_flight: usize,
+    /// Connection attempts waiting for a permit.
+    pub waiting: usize,
+    /// Connections opened so far.
+    pub connects: u64,
+    /// Responses over a reused connection.
+    pub reuses: u64,
+    /// Idle connections closed before the server's keep-alive timeout.
+    pub expired: u64,
+    /// Connections the server closed.
+    pub closed_by_peer: u64,
+}
+
+/// The connector wrapper that enforces the limits and tags each connection with its [`ConnState`].
+#[derive(Clone)]
+pub(crate) struct PoolConnector<C> {
+    inner: C,
+    pool: Pool,
+}
+
+impl<C> PoolConnector<C> {
+    pub(crate) fn new(inner: C, pool: Pool) -> Self {
+        PoolConnector { inner, pool }
+    }
+}
+
+impl<C> Service<Uri> for PoolConnector<C>
+where
+    C: Service<Uri> + Clone + Send + 'static,
+    C::Response: Read + Write + Connection + Unpin + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = PooledIo<C::Response>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let entry = self.pool.host(&uri);
+        let total = self.pool.shared.total.clone();
+        // `poll_ready` was called on `self.inner`; the clone takes its place for the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let permits = acquire(&entry, total).await?;
+            let io = inner.call(uri).await.map_err(Into::into)?;
+            entry.connects.fetch_add(1, Ordering::Relaxed);
+            entry.open.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                open = entry.open.load(Ordering::Relaxed),
+                "connection opened"
+            );
+            Ok(PooledIo {
+                io,
+                state: Arc::new(ConnState {
+                    entry,
+                    keep_alive_ms: AtomicU64::new(0),
+                    last_activity: Mutex::new(Instant::now()),
+                    busy: AtomicBool::new(false),
+                    responses: AtomicU64::new(0),
+                }),
+                idle_timer: None,
+                _permits: permits,
+            })
+        })
+    }
+}
+
+async fn acquire(
+    entry: &HostEntry,
+    total: Option<Arc<Semaphore>>,
+) -> Result<(Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>), BoxError> {
+    let host = match &entry.permits {
+        Some(sem) => Some(acquire_one(entry, sem.clone()).await?),
+        None => None,
+    };
+    let total = match total {
+        Some(sem) => Some(acquire_one(entry, sem).await?),
+        None => None,
+    };
+    Ok((host, total))
+}
+
+/// Waits for a permit. hyper-util starts a connection attempt for a request and, when an idle connection
+/// frees up first, hands the request that one and lets the attempt finish in the background. Such an
+/// attempt, still waiting for a permit, would later open a connection nobody needs; so whenever a
+/// response head arrives, a waiting attempt checks whether any request still lacks a connection, and
+/// gives up if none does.
+async fn acquire_one(
+    entry: &HostEntry,
+    sem: Arc<Semaphore>,
+) -> Result<OwnedSemaphorePermit, BoxError> {
+    if let Ok(permit) = sem.clone().try_acquire_owned() {
+        return Ok(permit);
+    }
+    entry.waiting.fetch_add(1, Ordering::Relaxed);
+    let _waiting = scopeguard(|| {
+        entry.waiting.fetch_sub(1, Ordering::Relaxed);
+    });
+    let acquire = sem.acquire_owned();
+    tokio::pin!(acquire);
+    loop {
+        let head_arrived = entry.head_arrived.notified();
+        tokio::select! {
+            permit = &mut acquire => return Ok(permit?),
+            _ = head_arrived => {
+                if entry.requests_without_connection() == 0 {
+                    return Err("connection attempt no longer needed: every request has a connection".into());
+                }
+            }
+        }
+    }
+}
+
+fn scopeguard<F: FnMut()>(f: F) -> impl Drop {
+    struct Guard<F: FnMut()>(F);
+    impl<F: FnMut()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            (self.0)()
+        }
+    }
+    Guard(f)
+}
+
+/// Per-connection state, shared between the connection's I/O and the responses it carried (through the
+/// `Connected` extras that hyper-util copies into each response's extensions).
+pub(crate) struct ConnState {
+    entry: Arc<HostEntry>,
+    keep_alive_ms: AtomicU64,
+    last_activity: Mutex<Instant>,
+    busy: AtomicBool,
+    responses: AtomicU64,
+}
+
+impl ConnState {
+    /// A request is being written on this connection.
+    fn mark_busy(&self) {
+        if !self.busy.swap(true, Ordering::SeqCst) {
+            self.entry.busy.fetch_add(1, Ordering::SeqCst);
+        }
+        self.touch();
+    }
+
+    /// The response head arrived (or the connection is gone).
+    fn mark_idle(&self) {
+        if self.busy.swap(false, Ordering::SeqCst) {
+            self.entry.busy.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn touch(&self) {
+        *self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    /// When an idle connection must be given up, if the server announced a keep-alive timeout.
+    fn idle_deadline(&self) -> Option<Instant> {
+        let ms = self.keep_alive_ms.load(Ordering::Relaxed);
+        if ms == 0 || self.busy.load(Ordering::Relaxed) {
+            return None;
+        }
+        let timeout = Duration::from_millis(ms);
+        let timeout = timeout.saturating_sub(KEEP_ALIVE_MARGIN.min(timeout / 2));
+        Some(*self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) + timeout)
+    }
+}
+
+/// The handle to a connection's state found in response extensions.
+#[derive(Clone)]
+pub(crate) struct ConnInfo(pub(crate) Arc<ConnState>);
+
+impl ConnInfo {
+    /// Called when a response head arrived over this connection.
+    pub(crate) fn response_received(&self, headers: &http::HeaderMap) {
+        let state = &self.0;
+        if state.responses.fetch_add(1, Ordering::Relaxed) > 0 {
+            state.entry.reuses.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(timeout) = keep_alive_timeout(headers) {
+            state
+                .keep_alive_ms
+                .store(timeout.as_millis() as u64, Ordering::Relaxed);
+        }
+        state.mark_idle();
+        state.touch();
+    }
+}
+
+/// The `timeout=N` parameter of a `Keep-Alive` header.
+fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("keep-alive")?.to_str().ok()?;
+    value.split(',').find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("timeout") {
+            return None;
+        }
+        let secs: u64 = value.trim().trim_matches('"').parse().ok()?;
+        (secs > 0).then(|| Duration::from_secs(secs))
+    })
+}
+
+/// A connection's I/O: holds the pool permits for the connection's lifetime and closes the connection
+/// when it has idled past the server's keep-alive timeout.
+pub(crate) struct PooledIo<T> {
+    io: T,
+    state: Arc<ConnState>,
+    idle_timer: Option<Pin<Box<Sleep>>>,
+    _permits: (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>),
+}
+
+impl<T> Drop for PooledIo<T> {
+    fn drop(&mut self) {
+        self.state.mark_idle();
+        self.state.entry.open.fetch_sub(1, Ordering::Relaxed);
+        tracing::debug!("connection closed");
+    }
+}
+
+impl<T: Read + Unpin> Read for PooledIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        // hyper reads idle connections to notice when the server closes them; that read is where an idle
+        // connection past its keep-alive deadline ends itself (an EOF, as if the server had closed it).
+        if let Some(deadline) = this.state.idle_deadline() {
+            if Instant::now() >= deadline {
+                this.state.entry.expired.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("idle connection expired before the server's keep-alive timeout");
+                return Poll::Ready(Ok(()));
+            }
+            let timer = this
+                .idle_timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                this.state.entry.expired.fetch_add(1, Ordering::Relaxed);
+                return Poll::Ready(Ok(()));
+            }
+        }
+        // Read through a `ReadBuf` of our own over the caller's unfilled bytes (as hyper-util's `TokioIo`
+        // does) so we learn how many bytes came: any is activity, none with room to spare is the peer's EOF.
+        // SAFETY: `ReadBuf::uninit` never de-initializes bytes, and we advance the caller's cursor by
+        // exactly the number of bytes the inner read filled.
+        let capacity = buf.remaining();
+        let filled = unsafe {
+            let mut inner_buf = hyper::rt::ReadBuf::uninit(buf.as_mut());
+            match Pin::new(&mut this.io).poll_read(cx, inner_buf.unfilled()) {
+                Poll::Ready(Ok(())) => inner_buf.filled().len(),
+                other => return other,
+            }
+        };
+        unsafe { buf.advance(filled) };
+        if filled > 0 {
+            this.state.touch();
+        } else if capacity > 0 {
+            this.state
+                .entry
+                .closed_by_peer
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: Write + Unpin> Write for PooledIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.state.mark_busy();
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.state.mark_busy();
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+impl<T: Connection> Connection for PooledIo<T> {
+    fn connected(&self) -> Connected {
+        self.io.connected().extra(ConnInfo(self.state.clone()))
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("limits", &self.shared.limits)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_keep_alive_timeout() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("keep-alive", "timeout=5, max=100".parse().unwrap());
+        assert_eq!(keep_alive_timeout(&headers), Some(Duration::from_secs(5)));
+        headers.insert("keep-alive", "max=100, Timeout = 7".parse().unwrap());
+        assert_eq!(keep_alive_timeout(&headers), Some(Duration::from_secs(7)));
+        headers.insert("keep-alive", "timeout=abc".parse().unwrap());
+        assert_eq!(keep_alive_timeout(&headers), None);
+        headers.insert("keep-alive", "timeout=0".parse().unwrap());
+        assert_eq!(keep_alive_timeout(&headers), None);
+    }
+
+    #[test]
+    fn host_key_includes_default_ports() {
+        let key = |uri: &str| {
+            let mut out = String::new();
+            write_host_key(&mut out, &uri.parse().unwrap());
+            out
+        };
+        assert_eq!(key("http://a.example/x"), "http://a.example:80");
+        assert_eq!(key("https://a.example/x"), "https://a.example:443");
+        assert_eq!(key("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,443 @@
+//! The connection pool: limits counted server-side, waiting, keep-alive awareness, stale-connection
+//! retries, statistics, and name overrides.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use courier::{Body, Client};
+use courier_testkit::{read_request_head, respond, RawServer, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A handler that holds each request for `delay` while counting how many are in the handler at once.
+fn concurrency_probe(
+    delay: Duration,
+) -> (
+    Arc<AtomicUsize>,
+    impl Fn(
+            courier_testkit::Recorded,
+        )
+            -> futures_util::future::BoxFuture<'static, http::Response<courier_testkit::ServerBody>>
+        + Send
+        + Sync
+        + 'static,
+) {
+    let current = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let handler_max = max.clone();
+    let handler = move |_req| {
+        let current = current.clone();
+        let max = handler_max.clone();
+        let fut: futures_util::future::BoxFuture<'static, _> = Box::pin(async move {
+            let now = current.fetch_add(1, Ordering::SeqCst) + 1;
+            max.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(delay).await;
+            current.fetch_sub(1, Ordering::SeqCst);
+            respond(200, "ok")
+        });
+        fut
+    };
+    (max, handler)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_host_cap_holds_under_200_concurrent_requests() {
+    let (max_in_handler, handler) = concurrency_probe(Duration::from_millis(5));
+    let server = TestServer::start(handler).await;
+    let client = Client::builder()
+        .http1_only()
+        .pool_max_connections_per_host(8)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let client = client.clone();
+            let url = server.url(&format!("/{i}"));
+            tokio::spawn(async move { client.get(url).send().await?.text().await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "ok");
+    }
+    assert_eq!(server.requests().len(), 200);
+    assert!(
+        server.max_open_connections() <= 8,
+        "server saw {} connections open",
+        server.max_open_connections()
+    );
+    assert!(
+        server.connections() >= 2,
+        "the cap should still allow parallel connections"
+    );
+    assert!(max_in_handler.load(Ordering::SeqCst) <= 8);
+    let stats = client.pool_stats();
+    assert!(stats.open <= 8, "{stats:?}");
+    assert_eq!(stats.waiting, 0);
+    assert_eq!(stats.in_flight, 0);
+    assert_eq!(stats.hosts.len(), 1);
+    assert_eq!(
+        stats.hosts[0].host,
+        format!("http://127.0.0.1:{}", server.addr().port())
+    );
+    assert_eq!(stats.connects as usize, server.connections());
+    assert_eq!(stats.reuses as usize, 200 - server.connections());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn total_cap_spans_hosts() {
+    let (max_a, handler_a) = concurrency_probe(Duration::from_millis(5));
+    let (max_b, handler_b) = concurrency_probe(Duration::from_millis(5));
+    let a = TestServer::start(handler_a).await;
+    let b = TestServer::start(handler_b).await;
+    let client = Client::builder()
+        .http1_only()
+        .pool_max_connections(3)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let client = client.clone();
+            let url = if i % 2 == 0 { a.url("/") } else { b.url("/") };
+            tokio::spawn(async move { client.get(url).send().await?.bytes().await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(a.requests().len() + b.requests().len(), 60);
+    // Connections to both servers together never exceed the total cap.
+    assert!(
+        a.max_open_connections() + b.max_open_connections() <= 3 + 1,
+        "a {} b {}",
+        a.max_open_connections(),
+        b.max_open_connections()
+    );
+    assert!(max_a.load(Ordering::SeqCst) + max_b.load(Ordering::SeqCst) <= 4);
+    assert!(client.pool_stats().open <= 3);
+}
+
+#[tokio::test]
+async fn waiting_for_a_connection_respects_the_request_timeout() {
+    let server = TestServer::start(|req| async move {
+        if req.path() == "/hold" {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        respond(200, "ok")
+    })
+    .await;
+    let client = Client::builder()
+        .http1_only()
+        .pool_max_connections_per_host(1)
+        .build()
+        .unwrap();
+    let holder = {
+        let client = client.clone();
+        let url = server.url("/hold");
+        tokio::spawn(async move { client.get(url).send().await })
+    };
+    // Let the first request take the only connection.
+    while server.requests().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let waiter = client
+        .get(server.url("/quick"))
+        .timeout(Duration::from_millis(200))
+        .send();
+    let stats_during = {
+        let client = client.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            client.pool_stats()
+        }
+    };
+    let (result, stats) = tokio::join!(waiter, stats_during);
+    let err = result.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(stats.waiting, 1, "{stats:?}");
+    assert_eq!(stats.open, 1, "{stats:?}");
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the waiting request never reached the server"
+    );
+    holder.abort();
+}
+
+/// A raw HTTP/1.1 server that answers every request on a connection with `Keep-Alive: timeout=1` and
+/// never closes idle connections itself; it records the connection index of every request and the idle
+/// time that preceded it.
+async fn keep_alive_server(timeout_secs: u64) -> (RawServer, Arc<Mutex<Vec<(usize, Duration)>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let server = RawServer::start(move |mut stream, conn| {
+        let log = log.clone();
+        async move {
+            let mut idle_since = tokio::time::Instant::now();
+            loop {
+                let head = match read_request_head(&mut stream).await {
+                    Ok(head) if !head.is_empty() => head,
+                    _ => return,
+                };
+                let _ = head;
+                log.lock().unwrap().push((conn, idle_since.elapsed()));
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout={timeout_secs}\r\n\r\nok"
+                );
+                if stream.write_all(response.as_bytes()).await.is_err() {
+                    return;
+                }
+                idle_since = tokio::time::Instant::now();
+            }
+        }
+    })
+    .await;
+    (server, seen)
+}
+
+#[tokio::test]
+async fn keep_alive_timeout_is_honoured() {
+    let (server, seen) = keep_alive_server(1).await;
+    let client = Client::new();
+    assert_eq!(
+        client
+            .get(server.url("/a"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    // Within the keep-alive window: reused.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        client
+            .get(server.url("/b"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    // Past it (the server would have closed): a fresh connection, never the old one.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        client
+            .get(server.url("/c"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0].0, seen[1].0, "second request reuses the connection");
+    assert_ne!(
+        seen[1].0, seen[2].0,
+        "third request must not reuse a connection idle past Keep-Alive"
+    );
+    for (conn, idle) in &seen {
+        assert!(
+            *idle < Duration::from_secs(1),
+            "connection {conn} reused after {idle:?} idle"
+        );
+    }
+    let stats = client.pool_stats();
+    assert_eq!(stats.expired, 1, "{stats:?}");
+    assert_eq!(stats.connects, 2);
+    assert_eq!(stats.reuses, 1);
+}
+
+/// A server that closes each kept-alive connection at a random moment after answering, racing the
+/// client's next request; it counts POST bodies so a replayed POST would show.
+async fn flaky_idle_server() -> (RawServer, Arc<Mutex<Vec<String>>>) {
+    let posts = Arc::new(Mutex::new(Vec::new()));
+    let log = posts.clone();
+    let server = RawServer::start(move |mut stream, conn| {
+        let log = log.clone();
+        async move {
+            let mut served = 0u64;
+            loop {
+                let head = match read_request_head(&mut stream).await {
+                    Ok(head) if !head.is_empty() => head,
+                    _ => return,
+                };
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0; length];
+                if stream.read_exact(&mut body).await.is_err() {
+                    return;
+                }
+                if head.starts_with("POST") {
+                    log.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&body).into_owned());
+                }
+                if stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                served += 1;
+                // Pseudo-random: close after some responses, after a delay of 0-2 ms, racing the next request.
+                let roll = (conn as u64 * 7919 + served * 104729) % 10;
+                if roll < 3 {
+                    tokio::time::sleep(Duration::from_micros(roll * 700)).await;
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (server, posts)
+}
+
+#[tokio::test]
+async fn idle_close_races_never_fail_idempotent_requests() {
+    let (server, _) = flaky_idle_server().await;
+    let client = Client::builder().http1_only().build().unwrap();
+    for i in 0..1000 {
+        let response = client.get(server.url(&format!("/{i}"))).send().await;
+        let text = response
+            .unwrap_or_else(|e| panic!("GET {i} failed: {e}"))
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(text, "ok");
+    }
+    assert!(
+        server.connections() > 50,
+        "the server should have closed many connections"
+    );
+}
+
+#[tokio::test]
+async fn idle_close_races_never_replay_a_post() {
+    let (server, posts) = flaky_idle_server().await;
+    let client = Client::builder().http1_only().build().unwrap();
+    let mut sent = 0;
+    for i in 0..300 {
+        if client
+            .post(server.url("/"))
+            .body(format!("post-{i}"))
+            .send()
+            .await
+            .is_ok()
+        {
+            sent += 1;
+        }
+    }
+    let posts = posts.lock().unwrap().clone();
+    let unique: HashSet<_> = posts.iter().collect();
+    assert_eq!(unique.len(), posts.len(), "a POST was sent twice");
+    assert!(
+        sent >= 1 && posts.len() >= sent,
+        "sent {sent}, server saw {}",
+        posts.len()
+    );
+}
+
+#[tokio::test]
+async fn read_timeout_does_not_run_during_a_slow_upload() {
+    let server =
+        TestServer::start(|req| async move { respond(200, format!("{} bytes", req.body.len())) })
+            .await;
+    let client = Client::builder()
+        .read_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    // Three seconds of upload, a chunk every 250 ms: each pause is shorter than the read timeout, and the
+    // whole upload is much longer than it.
+    let chunks = futures_util::stream::unfold(0, |i| async move {
+        if i == 12 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Some((
+            Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789")),
+            i + 1,
+        ))
+    });
+    let response = client
+        .post(server.url("/upload"))
+        .body(Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "120 bytes");
+}
+
+#[tokio::test]
+async fn min_speed_ends_a_stalled_download() {
+    let server = TestServer::start(|_| async {
+        http::Response::new(courier_testkit::slow(
+            (0..20).map(|_| Bytes::from_static(b"x")).collect(),
+            Duration::from_millis(100),
+        ))
+    })
+    .await;
+    // 1 byte every 100 ms is 10 B/s, far below 1 KiB/s.
+    let client = Client::builder()
+        .min_speed(1024, Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let err = client
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.to_string().contains("below the minimum speed"), "{err}");
+}
+
+#[tokio::test]
+async fn resolve_pins_a_name_to_an_address() {
+    let server = TestServer::echo().await;
+    let client = Client::builder()
+        .resolve("courier.test", server.addr())
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!(
+            "http://courier.test:{}/pinned",
+            server.addr().port()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = server.last_request();
+    assert_eq!(
+        seen.header("host"),
+        Some(format!("courier.test:{}", server.addr().port()).as_str())
+    );
+    assert_eq!(seen.path(), "/pinned");
+}
+
+#[tokio::test]
+async fn local_address_binds_outgoing_connections() {
+    let server = TestServer::echo().await;
+    let local = std::net::IpAddr::from([127, 0, 0, 2]);
+    let client = Client::builder().local_address(local).build().unwrap();
+    client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(server.last_request().peer.ip(), local);
+}
