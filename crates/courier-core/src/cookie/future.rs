@@ -1,0 +1,75 @@
+//! [`ResponseFuture`] of [`CookieManager`](super::CookieManager).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::header::SET_COOKIE;
+use http::{Response, Uri};
+use pin_project_lite::pin_project;
+use url::Url;
+
+use super::Jar;
+
+/// The request URL the response's cookies are stored for.
+#[derive(Debug)]
+pub(crate) enum RequestTarget {
+    /// Already parsed (the request needed it for its `Cookie` header).
+    Url(Url),
+    /// Parsed only if the response sets a cookie.
+    Uri(Uri),
+}
+
+impl RequestTarget {
+    /// The URL of an absolute request URI.
+    pub(crate) fn url_of(uri: &Uri) -> Option<Url> {
+        Url::parse(&uri.to_string()).ok()
+    }
+}
+
+pin_project! {
+    /// The response future of [`CookieManager`](super::CookieManager): the inner future, and then the
+    /// response's `Set-Cookie` headers stored in the jar.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        target: Option<(Arc<Jar>, RequestTarget)>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, target: Option<(Arc<Jar>, RequestTarget)>) -> ResponseFuture<F> {
+        ResponseFuture { inner, target }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        if let Some((jar, target)) = this.target.take() {
+            if response.headers().contains_key(SET_COOKIE) {
+                let url = match target {
+                    RequestTarget::Url(url) => Some(url),
+                    RequestTarget::Uri(uri) => RequestTarget::url_of(&uri),
+                };
+                if let Some(url) = url {
+                    jar.set_cookies(&url, response.headers());
+                }
+            }
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
