@@ -64,7 +64,7 @@ fn sample(len: usize) -> Vec<u8> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        if state % 3 == 0 {
+        if state & 3 == 0 {
             out.extend_from_slice(&state.to_le_bytes()[..3]);
         } else {
             out.extend_from_slice(WORDS[(state >> 32) as usize % WORDS.len()]);
