@@ -14,6 +14,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 use url::Url;
 
+use courier_core::decompression::{Decompression, DecompressionLayer};
+use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy, RedirectHistory};
 use courier_core::transport::{Certificate, PoolStats, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
@@ -23,7 +25,7 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
-type Stack = UserAgent<Transport<Body>>;
+type Stack = FollowRedirect<UserAgent<Decompression<Transport<Body>>>>;
 
 /// An asynchronous HTTP client.
 ///
@@ -272,13 +274,17 @@ impl Service<http::Request<Body>> for Client {
 }
 
 /// The final URL recorded by the redirect layer, if it followed any redirect.
-pub(crate) fn final_url(_extensions: &http::Extensions) -> Option<&Url> {
-    None
+pub(crate) fn final_url(extensions: &http::Extensions) -> Option<&Url> {
+    extensions
+        .get::<RedirectHistory>()
+        .map(RedirectHistory::final_url)
 }
 
-/// The URLs redirected through, recorded by the redirect layer.
-pub(crate) fn redirect_hops(_extensions: &http::Extensions) -> &[Url] {
-    &[]
+/// The URLs redirected through, original first, recorded by the redirect layer.
+pub(crate) fn redirect_hops(extensions: &http::Extensions) -> &[Url] {
+    extensions
+        .get::<RedirectHistory>()
+        .map_or(&[][..], RedirectHistory::previous)
 }
 
 /// Configures a [`Client`].
@@ -297,6 +303,8 @@ pub(crate) fn redirect_hops(_extensions: &http::Extensions) -> &[Url] {
 #[must_use]
 pub struct ClientBuilder {
     transport: TransportBuilder,
+    redirect: Policy,
+    decompression: DecompressionLayer,
     user_agent: Option<HeaderValue>,
     default_headers: HeaderMap,
     timeout: Option<Duration>,
@@ -318,6 +326,8 @@ impl ClientBuilder {
     pub fn new() -> ClientBuilder {
         ClientBuilder {
             transport: Transport::builder(),
+            redirect: Policy::default(),
+            decompression: DecompressionLayer::new(),
             user_agent: Some(HeaderValue::from_static(DEFAULT_USER_AGENT)),
             default_headers: HeaderMap::new(),
             timeout: None,
@@ -337,7 +347,10 @@ impl ClientBuilder {
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_USER_AGENT));
-        let stack = UserAgentLayer::from_header_value(user_agent).layer(transport.clone());
+        let stack = FollowRedirectLayer::new(self.redirect).layer(
+            UserAgentLayer::from_header_value(user_agent)
+                .layer(self.decompression.layer(transport.clone())),
+        );
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
@@ -361,6 +374,49 @@ impl ClientBuilder {
             Ok(value) => self.user_agent = Some(value),
             Err(err) => self.error = Some(Error::builder(err.into())),
         }
+        self
+    }
+
+    /// How redirects are followed: [`Policy::limited(10)`](Policy::limited) by default,
+    /// [`Policy::none()`](Policy::none) to return 3xx responses as they are.
+    pub fn redirect(mut self, policy: Policy) -> ClientBuilder {
+        self.redirect = policy;
+        self
+    }
+
+    /// Advertise and decode gzip (default on, with the `gzip` feature).
+    pub fn gzip(mut self, enabled: bool) -> ClientBuilder {
+        self.decompression = self.decompression.gzip(enabled);
+        self
+    }
+
+    /// Advertise and decode deflate (default on, with the `deflate` feature).
+    pub fn deflate(mut self, enabled: bool) -> ClientBuilder {
+        self.decompression = self.decompression.deflate(enabled);
+        self
+    }
+
+    /// Advertise and decode Brotli (default on, with the `brotli` feature).
+    pub fn brotli(mut self, enabled: bool) -> ClientBuilder {
+        self.decompression = self.decompression.br(enabled);
+        self
+    }
+
+    /// Advertise and decode zstd (default on, with the `zstd` feature).
+    pub fn zstd(mut self, enabled: bool) -> ClientBuilder {
+        self.decompression = self.decompression.zstd(enabled);
+        self
+    }
+
+    /// Neither advertise nor decode any content coding: bodies arrive as the server sent them.
+    pub fn no_decompression(self) -> ClientBuilder {
+        self.gzip(false).deflate(false).brotli(false).zstd(false)
+    }
+
+    /// The most bytes a compressed body may decode to (default 1 GiB), against decompression bombs;
+    /// `None` for no limit.
+    pub fn max_decompressed_size<L: Into<Option<u64>>>(mut self, limit: L) -> ClientBuilder {
+        self.decompression = self.decompression.max_size(limit.into());
         self
     }
 

@@ -37,6 +37,11 @@ pub use request::{Request, RequestBuilder};
 pub use response::Response;
 pub use url::Url;
 
+/// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].
+pub mod redirect {
+    pub use courier_core::redirect::{Action, Attempt, Policy, RedirectHistory};
+}
+
 /// The error types, for naming `BoxError` in your own layers.
 pub mod error {
     pub use courier_core::error::{BoxError, Error, Result};

@@ -37,6 +37,12 @@ impl Response {
     pub(crate) fn new(response: http::Response<Body>, url: Url) -> Response {
         let (head, body) = response.into_parts();
         let url = match crate::client::final_url(&head.extensions) {
+            // RFC 9110 §10.2.2: a redirect without a fragment keeps the original request's fragment.
+            Some(final_url) if final_url.fragment().is_none() && url.fragment().is_some() => {
+                let mut final_url = final_url.clone();
+                final_url.set_fragment(url.fragment());
+                final_url
+            }
             Some(final_url) => final_url.clone(),
             None => url,
         };
