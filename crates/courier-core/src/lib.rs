@@ -52,6 +52,7 @@ pub mod accept_language;
 pub mod cookie;
 pub mod decompression;
 pub mod redirect;
+pub mod retry;
 pub mod user_agent;
 
 pub use body::Body;

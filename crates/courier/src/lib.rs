@@ -23,6 +23,7 @@
 
 mod client;
 pub mod download;
+pub mod multipart;
 mod into_url;
 mod request;
 mod response;

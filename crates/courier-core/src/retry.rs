@@ -1,0 +1,1 @@
+//! Retrying failed requests (work in progress).

@@ -1,0 +1,1 @@
+//! multipart/form-data bodies (work in progress).
