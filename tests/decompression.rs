@@ -660,3 +660,29 @@ async fn connections_are_reused_after_a_decoded_body() {
     }
     assert_eq!(server.connections(), 1);
 }
+
+#[tokio::test]
+async fn trailers_follow_the_decoded_data() {
+    let encoded = Bytes::from(gzip(b"with trailers"));
+    let server = serve_body("gzip", move || {
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-checksum", "abc".parse().unwrap());
+        let frames = vec![
+            Ok::<_, courier_testkit::BoxError>(hyper::body::Frame::data(encoded.clone())),
+            Ok(hyper::body::Frame::trailers(trailers)),
+        ];
+        http_body_util::StreamBody::new(futures_util::stream::iter(frames)).boxed()
+    })
+    .await;
+    // HTTP/2, where trailers need no negotiation.
+    let transport: Transport = Transport::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let client = DecompressionLayer::new().layer(transport);
+    let response = send(client, Method::GET, &server.url("/")).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let collected = response.into_body().collect().await.unwrap();
+    assert_eq!(collected.trailers().unwrap()["x-checksum"], "abc");
+    assert_eq!(collected.to_bytes(), "with trailers");
+}

@@ -259,8 +259,8 @@ where
         };
     }
 
-    /// Ends the body with `err`: later polls yield `None`, never a clean end that hides the error twice
-    /// or a decoder restarted on bad input.
+    /// Ends the body with `err`. The decoders are dropped, so later polls yield `None` rather than
+    /// resume a stream that already failed.
     fn fail(&mut self, err: Error) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         self.state = State::Done;
         self.buf = BytesMut::new();

@@ -108,3 +108,19 @@ pub use service::Decompression;
 /// megabytes of zeros inflate 1000-fold) fails with a decode error instead of exhausting memory when
 /// the body is collected. Change it with [`DecompressionLayer::max_size`].
 pub const DEFAULT_MAX_SIZE: u64 = 1024 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<DecompressionBody<hyper::body::Incoming>>();
+        assert_send_sync::<Decompression<crate::transport::Transport>>();
+        assert_send_sync::<DecompressionLayer>();
+        // As `Send` as the inner future (the transport's is not `Sync`).
+        fn assert_send<T: Send>() {}
+        assert_send::<ResponseFuture<crate::transport::ResponseFuture>>();
+    }
+}

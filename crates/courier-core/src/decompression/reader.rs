@@ -311,7 +311,6 @@ pub(crate) enum CodingReader<R> {
         feature = "brotli",
         feature = "zstd"
     )))]
-    #[allow(dead_code)]
     Never(std::convert::Infallible, std::marker::PhantomData<R>),
 }
 
@@ -424,11 +423,9 @@ where
     B::Error: Into<BoxError>,
 {
     pub(crate) fn new(body: BodyReader<B>, codings: &Codings) -> Chain<B> {
-        let mut undo = codings.decode_order();
         let mut chain: Chain<B> = Chain::Single(CodingReader::new(codings.first(), body));
-        // `decode_order` starts with `first`, already used.
-        undo.next();
-        for coding in undo {
+        // `decode_order` starts with `first`, already at the bottom.
+        for coding in codings.decode_order().skip(1) {
             let below = BufReader::with_capacity(STACKED_BUFFER, Box::new(chain));
             chain = Chain::Stacked(CodingReader::new(coding, below));
         }
