@@ -1,1 +1,88 @@
-//! Concurrent bulk downloads (work in progress).
+//! Concurrent bulk downloads to disk: many files, bounded memory, visible progress, nothing corrupted.
+//!
+//! A [`Downloader`] runs [`Job`]s (a URL, a destination, optionally the expected size and SHA-256)
+//! over one [`Client`](crate::Client)'s connection pool:
+//!
+//! - **Limits**: at most [`concurrency`](DownloaderBuilder::concurrency) jobs at once, and at most
+//!   [`per_host`](DownloaderBuilder::per_host) requests to one host.
+//! - **Flat memory**: bodies stream to disk chunk by chunk; no body is ever held whole.
+//!   [`Summary::max_buffered`] reports the most body bytes held at once.
+//! - **No half files**: bytes go to `<path>.part`, which is renamed to `<path>` only once complete and
+//!   verified (size, SHA-256). A failed job leaves at most the `.part` and its `.part.meta` sidecar.
+//! - **Resume**: a `.part` left by an earlier run (or attempt) continues with `Range` and `If-Range`
+//!   (a strong `ETag`, else `Last-Modified`, saved in the sidecar). A `206` must match the range and
+//!   total asked for; a `200` means the file changed (or ranges are not supported) and is taken whole
+//!   from the start; a `416` whose `Content-Range` shows the `.part` is already complete finishes it.
+//! - **Segments**: with [`segments`](DownloaderBuilder::segments) above 1, a file whose server sends
+//!   `Accept-Ranges: bytes` and a `Content-Length` is fetched as that many ranges at once, written at
+//!   their offsets into the `.part`; otherwise it is one stream.
+//! - **Retries**: connect errors, resets and cut bodies, timeouts, `408`, `429` and `5xx` are retried
+//!   with exponential backoff and jitter, or after the server's `Retry-After` (seconds or an HTTP
+//!   date), up to [`retries`](DownloaderBuilder::retries) times; other `4xx` fail at once.
+//! - **Progress**: [`Event`]s (queued, started, progress, retried, finished, failed) to a channel or a
+//!   callback, and a [`Summary`] at the end.
+//! - **Cancellation**: dropping the [`run`](Downloader::run) future or calling
+//!   [`CancelHandle::cancel`] stops every job at once, keeping the `.part` files for resuming.
+//!
+//! ## What it does not do
+//!
+//! - Ranged requests (resume, segments) send `Accept-Encoding: identity`, since ranges count bytes of
+//!   the identity representation. A plain first request lets the client negotiate compression and
+//!   decode the body; such a decoded body cannot be resumed by range, so a retry starts it over.
+//! - A file is saved exactly as received; nothing is unpacked.
+//! - The `.part` is not `fsync`ed; after a power loss, verify with a SHA-256 in the job.
+//! - Redirects, proxies, TLS and timeouts are the [`Client`](crate::Client)'s: configure them there
+//!   (a `read_timeout` suits large downloads better than a total `timeout`).
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use courier::download::{Downloader, EventKind, Job};
+//!
+//! # async fn run() -> Result<(), courier::Error> {
+//! let (events, mut receiver) = tokio::sync::mpsc::channel(1024);
+//! let downloader = Downloader::builder(courier::Client::new())
+//!     .concurrency(8)
+//!     .per_host(4)
+//!     .segments(4)
+//!     .progress(events)
+//!     .build();
+//!
+//! tokio::spawn(async move {
+//!     while let Some(event) = receiver.recv().await {
+//!         match event.kind {
+//!             EventKind::Finished { bytes } => println!("{} done: {bytes} bytes", event.job),
+//!             EventKind::Failed { error } => eprintln!("{error}"),
+//!             _ => {}
+//!         }
+//!     }
+//! });
+//!
+//! let jobs = ["a.bin", "b.bin", "c.bin"].map(|name| {
+//!     Job::new(format!("https://example.com/{name}"), format!("downloads/{name}"))
+//! });
+//! let summary = downloader.run(jobs.into_iter().collect::<Result<Vec<_>, _>>()?).await;
+//! println!("{summary}");
+//! # Ok(())
+//! # }
+//! ```
+
+mod builder;
+mod cancel;
+mod downloader;
+mod error;
+mod event;
+mod fetch;
+mod job;
+mod part;
+mod retry;
+mod segmented;
+mod summary;
+
+pub use builder::DownloaderBuilder;
+pub use cancel::CancelHandle;
+pub use downloader::Downloader;
+pub use error::{DownloadError, DownloadErrorKind};
+pub use event::{Event, EventKind};
+pub use job::{Job, JobId};
+pub use summary::{Failure, Summary};

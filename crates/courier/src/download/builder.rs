@@ -1,0 +1,155 @@
+//! [`DownloaderBuilder`]: limits, retries, segmentation, resume and where progress goes.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::event::EventSink;
+use super::{Downloader, Event};
+use crate::Client;
+
+/// The settings a [`Downloader`] runs with.
+#[derive(Clone, Debug)]
+pub(super) struct Config {
+    pub(super) concurrency: usize,
+    pub(super) per_host: Option<usize>,
+    pub(super) retries: u32,
+    pub(super) backoff_initial: Duration,
+    pub(super) backoff_max: Duration,
+    pub(super) segments: usize,
+    pub(super) min_segment_size: u64,
+    pub(super) resume: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            concurrency: 8,
+            per_host: Some(4),
+            retries: 3,
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+            segments: 1,
+            min_segment_size: 1024 * 1024,
+            resume: true,
+        }
+    }
+}
+
+/// Configures a [`Downloader`]; made by [`Downloader::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use courier::download::Downloader;
+///
+/// let (events, mut receiver) = tokio::sync::mpsc::channel(256);
+/// let downloader = Downloader::builder(courier::Client::new())
+///     .concurrency(16)
+///     .per_host(4)
+///     .retries(5)
+///     .backoff(Duration::from_millis(100), Duration::from_secs(10))
+///     .segments(4)
+///     .resume(true)
+///     .progress(events)
+///     .build();
+/// # drop((downloader, receiver.try_recv()));
+/// ```
+#[must_use]
+pub struct DownloaderBuilder {
+    client: Client,
+    config: Config,
+    events: EventSink,
+}
+
+impl DownloaderBuilder {
+    pub(super) fn new(client: Client) -> DownloaderBuilder {
+        DownloaderBuilder {
+            client,
+            config: Config::default(),
+            events: EventSink::default(),
+        }
+    }
+
+    /// The most jobs downloading at once (default 8; 0 counts as 1).
+    pub fn concurrency(mut self, jobs: usize) -> DownloaderBuilder {
+        self.config.concurrency = jobs.max(1);
+        self
+    }
+
+    /// The most requests in flight to one host (scheme, host and port) at once, segments included
+    /// (default 4; 0 removes the limit).
+    pub fn per_host(mut self, requests: usize) -> DownloaderBuilder {
+        self.config.per_host = (requests > 0).then_some(requests);
+        self
+    }
+
+    /// How many times a job is retried after a transient failure (default 3): connect errors, resets
+    /// and cut bodies, timeouts, `408`, `429` and `5xx`. Other `4xx` statuses fail at once.
+    pub fn retries(mut self, retries: u32) -> DownloaderBuilder {
+        self.config.retries = retries;
+        self
+    }
+
+    /// The backoff between retries: `initial` doubling per retry up to `max`, each delay drawn at random
+    /// from its upper half (default 250 ms to 30 s). A `Retry-After` from the server is used instead,
+    /// when it sent one.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> DownloaderBuilder {
+        self.config.backoff_initial = initial;
+        self.config.backoff_max = max.max(initial);
+        self
+    }
+
+    /// Fetch one file over up to `count` connections at once, each a byte range, when the server
+    /// supports ranges (`Accept-Ranges: bytes`) and announced the size (default 1: no segmentation).
+    /// Connections beyond the first are taken only when the per-host limit has room.
+    pub fn segments(mut self, count: usize) -> DownloaderBuilder {
+        self.config.segments = count.max(1);
+        self
+    }
+
+    /// The smallest segment worth its own connection (default 1 MiB): a file is split in at most
+    /// `size / min_segment_size` segments.
+    pub fn min_segment_size(mut self, bytes: u64) -> DownloaderBuilder {
+        self.config.min_segment_size = bytes.max(1);
+        self
+    }
+
+    /// Continue `.part` files left by an earlier run (default on) with `Range` and `If-Range`; when off
+    /// they are started over. Retries within a run always continue where the failed attempt stopped,
+    /// when the server allows it.
+    pub fn resume(mut self, enabled: bool) -> DownloaderBuilder {
+        self.config.resume = enabled;
+        self
+    }
+
+    /// Calls `callback` with every [`Event`], on the task of the job it concerns: keep it quick.
+    pub fn on_event<F>(mut self, callback: F) -> DownloaderBuilder
+    where
+        F: Fn(&Event) + Send + Sync + 'static,
+    {
+        self.events.add_callback(Arc::new(callback));
+        self
+    }
+
+    /// Sends every [`Event`] to `sender`. Events other than `Progress` wait for room in the channel, so
+    /// keep receiving (or drop the receiver); `Progress` events are skipped while it is full.
+    pub fn progress(mut self, sender: mpsc::Sender<Event>) -> DownloaderBuilder {
+        self.events.add_channel(sender);
+        self
+    }
+
+    /// The downloader.
+    pub fn build(self) -> Downloader {
+        Downloader::from_parts(self.client, self.config, self.events)
+    }
+}
+
+impl fmt::Debug for DownloaderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloaderBuilder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

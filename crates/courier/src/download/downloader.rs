@@ -1,0 +1,442 @@
+//! [`Downloader`]: runs jobs under the concurrency limits, retries them, verifies and renames.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use url::Url;
+
+use super::builder::Config;
+use super::event::EventSink;
+use super::part::PartPaths;
+use super::retry::{self, Retry};
+use super::{
+    fetch, CancelHandle, DownloadError, DownloaderBuilder, EventKind, Failure, Job, JobId, Summary,
+};
+use crate::{Client, Error, RequestBuilder};
+
+/// Downloads many files concurrently over one [`Client`]'s connection pool.
+///
+/// Build one with [`Downloader::builder`] (or [`Downloader::new`] for the defaults), then give
+/// [`run`](Downloader::run) a list of [`Job`]s. Clones share the limits, the event sinks and the
+/// cancel handle.
+///
+/// ```no_run
+/// use courier::download::{Downloader, Job};
+///
+/// # async fn run() -> Result<(), courier::Error> {
+/// let downloader = Downloader::builder(courier::Client::new()).concurrency(16).build();
+/// let jobs = vec![
+///     Job::new("https://example.com/a.iso", "downloads/a.iso")?,
+///     Job::new("https://example.com/b.iso", "downloads/b.iso")?.expected_size(4_700_000_000),
+/// ];
+/// let summary = downloader.run(jobs).await;
+/// println!("{summary}");
+/// for failure in &summary.failures {
+///     eprintln!("{}", failure.error);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Downloader {
+    shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    pub(super) client: Client,
+    pub(super) config: Config,
+    events: EventSink,
+    jobs: Arc<Semaphore>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    cancel: CancelHandle,
+}
+
+impl Downloader {
+    /// A downloader with the default settings (see [`DownloaderBuilder`]).
+    pub fn new(client: Client) -> Downloader {
+        Downloader::builder(client).build()
+    }
+
+    /// A builder to configure limits, retries, segments, resume and progress.
+    pub fn builder(client: Client) -> DownloaderBuilder {
+        DownloaderBuilder::new(client)
+    }
+
+    pub(super) fn from_parts(client: Client, config: Config, events: EventSink) -> Downloader {
+        Downloader {
+            shared: Arc::new(Shared {
+                client,
+                jobs: Arc::new(Semaphore::new(config.concurrency)),
+                config,
+                events,
+                hosts: Mutex::new(HashMap::new()),
+                cancel: CancelHandle::new(),
+            }),
+        }
+    }
+
+    /// A handle that cancels this downloader's runs from anywhere.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.shared.cancel.clone()
+    }
+
+    /// Downloads every job and returns when all have finished or failed.
+    ///
+    /// Jobs start in order as the limits allow. Each is streamed to `<path>.part`, checked against its
+    /// expected size and SHA-256, and only then renamed to `<path>` (parent directories are created).
+    /// Dropping the returned future stops every job at once, keeping `.part` files for resuming.
+    ///
+    /// Must be called within a tokio runtime: each job runs on its own task.
+    pub async fn run<I>(&self, jobs: I) -> Summary
+    where
+        I: IntoIterator<Item = Job>,
+    {
+        let started = Instant::now();
+        let stats = Arc::new(RunStats::default());
+        let jobs: Vec<Job> = jobs.into_iter().collect();
+        for (index, job) in jobs.iter().enumerate() {
+            let kind = EventKind::Queued {
+                url: job.url().clone(),
+                path: job.path().to_owned(),
+            };
+            self.shared.events.emit(JobId(index), kind).await;
+        }
+
+        // Dropping the set aborts every task: that is how dropping this future cancels the run.
+        let mut tasks = JoinSet::new();
+        for (index, job) in jobs.into_iter().enumerate() {
+            let ctx = JobCtx::new(self.shared.clone(), stats.clone(), JobId(index), job);
+            tasks.spawn(async move {
+                let result = ctx.run().await;
+                (ctx, result)
+            });
+        }
+
+        let mut summary = Summary::default();
+        while let Some(joined) = tasks.join_next().await {
+            let (ctx, result) = match joined {
+                Ok(done) => done,
+                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                Err(_) => continue,
+            };
+            match result {
+                Ok(_) => summary.files += 1,
+                Err(error) => summary.failures.push(Failure {
+                    job: ctx.id,
+                    url: ctx.job.url().clone(),
+                    path: ctx.job.path().to_owned(),
+                    error,
+                }),
+            }
+        }
+        summary.bytes = stats.received.load(Ordering::Relaxed);
+        summary.max_buffered = stats.max_buffered.load(Ordering::Relaxed);
+        summary.elapsed = started.elapsed();
+        summary
+    }
+
+    fn host_limit(&self, url: &Url) -> Option<Arc<Semaphore>> {
+        let limit = self.shared.config.per_host?;
+        let key = format!(
+            "{}://{}:{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let mut hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        Some(
+            hosts
+                .entry(key)
+                .or_insert_with(|| Arc::new(Semaphore::new(limit)))
+                .clone(),
+        )
+    }
+}
+
+impl fmt::Debug for Downloader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Downloader")
+            .field("config", &self.shared.config)
+            .field("cancelled", &self.shared.cancel.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counters of one run.
+#[derive(Default)]
+pub(super) struct RunStats {
+    received: AtomicU64,
+    buffered: AtomicUsize,
+    max_buffered: AtomicUsize,
+}
+
+/// Body bytes held in memory; released on drop.
+pub(super) struct Held<'a> {
+    stats: &'a RunStats,
+    bytes: usize,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.stats.buffered.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// What an attempt failed with, and whether retrying may help.
+#[derive(Debug)]
+pub(super) struct AttemptError {
+    pub(super) error: DownloadError,
+    pub(super) retry: Retry,
+}
+
+/// One job of a run, and everything its attempts need.
+pub(super) struct JobCtx {
+    pub(super) shared: Arc<Shared>,
+    stats: Arc<RunStats>,
+    pub(super) id: JobId,
+    pub(super) job: Job,
+    pub(super) paths: PartPaths,
+    pub(super) host: Option<Arc<Semaphore>>,
+    downloaded: AtomicU64,
+}
+
+impl JobCtx {
+    fn new(shared: Arc<Shared>, stats: Arc<RunStats>, id: JobId, job: Job) -> JobCtx {
+        let host = Downloader {
+            shared: shared.clone(),
+        }
+        .host_limit(job.url());
+        JobCtx {
+            shared,
+            stats,
+            id,
+            paths: PartPaths::new(job.path()),
+            job,
+            host,
+            downloaded: AtomicU64::new(0),
+        }
+    }
+
+    /// Runs the job to its end and reports it.
+    async fn run(&self) -> Result<u64, DownloadError> {
+        let cancel = self.shared.cancel.clone();
+        let fetched = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(self.cancelled()),
+            result = self.fetch_and_verify() => result,
+        };
+        // Not cancellable: the rename and the sidecar's removal go together.
+        let result = match fetched {
+            Ok(bytes) => self.put_in_place().await.map(|()| bytes),
+            Err(err) => Err(err),
+        };
+        let kind = match &result {
+            Ok(bytes) => EventKind::Finished { bytes: *bytes },
+            Err(error) => EventKind::Failed {
+                error: error.clone(),
+            },
+        };
+        self.emit(kind).await;
+        result
+    }
+
+    async fn fetch_and_verify(&self) -> Result<u64, DownloadError> {
+        if let Some(parent) = self.job.path().parent() {
+            if !parent.as_os_str().is_empty() {
+                tokio::fs::create_dir_all(parent)
+                    .await
+                    .map_err(|e| self.io_error(e))?;
+            }
+        }
+        self.fetch_with_retries().await?;
+        self.verify().await
+    }
+
+    async fn fetch_with_retries(&self) -> Result<(), DownloadError> {
+        let config = &self.shared.config;
+        let mut retries = 0;
+        loop {
+            // A retry continues this run's own `.part` even when resuming earlier runs' is off.
+            let allow_resume = config.resume || retries > 0;
+            let outcome = {
+                // Host first: a job waiting for its host does not hold one of the run's slots.
+                let _host = self.acquire_host().await;
+                let _slot = self.shared.jobs.clone().acquire_owned().await;
+                fetch::attempt(self, allow_resume).await
+            };
+            let AttemptError { error, retry } = match outcome {
+                Ok(()) => return Ok(()),
+                Err(err) => err,
+            };
+            let delay = match retry {
+                Retry::Never => return Err(error),
+                _ if retries >= config.retries => return Err(error),
+                Retry::Backoff => {
+                    retry::backoff(config.backoff_initial, config.backoff_max, retries + 1)
+                }
+                // Waiting longer than the configured maximum would stall the run: give up instead.
+                Retry::After(delay) if delay > config.backoff_max => return Err(error),
+                Retry::After(delay) => delay,
+            };
+            retries += 1;
+            tracing::debug!(url = %self.job.url(), attempt = retries, ?delay, %error, "retrying download");
+            self.emit(EventKind::Retried {
+                attempt: retries,
+                error,
+                delay,
+            })
+            .await;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn acquire_host(&self) -> Option<OwnedSemaphorePermit> {
+        let host = self.host.clone()?;
+        // The semaphores are never closed.
+        host.acquire_owned().await.ok()
+    }
+
+    /// Checks the complete `.part` against the job's expected size and digest. A file that fails is
+    /// removed: resuming it would only repeat the mismatch.
+    async fn verify(&self) -> Result<u64, DownloadError> {
+        let len = self.paths.part_len().await.map_err(|e| self.io_error(e))?;
+        let mismatch = if let Some(expected) = self.job.get_expected_size().filter(|&e| e != len) {
+            Some(self.size_mismatch(expected, len))
+        } else if let Some(expected) = self.job.get_sha256() {
+            let actual = sha256_file(&self.paths.part)
+                .await
+                .map_err(|e| self.io_error(e))?;
+            (&actual != expected).then(|| {
+                DownloadError::checksum_mismatch(
+                    self.job.url().clone(),
+                    self.job.path().to_owned(),
+                    super::job::to_hex(expected),
+                    super::job::to_hex(&actual),
+                )
+            })
+        } else {
+            None
+        };
+        match mismatch {
+            Some(err) => {
+                let _ = self.paths.discard().await;
+                Err(err)
+            }
+            None => Ok(len),
+        }
+    }
+
+    async fn put_in_place(&self) -> Result<(), DownloadError> {
+        tokio::fs::rename(&self.paths.part, self.job.path())
+            .await
+            .map_err(|e| self.io_error(e))?;
+        let _ = self.paths.remove_meta().await;
+        Ok(())
+    }
+
+    // ---- helpers for the attempts ----
+
+    /// A `GET` of the job's URL.
+    pub(super) fn get(&self) -> RequestBuilder {
+        self.shared.client.get(self.job.url().clone())
+    }
+
+    pub(super) async fn emit(&self, kind: EventKind) {
+        self.shared.events.emit(self.id, kind).await;
+    }
+
+    /// Sets the bytes on disk so far (at the start of an attempt) and reports them.
+    pub(super) async fn set_downloaded(&self, bytes: u64) {
+        self.downloaded.store(bytes, Ordering::Relaxed);
+        self.emit(EventKind::Progress { downloaded: bytes }).await;
+    }
+
+    /// Counts `bytes` more on disk and reports the new total.
+    pub(super) async fn add_downloaded(&self, bytes: u64) {
+        let downloaded = self.downloaded.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.emit(EventKind::Progress { downloaded }).await;
+    }
+
+    /// Accounts a chunk just received: counted in the run's bytes, and held until the guard drops.
+    pub(super) fn hold(&self, bytes: usize) -> Held<'_> {
+        let stats = &*self.stats;
+        stats.received.fetch_add(bytes as u64, Ordering::Relaxed);
+        let now = stats.buffered.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        stats.max_buffered.fetch_max(now, Ordering::Relaxed);
+        Held { stats, bytes }
+    }
+
+    pub(super) fn cancelled(&self) -> DownloadError {
+        DownloadError::cancelled(self.job.url().clone(), self.job.path().to_owned())
+    }
+
+    pub(super) fn io_error(&self, err: std::io::Error) -> DownloadError {
+        DownloadError::io(self.job.url().clone(), self.job.path().to_owned(), err)
+    }
+
+    pub(super) fn http_error(&self, err: Error) -> DownloadError {
+        DownloadError::http(self.job.url().clone(), self.job.path().to_owned(), err)
+    }
+
+    pub(super) fn size_mismatch(&self, expected: u64, actual: u64) -> DownloadError {
+        DownloadError::size_mismatch(
+            self.job.url().clone(),
+            self.job.path().to_owned(),
+            expected,
+            actual,
+        )
+    }
+
+    pub(super) fn invalid_response(&self, reason: impl Into<String>) -> DownloadError {
+        DownloadError::invalid_response(self.job.url().clone(), self.job.path().to_owned(), reason)
+    }
+
+    /// A file-system failure: not retried.
+    pub(super) fn fail_io(&self, err: std::io::Error) -> AttemptError {
+        AttemptError {
+            error: self.io_error(err),
+            retry: Retry::Never,
+        }
+    }
+
+    /// A request or body failure, retried when transient.
+    pub(super) fn fail_http(&self, err: Error) -> AttemptError {
+        AttemptError {
+            retry: retry::for_error(&err),
+            error: self.http_error(err),
+        }
+    }
+
+    pub(super) fn fail(&self, error: DownloadError, retry: Retry) -> AttemptError {
+        AttemptError { error, retry }
+    }
+}
+
+/// The SHA-256 of a file, read in 64 KiB blocks on the blocking pool.
+async fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    use sha2::Digest;
+    use std::io::Read;
+
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(hasher.finalize().into())
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}

@@ -1,0 +1,254 @@
+//! One attempt at a job: resume the `.part` or start over, then stream the body to disk.
+
+use http::header::{ACCEPT_ENCODING, IF_RANGE, RANGE};
+use http::StatusCode;
+use tokio::fs::{File, OpenOptions};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use super::downloader::{AttemptError, JobCtx};
+use super::part::{ContentRange, Meta};
+use super::retry::{self, Retry};
+use super::{segmented, EventKind};
+use crate::{Error, RequestBuilder, Response};
+
+/// Makes the `.part` complete, resuming it when `allow_resume` and its sidecar allow.
+pub(super) async fn attempt(ctx: &JobCtx, allow_resume: bool) -> Result<(), AttemptError> {
+    if allow_resume {
+        let len = ctx.paths.part_len().await.map_err(|e| ctx.fail_io(e))?;
+        if let Some(meta) = ctx.paths.load_meta(ctx.job.url()).await {
+            if !meta.segments.is_empty() {
+                if segmented::is_consistent(&meta, len) {
+                    return segmented::resume(ctx, meta).await;
+                }
+            } else if len > 0 && meta.total.is_none_or(|total| len <= total) {
+                return resume(ctx, meta, len).await;
+            }
+        }
+    }
+    ctx.paths.discard().await.map_err(|e| ctx.fail_io(e))?;
+    fresh(ctx).await
+}
+
+/// A plain `GET` of the whole file. Compression is negotiated as the client does by default; a body
+/// the client decoded cannot be resumed by range and is marked so (no sidecar).
+async fn fresh(ctx: &JobCtx) -> Result<(), AttemptError> {
+    let response = send(ctx, ctx.get()).await?;
+    check_status(ctx, &response)?;
+    if response.status() == StatusCode::PARTIAL_CONTENT {
+        let error = ctx.invalid_response("206 Partial Content to a request without Range");
+        return Err(ctx.fail(error, Retry::Never));
+    }
+    let meta = Meta::from_response(ctx.job.url(), response.headers());
+    check_total(ctx, meta.as_ref().and_then(|m| m.total))?;
+    let config = &ctx.shared.config;
+    match meta {
+        Some(meta) if meta.ranges => {
+            let total = meta.total.unwrap_or(0);
+            let segments = (config.segments as u64).min(total / config.min_segment_size);
+            if segments >= 2 {
+                return segmented::start(ctx, response, meta, segments).await;
+            }
+            stream_whole(ctx, response, Some(meta)).await
+        }
+        meta => stream_whole(ctx, response, meta).await,
+    }
+}
+
+/// Continues a single-stream `.part` of `len` bytes with `Range: bytes=len-` and `If-Range`.
+async fn resume(ctx: &JobCtx, meta: Meta, len: u64) -> Result<(), AttemptError> {
+    // Without a validator (`If-Range`), the total is the only check that the file did not change.
+    let request = ranged(ctx, &meta, &format!("bytes={len}-"));
+    let mut response = send(ctx, request).await?;
+    match response.status() {
+        StatusCode::PARTIAL_CONTENT => {
+            let Some(ContentRange {
+                range: Some((first, last)),
+                total,
+            }) = ContentRange::from_headers(response.headers())
+            else {
+                return Err(restart(ctx, "206 without a valid Content-Range").await);
+            };
+            if first != len || total.zip(meta.total).is_some_and(|(t, m)| t != m) {
+                return Err(restart(
+                    ctx,
+                    format!("asked for bytes {len}- and got {first}-{last}/{total:?}"),
+                )
+                .await);
+            }
+            let total = total.or(meta.total);
+            check_total(ctx, total)?;
+            let mut file = OpenOptions::new()
+                .write(true)
+                .open(&ctx.paths.part)
+                .await
+                .map_err(|e| ctx.fail_io(e))?;
+            file.seek(std::io::SeekFrom::Start(len))
+                .await
+                .map_err(|e| ctx.fail_io(e))?;
+            ctx.emit(EventKind::Started {
+                total,
+                offset: len,
+                segments: 1,
+            })
+            .await;
+            ctx.set_downloaded(len).await;
+            let written = write_body(ctx, &mut response, &mut file, len).await?;
+            check_complete(ctx, len + written, total)
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            let announced = ContentRange::from_headers(response.headers());
+            let complete = match announced {
+                Some(ContentRange {
+                    range: None,
+                    total: Some(total),
+                }) => total == len && meta.total.is_none_or(|m| m == total),
+                None => meta.total == Some(len),
+                Some(_) => false,
+            };
+            if !complete {
+                // The file shrank, or the server is confused: start over.
+                ctx.paths.discard().await.map_err(|e| ctx.fail_io(e))?;
+                return fresh(ctx).await;
+            }
+            // The `.part` already holds the whole file (an earlier run stopped before renaming it).
+            ctx.emit(EventKind::Started {
+                total: Some(len),
+                offset: len,
+                segments: 1,
+            })
+            .await;
+            ctx.set_downloaded(len).await;
+            Ok(())
+        }
+        status if status.is_success() => {
+            // The validator no longer matches, or the server ignores ranges: this is the whole
+            // (possibly new) file, sent as identity since the request asked for it.
+            let meta = Meta::from_response(ctx.job.url(), response.headers());
+            check_total(ctx, meta.as_ref().and_then(|m| m.total))?;
+            stream_whole(ctx, response, meta).await
+        }
+        _ => Err(status_error(ctx, &response)),
+    }
+}
+
+/// Writes a whole body into a fresh `.part`, saving the sidecar first when it can be resumed.
+pub(super) async fn stream_whole(
+    ctx: &JobCtx,
+    mut response: Response,
+    meta: Option<Meta>,
+) -> Result<(), AttemptError> {
+    let mut file = File::create(&ctx.paths.part)
+        .await
+        .map_err(|e| ctx.fail_io(e))?;
+    match &meta {
+        Some(meta) => ctx.paths.save_meta(meta).await,
+        None => ctx.paths.remove_meta().await,
+    }
+    .map_err(|e| ctx.fail_io(e))?;
+    let total = meta
+        .as_ref()
+        .and_then(|m| m.total)
+        .or(response.content_length());
+    ctx.emit(EventKind::Started {
+        total,
+        offset: 0,
+        segments: 1,
+    })
+    .await;
+    ctx.set_downloaded(0).await;
+    let written = write_body(ctx, &mut response, &mut file, 0).await?;
+    check_complete(ctx, written, total)
+}
+
+/// Streams the body into `file` chunk by chunk (never more than one chunk in memory), from `offset`
+/// of the file. Returns the bytes written. The file is flushed on every path out.
+async fn write_body(
+    ctx: &JobCtx,
+    response: &mut Response,
+    file: &mut File,
+    offset: u64,
+) -> Result<u64, AttemptError> {
+    let expected = ctx.job.get_expected_size();
+    let mut written = 0u64;
+    let outcome = loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break Ok(()),
+            Err(err) => break Err(ctx.fail_http(err)),
+        };
+        let _held = ctx.hold(chunk.len());
+        let len = chunk.len() as u64;
+        if let Some(expected) = expected.filter(|&e| offset + written + len > e) {
+            let error = ctx.size_mismatch(expected, offset + written + len);
+            break Err(ctx.fail(error, Retry::Never));
+        }
+        if let Err(err) = file.write_all(&chunk).await {
+            break Err(ctx.fail_io(err));
+        }
+        written += len;
+        ctx.add_downloaded(len).await;
+    };
+    let flushed = file.flush().await.map_err(|e| ctx.fail_io(e));
+    outcome.and(flushed).map(|()| written)
+}
+
+/// `GET` with `Range`, `If-Range` (when there is a validator) and `Accept-Encoding: identity`: ranges
+/// count bytes of the identity representation, so the client must not negotiate a coding.
+pub(super) fn ranged(ctx: &JobCtx, meta: &Meta, range: &str) -> RequestBuilder {
+    let request = ctx
+        .get()
+        .header(RANGE, range)
+        .header(ACCEPT_ENCODING, "identity");
+    match meta.validator() {
+        Some(validator) => request.header(IF_RANGE, validator),
+        None => request,
+    }
+}
+
+pub(super) async fn send(ctx: &JobCtx, request: RequestBuilder) -> Result<Response, AttemptError> {
+    request.send().await.map_err(|err| ctx.fail_http(err))
+}
+
+/// Fails on any status but 2xx (a 3xx here is a redirect the client did not follow), saying whether
+/// a retry may help.
+pub(super) fn check_status(ctx: &JobCtx, response: &Response) -> Result<(), AttemptError> {
+    if response.status().is_success() {
+        return Ok(());
+    }
+    Err(status_error(ctx, response))
+}
+
+pub(super) fn status_error(ctx: &JobCtx, response: &Response) -> AttemptError {
+    let status = response.status();
+    let error = ctx.http_error(Error::from_status(status, Some(response.url().clone())));
+    ctx.fail(error, retry::for_status(status, response.headers()))
+}
+
+/// Fails at once when the announced size is not the expected one.
+pub(super) fn check_total(ctx: &JobCtx, total: Option<u64>) -> Result<(), AttemptError> {
+    match (ctx.job.get_expected_size(), total) {
+        (Some(expected), Some(total)) if expected != total => {
+            Err(ctx.fail(ctx.size_mismatch(expected, total), Retry::Never))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A body that ended before the announced total is a cut connection: retried, resuming.
+fn check_complete(ctx: &JobCtx, len: u64, total: Option<u64>) -> Result<(), AttemptError> {
+    match total {
+        Some(total) if len < total => Err(ctx.fail_http(
+            Error::body(format!("body ended after {len} of {total} bytes"))
+                .with_url(ctx.job.url().clone()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The server answered a range request inconsistently: drop the `.part` so the retry starts over.
+pub(super) async fn restart(ctx: &JobCtx, reason: impl Into<String>) -> AttemptError {
+    if let Err(err) = ctx.paths.discard().await {
+        return ctx.fail_io(err);
+    }
+    ctx.fail(ctx.invalid_response(reason), Retry::Backoff)
+}

@@ -1,0 +1,347 @@
+//! The `.part` file and its `.part.meta` sidecar: what is needed to resume, and range arithmetic.
+//!
+//! The sidecar is small JSON written when a response that can be resumed starts: the URL, the
+//! validator for `If-Range` (a strong `ETag`, else `Last-Modified`), the total size and, for a
+//! segmented download, each segment's progress. A `.part` without a readable sidecar for the same URL
+//! is never resumed: it is started over.
+
+use std::path::{Path, PathBuf};
+
+use http::header::{
+    ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED,
+};
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::job::with_suffix;
+
+/// What was learned from the response that started a `.part` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Meta {
+    pub(super) url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) last_modified: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) total: Option<u64>,
+    /// Whether the server said `Accept-Ranges: bytes`.
+    #[serde(default)]
+    pub(super) ranges: bool,
+    /// Empty for a single-stream download.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) segments: Vec<Segment>,
+}
+
+/// The byte range `[start, end)` of the file, of which the first `done` bytes are on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Segment {
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) done: u64,
+}
+
+impl Segment {
+    pub(super) fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    pub(super) fn remaining(&self) -> u64 {
+        self.len() - self.done
+    }
+
+    /// The next byte to fetch.
+    pub(super) fn next(&self) -> u64 {
+        self.start + self.done
+    }
+}
+
+impl Meta {
+    /// The sidecar for a `200` response whose bytes can be resumed with a range request later, or
+    /// `None` when they cannot: the body was decoded by the client (its `Content-Length` is gone) or is
+    /// still content-coded, or the server offers neither a validator nor byte ranges.
+    pub(super) fn from_response(url: &Url, headers: &HeaderMap) -> Option<Meta> {
+        let total = header_str(headers, CONTENT_LENGTH)?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        let identity = headers.get_all(CONTENT_ENCODING).iter().all(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity"))
+        });
+        if !identity {
+            return None;
+        }
+        // `If-Range` takes only a strong ETag.
+        let etag = header_str(headers, ETAG)
+            .map(str::trim)
+            .filter(|etag| etag.starts_with('"'))
+            .map(str::to_owned);
+        let last_modified = header_str(headers, LAST_MODIFIED).map(|v| v.trim().to_owned());
+        let ranges = header_str(headers, ACCEPT_RANGES).is_some_and(|v| {
+            v.split(',')
+                .any(|unit| unit.trim().eq_ignore_ascii_case("bytes"))
+        });
+        if etag.is_none() && last_modified.is_none() && !ranges {
+            return None;
+        }
+        Some(Meta {
+            url: url.as_str().to_owned(),
+            etag,
+            last_modified,
+            total: Some(total),
+            ranges,
+            segments: Vec::new(),
+        })
+    }
+
+    /// The `If-Range` value: the strong ETag, else the date.
+    pub(super) fn validator(&self) -> Option<&str> {
+        self.etag.as_deref().or(self.last_modified.as_deref())
+    }
+
+    pub(super) fn segments_done(&self) -> u64 {
+        self.segments.iter().map(|s| s.done).sum()
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: http::header::HeaderName) -> Option<&str> {
+    headers.get(name)?.to_str().ok()
+}
+
+/// The two files of a job in progress.
+#[derive(Clone, Debug)]
+pub(super) struct PartPaths {
+    pub(super) part: PathBuf,
+    pub(super) meta: PathBuf,
+}
+
+impl PartPaths {
+    pub(super) fn new(dest: &Path) -> PartPaths {
+        PartPaths {
+            part: with_suffix(dest, ".part"),
+            meta: with_suffix(dest, ".part.meta"),
+        }
+    }
+
+    /// The sidecar, if it exists, parses, and is for `url`.
+    pub(super) async fn load_meta(&self, url: &Url) -> Option<Meta> {
+        let bytes = tokio::fs::read(&self.meta).await.ok()?;
+        let meta: Meta = serde_json::from_slice(&bytes).ok()?;
+        (meta.url == url.as_str()).then_some(meta)
+    }
+
+    pub(super) async fn save_meta(&self, meta: &Meta) -> std::io::Result<()> {
+        let json = serde_json::to_vec(meta).map_err(std::io::Error::other)?;
+        tokio::fs::write(&self.meta, json).await
+    }
+
+    pub(super) async fn remove_meta(&self) -> std::io::Result<()> {
+        remove_if_exists(&self.meta).await
+    }
+
+    /// The length of the `.part` file, 0 if there is none.
+    pub(super) async fn part_len(&self) -> std::io::Result<u64> {
+        match tokio::fs::metadata(&self.part).await {
+            Ok(metadata) => Ok(metadata.len()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Removes both files.
+    pub(super) async fn discard(&self) -> std::io::Result<()> {
+        remove_if_exists(&self.part).await?;
+        remove_if_exists(&self.meta).await
+    }
+}
+
+async fn remove_if_exists(path: &Path) -> std::io::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
+        _ => Ok(()),
+    }
+}
+
+/// A `Content-Range` header: `bytes first-last/total` or `bytes */total` (`total` may be `*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct ContentRange {
+    /// `(first, last)`, inclusive; `None` for `bytes */total`.
+    pub(super) range: Option<(u64, u64)>,
+    pub(super) total: Option<u64>,
+}
+
+impl ContentRange {
+    pub(super) fn from_headers(headers: &HeaderMap) -> Option<ContentRange> {
+        ContentRange::parse(header_str(headers, CONTENT_RANGE)?)
+    }
+
+    pub(super) fn parse(value: &str) -> Option<ContentRange> {
+        let rest = value.trim().strip_prefix("bytes")?;
+        let rest = rest.strip_prefix(' ')?.trim_start();
+        let (range, total) = rest.split_once('/')?;
+        let total = match total.trim() {
+            "*" => None,
+            total => Some(parse_digits(total)?),
+        };
+        let range = match range.trim() {
+            "*" => None,
+            range => {
+                let (first, last) = range.split_once('-')?;
+                let (first, last) = (parse_digits(first)?, parse_digits(last)?);
+                if last < first || total.is_some_and(|total| last >= total) {
+                    return None;
+                }
+                Some((first, last))
+            }
+        };
+        if range.is_none() && total.is_none() {
+            return None;
+        }
+        Some(ContentRange { range, total })
+    }
+}
+
+/// Only ASCII digits: `u64::from_str` would accept a `+`.
+fn parse_digits(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// Splits `[0, total)` into `count` contiguous segments of near-equal length.
+pub(super) fn split(total: u64, count: u64) -> Vec<Segment> {
+    let count = count.clamp(1, total.max(1));
+    let base = total / count;
+    let extra = total % count;
+    let mut start = 0;
+    (0..count)
+        .map(|i| {
+            let len = base + u64::from(i < extra);
+            let segment = Segment {
+                start,
+                end: start + len,
+                done: 0,
+            };
+            start += len;
+            segment
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn content_range_parsing() {
+        let parse = ContentRange::parse;
+        assert_eq!(
+            parse("bytes 10-19/100"),
+            Some(ContentRange {
+                range: Some((10, 19)),
+                total: Some(100)
+            })
+        );
+        assert_eq!(
+            parse("bytes 0-0/*"),
+            Some(ContentRange {
+                range: Some((0, 0)),
+                total: None
+            })
+        );
+        assert_eq!(
+            parse("bytes */42"),
+            Some(ContentRange {
+                range: None,
+                total: Some(42)
+            })
+        );
+        for bad in [
+            "bytes */*",
+            "bytes 5-4/10",
+            "bytes 0-10/10",
+            "items 0-1/2",
+            "bytes0-1/2",
+            "bytes +1-2/3",
+            "bytes 1-2",
+            "bytes -1-2/3",
+            "",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn split_covers_the_file_exactly() {
+        let segments = split(10, 3);
+        assert_eq!(
+            segments
+                .iter()
+                .map(|s| (s.start, s.end))
+                .collect::<Vec<_>>(),
+            vec![(0, 4), (4, 7), (7, 10)]
+        );
+        assert_eq!(split(2, 5).len(), 2);
+        assert_eq!(
+            split(7, 1),
+            vec![Segment {
+                start: 0,
+                end: 7,
+                done: 0
+            }]
+        );
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn resumable_responses() {
+        let url: Url = "http://h/f".parse().unwrap();
+        let meta = Meta::from_response(
+            &url,
+            &headers(&[("content-length", "5"), ("etag", "\"v1\"")]),
+        )
+        .unwrap();
+        assert_eq!(meta.validator(), Some("\"v1\""));
+        assert_eq!(meta.total, Some(5));
+        // A weak ETag cannot be used in If-Range; the date can.
+        let meta = Meta::from_response(
+            &url,
+            &headers(&[
+                ("content-length", "5"),
+                ("etag", "W/\"v1\""),
+                ("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(meta.validator(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+        // Decoded by the client (no Content-Length), still encoded, or nothing to check against.
+        assert!(Meta::from_response(&url, &headers(&[("etag", "\"v1\"")])).is_none());
+        assert!(Meta::from_response(
+            &url,
+            &headers(&[
+                ("content-length", "5"),
+                ("etag", "\"v1\""),
+                ("content-encoding", "gzip")
+            ])
+        )
+        .is_none());
+        assert!(Meta::from_response(&url, &headers(&[("content-length", "5")])).is_none());
+        let meta = Meta::from_response(
+            &url,
+            &headers(&[("content-length", "5"), ("accept-ranges", "bytes")]),
+        )
+        .unwrap();
+        assert!(meta.ranges && meta.validator().is_none());
+    }
+}
