@@ -241,3 +241,53 @@ async fn client_redirect_policies_and_errors() {
         11
     );
 }
+
+#[tokio::test]
+async fn client_sets_accept_language_and_user_agent_unless_the_request_does() {
+    let server = TestServer::echo().await;
+    let client = Client::builder()
+        .accept_language(
+            courier::AcceptLanguage::new()
+                .lang("sv")
+                .lang_q("en-GB", 0.8)
+                .lang_q("*", 0.1),
+        )
+        .build()
+        .unwrap();
+    client.get(server.url("/")).send().await.unwrap();
+    let seen = server.last_request();
+    assert_eq!(
+        seen.header("accept-language"),
+        Some("sv, en-GB;q=0.8, *;q=0.1")
+    );
+    assert_eq!(
+        seen.header("user-agent"),
+        Some(concat!("courier/", env!("CARGO_PKG_VERSION")))
+    );
+
+    client
+        .get(server.url("/"))
+        .header("accept-language", "fr")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.last_request().header_all("accept-language"),
+        vec!["fr"]
+    );
+
+    // Without a configured language, none is sent.
+    Client::new().get(server.url("/")).send().await.unwrap();
+    assert_eq!(server.last_request().header("accept-language"), None);
+
+    let err = Client::builder()
+        .accept_language(courier::AcceptLanguage::new().lang_q("en", 1.5))
+        .build()
+        .unwrap_err();
+    assert!(err.is_builder(), "{err:?}");
+    let err = Client::builder()
+        .accept_language(courier::AcceptLanguage::new().lang("not a tag"))
+        .build()
+        .unwrap_err();
+    assert!(err.is_builder(), "{err:?}");
+}

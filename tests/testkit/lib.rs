@@ -451,3 +451,126 @@ pub async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<String
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
+
+/// Serves `data` as a file with byte ranges, as a static file server does: `Accept-Ranges: bytes`,
+/// `Content-Length`, and `ETag: etag` when given. A single `Range` (`bytes=a-b`, `bytes=a-` or
+/// `bytes=-n`) is answered `206` with `Content-Range`, or `416` with `Content-Range: bytes */len` when
+/// it starts past the end; an `If-Range` that is not `etag` gets the whole file with `200`. Other
+/// requests (and ranges it cannot parse) get the whole file.
+pub fn serve_ranges(req: &Recorded, data: &Bytes, etag: Option<&str>) -> Response<ServerBody> {
+    let len = data.len() as u64;
+    let mut builder = Response::builder().header("accept-ranges", "bytes");
+    if let Some(etag) = etag {
+        builder = builder.header("etag", etag);
+    }
+    let if_range_ok = match req.header("if-range") {
+        Some(validator) => Some(validator) == etag,
+        None => true,
+    };
+    let range = req
+        .header("range")
+        .filter(|_| if_range_ok)
+        .and_then(|r| r.strip_prefix("bytes="))
+        .filter(|r| !r.contains(','))
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(first, last)| match (first.trim(), last.trim()) {
+            ("", n) => n
+                .parse::<u64>()
+                .ok()
+                .map(|n| (len.saturating_sub(n), len.saturating_sub(1))),
+            (a, "") => a.parse::<u64>().ok().map(|a| (a, len.saturating_sub(1))),
+            (a, b) => Some((
+                a.parse::<u64>().ok()?,
+                b.parse::<u64>().ok()?.min(len.saturating_sub(1)),
+            )),
+        });
+    match range {
+        None => builder
+            .header("content-length", len)
+            .body(full(data.clone()))
+            .unwrap(),
+        Some((first, _)) if first >= len => builder
+            .status(416)
+            .header("content-range", format!("bytes */{len}"))
+            .body(empty())
+            .unwrap(),
+        Some((first, last)) if last < first => builder
+            .header("content-length", len)
+            .body(full(data.clone()))
+            .unwrap(),
+        Some((first, last)) => builder
+            .status(206)
+            .header("content-range", format!("bytes {first}-{last}/{len}"))
+            .header("content-length", last - first + 1)
+            .body(full(data.slice(first as usize..=last as usize)))
+            .unwrap(),
+    }
+}
+
+/// A forward proxy for tests: answers `CONNECT host:port` by tunnelling to `upstream`, and forwards
+/// absolute-form requests to `upstream` as they are; records every request head it saw.
+pub struct ProxyServer {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ProxyServer {
+    /// Starts a proxy on `127.0.0.1:0` that sends everything to `upstream`, whatever the request names.
+    pub async fn start(upstream: SocketAddr) -> ProxyServer {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let raw = RawServer::start(move |mut client, _| {
+            let log = log.clone();
+            async move {
+                use tokio::io::AsyncWriteExt;
+                let Ok(head) = read_request_head(&mut client).await else {
+                    return;
+                };
+                log.lock().unwrap().push(head.clone());
+                let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                    return;
+                };
+                if head.starts_with("CONNECT ") {
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                } else if server.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            }
+        })
+        .await;
+        // Keep the raw server's task alive by moving its parts into ours.
+        let addr = raw.addr;
+        let task = tokio::spawn(async move {
+            let _raw = raw;
+            std::future::pending::<()>().await;
+        });
+        ProxyServer { addr, seen, task }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// Every request head the proxy received (the first of each connection), as text.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ProxyServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

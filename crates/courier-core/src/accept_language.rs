@@ -285,7 +285,7 @@ impl<S> Layer<S> for AcceptLanguageLayer {
     fn layer(&self, inner: S) -> SetAcceptLanguage<S> {
         SetAcceptLanguage {
             inner,
-            value: self.value.clone(),
+            value: Some(self.value.clone()),
         }
     }
 }
@@ -294,12 +294,21 @@ impl<S> Layer<S> for AcceptLanguageLayer {
 #[derive(Clone, Debug)]
 pub struct SetAcceptLanguage<S> {
     inner: S,
-    value: HeaderValue,
+    value: Option<HeaderValue>,
 }
 
 impl<S> SetAcceptLanguage<S> {
     /// Wraps `inner`, setting `value` as `Accept-Language` on requests that have none.
     pub fn new(inner: S, value: HeaderValue) -> Self {
+        SetAcceptLanguage {
+            inner,
+            value: Some(value),
+        }
+    }
+
+    /// Wraps `inner`, setting `value` when there is one: a stack whose language is optional keeps one
+    /// type either way.
+    pub fn optional(inner: S, value: Option<HeaderValue>) -> Self {
         SetAcceptLanguage { inner, value }
     }
 
@@ -332,9 +341,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if !req.headers().contains_key(ACCEPT_LANGUAGE) {
-            req.headers_mut()
-                .insert(ACCEPT_LANGUAGE, self.value.clone());
+        if let Some(value) = &self.value {
+            if !req.headers().contains_key(ACCEPT_LANGUAGE) {
+                req.headers_mut().insert(ACCEPT_LANGUAGE, value.clone());
+            }
         }
         self.inner.call(req)
     }

@@ -14,9 +14,10 @@ use tower_layer::Layer;
 use tower_service::Service;
 use url::Url;
 
+use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
 use courier_core::decompression::{Decompression, DecompressionLayer};
 use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy, RedirectHistory};
-use courier_core::transport::{Certificate, PoolStats, Transport, TransportBuilder};
+use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
 use crate::into_url::{check_sendable, to_uri};
@@ -25,7 +26,7 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
-type Stack = FollowRedirect<UserAgent<Decompression<Transport<Body>>>>;
+type Stack = FollowRedirect<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>;
 
 /// An asynchronous HTTP client.
 ///
@@ -136,16 +137,30 @@ impl Client {
 
     /// Sends a built [`Request`].
     pub async fn execute(&self, request: Request) -> Result<Response, Error> {
-        let (method, url, headers, body, timeout, version) = request.into_parts();
+        let (method, mut url, mut headers, body, timeout, version) = request.into_parts();
         check_sendable(&url, self.inner.https_only)?;
+        if !url.username().is_empty() || url.password().is_some() {
+            move_credentials_to_header(&mut url, &mut headers);
+        }
+        let span = tracing::debug_span!("request", method = %method, url = %url, status = tracing::field::Empty);
         let mut req = http::Request::new(body.unwrap_or_default());
         *req.method_mut() = method;
         *req.uri_mut() = to_uri(&url)?;
         *req.headers_mut() = headers;
         *req.version_mut() = version;
-        match self.dispatch(req, timeout).await {
-            Ok(response) => Ok(Response::new(response, url)),
-            Err(err) => Err(err.with_url(url)),
+        let result =
+            tracing::Instrument::instrument(self.dispatch(req, timeout), span.clone()).await;
+        match result {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                let response = Response::new(response, url);
+                tracing::debug!(parent: &span, final_url = %response.url(), redirects = response.redirects().len(), "response");
+                Ok(response)
+            }
+            Err(err) => {
+                tracing::debug!(parent: &span, error = %err, "request failed");
+                Err(err.with_url(url))
+            }
         }
     }
 
@@ -194,6 +209,33 @@ impl Client {
             })
         }
     }
+}
+
+/// Turns `user:pass@` in the URL into `Authorization: Basic` (unless the request has its own) and removes
+/// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
+/// header on any hop to another origin.
+fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
+    use base64::Engine as _;
+    if !headers.contains_key(http::header::AUTHORIZATION) {
+        // Userinfo is stored percent-encoded.
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let credentials = format!(
+            "{}:{}",
+            decode(url.username()),
+            decode(url.password().unwrap_or(""))
+        );
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        if let Ok(mut value) = HeaderValue::try_from(format!("Basic {encoded}")) {
+            value.set_sensitive(true);
+            headers.insert(http::header::AUTHORIZATION, value);
+        }
+    }
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
 }
 
 /// Awaits the response head under the total deadline and the read timeout (which starts once a streaming
@@ -306,6 +348,7 @@ pub struct ClientBuilder {
     redirect: Policy,
     decompression: DecompressionLayer,
     user_agent: Option<HeaderValue>,
+    accept_language: Option<HeaderValue>,
     default_headers: HeaderMap,
     timeout: Option<Duration>,
     read_timeout: Option<Duration>,
@@ -329,6 +372,7 @@ impl ClientBuilder {
             redirect: Policy::default(),
             decompression: DecompressionLayer::new(),
             user_agent: Some(HeaderValue::from_static(DEFAULT_USER_AGENT)),
+            accept_language: None,
             default_headers: HeaderMap::new(),
             timeout: None,
             read_timeout: None,
@@ -347,10 +391,11 @@ impl ClientBuilder {
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_USER_AGENT));
-        let stack = FollowRedirectLayer::new(self.redirect).layer(
-            UserAgentLayer::from_header_value(user_agent)
-                .layer(self.decompression.layer(transport.clone())),
-        );
+        let decompression = self.decompression.layer(transport.clone());
+        // With no language configured the layer holds no value and sets nothing.
+        let accept_language = SetAcceptLanguage::optional(decompression, self.accept_language);
+        let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
+        let stack = FollowRedirectLayer::new(self.redirect).layer(user_agent);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
@@ -417,6 +462,31 @@ impl ClientBuilder {
     /// `None` for no limit.
     pub fn max_decompressed_size<L: Into<Option<u64>>>(mut self, limit: L) -> ClientBuilder {
         self.decompression = self.decompression.max_size(limit.into());
+        self
+    }
+
+    /// `Accept-Language` for requests that set none, e.g.
+    /// `AcceptLanguage::new().lang("sv").lang_q("en", 0.8)`; an invalid tag or q-value makes
+    /// [`build`](ClientBuilder::build) fail with a builder error.
+    pub fn accept_language(mut self, languages: AcceptLanguage) -> ClientBuilder {
+        match languages.build() {
+            Ok(value) => self.accept_language = Some(value),
+            Err(err) => self.error = Some(err),
+        }
+        self
+    }
+
+    /// Send requests through `proxy` (several may be added). Once one is added, the proxy environment
+    /// variables are ignored.
+    pub fn proxy(mut self, proxy: Proxy) -> ClientBuilder {
+        self.transport = self.transport.proxy(proxy);
+        self
+    }
+
+    /// Use no proxy, not even those named by `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` (or lowercase),
+    /// which are honoured by default (with `NO_PROXY`).
+    pub fn no_proxy(mut self) -> ClientBuilder {
+        self.transport = self.transport.no_proxy();
         self
     }
 

@@ -23,14 +23,15 @@
 
 mod client;
 pub mod download;
-pub mod multipart;
 mod into_url;
+pub mod multipart;
 mod request;
 mod response;
 mod timeout;
 
 pub use client::{Client, ClientBuilder};
-pub use courier_core::transport::{Certificate, HostStats, PoolStats};
+pub use courier_core::accept_language::AcceptLanguage;
+pub use courier_core::transport::{Certificate, HostStats, PoolStats, Proxy};
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
 pub use into_url::IntoUrl;

@@ -10,6 +10,7 @@
 //! [`hyper_util::client::legacy::connect::HttpInfo`].
 
 mod pool;
+mod proxy;
 mod resolve;
 mod tls;
 
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,19 +27,22 @@ use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{self, Client};
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::body::{Body, TryCloneBody};
 use crate::error::{BoxError, Error};
 
 pub use pool::{HostStats, PoolStats};
+pub use proxy::Proxy;
 pub use tls::Certificate;
 
 use pool::{ConnInfo, InFlight, Pool, PoolConnector, PoolLimits};
+use proxy::{ProxyConfig, ProxyConnector};
 use resolve::Resolver;
 use tls::TlsOptions;
 
-type Connector = PoolConnector<HttpsConnector<HttpConnector<Resolver>>>;
+type Connector = PoolConnector<HttpsConnector<ProxyConnector<Resolver>>>;
 
 /// The default time an idle pooled connection is kept: below the keep-alive of common servers
 /// (nginx 75 s, cloud load balancers 60 s) so the client drops a connection before the server does.
@@ -61,6 +66,7 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Transport<B = Body> {
     client: Client<Connector, B>,
     pool: Pool,
+    proxy: Option<Arc<Matcher>>,
     retry_stale: bool,
 }
 
@@ -69,6 +75,7 @@ impl<B> Clone for Transport<B> {
         Transport {
             client: self.client.clone(),
             pool: self.pool.clone(),
+            proxy: self.proxy.clone(),
             retry_stale: self.retry_stale,
         }
     }
@@ -121,6 +128,7 @@ pub struct TransportBuilder {
     resolve: HashMap<String, Vec<SocketAddr>>,
     limits: PoolLimits,
     retry_stale: bool,
+    proxy: ProxyConfig,
     tls: TlsOptions,
 }
 
@@ -138,6 +146,7 @@ impl Default for TransportBuilder {
             resolve: HashMap::new(),
             limits: PoolLimits::default(),
             retry_stale: true,
+            proxy: ProxyConfig::default(),
             tls: TlsOptions::default(),
         }
     }
@@ -195,6 +204,23 @@ impl TransportBuilder {
     /// replayed, and non-idempotent methods such as POST, are never retried.
     pub fn retry_stale_connections(mut self, enabled: bool) -> Self {
         self.retry_stale = enabled;
+        self
+    }
+
+    /// Send requests through `proxy`. Several can be added (e.g. one for http, one for https); once any
+    /// is added, the proxy environment variables are ignored.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        match &mut self.proxy {
+            ProxyConfig::Explicit(proxies) => proxies.push(proxy),
+            _ => self.proxy = ProxyConfig::Explicit(vec![proxy]),
+        }
+        self
+    }
+
+    /// Use no proxy, not even those of the environment variables (`HTTP_PROXY`, `HTTPS_PROXY`,
+    /// `ALL_PROXY`, `NO_PROXY`, lowercase too), which are honoured by default.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyConfig::Disabled;
         self
     }
 
@@ -258,6 +284,8 @@ impl TransportBuilder {
         http.set_connect_timeout(self.connect_timeout);
         http.set_local_address(self.local_address);
 
+        let matcher = self.proxy.matcher();
+        let http = ProxyConnector::new(http, matcher.clone());
         let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http();
@@ -280,6 +308,7 @@ impl TransportBuilder {
         Ok(Transport {
             client: client.build(PoolConnector::new(connector, pool.clone())),
             pool,
+            proxy: matcher,
             retry_stale: self.retry_stale,
         })
     }
@@ -299,7 +328,17 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<B>) -> ResponseFuture<B> {
+    fn call(&mut self, mut req: Request<B>) -> ResponseFuture<B> {
+        if self.proxy.is_some() && req.uri().scheme_str() == Some("http") {
+            // hyper-util sends absolute-form to an HTTP proxy but leaves authenticating to us.
+            if let Some(proxy) = proxy::intercept(&self.proxy, req.uri()) {
+                if let Some(auth) = proxy.basic_auth() {
+                    req.headers_mut()
+                        .entry(http::header::PROXY_AUTHORIZATION)
+                        .or_insert_with(|| auth.clone());
+                }
+            }
+        }
         let in_flight = self.pool.in_flight(req.uri());
         let retry = if self.retry_stale && req.method().is_idempotent() {
             clone_request(&req)
