@@ -1,0 +1,215 @@
+//! The measured clients behind one small interface, each used the way an application would use it.
+//!
+//! Every request starts from a URL string (so URL parsing is part of what is measured, for all clients
+//! alike) and checks the status. Small bodies are read whole (`bytes()`, or `collect()` for the raw
+//! services); large bodies are streamed chunk by chunk and only counted, never copied.
+
+use std::future::poll_fn;
+use std::io::Write;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tower_service::Service;
+
+/// Errors of any client.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum ClientKind {
+    /// `courier::Client` with its default stack.
+    Courier,
+    /// `courier_core::transport::Transport` alone: the pooled hyper-util client, no layers.
+    #[value(name = "courier-transport")]
+    Transport,
+    /// `reqwest::Client` (rustls, gzip).
+    Reqwest,
+    /// hyper-util's `client::legacy::Client` over a plain `HttpConnector`, used directly.
+    #[value(name = "hyper-util")]
+    HyperUtil,
+}
+
+impl ClientKind {
+    /// Every in-process client, in table order.
+    pub const ALL: [ClientKind; 4] = [
+        ClientKind::Courier,
+        ClientKind::Transport,
+        ClientKind::Reqwest,
+        ClientKind::HyperUtil,
+    ];
+
+    /// The name used in the table, the JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Courier => "courier",
+            ClientKind::Transport => "courier-transport",
+            ClientKind::Reqwest => "reqwest",
+            ClientKind::HyperUtil => "hyper-util",
+        }
+    }
+}
+
+/// One client instance. Clones share the connection pool.
+#[derive(Clone)]
+pub enum Client {
+    Courier(courier::Client),
+    Transport(courier_core::transport::Transport<courier_core::Body>),
+    Reqwest(reqwest::Client),
+    HyperUtil(hyper_util::client::legacy::Client<HttpConnector, Empty<Bytes>>),
+}
+
+impl Client {
+    /// Builds a client with its defaults (plus, for hyper-util, `TCP_NODELAY` as the others set it).
+    pub fn new(kind: ClientKind) -> Result<Client, BoxError> {
+        Ok(match kind {
+            ClientKind::Courier => Client::Courier(courier::Client::builder().build()?),
+            ClientKind::Transport => {
+                Client::Transport(courier_core::transport::Transport::builder().build()?)
+            }
+            // No proxy: the environment must not route one client differently from the others.
+            ClientKind::Reqwest => Client::Reqwest(reqwest::Client::builder().no_proxy().build()?),
+            ClientKind::HyperUtil => {
+                let mut connector = HttpConnector::new();
+                connector.set_nodelay(true);
+                Client::HyperUtil(
+                    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+                        .build(connector),
+                )
+            }
+        })
+    }
+
+    /// GET `url` and read the whole body into memory; returns its length.
+    pub async fn fetch(&mut self, url: &str) -> Result<usize, BoxError> {
+        match self {
+            Client::Courier(client) => {
+                let response = client.get(url).send().await?;
+                check_status(response.status())?;
+                Ok(response.bytes().await?.len())
+            }
+            Client::Transport(transport) => {
+                let request = http::Request::get(url).body(courier_core::Body::empty())?;
+                poll_fn(|cx| transport.poll_ready(cx)).await?;
+                let response = transport.call(request).await?;
+                check_status(response.status())?;
+                Ok(response.into_body().collect().await?.to_bytes().len())
+            }
+            Client::Reqwest(client) => {
+                let response = client.get(url).send().await?;
+                check_status(response.status())?;
+                Ok(response.bytes().await?.len())
+            }
+            Client::HyperUtil(client) => {
+                let request = http::Request::get(url).body(Empty::new())?;
+                let response = client.request(request).await?;
+                check_status(response.status())?;
+                Ok(response.into_body().collect().await?.to_bytes().len())
+            }
+        }
+    }
+
+    /// GET `url` and stream the body, counting its (decoded) bytes without keeping them.
+    ///
+    /// With `gzip`, clients that do not decode by themselves send `Accept-Encoding: gzip` and decode a
+    /// `Content-Encoding: gzip` response here, chunk by chunk, with flate2 into a counting sink.
+    pub async fn stream(&mut self, url: &str, gzip: bool) -> Result<u64, BoxError> {
+        match self {
+            Client::Courier(client) => {
+                let mut response = client.get(url).send().await?;
+                check_status(response.status())?;
+                let mut total = 0;
+                while let Some(chunk) = response.chunk().await? {
+                    total += chunk.len() as u64;
+                }
+                Ok(total)
+            }
+            Client::Reqwest(client) => {
+                let mut response = client.get(url).send().await?;
+                check_status(response.status())?;
+                let mut total = 0;
+                while let Some(chunk) = response.chunk().await? {
+                    total += chunk.len() as u64;
+                }
+                Ok(total)
+            }
+            Client::Transport(transport) => {
+                let mut request = http::Request::get(url).body(courier_core::Body::empty())?;
+                if gzip {
+                    accept_gzip(request.headers_mut());
+                }
+                poll_fn(|cx| transport.poll_ready(cx)).await?;
+                let response = transport.call(request).await?;
+                count_body(response).await
+            }
+            Client::HyperUtil(client) => {
+                let mut request = http::Request::get(url).body(Empty::new())?;
+                if gzip {
+                    accept_gzip(request.headers_mut());
+                }
+                let response = client.request(request).await?;
+                count_body(response).await
+            }
+        }
+    }
+}
+
+fn check_status(status: http::StatusCode) -> Result<(), BoxError> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("unexpected status {status}").into())
+    }
+}
+
+fn accept_gzip(headers: &mut http::HeaderMap) {
+    headers.insert(
+        http::header::ACCEPT_ENCODING,
+        http::HeaderValue::from_static("gzip"),
+    );
+}
+
+/// Streams a raw hyper body, decoding gzip by hand when the response says so.
+async fn count_body<B>(response: http::Response<B>) -> Result<u64, BoxError>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    check_status(response.status())?;
+    let gzip = response
+        .headers()
+        .get(http::header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let mut body = response.into_body();
+    if !gzip {
+        let mut total = 0;
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame.map_err(Into::into)?.into_data() {
+                total += data.len() as u64;
+            }
+        }
+        return Ok(total);
+    }
+    let mut decoder = flate2::write::GzDecoder::new(CountingSink(0));
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(Into::into)?.into_data() {
+            decoder.write_all(&data)?;
+        }
+    }
+    Ok(decoder.finish()?.0)
+}
+
+/// A `Write` that only counts: the decoded bytes are not kept, as with the streamed raw bodies.
+struct CountingSink(u64);
+
+impl Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,340 @@
+//! `courier-bench`: Courier against reqwest, hyper-util, wrk and curl on one local server, in one run.
+//!
+//! ```text
+//! cargo run --release -p courier-bench             # the full run (a few minutes)
+//! cargo run --release -p courier-bench -- --quick  # under two minutes on 2 cores
+//! cargo run --release -p courier-bench -- --json   # machine-readable
+//! ```
+//!
+//! The server (hyper, HTTP/1.1) runs on its own thread with its own runtime; the clients share one
+//! `current_thread` runtime on the main thread. On the 2-core machines this project runs on, that gives
+//! the server one core and the client one core, the same budget as `wrk -t1` and `curl`. Clients are
+//! interleaved and every scenario repeated; the table shows medians and Courier's ratios to each anchor.
+//! See BENCHMARKS.md.
+
+mod alloc;
+mod clients;
+mod external;
+mod report;
+mod scenarios;
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::clients::{Client, ClientKind};
+use crate::external::BulkChildArgs;
+use crate::report::{Outcome, Report, ScenarioReport};
+use crate::scenarios::{External, Participant, ScenarioId, Settings};
+use crate::server::{Corpus, Server};
+
+#[global_allocator]
+static ALLOCATOR: alloc::CountingAllocator = alloc::CountingAllocator;
+
+/// Side-by-side HTTP client benchmark: Courier vs reqwest, hyper-util, wrk and curl.
+#[derive(Debug, Parser)]
+#[command(name = "courier-bench", version)]
+struct Cli {
+    /// Fewer rounds and requests; finishes in under two minutes on 2 cores.
+    #[arg(long)]
+    quick: bool,
+    /// One round of tiny counts through every code path: a correctness check for CI, not a benchmark.
+    #[arg(long)]
+    smoke: bool,
+    /// Print the report as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Rounds per scenario (default: 5 full, 3 quick, 1 smoke).
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Only these scenarios (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    scenarios: Vec<ScenarioId>,
+    /// Only these in-process clients (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    clients: Vec<ClientKind>,
+    /// Skip wrk and curl even when installed.
+    #[arg(long)]
+    no_external: bool,
+    /// Server runtime threads (1: a current_thread runtime on one dedicated thread).
+    #[arg(long, default_value_t = 1)]
+    server_threads: usize,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Internal: one client's bulk download, run in a child process so its peak RSS is its own.
+    #[command(hide = true)]
+    BulkChild(BulkChildArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::BulkChild(args)) = &cli.command {
+        return match external::bulk_child(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("courier-bench bulk-child: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut settings = if cli.smoke {
+        Settings::smoke()
+    } else if cli.quick {
+        Settings::quick()
+    } else {
+        Settings::full()
+    };
+    if let Some(rounds) = cli.rounds {
+        settings.rounds = rounds.max(1);
+    }
+    settings.server_threads = cli.server_threads.max(1);
+    match run(&cli, settings) {
+        Ok(report) => {
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report.to_json()).expect("JSON")
+                );
+            } else {
+                print!("{}", report.to_table());
+            }
+            if report.has_failures() {
+                eprintln!(
+                    "courier-bench: some clients failed or returned wrong bodies (see notes)"
+                );
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(err) => {
+            eprintln!("courier-bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
+    if cfg!(debug_assertions) && !cli.smoke {
+        eprintln!("courier-bench: this is a debug build; use --release for meaningful figures");
+    }
+    let scenarios: Vec<ScenarioId> = ScenarioId::ALL
+        .into_iter()
+        .filter(|s| cli.scenarios.is_empty() || cli.scenarios.contains(s))
+        .collect();
+    let kinds: Vec<ClientKind> = ClientKind::ALL
+        .into_iter()
+        .filter(|k| cli.clients.is_empty() || cli.clients.contains(k))
+        .collect();
+    let tool = |external: External| -> Result<PathBuf, String> {
+        if cli.no_external {
+            return Err("--no-external".into());
+        }
+        external::find_on_path(external.name())
+            .ok_or_else(|| format!("{} not found on PATH", external.name()))
+    };
+
+    let machine = machine();
+    eprintln!(
+        "courier-bench: {} mode on {}",
+        settings.mode, machine["summary"]
+    );
+    let corpus = Corpus::new(settings.bulk_files, settings.bulk_total);
+    let gzip_wire_bytes = corpus.gzip_wire_len();
+    let server = Server::start(corpus, settings.server_threads)?;
+    let base = server.base_url();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
+    let mut reports = Vec::new();
+    for scenario in scenarios {
+        let mut participants: Vec<Participant> =
+            kinds.iter().map(|&k| Participant::Client(k)).collect();
+        let mut outcomes: Vec<(Participant, Outcome)> = Vec::new();
+        if let Some(external) = scenario.external() {
+            match tool(external) {
+                Ok(_) => participants.push(Participant::External(external)),
+                Err(reason) => {
+                    outcomes.push((Participant::External(external), Outcome::Skipped(reason)))
+                }
+            }
+        }
+        // In-process clients live for the whole scenario: built and warmed up once, then measured
+        // round after round.
+        let mut instances: Vec<(ClientKind, Client)> = Vec::new();
+        if scenario != ScenarioId::Bulk {
+            for &kind in &kinds {
+                let warmed = runtime.block_on(async {
+                    let mut client = Client::new(kind)?;
+                    scenarios::warm_up(scenario, &mut client, &base, &settings).await?;
+                    Ok::<_, clients::BoxError>(client)
+                });
+                match warmed {
+                    Ok(client) => instances.push((kind, client)),
+                    Err(err) => {
+                        participants.retain(|p| *p != Participant::Client(kind));
+                        outcomes.push((
+                            Participant::Client(kind),
+                            Outcome::Failed(format!("warm-up: {err}")),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut samples: Vec<(Participant, Vec<scenarios::Sample>)> =
+            participants.iter().map(|&p| (p, Vec::new())).collect();
+        let mut failed: Vec<(Participant, String)> = Vec::new();
+        for round in 0..settings.rounds {
+            eprintln!(
+                "  {:<11} round {}/{}",
+                scenario.id(),
+                round + 1,
+                settings.rounds
+            );
+            // Rotate the order every round so no client always goes first (or right after another).
+            let n = participants.len();
+            for i in 0..n {
+                let participant = participants[(i + round) % n];
+                if failed.iter().any(|(p, _)| *p == participant) {
+                    continue;
+                }
+                let result = measure_one(
+                    scenario,
+                    participant,
+                    &mut instances,
+                    &runtime,
+                    &base,
+                    &settings,
+                    &tool,
+                );
+                match result {
+                    Ok(sample) => {
+                        let slot = samples.iter_mut().find(|(p, _)| *p == participant);
+                        slot.expect("every participant has a slot").1.push(sample);
+                    }
+                    Err(err) => failed.push((participant, err.to_string())),
+                }
+            }
+        }
+        drop(instances);
+        for (participant, rounds) in samples {
+            let outcome = match failed.iter().find(|(p, _)| *p == participant) {
+                Some((_, err)) => Outcome::Failed(err.clone()),
+                None => Outcome::Measured(rounds),
+            };
+            outcomes.push((participant, outcome));
+        }
+        outcomes.sort_by_key(|(p, _)| Participant::ALL.iter().position(|q| q == p));
+        reports.push(ScenarioReport {
+            scenario,
+            title: scenario.title(&settings),
+            outcomes,
+        });
+    }
+    Ok(Report {
+        settings,
+        machine,
+        gzip_wire_bytes,
+        scenarios: reports,
+    })
+}
+
+/// One round of one participant.
+fn measure_one(
+    scenario: ScenarioId,
+    participant: Participant,
+    instances: &mut [(ClientKind, Client)],
+    runtime: &tokio::runtime::Runtime,
+    base: &str,
+    settings: &Settings,
+    tool: &dyn Fn(External) -> Result<PathBuf, String>,
+) -> Result<scenarios::Sample, clients::BoxError> {
+    match (scenario, participant) {
+        (ScenarioId::Bulk, Participant::Client(kind)) => {
+            external::bulk_client(kind, base, settings)
+        }
+        (ScenarioId::Bulk, Participant::External(External::Curl)) => {
+            external::bulk_curl(&tool(External::Curl)?, base, settings)
+        }
+        (_, Participant::External(External::Wrk)) => {
+            let wrk = tool(External::Wrk)?;
+            let url = format!("{base}/small");
+            let (connections, latency) = match scenario {
+                ScenarioId::Latency => (1, true),
+                _ => (settings.in_flight, false),
+            };
+            let result = external::wrk(&wrk, &url, connections, settings.wrk_secs)?;
+            let values = if latency {
+                vec![result.p50_us, result.p99_us]
+            } else {
+                vec![result.rps]
+            };
+            Ok(scenarios::Sample {
+                values,
+                requests: result.requests,
+                bytes_received: None,
+                bytes_expected: None,
+                verified: result.errors.is_none(),
+                note: result.errors,
+            })
+        }
+        (_, Participant::Client(kind)) => {
+            let (_, client) = instances
+                .iter_mut()
+                .find(|(k, _)| *k == kind)
+                .ok_or("client was not built")?;
+            runtime.block_on(async {
+                tokio::time::timeout(
+                    settings.round_timeout,
+                    scenarios::measure(scenario, client, base, settings),
+                )
+                .await
+                .map_err(|_| format!("round timed out after {:?}", settings.round_timeout))?
+            })
+        }
+        (_, Participant::External(tool)) => {
+            Err(format!("{} has no part in {}", tool.name(), scenario.id()).into())
+        }
+    }
+}
+
+/// What the figures were measured on.
+fn machine() -> serde_json::Value {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU".to_owned(), |m| m.trim().to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory_gib = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    let kernel = read("/proc/sys/kernel/osrelease").trim().to_owned();
+    let load = read("/proc/loadavg")
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_owned();
+    json!({
+        "cpu": cpu,
+        "cores": cores,
+        "memory_gib": (memory_gib * 10.0).round() / 10.0,
+        "kernel": kernel,
+        "load_average_1m_at_start": load,
+        "summary": format!(
+            "{cpu}, {cores} cores, {memory_gib:.0} GiB, Linux {kernel}, load {load} at start"
+        ),
+    })
+}

@@ -1,0 +1,534 @@
+//! The scenarios, their settings per mode, and how one in-process client is measured in each.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::alloc;
+use crate::clients::{BoxError, Client, ClientKind};
+use crate::server::{LARGE_LEN, MEDIUM_LEN, SMALL_BODY};
+
+/// A scenario of issue 5, numbered as there (3a is an extra: 64 KiB bodies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum ScenarioId {
+    /// (1) sequential small GETs on one kept-alive connection: p50 / p99 latency.
+    Latency,
+    /// (2) small GETs, 64 in flight: requests per second.
+    Concurrent,
+    /// (3a) sequential 64 KiB bodies: MB/s.
+    #[value(name = "body-64k")]
+    Body64k,
+    /// (3) sequential 1 MiB bodies: MB/s.
+    #[value(name = "body-1m")]
+    Body1m,
+    /// (4) sequential gzip-encoded 1 MiB bodies, decoded: MB/s of decoded bytes.
+    #[value(name = "gzip-1m")]
+    Gzip1m,
+    /// (5) bulk download with 32 in flight, each client in its own process: wall time and peak RSS.
+    Bulk,
+    /// (6) allocations and bytes allocated per small request.
+    Allocs,
+}
+
+impl ScenarioId {
+    /// Every scenario, in table and run order.
+    pub const ALL: [ScenarioId; 7] = [
+        ScenarioId::Latency,
+        ScenarioId::Concurrent,
+        ScenarioId::Body64k,
+        ScenarioId::Body1m,
+        ScenarioId::Gzip1m,
+        ScenarioId::Bulk,
+        ScenarioId::Allocs,
+    ];
+
+    /// The id used in the JSON and on the command line.
+    pub fn id(self) -> &'static str {
+        match self {
+            ScenarioId::Latency => "latency",
+            ScenarioId::Concurrent => "concurrent",
+            ScenarioId::Body64k => "body-64k",
+            ScenarioId::Body1m => "body-1m",
+            ScenarioId::Gzip1m => "gzip-1m",
+            ScenarioId::Bulk => "bulk",
+            ScenarioId::Allocs => "allocs",
+        }
+    }
+
+    /// A short title for the table, with this run's sizes.
+    pub fn title(self, s: &Settings) -> String {
+        match self {
+            ScenarioId::Latency => "1  sequential small GET".into(),
+            ScenarioId::Concurrent => format!("2  small GET, {} in flight", s.in_flight),
+            ScenarioId::Body64k => "3a 64 KiB bodies".into(),
+            ScenarioId::Body1m => "3  1 MiB bodies".into(),
+            ScenarioId::Gzip1m => "4  1 MiB gzip, decoded".into(),
+            ScenarioId::Bulk => format!(
+                "5  bulk {}×{}, {} in flight",
+                s.bulk_files,
+                human_size(s.bulk_total / s.bulk_files.max(1) as u64),
+                s.bulk_in_flight
+            ),
+            ScenarioId::Allocs => "6  per small request".into(),
+        }
+    }
+
+    /// What is reported, per round; the table shows the median over rounds.
+    pub fn metrics(self) -> &'static [Metric] {
+        const LATENCY: &[Metric] = &[
+            Metric::new("p50_us", "p50 µs", Better::Lower),
+            Metric::new("p99_us", "p99 µs", Better::Lower),
+        ];
+        const RPS: &[Metric] = &[Metric::new("rps", "requests/s", Better::Higher)];
+        const MBPS: &[Metric] = &[Metric::new("mb_s", "MB/s", Better::Higher)];
+        const BULK: &[Metric] = &[
+            Metric::new("wall_s", "wall s", Better::Lower),
+            Metric::new("peak_rss_mib", "peak RSS MiB", Better::Lower),
+        ];
+        const ALLOCS: &[Metric] = &[
+            Metric::new("allocs", "allocations", Better::Lower),
+            Metric::new("alloc_bytes", "bytes allocated", Better::Lower),
+        ];
+        match self {
+            ScenarioId::Latency => LATENCY,
+            ScenarioId::Concurrent => RPS,
+            ScenarioId::Body64k | ScenarioId::Body1m | ScenarioId::Gzip1m => MBPS,
+            ScenarioId::Bulk => BULK,
+            ScenarioId::Allocs => ALLOCS,
+        }
+    }
+
+    /// The external tool measured alongside the clients, if any.
+    pub fn external(self) -> Option<External> {
+        match self {
+            ScenarioId::Latency | ScenarioId::Concurrent => Some(External::Wrk),
+            ScenarioId::Bulk => Some(External::Curl),
+            _ => None,
+        }
+    }
+}
+
+/// A reported figure.
+#[derive(Clone, Copy, Debug)]
+pub struct Metric {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub better: Better,
+}
+
+impl Metric {
+    const fn new(key: &'static str, label: &'static str, better: Better) -> Metric {
+        Metric { key, label, better }
+    }
+}
+
+/// Which direction is better for a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// An external tool used as an anchor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum External {
+    /// `wrk -t1`: the loopback ceiling for small requests.
+    Wrk,
+    /// `curl --parallel`: the reference for bulk downloads.
+    Curl,
+}
+
+impl External {
+    pub fn name(self) -> &'static str {
+        match self {
+            External::Wrk => "wrk",
+            External::Curl => "curl",
+        }
+    }
+}
+
+/// Anything measured in a scenario: an in-process client or an external tool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Participant {
+    Client(ClientKind),
+    External(External),
+}
+
+impl Participant {
+    /// Every participant, in table column order.
+    pub const ALL: [Participant; 6] = [
+        Participant::Client(ClientKind::Courier),
+        Participant::Client(ClientKind::Transport),
+        Participant::Client(ClientKind::Reqwest),
+        Participant::Client(ClientKind::HyperUtil),
+        Participant::External(External::Wrk),
+        Participant::External(External::Curl),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Participant::Client(kind) => kind.name(),
+            Participant::External(tool) => tool.name(),
+        }
+    }
+}
+
+/// One round's figures for one participant, in the order of [`ScenarioId::metrics`].
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub values: Vec<f64>,
+    /// Requests (or files) completed in the round.
+    pub requests: u64,
+    /// Body bytes the client handed to the caller (decoded, for gzip), when known.
+    pub bytes_received: Option<u64>,
+    /// What it should have been.
+    pub bytes_expected: Option<u64>,
+    /// Whether the round's responses were checked and right (lengths, statuses).
+    pub verified: bool,
+    /// Why a round is not verified, or anything else worth knowing.
+    pub note: Option<String>,
+}
+
+impl Sample {
+    /// A sample whose byte count is checked against the expected one.
+    pub fn checked(values: Vec<f64>, requests: u64, received: u64, expected: u64) -> Sample {
+        let verified = received == expected;
+        let note = (!verified).then(|| {
+            format!(
+                "received {} bytes per request, expected {}",
+                received / requests.max(1),
+                expected / requests.max(1)
+            )
+        });
+        Sample {
+            values,
+            requests,
+            bytes_received: Some(received),
+            bytes_expected: Some(expected),
+            verified,
+            note,
+        }
+    }
+}
+
+/// How much each scenario does; see [`Settings::full`], [`Settings::quick`], [`Settings::smoke`].
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub mode: &'static str,
+    pub rounds: usize,
+    pub latency_requests: usize,
+    pub concurrent_requests: usize,
+    pub in_flight: usize,
+    pub medium_requests: usize,
+    pub large_requests: usize,
+    pub gzip_requests: usize,
+    pub bulk_files: usize,
+    pub bulk_total: u64,
+    pub bulk_in_flight: usize,
+    pub alloc_requests: usize,
+    pub wrk_secs: u32,
+    pub server_threads: usize,
+    /// Longest a single round of one client may take before it is reported as failed.
+    pub round_timeout: Duration,
+}
+
+impl Settings {
+    /// The full run: the sizes of issue 5 (bulk: 1,000 files totalling 1 GiB).
+    pub fn full() -> Settings {
+        Settings {
+            mode: "full",
+            rounds: 5,
+            latency_requests: 10_000,
+            concurrent_requests: 50_000,
+            in_flight: 64,
+            medium_requests: 2_000,
+            large_requests: 300,
+            gzip_requests: 150,
+            bulk_files: 1_000,
+            bulk_total: 1 << 30,
+            bulk_in_flight: 32,
+            alloc_requests: 2_000,
+            wrk_secs: 5,
+            server_threads: 1,
+            round_timeout: Duration::from_secs(300),
+        }
+    }
+
+    /// Under two minutes on 2 cores: fewer rounds and requests; bulk is 100 files × 1 MiB.
+    pub fn quick() -> Settings {
+        Settings {
+            mode: "quick",
+            rounds: 3,
+            latency_requests: 2_000,
+            concurrent_requests: 10_000,
+            medium_requests: 400,
+            large_requests: 60,
+            gzip_requests: 30,
+            bulk_files: 100,
+            bulk_total: 100 << 20,
+            alloc_requests: 500,
+            wrk_secs: 2,
+            round_timeout: Duration::from_secs(120),
+            ..Settings::full()
+        }
+    }
+
+    /// A correctness check for CI (debug builds): one round of tiny counts through every code path.
+    pub fn smoke() -> Settings {
+        Settings {
+            mode: "smoke",
+            rounds: 1,
+            latency_requests: 50,
+            concurrent_requests: 256,
+            medium_requests: 10,
+            large_requests: 3,
+            gzip_requests: 3,
+            bulk_files: 8,
+            bulk_total: 8 << 16,
+            bulk_in_flight: 4,
+            alloc_requests: 20,
+            wrk_secs: 1,
+            round_timeout: Duration::from_secs(60),
+            ..Settings::full()
+        }
+    }
+}
+
+/// Requests made once per client before the first round: connections opened, lazy state built.
+pub async fn warm_up(
+    scenario: ScenarioId,
+    client: &mut Client,
+    base: &str,
+    s: &Settings,
+) -> Result<(), BoxError> {
+    match scenario {
+        ScenarioId::Concurrent => {
+            concurrent(
+                client,
+                &format!("{base}/small"),
+                s.in_flight * 4,
+                s.in_flight,
+            )
+            .await?;
+        }
+        ScenarioId::Body64k => {
+            client.stream(&format!("{base}/64k"), false).await?;
+        }
+        ScenarioId::Body1m => {
+            client.stream(&format!("{base}/1m"), false).await?;
+        }
+        ScenarioId::Gzip1m => {
+            client.stream(&format!("{base}/1m.gz"), true).await?;
+        }
+        ScenarioId::Latency | ScenarioId::Allocs | ScenarioId::Bulk => {
+            for _ in 0..20 {
+                client.fetch(&format!("{base}/small")).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One round of an in-process scenario (not [`ScenarioId::Bulk`], which runs in child processes).
+pub async fn measure(
+    scenario: ScenarioId,
+    client: &mut Client,
+    base: &str,
+    s: &Settings,
+) -> Result<Sample, BoxError> {
+    let small = SMALL_BODY.len() as u64;
+    match scenario {
+        ScenarioId::Latency => {
+            let url = format!("{base}/small");
+            let n = s.latency_requests;
+            let mut latencies = Vec::with_capacity(n);
+            let mut received = 0;
+            for _ in 0..n {
+                let start = Instant::now();
+                received += client.fetch(&url).await? as u64;
+                latencies.push(start.elapsed());
+            }
+            latencies.sort_unstable();
+            let p50 = percentile(&latencies, 0.50).as_secs_f64() * 1e6;
+            let p99 = percentile(&latencies, 0.99).as_secs_f64() * 1e6;
+            Ok(Sample::checked(
+                vec![p50, p99],
+                n as u64,
+                received,
+                small * n as u64,
+            ))
+        }
+        ScenarioId::Concurrent => {
+            let n = s.concurrent_requests;
+            let start = Instant::now();
+            let received = concurrent(client, &format!("{base}/small"), n, s.in_flight).await?;
+            let rps = n as f64 / start.elapsed().as_secs_f64();
+            Ok(Sample::checked(
+                vec![rps],
+                n as u64,
+                received,
+                small * n as u64,
+            ))
+        }
+        ScenarioId::Body64k => {
+            sequential_bodies(
+                client,
+                &format!("{base}/64k"),
+                false,
+                s.medium_requests,
+                MEDIUM_LEN,
+            )
+            .await
+        }
+        ScenarioId::Body1m => {
+            sequential_bodies(
+                client,
+                &format!("{base}/1m"),
+                false,
+                s.large_requests,
+                LARGE_LEN,
+            )
+            .await
+        }
+        ScenarioId::Gzip1m => {
+            sequential_bodies(
+                client,
+                &format!("{base}/1m.gz"),
+                true,
+                s.gzip_requests,
+                LARGE_LEN,
+            )
+            .await
+        }
+        ScenarioId::Allocs => {
+            let url = format!("{base}/small");
+            let n = s.alloc_requests;
+            alloc::start();
+            let result = async {
+                let mut received = 0;
+                for _ in 0..n {
+                    received += client.fetch(&url).await? as u64;
+                }
+                Ok::<_, BoxError>(received)
+            }
+            .await;
+            let counts = alloc::stop();
+            let received = result?;
+            Ok(Sample::checked(
+                vec![
+                    counts.allocations as f64 / n as f64,
+                    counts.bytes as f64 / n as f64,
+                ],
+                n as u64,
+                received,
+                small * n as u64,
+            ))
+        }
+        ScenarioId::Bulk => Err("the bulk scenario runs in a child process".into()),
+    }
+}
+
+async fn sequential_bodies(
+    client: &mut Client,
+    url: &str,
+    gzip: bool,
+    n: usize,
+    len: usize,
+) -> Result<Sample, BoxError> {
+    let start = Instant::now();
+    let mut received = 0;
+    for _ in 0..n {
+        received += client.stream(url, gzip).await?;
+    }
+    let mb_s = received as f64 / start.elapsed().as_secs_f64() / 1e6;
+    let mut sample = Sample::checked(vec![mb_s], n as u64, received, (len * n) as u64);
+    if gzip && !sample.verified {
+        sample.note = sample
+            .note
+            .map(|note| format!("{note}: the body was not decoded"));
+    }
+    Ok(sample)
+}
+
+/// `n` small GETs from `in_flight` tasks sharing the client; returns the body bytes received.
+async fn concurrent(
+    client: &Client,
+    url: &str,
+    n: usize,
+    in_flight: usize,
+) -> Result<u64, BoxError> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..in_flight)
+        .map(|_| {
+            let mut client = client.clone();
+            let next = next.clone();
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let mut received = 0;
+                while next.fetch_add(1, Ordering::Relaxed) < n {
+                    received += client.fetch(&url).await? as u64;
+                }
+                Ok::<u64, BoxError>(received)
+            })
+        })
+        .collect();
+    let mut received = 0;
+    for task in tasks {
+        received += task.await??;
+    }
+    Ok(received)
+}
+
+/// The nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `1 MiB`, `64 KiB`, `1.0 MB`-style sizes for titles.
+pub fn human_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+        format!("{} KiB", bytes >> 10)
+    } else if bytes >= 1_000_000 {
+        format!("{:.2} MB", bytes as f64 / 1e6)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        assert_eq!(percentile(&v, 0.50), Duration::from_micros(50));
+        assert_eq!(percentile(&v, 0.99), Duration::from_micros(99));
+        assert_eq!(percentile(&v[..1], 0.99), Duration::from_micros(1));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_size(1 << 20), "1 MiB");
+        assert_eq!(human_size(64 << 10), "64 KiB");
+        assert_eq!(human_size(1_073_741), "1.07 MB");
+    }
+
+    #[test]
+    fn unverified_sample_says_why() {
+        let s = Sample::checked(vec![1.0], 2, 10, 20);
+        assert!(!s.verified);
+        assert_eq!(
+            s.note.as_deref(),
+            Some("received 5 bytes per request, expected 10")
+        );
+        assert!(Sample::checked(vec![1.0], 2, 20, 20).verified);
+    }
+}

@@ -1,0 +1,117 @@
+//! Runs the harness end to end with `--quick --smoke --json` (one round of tiny counts) and checks the
+//! report's shape and correctness: every scenario has every client, with positive figures and bodies of
+//! the right length. No timing is asserted: CI machines are shared and the build is unoptimised.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const CLIENTS: [&str; 4] = ["courier", "courier-transport", "reqwest", "hyper-util"];
+
+const SCENARIOS: [(&str, &[&str]); 7] = [
+    ("latency", &["p50_us", "p99_us"]),
+    ("concurrent", &["rps"]),
+    ("body-64k", &["mb_s"]),
+    ("body-1m", &["mb_s"]),
+    ("gzip-1m", &["mb_s"]),
+    ("bulk", &["wall_s", "peak_rss_mib"]),
+    ("allocs", &["allocs", "alloc_bytes"]),
+];
+
+fn run_smoke() -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_courier-bench"))
+        .args(["--quick", "--smoke", "--json"])
+        .output()
+        .expect("run courier-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "courier-bench failed ({}):\nstderr:\n{stderr}\nstdout:\n{stdout}",
+        output.status
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+}
+
+#[test]
+fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
+    let report = run_smoke();
+    assert_eq!(report["harness"], "courier-bench");
+    assert_eq!(report["mode"], "smoke");
+    assert_eq!(report["settings"]["rounds"], 1);
+    assert!(report["machine"]["cores"].as_u64().unwrap() >= 1);
+
+    let scenarios = report["scenarios"].as_array().expect("scenarios array");
+    let ids: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, SCENARIOS.map(|(id, _)| id));
+
+    for (scenario, (id, metrics)) in scenarios.iter().zip(SCENARIOS) {
+        let keys: Vec<&str> = scenario["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, metrics, "{id}: metrics");
+        for client in CLIENTS {
+            let result = &scenario["results"][client];
+            assert_eq!(result["status"], "ok", "{id} / {client}: {result}");
+            assert_eq!(result["verified"], true, "{id} / {client}: {result}");
+            for metric in metrics {
+                let median = result["median"][metric].as_f64();
+                assert!(
+                    median.is_some_and(|v| v > 0.0 && v.is_finite()),
+                    "{id} / {client} / {metric}: {median:?}"
+                );
+            }
+            let rounds = result["rounds"].as_array().unwrap();
+            assert_eq!(rounds.len(), 1, "{id} / {client}");
+            let round = &rounds[0];
+            assert!(round["requests"].as_u64().unwrap() > 0, "{id} / {client}");
+            // Every body arrived whole, and decoded for the gzip scenario: exactly the bytes expected.
+            let expected = round["bytes_expected"].as_u64().expect("bytes_expected");
+            assert!(expected > 0, "{id} / {client}");
+            assert_eq!(
+                round["bytes_received"].as_u64(),
+                Some(expected),
+                "{id} / {client}"
+            );
+        }
+        // External tools are measured or reported as skipped, never silently missing.
+        let external = match id {
+            "latency" | "concurrent" => Some("wrk"),
+            "bulk" => Some("curl"),
+            _ => None,
+        };
+        if let Some(tool) = external {
+            let status = scenario["results"][tool]["status"].as_str();
+            assert!(
+                matches!(status, Some("ok" | "skipped")),
+                "{id} / {tool}: {}",
+                scenario["results"][tool]
+            );
+        }
+    }
+
+    // The decoded length of the gzip body is checked against the 1 MiB it decodes to, so a client that
+    // handed back the compressed bytes would fail above; the compressed size is smaller.
+    let wire = report["settings"]["gzip_1m_wire_bytes"].as_u64().unwrap();
+    assert!(wire > 0 && wire < 1 << 20, "{wire}");
+    let gzip = &scenarios[4]["results"]["courier"]["rounds"][0];
+    assert_eq!(
+        gzip["bytes_received"].as_u64().unwrap() / gzip["requests"].as_u64().unwrap(),
+        1 << 20
+    );
+
+    // Ratios compare Courier with each measured anchor.
+    let ratios = report["ratios"].as_array().unwrap();
+    assert!(ratios
+        .iter()
+        .any(|r| r["scenario"] == "concurrent" && r["anchor"] == "reqwest"));
+    assert!(ratios.iter().all(|r| r["ratio"]
+        .as_f64()
+        .is_some_and(|v| v > 0.0 && v.is_finite())));
+}
