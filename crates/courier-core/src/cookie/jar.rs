@@ -151,8 +151,8 @@ impl Store {
         self.tick
     }
 
-    /// §5.3 steps 4 to 12 for one parsed `Set-Cookie`.
-    fn store(&mut self, parsed: SetCookie, target: &Target<'_>, now: i64) {
+    /// §5.3 steps 4 to 12 for one parsed `Set-Cookie` from `target`, whose [`group_key`] is `group`.
+    fn store(&mut self, parsed: SetCookie, target: &Target<'_>, group: &str, now: i64) {
         let (domain, host_only) = match parsed.domain {
             None => (target.host.to_owned(), true),
             Some(raw) => {
@@ -193,15 +193,17 @@ impl Store {
             created_tick: 0,
             used_tick: 0,
         };
-        let group = group_key(target.host, target.host_is_ip).to_owned();
         self.insert(group, cookie, now);
     }
 
     /// Inserts `cookie` into `group`, replacing the cookie with the same name, domain and path (and
     /// taking over its creation time); an expired `cookie` only deletes. Then enforces the caps.
-    fn insert(&mut self, group: String, mut cookie: StoredCookie, now: i64) {
+    fn insert(&mut self, group: &str, mut cookie: StoredCookie, now: i64) {
         let tick = self.next_tick();
-        let cookies = self.groups.entry(group.clone()).or_default();
+        if !self.groups.contains_key(group) {
+            self.groups.insert(group.to_owned(), Vec::new());
+        }
+        let cookies = self.groups.get_mut(group).expect("inserted above");
         let before = cookies.len();
         cookies.retain(|c| !c.is_expired(now));
         if let Some(i) = cookies.iter().position(|c| {
@@ -224,7 +226,7 @@ impl Store {
         let after = cookies.len();
         self.len = self.len - before + after;
         if after == 0 {
-            self.groups.remove(&group);
+            self.groups.remove(group);
         }
         if self.len > MAX_COOKIES {
             self.remove_expired(now);
@@ -425,9 +427,10 @@ impl Jar {
         if lines.peek().is_none() {
             return;
         }
+        let group = group_key(target.host, target.host_is_ip);
         let mut store = self.lock();
         for parsed in lines {
-            store.store(parsed, &target, now);
+            store.store(parsed, &target, group, now);
         }
     }
 
@@ -570,7 +573,7 @@ impl Jar {
             let is_ip =
                 url::Host::parse(&cookie.domain).is_ok_and(|h| !matches!(h, url::Host::Domain(_)));
             let group = group_key(&cookie.domain, is_ip).to_owned();
-            store.insert(group, cookie, now);
+            store.insert(&group, cookie, now);
             loaded += 1;
         }
         Ok(loaded)

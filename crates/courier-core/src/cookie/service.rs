@@ -16,18 +16,27 @@ use super::Jar;
 #[derive(Clone, Debug)]
 pub struct CookieManager<S> {
     inner: S,
-    jar: Arc<Jar>,
+    jar: Option<Arc<Jar>>,
 }
 
 impl<S> CookieManager<S> {
     /// Wraps `inner`, using `jar`.
     pub fn new(inner: S, jar: Arc<Jar>) -> CookieManager<S> {
+        CookieManager {
+            inner,
+            jar: Some(jar),
+        }
+    }
+
+    /// Wraps `inner`, using `jar` when there is one and passing requests through untouched otherwise:
+    /// a stack whose cookie store is optional keeps one type either way.
+    pub fn optional(inner: S, jar: Option<Arc<Jar>>) -> CookieManager<S> {
         CookieManager { inner, jar }
     }
 
-    /// The jar.
-    pub fn jar(&self) -> &Arc<Jar> {
-        &self.jar
+    /// The jar, if there is one.
+    pub fn jar(&self) -> Option<&Arc<Jar>> {
+        self.jar.as_ref()
     }
 
     /// The wrapped service.
@@ -59,13 +68,16 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let Some(jar) = &self.jar else {
+            return ResponseFuture::new(self.inner.call(req), None);
+        };
         let uri = req.uri();
         // Cookies belong to an origin: a request without scheme and authority has none to go by.
         let target = if uri.scheme().is_none() || uri.authority().is_none() {
             None
-        } else if self.jar.may_have_cookies() && !req.headers().contains_key(COOKIE) {
+        } else if jar.may_have_cookies() && !req.headers().contains_key(COOKIE) {
             let url = RequestTarget::url_of(uri);
-            if let Some(value) = url.as_ref().and_then(|url| self.jar.cookie_header(url)) {
+            if let Some(value) = url.as_ref().and_then(|url| jar.cookie_header(url)) {
                 req.headers_mut().insert(COOKIE, value);
             }
             url.map(RequestTarget::Url)
@@ -76,7 +88,7 @@ where
         };
         ResponseFuture::new(
             self.inner.call(req),
-            target.map(|target| (self.jar.clone(), target)),
+            target.map(|target| (jar.clone(), target)),
         )
     }
 }
