@@ -1,1 +1,0 @@
-//! Retrying failed requests (work in progress).

@@ -1,0 +1,277 @@
+//! [`RetryPolicy`]: which failures are retried, how long to wait, and how often.
+
+use std::time::{Duration, SystemTime};
+
+use http::{Method, Request, Response, StatusCode};
+
+use super::backoff::full_jitter;
+use super::budget::RetryBudget;
+use super::future::RetryDelay;
+use super::retry_after::retry_after;
+use crate::body::TryCloneBody;
+use crate::error::Error;
+
+/// How many times a request is retried by default, after its first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// The ceiling of the first backoff; each further retry doubles it.
+pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(100);
+/// The most a backoff waits, however many retries came before.
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(10);
+/// The longest `Retry-After` that is honoured; a response asking for more is returned as it is.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Decides which failed attempts of a request are tried again, and when; see the
+/// [module docs](super) for the rules.
+///
+/// Configure it with the builder methods, then give it to [`RetryLayer::new`](super::RetryLayer::new).
+/// It also implements [`tower::retry::Policy`] for `http::Request<B>` / `http::Response<R>` with
+/// Courier's [`Error`], for use with tower's own `Retry`.
+///
+/// Each request works on its own clone of the policy (tower's `Retry` clones it per request), so the
+/// retry count is per request, while the [`RetryBudget`] is shared by all clones.
+///
+/// ```
+/// use std::time::Duration;
+/// use courier_core::retry::{RetryBudget, RetryPolicy};
+///
+/// let policy = RetryPolicy::default()
+///     .max_retries(5)
+///     .backoff(Duration::from_millis(50), Duration::from_secs(2))
+///     .max_retry_after(Duration::from_secs(10))
+///     .retry_timeouts(true)
+///     .budget(RetryBudget::new(Duration::from_secs(10), 1, 0.1));
+/// # drop(policy);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    max_retry_after: Duration,
+    retry_timeouts: bool,
+    retry_non_idempotent: bool,
+    budget: Option<RetryBudget>,
+    /// Retries made so far for the request this clone belongs to.
+    retries: u32,
+}
+
+/// Why an attempt is retried, for the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reason {
+    /// No connection could be made: the request never left, whatever its method.
+    Connect,
+    /// The connection was closed or reset before any response came.
+    Reset,
+    /// A deadline passed (only with `retry_timeouts`).
+    Timeout,
+    /// 429 or 503.
+    Status(StatusCode),
+}
+
+impl RetryPolicy {
+    /// The defaults: up to [`DEFAULT_MAX_RETRIES`] retries of idempotent requests, full-jitter
+    /// backoff from [`DEFAULT_BASE_DELAY`] up to [`DEFAULT_MAX_DELAY`], `Retry-After` honoured up to
+    /// [`DEFAULT_MAX_RETRY_AFTER`], timeouts not retried, and a [`RetryBudget::default`] (20% of
+    /// recent requests plus 10 per second).
+    pub fn new() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: DEFAULT_MAX_RETRIES,
+            base_delay: DEFAULT_BASE_DELAY,
+            max_delay: DEFAULT_MAX_DELAY,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            retry_timeouts: false,
+            retry_non_idempotent: false,
+            budget: Some(RetryBudget::default()),
+            retries: 0,
+        }
+    }
+
+    /// A policy that never retries: the layer passes every request through without cloning it.
+    pub fn disabled() -> RetryPolicy {
+        RetryPolicy::new().max_retries(0).no_budget()
+    }
+
+    /// At most `max` retries per request, after the first attempt (so `1 + max` attempts). 0 disables
+    /// retrying.
+    pub fn max_retries(mut self, max: u32) -> RetryPolicy {
+        self.max_retries = max;
+        self
+    }
+
+    /// Backoff between attempts: retry `n` (from 0) waits a random time in
+    /// `[0, min(max, base * 2^n)]`.
+    pub fn backoff(mut self, base: Duration, max: Duration) -> RetryPolicy {
+        self.base_delay = base;
+        self.max_delay = max;
+        self
+    }
+
+    /// The longest `Retry-After` to wait for. A 429 or 503 asking for longer is returned to the caller
+    /// without retrying: retrying sooner than the server asked would only earn another refusal.
+    pub fn max_retry_after(mut self, max: Duration) -> RetryPolicy {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Also retry requests that timed out (off by default: a timeout may mean the server is working
+    /// on the request, and retrying adds load). Connect timeouts are connect errors and always retried.
+    pub fn retry_timeouts(mut self, enabled: bool) -> RetryPolicy {
+        self.retry_timeouts = enabled;
+        self
+    }
+
+    /// Also retry non-idempotent requests (`POST`, `PATCH`, `CONNECT`, extension methods) on resets,
+    /// timeouts and 429/503 — only for an API where sending such a request twice is known to be safe
+    /// (for example one that deduplicates on an idempotency key). Off by default.
+    pub fn retry_non_idempotent(mut self, enabled: bool) -> RetryPolicy {
+        self.retry_non_idempotent = enabled;
+        self
+    }
+
+    /// Limits retries with `budget`, shared by every clone of this policy.
+    pub fn budget(mut self, budget: RetryBudget) -> RetryPolicy {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// No budget: only `max_retries` limits retries.
+    pub fn no_budget(mut self) -> RetryPolicy {
+        self.budget = None;
+        self
+    }
+
+    /// The most retries per request.
+    pub fn get_max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    fn method_allowed(&self, method: &Method) -> bool {
+        self.retry_non_idempotent || method.is_idempotent()
+    }
+
+    fn classify_error(&self, err: &Error) -> Option<Reason> {
+        if err.is_connect() {
+            Some(Reason::Connect)
+        } else if err.is_timeout() {
+            self.retry_timeouts.then_some(Reason::Timeout)
+        } else if err.is_request() && is_reset(err) {
+            Some(Reason::Reset)
+        } else {
+            None
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy::new()
+    }
+}
+
+/// True when the error's cause chain says the connection was closed or reset before a response came
+/// (hyper's "connection closed before message completed", a canceled dispatch, an io reset).
+fn is_reset(err: &Error) -> bool {
+    let mut cause = std::error::Error::source(err);
+    while let Some(err) = cause {
+        if let Some(hyper_err) = err.downcast_ref::<hyper::Error>() {
+            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() || hyper_err.is_closed()
+            {
+                return true;
+            }
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        cause = err.source();
+    }
+    false
+}
+
+impl<B, ResB> tower::retry::Policy<Request<B>, Response<ResB>, Error> for RetryPolicy
+where
+    B: TryCloneBody,
+{
+    type Future = RetryDelay;
+
+    fn retry(
+        &mut self,
+        req: &mut Request<B>,
+        result: &mut Result<Response<ResB>, Error>,
+    ) -> Option<RetryDelay> {
+        if self.retries >= self.max_retries {
+            return None;
+        }
+        let (reason, asked) = match result {
+            Ok(res) => {
+                let status = res.status();
+                if status != StatusCode::TOO_MANY_REQUESTS
+                    && status != StatusCode::SERVICE_UNAVAILABLE
+                {
+                    return None;
+                }
+                let asked = retry_after(res.headers(), SystemTime::now());
+                if asked.is_some_and(|wait| wait > self.max_retry_after) {
+                    tracing::debug!(
+                        status = status.as_u16(),
+                        retry_after = ?asked,
+                        "Retry-After is longer than max_retry_after; not retrying"
+                    );
+                    return None;
+                }
+                (Reason::Status(status), asked)
+            }
+            Err(err) => (self.classify_error(err)?, None),
+        };
+        // A request that never reached the server is safe to send again whatever its method.
+        if reason != Reason::Connect && !self.method_allowed(req.method()) {
+            return None;
+        }
+        if let Some(budget) = &self.budget {
+            if !budget.withdraw() {
+                tracing::debug!(?reason, "retry budget spent; not retrying");
+                return None;
+            }
+        }
+        let delay =
+            asked.unwrap_or_else(|| full_jitter(self.base_delay, self.max_delay, self.retries));
+        self.retries += 1;
+        tracing::debug!(
+            method = %req.method(),
+            ?reason,
+            retry = self.retries,
+            delay_ms = delay.as_millis() as u64,
+            "retrying request"
+        );
+        Some(RetryDelay::new(delay))
+    }
+
+    fn clone_request(&mut self, req: &Request<B>) -> Option<Request<B>> {
+        if self.max_retries == 0 {
+            return None;
+        }
+        // tower calls this once per request before the first attempt (on the layer's copy, whose count
+        // is always 0), then before each retry: the first call is where a request is counted.
+        if self.retries == 0 {
+            if let Some(budget) = &self.budget {
+                budget.deposit();
+            }
+        }
+        // The last attempt will not be retried, so it needs no copy.
+        if self.retries >= self.max_retries {
+            return None;
+        }
+        let mut clone = Request::new(req.body().try_clone_body()?);
+        *clone.method_mut() = req.method().clone();
+        *clone.uri_mut() = req.uri().clone();
+        *clone.version_mut() = req.version();
+        *clone.headers_mut() = req.headers().clone();
+        *clone.extensions_mut() = req.extensions().clone();
+        Some(clone)
+    }
+}
