@@ -39,7 +39,7 @@ async fn fresh(ctx: &JobCtx) -> Result<(), AttemptError> {
         return Err(ctx.fail(error, Retry::Never));
     }
     let meta = Meta::from_response(ctx.job.url(), response.headers());
-    check_total(ctx, meta.as_ref().and_then(|m| m.total))?;
+    check_total(ctx, response.content_length())?;
     let config = &ctx.shared.config;
     match meta {
         Some(meta) if meta.ranges => {
@@ -124,7 +124,7 @@ async fn resume(ctx: &JobCtx, meta: Meta, len: u64) -> Result<(), AttemptError> 
             // The validator no longer matches, or the server ignores ranges: this is the whole
             // (possibly new) file, sent as identity since the request asked for it.
             let meta = Meta::from_response(ctx.job.url(), response.headers());
-            check_total(ctx, meta.as_ref().and_then(|m| m.total))?;
+            check_total(ctx, response.content_length())?;
             stream_whole(ctx, response, meta).await
         }
         _ => Err(status_error(ctx, &response)),
@@ -182,7 +182,7 @@ async fn write_body(
             let error = ctx.size_mismatch(expected, offset + written + len);
             break Err(ctx.fail(error, Retry::Never));
         }
-        if let Err(err) = file.write_all(&chunk).await {
+        if let Err(err) = write_chunk(file, &chunk).await {
             break Err(ctx.fail_io(err));
         }
         written += len;
@@ -190,6 +190,13 @@ async fn write_body(
     };
     let flushed = file.flush().await.map_err(|e| ctx.fail_io(e));
     outcome.and(flushed).map(|()| written)
+}
+
+/// Writes a chunk and waits until it is in the file: progress then counts bytes on disk, and a
+/// cancelled job leaves no write behind in flight.
+pub(super) async fn write_chunk(file: &mut File, chunk: &[u8]) -> std::io::Result<()> {
+    file.write_all(chunk).await?;
+    file.flush().await
 }
 
 /// `GET` with `Range`, `If-Range` (when there is a validator) and `Accept-Encoding: identity`: ranges

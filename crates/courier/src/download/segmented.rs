@@ -138,7 +138,7 @@ async fn run(ctx: &JobCtx, meta: Meta, probe: Option<Response>) -> Result<(), At
     if let Some(response) = whole {
         // The file changed (If-Range did not match) or the server stopped honouring ranges.
         let meta = Meta::from_response(ctx.job.url(), response.headers());
-        fetch::check_total(ctx, meta.as_ref().and_then(|m| m.total))?;
+        fetch::check_total(ctx, response.content_length())?;
         return fetch::stream_whole(ctx, response, meta).await;
     }
     let invalid = lock(&state.invalid).take();
@@ -272,7 +272,7 @@ async fn fetch_segment(ctx: &JobCtx, state: &State, index: usize) -> Result<(), 
         let _held = ctx.hold(chunk.len());
         // The probe carries the whole file: keep only this segment's share.
         let take = (chunk.len() as u64).min(end - position) as usize;
-        if let Err(err) = file.write_all(&chunk[..take]).await {
+        if let Err(err) = fetch::write_chunk(&mut file, &chunk[..take]).await {
             break Err(ctx.fail_io(err));
         }
         position += take as u64;

@@ -1,0 +1,936 @@
+//! End-to-end tests of `courier::download` against in-process servers: flat memory, `.part` hygiene,
+//! resume (cut bodies, earlier runs, If-Range mismatch, 416), segments, retries and Retry-After,
+//! per-host limits, verification, failures and cancellation.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use courier::download::{Downloader, DownloaderBuilder, Event, EventKind, Job};
+use courier::Client;
+use courier_testkit::{
+    failing, full, read_request_head, respond, serve_ranges, slow, RawServer, ServerBody,
+    TestServer,
+};
+use http::Response;
+use sha2::Digest;
+use tokio::io::AsyncWriteExt;
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let unique = format!(
+            "courier-download-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let path = std::env::temp_dir().join(unique);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// File names in the directory, sorted.
+    fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `len` bytes that differ from one position (and one `seed`) to the next, so a misplaced range shows.
+fn data(len: usize, seed: u8) -> Bytes {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+fn builder() -> DownloaderBuilder {
+    Downloader::builder(Client::new()).backoff(Duration::from_millis(5), Duration::from_millis(20))
+}
+
+/// A downloader whose events are collected for inspection.
+fn recording(builder: DownloaderBuilder) -> (Downloader, Arc<Mutex<Vec<Event>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let downloader = builder
+        .on_event(move |event| sink.lock().unwrap().push(event.clone()))
+        .build();
+    (downloader, events)
+}
+
+fn kinds(events: &Mutex<Vec<Event>>) -> Vec<EventKind> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect()
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The whole of `data` as `200`, with an ETag and `Accept-Ranges`, whose body is cut after `cut`
+/// bytes.
+fn cut_response(data: &Bytes, etag: &str, cut: usize) -> Response<ServerBody> {
+    Response::builder()
+        .header("content-length", data.len())
+        .header("accept-ranges", "bytes")
+        .header("etag", etag)
+        .body(failing(vec![
+            data.slice(..cut / 2),
+            data.slice(cut / 2..cut),
+        ]))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn many_large_files_stream_to_disk_with_flat_memory() {
+    const FILES: usize = 12;
+    const SIZE: usize = 8 * 1024 * 1024;
+    const JOBS: usize = 4;
+    let body = data(SIZE, 7);
+    let served = body.clone();
+    let server = TestServer::start(move |_| {
+        let body = served.clone();
+        async move { respond(200, body) }
+    })
+    .await;
+    let dir = TempDir::new("memory");
+    let jobs: Vec<Job> = (0..FILES)
+        .map(|i| {
+            Job::new(
+                server.url(&format!("/f{i}")),
+                dir.path(&format!("f{i}.bin")),
+            )
+            .unwrap()
+        })
+        .collect();
+
+    let summary = builder().concurrency(JOBS).build().run(jobs).await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(summary.files, FILES);
+    assert_eq!(summary.bytes, (FILES * SIZE) as u64);
+    for i in 0..FILES {
+        assert!(
+            read(&dir.path(&format!("f{i}.bin"))) == body,
+            "f{i} differs"
+        );
+    }
+    // 96 MiB went through; at most one network chunk per job was ever held. hyper's chunks are bounded
+    // by its read buffer (~400 KiB, its allocation under 1 MiB); one whole body alone would be 8 MiB.
+    assert!(summary.max_buffered > 0);
+    assert!(
+        summary.max_buffered <= JOBS * 1024 * 1024,
+        "held {} bytes at once",
+        summary.max_buffered
+    );
+    let names = dir.files();
+    assert_eq!(names.len(), FILES);
+    assert!(names.iter().all(|n| n.ends_with(".bin")), "{names:?}");
+}
+
+#[tokio::test]
+async fn a_cut_body_is_resumed_with_range_and_if_range() {
+    let body = data(300_000, 1);
+    let served = body.clone();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match attempt {
+                0 => cut_response(&body, "\"v1\"", 100_000),
+                _ => serve_ranges(&req, &body, Some("\"v1\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("cut");
+    let path = dir.path("file.bin");
+    let (downloader, events) = recording(builder().retries(2));
+
+    let summary = downloader
+        .run([Job::new(server.url("/file.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(dir.files(), vec!["file.bin"]);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].header("range"), None);
+    assert_eq!(requests[1].header("range"), Some("bytes=100000-"));
+    assert_eq!(requests[1].header("if-range"), Some("\"v1\""));
+    assert_eq!(requests[1].header("accept-encoding"), Some("identity"));
+    // Nothing was fetched twice.
+    assert_eq!(summary.bytes, 300_000);
+
+    let kinds = kinds(&events);
+    assert!(matches!(kinds[0], EventKind::Queued { .. }));
+    assert!(matches!(
+        kinds[1],
+        EventKind::Started {
+            total: Some(300_000),
+            offset: 0,
+            segments: 1
+        }
+    ));
+    let retried: Vec<_> = kinds
+        .iter()
+        .filter_map(|k| match k {
+            EventKind::Retried { attempt, error, .. } => Some((*attempt, error.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].0, 1);
+    assert!(
+        retried[0].1.http_error().unwrap().is_body(),
+        "{:?}",
+        retried[0].1
+    );
+    assert!(kinds.iter().any(|k| matches!(
+        k,
+        EventKind::Started {
+            total: Some(300_000),
+            offset: 100_000,
+            segments: 1
+        }
+    )));
+    assert!(matches!(
+        kinds.last().unwrap(),
+        EventKind::Finished { bytes: 300_000 }
+    ));
+}
+
+#[tokio::test]
+async fn a_failed_job_leaves_only_the_part_and_a_later_run_resumes_it() {
+    let body = data(200_000, 2);
+    let served = body.clone();
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let state = healthy.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        let healthy = state.load(Ordering::SeqCst);
+        async move {
+            if healthy {
+                serve_ranges(&req, &body, Some("\"v1\""))
+            } else {
+                cut_response(&body, "\"v1\"", 50_000)
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("hygiene");
+    let path = dir.path("file.bin");
+    let job = Job::new(server.url("/file.bin"), &path).unwrap();
+
+    let summary = builder().retries(0).build().run([job.clone()]).await;
+
+    assert_eq!(summary.files, 0);
+    assert_eq!(summary.failures.len(), 1);
+    let error = &summary.failures[0].error;
+    assert!(
+        error.is_http() && error.http_error().unwrap().is_body(),
+        "{error:?}"
+    );
+    assert!(
+        !path.exists(),
+        "a failed job must not create the final file"
+    );
+    assert_eq!(dir.files(), vec!["file.bin.part", "file.bin.part.meta"]);
+    assert_eq!(read(&job.part_path()), &body[..50_000]);
+
+    healthy.store(true, Ordering::SeqCst);
+    let summary = builder().build().run([job]).await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(dir.files(), vec!["file.bin"]);
+    assert_eq!(summary.bytes, 150_000);
+    assert_eq!(server.last_request().header("range"), Some("bytes=50000-"));
+}
+
+#[tokio::test]
+async fn resume_off_starts_an_earlier_part_over() {
+    let body = data(100_000, 3);
+    let served = body.clone();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match attempt {
+                0 => cut_response(&body, "\"v1\"", 30_000),
+                _ => serve_ranges(&req, &body, Some("\"v1\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("noresume");
+    let path = dir.path("file.bin");
+    let job = Job::new(server.url("/file.bin"), &path).unwrap();
+    let first = builder().retries(0).build().run([job.clone()]).await;
+    assert_eq!(first.failures.len(), 1);
+
+    let summary = builder().resume(false).build().run([job]).await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(server.last_request().header("range"), None);
+    assert_eq!(summary.bytes, 100_000);
+}
+
+#[tokio::test]
+async fn an_if_range_mismatch_restarts_with_the_new_file() {
+    let old = data(120_000, 4);
+    let new = data(90_000, 5);
+    let (served_old, served_new) = (old.clone(), new.clone());
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |req| {
+        let (old, new) = (served_old.clone(), served_new.clone());
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match attempt {
+                0 => cut_response(&old, "\"v1\"", 40_000),
+                // The file changed: If-Range "v1" no longer matches, so the answer is a 200.
+                _ => serve_ranges(&req, &new, Some("\"v2\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("ifrange");
+    let path = dir.path("file.bin");
+
+    let summary = builder()
+        .retries(1)
+        .build()
+        .run([Job::new(server.url("/file.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == new, "the old bytes must not survive");
+    let last = server.last_request();
+    assert_eq!(last.header("range"), Some("bytes=40000-"));
+    assert_eq!(last.header("if-range"), Some("\"v1\""));
+    assert_eq!(dir.files(), vec!["file.bin"]);
+}
+
+#[tokio::test]
+async fn a_complete_part_is_finished_on_416() {
+    let body = data(64_000, 6);
+    let served = body.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        async move { serve_ranges(&req, &body, Some("\"v1\"")) }
+    })
+    .await;
+    let dir = TempDir::new("416");
+    let path = dir.path("file.bin");
+    let url = server.url("/file.bin");
+    // What an earlier run leaves when it stops between the last byte and the rename.
+    std::fs::write(dir.path("file.bin.part"), &body).unwrap();
+    let meta = serde_json::json!({"url": url, "etag": "\"v1\"", "total": 64_000, "ranges": true});
+    std::fs::write(dir.path("file.bin.part.meta"), meta.to_string()).unwrap();
+
+    let summary = builder()
+        .build()
+        .run([Job::new(&url, &path)
+            .unwrap()
+            .sha256(&hex_sha256(&body))
+            .unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(dir.files(), vec!["file.bin"]);
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(server.last_request().header("range"), Some("bytes=64000-"));
+    assert_eq!(summary.bytes, 0);
+}
+
+#[tokio::test]
+async fn a_part_without_sidecar_is_started_over() {
+    let body = data(10_000, 8);
+    let served = body.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        async move { serve_ranges(&req, &body, Some("\"v1\"")) }
+    })
+    .await;
+    let dir = TempDir::new("nosidecar");
+    let path = dir.path("file.bin");
+    std::fs::write(dir.path("file.bin.part"), b"garbage from somewhere else").unwrap();
+
+    let summary = builder()
+        .build()
+        .run([Job::new(server.url("/f"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(server.last_request().header("range"), None);
+}
+
+#[tokio::test]
+async fn a_segmented_download_is_byte_exact() {
+    const SIZE: usize = 4 * 1024 * 1024 + 3;
+    let body = data(SIZE, 9);
+    let served = body.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        async move { serve_ranges(&req, &body, Some("\"big\"")) }
+    })
+    .await;
+    let dir = TempDir::new("segments");
+    let path = dir.path("big.bin");
+    let (downloader, events) = recording(
+        builder()
+            .segments(4)
+            .min_segment_size(1024 * 1024)
+            .per_host(4),
+    );
+
+    let summary = downloader
+        .run([Job::new(server.url("/big.bin"), &path)
+            .unwrap()
+            .sha256(&hex_sha256(&body))
+            .unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(dir.files(), vec!["big.bin"]);
+    let mut ranges: Vec<Option<String>> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    ranges.sort();
+    // The first request (no Range) serves the first segment; the other three are ranges.
+    assert_eq!(
+        ranges,
+        vec![
+            None,
+            Some("bytes=1048577-2097153".to_owned()),
+            Some("bytes=2097154-3145730".to_owned()),
+            Some("bytes=3145731-4194306".to_owned()),
+        ]
+    );
+    assert!(server
+        .requests()
+        .iter()
+        .filter(|r| r.header("range").is_some())
+        .all(|r| r.header("if-range") == Some("\"big\"")));
+    assert!(kinds(&events).iter().any(|k| matches!(
+        k,
+        EventKind::Started {
+            total: Some(t),
+            offset: 0,
+            segments: 4
+        } if *t == SIZE as u64
+    )));
+    // The first connection is dropped after its segment: at most the rest of it was read, never
+    // the whole file twice.
+    assert!(summary.bytes >= SIZE as u64);
+}
+
+#[tokio::test]
+async fn segments_fall_back_to_one_stream_without_ranges() {
+    const SIZE: usize = 3 * 1024 * 1024;
+    let body = data(SIZE, 10);
+    let served = body.clone();
+    let server = TestServer::start(move |_| {
+        let body = served.clone();
+        async move { respond(200, body) }
+    })
+    .await;
+    let dir = TempDir::new("fallback");
+    let path = dir.path("big.bin");
+    let (downloader, events) = recording(builder().segments(4).min_segment_size(1024 * 1024));
+
+    let summary = downloader
+        .run([Job::new(server.url("/big.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(server.requests().len(), 1);
+    assert!(kinds(&events)
+        .iter()
+        .any(|k| matches!(k, EventKind::Started { segments: 1, .. })));
+}
+
+#[tokio::test]
+async fn a_cut_segment_is_resumed_from_where_it_stopped() {
+    const SIZE: usize = 2 * 1024 * 1024;
+    let body = data(SIZE, 11);
+    let served = body.clone();
+    let cut_once = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = cut_once.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        let cut = req.header("range") == Some("bytes=1048576-2097151")
+            && flag.swap(false, Ordering::SeqCst);
+        async move {
+            if cut {
+                // The second segment: 206 headers, then 1000 bytes, then the connection drops.
+                Response::builder()
+                    .status(206)
+                    .header("content-range", format!("bytes 1048576-2097151/{SIZE}"))
+                    .header("content-length", 1024 * 1024)
+                    .body(failing(vec![body.slice(1_048_576..1_049_576)]))
+                    .unwrap()
+            } else {
+                serve_ranges(&req, &body, Some("\"s\""))
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("segcut");
+    let path = dir.path("big.bin");
+
+    let summary = builder()
+        .segments(2)
+        .min_segment_size(1024 * 1024)
+        .retries(2)
+        .build()
+        .run([Job::new(server.url("/big.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(
+        server.last_request().header("range"),
+        Some("bytes=1049576-2097151")
+    );
+}
+
+#[tokio::test]
+async fn transient_statuses_are_retried_honouring_retry_after() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |_| {
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let builder = Response::builder();
+            let response = match attempt {
+                0 => builder.status(503).header("retry-after", "1"),
+                1 => builder
+                    .status(429)
+                    .header("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT"),
+                2 => builder.status(500),
+                _ => builder.status(200),
+            };
+            let body = if attempt < 3 { "not now" } else { "finally" };
+            response.body(full(body)).unwrap()
+        }
+    })
+    .await;
+    let dir = TempDir::new("retry");
+    let path = dir.path("file.txt");
+    let (downloader, events) = recording(
+        Downloader::builder(Client::new())
+            .retries(3)
+            .backoff(Duration::from_millis(8), Duration::from_secs(2)),
+    );
+
+    let summary = downloader
+        .run([Job::new(server.url("/file.txt"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(read(&path), b"finally");
+    assert_eq!(attempts.load(Ordering::SeqCst), 4);
+    let retried: Vec<_> = kinds(&events)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Retried {
+                attempt,
+                error,
+                delay,
+            } => Some((attempt, error.status().map(|s| s.as_u16()), delay)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retried.len(), 3);
+    assert_eq!(retried[0], (1, Some(503), Duration::from_secs(1)));
+    // A date in the past means "now".
+    assert_eq!(retried[1], (2, Some(429), Duration::ZERO));
+    // No Retry-After: the third backoff step, 8 ms × 2², drawn from its upper half.
+    assert_eq!((retried[2].0, retried[2].1), (3, Some(500)));
+    assert!(
+        retried[2].2 >= Duration::from_millis(16) && retried[2].2 <= Duration::from_millis(32),
+        "{:?}",
+        retried[2].2
+    );
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_limit() {
+    let server = TestServer::start(|_| async { respond(502, "bad gateway") }).await;
+    let dir = TempDir::new("limit");
+    let path = dir.path("file.txt");
+
+    let summary = builder()
+        .retries(2)
+        .build()
+        .run([Job::new(server.url("/file.txt"), &path).unwrap()])
+        .await;
+
+    assert_eq!(server.requests().len(), 3);
+    let error = &summary.failures[0].error;
+    assert_eq!(error.status(), Some(http::StatusCode::BAD_GATEWAY));
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_backoff_maximum_fails_instead_of_stalling() {
+    let server = TestServer::start(|_| async {
+        Response::builder()
+            .status(503)
+            .header("retry-after", "3600")
+            .body(full("come back in an hour"))
+            .unwrap()
+    })
+    .await;
+    let dir = TempDir::new("longretry");
+
+    let summary = builder()
+        .retries(5)
+        .build()
+        .run([Job::new(server.url("/f"), dir.path("f")).unwrap()])
+        .await;
+
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(
+        summary.failures[0].error.status(),
+        Some(http::StatusCode::SERVICE_UNAVAILABLE)
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried() {
+    let server = RawServer::start(|mut stream, index| async move {
+        let _ = read_request_head(&mut stream).await;
+        if index > 0 {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+                .await;
+        }
+        // The first connection closes without a response.
+    })
+    .await;
+    let dir = TempDir::new("reset");
+    let path = dir.path("f.txt");
+
+    let summary = builder()
+        .retries(2)
+        .build()
+        .run([Job::new(server.url("/f.txt"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(read(&path), b"hello");
+    assert_eq!(server.connections(), 2);
+}
+
+#[tokio::test]
+async fn not_found_fails_at_once_without_retries() {
+    let server = TestServer::start(|_| async { respond(404, "no such file") }).await;
+    let dir = TempDir::new("404");
+    let path = dir.path("missing.bin");
+    let (downloader, events) = recording(builder().retries(5));
+    let url = server.url("/missing.bin");
+
+    let summary = downloader.run([Job::new(&url, &path).unwrap()]).await;
+
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(summary.files, 0);
+    let error = &summary.failures[0].error;
+    assert!(error.is_http());
+    assert_eq!(error.status(), Some(http::StatusCode::NOT_FOUND));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "download of {url} to {} failed: HTTP status client error (404 Not Found)",
+            path.display()
+        )
+    );
+    assert!(dir.files().is_empty(), "{:?}", dir.files());
+    let kinds = kinds(&events);
+    assert!(!kinds.iter().any(|k| matches!(k, EventKind::Retried { .. })));
+    assert!(matches!(kinds.last().unwrap(), EventKind::Failed { .. }));
+}
+
+#[tokio::test]
+async fn a_sha256_mismatch_fails_and_removes_the_part() {
+    let server = TestServer::start(|_| async { respond(200, "tampered") }).await;
+    let dir = TempDir::new("sha");
+    let path = dir.path("file.txt");
+    let expected = hex_sha256(b"original");
+
+    let summary = builder()
+        .retries(3)
+        .build()
+        .run([Job::new(server.url("/file.txt"), &path)
+            .unwrap()
+            .sha256(&expected)
+            .unwrap()])
+        .await;
+
+    let error = &summary.failures[0].error;
+    assert!(error.is_checksum_mismatch(), "{error:?}");
+    assert_eq!(
+        error.kind(),
+        &courier::download::DownloadErrorKind::ChecksumMismatch {
+            expected,
+            actual: hex_sha256(b"tampered")
+        }
+    );
+    assert!(error.to_string().contains(&path.display().to_string()));
+    assert_eq!(server.requests().len(), 1, "a mismatch is not retried");
+    assert!(dir.files().is_empty(), "{:?}", dir.files());
+}
+
+#[tokio::test]
+async fn a_matching_sha256_and_size_pass() {
+    let server = TestServer::start(|_| async { respond(200, "original") }).await;
+    let dir = TempDir::new("shaok");
+    let path = dir.path("file.txt");
+
+    let summary = builder()
+        .build()
+        .run([Job::new(server.url("/file.txt"), &path)
+            .unwrap()
+            .expected_size(8)
+            .sha256(&hex_sha256(b"original"))
+            .unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(read(&path), b"original");
+}
+
+#[tokio::test]
+async fn an_announced_size_other_than_expected_fails_before_the_body() {
+    let server = TestServer::start(|_| async { respond(200, vec![0u8; 1000]) }).await;
+    let dir = TempDir::new("size");
+
+    let summary = builder()
+        .build()
+        .run([Job::new(server.url("/f"), dir.path("f"))
+            .unwrap()
+            .expected_size(10)])
+        .await;
+
+    let error = &summary.failures[0].error;
+    assert_eq!(
+        error.kind(),
+        &courier::download::DownloadErrorKind::SizeMismatch {
+            expected: 10,
+            actual: 1000
+        }
+    );
+    assert_eq!(summary.bytes, 0);
+    assert!(!dir.path("f").exists());
+}
+
+#[tokio::test]
+async fn the_per_host_and_global_limits_hold() {
+    // Two hosts (ports) sharing counters of requests in flight.
+    #[derive(Default)]
+    struct Gauge {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+    impl Gauge {
+        async fn track(&self) {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let total = Arc::new(Gauge::default());
+    let mut servers = Vec::new();
+    let mut gauges = Vec::new();
+    for _ in 0..2 {
+        let host = Arc::new(Gauge::default());
+        let (host_gauge, total_gauge) = (host.clone(), total.clone());
+        let server = TestServer::start(move |_| {
+            let (host, total) = (host_gauge.clone(), total_gauge.clone());
+            async move {
+                tokio::join!(host.track(), total.track());
+                respond(200, "x")
+            }
+        })
+        .await;
+        servers.push(server);
+        gauges.push(host);
+    }
+    let dir = TempDir::new("limits");
+    let jobs: Vec<Job> = (0..16)
+        .map(|i| {
+            let server = &servers[i % 2];
+            Job::new(server.url(&format!("/{i}")), dir.path(&i.to_string())).unwrap()
+        })
+        .collect();
+
+    let summary = builder().concurrency(3).per_host(2).build().run(jobs).await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(summary.files, 16);
+    assert_eq!(gauges[0].max.load(Ordering::SeqCst), 2);
+    assert_eq!(gauges[1].max.load(Ordering::SeqCst), 2);
+    assert_eq!(total.max.load(Ordering::SeqCst), 3);
+    assert!(servers.iter().all(|s| s.max_open_connections() <= 2));
+}
+
+#[tokio::test]
+async fn cancelling_stops_jobs_and_keeps_their_parts() {
+    let chunks: Vec<Bytes> = (0..50).map(|_| Bytes::from(vec![b'a'; 1000])).collect();
+    let server = TestServer::start(move |_| {
+        let chunks = chunks.clone();
+        async move {
+            Response::builder()
+                .header("content-length", 50_000)
+                .header("etag", "\"slow\"")
+                .body(slow(chunks, Duration::from_millis(20)))
+                .unwrap()
+        }
+    })
+    .await;
+    let dir = TempDir::new("cancel");
+    let path = dir.path("slow.bin");
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+    let downloader = builder().progress(sender).build();
+    let cancel = downloader.cancel_handle();
+    let run = tokio::spawn({
+        let downloader = downloader.clone();
+        let job = Job::new(server.url("/slow.bin"), &path).unwrap();
+        async move { downloader.run([job]).await }
+    });
+    while let Some(event) = receiver.recv().await {
+        if matches!(event.kind, EventKind::Progress { downloaded } if downloaded >= 3000) {
+            cancel.cancel();
+            break;
+        }
+    }
+    // Drain so the run is never blocked on a full channel.
+    tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+
+    let summary = run.await.unwrap();
+
+    assert!(cancel.is_cancelled());
+    assert!(summary.failures[0].error.is_cancelled());
+    assert!(!path.exists());
+    assert!(dir.files().contains(&"slow.bin.part".to_owned()));
+    assert!(std::fs::metadata(dir.path("slow.bin.part")).unwrap().len() >= 3000);
+}
+
+#[tokio::test]
+async fn dropping_the_run_keeps_the_part() {
+    let chunks: Vec<Bytes> = (0..50).map(|_| Bytes::from(vec![b'b'; 1000])).collect();
+    let server = TestServer::start(move |_| {
+        let chunks = chunks.clone();
+        async move {
+            Response::builder()
+                .header("content-length", 50_000)
+                .body(slow(chunks, Duration::from_millis(20)))
+                .unwrap()
+        }
+    })
+    .await;
+    let dir = TempDir::new("drop");
+    let path = dir.path("slow.bin");
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+    let downloader = builder().progress(sender).build();
+    let job = Job::new(server.url("/slow.bin"), &path).unwrap();
+
+    tokio::select! {
+        _ = downloader.run([job]) => panic!("the run should not finish"),
+        _ = async {
+            while let Some(event) = receiver.recv().await {
+                if matches!(event.kind, EventKind::Progress { downloaded } if downloaded >= 2000) {
+                    break;
+                }
+            }
+        } => {}
+    }
+
+    assert!(!path.exists());
+    assert_eq!(dir.files(), vec!["slow.bin.part"]);
+}
+
+#[tokio::test]
+async fn events_arrive_on_a_channel_in_order() {
+    let server = TestServer::start(|_| async { respond(200, "abc") }).await;
+    let dir = TempDir::new("events");
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+    let downloader = builder().progress(sender).build();
+    let url = server.url("/a");
+
+    let summary = downloader
+        .run([Job::new(&url, dir.path("a")).unwrap()])
+        .await;
+    drop(downloader);
+
+    assert!(summary.is_success());
+    let mut events = Vec::new();
+    while let Some(event) = receiver.recv().await {
+        assert_eq!(event.job.index(), 0);
+        events.push(event.kind);
+    }
+    assert!(
+        matches!(&events[0], EventKind::Queued { url: u, path } if u.as_str() == url && path == &dir.path("a"))
+    );
+    assert!(matches!(
+        events[1],
+        EventKind::Started {
+            total: Some(3),
+            offset: 0,
+            segments: 1
+        }
+    ));
+    assert!(matches!(
+        events[events.len() - 2],
+        EventKind::Progress { downloaded: 3 }
+    ));
+    assert!(matches!(
+        events[events.len() - 1],
+        EventKind::Finished { bytes: 3 }
+    ));
+}
