@@ -291,3 +291,108 @@ async fn client_sets_accept_language_and_user_agent_unless_the_request_does() {
         .unwrap_err();
     assert!(err.is_builder(), "{err:?}");
 }
+
+async fn cookie_server() -> TestServer {
+    TestServer::start(|req| async move {
+        let port = req
+            .header("host")
+            .and_then(|h| h.rsplit(':').next())
+            .unwrap_or("0")
+            .to_owned();
+        match req.path() {
+            "/login" => http::Response::builder()
+                .status(303)
+                .header("location", "/dashboard")
+                .header("set-cookie", "session=abc123; Path=/; HttpOnly")
+                .header("set-cookie", "theme=dark; Path=/; Max-Age=3600")
+                .body(courier_testkit::empty())
+                .unwrap(),
+            // Sets a cookie for 127.0.0.1, then bounces through localhost and back.
+            "/bounce" => http::Response::builder()
+                .status(302)
+                .header("location", format!("http://localhost:{port}/other-host"))
+                .header("set-cookie", "ip_only=1; Path=/")
+                .body(courier_testkit::empty())
+                .unwrap(),
+            "/other-host" => redirect(302, &format!("http://127.0.0.1:{port}/back")),
+            _ => echo(&req),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn client_cookie_store_follows_a_login_flow() {
+    let server = cookie_server().await;
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let response = client
+        .post(server.url("/login"))
+        .form(&[("user", "ada")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.url().as_str(), server.url("/dashboard"));
+    let seen = server.last_request();
+    assert_eq!(seen.path(), "/dashboard");
+    assert_eq!(
+        seen.header_all("cookie"),
+        vec!["session=abc123; theme=dark"]
+    );
+    // Later requests carry the cookies too.
+    client.get(server.url("/profile")).send().await.unwrap();
+    assert_eq!(
+        server.last_request().header("cookie"),
+        Some("session=abc123; theme=dark")
+    );
+}
+
+#[tokio::test]
+async fn client_cookies_stay_on_their_host_across_redirects() {
+    let server = cookie_server().await;
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let response = client.get(server.url("/bounce")).send().await.unwrap();
+    assert_eq!(response.url().as_str(), server.url("/back"));
+    let requests = server.requests();
+    let on = |path: &str| requests.iter().find(|r| r.path() == path).unwrap().clone();
+    assert_eq!(
+        on("/other-host").header("host"),
+        Some(format!("localhost:{}", server.addr().port()).as_str())
+    );
+    assert_eq!(
+        on("/other-host").header("cookie"),
+        None,
+        "127.0.0.1's cookie went to localhost"
+    );
+    assert_eq!(on("/back").header("cookie"), Some("ip_only=1"));
+}
+
+#[tokio::test]
+async fn client_cookies_off_by_default_and_jars_shared() {
+    let server = cookie_server().await;
+    let client = Client::new();
+    client.post(server.url("/login")).send().await.unwrap();
+    assert_eq!(server.last_request().header("cookie"), None);
+
+    let jar = std::sync::Arc::new(courier::cookie::Jar::new());
+    let first = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let second = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    first.post(server.url("/login")).send().await.unwrap();
+    second.get(server.url("/shared")).send().await.unwrap();
+    assert_eq!(
+        server.last_request().header("cookie"),
+        Some("session=abc123; theme=dark")
+    );
+    let url = courier::Url::parse(&server.url("/")).unwrap();
+    let names: Vec<String> = jar
+        .cookies(&url)
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
+    assert_eq!(names, vec!["session", "theme"]);
+}

@@ -15,6 +15,7 @@ use tower_service::Service;
 use url::Url;
 
 use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
+use courier_core::cookie::{CookieManager, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
 use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy, RedirectHistory};
 use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
@@ -26,7 +27,8 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
-type Stack = FollowRedirect<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>;
+type Stack =
+    FollowRedirect<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>;
 
 /// An asynchronous HTTP client.
 ///
@@ -346,6 +348,7 @@ pub(crate) fn redirect_hops(extensions: &http::Extensions) -> &[Url] {
 pub struct ClientBuilder {
     transport: TransportBuilder,
     redirect: Policy,
+    cookie_jar: Option<Arc<Jar>>,
     decompression: DecompressionLayer,
     user_agent: Option<HeaderValue>,
     accept_language: Option<HeaderValue>,
@@ -370,6 +373,7 @@ impl ClientBuilder {
         ClientBuilder {
             transport: Transport::builder(),
             redirect: Policy::default(),
+            cookie_jar: None,
             decompression: DecompressionLayer::new(),
             user_agent: Some(HeaderValue::from_static(DEFAULT_USER_AGENT)),
             accept_language: None,
@@ -395,7 +399,8 @@ impl ClientBuilder {
         // With no language configured the layer holds no value and sets nothing.
         let accept_language = SetAcceptLanguage::optional(decompression, self.accept_language);
         let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
-        let stack = FollowRedirectLayer::new(self.redirect).layer(user_agent);
+        let cookies = CookieManager::optional(user_agent, self.cookie_jar);
+        let stack = FollowRedirectLayer::new(self.redirect).layer(cookies);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
@@ -426,6 +431,33 @@ impl ClientBuilder {
     /// [`Policy::none()`](Policy::none) to return 3xx responses as they are.
     pub fn redirect(mut self, policy: Policy) -> ClientBuilder {
         self.redirect = policy;
+        self
+    }
+
+    /// Keep cookies in a fresh [`Jar`] of this client's own: `Set-Cookie` is stored and `Cookie` sent
+    /// on every request and redirect hop (RFC 6265 rules). Default off, as in reqwest.
+    pub fn cookie_store(mut self, enabled: bool) -> ClientBuilder {
+        self.cookie_jar = match (enabled, self.cookie_jar.take()) {
+            (false, _) => None,
+            (true, Some(jar)) => Some(jar),
+            (true, None) => Some(Arc::new(Jar::new())),
+        };
+        self
+    }
+
+    /// Keep cookies in `jar`, which can be shared with other clients, inspected, saved and loaded.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use courier::cookie::Jar;
+    ///
+    /// let jar = Arc::new(Jar::new());
+    /// let a = courier::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+    /// let b = courier::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+    /// # drop((a, b));
+    /// ```
+    pub fn cookie_provider(mut self, jar: Arc<Jar>) -> ClientBuilder {
+        self.cookie_jar = Some(jar);
         self
     }
 

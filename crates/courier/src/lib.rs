@@ -39,6 +39,11 @@ pub use request::{Request, RequestBuilder};
 pub use response::Response;
 pub use url::Url;
 
+/// The cookie jar: [`cookie::Jar`], used with [`ClientBuilder::cookie_provider`].
+pub mod cookie {
+    pub use courier_core::cookie::Jar;
+}
+
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].
 pub mod redirect {
     pub use courier_core::redirect::{Action, Attempt, Policy, RedirectHistory};
