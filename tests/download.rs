@@ -934,3 +934,56 @@ async fn events_arrive_on_a_channel_in_order() {
         EventKind::Finished { bytes: 3 }
     ));
 }
+
+fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap().into()
+}
+
+#[tokio::test]
+async fn a_gzip_body_is_saved_decoded_and_a_cut_one_starts_over() {
+    let body = data(200_000, 12);
+    let encoded = gzip(&body);
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |req| {
+        let encoded = encoded.clone();
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            assert!(req.header("accept-encoding").unwrap().contains("gzip"));
+            let body = match attempt {
+                0 => failing(vec![encoded.slice(..encoded.len() / 2)]),
+                _ => full(encoded.clone()),
+            };
+            Response::builder()
+                .header("content-encoding", "gzip")
+                .header("content-length", encoded.len())
+                .header("etag", "\"gz\"")
+                .header("accept-ranges", "bytes")
+                .body(body)
+                .unwrap()
+        }
+    })
+    .await;
+    let dir = TempDir::new("gzip");
+    let path = dir.path("file.bin");
+
+    let summary = builder()
+        .retries(1)
+        .build()
+        .run([Job::new(server.url("/file.bin"), &path)
+            .unwrap()
+            .sha256(&hex_sha256(&body))
+            .unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    // Decoded bytes do not count bytes of the encoded representation: no Range on the retry.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].header("range"), None);
+    assert_eq!(dir.files(), vec!["file.bin"]);
+}
