@@ -441,3 +441,86 @@ async fn local_address_binds_outgoing_connections() {
     client.get(server.url("/")).send().await.unwrap();
     assert_eq!(server.last_request().peer.ip(), local);
 }
+
+/// An h2c server that says GOAWAY (gracefully) after `per_connection` requests on each connection.
+async fn goaway_server(
+    per_connection: usize,
+) -> (std::net::SocketAddr, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let served = Arc::new(AtomicUsize::new(0));
+    let (conns, total) = (connections.clone(), served.clone());
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            conns.fetch_add(1, Ordering::SeqCst);
+            let total = total.clone();
+            tokio::spawn(async move {
+                let count = Arc::new(AtomicUsize::new(0));
+                let notify = Arc::new(tokio::sync::Notify::new());
+                let (count2, notify2) = (count.clone(), notify.clone());
+                let service = service_fn(move |_req: http::Request<hyper::body::Incoming>| {
+                    let (count, notify, total) = (count2.clone(), notify2.clone(), total.clone());
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        total.fetch_add(1, Ordering::SeqCst);
+                        if count.fetch_add(1, Ordering::SeqCst) + 1 == per_connection {
+                            notify.notify_one();
+                        }
+                        Ok::<_, std::convert::Infallible>(http::Response::new(
+                            http_body_util::Full::new(Bytes::from_static(b"ok")),
+                        ))
+                    }
+                });
+                let conn =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    _ = notify.notified() => conn.as_mut().graceful_shutdown(),
+                }
+                let _ = conn.await;
+            });
+        }
+    });
+    (addr, connections, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_goaway_mid_traffic_drains_to_a_new_connection() {
+    let (addr, connections, served) = goaway_server(10).await;
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let mut ok = 0;
+    for round in 0..5 {
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    client
+                        .get(format!("http://{addr}/{round}/{i}"))
+                        .send()
+                        .await?
+                        .text()
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap(), "ok");
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 50);
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        50,
+        "every request was served exactly once"
+    );
+    assert!(
+        connections.load(Ordering::SeqCst) >= 2,
+        "GOAWAY must move traffic to a new connection"
+    );
+}

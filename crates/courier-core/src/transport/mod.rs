@@ -365,7 +365,7 @@ fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
 }
 
 /// True for failures that mean a pooled connection died under the request before any response came:
-/// the server closed or reset it. Connect errors are not among them (a new connection was being made).
+/// the server closed or reset it, or refused the HTTP/2 stream. Connect errors are not among them (a new connection was being made).
 fn is_stale_connection_error(err: &legacy::Error) -> bool {
     if err.is_connect() {
         return false;
@@ -374,6 +374,15 @@ fn is_stale_connection_error(err: &legacy::Error) -> bool {
     while let Some(cause) = source {
         if let Some(hyper_err) = cause.downcast_ref::<hyper::Error>() {
             if hyper_err.is_incomplete_message() || hyper_err.is_canceled() {
+                return true;
+            }
+        }
+        // HTTP/2: a stream the server refused, or one past the last stream a GOAWAY accepted, was never
+        // processed (RFC 9113 §8.7).
+        if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
+            if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM)
+                || (h2_err.is_go_away() && h2_err.reason() == Some(h2::Reason::NO_ERROR))
+            {
                 return true;
             }
         }
