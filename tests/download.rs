@@ -987,3 +987,41 @@ async fn a_gzip_body_is_saved_decoded_and_a_cut_one_starts_over() {
     assert_eq!(requests[1].header("range"), None);
     assert_eq!(dir.files(), vec!["file.bin"]);
 }
+
+#[tokio::test]
+async fn segments_count_against_the_per_host_limit() {
+    const SIZE: usize = 4 * 1024 * 1024;
+    let body = data(SIZE, 13);
+    let served = body.clone();
+    let in_flight = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let gauge = in_flight.clone();
+    let server = TestServer::start(move |req| {
+        let (body, gauge) = (served.clone(), gauge.clone());
+        async move {
+            let now = gauge.0.fetch_add(1, Ordering::SeqCst) + 1;
+            gauge.1.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            gauge.0.fetch_sub(1, Ordering::SeqCst);
+            serve_ranges(&req, &body, Some("\"big\""))
+        }
+    })
+    .await;
+    let dir = TempDir::new("seglimit");
+    let path = dir.path("big.bin");
+
+    let summary = builder()
+        .segments(4)
+        .min_segment_size(1024 * 1024)
+        .per_host(2)
+        .build()
+        .run([Job::new(server.url("/big.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    assert_eq!(server.requests().len(), 4);
+    // Four segments, two slots: never more than two requests at once (without the limit, the three
+    // range requests go out together as soon as the first response arrives).
+    let most = in_flight.1.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&most), "{most} requests at once");
+}

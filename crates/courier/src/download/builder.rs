@@ -103,7 +103,8 @@ impl DownloaderBuilder {
 
     /// Fetch one file over up to `count` connections at once, each a byte range, when the server
     /// supports ranges (`Accept-Ranges: bytes`) and announced the size (default 1: no segmentation).
-    /// Connections beyond the first are taken only when the per-host limit has room.
+    /// Connections beyond the first count against the per-host limit: they are added as the host
+    /// has slots free, so a segmented job never waits for more than the one it started with.
     pub fn segments(mut self, count: usize) -> DownloaderBuilder {
         self.config.segments = count.max(1);
         self

@@ -5,10 +5,12 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use http::header::CONTENT_RANGE;
 use http::StatusCode;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::downloader::{AttemptError, JobCtx};
 use super::fetch;
@@ -105,22 +107,6 @@ async fn run(ctx: &JobCtx, meta: Meta, probe: Option<Response>) -> Result<(), At
     .await;
     ctx.set_downloaded(done).await;
 
-    // The attempt holds one of the host's slots; more connections only while the host has room.
-    let wanted = pending.len().max(1);
-    let mut extra = Vec::new();
-    let workers = match &ctx.host {
-        Some(host) => {
-            while extra.len() + 1 < wanted {
-                match host.clone().try_acquire_owned() {
-                    Ok(permit) => extra.push(permit),
-                    Err(_) => break,
-                }
-            }
-            extra.len() + 1
-        }
-        None => wanted,
-    };
-
     let state = State {
         meta: Mutex::new(meta),
         pending: Mutex::new(pending),
@@ -131,8 +117,7 @@ async fn run(ctx: &JobCtx, meta: Meta, probe: Option<Response>) -> Result<(), At
         invalid: Mutex::new(None),
         save: tokio::sync::Mutex::new(()),
     };
-    futures_util::future::join_all((0..workers).map(|_| worker(ctx, &state))).await;
-    drop(extra);
+    run_workers(ctx, &state).await;
 
     let whole = lock(&state.whole).take();
     if let Some(response) = whole {
@@ -168,8 +153,38 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Takes segments off the queue until it is empty, a segment fails, or the attempt stops.
-async fn worker(ctx: &JobCtx, state: &State) {
+/// Runs the first worker on the attempt's own connection slot, and one more per slot of the host
+/// that frees up (in turn with other jobs waiting for the host) while segments are waiting: a
+/// segmented job never blocks on slots it does not have, and uses those others give back.
+async fn run_workers(ctx: &JobCtx, state: &State) {
+    // More workers than segments would have nothing to do.
+    let most = lock(&state.pending).len();
+    let mut workers = FuturesUnordered::new();
+    workers.push(worker(ctx, state, None));
+    loop {
+        let waiting = !lock(&state.pending).is_empty() && !state.stop.load(Ordering::Relaxed);
+        let recruit = async {
+            match &ctx.host {
+                Some(host) => host.clone().acquire_owned().await.ok(),
+                None => None,
+            }
+        };
+        tokio::select! {
+            finished = workers.next() => {
+                if finished.is_none() {
+                    return;
+                }
+            }
+            permit = recruit, if waiting && workers.len() < most => {
+                workers.push(worker(ctx, state, permit));
+            }
+        }
+    }
+}
+
+/// Takes segments off the queue until it is empty, a segment fails, or the attempt stops. `_slot`
+/// is the host connection slot it uses, released when it ends.
+async fn worker(ctx: &JobCtx, state: &State, _slot: Option<OwnedSemaphorePermit>) {
     loop {
         if state.stop.load(Ordering::Relaxed) {
             return;
