@@ -13,7 +13,7 @@ use tower::retry::Policy;
 use tower_service::Service;
 
 use super::policy::RetryPolicy;
-use super::service::ClassifyErrors;
+use super::service::{ClassifyErrors, ClassifyErrorsFuture};
 use crate::error::{BoxError, Error};
 
 pin_project! {
@@ -26,7 +26,27 @@ pin_project! {
         RetryPolicy: Policy<Request<B>, S::Response, Error>,
     {
         #[pin]
-        inner: tower::retry::future::ResponseFuture<RetryPolicy, ClassifyErrors<S>, Request<B>>,
+        kind: Kind<S, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<S, B>
+    where
+        S: Service<Request<B>>,
+        S::Error: Into<BoxError>,
+        RetryPolicy: Policy<Request<B>, S::Response, Error>,
+    {
+        Retrying {
+            #[pin]
+            future: tower::retry::future::ResponseFuture<RetryPolicy, ClassifyErrors<S>, Request<B>>,
+        },
+        // The policy is disabled: one call to the inner service.
+        Direct {
+            #[pin]
+            future: ClassifyErrorsFuture<S::Future>,
+        },
     }
 }
 
@@ -36,10 +56,18 @@ where
     S::Error: Into<BoxError>,
     RetryPolicy: Policy<Request<B>, S::Response, Error>,
 {
-    pub(super) fn new(
-        inner: tower::retry::future::ResponseFuture<RetryPolicy, ClassifyErrors<S>, Request<B>>,
+    pub(super) fn retrying(
+        future: tower::retry::future::ResponseFuture<RetryPolicy, ClassifyErrors<S>, Request<B>>,
     ) -> Self {
-        ResponseFuture { inner }
+        ResponseFuture {
+            kind: Kind::Retrying { future },
+        }
+    }
+
+    pub(super) fn direct(future: ClassifyErrorsFuture<S::Future>) -> Self {
+        ResponseFuture {
+            kind: Kind::Direct { future },
+        }
     }
 }
 
@@ -52,7 +80,10 @@ where
     type Output = Result<S::Response, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx)
+        match self.project().kind.project() {
+            KindProj::Retrying { future } => future.poll(cx),
+            KindProj::Direct { future } => future.poll(cx),
+        }
     }
 }
 

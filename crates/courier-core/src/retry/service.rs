@@ -20,15 +20,20 @@ use crate::error::{BoxError, Error};
 /// Built on [`tower::retry::Retry`]: each request works on a clone of the inner service and of the
 /// policy. Errors of the inner service become Courier [`Error`]s (through
 /// [`Error::from_service`]) before the policy looks at them.
+///
+/// With [`RetryPolicy::disabled`] it costs nothing: requests go straight to the inner service, with no
+/// clone of the service, the policy or the request.
 #[derive(Clone, Debug)]
 pub struct Retry<S> {
     inner: tower::retry::Retry<RetryPolicy, ClassifyErrors<S>>,
+    disabled: bool,
 }
 
 impl<S> Retry<S> {
     /// Wraps `inner`, retrying under `policy`.
     pub fn new(inner: S, policy: RetryPolicy) -> Self {
         Retry {
+            disabled: policy.get_max_retries() == 0,
             inner: tower::retry::Retry::new(policy, ClassifyErrors { inner }),
         }
     }
@@ -69,7 +74,12 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        ResponseFuture::new(self.inner.call(req))
+        if self.disabled {
+            // tower's Retry clones itself for every request; skip it when there is nothing to retry.
+            // `poll_ready` on the tower service polled this same inner service.
+            return ResponseFuture::direct(self.inner.get_mut().call(req));
+        }
+        ResponseFuture::retrying(self.inner.call(req))
     }
 }
 
