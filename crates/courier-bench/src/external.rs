@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::clients::{BoxError, Client, ClientKind};
+use crate::cpu;
 use crate::scenarios::{Sample, Settings};
 use crate::server::bulk_sizes;
 
@@ -31,6 +32,8 @@ struct Finished {
     wall: Duration,
     /// The highest `VmHWM` seen in `/proc/PID/status` while it ran, KiB.
     polled_hwm_kib: Option<u64>,
+    /// The last CPU time read from `/proc/PID/stat` while it ran.
+    polled_cpu: Option<Duration>,
 }
 
 /// Runs `command` to completion, timing it; with `poll_rss`, samples its peak RSS every few ms.
@@ -55,13 +58,17 @@ fn run_measured(mut command: Command, poll_rss: bool) -> Result<Finished, BoxErr
     });
     let done = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));
+    let cpu_ns = Arc::new(AtomicU64::new(0));
     let poller = poll_rss.then(|| {
-        let (done, peak, pid) = (done.clone(), peak.clone(), child.id());
+        let (done, peak, cpu_ns, pid) = (done.clone(), peak.clone(), cpu_ns.clone(), child.id());
         std::thread::spawn(move || {
             let status = format!("/proc/{pid}/status");
             while !done.load(Ordering::Relaxed) {
                 if let Some(hwm) = status_field_kib(&status, "VmHWM:") {
                     peak.fetch_max(hwm, Ordering::Relaxed);
+                }
+                if let Some(cpu) = cpu::other_process_cpu_time(pid) {
+                    cpu_ns.fetch_max(cpu.as_nanos() as u64, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -95,10 +102,12 @@ fn run_measured(mut command: Command, poll_rss: bool) -> Result<Finished, BoxErr
         return Err(format!("{command:?} failed: {status}: {}", tail.trim()).into());
     }
     let peak = peak.load(Ordering::Relaxed);
+    let cpu_ns = cpu_ns.load(Ordering::Relaxed);
     Ok(Finished {
         stdout,
         wall,
         polled_hwm_kib: (peak > 0).then_some(peak),
+        polled_cpu: (cpu_ns > 0).then(|| Duration::from_nanos(cpu_ns)),
     })
 }
 
@@ -209,8 +218,9 @@ pub fn bulk_curl(curl: &Path, base: &str, s: &Settings) -> Result<Sample, BoxErr
     let rss = finished
         .polled_hwm_kib
         .ok_or("could not read curl's VmHWM")?;
-    let mut sample = bulk_sample(finished.wall, rss, sizes.len(), received, s.bulk_total);
-    sample.note = Some("peak RSS sampled from /proc every 5 ms".into());
+    let cpu = finished.polled_cpu.map_or(f64::NAN, |c| c.as_secs_f64());
+    let mut sample = bulk_sample(finished.wall, rss, cpu, sizes.len(), received, s.bulk_total);
+    sample.note = Some("peak RSS and CPU time sampled from /proc every 5 ms".into());
     Ok(sample)
 }
 
@@ -241,7 +251,15 @@ pub fn bulk_client(kind: ClientKind, base: &str, s: &Settings) -> Result<Sample,
     let rss = report["vm_hwm_kib"]
         .as_u64()
         .ok_or("bulk-child reported no VmHWM")?;
-    let mut sample = bulk_sample(finished.wall, rss, s.bulk_files, received, s.bulk_total);
+    let cpu = report["cpu_s"].as_f64().unwrap_or(f64::NAN);
+    let mut sample = bulk_sample(
+        finished.wall,
+        rss,
+        cpu,
+        s.bulk_files,
+        received,
+        s.bulk_total,
+    );
     if let Some(rss) = report["rss_before_kib"].as_u64() {
         let note = format!("RSS before downloading: {:.1} MiB", rss as f64 / 1024.0);
         sample.note = Some(match sample.note {
@@ -255,12 +273,13 @@ pub fn bulk_client(kind: ClientKind, base: &str, s: &Settings) -> Result<Sample,
 fn bulk_sample(
     wall: Duration,
     peak_rss_kib: u64,
+    cpu_s: f64,
     files: usize,
     received: u64,
     expected: u64,
 ) -> Sample {
     Sample::checked(
-        vec![wall.as_secs_f64(), peak_rss_kib as f64 / 1024.0],
+        vec![wall.as_secs_f64(), peak_rss_kib as f64 / 1024.0, cpu_s],
         files as u64,
         received,
         expected,
@@ -332,6 +351,7 @@ pub fn bulk_child(args: &BulkChildArgs) -> Result<(), BoxError> {
         "bytes": received,
         "rss_before_kib": rss_before,
         "vm_hwm_kib": vm_status_kib("VmHWM:"),
+        "cpu_s": cpu::process_cpu_time().map(|c| c.as_secs_f64()),
     });
     println!("{report}");
     Ok(())

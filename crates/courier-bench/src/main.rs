@@ -14,6 +14,7 @@
 
 mod alloc;
 mod clients;
+mod cpu;
 mod external;
 mod report;
 mod scenarios;
@@ -50,6 +51,9 @@ struct Cli {
     /// Rounds per scenario (default: 5 full, 3 quick, 1 smoke).
     #[arg(long)]
     rounds: Option<usize>,
+    /// Requests per round in every in-process scenario, overriding the mode's counts (for profiling).
+    #[arg(long)]
+    requests: Option<usize>,
     /// Only these scenarios (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Vec<ScenarioId>,
@@ -95,6 +99,9 @@ fn main() -> ExitCode {
         settings.rounds = rounds.max(1);
     }
     settings.server_threads = cli.server_threads.max(1);
+    if let Some(n) = cli.requests {
+        settings = settings.with_requests(n);
+    }
     match run(&cli, settings) {
         Ok(report) => {
             if cli.json {

@@ -42,6 +42,7 @@ impl ScenarioReport {
             .samples(participant)?
             .iter()
             .filter_map(|s| s.values.get(index).copied())
+            .filter(|v| v.is_finite())
             .collect();
         median(&mut values)
     }
@@ -439,7 +440,7 @@ impl Report {
                         Some((_, Outcome::Skipped(_))) => "skipped".to_owned(),
                         Some((_, Outcome::Failed(_))) => "FAILED".to_owned(),
                         Some((_, Outcome::Measured(_))) => {
-                            let value = report.median(p, index).map_or("?".into(), format_figure);
+                            let value = report.median(p, index).map_or("–".into(), format_figure);
                             if report.verified(p) == Some(false) {
                                 format!("{value}!")
                             } else {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::alloc;
 use crate::clients::{BoxError, Client, ClientKind};
+use crate::cpu;
 use crate::server::{LARGE_LEN, MEDIUM_LEN, SMALL_BODY};
 
 /// A scenario of issue 5, numbered as there (3a is an extra: 64 KiB bodies).
@@ -75,15 +76,18 @@ impl ScenarioId {
 
     /// What is reported, per round; the table shows the median over rounds.
     pub fn metrics(self) -> &'static [Metric] {
+        const CPU: Metric = Metric::new("cpu_us", "client CPU µs/req", Better::Lower);
         const LATENCY: &[Metric] = &[
             Metric::new("p50_us", "p50 µs", Better::Lower),
             Metric::new("p99_us", "p99 µs", Better::Lower),
+            CPU,
         ];
-        const RPS: &[Metric] = &[Metric::new("rps", "requests/s", Better::Higher)];
-        const MBPS: &[Metric] = &[Metric::new("mb_s", "MB/s", Better::Higher)];
+        const RPS: &[Metric] = &[Metric::new("rps", "requests/s", Better::Higher), CPU];
+        const MBPS: &[Metric] = &[Metric::new("mb_s", "MB/s", Better::Higher), CPU];
         const BULK: &[Metric] = &[
             Metric::new("wall_s", "wall s", Better::Lower),
             Metric::new("peak_rss_mib", "peak RSS MiB", Better::Lower),
+            Metric::new("cpu_s", "CPU s", Better::Lower),
         ];
         const ALLOCS: &[Metric] = &[
             Metric::new("allocs", "allocations", Better::Lower),
@@ -254,23 +258,36 @@ impl Settings {
         }
     }
 
-    /// Under two minutes on 2 cores: fewer rounds and requests; bulk is 100 files × 1 MiB.
+    /// Under two minutes on 2 cores (about 45 s when the machine is otherwise idle): fewer rounds and
+    /// requests; bulk is 300 files × 1 MiB.
     pub fn quick() -> Settings {
         Settings {
             mode: "quick",
             rounds: 3,
-            latency_requests: 2_000,
-            concurrent_requests: 10_000,
-            medium_requests: 400,
-            large_requests: 60,
-            gzip_requests: 30,
-            bulk_files: 100,
-            bulk_total: 100 << 20,
-            alloc_requests: 500,
-            wrk_secs: 2,
+            latency_requests: 5_000,
+            concurrent_requests: 25_000,
+            medium_requests: 1_000,
+            large_requests: 150,
+            gzip_requests: 60,
+            bulk_files: 300,
+            bulk_total: 300 << 20,
+            alloc_requests: 1_000,
+            wrk_secs: 3,
             round_timeout: Duration::from_secs(120),
             ..Settings::full()
         }
+    }
+
+    /// Overrides the request count of every in-process scenario (for profiling one client).
+    pub fn with_requests(mut self, n: usize) -> Settings {
+        let n = n.max(1);
+        self.latency_requests = n;
+        self.concurrent_requests = n;
+        self.medium_requests = n;
+        self.large_requests = n;
+        self.gzip_requests = n;
+        self.alloc_requests = n;
+        self
     }
 
     /// A correctness check for CI (debug builds): one round of tiny counts through every code path.
@@ -331,6 +348,28 @@ pub async fn warm_up(
 
 /// One round of an in-process scenario (not [`ScenarioId::Bulk`], which runs in child processes).
 pub async fn measure(
+    scenario: ScenarioId,
+    client: &mut Client,
+    base: &str,
+    s: &Settings,
+) -> Result<Sample, BoxError> {
+    let cpu_before = cpu::thread_cpu_time();
+    let mut sample = measure_inner(scenario, client, base, s).await?;
+    if scenario != ScenarioId::Allocs {
+        // Everything the client does runs on this thread (a current_thread runtime), so its CPU time is
+        // the client's cost.
+        let cpu_us = match (cpu_before, cpu::thread_cpu_time()) {
+            (Some(before), Some(after)) => {
+                (after - before).as_secs_f64() * 1e6 / sample.requests.max(1) as f64
+            }
+            _ => f64::NAN,
+        };
+        sample.values.push(cpu_us);
+    }
+    Ok(sample)
+}
+
+async fn measure_inner(
     scenario: ScenarioId,
     client: &mut Client,
     base: &str,

@@ -9,12 +9,12 @@ use serde_json::Value;
 const CLIENTS: [&str; 4] = ["courier", "courier-transport", "reqwest", "hyper-util"];
 
 const SCENARIOS: [(&str, &[&str]); 7] = [
-    ("latency", &["p50_us", "p99_us"]),
-    ("concurrent", &["rps"]),
-    ("body-64k", &["mb_s"]),
-    ("body-1m", &["mb_s"]),
-    ("gzip-1m", &["mb_s"]),
-    ("bulk", &["wall_s", "peak_rss_mib"]),
+    ("latency", &["p50_us", "p99_us", "cpu_us"]),
+    ("concurrent", &["rps", "cpu_us"]),
+    ("body-64k", &["mb_s", "cpu_us"]),
+    ("body-1m", &["mb_s", "cpu_us"]),
+    ("gzip-1m", &["mb_s", "cpu_us"]),
+    ("bulk", &["wall_s", "peak_rss_mib", "cpu_s"]),
     ("allocs", &["allocs", "alloc_bytes"]),
 ];
 
