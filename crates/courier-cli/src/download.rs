@@ -1,0 +1,197 @@
+//! `courier download`: a URL list fetched concurrently into a folder.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+
+use courier::download::{Downloader, Job};
+use courier::Client;
+use url::Url;
+
+use crate::progress::Progress;
+use crate::{CliError, DownloadArgs};
+
+/// The exit status after Ctrl-C, as shells report a SIGINT.
+const INTERRUPTED_EXIT: u8 = 130;
+
+pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
+    let list = if args.input.as_os_str() == "-" {
+        use tokio::io::AsyncReadExt;
+        let mut text = String::new();
+        tokio::io::stdin().read_to_string(&mut text).await?;
+        text
+    } else {
+        tokio::fs::read_to_string(&args.input)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", args.input.display()))?
+    };
+    let entries = parse_list(&list)?;
+    if entries.is_empty() {
+        return Err(format!("{} holds no URL", args.input.display()).into());
+    }
+    let jobs = entries
+        .into_iter()
+        .map(|(url, name)| Job::new(url, args.dir.join(name)))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let progress = Progress::new(jobs.len(), std::io::stderr().is_terminal());
+    let events = progress.clone();
+    let downloader = Downloader::builder(Client::builder().build()?)
+        .concurrency(args.jobs)
+        .per_host(args.per_host)
+        .segments(args.segments)
+        .resume(args.resume)
+        .retries(args.retries)
+        .on_event(move |event| events.handle(event))
+        .build();
+    let cancel = downloader.cancel_handle();
+    let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+
+    let summary = downloader.run(jobs).await;
+    interrupt.abort();
+    progress.finish();
+
+    println!("{summary}");
+    for failure in &summary.failures {
+        eprintln!("failed: {}", failure.error);
+    }
+    Ok(if summary.failures.iter().any(|f| f.error.is_cancelled()) {
+        ExitCode::from(INTERRUPTED_EXIT)
+    } else if summary.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The list's `(url, file name)` pairs: one URL per line, optionally followed by a tab and the name
+/// to save it as; blank lines and lines starting with `#` are skipped. Names from URLs are made
+/// unique (`a.txt`, `a.txt.1`, ...); names given explicitly must be unique and stay inside the folder.
+fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
+    let mut entries = Vec::new();
+    let mut taken = HashSet::new();
+    for (number, line) in text.lines().enumerate() {
+        let number = number + 1;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let (url, name) = match line.split_once('\t') {
+            Some((url, name)) => (url.trim(), Some(name.trim())),
+            None => (line.trim(), None),
+        };
+        let url =
+            Url::parse(url).map_err(|e| format!("line {number}: invalid URL {url:?}: {e}"))?;
+        let name = match name.filter(|n| !n.is_empty()) {
+            Some(name) => {
+                let path = PathBuf::from(name);
+                if !stays_inside(&path) {
+                    return Err(format!(
+                        "line {number}: {name:?} must be a relative path inside the download folder"
+                    )
+                    .into());
+                }
+                if !taken.insert(path.clone()) {
+                    return Err(format!("line {number}: {name:?} is named twice").into());
+                }
+                path
+            }
+            None => {
+                let base = name_from_url(&url);
+                let mut path = PathBuf::from(&base);
+                let mut n = 0;
+                while !taken.insert(path.clone()) {
+                    n += 1;
+                    path = PathBuf::from(format!("{base}.{n}"));
+                }
+                path
+            }
+        };
+        entries.push((url, name));
+    }
+    Ok(entries)
+}
+
+/// True for a relative path of plain names: no root, no `..`, no drive prefix.
+fn stays_inside(path: &Path) -> bool {
+    path.components().next().is_some()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// The last non-empty path segment, made safe as a file name; `index.html` for a bare host.
+fn name_from_url(url: &Url) -> String {
+    let segment = url
+        .path_segments()
+        .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
+        .unwrap_or("");
+    let name: String = segment
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '\0' => '_',
+            c => c,
+        })
+        .collect();
+    match name.as_str() {
+        "" | "." | ".." => "index.html".to_owned(),
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_lines_names_and_comments() {
+        let list = "# mirror list\n\
+                    http://h/a/file.bin\n\
+                    \n\
+                    http://h/b/file.bin\r\n\
+                    http://h/\tsub/custom.txt\n\
+                    http://h/x/\n\
+                    http://h/y/..%2f..%2fetc\n";
+        let entries = parse_list(list).unwrap();
+        let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "file.bin",
+                "file.bin.1",
+                "sub/custom.txt",
+                "x",
+                "..%2f..%2fetc"
+            ]
+        );
+        assert_eq!(entries[2].0.as_str(), "http://h/");
+    }
+
+    #[test]
+    fn bad_lines_are_reported_with_their_number() {
+        let err = parse_list("http://h/a\nnot a url\n").unwrap_err();
+        assert!(err.to_string().starts_with("line 2: invalid URL"), "{err}");
+        let err = parse_list("http://h/a\t../escape\n").unwrap_err();
+        assert!(
+            err.to_string().contains("inside the download folder"),
+            "{err}"
+        );
+        assert!(parse_list("http://h/a\t/etc/passwd\n").is_err());
+        let err = parse_list("http://h/a\tsame\nhttp://h/b\tsame\n").unwrap_err();
+        assert!(err.to_string().contains("named twice"), "{err}");
+    }
+
+    #[test]
+    fn names_from_urls() {
+        let name = |u: &str| name_from_url(&Url::parse(u).unwrap());
+        assert_eq!(name("https://h/dir/archive.tar.gz?x=1"), "archive.tar.gz");
+        assert_eq!(name("https://h/"), "index.html");
+        assert_eq!(name("https://h/dir/"), "dir");
+        assert_eq!(name("https://h/a/.."), "index.html");
+    }
+}
