@@ -396,3 +396,44 @@ async fn client_cookies_off_by_default_and_jars_shared() {
         .collect();
     assert_eq!(names, vec!["session", "theme"]);
 }
+
+#[tokio::test]
+async fn client_retries_only_when_asked() {
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |_| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            if n % 2 == 0 {
+                http::Response::builder()
+                    .status(503)
+                    .header("retry-after", "0")
+                    .body(courier_testkit::empty())
+                    .unwrap()
+            } else {
+                respond(200, "second time lucky")
+            }
+        }
+    })
+    .await;
+    // Off by default: the 503 comes back.
+    let response = Client::new().get(server.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    attempts.store(0, std::sync::atomic::Ordering::SeqCst);
+    let client = Client::builder()
+        .retry(courier::retry::RetryPolicy::new())
+        .build()
+        .unwrap();
+    let response = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "second time lucky");
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // A POST is not retried.
+    attempts.store(0, std::sync::atomic::Ordering::SeqCst);
+    let response = client.post(server.url("/")).body("x").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

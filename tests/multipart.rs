@@ -75,8 +75,7 @@ async fn upload_server() -> TestServer {
 async fn post(server: &TestServer, path: &str, form: Form) -> Result<u16, courier::Error> {
     let response = Client::new()
         .post(server.url(path))
-        .header("content-type", form.content_type())
-        .body(form.into_body())
+        .multipart(form)
         .send()
         .await?;
     Ok(response.status().as_u16())

@@ -18,6 +18,7 @@ use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
 use courier_core::cookie::{CookieManager, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
 use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy, RedirectHistory};
+use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
 use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
@@ -27,8 +28,12 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
-type Stack =
-    FollowRedirect<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>;
+///
+/// Retry sits below the redirect layer (each hop is retried on its own) and above the cookie layer (each
+/// attempt gets fresh cookies, and a 503's `Set-Cookie` is stored).
+type Stack = FollowRedirect<
+    Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
+>;
 
 /// An asynchronous HTTP client.
 ///
@@ -348,6 +353,7 @@ pub(crate) fn redirect_hops(extensions: &http::Extensions) -> &[Url] {
 pub struct ClientBuilder {
     transport: TransportBuilder,
     redirect: Policy,
+    retry: RetryPolicy,
     cookie_jar: Option<Arc<Jar>>,
     decompression: DecompressionLayer,
     user_agent: Option<HeaderValue>,
@@ -373,6 +379,7 @@ impl ClientBuilder {
         ClientBuilder {
             transport: Transport::builder(),
             redirect: Policy::default(),
+            retry: RetryPolicy::disabled(),
             cookie_jar: None,
             decompression: DecompressionLayer::new(),
             user_agent: Some(HeaderValue::from_static(DEFAULT_USER_AGENT)),
@@ -400,7 +407,8 @@ impl ClientBuilder {
         let accept_language = SetAcceptLanguage::optional(decompression, self.accept_language);
         let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
         let cookies = CookieManager::optional(user_agent, self.cookie_jar);
-        let stack = FollowRedirectLayer::new(self.redirect).layer(cookies);
+        let retry = RetryLayer::new(self.retry).layer(cookies);
+        let stack = FollowRedirectLayer::new(self.redirect).layer(retry);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
@@ -431,6 +439,24 @@ impl ClientBuilder {
     /// [`Policy::none()`](Policy::none) to return 3xx responses as they are.
     pub fn redirect(mut self, policy: Policy) -> ClientBuilder {
         self.redirect = policy;
+        self
+    }
+
+    /// Retry failed requests under `policy` (see [`RetryPolicy`]): connect errors, resets before any
+    /// response, and 429/503 (honouring `Retry-After`) for idempotent methods, with full-jitter
+    /// exponential backoff and a retry budget. Off by default. The total timeout covers all attempts.
+    ///
+    /// ```
+    /// use courier::retry::RetryPolicy;
+    ///
+    /// let client = courier::Client::builder()
+    ///     .retry(RetryPolicy::new().max_retries(5))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn retry(mut self, policy: RetryPolicy) -> ClientBuilder {
+        self.retry = policy;
         self
     }
 

@@ -49,6 +49,11 @@ pub mod redirect {
     pub use courier_core::redirect::{Action, Attempt, Policy, RedirectHistory};
 }
 
+/// Retry policies: [`retry::RetryPolicy`], used with [`ClientBuilder::retry`].
+pub mod retry {
+    pub use courier_core::retry::{RetryBudget, RetryPolicy};
+}
+
 /// The error types, for naming `BoxError` in your own layers.
 pub mod error {
     pub use courier_core::error::{BoxError, Error, Result};

@@ -252,6 +252,30 @@ impl RequestBuilder {
         })
     }
 
+    /// Sends `form` as `multipart/form-data`, setting `Content-Type` with its boundary. Files and
+    /// streams are streamed; `Content-Length` is sent when every part's length is known.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// use courier::multipart::{Form, Part};
+    ///
+    /// let form = Form::new()
+    ///     .text("title", "holiday")
+    ///     .part("photo", Part::bytes(vec![0xff, 0xd8]).file_name("a.jpg").mime_str("image/jpeg")?);
+    /// courier::Client::new().post("http://127.0.0.1:8080/upload").multipart(form).send().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn multipart(self, form: crate::multipart::Form) -> RequestBuilder {
+        self.with(|request| {
+            let content_type =
+                HeaderValue::try_from(form.content_type()).map_err(Error::builder)?;
+            request.headers.insert(CONTENT_TYPE, content_type);
+            request.body = Some(form.into_body());
+            Ok(())
+        })
+    }
+
     /// Sets the body: bytes, a string, or [`Body::wrap_stream`] for a streaming upload.
     pub fn body<B: Into<Body>>(self, body: B) -> RequestBuilder {
         self.with(|request| {
