@@ -118,12 +118,12 @@ impl Progress {
                 }
                 self.update_message(&state);
             }
-            EventKind::Failed { error } => {
+            EventKind::Failed { .. } => {
+                // Listed after the summary; a live line here would repeat it.
                 state.failed += 1;
                 if let Some(bar) = state.bars.remove(&job) {
                     bar.finish_and_clear();
                 }
-                let _ = self.multi.println(format!("failed: {error}"));
                 self.update_message(&state);
             }
             _ => {}

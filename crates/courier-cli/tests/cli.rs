@@ -1,0 +1,481 @@
+//! End-to-end tests of the `courier` binary against in-process servers.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use bytes::Bytes;
+use courier_testkit::{full, redirect, respond, serve_ranges, TestServer};
+use serde_json::Value;
+
+/// Runs `courier args...` on the blocking pool (the servers keep running on the runtime), with the
+/// proxy variables cleared so requests to 127.0.0.1 go straight to the test server.
+async fn courier(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut command = Command::cargo_bin("courier").unwrap();
+        for var in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "NO_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "no_proxy",
+        ] {
+            command.env_remove(var);
+        }
+        command.args(args).output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "courier-cli-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn arg(&self, name: &str) -> String {
+        self.path(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_writes_the_body_to_stdout() {
+    let server = TestServer::start(|_| async { respond(200, "hello from the server\n") }).await;
+
+    let output = courier(args(&["get", &server.url("/hello")])).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "hello from the server\n");
+    let seen = server.last_request();
+    assert_eq!(seen.method, http::Method::GET);
+    assert_eq!(seen.path(), "/hello");
+    // Like curl without --compressed: no coding asked for.
+    assert_eq!(seen.header("accept-encoding"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_sends_method_headers_and_form_data() {
+    let server = TestServer::echo().await;
+
+    let output = courier(args(&[
+        "get",
+        &server.url("/submit"),
+        "-X",
+        "PUT",
+        "-H",
+        "X-Token: secret",
+        "-H",
+        "X-Multi: one",
+        "-H",
+        "X-Multi: two",
+        "-d",
+        "a=1&b=2",
+    ]))
+    .await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(echoed["method"], "PUT");
+    assert_eq!(echoed["body"], "a=1&b=2");
+    assert_eq!(echoed["headers"]["x-token"][0], "secret");
+    assert_eq!(
+        echoed["headers"]["x-multi"],
+        serde_json::json!(["one", "two"])
+    );
+    assert_eq!(
+        echoed["headers"]["content-type"][0],
+        "application/x-www-form-urlencoded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_with_json_posts_it() {
+    let server = TestServer::echo().await;
+
+    let output = courier(args(&["get", &server.url("/api"), "--json", r#"{"a":1}"#])).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(echoed["body"], r#"{"a":1}"#);
+    assert_eq!(echoed["headers"]["content-type"][0], "application/json");
+    assert_eq!(echoed["headers"]["accept"][0], "application/json");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_and_json_conflict() {
+    let output = courier(args(&[
+        "get",
+        "http://127.0.0.1:9/",
+        "-d",
+        "x",
+        "--json",
+        "{}",
+    ]))
+    .await;
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_include_prints_the_head() {
+    let server = TestServer::start(|_| async {
+        http::Response::builder()
+            .status(201)
+            .header("x-answer", "42")
+            .body(full("made"))
+            .unwrap()
+    })
+    .await;
+
+    let output = courier(args(&["get", "-i", &server.url("/")])).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.starts_with("HTTP/1.1 201 Created\r\n"), "{text:?}");
+    assert!(text.contains("\r\nx-answer: 42\r\n"), "{text:?}");
+    assert!(text.ends_with("\r\n\r\nmade"), "{text:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_output_writes_a_file() {
+    let body = Bytes::from((0..100_000u32).map(|i| i as u8).collect::<Vec<u8>>());
+    let served = body.clone();
+    let server = TestServer::start(move |_| {
+        let body = served.clone();
+        async move { respond(200, body) }
+    })
+    .await;
+    let dir = TempDir::new("output");
+
+    let output = courier(args(&["get", &server.url("/f"), "-o", &dir.arg("f.bin")])).await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    assert_eq!(std::fs::read(dir.path("f.bin")).unwrap(), body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_followed_only_with_location() {
+    let server = TestServer::start(|req| async move {
+        match req.path() {
+            "/old" => redirect(302, "/new"),
+            "/loop" => redirect(302, "/loop"),
+            _ => respond(200, "the new place"),
+        }
+    })
+    .await;
+
+    let stay = courier(args(&["get", "-i", &server.url("/old")])).await;
+    let follow = courier(args(&["get", "-L", &server.url("/old")])).await;
+    let limited = courier(args(&["get", "--max-redirects", "3", &server.url("/loop")])).await;
+
+    assert!(stay.status.success());
+    assert!(stdout(&stay).starts_with("HTTP/1.1 302 Found\r\n"));
+    assert!(stdout(&stay).contains("location: /new\r\n"));
+    assert!(follow.status.success(), "{}", stderr(&follow));
+    assert_eq!(stdout(&follow), "the new place");
+    assert_eq!(limited.status.code(), Some(1));
+    assert!(
+        stderr(&limited).starts_with("courier: "),
+        "{}",
+        stderr(&limited)
+    );
+    assert!(
+        stderr(&limited).contains("redirect"),
+        "{}",
+        stderr(&limited)
+    );
+}
+
+fn gzip(bytes: &[u8]) -> Bytes {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap().into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_asks_for_and_decodes_gzip() {
+    let server = TestServer::start(|req| async move {
+        match req.header("accept-encoding") {
+            Some(accept) if accept.contains("gzip") => http::Response::builder()
+                .header("content-encoding", "gzip")
+                .body(full(gzip(b"squeezed text")))
+                .unwrap(),
+            _ => respond(200, "plain text"),
+        }
+    })
+    .await;
+
+    let compressed = courier(args(&["get", "--compressed", &server.url("/")])).await;
+    let plain = courier(args(&["get", &server.url("/")])).await;
+
+    assert!(compressed.status.success(), "{}", stderr(&compressed));
+    assert_eq!(stdout(&compressed), "squeezed text");
+    assert_eq!(stdout(&plain), "plain text");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_exits_22_on_an_error_status() {
+    let server = TestServer::start(|_| async { respond(404, "not here") }).await;
+
+    let without = courier(args(&["get", &server.url("/x")])).await;
+    let with = courier(args(&["get", "-f", &server.url("/x")])).await;
+
+    assert!(without.status.success());
+    assert_eq!(stdout(&without), "not here");
+    assert_eq!(with.status.code(), Some(22));
+    assert!(with.stdout.is_empty());
+    assert!(stderr(&with).contains("404 Not Found"), "{}", stderr(&with));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_error_exits_1_with_a_message() {
+    // Bind and drop a listener: its port is very likely closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+
+    let output = courier(args(&["get", &format!("http://127.0.0.1:{port}/")])).await;
+
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.starts_with("courier: error connecting"),
+        "{message}"
+    );
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_fetches_a_list_into_a_folder() {
+    let big = Bytes::from(
+        (0..3_500_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let served = big.clone();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let counter = failures.clone();
+    let server = TestServer::start(move |req| {
+        let big = served.clone();
+        let counter = counter.clone();
+        async move {
+            match req.path() {
+                "/big.bin" => serve_ranges(&req, &big, Some("\"big\"")),
+                "/flaky.txt" if counter.fetch_add(1, Ordering::SeqCst) == 0 => respond(503, "busy"),
+                path => respond(200, format!("content of {path}")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("download");
+    let list = format!(
+        "# a list\n{a}\n{b}\tnamed/b.txt\n\n{flaky}\n{big}\n{dup}\n",
+        a = server.url("/docs/a.txt"),
+        b = server.url("/b"),
+        flaky = server.url("/flaky.txt"),
+        big = server.url("/big.bin"),
+        dup = server.url("/other/a.txt"),
+    );
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let out = dir.path("out");
+
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &out.to_string_lossy(),
+        "-j",
+        "4",
+        "--segments",
+        "3",
+        "--retries",
+        "2",
+    ]))
+    .await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("5 files, "),
+        "{}",
+        stdout(&output)
+    );
+    assert!(stdout(&output).ends_with(", 0 failed\n"));
+    let read = |name: &str| std::fs::read(out.join(name)).unwrap();
+    assert_eq!(read("a.txt"), b"content of /docs/a.txt");
+    assert_eq!(read("a.txt.1"), b"content of /other/a.txt");
+    assert_eq!(read("named/b.txt"), b"content of /b");
+    assert_eq!(read("flaky.txt"), b"content of /flaky.txt");
+    assert_eq!(read("big.bin"), big);
+    // Three segments of at least 1 MiB: the first request plus two ranges for big.bin.
+    let ranged = server
+        .requests()
+        .iter()
+        .filter(|r| r.path() == "/big.bin" && r.header("range").is_some())
+        .count();
+    assert_eq!(ranged, 2);
+    // stderr is not a terminal here: no progress bars, no escape codes.
+    assert!(!stderr(&output).contains('\x1b'), "{:?}", stderr(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_exits_non_zero_when_a_file_fails() {
+    let server = TestServer::start(|req| async move {
+        match req.path() {
+            "/missing" => respond(404, "gone"),
+            _ => respond(200, "fine"),
+        }
+    })
+    .await;
+    let dir = TempDir::new("failing");
+    let list = format!("{}\n{}\n", server.url("/ok"), server.url("/missing"));
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let out = dir.path("out");
+
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &out.to_string_lossy(),
+    ]))
+    .await;
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with("1 file, "),
+        "{}",
+        stdout(&output)
+    );
+    assert!(stdout(&output).ends_with(", 1 failed\n"));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!(
+            "failed: download of {} to {} failed: HTTP status client error (404 Not Found)",
+            server.url("/missing"),
+            out.join("missing").display()
+        )),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(out.join("ok")).unwrap(), b"fine");
+    assert!(!out.join("missing").exists());
+    assert_eq!(server.requests().len(), 2, "a 404 is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_rejects_a_bad_list_before_fetching() {
+    let server = TestServer::echo().await;
+    let dir = TempDir::new("badlist");
+    std::fs::write(
+        dir.path("urls.txt"),
+        format!("{}\n{}\t../outside\n", server.url("/a"), server.url("/b")),
+    )
+    .unwrap();
+
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &dir.arg("out"),
+    ]))
+    .await;
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with("courier: line 2: \"../outside\" must be a relative path"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_resume_continues_a_part() {
+    let body = Bytes::from(
+        (0..200_000u32)
+            .map(|i| (i % 241) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let served = body.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        async move { serve_ranges(&req, &body, Some("\"v1\"")) }
+    })
+    .await;
+    let dir = TempDir::new("resume");
+    let out = dir.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let url = server.url("/data.bin");
+    // What an interrupted earlier run leaves: the first bytes and the sidecar.
+    std::fs::write(out.join("data.bin.part"), &body[..80_000]).unwrap();
+    let meta = serde_json::json!({"url": url, "etag": "\"v1\"", "total": 200_000, "ranges": true});
+    std::fs::write(out.join("data.bin.part.meta"), meta.to_string()).unwrap();
+    std::fs::write(dir.path("urls.txt"), format!("{url}\n")).unwrap();
+
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &out.to_string_lossy(),
+        "--resume",
+    ]))
+    .await;
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(out.join("data.bin")).unwrap(), body);
+    assert_eq!(server.last_request().header("range"), Some("bytes=80000-"));
+    assert!(
+        stdout(&output).starts_with("1 file, 117.2 KiB in "),
+        "{}",
+        stdout(&output)
+    );
+}
