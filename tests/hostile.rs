@@ -630,8 +630,6 @@ async fn reset_mid_headers_is_a_request_error() {
 /// connection that the server resets after part of a head is not that race, and the request should not
 /// be sent twice.
 #[tokio::test]
-#[ignore = "BUG: Transport retries a GET whose fresh (never pooled) connection was reset mid-head; \
-            the retry is documented for pooled connections that fail before any response byte"]
 async fn reset_on_a_fresh_connection_is_not_retried() {
     let server = reset_mid_headers_server().await;
     let client = Client::new();

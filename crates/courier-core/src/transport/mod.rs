@@ -25,7 +25,7 @@ use std::time::Duration;
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{capture_connection, CaptureConnection, HttpConnector};
 use hyper_util::client::legacy::{self, Client};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -341,14 +341,18 @@ where
         }
         let in_flight = self.pool.in_flight(req.uri());
         let retry = if self.retry_stale && req.method().is_idempotent() {
-            clone_request(&req)
+            clone_request(&req).map(|clone| {
+                // Learn which connection the request went out on: only a reused one may be stale.
+                let connection = capture_connection(&mut req);
+                (self.client.clone(), clone, connection)
+            })
         } else {
             None
         };
         let uri = req.uri().clone();
         ResponseFuture {
             inner: self.client.request(req),
-            retry: retry.map(|req| (self.client.clone(), req)),
+            retry,
             uri,
             _in_flight: in_flight,
         }
@@ -362,6 +366,20 @@ fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
     *clone.version_mut() = req.version();
     *clone.headers_mut() = req.headers().clone();
     Some(clone)
+}
+
+/// True when the request went out on a connection that had carried a response before: a fresh
+/// connection that fails is the server's doing, not a stale pool entry, and is not retried.
+fn was_reused(connection: &CaptureConnection) -> bool {
+    let metadata = connection.connection_metadata();
+    let Some(connected) = metadata.as_ref() else {
+        return false;
+    };
+    let mut extras = http::Extensions::new();
+    connected.get_extras(&mut extras);
+    extras
+        .get::<ConnInfo>()
+        .is_some_and(ConnInfo::carried_a_response)
 }
 
 /// True for failures that mean a pooled connection died under the request before any response came:
@@ -403,7 +421,7 @@ fn is_stale_connection_error(err: &legacy::Error) -> bool {
 /// The future returned by [`Transport`]: the response head, or a classified [`Error`] naming the URL.
 pub struct ResponseFuture<B = Body> {
     inner: legacy::ResponseFuture,
-    retry: Option<(Client<Connector, B>, Request<B>)>,
+    retry: Option<(Client<Connector, B>, Request<B>, CaptureConnection)>,
     uri: Uri,
     _in_flight: InFlight,
 }
@@ -426,8 +444,8 @@ where
                     return Poll::Ready(Ok(res));
                 }
                 Poll::Ready(Err(err)) => {
-                    if is_stale_connection_error(&err) {
-                        if let Some((client, req)) = self.retry.take() {
+                    if let Some((client, req, connection)) = self.retry.take() {
+                        if is_stale_connection_error(&err) && was_reused(&connection) {
                             tracing::debug!(error = %err, "pooled connection failed; retrying once");
                             self.inner = client.request(req);
                             continue;

@@ -391,6 +391,11 @@ impl ConnState {
 pub(crate) struct ConnInfo(pub(crate) Arc<ConnState>);
 
 impl ConnInfo {
+    /// True once a response head arrived over this connection (before the current one, if any).
+    pub(crate) fn carried_a_response(&self) -> bool {
+        self.0.responses.load(Ordering::Relaxed) > 0
+    }
+
     /// Called when a response head arrived over this connection.
     pub(crate) fn response_received(&self, headers: &http::HeaderMap) {
         let state = &self.0;
