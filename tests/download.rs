@@ -1025,3 +1025,29 @@ async fn segments_count_against_the_per_host_limit() {
     let most = in_flight.1.load(Ordering::SeqCst);
     assert!((1..=2).contains(&most), "{most} requests at once");
 }
+
+#[tokio::test]
+async fn two_jobs_with_one_destination_do_not_share_a_part() {
+    let server = TestServer::start(|req| async move { respond(200, req.path().to_owned()) }).await;
+    let dir = TempDir::new("duplicate");
+    let path = dir.path("same.txt");
+
+    let summary = builder()
+        .build()
+        .run([
+            Job::new(server.url("/first"), &path).unwrap(),
+            Job::new(server.url("/second"), &path).unwrap(),
+        ])
+        .await;
+
+    assert_eq!(summary.files, 1);
+    let failure = &summary.failures[0];
+    assert_eq!(failure.job.index(), 1);
+    assert!(failure.error.is_io());
+    assert_eq!(
+        failure.error.io_error().unwrap().kind(),
+        std::io::ErrorKind::AlreadyExists
+    );
+    assert_eq!(read(&path), b"/first");
+    assert_eq!(server.requests().len(), 1);
+}

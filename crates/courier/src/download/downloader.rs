@@ -1,6 +1,6 @@
 //! [`Downloader`]: runs jobs under the concurrency limits, retries them, verifies and renames.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -110,7 +110,31 @@ impl Downloader {
 
         // Dropping the set aborts every task: that is how dropping this future cancels the run.
         let mut tasks = JoinSet::new();
+        let mut summary = Summary::default();
+        let mut destinations = HashSet::new();
         for (index, job) in jobs.into_iter().enumerate() {
+            if !destinations.insert(job.path().to_owned()) {
+                // Two jobs writing one `.part` would corrupt each other: the later one fails.
+                let error = DownloadError::io(
+                    job.url().clone(),
+                    job.path().to_owned(),
+                    std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "an earlier job of this run downloads to the same path",
+                    ),
+                );
+                let kind = EventKind::Failed {
+                    error: error.clone(),
+                };
+                self.shared.events.emit(JobId(index), kind).await;
+                summary.failures.push(Failure {
+                    job: JobId(index),
+                    url: job.url().clone(),
+                    path: job.path().to_owned(),
+                    error,
+                });
+                continue;
+            }
             let ctx = JobCtx::new(self.shared.clone(), stats.clone(), JobId(index), job);
             tasks.spawn(async move {
                 let result = ctx.run().await;
@@ -118,7 +142,6 @@ impl Downloader {
             });
         }
 
-        let mut summary = Summary::default();
         while let Some(joined) = tasks.join_next().await {
             let (ctx, result) = match joined {
                 Ok(done) => done,

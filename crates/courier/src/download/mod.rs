@@ -29,6 +29,9 @@
 //! - Ranged requests (resume, segments) send `Accept-Encoding: identity`, since ranges count bytes of
 //!   the identity representation. A plain first request lets the client negotiate compression and
 //!   decode the body; such a decoded body cannot be resumed by range, so a retry starts it over.
+//! - A body sent without `Content-Length`, or with neither a validator nor `Accept-Ranges: bytes`, is
+//!   not resumed: a retry (or a later run) starts it over.
+//! - Two jobs of one run with the same destination are not both run: the later one fails.
 //! - A file is saved exactly as received; nothing is unpacked.
 //! - The `.part` is not `fsync`ed; after a power loss, verify with a SHA-256 in the job.
 //! - Redirects, proxies, TLS and timeouts are the [`Client`](crate::Client)'s: configure them there
