@@ -149,7 +149,14 @@ impl Client {
         if !url.username().is_empty() || url.password().is_some() {
             move_credentials_to_header(&mut url, &mut headers);
         }
-        let span = tracing::debug_span!("request", method = %method, url = %url, status = tracing::field::Empty);
+        let span = tracing::debug_span!(
+            "request",
+            method = %method,
+            url = %url,
+            status = tracing::field::Empty,
+            redirects = tracing::field::Empty,
+            bytes = tracing::field::Empty,
+        );
         let mut req = http::Request::new(body.unwrap_or_default());
         *req.method_mut() = method;
         *req.uri_mut() = to_uri(&url)?;
@@ -160,8 +167,9 @@ impl Client {
         match result {
             Ok(response) => {
                 span.record("status", response.status().as_u16());
-                let response = Response::new(response, url);
-                tracing::debug!(parent: &span, final_url = %response.url(), redirects = response.redirects().len(), "response");
+                let response = Response::new(response, url, span.clone());
+                span.record("redirects", response.redirects().len());
+                tracing::debug!(parent: &span, final_url = %response.url(), "response head");
                 Ok(response)
             }
             Err(err) => {

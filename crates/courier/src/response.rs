@@ -31,10 +31,13 @@ pub struct Response {
     head: http::response::Parts,
     body: Body,
     url: Url,
+    /// The request's tracing span, to record the body size once it has been read.
+    span: tracing::Span,
+    received: u64,
 }
 
 impl Response {
-    pub(crate) fn new(response: http::Response<Body>, url: Url) -> Response {
+    pub(crate) fn new(response: http::Response<Body>, url: Url, span: tracing::Span) -> Response {
         let (head, body) = response.into_parts();
         let url = match crate::client::final_url(&head.extensions) {
             // RFC 9110 §10.2.2: a redirect without a fragment keeps the original request's fragment.
@@ -46,7 +49,13 @@ impl Response {
             Some(final_url) => final_url.clone(),
             None => url,
         };
-        Response { head, body, url }
+        Response {
+            head,
+            body,
+            url,
+            span,
+            received: 0,
+        }
     }
 
     /// The status code.
@@ -149,12 +158,21 @@ impl Response {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
+                            self.received += data.len() as u64;
                             return Ok(Some(data));
                         }
                     }
                 }
-                Some(Err(err)) => return Err(self.body_error(err)),
-                None => return Ok(None),
+                Some(Err(err)) => {
+                    let err = self.body_error(err);
+                    tracing::debug!(parent: &self.span, error = %err, bytes = self.received, "body failed");
+                    return Err(err);
+                }
+                None => {
+                    self.span.record("bytes", self.received);
+                    tracing::debug!(parent: &self.span, bytes = self.received, "body complete");
+                    return Ok(None);
+                }
             }
         }
     }

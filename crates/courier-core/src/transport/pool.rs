@@ -263,9 +263,17 @@ where
         // `poll_ready` was called on `self.inner`; the clone takes its place for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
+        // One span per connection, from the wait for a permit to the close; the URI carries no
+        // credentials (those travel in headers).
+        let span = tracing::debug_span!("connection", host = %uri.authority().map_or("", |a| a.as_str()), scheme = uri.scheme_str().unwrap_or(""));
+        let connect_span = span.clone();
+        let connect = async move {
             let permits = acquire(&entry, total).await?;
-            let io = inner.call(uri).await.map_err(Into::into)?;
+            let io = inner.call(uri).await.map_err(|e| {
+                let e: BoxError = e.into();
+                tracing::debug!(error = %e, "connect failed");
+                e
+            })?;
             entry.connects.fetch_add(1, Ordering::Relaxed);
             entry.open.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
@@ -273,6 +281,7 @@ where
                 "connection opened"
             );
             Ok(PooledIo {
+                span,
                 io,
                 state: Arc::new(ConnState {
                     entry,
@@ -284,7 +293,8 @@ where
                 idle_timer: None,
                 _permits: permits,
             })
-        })
+        };
+        Box::pin(tracing::Instrument::instrument(connect, connect_span))
     }
 }
 
@@ -429,6 +439,7 @@ fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> {
 /// when it has idled past the server's keep-alive timeout.
 pub(crate) struct PooledIo<T> {
     io: T,
+    span: tracing::Span,
     state: Arc<ConnState>,
     idle_timer: Option<Pin<Box<Sleep>>>,
     _permits: (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>),
@@ -438,7 +449,7 @@ impl<T> Drop for PooledIo<T> {
     fn drop(&mut self) {
         self.state.mark_idle();
         self.state.entry.open.fetch_sub(1, Ordering::Relaxed);
-        tracing::debug!("connection closed");
+        tracing::debug!(parent: &self.span, responses = self.state.responses.load(Ordering::Relaxed), "connection closed");
     }
 }
 
@@ -454,7 +465,7 @@ impl<T: Read + Unpin> Read for PooledIo<T> {
         if let Some(deadline) = this.state.idle_deadline() {
             if Instant::now() >= deadline {
                 this.state.entry.expired.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!("idle connection expired before the server's keep-alive timeout");
+                tracing::debug!(parent: &this.span, "idle connection expired before the server's keep-alive timeout");
                 return Poll::Ready(Ok(()));
             }
             let timer = this
