@@ -48,6 +48,15 @@ struct Cli {
     /// Print the report as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     json: bool,
+    /// Also write the JSON report to this file (whatever the output format).
+    #[arg(long, value_name = "PATH")]
+    save_json: Option<PathBuf>,
+    /// Number of files in the bulk scenario (default: 1000 full, 300 quick).
+    #[arg(long)]
+    bulk_files: Option<usize>,
+    /// Total MiB of the bulk files (default: 1024 full, 300 quick); with --bulk-files, sets the file size.
+    #[arg(long)]
+    bulk_mib: Option<u64>,
     /// Rounds per scenario (default: 5 full, 3 quick, 1 smoke).
     #[arg(long)]
     rounds: Option<usize>,
@@ -102,8 +111,21 @@ fn main() -> ExitCode {
     if let Some(n) = cli.requests {
         settings = settings.with_requests(n);
     }
+    if let Some(files) = cli.bulk_files {
+        settings.bulk_files = files.max(1);
+    }
+    if let Some(mib) = cli.bulk_mib {
+        settings.bulk_total = mib.max(1) << 20;
+    }
     match run(&cli, settings) {
         Ok(report) => {
+            if let Some(path) = &cli.save_json {
+                let json = serde_json::to_string_pretty(&report.to_json()).expect("JSON");
+                if let Err(err) = std::fs::write(path, json + "\n") {
+                    eprintln!("courier-bench: writing {}: {err}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
             if cli.json {
                 println!(
                     "{}",
@@ -206,29 +228,64 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
                 round + 1,
                 settings.rounds
             );
-            // Rotate the order every round so no client always goes first (or right after another).
+            // In-process clients take turns slice by slice, the order rotating every slice so no client
+            // always goes first (or right after another). External tools and bulk children run once a
+            // round, in the first slice.
+            let slices = if scenario == ScenarioId::Bulk {
+                1
+            } else {
+                settings.slices.max(1)
+            };
+            let per_slice = scenarios::requests_per_round(scenario, &settings).div_ceil(slices);
+            let mut raws: Vec<(ClientKind, scenarios::Raw)> = Vec::new();
             let n = participants.len();
-            for i in 0..n {
-                let participant = participants[(i + round) % n];
+            for slice in 0..slices {
+                let turn = round * slices + slice;
+                for i in 0..n {
+                    let participant = participants[(i + turn) % n];
+                    if failed.iter().any(|(p, _)| *p == participant) {
+                        continue;
+                    }
+                    let result = match participant {
+                        Participant::Client(kind) if scenario != ScenarioId::Bulk => {
+                            measure_client_slice(
+                                scenario,
+                                kind,
+                                &mut instances,
+                                &runtime,
+                                &base,
+                                &settings,
+                                per_slice,
+                            )
+                            .map(|raw| {
+                                match raws.iter_mut().find(|(k, _)| *k == kind) {
+                                    Some((_, round_raw)) => round_raw.add(raw),
+                                    None => raws.push((kind, raw)),
+                                }
+                            })
+                        }
+                        _ if slice > 0 => continue,
+                        _ => measure_one(scenario, participant, &base, &settings, &tool).map(
+                            |sample| {
+                                let slot = samples.iter_mut().find(|(p, _)| *p == participant);
+                                slot.expect("every participant has a slot").1.push(sample);
+                            },
+                        ),
+                    };
+                    if let Err(err) = result {
+                        failed.push((participant, err.to_string()));
+                    }
+                }
+            }
+            for (kind, raw) in raws {
+                let participant = Participant::Client(kind);
                 if failed.iter().any(|(p, _)| *p == participant) {
                     continue;
                 }
-                let result = measure_one(
-                    scenario,
-                    participant,
-                    &mut instances,
-                    &runtime,
-                    &base,
-                    &settings,
-                    &tool,
-                );
-                match result {
-                    Ok(sample) => {
-                        let slot = samples.iter_mut().find(|(p, _)| *p == participant);
-                        slot.expect("every participant has a slot").1.push(sample);
-                    }
-                    Err(err) => failed.push((participant, err.to_string())),
-                }
+                let slot = samples.iter_mut().find(|(p, _)| *p == participant);
+                slot.expect("every participant has a slot")
+                    .1
+                    .push(raw.finish(scenario));
             }
         }
         drop(instances);
@@ -254,12 +311,34 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
     })
 }
 
-/// One round of one participant.
+/// One slice of one in-process client's round.
+fn measure_client_slice(
+    scenario: ScenarioId,
+    kind: ClientKind,
+    instances: &mut [(ClientKind, Client)],
+    runtime: &tokio::runtime::Runtime,
+    base: &str,
+    settings: &Settings,
+    requests: usize,
+) -> Result<scenarios::Raw, clients::BoxError> {
+    let (_, client) = instances
+        .iter_mut()
+        .find(|(k, _)| *k == kind)
+        .ok_or("client was not built")?;
+    runtime.block_on(async {
+        tokio::time::timeout(
+            settings.round_timeout,
+            scenarios::measure_slice(scenario, client, base, settings, requests),
+        )
+        .await
+        .map_err(|_| format!("timed out after {:?}", settings.round_timeout))?
+    })
+}
+
+/// One round of a bulk child or an external tool.
 fn measure_one(
     scenario: ScenarioId,
     participant: Participant,
-    instances: &mut [(ClientKind, Client)],
-    runtime: &tokio::runtime::Runtime,
     base: &str,
     settings: &Settings,
     tool: &dyn Fn(External) -> Result<PathBuf, String>,
@@ -271,7 +350,7 @@ fn measure_one(
         (ScenarioId::Bulk, Participant::External(External::Curl)) => {
             external::bulk_curl(&tool(External::Curl)?, base, settings)
         }
-        (_, Participant::External(External::Wrk)) => {
+        (ScenarioId::Latency | ScenarioId::Concurrent, Participant::External(External::Wrk)) => {
             let wrk = tool(External::Wrk)?;
             let url = format!("{base}/small");
             let (connections, latency) = match scenario {
@@ -293,23 +372,7 @@ fn measure_one(
                 note: result.errors,
             })
         }
-        (_, Participant::Client(kind)) => {
-            let (_, client) = instances
-                .iter_mut()
-                .find(|(k, _)| *k == kind)
-                .ok_or("client was not built")?;
-            runtime.block_on(async {
-                tokio::time::timeout(
-                    settings.round_timeout,
-                    scenarios::measure(scenario, client, base, settings),
-                )
-                .await
-                .map_err(|_| format!("round timed out after {:?}", settings.round_timeout))?
-            })
-        }
-        (_, Participant::External(tool)) => {
-            Err(format!("{} has no part in {}", tool.name(), scenario.id()).into())
-        }
+        _ => Err(format!("{} has no part in {}", participant.name(), scenario.id()).into()),
     }
 }
 

@@ -410,7 +410,7 @@ impl Report {
             self.machine["summary"].as_str().unwrap_or("?")
         );
 
-        let _ = write!(out, "{:<34}{:<17}", "scenario", "metric");
+        let _ = write!(out, "{:<38}{:<20}", "scenario", "metric");
         for p in Participant::ALL {
             let _ = write!(out, "{:>18}", p.name());
         }
@@ -430,7 +430,7 @@ impl Report {
                 };
                 let _ = write!(
                     out,
-                    "{:<34}{:<17}",
+                    "{:<38}{:<20}",
                     title,
                     format!("{} {arrow}", metric.label)
                 );
@@ -475,7 +475,7 @@ impl Report {
                 "\nCourier's ratio to each anchor (courier ÷ anchor, medians; ↑ higher is better, ↓ \
                  lower is better)"
             );
-            let _ = write!(out, "{:<34}{:<17}", "scenario", "metric");
+            let _ = write!(out, "{:<38}{:<20}", "scenario", "metric");
             for anchor in ANCHORS {
                 let _ = write!(out, "{:>14}", format!("vs {}", anchor.name()));
             }
@@ -501,7 +501,7 @@ impl Report {
                     };
                     let _ = write!(
                         out,
-                        "{:<34}{:<17}",
+                        "{:<38}{:<20}",
                         title,
                         format!("{} {arrow}", metric.label)
                     );

@@ -231,6 +231,9 @@ pub struct Settings {
     pub bulk_in_flight: usize,
     pub alloc_requests: usize,
     pub wrk_secs: u32,
+    /// Each round of an in-process scenario is cut into this many slices, the clients taking turns
+    /// slice by slice, so a burst of load from elsewhere on the machine hits every client alike.
+    pub slices: usize,
     pub server_threads: usize,
     /// Longest a single round of one client may take before it is reported as failed.
     pub round_timeout: Duration,
@@ -253,6 +256,7 @@ impl Settings {
             bulk_in_flight: 32,
             alloc_requests: 2_000,
             wrk_secs: 5,
+            slices: 10,
             server_threads: 1,
             round_timeout: Duration::from_secs(300),
         }
@@ -305,6 +309,7 @@ impl Settings {
             bulk_in_flight: 4,
             alloc_requests: 20,
             wrk_secs: 1,
+            slices: 1,
             round_timeout: Duration::from_secs(60),
             ..Settings::full()
         }
@@ -346,102 +351,130 @@ pub async fn warm_up(
     Ok(())
 }
 
-/// One round of an in-process scenario (not [`ScenarioId::Bulk`], which runs in child processes).
-pub async fn measure(
-    scenario: ScenarioId,
-    client: &mut Client,
-    base: &str,
-    s: &Settings,
-) -> Result<Sample, BoxError> {
-    let cpu_before = cpu::thread_cpu_time();
-    let mut sample = measure_inner(scenario, client, base, s).await?;
-    if scenario != ScenarioId::Allocs {
-        // Everything the client does runs on this thread (a current_thread runtime), so its CPU time is
-        // the client's cost.
-        let cpu_us = match (cpu_before, cpu::thread_cpu_time()) {
-            (Some(before), Some(after)) => {
-                (after - before).as_secs_f64() * 1e6 / sample.requests.max(1) as f64
-            }
-            _ => f64::NAN,
-        };
-        sample.values.push(cpu_us);
-    }
-    Ok(sample)
+/// What one slice of a round measured for one client, before it becomes figures. Slices of a round are
+/// added up, so a round's figures cover every slice.
+#[derive(Debug, Default)]
+pub struct Raw {
+    requests: u64,
+    elapsed: Duration,
+    /// `None` where the thread CPU clock is missing.
+    cpu: Option<Duration>,
+    received: u64,
+    expected: u64,
+    latencies: Vec<Duration>,
+    allocs: alloc::Counts,
 }
 
-async fn measure_inner(
+impl Raw {
+    /// Adds another slice of the same round.
+    pub fn add(&mut self, other: Raw) {
+        self.cpu = if self.requests == 0 {
+            other.cpu
+        } else {
+            self.cpu.zip(other.cpu).map(|(a, b)| a + b)
+        };
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+        self.received += other.received;
+        self.expected += other.expected;
+        self.latencies.extend(other.latencies);
+        self.allocs.allocations += other.allocs.allocations;
+        self.allocs.bytes += other.allocs.bytes;
+    }
+
+    /// The round's figures, in the order of [`ScenarioId::metrics`].
+    pub fn finish(mut self, scenario: ScenarioId) -> Sample {
+        let n = self.requests.max(1) as f64;
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        // Everything the client does runs on this thread (a current_thread runtime), so its CPU time is
+        // the client's cost.
+        let cpu_us = self.cpu.map_or(f64::NAN, |c| c.as_secs_f64() * 1e6 / n);
+        let values = match scenario {
+            ScenarioId::Latency => {
+                self.latencies.sort_unstable();
+                vec![
+                    percentile(&self.latencies, 0.50).as_secs_f64() * 1e6,
+                    percentile(&self.latencies, 0.99).as_secs_f64() * 1e6,
+                    cpu_us,
+                ]
+            }
+            ScenarioId::Concurrent => vec![n / secs, cpu_us],
+            ScenarioId::Body64k | ScenarioId::Body1m | ScenarioId::Gzip1m => {
+                vec![self.received as f64 / secs / 1e6, cpu_us]
+            }
+            ScenarioId::Allocs => vec![
+                self.allocs.allocations as f64 / n,
+                self.allocs.bytes as f64 / n,
+            ],
+            ScenarioId::Bulk => vec![],
+        };
+        let mut sample = Sample::checked(values, self.requests, self.received, self.expected);
+        if scenario == ScenarioId::Gzip1m && !sample.verified {
+            sample.note = sample
+                .note
+                .map(|note| format!("{note}: the body was not decoded"));
+        }
+        sample
+    }
+}
+
+/// Requests per round of an in-process scenario.
+pub fn requests_per_round(scenario: ScenarioId, s: &Settings) -> usize {
+    match scenario {
+        ScenarioId::Latency => s.latency_requests,
+        ScenarioId::Concurrent => s.concurrent_requests,
+        ScenarioId::Body64k => s.medium_requests,
+        ScenarioId::Body1m => s.large_requests,
+        ScenarioId::Gzip1m => s.gzip_requests,
+        ScenarioId::Allocs => s.alloc_requests,
+        ScenarioId::Bulk => s.bulk_files,
+    }
+}
+
+/// `n` requests of an in-process scenario (not [`ScenarioId::Bulk`], which runs in child processes).
+pub async fn measure_slice(
     scenario: ScenarioId,
     client: &mut Client,
     base: &str,
     s: &Settings,
-) -> Result<Sample, BoxError> {
+    n: usize,
+) -> Result<Raw, BoxError> {
     let small = SMALL_BODY.len() as u64;
+    let cpu_before = cpu::thread_cpu_time();
+    let start = Instant::now();
+    let mut raw = Raw {
+        requests: n as u64,
+        ..Raw::default()
+    };
     match scenario {
         ScenarioId::Latency => {
             let url = format!("{base}/small");
-            let n = s.latency_requests;
-            let mut latencies = Vec::with_capacity(n);
-            let mut received = 0;
+            raw.latencies.reserve(n);
             for _ in 0..n {
                 let start = Instant::now();
-                received += client.fetch(&url).await? as u64;
-                latencies.push(start.elapsed());
+                raw.received += client.fetch(&url).await? as u64;
+                raw.latencies.push(start.elapsed());
             }
-            latencies.sort_unstable();
-            let p50 = percentile(&latencies, 0.50).as_secs_f64() * 1e6;
-            let p99 = percentile(&latencies, 0.99).as_secs_f64() * 1e6;
-            Ok(Sample::checked(
-                vec![p50, p99],
-                n as u64,
-                received,
-                small * n as u64,
-            ))
+            raw.expected = small * n as u64;
         }
         ScenarioId::Concurrent => {
-            let n = s.concurrent_requests;
-            let start = Instant::now();
-            let received = concurrent(client, &format!("{base}/small"), n, s.in_flight).await?;
-            let rps = n as f64 / start.elapsed().as_secs_f64();
-            Ok(Sample::checked(
-                vec![rps],
-                n as u64,
-                received,
-                small * n as u64,
-            ))
+            raw.received = concurrent(client, &format!("{base}/small"), n, s.in_flight).await?;
+            raw.expected = small * n as u64;
         }
-        ScenarioId::Body64k => {
-            sequential_bodies(
-                client,
-                &format!("{base}/64k"),
-                false,
-                s.medium_requests,
-                MEDIUM_LEN,
-            )
-            .await
-        }
-        ScenarioId::Body1m => {
-            sequential_bodies(
-                client,
-                &format!("{base}/1m"),
-                false,
-                s.large_requests,
-                LARGE_LEN,
-            )
-            .await
-        }
-        ScenarioId::Gzip1m => {
-            sequential_bodies(
-                client,
-                &format!("{base}/1m.gz"),
-                true,
-                s.gzip_requests,
-                LARGE_LEN,
-            )
-            .await
+        ScenarioId::Body64k | ScenarioId::Body1m | ScenarioId::Gzip1m => {
+            let (path, gzip, len) = match scenario {
+                ScenarioId::Body64k => ("64k", false, MEDIUM_LEN),
+                ScenarioId::Body1m => ("1m", false, LARGE_LEN),
+                _ => ("1m.gz", true, LARGE_LEN),
+            };
+            let url = format!("{base}/{path}");
+            for _ in 0..n {
+                raw.received += client.stream(&url, gzip).await?;
+            }
+            raw.expected = (len * n) as u64;
         }
         ScenarioId::Allocs => {
             let url = format!("{base}/small");
-            let n = s.alloc_requests;
             alloc::start();
             let result = async {
                 let mut received = 0;
@@ -451,42 +484,17 @@ async fn measure_inner(
                 Ok::<_, BoxError>(received)
             }
             .await;
-            let counts = alloc::stop();
-            let received = result?;
-            Ok(Sample::checked(
-                vec![
-                    counts.allocations as f64 / n as f64,
-                    counts.bytes as f64 / n as f64,
-                ],
-                n as u64,
-                received,
-                small * n as u64,
-            ))
+            raw.allocs = alloc::stop();
+            raw.received = result?;
+            raw.expected = small * n as u64;
         }
-        ScenarioId::Bulk => Err("the bulk scenario runs in a child process".into()),
+        ScenarioId::Bulk => return Err("the bulk scenario runs in a child process".into()),
     }
-}
-
-async fn sequential_bodies(
-    client: &mut Client,
-    url: &str,
-    gzip: bool,
-    n: usize,
-    len: usize,
-) -> Result<Sample, BoxError> {
-    let start = Instant::now();
-    let mut received = 0;
-    for _ in 0..n {
-        received += client.stream(url, gzip).await?;
-    }
-    let mb_s = received as f64 / start.elapsed().as_secs_f64() / 1e6;
-    let mut sample = Sample::checked(vec![mb_s], n as u64, received, (len * n) as u64);
-    if gzip && !sample.verified {
-        sample.note = sample
-            .note
-            .map(|note| format!("{note}: the body was not decoded"));
-    }
-    Ok(sample)
+    raw.elapsed = start.elapsed();
+    raw.cpu = cpu_before
+        .zip(cpu::thread_cpu_time())
+        .map(|(before, after)| after.saturating_sub(before));
+    Ok(raw)
 }
 
 /// `n` small GETs from `in_flight` tasks sharing the client; returns the body bytes received.
@@ -535,6 +543,8 @@ pub fn human_size(bytes: u64) -> String {
         format!("{} KiB", bytes >> 10)
     } else if bytes >= 1_000_000 {
         format!("{:.2} MB", bytes as f64 / 1e6)
+    } else if bytes >= 1_000 {
+        format!("{:.0} kB", bytes as f64 / 1e3)
     } else {
         format!("{bytes} B")
     }
@@ -558,6 +568,42 @@ mod tests {
         assert_eq!(human_size(1 << 20), "1 MiB");
         assert_eq!(human_size(64 << 10), "64 KiB");
         assert_eq!(human_size(1_073_741), "1.07 MB");
+        assert_eq!(human_size(104_857), "105 kB");
+        assert_eq!(human_size(999), "999 B");
+    }
+
+    #[test]
+    fn slices_add_up_to_one_round() {
+        let slice = |ms: u64, lat: u64| Raw {
+            requests: 10,
+            elapsed: Duration::from_millis(ms),
+            cpu: Some(Duration::from_millis(ms / 2)),
+            received: 100,
+            expected: 100,
+            latencies: vec![Duration::from_micros(lat); 10],
+            allocs: alloc::Counts::default(),
+        };
+        let mut round = Raw::default();
+        round.add(slice(10, 5));
+        round.add(slice(30, 20));
+        let concurrent = Raw { ..round }.finish(ScenarioId::Concurrent);
+        assert_eq!(concurrent.requests, 20);
+        assert!(
+            (concurrent.values[0] - 500.0).abs() < 1e-6,
+            "{concurrent:?}"
+        );
+        assert!(
+            (concurrent.values[1] - 1000.0).abs() < 1e-6,
+            "{concurrent:?}"
+        );
+        assert!(concurrent.verified);
+
+        let mut round = Raw::default();
+        round.add(slice(10, 5));
+        round.add(slice(30, 20));
+        let latency = round.finish(ScenarioId::Latency);
+        assert_eq!(latency.values[0], 5.0);
+        assert_eq!(latency.values[1], 20.0);
     }
 
     #[test]
