@@ -948,6 +948,115 @@ async fn corrupt_brotli_is_a_decode_error() {
     assert_still_works(&client).await;
 }
 
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A gzip stream whose CRC-32 is wrong, and one cut before its 8-byte trailer (CRC-32 and size).
+fn damaged_trailers(gzipped: &[u8]) -> [(&'static str, Vec<u8>); 2] {
+    let n = gzipped.len();
+    let mut bad_crc = gzipped.to_vec();
+    bad_crc[n - 8] ^= 0xff;
+    [
+        ("bad CRC", bad_crc),
+        ("no trailer", gzipped[..n - 8].to_vec()),
+    ]
+}
+
+/// Serves `body` under `coding`, in one piece or one byte at a time, and reads the decoded body.
+async fn decode_served(
+    body: Vec<u8>,
+    coding: &'static str,
+    bytewise: bool,
+) -> courier::Result<Bytes> {
+    let body = Bytes::from(body);
+    let server = TestServer::start(move |_| {
+        let body = body.clone();
+        async move {
+            let body = if bytewise {
+                let bytes = body.iter().map(|b| Bytes::copy_from_slice(&[*b])).collect();
+                courier_testkit::slow(bytes, Duration::from_millis(1))
+            } else {
+                full(body)
+            };
+            http::Response::builder()
+                .header("content-encoding", coding)
+                .body(body)
+                .unwrap()
+        }
+    })
+    .await;
+    let client = Client::new();
+    within(10, async {
+        client
+            .get(server.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+    })
+    .await
+}
+
+/// gzip's trailer carries a CRC-32 and the length: a wrong CRC is corrupt, a missing trailer truncated,
+/// however the bytes arrive.
+#[tokio::test]
+async fn gzip_trailer_is_verified() {
+    let text = b"the trailer guards the body. ".repeat(20);
+    for bytewise in [false, true] {
+        for (what, body) in damaged_trailers(&gzip(&text)) {
+            let err = decode_served(body, "gzip", bytewise).await.unwrap_err();
+            assert!(err.is_decode(), "{what}, bytewise {bytewise}: {err:?}");
+            let decode = cause::<DecodeError>(&err).unwrap();
+            assert_eq!(decode.coding(), "gzip");
+            assert_eq!(
+                decode.is_truncated(),
+                what == "no trailer",
+                "{what}: {err:?}"
+            );
+        }
+    }
+}
+
+/// With stacked codings (`deflate, gzip`: deflated, then gzipped), the outer gzip's trailer must be
+/// verified too, after the inner deflate stream has ended.
+#[tokio::test]
+#[ignore = "BUG: with stacked codings, the decoders below the last one are dropped unread when it ends \
+            (decompression/body.rs Decoder::start_draining): the outer gzip CRC and length are never checked"]
+async fn stacked_codings_verify_the_outer_gzip_trailer() {
+    let text = b"stacked codings: deflate inside gzip. ".repeat(10);
+    let stacked = gzip(&zlib(&text));
+    // Intact, it decodes.
+    let body = decode_served(stacked.clone(), "deflate, gzip", false)
+        .await
+        .unwrap();
+    assert_eq!(body, text);
+    for bytewise in [false, true] {
+        for (what, body) in damaged_trailers(&stacked) {
+            let err = decode_served(body, "deflate, gzip", bytewise)
+                .await
+                .expect_err(what);
+            assert!(err.is_decode(), "{what}, bytewise {bytewise}: {err:?}");
+            let decode = cause::<DecodeError>(&err).unwrap();
+            assert_eq!(decode.coding(), "gzip");
+            assert_eq!(
+                decode.is_truncated(),
+                what == "no trailer",
+                "{what}: {err:?}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Redirects
 // ---------------------------------------------------------------------------------------------------
@@ -1102,10 +1211,15 @@ async fn set_cookie_of_1_mib_is_rejected_with_the_head() {
     reply.resize(reply.len() + MIB, b'c');
     reply.extend_from_slice(b"; Path=/\r\nContent-Length: 2\r\n\r\nok");
     let server = raw_reply(reply, Then::Hold).await;
-    let client = Client::new();
+    let jar = Arc::new(courier::cookie::Jar::new());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
     let err = get_head_error(&client, &server.url("/")).await;
     assert!(err.is_request(), "{err:?}");
     assert!(hyper_cause(&err).is_parse_too_large(), "{err:?}");
+    assert!(jar.is_empty());
     assert_still_works(&client).await;
 }
 
@@ -1118,10 +1232,74 @@ async fn ten_thousand_set_cookie_headers_are_rejected_with_the_head() {
     }
     reply.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
     let server = raw_reply(reply, Then::Hold).await;
-    let client = Client::new();
+    let jar = Arc::new(courier::cookie::Jar::new());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
     let err = get_head_error(&client, &server.url("/")).await;
     assert!(err.is_request(), "{err:?}");
     assert!(hyper_cause(&err).is_parse_too_large(), "{err:?}");
+    assert!(jar.is_empty());
+    assert_still_works(&client).await;
+}
+
+/// Within hyper's limits, through the whole client with a cookie store: a 300 KiB cookie is ignored
+/// (longer than `MAX_COOKIE_BYTES`), and of 98 cookies for one host the jar keeps the last 50.
+#[tokio::test]
+async fn cookie_store_ignores_a_huge_cookie_and_caps_per_domain() {
+    use courier::cookie::Jar;
+    use courier_core::cookie::MAX_COOKIES_PER_DOMAIN;
+
+    let server = RawServer::start(|mut stream, _| async move {
+        loop {
+            let head = match read_request_head(&mut stream).await {
+                Ok(head) if !head.is_empty() => head,
+                _ => return,
+            };
+            let mut reply = b"HTTP/1.1 200 OK\r\n".to_vec();
+            if head.starts_with("GET /big ") {
+                reply.extend_from_slice(b"Set-Cookie: big=");
+                reply.resize(reply.len() + 300 * 1024, b'c');
+                reply.extend_from_slice(b"; Path=/\r\n");
+            } else if head.starts_with("GET /many ") {
+                // 98 + Content-Length: within hyper's 100 headers.
+                for i in 0..98 {
+                    write!(reply, "Set-Cookie: c{i}=v; Path=/\r\n").unwrap();
+                }
+            }
+            let cookie = head
+                .lines()
+                .find_map(|l| l.strip_prefix("cookie: "))
+                .unwrap_or("<none>")
+                .to_owned();
+            write!(reply, "Content-Length: {}\r\n\r\n{cookie}", cookie.len()).unwrap();
+            if stream.write_all(&reply).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let jar = Arc::new(Jar::new());
+    let client = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let get = |path: &str| {
+        let request = client.get(server.url(path));
+        within(10, async {
+            request.send().await.unwrap().text().await.unwrap()
+        })
+    };
+
+    assert_eq!(get("/big").await, "<none>");
+    assert!(jar.is_empty());
+    assert_eq!(get("/many").await, "<none>");
+    assert_eq!(jar.len(), MAX_COOKIES_PER_DOMAIN);
+    let expected: Vec<String> = (98 - MAX_COOKIES_PER_DOMAIN..98)
+        .map(|i| format!("c{i}=v"))
+        .collect();
+    assert_eq!(get("/").await, expected.join("; "));
     assert_still_works(&client).await;
 }
 
