@@ -81,6 +81,24 @@ impl Client {
         })
     }
 
+    /// The size in bytes of the future a request starts with (created, never polled): a future is
+    /// moved (copied) several times before it settles in place, so large ones cost memcpy per request.
+    /// The raw services are measured at their `call`/`request` future.
+    pub fn request_future_size(&mut self, url: &str) -> Result<usize, BoxError> {
+        Ok(match self {
+            Client::Courier(client) => std::mem::size_of_val(&client.get(url).send()),
+            Client::Reqwest(client) => std::mem::size_of_val(&client.get(url).send()),
+            Client::Transport(transport) => {
+                let request = http::Request::get(url).body(courier_core::Body::empty())?;
+                std::mem::size_of_val(&transport.call(request))
+            }
+            Client::HyperUtil(client) => {
+                let request = http::Request::get(url).body(Empty::new())?;
+                std::mem::size_of_val(&client.request(request))
+            }
+        })
+    }
+
     /// GET `url` and read the whole body into memory; returns its length.
     pub async fn fetch(&mut self, url: &str) -> Result<usize, BoxError> {
         match self {

@@ -182,6 +182,14 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let future_sizes = runtime.block_on(async {
+        let mut sizes = Vec::new();
+        for &kind in &kinds {
+            let mut client = Client::new(kind)?;
+            sizes.push((kind, client.request_future_size(&format!("{base}/small"))?));
+        }
+        Ok::<_, clients::BoxError>(sizes)
+    })?;
 
     let mut reports = Vec::new();
     for scenario in scenarios {
@@ -307,6 +315,7 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
         settings,
         machine,
         gzip_wire_bytes,
+        future_sizes,
         scenarios: reports,
     })
 }

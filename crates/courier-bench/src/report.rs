@@ -195,6 +195,8 @@ pub struct Report {
     pub machine: Value,
     /// Size of the gzip-encoded 1 MiB body as sent.
     pub gzip_wire_bytes: usize,
+    /// Each client's request future size in bytes (see `Client::request_future_size`).
+    pub future_sizes: Vec<(ClientKind, usize)>,
     pub scenarios: Vec<ScenarioReport>,
 }
 
@@ -383,6 +385,11 @@ impl Report {
                 "wrk_secs": s.wrk_secs,
                 "gzip_1m_wire_bytes": self.gzip_wire_bytes,
             },
+            "request_future_bytes": self
+                .future_sizes
+                .iter()
+                .map(|(kind, size)| (kind.name().to_owned(), json!(size)))
+                .collect::<Map<String, Value>>(),
             "scenarios": scenarios,
             "ratios": ratios,
             "absolute_targets": absolute,
@@ -546,6 +553,18 @@ impl Report {
                 target.scenario.id(),
                 target.metric,
                 target.bound.describe()
+            );
+        }
+        if !self.future_sizes.is_empty() {
+            let sizes: Vec<String> = self
+                .future_sizes
+                .iter()
+                .map(|(kind, size)| format!("{} {size}", kind.name()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "request future size, bytes (moved several times per request): {}",
+                sizes.join(", ")
             );
         }
         if !notes.is_empty() {

@@ -106,6 +106,11 @@ fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
         1 << 20
     );
 
+    for client in CLIENTS {
+        let size = report["request_future_bytes"][client].as_u64();
+        assert!(size.is_some_and(|s| s > 0), "{client}: {size:?}");
+    }
+
     // Ratios compare Courier with each measured anchor.
     let ratios = report["ratios"].as_array().unwrap();
     assert!(ratios
