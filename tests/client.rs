@@ -850,3 +850,52 @@ fn client_is_clone_send_sync() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
     assert_traits::<Client>();
 }
+
+#[tokio::test]
+async fn a_lying_huge_content_length_does_not_preallocate() {
+    let server = RawServer::start(|mut stream, _| async move {
+        let _ = courier_testkit::read_request_head(&mut stream).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000\r\n\r\nhello")
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = stream.write_all(b"world").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    })
+    .await;
+    let client = Client::new();
+    let err = client
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(err.is_body(), "{err:?}");
+    assert_still_works(&client).await;
+}
+
+#[tokio::test]
+async fn timeouts_do_not_count_the_callers_own_pauses() {
+    let server = TestServer::start(|_| async {
+        http::Response::new(slow(
+            (0..4).map(|_| Bytes::from(vec![b'x'; 1024])).collect(),
+            Duration::from_millis(1),
+        ))
+    })
+    .await;
+    // The server sends everything at once; the caller then takes its time between chunks.
+    let client = Client::builder()
+        .read_timeout(Duration::from_millis(300))
+        .min_speed(64 * 1024, Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut response = client.get(server.url("/")).send().await.unwrap();
+    let mut total = 0;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        total += chunk.len();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(total, 4096);
+}

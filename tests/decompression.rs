@@ -8,12 +8,12 @@ use bytes::Bytes;
 use courier_core::decompression::{
     DecodeError, Decompression, DecompressionBody, DecompressionLayer, SizeLimitExceeded,
 };
+use courier_core::transport::ResponseBody;
 use courier_core::transport::Transport;
 use courier_core::{Body, Error};
 use courier_testkit::{failing, full, slow, ServerBody, TestServer};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tower::{Layer, ServiceExt};
 
 // ---- encoders -------------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ async fn send(
     client: Client,
     method: Method,
     url: &str,
-) -> Result<Response<DecompressionBody<Incoming>>, Error> {
+) -> Result<Response<DecompressionBody<ResponseBody>>, Error> {
     let request = Request::builder()
         .method(method)
         .uri(url)
@@ -131,17 +131,17 @@ async fn send(
     client.oneshot(request).await
 }
 
-async fn get(layer: DecompressionLayer, url: &str) -> Response<DecompressionBody<Incoming>> {
+async fn get(layer: DecompressionLayer, url: &str) -> Response<DecompressionBody<ResponseBody>> {
     send(client(layer), Method::GET, url).await.unwrap()
 }
 
-async fn read_body(response: Response<DecompressionBody<Incoming>>) -> Result<Bytes, Error> {
+async fn read_body(response: Response<DecompressionBody<ResponseBody>>) -> Result<Bytes, Error> {
     Ok(response.into_body().collect().await?.to_bytes())
 }
 
 /// Reads the body frame by frame: the frames' sizes, or the error that ended it and the bytes read first.
 async fn read_frames(
-    response: Response<DecompressionBody<Incoming>>,
+    response: Response<DecompressionBody<ResponseBody>>,
 ) -> (Vec<Bytes>, Option<Error>) {
     let mut body = response.into_body();
     let mut frames = Vec::new();
@@ -158,7 +158,7 @@ async fn read_frames(
     (frames, None)
 }
 
-fn assert_decoded_headers(response: &Response<DecompressionBody<Incoming>>) {
+fn assert_decoded_headers(response: &Response<DecompressionBody<ResponseBody>>) {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().get("content-encoding").is_none());
     assert!(response.headers().get("content-length").is_none());

@@ -7,11 +7,11 @@ use courier_core::redirect::{
     Attempt, FollowRedirectLayer, InsecureRedirect, InvalidLocation, Policy, RedirectHistory,
     RedirectLoop, TooManyRedirects, UnsupportedScheme,
 };
+use courier_core::transport::ResponseBody;
 use courier_core::transport::{Certificate, Transport};
 use courier_core::{Body, Error};
 use courier_testkit::{echo, redirect, respond, Recorded, ServerBody, TestServer};
 use http::{Method, Request, Response, StatusCode};
-use hyper::body::Incoming;
 use tower::{Layer, ServiceExt};
 use url::Url;
 
@@ -53,7 +53,7 @@ fn transport() -> Transport {
     Transport::builder().build().unwrap()
 }
 
-async fn send(policy: Policy, req: Request<Body>) -> Result<Response<Incoming>, Error> {
+async fn send(policy: Policy, req: Request<Body>) -> Result<Response<ResponseBody>, Error> {
     FollowRedirectLayer::new(policy)
         .layer(transport())
         .oneshot(req)
@@ -64,7 +64,7 @@ fn get(url: &str) -> Request<Body> {
     Request::get(url).body(Body::empty()).unwrap()
 }
 
-fn history(res: &Response<Incoming>) -> &RedirectHistory {
+fn history(res: &Response<ResponseBody>) -> &RedirectHistory {
     res.extensions()
         .get::<RedirectHistory>()
         .expect("no RedirectHistory")

@@ -141,9 +141,14 @@ impl Error {
         }
     }
 
-    /// Attaches the URL the error happened for, unless one is already set.
-    pub fn with_url(mut self, url: Url) -> Error {
+    /// Attaches the URL the error happened for, unless one is already set. Credentials in the URL
+    /// (`user:pass@`) are removed: errors get logged.
+    pub fn with_url(mut self, mut url: Url) -> Error {
         if self.inner.url.is_none() {
+            if !url.username().is_empty() || url.password().is_some() {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+            }
             self.inner.url = Some(url);
         }
         self
@@ -349,6 +354,16 @@ mod tests {
             "error connecting for url (http://127.0.0.1:1/): refused"
         );
         assert!(err.source().is_some());
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        let err = Error::builder("bad").with_url("http://user:pw@example.com/x".parse().unwrap());
+        assert_eq!(err.url().unwrap().as_str(), "http://example.com/x");
+        assert_eq!(
+            err.to_string(),
+            "builder error for url (http://example.com/x): bad"
+        );
     }
 
     #[test]

@@ -210,7 +210,9 @@ impl Client {
             _ => None,
         };
         let mut stack = inner.stack.clone();
-        let call = stack.call(req);
+        // Boxed once here: the stack's future is large (every layer's state), and the futures above it
+        // would otherwise copy it around on every move.
+        let call = Box::pin(stack.call(req));
         async move {
             let response = if deadlines.total.is_none() && deadlines.read.is_none() {
                 call.await?

@@ -320,7 +320,9 @@ impl RequestBuilder {
         })
     }
 
-    /// The HTTP version to use; `HTTP_2` asks for HTTP/2 by prior knowledge.
+    /// The HTTP version to use. `HTTP_2` requires a connection that speaks HTTP/2 (negotiated through
+    /// ALPN over https, or a client built with `http2_prior_knowledge`); over an HTTP/1.1 connection the
+    /// request fails with a request error.
     pub fn version(self, version: Version) -> RequestBuilder {
         self.with(|request| {
             request.version = version;

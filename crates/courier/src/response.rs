@@ -186,7 +186,9 @@ impl Response {
         let Some(second) = self.chunk().await? else {
             return Ok(first);
         };
-        let hint = self.body.size_hint().lower() as usize;
+        // The size hint comes from the server's Content-Length: trust it only so far.
+        const MAX_PREALLOCATION: u64 = 4 * 1024 * 1024;
+        let hint = self.body.size_hint().lower().min(MAX_PREALLOCATION) as usize;
         let mut buf = BytesMut::with_capacity(first.len() + second.len() + hint);
         buf.extend_from_slice(&first);
         buf.extend_from_slice(&second);

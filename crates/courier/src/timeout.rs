@@ -121,6 +121,9 @@ pub(crate) struct TimeoutBody<B> {
     last_bytes: Instant,
     window_start: Instant,
     window_bytes: u64,
+    /// When the last frame was handed to the caller: the time until it asks again is the caller's own
+    /// and counts against neither the read timeout nor the speed window.
+    delivered_at: Option<Instant>,
 }
 
 impl<B> TimeoutBody<B> {
@@ -133,6 +136,7 @@ impl<B> TimeoutBody<B> {
             last_bytes: now,
             window_start: now,
             window_bytes: 0,
+            delivered_at: None,
         };
         let next = body.next_deadline();
         body.sleep.as_mut().reset(next);
@@ -194,8 +198,16 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Some(delivered_at) = this.delivered_at.take() {
+            let caller_time = delivered_at.elapsed();
+            this.last_bytes += caller_time;
+            this.window_start += caller_time;
+            let next = this.next_deadline();
+            this.sleep.as_mut().reset(next);
+        }
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             let now = Instant::now();
+            this.delivered_at = Some(now);
             if let Some(Ok(frame)) = &frame {
                 if let Some(data) = frame.data_ref() {
                     this.window_bytes += data.remaining() as u64;

@@ -3,7 +3,8 @@
 //! [`Transport`] is a `tower::Service<http::Request<B>>` built on hyper-util's `client::legacy::Client`
 //! with an `HttpConnector` wrapped in rustls (ALPN `h2` and `http/1.1`). Clones share one connection
 //! pool. It sends exactly the request it is given — absolute-form URI, headers as they are — and
-//! returns the response with a streaming [`hyper::body::Incoming`] body. Everything else (user agent,
+//! returns the response with a streaming [`ResponseBody`] (hyper's `Incoming`, which also tells the pool
+//! when the response is over). Everything else (user agent,
 //! decompression, cookies, redirects) is done by the layers stacked on top of it.
 //!
 //! The address the response came from is in the response extensions as
@@ -320,7 +321,7 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    type Response = Response<Incoming>;
+    type Response = Response<ResponseBody>;
     type Error = Error;
     type Future = ResponseFuture<B>;
 
@@ -339,22 +340,27 @@ where
                 }
             }
         }
-        let in_flight = self.pool.in_flight(req.uri());
-        let retry = if self.retry_stale && req.method().is_idempotent() {
-            clone_request(&req).map(|clone| {
-                // Learn which connection the request went out on: only a reused one may be stale.
-                let connection = capture_connection(&mut req);
-                (self.client.clone(), clone, connection)
-            })
+        let track = self.pool.has_limits();
+        let in_flight = self.pool.in_flight(req.uri(), track);
+        // Only a reused connection can be stale: with no idle connection to this host, the request goes
+        // out on a fresh one, whose failure is the server's answer and is not retried.
+        let retry = if self.retry_stale
+            && req.method().is_idempotent()
+            && in_flight.host_has_idle_connections()
+        {
+            clone_request(&req).map(|clone| (self.client.clone(), clone))
         } else {
             None
         };
+        // Under limits, learn when the request gets its connection, to tell waiting connection attempts.
+        let capture = track.then(|| capture_connection(&mut req));
         let uri = req.uri().clone();
         ResponseFuture {
             inner: self.client.request(req),
             retry,
+            capture,
             uri,
-            _in_flight: in_flight,
+            in_flight,
         }
     }
 }
@@ -365,21 +371,8 @@ fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
     *clone.uri_mut() = req.uri().clone();
     *clone.version_mut() = req.version();
     *clone.headers_mut() = req.headers().clone();
+    *clone.extensions_mut() = req.extensions().clone();
     Some(clone)
-}
-
-/// True when the request went out on a connection that had carried a response before: a fresh
-/// connection that fails is the server's doing, not a stale pool entry, and is not retried.
-fn was_reused(connection: &CaptureConnection) -> bool {
-    let metadata = connection.connection_metadata();
-    let Some(connected) = metadata.as_ref() else {
-        return false;
-    };
-    let mut extras = http::Extensions::new();
-    connected.get_extras(&mut extras);
-    extras
-        .get::<ConnInfo>()
-        .is_some_and(ConnInfo::carried_a_response)
 }
 
 /// True for failures that mean a pooled connection died under the request before any response came:
@@ -421,9 +414,10 @@ fn is_stale_connection_error(err: &legacy::Error) -> bool {
 /// The future returned by [`Transport`]: the response head, or a classified [`Error`] naming the URL.
 pub struct ResponseFuture<B = Body> {
     inner: legacy::ResponseFuture,
-    retry: Option<(Client<Connector, B>, Request<B>, CaptureConnection)>,
+    retry: Option<(Client<Connector, B>, Request<B>)>,
+    capture: Option<CaptureConnection>,
     uri: Uri,
-    _in_flight: InFlight,
+    in_flight: InFlight,
 }
 
 impl<B> Future for ResponseFuture<B>
@@ -432,20 +426,30 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    type Output = Result<Response<Incoming>, Error>;
+    type Output = Result<Response<ResponseBody>, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
-            match Pin::new(&mut self.inner).poll(cx) {
+            let polled = Pin::new(&mut self.inner).poll(cx);
+            if self.in_flight.is_unassigned()
+                && self
+                    .capture
+                    .as_ref()
+                    .is_some_and(|c| c.connection_metadata().is_some())
+            {
+                self.in_flight.assigned();
+            }
+            match polled {
                 Poll::Ready(Ok(res)) => {
-                    if let Some(conn) = res.extensions().get::<ConnInfo>() {
+                    let conn = res.extensions().get::<ConnInfo>().cloned();
+                    if let Some(conn) = &conn {
                         conn.response_received(res.headers());
                     }
-                    return Poll::Ready(Ok(res));
+                    return Poll::Ready(Ok(res.map(|body| ResponseBody::new(body, conn))));
                 }
                 Poll::Ready(Err(err)) => {
-                    if let Some((client, req, connection)) = self.retry.take() {
-                        if is_stale_connection_error(&err) && was_reused(&connection) {
+                    if let Some((client, req)) = self.retry.take() {
+                        if is_stale_connection_error(&err) {
                             tracing::debug!(error = %err, "pooled connection failed; retrying once");
                             self.inner = client.request(req);
                             continue;
@@ -456,6 +460,67 @@ where
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+/// The body of a [`Transport`] response: hyper's [`Incoming`], which also tells the pool when the
+/// response is over, so the connection counts as idle only from then on.
+pub struct ResponseBody {
+    inner: Incoming,
+    conn: Option<ConnInfo>,
+}
+
+impl ResponseBody {
+    fn new(inner: Incoming, conn: Option<ConnInfo>) -> ResponseBody {
+        let mut body = ResponseBody { inner, conn };
+        if http_body::Body::is_end_stream(&body.inner) {
+            body.finish();
+        }
+        body
+    }
+
+    fn finish(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.response_done();
+        }
+    }
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, hyper::Error>>> {
+        let frame = Pin::new(&mut self.inner).poll_frame(cx);
+        match &frame {
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.finish(),
+            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.finish(),
+            _ => {}
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseBody").finish_non_exhaustive()
     }
 }
 

@@ -9,11 +9,13 @@
 //!   the connection exists, in use or idle, and come back when it closes. Tokio's semaphores are fair,
 //!   so waiting requests are served first come, first served; a waiting request is bounded by its own
 //!   timeout. While a request waits for a permit, the pool may also hand it an idle connection that
-//!   another request released, whichever comes first.
+//!   another request released, whichever comes first. When the total limit is reached and a request for
+//!   another host waits, an idle connection closes itself to make room.
 //! - **Keep-alive awareness.** When an HTTP/1.1 response says `Keep-Alive: timeout=N`, the connection
-//!   closes itself after it has been idle for a little less than `N` seconds, before the server would,
-//!   so it is never handed out just as the server hangs up. A connection the server closed while idle is
-//!   seen by hyper (it keeps reading idle connections) and dropped before reuse.
+//!   closes itself after it has been idle (no request written since its last response body ended) for a
+//!   little less than `N` seconds, before the server would, so it is never handed out just as the server
+//!   hangs up. A connection the server closed while idle is seen by hyper (it keeps reading idle
+//!   connections) and dropped before reuse.
 //! - **Statistics.** Every connection counts itself in its host's entry: [`PoolStats`].
 //!
 //! What it does not do: open a second HTTP/2 connection when one is saturated (hyper-util multiplexes
@@ -25,7 +27,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use http::Uri;
@@ -57,22 +59,32 @@ struct Shared {
     limits: PoolLimits,
     total: Option<Arc<Semaphore>>,
     hosts: Mutex<HashMap<String, Arc<HostEntry>>>,
+    /// The origin of the millisecond clocks connections keep.
+    epoch: Instant,
+    /// Idle connections asked to close so that a request waiting under the total limit can connect.
+    close_requests: AtomicUsize,
+    /// Wakers of idle connections, to wake them when one should close (total limit only).
+    idle_wakers: Mutex<HashMap<u64, Waker>>,
+    next_connection: AtomicU64,
 }
 
 #[derive(Default)]
 struct HostEntry {
     permits: Option<Arc<Semaphore>>,
     open: AtomicUsize,
+    /// Open connections with no request on them.
+    idle: AtomicUsize,
     in_flight: AtomicUsize,
-    /// Connections that carry a request whose response head has not arrived yet.
-    busy: AtomicUsize,
-    /// Woken whenever a response head arrives, so connection attempts waiting for a permit can check
-    /// whether a request still needs them.
-    head_arrived: tokio::sync::Notify,
+    /// Requests in flight that have not been given a connection yet (counted only under limits).
+    unassigned: AtomicUsize,
+    /// Woken whenever a request gets its connection or goes away, so connection attempts waiting for a
+    /// permit can check whether a request still needs them.
+    assignment_changed: tokio::sync::Notify,
     waiting: AtomicUsize,
     connects: AtomicU64,
     reuses: AtomicU64,
     expired: AtomicU64,
+    evicted: AtomicU64,
     closed_by_peer: AtomicU64,
 }
 
@@ -83,8 +95,18 @@ impl Pool {
                 limits,
                 total: limits.total.map(|n| Arc::new(Semaphore::new(n))),
                 hosts: Mutex::new(HashMap::new()),
+                epoch: Instant::now(),
+                close_requests: AtomicUsize::new(0),
+                idle_wakers: Mutex::new(HashMap::new()),
+                next_connection: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// True when connection limits are set: only then do requests wait for permits, and only then is it
+    /// worth tracking which requests have a connection.
+    pub(crate) fn has_limits(&self) -> bool {
+        self.shared.limits.per_host.is_some() || self.shared.limits.total.is_some()
     }
 
     fn host(&self, uri: &Uri) -> Arc<HostEntry> {
@@ -113,11 +135,18 @@ impl Pool {
         })
     }
 
-    /// Counts a request in flight to `uri`'s host until the guard drops.
-    pub(crate) fn in_flight(&self, uri: &Uri) -> InFlight {
+    /// Counts a request in flight to `uri`'s host until the guard drops; with `track_assignment`, also
+    /// as lacking a connection until [`InFlight::assigned`].
+    pub(crate) fn in_flight(&self, uri: &Uri, track_assignment: bool) -> InFlight {
         let entry = self.host(uri);
         entry.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight { entry }
+        if track_assignment {
+            entry.unassigned.fetch_add(1, Ordering::SeqCst);
+        }
+        InFlight {
+            entry,
+            unassigned: track_assignment,
+        }
     }
 
     /// A snapshot of the pool's counters.
@@ -133,6 +162,7 @@ impl Pool {
                 connects: entry.connects.load(Ordering::Relaxed),
                 reuses: entry.reuses.load(Ordering::Relaxed),
                 expired: entry.expired.load(Ordering::Relaxed),
+                evicted: entry.evicted.load(Ordering::Relaxed),
                 closed_by_peer: entry.closed_by_peer.load(Ordering::Relaxed),
             };
             stats.open += host.open;
@@ -141,6 +171,7 @@ impl Pool {
             stats.connects += host.connects;
             stats.reuses += host.reuses;
             stats.expired += host.expired;
+            stats.evicted += host.evicted;
             stats.closed_by_peer += host.closed_by_peer;
             stats.hosts.push(host);
         }
@@ -160,23 +191,36 @@ fn write_host_key(out: &mut String, uri: &Uri) {
     let _ = write!(out, "{scheme}://{host}:{port}");
 }
 
-/// Decrements a host's in-flight count when dropped.
+/// A request in flight to a host: decrements the counts when dropped.
 pub(crate) struct InFlight {
     entry: Arc<HostEntry>,
+    unassigned: bool,
+}
+
+impl InFlight {
+    /// The request was given a connection.
+    pub(crate) fn assigned(&mut self) {
+        if std::mem::take(&mut self.unassigned) {
+            self.entry.unassigned.fetch_sub(1, Ordering::SeqCst);
+            self.entry.assignment_changed.notify_waiters();
+        }
+    }
+
+    /// True when the host has idle connections: this request may go out on a reused one.
+    pub(crate) fn host_has_idle_connections(&self) -> bool {
+        self.entry.idle.load(Ordering::Relaxed) > 0
+    }
+
+    /// True while the request waits for a connection (and that is being tracked).
+    pub(crate) fn is_unassigned(&self) -> bool {
+        self.unassigned
+    }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.entry.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.entry.head_arrived.notify_waiters();
-    }
-}
-
-impl HostEntry {
-    /// Requests in flight that have no connection yet.
-    fn requests_without_connection(&self) -> usize {
-        let in_flight = self.in_flight.load(Ordering::SeqCst);
-        in_flight.saturating_sub(self.busy.load(Ordering::SeqCst))
+        self.assigned();
     }
 }
 
@@ -201,6 +245,8 @@ pub struct PoolStats {
     pub reuses: u64,
     /// Idle connections closed before the server's keep-alive timeout.
     pub expired: u64,
+    /// Idle connections closed to make room for a request to another host under the total limit.
+    pub evicted: u64,
     /// Connections the server closed.
     pub closed_by_peer: u64,
     /// The same counters per `scheme://host:port`, sorted.
@@ -225,6 +271,8 @@ pub struct HostStats {
     pub reuses: u64,
     /// Idle connections closed before the server's keep-alive timeout.
     pub expired: u64,
+    /// Idle connections closed to make room under the total limit.
+    pub evicted: u64,
     /// Connections the server closed.
     pub closed_by_peer: u64,
 }
@@ -259,7 +307,7 @@ where
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let entry = self.pool.host(&uri);
-        let total = self.pool.shared.total.clone();
+        let shared = self.pool.shared.clone();
         // `poll_ready` was called on `self.inner`; the clone takes its place for the next call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -268,7 +316,7 @@ where
         let span = tracing::debug_span!("connection", host = %uri.authority().map_or("", |a| a.as_str()), scheme = uri.scheme_str().unwrap_or(""));
         let connect_span = span.clone();
         let connect = async move {
-            let permits = acquire(&entry, total).await?;
+            let permits = acquire(&entry, &shared).await?;
             let io = inner.call(uri).await.map_err(|e| {
                 let e: BoxError = e.into();
                 tracing::debug!(error = %e, "connect failed");
@@ -280,16 +328,21 @@ where
                 open = entry.open.load(Ordering::Relaxed),
                 "connection opened"
             );
+            let state = ConnState {
+                id: shared.next_connection.fetch_add(1, Ordering::Relaxed),
+                entry,
+                keep_alive_ms: AtomicU64::new(0),
+                last_activity_ms: AtomicU64::new(0),
+                // A new connection was opened for a request about to be written on it: it is not idle.
+                busy: AtomicBool::new(true),
+                responses: AtomicU64::new(0),
+                shared,
+            };
+            state.touch();
             Ok(PooledIo {
                 span,
                 io,
-                state: Arc::new(ConnState {
-                    entry,
-                    keep_alive_ms: AtomicU64::new(0),
-                    last_activity: Mutex::new(Instant::now()),
-                    busy: AtomicBool::new(false),
-                    responses: AtomicU64::new(0),
-                }),
+                state: Arc::new(state),
                 idle_timer: None,
                 _permits: permits,
             })
@@ -300,48 +353,73 @@ where
 
 async fn acquire(
     entry: &HostEntry,
-    total: Option<Arc<Semaphore>>,
+    shared: &Shared,
 ) -> Result<(Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>), BoxError> {
     let host = match &entry.permits {
-        Some(sem) => Some(acquire_one(entry, sem.clone()).await?),
+        Some(sem) => Some(acquire_one(entry, shared, sem.clone(), false).await?),
         None => None,
     };
-    let total = match total {
-        Some(sem) => Some(acquire_one(entry, sem).await?),
+    let total = match &shared.total {
+        Some(sem) => Some(acquire_one(entry, shared, sem.clone(), true).await?),
         None => None,
     };
     Ok((host, total))
 }
 
-/// Waits for a permit. hyper-util starts a connection attempt for a request and, when an idle connection
-/// frees up first, hands the request that one and lets the attempt finish in the background. Such an
-/// attempt, still waiting for a permit, would later open a connection nobody needs; so whenever a
-/// response head arrives, a waiting attempt checks whether any request still lacks a connection, and
+/// Waits for a permit.
+///
+/// hyper-util starts a connection attempt for a request and, when an idle connection frees up first,
+/// hands the request that one and lets the attempt finish in the background. Such an attempt, still
+/// waiting for a permit, would later open a connection nobody needs; so whenever a request of this host
+/// gets its connection (or goes away), a waiting attempt checks whether any request still lacks one, and
 /// gives up if none does.
+///
+/// Waiting on the total limit also asks one idle connection (of any host) to close and make room.
 async fn acquire_one(
     entry: &HostEntry,
+    shared: &Shared,
     sem: Arc<Semaphore>,
+    total: bool,
 ) -> Result<OwnedSemaphorePermit, BoxError> {
     if let Ok(permit) = sem.clone().try_acquire_owned() {
         return Ok(permit);
     }
     entry.waiting.fetch_add(1, Ordering::Relaxed);
+    if total {
+        shared.close_requests.fetch_add(1, Ordering::SeqCst);
+        let wakers: Vec<Waker> = lock(&shared.idle_wakers).drain().map(|(_, w)| w).collect();
+        wakers.into_iter().for_each(Waker::wake);
+    }
     let _waiting = scopeguard(|| {
         entry.waiting.fetch_sub(1, Ordering::Relaxed);
+        if total {
+            // Withdraw the close request if no idle connection took it up.
+            let _ = shared
+                .close_requests
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        }
     });
     let acquire = sem.acquire_owned();
     tokio::pin!(acquire);
     loop {
-        let head_arrived = entry.head_arrived.notified();
+        let changed = entry.assignment_changed.notified();
+        tokio::pin!(changed);
+        // Register for the notification before checking, so a change in between is not missed.
+        changed.as_mut().enable();
+        if entry.unassigned.load(Ordering::SeqCst) == 0 {
+            return Err(
+                "connection attempt no longer needed: every request has a connection".into(),
+            );
+        }
         tokio::select! {
             permit = &mut acquire => return Ok(permit?),
-            _ = head_arrived => {
-                if entry.requests_without_connection() == 0 {
-                    return Err("connection attempt no longer needed: every request has a connection".into());
-                }
-            }
+            _ = changed => {}
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn scopeguard<F: FnMut()>(f: F) -> impl Drop {
@@ -357,9 +435,13 @@ fn scopeguard<F: FnMut()>(f: F) -> impl Drop {
 /// Per-connection state, shared between the connection's I/O and the responses it carried (through the
 /// `Connected` extras that hyper-util copies into each response's extensions).
 pub(crate) struct ConnState {
+    id: u64,
+    shared: Arc<Shared>,
     entry: Arc<HostEntry>,
     keep_alive_ms: AtomicU64,
-    last_activity: Mutex<Instant>,
+    /// Milliseconds since `shared.epoch` of the last byte read or written.
+    last_activity_ms: AtomicU64,
+    /// A request was written and its response body has not ended yet.
     busy: AtomicBool,
     responses: AtomicU64,
 }
@@ -367,21 +449,15 @@ pub(crate) struct ConnState {
 impl ConnState {
     /// A request is being written on this connection.
     fn mark_busy(&self) {
-        if !self.busy.swap(true, Ordering::SeqCst) {
-            self.entry.busy.fetch_add(1, Ordering::SeqCst);
+        if !self.busy.swap(true, Ordering::Relaxed) {
+            self.entry.idle.fetch_sub(1, Ordering::Relaxed);
         }
         self.touch();
     }
 
-    /// The response head arrived (or the connection is gone).
-    fn mark_idle(&self) {
-        if self.busy.swap(false, Ordering::SeqCst) {
-            self.entry.busy.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
     fn touch(&self) {
-        *self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        let now = self.shared.epoch.elapsed().as_millis() as u64;
+        self.last_activity_ms.store(now, Ordering::Relaxed);
     }
 
     /// When an idle connection must be given up, if the server announced a keep-alive timeout.
@@ -392,7 +468,19 @@ impl ConnState {
         }
         let timeout = Duration::from_millis(ms);
         let timeout = timeout.saturating_sub(KEEP_ALIVE_MARGIN.min(timeout / 2));
-        Some(*self.last_activity.lock().unwrap_or_else(|e| e.into_inner()) + timeout)
+        let last = Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
+        Some(self.shared.epoch + last + timeout)
+    }
+
+    /// True when an idle connection should close to let a request to another host connect under the
+    /// total limit; takes up one close request.
+    fn should_make_room(&self) -> bool {
+        self.shared.limits.total.is_some()
+            && self
+                .shared
+                .close_requests
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
     }
 }
 
@@ -401,11 +489,6 @@ impl ConnState {
 pub(crate) struct ConnInfo(pub(crate) Arc<ConnState>);
 
 impl ConnInfo {
-    /// True once a response head arrived over this connection (before the current one, if any).
-    pub(crate) fn carried_a_response(&self) -> bool {
-        self.0.responses.load(Ordering::Relaxed) > 0
-    }
-
     /// Called when a response head arrived over this connection.
     pub(crate) fn response_received(&self, headers: &http::HeaderMap) {
         let state = &self.0;
@@ -417,8 +500,16 @@ impl ConnInfo {
                 .keep_alive_ms
                 .store(timeout.as_millis() as u64, Ordering::Relaxed);
         }
-        state.mark_idle();
         state.touch();
+    }
+
+    /// Called when a response body ended or was dropped: the connection is idle from now on (until a
+    /// request is written on it again).
+    pub(crate) fn response_done(&self) {
+        if self.0.busy.swap(false, Ordering::Relaxed) {
+            self.0.entry.idle.fetch_add(1, Ordering::Relaxed);
+        }
+        self.0.touch();
     }
 }
 
@@ -447,7 +538,10 @@ pub(crate) struct PooledIo<T> {
 
 impl<T> Drop for PooledIo<T> {
     fn drop(&mut self) {
-        self.state.mark_idle();
+        lock(&self.state.shared.idle_wakers).remove(&self.state.id);
+        if !self.state.busy.load(Ordering::Relaxed) {
+            self.state.entry.idle.fetch_sub(1, Ordering::Relaxed);
+        }
         self.state.entry.open.fetch_sub(1, Ordering::Relaxed);
         tracing::debug!(parent: &self.span, responses = self.state.responses.load(Ordering::Relaxed), "connection closed");
     }
@@ -461,22 +555,29 @@ impl<T: Read + Unpin> Read for PooledIo<T> {
     ) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
         // hyper reads idle connections to notice when the server closes them; that read is where an idle
-        // connection past its keep-alive deadline ends itself (an EOF, as if the server had closed it).
-        if let Some(deadline) = this.state.idle_deadline() {
-            if Instant::now() >= deadline {
-                this.state.entry.expired.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(parent: &this.span, "idle connection expired before the server's keep-alive timeout");
+        // connection ends itself (an EOF, as if the server had closed it): past its keep-alive deadline,
+        // or to make room for another host under the total limit.
+        if !this.state.busy.load(Ordering::Relaxed) {
+            if this.state.should_make_room() {
+                this.state.entry.evicted.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(parent: &this.span, "idle connection closed to make room under the total limit");
                 return Poll::Ready(Ok(()));
             }
-            let timer = this
-                .idle_timer
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-            if timer.deadline() != deadline {
-                timer.as_mut().reset(deadline);
+            if let Some(deadline) = this.state.idle_deadline() {
+                let timer = this
+                    .idle_timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                if Instant::now() >= deadline || timer.as_mut().poll(cx).is_ready() {
+                    this.state.entry.expired.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(parent: &this.span, "idle connection expired before the server's keep-alive timeout");
+                    return Poll::Ready(Ok(()));
+                }
             }
-            if timer.as_mut().poll(cx).is_ready() {
-                this.state.entry.expired.fetch_add(1, Ordering::Relaxed);
-                return Poll::Ready(Ok(()));
+            if this.state.shared.limits.total.is_some() {
+                lock(&this.state.shared.idle_wakers).insert(this.state.id, cx.waker().clone());
             }
         }
         // Read through a `ReadBuf` of our own over the caller's unfilled bytes (as hyper-util's `TokioIo`
