@@ -52,6 +52,13 @@ pub(crate) fn parse_set_cookie(line: &[u8], now: i64) -> Option<SetCookie> {
     if name.is_empty() || name.len() + value.len() > MAX_NAME_VALUE_BYTES {
         return None;
     }
+    // RFC 6265bis §5.6: control characters other than tab make the whole line invalid. A header parser
+    // already refuses most of them; `Jar::add_cookie_str` has no such guard, and one such cookie would
+    // make the jar's `Cookie` header invalid for every cookie of its URL.
+    let is_control = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f;
+    if name.iter().chain(value).any(is_control) {
+        return None;
+    }
     let mut cookie = SetCookie {
         name: String::from_utf8(name.to_vec()).ok()?,
         value: String::from_utf8(value.to_vec()).ok()?,
@@ -273,6 +280,20 @@ mod tests {
 
     fn date(s: &str) -> Option<i64> {
         parse_cookie_date(s.as_bytes())
+    }
+
+    #[test]
+    fn control_characters_reject_the_line() {
+        for line in [
+            "a=b\0c",
+            "a\x01=b",
+            "a=b\rc",
+            "a=b\nSet-Cookie: x=y",
+            "a=\x7f",
+        ] {
+            assert!(parse(line).is_none(), "{line:?}");
+        }
+        assert_eq!(parse("a=b\tc").unwrap().value, "b\tc");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tokio::io::AsyncBufRead;
 
 use super::coding::Codings;
 use super::error::{into_error, SizeLimitExceeded};
-use super::reader::{BodyReader, Chain};
+use super::reader::{Below, BodyReader, Chain};
 use crate::error::{BoxError, Error};
 
 /// Decoded bytes are read in blocks of this size: one data frame per block.
@@ -155,6 +155,12 @@ enum State<B> {
     /// (servers send `Content-Encoding: gzip` on empty chunked bodies), and no decoder is built for it.
     Probing(BodyReader<B>),
     Reading(Chain<B>),
+    /// The top decoder is done; reading the decoders below it to their ends, so their streams are
+    /// checked too (stacked codings only). What they still yield is discarded.
+    DrainingChain {
+        below: tokio::io::BufReader<Box<Chain<B>>>,
+        read: usize,
+    },
     /// The decoders are done; reading what is left of the body, to reach trailers and the end.
     Draining {
         body: BodyReader<B>,
@@ -200,6 +206,27 @@ where
                         Err(err) => return self.fail(into_error(err, self.codings.first())),
                     }
                 }
+                State::DrainingChain { below, read } => {
+                    loop {
+                        let len = match ready!(Pin::new(&mut *below).poll_fill_buf(cx)) {
+                            Ok(data) => data.len(),
+                            Err(err) => return self.fail(into_error(err, self.codings.first())),
+                        };
+                        if len == 0 {
+                            break;
+                        }
+                        *read += len;
+                        if *read > MAX_TRAILING {
+                            let err = std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                "data after the end of the compressed stream",
+                            );
+                            return self.fail(into_error(err, self.codings.first()));
+                        }
+                        Pin::new(&mut *below).consume(len);
+                    }
+                    self.start_draining();
+                }
                 State::Draining { body, read } => {
                     loop {
                         let len = match ready!(Pin::new(&mut *body).poll_fill_buf(cx)) {
@@ -234,16 +261,24 @@ where
         };
     }
 
-    /// Reading → Draining: drops the decoders, keeps the body.
+    /// Reading or DrainingChain → DrainingChain (decoders below remain) or Draining (the body).
     fn start_draining(&mut self) {
         self.buf = BytesMut::new();
-        self.state = match std::mem::replace(&mut self.state, State::Done) {
-            State::Reading(chain) => match chain.into_body_reader() {
-                Some(body) => State::Draining { body, read: 0 },
-                None => State::Done,
-            },
-            other => other,
+        let top = match std::mem::replace(&mut self.state, State::Done) {
+            State::Reading(chain) => Some(chain),
+            State::DrainingChain { below, .. } => Some(*below.into_inner()),
+            other => {
+                self.state = other;
+                None
+            }
         };
+        if let Some(chain) = top {
+            self.state = match chain.into_below() {
+                Some(Below::Chain(below)) => State::DrainingChain { below, read: 0 },
+                Some(Below::Body(body)) => State::Draining { body, read: 0 },
+                None => State::Done,
+            };
+        }
     }
 
     /// Probing or Draining → Trailers or Done.

@@ -411,6 +411,12 @@ impl<R: AsyncBufRead + Unpin> AsyncRead for CodingReader<R> {
     }
 }
 
+/// See [`Chain::into_below`].
+pub(crate) enum Below<B> {
+    Body(BodyReader<B>),
+    Chain(BufReader<Box<Chain<B>>>),
+}
+
 /// All the decoders of one response, innermost (the coding applied last) at the bottom.
 pub(crate) enum Chain<B> {
     Single(CodingReader<BodyReader<B>>),
@@ -432,11 +438,13 @@ where
         chain
     }
 
-    /// The body at the bottom, to read what follows the compressed data and the trailers.
-    pub(crate) fn into_body_reader(self) -> Option<BodyReader<B>> {
+    /// What is below the top decoder once its stream has ended: the body (for a single coding), or the
+    /// decoders of the codings applied before it, still to be read to their own ends so that their
+    /// checks (a gzip trailer's CRC and length) run.
+    pub(crate) fn into_below(self) -> Option<Below<B>> {
         match self {
-            Chain::Single(reader) => reader.into_inner(),
-            Chain::Stacked(reader) => reader.into_inner()?.into_inner().into_body_reader(),
+            Chain::Single(reader) => reader.into_inner().map(Below::Body),
+            Chain::Stacked(reader) => reader.into_inner().map(Below::Chain),
         }
     }
 }
