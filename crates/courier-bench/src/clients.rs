@@ -81,6 +81,42 @@ impl Client {
         })
     }
 
+    /// Builds a client for the pool scenario: Courier's `Client` and transport with at most `cap`
+    /// connections per host (`pool_max_connections_per_host`); reqwest and hyper-util have no such
+    /// limit (only one on idle connections), so they are built as in [`Client::new`].
+    pub fn with_per_host_cap(kind: ClientKind, cap: usize) -> Result<Client, BoxError> {
+        Ok(match kind {
+            ClientKind::Courier => Client::Courier(
+                courier::Client::builder()
+                    .pool_max_connections_per_host(cap)
+                    .build()?,
+            ),
+            ClientKind::Transport => Client::Transport(
+                courier_core::transport::Transport::builder()
+                    .pool_max_connections_per_host(cap)
+                    .build()?,
+            ),
+            ClientKind::Reqwest | ClientKind::HyperUtil => Client::new(kind)?,
+        })
+    }
+
+    /// Whether the client enforces a per-host connection cap when built by [`Client::with_per_host_cap`].
+    pub fn has_per_host_cap(kind: ClientKind) -> bool {
+        matches!(kind, ClientKind::Courier | ClientKind::Transport)
+    }
+
+    /// What the client's own pool says is open now, `(total, most on one host)`, for clients that can
+    /// tell (Courier's `pool_stats()`); `None` for the others.
+    pub fn pool_open(&self) -> Option<(usize, usize)> {
+        let stats = match self {
+            Client::Courier(client) => client.pool_stats(),
+            Client::Transport(transport) => transport.pool_stats(),
+            Client::Reqwest(_) | Client::HyperUtil(_) => return None,
+        };
+        let per_host = stats.hosts.iter().map(|h| h.open).max().unwrap_or(0);
+        Some((stats.open, per_host))
+    }
+
     /// The size in bytes of the future a request starts with (created, never polled): a future is
     /// moved (copied) several times before it settles in place, so large ones cost memcpy per request.
     /// The raw services are measured at their `call`/`request` future.

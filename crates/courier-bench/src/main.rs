@@ -63,6 +63,15 @@ struct Cli {
     /// Requests per round in every in-process scenario, overriding the mode's counts (for profiling).
     #[arg(long)]
     requests: Option<usize>,
+    /// Pool scenario: how many ports (hosts) the requests are spread over (default: 200 full, 50 quick).
+    #[arg(long)]
+    pool_ports: Option<usize>,
+    /// Pool scenario: consecutive requests to one port before the next (default 10; 1 = round robin).
+    #[arg(long)]
+    pool_burst: Option<usize>,
+    /// Pool scenario: Courier's `pool_max_connections_per_host` (default 4).
+    #[arg(long)]
+    pool_cap: Option<usize>,
     /// Only these scenarios (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Vec<ScenarioId>,
@@ -116,6 +125,15 @@ fn main() -> ExitCode {
     }
     if let Some(mib) = cli.bulk_mib {
         settings.bulk_total = mib.max(1) << 20;
+    }
+    if let Some(ports) = cli.pool_ports {
+        settings.pool_ports = ports.max(1);
+    }
+    if let Some(burst) = cli.pool_burst {
+        settings.pool_burst = burst.max(1);
+    }
+    if let Some(cap) = cli.pool_cap {
+        settings.pool_per_host_cap = cap.max(1);
     }
     match run(&cli, settings) {
         Ok(report) => {
@@ -177,7 +195,12 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
     );
     let corpus = Corpus::new(settings.bulk_files, settings.bulk_total);
     let gzip_wire_bytes = corpus.gzip_wire_len();
-    let server = Server::start(corpus, settings.server_threads)?;
+    let pool_ports = if scenarios.contains(&ScenarioId::Pool) {
+        settings.pool_ports
+    } else {
+        0
+    };
+    let server = Server::start(corpus, settings.server_threads, pool_ports)?;
     let base = server.base_url();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -205,9 +228,9 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
             }
         }
         // In-process clients live for the whole scenario: built and warmed up once, then measured
-        // round after round.
+        // round after round (except where every round starts from a fresh client).
         let mut instances: Vec<(ClientKind, Client)> = Vec::new();
-        if scenario != ScenarioId::Bulk {
+        if !scenario.fresh_clients() {
             for &kind in &kinds {
                 let warmed = runtime.block_on(async {
                     let mut client = Client::new(kind)?;
@@ -237,9 +260,9 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
                 settings.rounds
             );
             // In-process clients take turns slice by slice, the order rotating every slice so no client
-            // always goes first (or right after another). External tools and bulk children run once a
-            // round, in the first slice.
-            let slices = if scenario == ScenarioId::Bulk {
+            // always goes first (or right after another). External tools, bulk children and fresh
+            // clients run once a round, in the first slice.
+            let slices = if scenario.fresh_clients() {
                 1
             } else {
                 settings.slices.max(1)
@@ -255,7 +278,7 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
                         continue;
                     }
                     let result = match participant {
-                        Participant::Client(kind) if scenario != ScenarioId::Bulk => {
+                        Participant::Client(kind) if !scenario.fresh_clients() => {
                             measure_client_slice(
                                 scenario,
                                 kind,
@@ -273,12 +296,13 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
                             })
                         }
                         _ if slice > 0 => continue,
-                        _ => measure_one(scenario, participant, &base, &settings, &tool).map(
-                            |sample| {
-                                let slot = samples.iter_mut().find(|(p, _)| *p == participant);
-                                slot.expect("every participant has a slot").1.push(sample);
-                            },
-                        ),
+                        _ => {
+                            measure_one(scenario, participant, &runtime, &server, &settings, &tool)
+                                .map(|sample| {
+                                    let slot = samples.iter_mut().find(|(p, _)| *p == participant);
+                                    slot.expect("every participant has a slot").1.push(sample);
+                                })
+                        }
                     };
                     if let Err(err) = result {
                         failed.push((participant, err.to_string()));
@@ -344,15 +368,28 @@ fn measure_client_slice(
     })
 }
 
-/// One round of a bulk child or an external tool.
+/// One round of a bulk child, a fresh pool client or an external tool.
 fn measure_one(
     scenario: ScenarioId,
     participant: Participant,
-    base: &str,
+    runtime: &tokio::runtime::Runtime,
+    server: &Server,
     settings: &Settings,
     tool: &dyn Fn(External) -> Result<PathBuf, String>,
 ) -> Result<scenarios::Sample, clients::BoxError> {
+    let base = &server.base_url();
     match (scenario, participant) {
+        (ScenarioId::Pool, Participant::Client(kind)) => {
+            let ports = server.pool_urls();
+            runtime.block_on(async {
+                tokio::time::timeout(
+                    settings.round_timeout,
+                    scenarios::pool_round(kind, &ports, server.pool_counters(), settings),
+                )
+                .await
+                .map_err(|_| format!("timed out after {:?}", settings.round_timeout))?
+            })
+        }
         (ScenarioId::Bulk, Participant::Client(kind)) => {
             external::bulk_client(kind, base, settings)
         }

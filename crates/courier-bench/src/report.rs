@@ -382,6 +382,11 @@ impl Report {
                 "bulk_total_bytes": s.bulk_total,
                 "bulk_in_flight": s.bulk_in_flight,
                 "alloc_requests": s.alloc_requests,
+                "pool_requests": s.pool_requests,
+                "pool_ports": s.pool_ports,
+                "pool_burst": s.pool_burst,
+                "pool_per_host_cap": s.pool_per_host_cap,
+                "pool_in_flight": s.pool_in_flight,
                 "wrk_secs": s.wrk_secs,
                 "gzip_1m_wire_bytes": self.gzip_wire_bytes,
             },
@@ -567,6 +572,20 @@ impl Report {
                 sizes.join(", ")
             );
         }
+        if self
+            .scenarios
+            .iter()
+            .any(|r| r.scenario == ScenarioId::Pool)
+        {
+            let _ = writeln!(
+                out,
+                "pool: {} in flight, bursts of {} requests to one port, the ports in turn; courier and \
+                 courier-transport capped at {} connections per host (pool_max_connections_per_host), \
+                 reqwest and hyper-util have no per-host cap; sockets counted by the server; \
+                 pool_stats peak: Courier's own pool_stats().open, sampled every 1 ms",
+                s.pool_in_flight, s.pool_burst, s.pool_per_host_cap
+            );
+        }
         if !notes.is_empty() {
             let _ = writeln!(out, "\nnotes:");
             for note in notes {
@@ -582,10 +601,10 @@ impl Report {
     }
 }
 
-/// Three significant figures or so, without exponents.
+/// Three significant figures or so, without exponents; whole numbers (counts) without decimals.
 pub fn format_figure(value: f64) -> String {
     let magnitude = value.abs();
-    if magnitude >= 100.0 {
+    if magnitude >= 100.0 || value.fract() == 0.0 {
         format!("{value:.0}")
     } else if magnitude >= 10.0 {
         format!("{value:.1}")
@@ -610,6 +629,8 @@ mod tests {
         assert_eq!(format_figure(51980.12), "51980");
         assert_eq!(format_figure(41.25), "41.2");
         assert_eq!(format_figure(0.987), "0.99");
+        assert_eq!(format_figure(4.0), "4");
+        assert_eq!(format_figure(4.5), "4.50");
     }
 
     #[test]

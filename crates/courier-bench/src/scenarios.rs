@@ -1,15 +1,16 @@
 //! The scenarios, their settings per mode, and how one in-process client is measured in each.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::alloc;
 use crate::clients::{BoxError, Client, ClientKind};
 use crate::cpu;
-use crate::server::{LARGE_LEN, MEDIUM_LEN, SMALL_BODY};
+use crate::server::{PoolCounters, LARGE_LEN, MEDIUM_LEN, SMALL_BODY};
 
-/// A scenario of issue 5, numbered as there (3a is an extra: 64 KiB bodies).
+/// A scenario of issue 5, numbered as there (3a is an extra: 64 KiB bodies), and issue 7's pool
+/// scenario (7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum ScenarioId {
     /// (1) sequential small GETs on one kept-alive connection: p50 / p99 latency.
@@ -29,11 +30,14 @@ pub enum ScenarioId {
     Bulk,
     /// (6) allocations and bytes allocated per small request.
     Allocs,
+    /// (7) small GETs over many ports (hosts) with a per-host connection cap, each client fresh:
+    /// requests per second and the sockets it opened, counted by the server.
+    Pool,
 }
 
 impl ScenarioId {
     /// Every scenario, in table and run order.
-    pub const ALL: [ScenarioId; 7] = [
+    pub const ALL: [ScenarioId; 8] = [
         ScenarioId::Latency,
         ScenarioId::Concurrent,
         ScenarioId::Body64k,
@@ -41,6 +45,7 @@ impl ScenarioId {
         ScenarioId::Gzip1m,
         ScenarioId::Bulk,
         ScenarioId::Allocs,
+        ScenarioId::Pool,
     ];
 
     /// The id used in the JSON and on the command line.
@@ -53,6 +58,7 @@ impl ScenarioId {
             ScenarioId::Gzip1m => "gzip-1m",
             ScenarioId::Bulk => "bulk",
             ScenarioId::Allocs => "allocs",
+            ScenarioId::Pool => "pool",
         }
     }
 
@@ -71,6 +77,10 @@ impl ScenarioId {
                 s.bulk_in_flight
             ),
             ScenarioId::Allocs => "6  per small request".into(),
+            ScenarioId::Pool => format!(
+                "7  pool {} GETs over {} ports",
+                s.pool_requests, s.pool_ports
+            ),
         }
     }
 
@@ -93,13 +103,30 @@ impl ScenarioId {
             Metric::new("allocs", "allocations", Better::Lower),
             Metric::new("alloc_bytes", "bytes allocated", Better::Lower),
         ];
+        // Sockets are counted by the server; `pool_open_peak` is what Courier's own `pool_stats()`
+        // reported (clients without pool statistics have none).
+        const POOL: &[Metric] = &[
+            Metric::new("rps", "requests/s", Better::Higher),
+            Metric::new("peak_sockets", "peak sockets", Better::Lower),
+            Metric::new("peak_per_host", "peak sockets/host", Better::Lower),
+            Metric::new("connections", "connections opened", Better::Lower),
+            Metric::new("pool_open_peak", "pool_stats peak", Better::Lower),
+            CPU,
+        ];
         match self {
             ScenarioId::Latency => LATENCY,
             ScenarioId::Concurrent => RPS,
             ScenarioId::Body64k | ScenarioId::Body1m | ScenarioId::Gzip1m => MBPS,
             ScenarioId::Bulk => BULK,
             ScenarioId::Allocs => ALLOCS,
+            ScenarioId::Pool => POOL,
         }
+    }
+
+    /// Whether each round builds its clients afresh (in a child process for bulk), rather than one
+    /// warmed-up client per scenario taking turns slice by slice.
+    pub fn fresh_clients(self) -> bool {
+        matches!(self, ScenarioId::Bulk | ScenarioId::Pool)
     }
 
     /// The external tool measured alongside the clients, if any.
@@ -230,6 +257,16 @@ pub struct Settings {
     pub bulk_total: u64,
     pub bulk_in_flight: usize,
     pub alloc_requests: usize,
+    /// Pool scenario: requests per round, spread over `pool_ports` ports of the server.
+    pub pool_requests: usize,
+    pub pool_ports: usize,
+    /// Pool scenario: consecutive requests to the same port before moving to the next one (a
+    /// host-sorted URL list; `1` is plain round robin, where no host ever has more than a couple of
+    /// requests in flight and no cap comes into play).
+    pub pool_burst: usize,
+    /// Pool scenario: `pool_max_connections_per_host` for the clients that have one (Courier's).
+    pub pool_per_host_cap: usize,
+    pub pool_in_flight: usize,
     pub wrk_secs: u32,
     /// Each round of an in-process scenario is cut into this many slices, the clients taking turns
     /// slice by slice, so a burst of load from elsewhere on the machine hits every client alike.
@@ -255,6 +292,11 @@ impl Settings {
             bulk_total: 1 << 30,
             bulk_in_flight: 32,
             alloc_requests: 2_000,
+            pool_requests: 10_000,
+            pool_ports: 200,
+            pool_burst: 10,
+            pool_per_host_cap: 4,
+            pool_in_flight: 256,
             wrk_secs: 5,
             slices: 10,
             server_threads: 1,
@@ -276,6 +318,8 @@ impl Settings {
             bulk_files: 300,
             bulk_total: 300 << 20,
             alloc_requests: 1_000,
+            pool_requests: 2_000,
+            pool_ports: 50,
             wrk_secs: 3,
             round_timeout: Duration::from_secs(120),
             ..Settings::full()
@@ -291,6 +335,7 @@ impl Settings {
         self.large_requests = n;
         self.gzip_requests = n;
         self.alloc_requests = n;
+        self.pool_requests = n;
         self
     }
 
@@ -308,6 +353,8 @@ impl Settings {
             bulk_total: 8 << 16,
             bulk_in_flight: 4,
             alloc_requests: 20,
+            pool_requests: 100,
+            pool_ports: 10,
             wrk_secs: 1,
             slices: 1,
             round_timeout: Duration::from_secs(60),
@@ -342,7 +389,7 @@ pub async fn warm_up(
         ScenarioId::Gzip1m => {
             client.stream(&format!("{base}/1m.gz"), true).await?;
         }
-        ScenarioId::Latency | ScenarioId::Allocs | ScenarioId::Bulk => {
+        ScenarioId::Latency | ScenarioId::Allocs | ScenarioId::Bulk | ScenarioId::Pool => {
             for _ in 0..20 {
                 client.fetch(&format!("{base}/small")).await?;
             }
@@ -406,7 +453,7 @@ impl Raw {
                 self.allocs.allocations as f64 / n,
                 self.allocs.bytes as f64 / n,
             ],
-            ScenarioId::Bulk => vec![],
+            ScenarioId::Bulk | ScenarioId::Pool => vec![],
         };
         let mut sample = Sample::checked(values, self.requests, self.received, self.expected);
         if scenario == ScenarioId::Gzip1m && !sample.verified {
@@ -428,10 +475,12 @@ pub fn requests_per_round(scenario: ScenarioId, s: &Settings) -> usize {
         ScenarioId::Gzip1m => s.gzip_requests,
         ScenarioId::Allocs => s.alloc_requests,
         ScenarioId::Bulk => s.bulk_files,
+        ScenarioId::Pool => s.pool_requests,
     }
 }
 
-/// `n` requests of an in-process scenario (not [`ScenarioId::Bulk`], which runs in child processes).
+/// `n` requests of an in-process scenario (not [`ScenarioId::Bulk`], which runs in child processes, nor
+/// [`ScenarioId::Pool`], which builds its clients afresh: [`pool_round`]).
 pub async fn measure_slice(
     scenario: ScenarioId,
     client: &mut Client,
@@ -489,6 +538,7 @@ pub async fn measure_slice(
             raw.expected = small * n as u64;
         }
         ScenarioId::Bulk => return Err("the bulk scenario runs in a child process".into()),
+        ScenarioId::Pool => return Err("the pool scenario runs whole rounds: pool_round".into()),
     }
     raw.elapsed = start.elapsed();
     raw.cpu = cpu_before
@@ -524,6 +574,151 @@ async fn concurrent(
         received += task.await??;
     }
     Ok(received)
+}
+
+/// How often Courier's `pool_stats()` is sampled during a pool round.
+const POOL_SAMPLE_EVERY: Duration = Duration::from_millis(1);
+
+/// How long a dropped client's connections may take to close (as the server sees it) before the round
+/// is reported as failed: they would count as the next client's.
+const POOL_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One round of the pool scenario: a fresh `kind` client (capped per host where it can be) sends
+/// `pool_requests` small GETs over the server's pool ports, `pool_in_flight` at a time, in bursts of
+/// `pool_burst` to one port, the ports taken in turn. The server counts the sockets; the client is then
+/// dropped and its connections must close before the next client's round.
+pub async fn pool_round(
+    kind: ClientKind,
+    ports: &[String],
+    counters: &PoolCounters,
+    s: &Settings,
+) -> Result<Sample, BoxError> {
+    let cap = s.pool_per_host_cap;
+    let client = Client::with_per_host_cap(kind, cap)?;
+    let urls: Vec<String> = ports.iter().map(|base| format!("{base}/small")).collect();
+    if urls.is_empty() {
+        return Err("the server has no pool ports".into());
+    }
+    drain(counters, "a previous client's").await?;
+    counters.reset();
+
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = client.pool_open().is_some().then(|| {
+        let client = client.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut peak = (0, 0);
+            let mut tick = tokio::time::interval(POOL_SAMPLE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                if let Some((open, per_host)) = client.pool_open() {
+                    peak = (peak.0.max(open), peak.1.max(per_host));
+                }
+                if done.load(Ordering::Relaxed) {
+                    return peak;
+                }
+                tick.tick().await;
+            }
+        })
+    });
+
+    let n = s.pool_requests;
+    let cpu_before = cpu::thread_cpu_time();
+    let start = Instant::now();
+    let result = spread(&client, &urls, n, s.pool_burst.max(1), s.pool_in_flight).await;
+    let elapsed = start.elapsed();
+    let cpu = cpu_before
+        .zip(cpu::thread_cpu_time())
+        .map(|(before, after)| after.saturating_sub(before));
+    done.store(true, Ordering::Relaxed);
+    let client_peak = match sampler {
+        Some(sampler) => Some(sampler.await?),
+        None => None,
+    };
+    let server = counters.snapshot();
+    drop(client);
+    let received = result?;
+    drain(counters, "the dropped client's").await?;
+
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let values = vec![
+        n as f64 / secs,
+        server.peak as f64,
+        server.peak_per_port as f64,
+        server.accepted as f64,
+        client_peak.map_or(f64::NAN, |(open, _)| open as f64),
+        cpu.map_or(f64::NAN, |c| c.as_secs_f64() * 1e6 / n.max(1) as f64),
+    ];
+    let mut sample = Sample::checked(values, n as u64, received, (SMALL_BODY.len() * n) as u64);
+    // The cap is a promise, not a speed: a capped client going over it fails the round.
+    if Client::has_per_host_cap(kind) {
+        let client_per_host = client_peak.map_or(0, |(_, per_host)| per_host);
+        if server.peak_per_port > cap || client_per_host > cap {
+            sample.verified = false;
+            let over = format!(
+                "per-host cap {cap} exceeded: the server counted up to {} connections on one port, \
+                 pool_stats() up to {client_per_host} on one host",
+                server.peak_per_port
+            );
+            sample.note = Some(match sample.note.take() {
+                Some(note) => format!("{note}; {over}"),
+                None => over,
+            });
+        }
+    }
+    Ok(sample)
+}
+
+/// `n` small GETs from `in_flight` tasks sharing the client, request `i` going to
+/// `urls[(i / burst) % urls.len()]`; returns the body bytes received.
+async fn spread(
+    client: &Client,
+    urls: &[String],
+    n: usize,
+    burst: usize,
+    in_flight: usize,
+) -> Result<u64, BoxError> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let urls: Arc<[String]> = urls.into();
+    let tasks: Vec<_> = (0..in_flight.clamp(1, n.max(1)))
+        .map(|_| {
+            let mut client = client.clone();
+            let next = next.clone();
+            let urls = urls.clone();
+            tokio::spawn(async move {
+                let mut received = 0;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return Ok::<u64, BoxError>(received);
+                    }
+                    received += client.fetch(&urls[(i / burst) % urls.len()]).await? as u64;
+                }
+            })
+        })
+        .collect();
+    let mut received = 0;
+    for task in tasks {
+        received += task.await??;
+    }
+    Ok(received)
+}
+
+/// Waits until the server sees no connection open on the pool ports.
+async fn drain(counters: &PoolCounters, whose: &str) -> Result<(), BoxError> {
+    let deadline = Instant::now() + POOL_DRAIN_TIMEOUT;
+    while counters.open() > 0 {
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{whose} connections did not close: {} still open after {:?}",
+                counters.open(),
+                POOL_DRAIN_TIMEOUT
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(())
 }
 
 /// The nearest-rank percentile of sorted values.

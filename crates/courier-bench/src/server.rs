@@ -8,10 +8,14 @@
 //! | `/1m` | 1 MiB of pseudo-random bytes |
 //! | `/1m.gz` | 1 MiB of word-like text, sent `Content-Encoding: gzip` whatever the request asks |
 //! | `/bulk/{i}` | file `i` of the bulk set: a prefix of one shared pseudo-random buffer |
+//!
+//! For the pool scenario the same server also listens on a set of extra ports (the "hosts" a client
+//! spreads its requests over), counting the connections open on each: [`PoolCounters`].
 
 use std::convert::Infallible;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -112,15 +116,30 @@ impl Corpus {
 /// A running server. It lives until the process exits.
 pub struct Server {
     addr: SocketAddr,
+    pool_addrs: Vec<SocketAddr>,
+    pool_counters: Arc<PoolCounters>,
 }
 
 impl Server {
-    /// Binds 127.0.0.1 on a free port and serves `corpus` from `threads` runtime threads
-    /// (`1`: a `current_thread` runtime on one dedicated thread).
-    pub fn start(corpus: Corpus, threads: usize) -> std::io::Result<Server> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
+    /// Binds 127.0.0.1 on a free port, plus `pool_ports` more for the pool scenario, and serves `corpus`
+    /// on all of them from `threads` runtime threads (`1`: a `current_thread` runtime on one dedicated
+    /// thread).
+    pub fn start(corpus: Corpus, threads: usize, pool_ports: usize) -> std::io::Result<Server> {
+        let bind = || -> std::io::Result<std::net::TcpListener> {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            listener.set_nonblocking(true)?;
+            Ok(listener)
+        };
+        let listener = bind()?;
         let addr = listener.local_addr()?;
+        let pool_listeners = (0..pool_ports)
+            .map(|_| bind())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let pool_addrs = pool_listeners
+            .iter()
+            .map(|l| l.local_addr())
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let pool_counters = Arc::new(PoolCounters::new(pool_ports));
         let runtime = if threads <= 1 {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -133,19 +152,149 @@ impl Server {
                 .build()?
         };
         let corpus = Arc::new(corpus);
+        let counters = pool_counters.clone();
         std::thread::Builder::new()
             .name("bench-server".into())
-            .spawn(move || runtime.block_on(serve(listener, corpus)))?;
-        Ok(Server { addr })
+            .spawn(move || {
+                runtime.block_on(async move {
+                    for (port, listener) in pool_listeners.into_iter().enumerate() {
+                        let counted = Some((counters.clone(), port));
+                        tokio::spawn(serve(listener, corpus.clone(), counted));
+                    }
+                    serve(listener, corpus, None).await
+                })
+            })?;
+        Ok(Server {
+            addr,
+            pool_addrs,
+            pool_counters,
+        })
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// The pool scenario's ports as `http://127.0.0.1:PORT` (no trailing slash), in port-index order.
+    pub fn pool_urls(&self) -> Vec<String> {
+        self.pool_addrs
+            .iter()
+            .map(|addr| format!("http://{addr}"))
+            .collect()
+    }
+
+    /// The connection counters of the pool scenario's ports.
+    pub fn pool_counters(&self) -> &Arc<PoolCounters> {
+        &self.pool_counters
+    }
 }
 
-async fn serve(listener: std::net::TcpListener, corpus: Arc<Corpus>) {
+/// Connections open on the pool scenario's ports, counted by the server: a client cannot under-report
+/// what it opened. Open counts are live; peaks and the accept count start over at [`PoolCounters::reset`].
+pub struct PoolCounters {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+    accepted: AtomicU64,
+    ports: Vec<PortCounters>,
+}
+
+#[derive(Default)]
+struct PortCounters {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+/// What [`PoolCounters`] saw since the last reset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PoolSnapshot {
+    /// Connections open now, over all ports.
+    pub open: usize,
+    /// The most connections open at once, over all ports.
+    pub peak: usize,
+    /// The most connections open at once on one port (the highest of the per-port peaks).
+    pub peak_per_port: usize,
+    /// Connections accepted.
+    pub accepted: u64,
+}
+
+impl PoolCounters {
+    fn new(ports: usize) -> PoolCounters {
+        PoolCounters {
+            open: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+            accepted: AtomicU64::new(0),
+            ports: (0..ports).map(|_| PortCounters::default()).collect(),
+        }
+    }
+
+    /// Connections open now, over all ports.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Starts peaks and the accept count over: peaks from the connections open now.
+    pub fn reset(&self) {
+        self.accepted.store(0, Ordering::SeqCst);
+        self.peak
+            .store(self.open.load(Ordering::SeqCst), Ordering::SeqCst);
+        for port in &self.ports {
+            port.peak
+                .store(port.open.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
+    }
+
+    /// The counts since the last reset.
+    pub fn snapshot(&self) -> PoolSnapshot {
+        PoolSnapshot {
+            open: self.open(),
+            peak: self.peak.load(Ordering::SeqCst),
+            peak_per_port: self
+                .ports
+                .iter()
+                .map(|p| p.peak.load(Ordering::SeqCst))
+                .max()
+                .unwrap_or(0),
+            accepted: self.accepted.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Counts a connection accepted on `port` as open until the guard drops.
+    fn opened(self: &Arc<Self>, port: usize) -> OpenConnection {
+        self.accepted.fetch_add(1, Ordering::SeqCst);
+        let open = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(open, Ordering::SeqCst);
+        let counters = &self.ports[port];
+        let open = counters.open.fetch_add(1, Ordering::SeqCst) + 1;
+        counters.peak.fetch_max(open, Ordering::SeqCst);
+        OpenConnection {
+            counters: self.clone(),
+            port,
+        }
+    }
+}
+
+/// One open connection on a pool port; uncounts itself when the connection ends.
+struct OpenConnection {
+    counters: Arc<PoolCounters>,
+    port: usize,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.counters.ports[self.port]
+            .open
+            .fetch_sub(1, Ordering::SeqCst);
+        self.counters.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves `listener`; with `counted`, counts its connections in the pool counters under that port index.
+async fn serve(
+    listener: std::net::TcpListener,
+    corpus: Arc<Corpus>,
+    counted: Option<(Arc<PoolCounters>, usize)>,
+) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("register listener");
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -153,6 +302,10 @@ async fn serve(listener: std::net::TcpListener, corpus: Arc<Corpus>) {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
+        // Counted from the accept to the end of the connection task.
+        let open = counted
+            .as_ref()
+            .map(|(counters, port)| counters.opened(*port));
         let _ = stream.set_nodelay(true);
         let corpus = corpus.clone();
         tokio::spawn(async move {
@@ -164,6 +317,7 @@ async fn serve(listener: std::net::TcpListener, corpus: Arc<Corpus>) {
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(open);
         });
     }
 }
@@ -232,5 +386,38 @@ mod tests {
         assert!(corpus.gzip_wire_len() < LARGE_LEN / 2);
         assert_eq!(corpus.respond("/bulk/1").headers().len(), 1);
         assert_eq!(corpus.respond("/bulk/2").status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn pool_counters_track_open_peaks_per_port_and_reset() {
+        let counters = Arc::new(PoolCounters::new(3));
+        let a = counters.opened(0);
+        let b = counters.opened(0);
+        let c = counters.opened(2);
+        assert_eq!(
+            counters.snapshot(),
+            PoolSnapshot {
+                open: 3,
+                peak: 3,
+                peak_per_port: 2,
+                accepted: 3
+            }
+        );
+        drop(a);
+        drop(c);
+        assert_eq!(counters.open(), 1);
+        assert_eq!(counters.snapshot().peak, 3);
+        counters.reset();
+        assert_eq!(
+            counters.snapshot(),
+            PoolSnapshot {
+                open: 1,
+                peak: 1,
+                peak_per_port: 1,
+                accepted: 0
+            }
+        );
+        drop(b);
+        assert_eq!(counters.snapshot().open, 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Runs the harness end to end with `--quick --smoke --json` (one round of tiny counts) and checks the
 //! report's shape and correctness: every scenario has every client, with positive figures and bodies of
-//! the right length. No timing is asserted: CI machines are shared and the build is unoptimised.
+//! the right length, and Courier's clients never open more connections to one host than their cap (as
+//! the server counts them). No timing is asserted: CI machines are shared and the build is unoptimised.
 
 use std::process::Command;
 
@@ -8,7 +9,10 @@ use serde_json::Value;
 
 const CLIENTS: [&str; 4] = ["courier", "courier-transport", "reqwest", "hyper-util"];
 
-const SCENARIOS: [(&str, &[&str]); 7] = [
+/// The clients built with a per-host connection cap in the pool scenario.
+const CAPPED: [&str; 2] = ["courier", "courier-transport"];
+
+const SCENARIOS: [(&str, &[&str]); 8] = [
     ("latency", &["p50_us", "p99_us", "cpu_us"]),
     ("concurrent", &["rps", "cpu_us"]),
     ("body-64k", &["mb_s", "cpu_us"]),
@@ -16,7 +20,23 @@ const SCENARIOS: [(&str, &[&str]); 7] = [
     ("gzip-1m", &["mb_s", "cpu_us"]),
     ("bulk", &["wall_s", "peak_rss_mib", "cpu_s"]),
     ("allocs", &["allocs", "alloc_bytes"]),
+    (
+        "pool",
+        &[
+            "rps",
+            "peak_sockets",
+            "peak_per_host",
+            "connections",
+            "pool_open_peak",
+            "cpu_us",
+        ],
+    ),
 ];
+
+/// Whether `client` reports `metric`: only Courier's clients have pool statistics.
+fn reports(client: &str, metric: &str) -> bool {
+    metric != "pool_open_peak" || CAPPED.contains(&client)
+}
 
 fn run_smoke() -> Value {
     let output = Command::new(env!("CARGO_BIN_EXE_courier-bench"))
@@ -61,11 +81,15 @@ fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
             assert_eq!(result["status"], "ok", "{id} / {client}: {result}");
             assert_eq!(result["verified"], true, "{id} / {client}: {result}");
             for metric in metrics {
-                let median = result["median"][metric].as_f64();
-                assert!(
-                    median.is_some_and(|v| v > 0.0 && v.is_finite()),
-                    "{id} / {client} / {metric}: {median:?}"
-                );
+                let median = &result["median"][metric];
+                if reports(client, metric) {
+                    assert!(
+                        median.as_f64().is_some_and(|v| v > 0.0 && v.is_finite()),
+                        "{id} / {client} / {metric}: {median}"
+                    );
+                } else {
+                    assert!(median.is_null(), "{id} / {client} / {metric}: {median}");
+                }
             }
             let rounds = result["rounds"].as_array().unwrap();
             assert_eq!(rounds.len(), 1, "{id} / {client}");
@@ -106,6 +130,8 @@ fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
         1 << 20
     );
 
+    check_pool(&report, &scenarios[7]);
+
     for client in CLIENTS {
         let size = report["request_future_bytes"][client].as_u64();
         assert!(size.is_some_and(|s| s > 0), "{client}: {size:?}");
@@ -119,4 +145,57 @@ fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
     assert!(ratios.iter().all(|r| r["ratio"]
         .as_f64()
         .is_some_and(|v| v > 0.0 && v.is_finite())));
+}
+
+/// The pool scenario: every request made, Courier's clients within their per-host cap as the server
+/// counted (and as their own `pool_stats()` said), and the scenario one where the cap matters.
+fn check_pool(report: &Value, pool: &Value) {
+    let settings = &report["settings"];
+    assert_eq!(settings["pool_requests"], 100);
+    assert_eq!(settings["pool_ports"], 10);
+    let cap = settings["pool_per_host_cap"].as_f64().unwrap();
+    assert_eq!(cap, 4.0);
+    let ports = settings["pool_ports"].as_f64().unwrap();
+    let round = |client: &str| pool["results"][client]["rounds"][0].clone();
+
+    for client in CLIENTS {
+        assert_eq!(round(client)["requests"], 100, "{client}");
+        // Every socket the server counted at its peak was opened in this round.
+        let r = round(client);
+        let (peak, per_host, opened) = (
+            r["peak_sockets"].as_f64().unwrap(),
+            r["peak_per_host"].as_f64().unwrap(),
+            r["connections"].as_f64().unwrap(),
+        );
+        assert!(per_host <= peak && peak <= opened, "{client}: {r}");
+        assert!(
+            opened <= 100.0,
+            "{client}: more connections than requests: {r}"
+        );
+    }
+    for client in CAPPED {
+        let r = round(client);
+        let per_host = r["peak_per_host"].as_f64().unwrap();
+        assert!(per_host >= 1.0 && per_host <= cap, "{client}: {r}");
+        assert!(
+            r["peak_sockets"].as_f64().unwrap() <= cap * ports,
+            "{client}: {r}"
+        );
+        let pool_open = r["pool_open_peak"].as_f64().unwrap();
+        assert!(
+            pool_open >= 1.0 && pool_open <= cap * ports,
+            "{client}: {r}"
+        );
+    }
+    // Bursts of 10 requests to one port, all in flight at once: a client without a cap opens more than
+    // `cap` connections to some port. If none did, the scenario would not be testing the cap.
+    let uncapped_max = CLIENTS
+        .iter()
+        .filter(|c| !CAPPED.contains(c))
+        .map(|c| round(c)["peak_per_host"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(
+        uncapped_max > cap,
+        "no uncapped client exceeded {cap} per host"
+    );
 }
