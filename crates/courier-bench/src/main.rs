@@ -63,7 +63,7 @@ struct Cli {
     /// Requests per round in every in-process scenario, overriding the mode's counts (for profiling).
     #[arg(long)]
     requests: Option<usize>,
-    /// Pool scenario: how many ports (hosts) the requests are spread over (default: 200 full, 50 quick).
+    /// Pool scenario: how many ports (hosts) the requests are spread over (default: 200 full, 100 quick).
     #[arg(long)]
     pool_ports: Option<usize>,
     /// Pool scenario: consecutive requests to one port before the next (default 10; 1 = round robin).
@@ -246,6 +246,25 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
                             Outcome::Failed(format!("warm-up: {err}")),
                         ));
                     }
+                }
+            }
+        } else if scenario == ScenarioId::Pool {
+            // One unmeasured round per client, so whoever goes first in round 1 does not also pay for
+            // the process's first thousand sockets (the server's allocator, page faults).
+            for &kind in &kinds {
+                let ports = server.pool_urls();
+                let warmed = runtime.block_on(scenarios::pool_round(
+                    kind,
+                    &ports,
+                    server.pool_counters(),
+                    &settings,
+                ));
+                if let Err(err) = warmed {
+                    participants.retain(|p| *p != Participant::Client(kind));
+                    outcomes.push((
+                        Participant::Client(kind),
+                        Outcome::Failed(format!("warm-up: {err}")),
+                    ));
                 }
             }
         }

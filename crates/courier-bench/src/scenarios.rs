@@ -318,8 +318,8 @@ impl Settings {
             bulk_files: 300,
             bulk_total: 300 << 20,
             alloc_requests: 1_000,
-            pool_requests: 2_000,
-            pool_ports: 50,
+            pool_requests: 5_000,
+            pool_ports: 100,
             wrk_secs: 3,
             round_timeout: Duration::from_secs(120),
             ..Settings::full()
