@@ -899,3 +899,16 @@ async fn timeouts_do_not_count_the_callers_own_pauses() {
     }
     assert_eq!(total, 4096);
 }
+
+#[test]
+fn the_send_future_stays_small() {
+    // The stack's future is boxed once; a future of several KB moved by value on every poll and await
+    // costs measurable time (BENCHMARKS.md, finding 1).
+    let client = Client::new();
+    let send = client.get("http://127.0.0.1:1/").send();
+    assert!(
+        std::mem::size_of_val(&send) <= 4096,
+        "{} bytes",
+        std::mem::size_of_val(&send)
+    );
+}

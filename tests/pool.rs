@@ -636,3 +636,26 @@ async fn a_waiting_request_keeps_waiting_when_another_gives_up() {
     assert_eq!(waiter.await.unwrap().unwrap(), "/waiter");
     assert_eq!(client.pool_stats().waiting, 0);
 }
+
+#[tokio::test]
+async fn a_name_with_several_addresses_falls_back_to_the_next() {
+    let server = TestServer::echo().await;
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    // The URL carries no port, so each resolved address keeps its own.
+    let client = Client::builder()
+        .resolve("multi.test", dead)
+        .resolve("multi.test", server.addr())
+        .build()
+        .unwrap();
+    let response = client
+        .get("http://multi.test/fallback")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.remote_addr(), Some(server.addr()));
+    assert_eq!(server.last_request().path(), "/fallback");
+}
