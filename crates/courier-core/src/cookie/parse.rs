@@ -42,6 +42,13 @@ pub(crate) struct SetCookie {
 /// into an expiry time. Returns `None` when the algorithm says to ignore the line, or when the name or
 /// value is not UTF-8 or too long.
 pub(crate) fn parse_set_cookie(line: &[u8], now: i64) -> Option<SetCookie> {
+    // RFC 6265bis §5.6: a control character other than tab anywhere makes the whole line invalid. A
+    // header parser already refuses most of them; `Jar::add_cookie_str` has no such guard, and such a
+    // cookie could neither be sent (its header value would be invalid) nor saved and loaded.
+    let is_control = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f;
+    if line.iter().any(is_control) {
+        return None;
+    }
     let (name_value, mut attributes) = match line.iter().position(|&b| b == b';') {
         Some(i) => (&line[..i], &line[i..]),
         None => (line, &b""[..]),
@@ -50,13 +57,6 @@ pub(crate) fn parse_set_cookie(line: &[u8], now: i64) -> Option<SetCookie> {
     let name = trim_wsp(&name_value[..eq]);
     let value = trim_wsp(&name_value[eq + 1..]);
     if name.is_empty() || name.len() + value.len() > MAX_NAME_VALUE_BYTES {
-        return None;
-    }
-    // RFC 6265bis §5.6: control characters other than tab make the whole line invalid. A header parser
-    // already refuses most of them; `Jar::add_cookie_str` has no such guard, and one such cookie would
-    // make the jar's `Cookie` header invalid for every cookie of its URL.
-    let is_control = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f;
-    if name.iter().chain(value).any(is_control) {
         return None;
     }
     let mut cookie = SetCookie {
