@@ -9,8 +9,9 @@
 //!   the connection exists, in use or idle, and come back when it closes. Tokio's semaphores are fair,
 //!   so waiting requests are served first come, first served; a waiting request is bounded by its own
 //!   timeout. While a request waits for a permit, the pool may also hand it an idle connection that
-//!   another request released, whichever comes first. When the total limit is reached and a request for
-//!   another host waits, an idle connection closes itself to make room.
+//!   another request released, whichever comes first. Idle connections keep their permits until they
+//!   expire (`pool_idle_timeout`): under the total limit, a request for a host with no connection waits
+//!   for a connection of another host to close or expire.
 //! - **Keep-alive awareness.** When an HTTP/1.1 response says `Keep-Alive: timeout=N`, the connection
 //!   closes itself after it has been idle (no request written since its last response body ended) for a
 //!   little less than `N` seconds, before the server would, so it is never handed out just as the server
@@ -27,7 +28,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
@@ -61,11 +62,6 @@ struct Shared {
     hosts: Mutex<HashMap<String, Arc<HostEntry>>>,
     /// The origin of the millisecond clocks connections keep.
     epoch: Instant,
-    /// Idle connections asked to close so that a request waiting under the total limit can connect.
-    close_requests: AtomicUsize,
-    /// Wakers of idle connections, to wake them when one should close (total limit only).
-    idle_wakers: Mutex<HashMap<u64, Waker>>,
-    next_connection: AtomicU64,
 }
 
 #[derive(Default)]
@@ -84,7 +80,6 @@ struct HostEntry {
     connects: AtomicU64,
     reuses: AtomicU64,
     expired: AtomicU64,
-    evicted: AtomicU64,
     closed_by_peer: AtomicU64,
 }
 
@@ -96,9 +91,6 @@ impl Pool {
                 total: limits.total.map(|n| Arc::new(Semaphore::new(n))),
                 hosts: Mutex::new(HashMap::new()),
                 epoch: Instant::now(),
-                close_requests: AtomicUsize::new(0),
-                idle_wakers: Mutex::new(HashMap::new()),
-                next_connection: AtomicU64::new(0),
             }),
         }
     }
@@ -162,7 +154,6 @@ impl Pool {
                 connects: entry.connects.load(Ordering::Relaxed),
                 reuses: entry.reuses.load(Ordering::Relaxed),
                 expired: entry.expired.load(Ordering::Relaxed),
-                evicted: entry.evicted.load(Ordering::Relaxed),
                 closed_by_peer: entry.closed_by_peer.load(Ordering::Relaxed),
             };
             stats.open += host.open;
@@ -171,7 +162,6 @@ impl Pool {
             stats.connects += host.connects;
             stats.reuses += host.reuses;
             stats.expired += host.expired;
-            stats.evicted += host.evicted;
             stats.closed_by_peer += host.closed_by_peer;
             stats.hosts.push(host);
         }
@@ -245,8 +235,6 @@ pub struct PoolStats {
     pub reuses: u64,
     /// Idle connections closed before the server's keep-alive timeout.
     pub expired: u64,
-    /// Idle connections closed to make room for a request to another host under the total limit.
-    pub evicted: u64,
     /// Connections the server closed.
     pub closed_by_peer: u64,
     /// The same counters per `scheme://host:port`, sorted.
@@ -271,8 +259,6 @@ pub struct HostStats {
     pub reuses: u64,
     /// Idle connections closed before the server's keep-alive timeout.
     pub expired: u64,
-    /// Idle connections closed to make room under the total limit.
-    pub evicted: u64,
     /// Connections the server closed.
     pub closed_by_peer: u64,
 }
@@ -329,15 +315,14 @@ where
                 "connection opened"
             );
             let state = ConnState {
-                id: shared.next_connection.fetch_add(1, Ordering::Relaxed),
                 entry,
                 keep_alive_ms: AtomicU64::new(0),
                 last_activity_ms: AtomicU64::new(0),
-                // A new connection was opened for a request about to be written on it: it is not idle.
-                busy: AtomicBool::new(true),
+                busy: AtomicBool::new(false),
                 responses: AtomicU64::new(0),
                 shared,
             };
+            state.entry.idle.fetch_add(1, Ordering::Relaxed);
             state.touch();
             Ok(PooledIo {
                 span,
@@ -356,11 +341,11 @@ async fn acquire(
     shared: &Shared,
 ) -> Result<(Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>), BoxError> {
     let host = match &entry.permits {
-        Some(sem) => Some(acquire_one(entry, shared, sem.clone(), false).await?),
+        Some(sem) => Some(acquire_one(entry, sem.clone()).await?),
         None => None,
     };
     let total = match &shared.total {
-        Some(sem) => Some(acquire_one(entry, shared, sem.clone(), true).await?),
+        Some(sem) => Some(acquire_one(entry, sem.clone()).await?),
         None => None,
     };
     Ok((host, total))
@@ -373,31 +358,17 @@ async fn acquire(
 /// waiting for a permit, would later open a connection nobody needs; so whenever a request of this host
 /// gets its connection (or goes away), a waiting attempt checks whether any request still lacks one, and
 /// gives up if none does.
-///
-/// Waiting on the total limit also asks one idle connection (of any host) to close and make room.
+
 async fn acquire_one(
     entry: &HostEntry,
-    shared: &Shared,
     sem: Arc<Semaphore>,
-    total: bool,
 ) -> Result<OwnedSemaphorePermit, BoxError> {
     if let Ok(permit) = sem.clone().try_acquire_owned() {
         return Ok(permit);
     }
     entry.waiting.fetch_add(1, Ordering::Relaxed);
-    if total {
-        shared.close_requests.fetch_add(1, Ordering::SeqCst);
-        let wakers: Vec<Waker> = lock(&shared.idle_wakers).drain().map(|(_, w)| w).collect();
-        wakers.into_iter().for_each(Waker::wake);
-    }
     let _waiting = scopeguard(|| {
         entry.waiting.fetch_sub(1, Ordering::Relaxed);
-        if total {
-            // Withdraw the close request if no idle connection took it up.
-            let _ = shared
-                .close_requests
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        }
     });
     let acquire = sem.acquire_owned();
     tokio::pin!(acquire);
@@ -412,14 +383,17 @@ async fn acquire_one(
             );
         }
         tokio::select! {
-            permit = &mut acquire => return Ok(permit?),
+            permit = &mut acquire => {
+                // The permit may come long after the request that started this attempt was served by
+                // another connection: then it goes straight back to whoever waits next.
+                if entry.unassigned.load(Ordering::SeqCst) == 0 {
+                    return Err("connection attempt no longer needed: every request has a connection".into());
+                }
+                return Ok(permit?);
+            }
             _ = changed => {}
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn scopeguard<F: FnMut()>(f: F) -> impl Drop {
@@ -435,7 +409,6 @@ fn scopeguard<F: FnMut()>(f: F) -> impl Drop {
 /// Per-connection state, shared between the connection's I/O and the responses it carried (through the
 /// `Connected` extras that hyper-util copies into each response's extensions).
 pub(crate) struct ConnState {
-    id: u64,
     shared: Arc<Shared>,
     entry: Arc<HostEntry>,
     keep_alive_ms: AtomicU64,
@@ -470,17 +443,6 @@ impl ConnState {
         let timeout = timeout.saturating_sub(KEEP_ALIVE_MARGIN.min(timeout / 2));
         let last = Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
         Some(self.shared.epoch + last + timeout)
-    }
-
-    /// True when an idle connection should close to let a request to another host connect under the
-    /// total limit; takes up one close request.
-    fn should_make_room(&self) -> bool {
-        self.shared.limits.total.is_some()
-            && self
-                .shared
-                .close_requests
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
     }
 }
 
@@ -538,7 +500,6 @@ pub(crate) struct PooledIo<T> {
 
 impl<T> Drop for PooledIo<T> {
     fn drop(&mut self) {
-        lock(&self.state.shared.idle_wakers).remove(&self.state.id);
         if !self.state.busy.load(Ordering::Relaxed) {
             self.state.entry.idle.fetch_sub(1, Ordering::Relaxed);
         }
@@ -555,14 +516,8 @@ impl<T: Read + Unpin> Read for PooledIo<T> {
     ) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
         // hyper reads idle connections to notice when the server closes them; that read is where an idle
-        // connection ends itself (an EOF, as if the server had closed it): past its keep-alive deadline,
-        // or to make room for another host under the total limit.
+        // connection past its keep-alive deadline ends itself (an EOF, as if the server had closed it).
         if !this.state.busy.load(Ordering::Relaxed) {
-            if this.state.should_make_room() {
-                this.state.entry.evicted.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(parent: &this.span, "idle connection closed to make room under the total limit");
-                return Poll::Ready(Ok(()));
-            }
             if let Some(deadline) = this.state.idle_deadline() {
                 let timer = this
                     .idle_timer
@@ -575,9 +530,6 @@ impl<T: Read + Unpin> Read for PooledIo<T> {
                     tracing::debug!(parent: &this.span, "idle connection expired before the server's keep-alive timeout");
                     return Poll::Ready(Ok(()));
                 }
-            }
-            if this.state.shared.limits.total.is_some() {
-                lock(&this.state.shared.idle_wakers).insert(this.state.id, cx.waker().clone());
             }
         }
         // Read through a `ReadBuf` of our own over the caller's unfilled bytes (as hyper-util's `TokioIo`
