@@ -358,7 +358,6 @@ async fn acquire(
 /// waiting for a permit, would later open a connection nobody needs; so whenever a request of this host
 /// gets its connection (or goes away), a waiting attempt checks whether any request still lacks one, and
 /// gives up if none does.
-
 async fn acquire_one(
     entry: &HostEntry,
     sem: Arc<Semaphore>,
