@@ -1051,3 +1051,29 @@ async fn two_jobs_with_one_destination_do_not_share_a_part() {
     assert_eq!(read(&path), b"/first");
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_2xx_other_than_200_is_not_saved_as_the_file() {
+    let server = TestServer::start(|_| async {
+        Response::builder()
+            .status(202)
+            .body(courier_testkit::full("your file is being generated"))
+            .unwrap()
+    })
+    .await;
+    let dir = TempDir::new("accepted");
+    let job = Job::new(server.url("/report.csv"), dir.path("report.csv")).unwrap();
+    let summary = Downloader::new(Client::new()).run(vec![job]).await;
+    assert_eq!(summary.failures.len(), 1, "{summary}");
+    assert!(
+        summary.failures[0].error.to_string().contains("202"),
+        "{}",
+        summary.failures[0].error
+    );
+    assert!(
+        !dir.files().contains(&"report.csv".to_owned()),
+        "{:?}",
+        dir.files()
+    );
+    assert_eq!(server.requests().len(), 1, "not retried");
+}

@@ -66,7 +66,7 @@ impl Progress {
                 let size = total.unwrap_or(0);
                 let previous = state.sizes.insert(job, size).unwrap_or(0);
                 let length = self.total.length().unwrap_or(0).saturating_sub(previous);
-                self.total.set_length(length + size);
+                self.total.set_length(length.saturating_add(size));
                 let bar = match state.bars.get(&job) {
                     Some(bar) => bar.clone(),
                     None => {
@@ -133,7 +133,7 @@ impl Progress {
     /// Records a job's bytes on disk and moves the total by the difference.
     fn set_done(&self, state: &mut State, job: JobId, bytes: u64) {
         let previous = state.done.insert(job, bytes).unwrap_or(0);
-        let position = self.total.position() + bytes;
+        let position = self.total.position().saturating_add(bytes);
         self.total.set_position(position.saturating_sub(previous));
     }
 

@@ -219,10 +219,15 @@ pub(super) async fn send(ctx: &JobCtx, request: RequestBuilder) -> Result<Respon
 /// Fails on any status but 2xx (a 3xx here is a redirect the client did not follow), saying whether
 /// a retry may help.
 pub(super) fn check_status(ctx: &JobCtx, response: &Response) -> Result<(), AttemptError> {
-    if response.status().is_success() {
-        return Ok(());
+    match response.status() {
+        StatusCode::OK | StatusCode::PARTIAL_CONTENT => Ok(()),
+        // 202 "being generated", 204 "nothing here"...: not the file, whatever the body.
+        status if status.is_success() => {
+            let error = ctx.invalid_response(format!("{status} is not a file download"));
+            Err(ctx.fail(error, Retry::Never))
+        }
+        _ => Err(status_error(ctx, response)),
     }
-    Err(status_error(ctx, response))
 }
 
 pub(super) fn status_error(ctx: &JobCtx, response: &Response) -> AttemptError {
