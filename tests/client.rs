@@ -19,6 +19,12 @@ fn tls_client(server: &TestServer) -> courier::ClientBuilder {
         .add_root_certificate(ca)
 }
 
+/// The error of reading the body of a GET whose response head arrived.
+async fn body_error(client: &Client, url: &str) -> courier::Error {
+    let response = client.get(url).send().await.unwrap();
+    response.bytes().await.unwrap_err()
+}
+
 /// After an error, the same client must still complete a normal request.
 async fn assert_still_works(client: &Client) {
     let server = TestServer::start(|_| async { respond(200, "still ok") }).await;
@@ -611,14 +617,7 @@ async fn server_cut_mid_body_is_a_body_error() {
     })
     .await;
     let client = Client::new();
-    let err = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap_err();
+    let err = body_error(&client, &server.url("/")).await;
     assert!(err.is_body(), "{err:?}");
     assert_eq!(err.url().unwrap().as_str(), server.url("/"));
     assert_still_works(&client).await;
@@ -635,14 +634,7 @@ async fn body_shorter_than_content_length_is_a_body_error() {
     })
     .await;
     let client = Client::new();
-    let err = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap_err();
+    let err = body_error(&client, &server.url("/")).await;
     assert!(err.is_body(), "{err:?}");
     assert_still_works(&client).await;
 }
@@ -756,14 +748,7 @@ async fn read_timeout_is_per_chunk() {
         .await
         .unwrap();
     assert_eq!(body, Bytes::from_static(b"000111222333444555"));
-    let err = client
-        .get(server.url("/stall"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap_err();
+    let err = body_error(&client, &server.url("/stall")).await;
     assert!(err.is_timeout(), "{err:?}");
 }
 
@@ -864,14 +849,7 @@ async fn a_lying_huge_content_length_does_not_preallocate() {
     })
     .await;
     let client = Client::new();
-    let err = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap_err();
+    let err = body_error(&client, &server.url("/")).await;
     assert!(err.is_body(), "{err:?}");
     assert_still_works(&client).await;
 }
