@@ -659,3 +659,120 @@ async fn a_name_with_several_addresses_falls_back_to_the_next() {
     assert_eq!(response.remote_addr(), Some(server.addr()));
     assert_eq!(server.last_request().path(), "/fallback");
 }
+
+/// Sends `n` GETs to `url` at once and checks that each answers `ok`.
+async fn burst(client: &Client, url: &str, n: usize) {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let client = client.clone();
+            let url = format!("{url}?{i}");
+            tokio::spawn(async move { client.get(url).send().await?.text().await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "ok");
+    }
+}
+
+fn tls_client(server: &TestServer) -> courier::ClientBuilder {
+    let ca = courier::Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
+    Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_opens_another_connection_when_the_stream_limit_is_reached() {
+    // Each request is held until all 50 are in the server at once (or 5 s pass): only possible when
+    // the client spreads them over five connections of ten streams.
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let max_in_handler = Arc::new(AtomicUsize::new(0));
+    let all_in = Arc::new(tokio::sync::Notify::new());
+    let (arrived2, max2, all_in2) = (arrived.clone(), max_in_handler.clone(), all_in.clone());
+    let server = TestServer::builder()
+        .tls()
+        .max_concurrent_streams(10)
+        .start(move |req| {
+            let (arrived, max, all_in) = (arrived2.clone(), max2.clone(), all_in2.clone());
+            async move {
+                if req.uri.path() == "/burst" {
+                    let notified = all_in.notified();
+                    let now = arrived.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(now, Ordering::SeqCst);
+                    if now == 50 {
+                        all_in.notify_waiters();
+                    } else {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), notified).await;
+                    }
+                    arrived.fetch_sub(1, Ordering::SeqCst);
+                }
+                respond(200, "ok")
+            }
+        })
+        .await;
+    let client = tls_client(&server).build().unwrap();
+    // One request first: the client learns that the host speaks HTTP/2 and allows 10 streams.
+    let warm = client.get(server.url("/warm")).send().await.unwrap();
+    assert_eq!(warm.version(), http::Version::HTTP_2);
+    assert_eq!(warm.text().await.unwrap(), "ok");
+
+    burst(&client, &server.url("/burst"), 50).await;
+    assert_eq!(max_in_handler.load(Ordering::SeqCst), 50);
+    assert_eq!(
+        server.connections(),
+        5,
+        "ten streams on each of five connections"
+    );
+    let stats = client.pool_stats();
+    assert_eq!((stats.open, stats.connects), (5, 5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_cold_burst_opens_one_connection_per_ten_streams() {
+    // Fifty requests on a new client: the first finds out the protocol and stream limit, the others wait
+    // for it rather than opening a TLS connection each.
+    let (_, handler) = concurrency_probe(Duration::from_millis(100));
+    let server = TestServer::builder()
+        .tls()
+        .max_concurrent_streams(10)
+        .start(handler)
+        .await;
+    let client = tls_client(&server).build().unwrap();
+    burst(&client, &server.url("/"), 50).await;
+    assert_eq!(server.connections(), 5);
+    assert_eq!(client.pool_stats().connects, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_connections_stop_at_the_per_host_cap() {
+    let (max_in_handler, handler) = concurrency_probe(Duration::from_millis(50));
+    let server = TestServer::builder()
+        .protocol(courier_testkit::Protocol::Http2)
+        .max_concurrent_streams(10)
+        .start(handler)
+        .await;
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_max_connections_per_host(2)
+        .build()
+        .unwrap();
+    burst(&client, &server.url("/"), 50).await;
+    assert_eq!(server.connections(), 2);
+    assert!(max_in_handler.load(Ordering::SeqCst) <= 20);
+    assert_eq!(client.pool_stats().connects, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_over_tls_cold_burst_is_not_held_back() {
+    // ALPN says http/1.1: after the first handshake every request gets its own connection at once.
+    let (max_in_handler, handler) = concurrency_probe(Duration::from_millis(300));
+    let server = TestServer::builder()
+        .protocol(courier_testkit::Protocol::Http1)
+        .tls()
+        .start(handler)
+        .await;
+    let client = tls_client(&server).build().unwrap();
+    burst(&client, &server.url("/"), 20).await;
+    assert_eq!(max_in_handler.load(Ordering::SeqCst), 20);
+    assert_eq!(server.connections(), 20);
+}

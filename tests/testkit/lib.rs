@@ -107,6 +107,7 @@ struct State {
 pub struct TestServerBuilder {
     protocol: Protocol,
     tls: Option<tls::TestCerts>,
+    max_concurrent_streams: Option<u32>,
 }
 
 impl TestServer {
@@ -115,6 +116,7 @@ impl TestServer {
         TestServerBuilder {
             protocol: Protocol::Auto,
             tls: None,
+            max_concurrent_streams: None,
         }
     }
 
@@ -196,6 +198,12 @@ impl TestServerBuilder {
         self.tls_certs(tls::TestCerts::generate(&["localhost", "127.0.0.1"]))
     }
 
+    /// The HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` the server announces (hyper's default: 200).
+    pub fn max_concurrent_streams(mut self, max: u32) -> Self {
+        self.max_concurrent_streams = Some(max);
+        self
+    }
+
     /// Serve TLS with the given certificates.
     pub fn tls_certs(mut self, certs: tls::TestCerts) -> Self {
         self.tls = Some(certs);
@@ -214,6 +222,7 @@ impl TestServerBuilder {
         let handler: Handler = Arc::new(move |req| Box::pin(handler(req)));
         let acceptor = self.tls.as_ref().map(|certs| certs.acceptor(self.protocol));
         let protocol = self.protocol;
+        let max_streams = self.max_concurrent_streams;
         let task_state = state.clone();
         let task = tokio::spawn(async move {
             loop {
@@ -233,7 +242,7 @@ impl TestServerBuilder {
                                 serve_connection(
                                     TokioIo::new(tls),
                                     peer,
-                                    protocol,
+                                    (protocol, max_streams),
                                     state.clone(),
                                     handler,
                                 )
@@ -244,7 +253,7 @@ impl TestServerBuilder {
                             serve_connection(
                                 TokioIo::new(stream),
                                 peer,
-                                protocol,
+                                (protocol, max_streams),
                                 state.clone(),
                                 handler,
                             )
@@ -267,7 +276,7 @@ impl TestServerBuilder {
 async fn serve_connection<I>(
     io: I,
     peer: SocketAddr,
-    protocol: Protocol,
+    (protocol, max_streams): (Protocol, Option<u32>),
     state: Arc<State>,
     handler: Handler,
 ) where
@@ -300,6 +309,9 @@ async fn serve_connection<I>(
         Protocol::Http2 => builder.http2_only(),
         Protocol::Auto => builder,
     };
+    if let Some(max) = max_streams {
+        builder.http2().max_concurrent_streams(max);
+    }
     let _ = builder.serve_connection(io, service).await;
 }
 

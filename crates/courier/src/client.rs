@@ -607,7 +607,8 @@ impl ClientBuilder {
     }
 
     /// The most connections (in use and idle) to one host; more requests wait, first come first
-    /// served, within their timeout. Default: unlimited.
+    /// served, within their timeout. It also bounds the HTTP/2 connections opened to a host whose
+    /// concurrent-stream limit is reached (past it, requests queue for a free stream). Default: unlimited.
     pub fn pool_max_connections_per_host(mut self, max: usize) -> ClientBuilder {
         self.transport = self.transport.pool_max_connections_per_host(max);
         self

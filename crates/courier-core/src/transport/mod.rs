@@ -9,7 +9,14 @@
 //!
 //! The address the response came from is in the response extensions as
 //! [`hyper_util::client::legacy::connect::HttpInfo`].
+//!
+//! Connections are pooled per `scheme://host:port` with limits, keep-alive awareness and statistics
+//! (see the `pool` module's docs). HTTP/2 requests are spread over several connections when the
+//! server's stream limit is reached: the transport keeps one hyper-util client per HTTP/2 connection
+//! it may need to a host ("lanes", see the `http2` module's docs); HTTP/1.1 uses the first lane only,
+//! whose pool opens as many connections as requests need.
 
+mod http2;
 mod pool;
 mod proxy;
 mod resolve;
@@ -19,7 +26,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -38,6 +45,7 @@ pub use pool::{HostStats, PoolStats};
 pub use proxy::Proxy;
 pub use tls::Certificate;
 
+use http2::{Http2Stream, Route};
 use pool::{ConnInfo, InFlight, Pool, PoolConnector, PoolLimits};
 use proxy::{ProxyConfig, ProxyConnector};
 use resolve::Resolver;
@@ -65,20 +73,81 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// # }
 /// ```
 pub struct Transport<B = Body> {
-    client: Client<Connector, B>,
+    lanes: Arc<Lanes<B>>,
     pool: Pool,
     proxy: Option<Arc<Matcher>>,
     retry_stale: bool,
+    may_be_h2: MayBeH2,
+    /// The most HTTP/2 connections (lanes) per host: the per-host connection cap.
+    max_lanes: usize,
 }
 
 impl<B> Clone for Transport<B> {
     fn clone(&self) -> Self {
         Transport {
-            client: self.client.clone(),
+            lanes: self.lanes.clone(),
             pool: self.pool.clone(),
             proxy: self.proxy.clone(),
             retry_stale: self.retry_stale,
+            may_be_h2: self.may_be_h2,
+            max_lanes: self.max_lanes,
         }
+    }
+}
+
+/// Which requests may end up on an HTTP/2 connection.
+#[derive(Clone, Copy, Debug)]
+enum MayBeH2 {
+    Never,
+    /// `https` only, when ALPN says so.
+    Https,
+    Always,
+}
+
+impl MayBeH2 {
+    fn check(self, uri: &Uri) -> bool {
+        match self {
+            MayBeH2::Never => false,
+            MayBeH2::Https => uri.scheme() == Some(&http::uri::Scheme::HTTPS),
+            MayBeH2::Always => true,
+        }
+    }
+}
+
+/// One hyper-util client per lane; each has its own pool, so its own HTTP/2 connection per host. All
+/// share one connector, so one set of limits and statistics.
+struct Lanes<B> {
+    first: Client<Connector, B>,
+    more: RwLock<Vec<Client<Connector, B>>>,
+    /// Builds the lanes past the first: HTTP/2 only.
+    http2_builder: legacy::Builder,
+    connector: Connector,
+}
+
+impl<B> Lanes<B>
+where
+    B: http_body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// Sends `req` through `lane`'s client, which is made on first use.
+    fn request(&self, lane: usize, req: Request<B>) -> legacy::ResponseFuture {
+        if lane == 0 {
+            return self.first.request(req);
+        }
+        if let Some(client) = self
+            .more
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(lane - 1)
+        {
+            return client.request(req);
+        }
+        let mut more = self.more.write().unwrap_or_else(|e| e.into_inner());
+        while more.len() < lane {
+            more.push(self.http2_builder.build(self.connector.clone()));
+        }
+        more[lane - 1].request(req)
     }
 }
 
@@ -173,7 +242,8 @@ impl TransportBuilder {
     }
 
     /// The most connections (in use and idle) to one `scheme://host:port`; further requests wait, first
-    /// come first served, for a connection to free up or close. Default: unlimited.
+    /// come first served, for a connection to free up or close. It also bounds the HTTP/2 connections
+    /// opened when the server's concurrent-stream limit is reached. Default: unlimited.
     pub fn pool_max_connections_per_host(mut self, max: usize) -> Self {
         self.limits.per_host = Some(max.max(1));
         self
@@ -305,12 +375,29 @@ impl TransportBuilder {
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .http2_only(self.http2_prior_knowledge);
-        let pool = Pool::new(self.limits);
+        let pool = Pool::new(self.limits, self.http2_prior_knowledge);
+        let connector = PoolConnector::new(connector, pool.clone());
+        let may_be_h2 = if self.http1_only {
+            MayBeH2::Never
+        } else if self.http2_prior_knowledge {
+            MayBeH2::Always
+        } else {
+            MayBeH2::Https
+        };
+        let first = client.build(connector.clone());
+        client.http2_only(true);
         Ok(Transport {
-            client: client.build(PoolConnector::new(connector, pool.clone())),
+            lanes: Arc::new(Lanes {
+                first,
+                more: RwLock::new(Vec::new()),
+                http2_builder: client,
+                connector,
+            }),
             pool,
             proxy: matcher,
             retry_stale: self.retry_stale,
+            may_be_h2,
+            max_lanes: self.limits.per_host.unwrap_or(usize::MAX),
         })
     }
 }
@@ -342,25 +429,57 @@ where
         }
         let track = self.pool.has_limits();
         let in_flight = self.pool.in_flight(req.uri(), track);
+        let route = in_flight
+            .http2()
+            .route(self.may_be_h2.check(req.uri()), self.max_lanes, true);
+        let uri = req.uri().clone();
+        let state = match route {
+            Route::Wait => State::Waiting {
+                learned: Box::pin(in_flight.http2().clone().wait_learned()),
+                req: Some(req),
+                transport: self.clone(),
+            },
+            Route::Http1 => self.send(req, 0, &in_flight),
+            Route::Stream(ref stream) => self.send(req, stream.lane(), &in_flight),
+        };
+        ResponseFuture {
+            state,
+            uri,
+            in_flight,
+            stream: match route {
+                Route::Stream(stream) => Some(stream),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl<B> Transport<B>
+where
+    B: http_body::Body + TryCloneBody + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// Hands the request to `lane`'s hyper-util client.
+    fn send(&self, mut req: Request<B>, lane: usize, in_flight: &InFlight) -> State<B> {
         // Only a reused connection can be stale: with no idle connection to this host, the request goes
         // out on a fresh one, whose failure is the server's answer and is not retried.
         let retry = if self.retry_stale
             && req.method().is_idempotent()
             && in_flight.host_has_idle_connections()
         {
-            clone_request(&req).map(|clone| (self.client.clone(), clone))
+            clone_request(&req).map(|clone| (self.lanes.clone(), lane, clone))
         } else {
             None
         };
         // Under limits, learn when the request gets its connection, to tell waiting connection attempts.
-        let capture = track.then(|| capture_connection(&mut req));
-        let uri = req.uri().clone();
-        ResponseFuture {
-            inner: self.client.request(req),
+        let capture = in_flight
+            .is_unassigned()
+            .then(|| capture_connection(&mut req));
+        State::Sending {
+            inner: self.lanes.request(lane, req),
             retry,
             capture,
-            uri,
-            in_flight,
         }
     }
 }
@@ -413,31 +532,77 @@ fn is_stale_connection_error(err: &legacy::Error) -> bool {
 
 /// The future returned by [`Transport`]: the response head, or a classified [`Error`] naming the URL.
 pub struct ResponseFuture<B = Body> {
-    inner: legacy::ResponseFuture,
-    retry: Option<(Client<Connector, B>, Request<B>)>,
-    capture: Option<CaptureConnection>,
+    state: State<B>,
     uri: Uri,
     in_flight: InFlight,
+    /// The HTTP/2 stream the request holds (if it may go out over HTTP/2), handed to the body.
+    stream: Option<Http2Stream>,
+}
+
+enum State<B> {
+    /// The first connection to the host is being made by another request (see the `http2` module).
+    Waiting {
+        learned: Pin<Box<dyn Future<Output = ()> + Send>>,
+        req: Option<Request<B>>,
+        transport: Transport<B>,
+    },
+    Sending {
+        inner: legacy::ResponseFuture,
+        /// Where and what to send again if a pooled connection turns out stale.
+        retry: Option<(Arc<Lanes<B>>, usize, Request<B>)>,
+        capture: Option<CaptureConnection>,
+    },
 }
 
 impl<B> Future for ResponseFuture<B>
 where
-    B: http_body::Body + Send + 'static + Unpin,
+    B: http_body::Body + TryCloneBody + Send + 'static + Unpin,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
     type Output = Result<Response<ResponseBody>, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
         loop {
-            let polled = Pin::new(&mut self.inner).poll(cx);
-            if self.in_flight.is_unassigned()
-                && self
-                    .capture
+            let (inner, retry, capture) = match &mut this.state {
+                State::Waiting {
+                    learned,
+                    req,
+                    transport,
+                } => {
+                    if learned.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let req = req.take().expect("polled after the request was sent");
+                    let may_be_h2 = transport.may_be_h2.check(req.uri());
+                    let route = this
+                        .in_flight
+                        .http2()
+                        .route(may_be_h2, transport.max_lanes, false);
+                    let lane = match &route {
+                        Route::Stream(stream) => stream.lane(),
+                        _ => 0,
+                    };
+                    if let Route::Stream(stream) = route {
+                        this.stream = Some(stream);
+                    }
+                    this.state = transport.send(req, lane, &this.in_flight);
+                    continue;
+                }
+                State::Sending {
+                    inner,
+                    retry,
+                    capture,
+                } => (inner, retry, capture),
+            };
+            let polled = Pin::new(&mut *inner).poll(cx);
+            if this.in_flight.is_unassigned()
+                && capture
                     .as_ref()
                     .is_some_and(|c| c.connection_metadata().is_some())
             {
-                self.in_flight.assigned();
+                this.in_flight.assigned();
             }
             match polled {
                 Poll::Ready(Ok(res)) => {
@@ -445,17 +610,21 @@ where
                     if let Some(conn) = &conn {
                         conn.response_received(res.headers());
                     }
-                    return Poll::Ready(Ok(res.map(|body| ResponseBody::new(body, conn))));
+                    let mut stream = this.stream.take();
+                    if let Some(stream) = &mut stream {
+                        stream.end_probe();
+                    }
+                    return Poll::Ready(Ok(res.map(|body| ResponseBody::new(body, conn, stream))));
                 }
                 Poll::Ready(Err(err)) => {
-                    if let Some((client, req)) = self.retry.take() {
+                    if let Some((lanes, lane, req)) = retry.take() {
                         if is_stale_connection_error(&err) {
                             tracing::debug!(error = %err, "pooled connection failed; retrying once");
-                            self.inner = client.request(req);
+                            *inner = lanes.request(lane, req);
                             continue;
                         }
                     }
-                    return Poll::Ready(Err(Error::from_service(err).with_uri(&self.uri)));
+                    return Poll::Ready(Err(Error::from_service(err).with_uri(&this.uri)));
                 }
                 Poll::Pending => return Poll::Pending,
             }
@@ -468,11 +637,16 @@ where
 pub struct ResponseBody {
     inner: Incoming,
     conn: Option<ConnInfo>,
+    stream: Option<Http2Stream>,
 }
 
 impl ResponseBody {
-    fn new(inner: Incoming, conn: Option<ConnInfo>) -> ResponseBody {
-        let mut body = ResponseBody { inner, conn };
+    fn new(inner: Incoming, conn: Option<ConnInfo>, stream: Option<Http2Stream>) -> ResponseBody {
+        let mut body = ResponseBody {
+            inner,
+            conn,
+            stream,
+        };
         if http_body::Body::is_end_stream(&body.inner) {
             body.finish();
         }
@@ -483,6 +657,7 @@ impl ResponseBody {
         if let Some(conn) = self.conn.take() {
             conn.response_done();
         }
+        self.stream = None;
     }
 }
 

@@ -19,8 +19,9 @@
 //!   connections) and dropped before reuse.
 //! - **Statistics.** Every connection counts itself in its host's entry: [`PoolStats`].
 //!
-//! What it does not do: open a second HTTP/2 connection when one is saturated (hyper-util multiplexes
-//! every request for a host over one HTTP/2 connection).
+//! - **HTTP/2 stream limits.** Each connection reports whether it speaks HTTP/2, and an HTTP/2
+//!   connection reads the server's SETTINGS as they pass, so the transport can open another connection
+//!   when the server's stream limit is reached (the `http2` module).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,6 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
+use super::http2::{Http2Host, SettingsScanner};
 use crate::error::BoxError;
 
 /// How long before the server's keep-alive timeout Courier gives up an idle connection.
@@ -58,6 +60,8 @@ pub(crate) struct Pool {
 
 struct Shared {
     limits: PoolLimits,
+    /// Every connection speaks HTTP/2 (prior knowledge), whatever ALPN said.
+    http2_only: bool,
     total: Option<Arc<Semaphore>>,
     hosts: Mutex<HashMap<String, Arc<HostEntry>>>,
     /// The origin of the millisecond clocks connections keep.
@@ -81,13 +85,15 @@ struct HostEntry {
     reuses: AtomicU64,
     expired: AtomicU64,
     closed_by_peer: AtomicU64,
+    http2: Arc<Http2Host>,
 }
 
 impl Pool {
-    pub(crate) fn new(limits: PoolLimits) -> Pool {
+    pub(crate) fn new(limits: PoolLimits, http2_only: bool) -> Pool {
         Pool {
             shared: Arc::new(Shared {
                 limits,
+                http2_only,
                 total: limits.total.map(|n| Arc::new(Semaphore::new(n))),
                 hosts: Mutex::new(HashMap::new()),
                 epoch: Instant::now(),
@@ -201,6 +207,11 @@ impl InFlight {
         self.entry.idle.load(Ordering::Relaxed) > 0
     }
 
+    /// The host's HTTP/2 state: protocol, stream limit, streams per lane.
+    pub(crate) fn http2(&self) -> &Arc<Http2Host> {
+        &self.entry.http2
+    }
+
     /// True while the request waits for a connection (and that is being tracked).
     pub(crate) fn is_unassigned(&self) -> bool {
         self.unassigned
@@ -308,10 +319,13 @@ where
                 tracing::debug!(error = %e, "connect failed");
                 e
             })?;
+            let h2 = shared.http2_only || io.connected().is_negotiated_h2();
+            entry.http2.connected(h2);
             entry.connects.fetch_add(1, Ordering::Relaxed);
             entry.open.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
                 open = entry.open.load(Ordering::Relaxed),
+                h2,
                 "connection opened"
             );
             let state = ConnState {
@@ -329,6 +343,7 @@ where
                 io,
                 state: Arc::new(state),
                 idle_timer: None,
+                settings: h2.then(SettingsScanner::default),
                 _permits: permits,
             })
         };
@@ -494,6 +509,8 @@ pub(crate) struct PooledIo<T> {
     span: tracing::Span,
     state: Arc<ConnState>,
     idle_timer: Option<Pin<Box<Sleep>>>,
+    /// On an HTTP/2 connection: reads the server's SETTINGS for its stream limit.
+    settings: Option<SettingsScanner>,
     _permits: (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>),
 }
 
@@ -539,7 +556,13 @@ impl<T: Read + Unpin> Read for PooledIo<T> {
         let filled = unsafe {
             let mut inner_buf = hyper::rt::ReadBuf::uninit(buf.as_mut());
             match Pin::new(&mut this.io).poll_read(cx, inner_buf.unfilled()) {
-                Poll::Ready(Ok(())) => inner_buf.filled().len(),
+                Poll::Ready(Ok(())) => {
+                    if let Some(scanner) = &mut this.settings {
+                        let http2 = &this.state.entry.http2;
+                        scanner.scan(inner_buf.filled(), |max| http2.settings_received(max));
+                    }
+                    inner_buf.filled().len()
+                }
                 other => return other,
             }
         };
