@@ -63,9 +63,48 @@ struct Shared {
     /// Every connection speaks HTTP/2 (prior knowledge), whatever ALPN said.
     http2_only: bool,
     total: Option<Arc<Semaphore>>,
-    hosts: Mutex<HashMap<String, Arc<HostEntry>>>,
+    hosts: Mutex<Hosts>,
     /// The origin of the millisecond clocks connections keep.
     epoch: Instant,
+}
+
+/// The host table. Entries nobody uses any more (no connection, no request) are dropped when the table
+/// has doubled since the last sweep, so a client that talks to many hosts over its life does not grow
+/// without bound; their counters move to `retired`, so totals stay whole.
+struct Hosts {
+    map: HashMap<String, Arc<HostEntry>>,
+    sweep_at: usize,
+    retired: Counters,
+}
+
+/// The smallest table size at which unused entries are swept.
+const SWEEP_MIN: usize = 256;
+
+#[derive(Clone, Copy, Default)]
+struct Counters {
+    connects: u64,
+    reuses: u64,
+    expired: u64,
+    closed_by_peer: u64,
+}
+
+impl Hosts {
+    fn sweep(&mut self) {
+        let retired = &mut self.retired;
+        self.map.retain(|_, entry| {
+            // The table's own reference is the only one: no connection, request or waiting attempt.
+            let used = Arc::strong_count(entry) > 1;
+            if !used {
+                let c = entry.counters();
+                retired.connects += c.connects;
+                retired.reuses += c.reuses;
+                retired.expired += c.expired;
+                retired.closed_by_peer += c.closed_by_peer;
+            }
+            used
+        });
+        self.sweep_at = (self.map.len() * 2).max(SWEEP_MIN);
+    }
 }
 
 #[derive(Default)]
@@ -95,7 +134,11 @@ impl Pool {
                 limits,
                 http2_only,
                 total: limits.total.map(|n| Arc::new(Semaphore::new(n))),
-                hosts: Mutex::new(HashMap::new()),
+                hosts: Mutex::new(Hosts {
+                    map: HashMap::new(),
+                    sweep_at: SWEEP_MIN,
+                    retired: Counters::default(),
+                }),
                 epoch: Instant::now(),
             }),
         }
@@ -117,8 +160,11 @@ impl Pool {
             key.clear();
             write_host_key(&mut key, uri);
             let mut hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = hosts.get(key.as_str()) {
+            if let Some(entry) = hosts.map.get(key.as_str()) {
                 return entry.clone();
+            }
+            if hosts.map.len() >= hosts.sweep_at {
+                hosts.sweep();
             }
             let entry = Arc::new(HostEntry {
                 permits: self
@@ -128,7 +174,7 @@ impl Pool {
                     .map(|n| Arc::new(Semaphore::new(n))),
                 ..HostEntry::default()
             });
-            hosts.insert(key.clone(), entry.clone());
+            hosts.map.insert(key.clone(), entry.clone());
             entry
         })
     }
@@ -150,8 +196,15 @@ impl Pool {
     /// A snapshot of the pool's counters.
     pub(crate) fn stats(&self) -> PoolStats {
         let hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stats = PoolStats::default();
-        for (key, entry) in hosts.iter() {
+        let retired = hosts.retired;
+        let mut stats = PoolStats {
+            connects: retired.connects,
+            reuses: retired.reuses,
+            expired: retired.expired,
+            closed_by_peer: retired.closed_by_peer,
+            ..PoolStats::default()
+        };
+        for (key, entry) in hosts.map.iter() {
             let host = HostStats {
                 host: key.clone(),
                 open: entry.open.load(Ordering::Relaxed),
@@ -173,6 +226,17 @@ impl Pool {
         }
         stats.hosts.sort_by(|a, b| a.host.cmp(&b.host));
         stats
+    }
+}
+
+impl HostEntry {
+    fn counters(&self) -> Counters {
+        Counters {
+            connects: self.connects.load(Ordering::Relaxed),
+            reuses: self.reuses.load(Ordering::Relaxed),
+            expired: self.expired.load(Ordering::Relaxed),
+            closed_by_peer: self.closed_by_peer.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -248,7 +312,8 @@ pub struct PoolStats {
     pub expired: u64,
     /// Connections the server closed.
     pub closed_by_peer: u64,
-    /// The same counters per `scheme://host:port`, sorted.
+    /// The same counters per `scheme://host:port`, sorted. A host with no connection and no request
+    /// may be left out once the client has talked to many hosts (its counters stay in the totals).
     pub hosts: Vec<HostStats>,
 }
 
@@ -640,6 +705,25 @@ mod tests {
         assert_eq!(keep_alive_timeout(&headers), None);
         headers.insert("keep-alive", "timeout=0".parse().unwrap());
         assert_eq!(keep_alive_timeout(&headers), None);
+    }
+
+    #[test]
+    fn unused_host_entries_are_swept_and_their_counters_kept() {
+        let pool = Pool::new(PoolLimits::default(), false);
+        let kept = pool.in_flight(&"http://kept.example/".parse().unwrap(), false);
+        for i in 0..1000 {
+            let uri: Uri = format!("http://h{i}.example/").parse().unwrap();
+            pool.host(&uri).connects.fetch_add(1, Ordering::Relaxed);
+        }
+        let stats = pool.stats();
+        assert!(stats.hosts.len() < 2 * SWEEP_MIN, "{}", stats.hosts.len());
+        assert_eq!(stats.connects, 1000);
+        assert_eq!(stats.in_flight, 1);
+        assert!(stats
+            .hosts
+            .iter()
+            .any(|h| h.host == "http://kept.example:80"));
+        drop(kept);
     }
 
     #[test]
