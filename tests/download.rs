@@ -1052,6 +1052,65 @@ async fn two_jobs_with_one_destination_do_not_share_a_part() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// Runs jobs for `names` (each fetched from `/<name>`, whose body is its path) into one directory;
+/// returns the summary, the directory and the server.
+async fn run_names(names: &[&str]) -> (courier::download::Summary, TempDir, TestServer) {
+    let server = TestServer::start(|req| async move { respond(200, req.path().to_owned()) }).await;
+    let dir = TempDir::new("overlap");
+    let jobs: Vec<Job> = names
+        .iter()
+        .map(|name| Job::new(server.url(&format!("/{name}")), dir.path(name)).unwrap())
+        .collect();
+    let summary = builder().build().run(jobs).await;
+    (summary, dir, server)
+}
+
+#[tokio::test]
+async fn a_job_saving_to_another_jobs_part_file_fails() {
+    for (names, taken) in [
+        (["x", "x.part"], "x.part"),
+        (["x", "x.part.meta"], "x.part.meta"),
+        // The other way round: `x` would write into `x.part`, the first job's destination.
+        (["x.part", "x"], "x.part"),
+    ] {
+        let (summary, dir, server) = run_names(&names).await;
+
+        assert_eq!(summary.files, 1, "{names:?}: {summary}");
+        assert_eq!(summary.failures.len(), 1, "{names:?}: {summary}");
+        let failure = &summary.failures[0];
+        assert_eq!(failure.job.index(), 1);
+        let error = failure.error.io_error().expect("an I/O error");
+        assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists);
+        let taken = dir.path(taken);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "an earlier job of this run already uses {} (as its destination, `.part` or \
+                 `.part.meta`)",
+                taken.display()
+            )
+        );
+        // Only the first job ran, and its file is whole.
+        assert_eq!(server.requests().len(), 1);
+        assert_eq!(server.last_request().path(), format!("/{}", names[0]));
+        assert_eq!(dir.files(), vec![names[0].to_owned()]);
+        assert_eq!(
+            read(&dir.path(names[0])),
+            format!("/{}", names[0]).as_bytes()
+        );
+    }
+}
+
+#[tokio::test]
+async fn jobs_whose_names_only_share_a_prefix_both_run() {
+    // `x.part.1` holds `x.part.1.part`, which no other job uses.
+    let (summary, dir, _server) = run_names(&["x", "x.part.1", "x.partial"]).await;
+
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(dir.files(), vec!["x", "x.part.1", "x.partial"]);
+    assert_eq!(read(&dir.path("x.part.1")), b"/x.part.1");
+}
+
 #[tokio::test]
 async fn a_2xx_other_than_200_is_not_saved_as_the_file() {
     let server = TestServer::start(|_| async {

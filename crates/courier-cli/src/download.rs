@@ -1,6 +1,6 @@
 //! `courier download`: a URL list fetched concurrently into a folder.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
@@ -72,9 +72,10 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
 /// The list's `(url, file name)` pairs: one URL per line, optionally followed by a tab and the name
 /// to save it as; blank lines and lines starting with `#` are skipped. Names from URLs are made
 /// unique (`a.txt`, `a.txt.1`, ...); names given explicitly must be unique and stay inside the folder.
+/// "Unique" counts the `NAME.part` and `NAME.part.meta` each download writes as well.
 fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
     let mut entries = Vec::new();
-    let mut taken = HashSet::new();
+    let mut taken = HashMap::new();
     for (number, line) in text.lines().enumerate() {
         let number = number + 1;
         let line = line.trim_end_matches('\r');
@@ -96,8 +97,17 @@ fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
                     )
                     .into());
                 }
-                if !taken.insert(path.clone()) {
-                    return Err(format!("line {number}: {name:?} is named twice").into());
+                if let Some((owner, file)) = reserve(&mut taken, &path) {
+                    return Err(if owner == path {
+                        format!("line {number}: {name:?} is named twice")
+                    } else {
+                        format!(
+                            "line {number}: {name:?} clashes with {owner:?} of an earlier line: \
+                             both would write {file:?} (a download to NAME also writes NAME.part \
+                             and NAME.part.meta)"
+                        )
+                    }
+                    .into());
                 }
                 path
             }
@@ -105,7 +115,7 @@ fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
                 let base = name_from_url(&url);
                 let mut path = PathBuf::from(&base);
                 let mut n = 0;
-                while !taken.insert(path.clone()) {
+                while reserve(&mut taken, &path).is_some() {
                     n += 1;
                     path = PathBuf::from(format!("{base}.{n}"));
                 }
@@ -115,6 +125,32 @@ fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
         entries.push((url, name));
     }
     Ok(entries)
+}
+
+/// Reserves the three files a download of `name` writes (`name`, `name.part`, `name.part.meta`) in
+/// `taken` (each file to the name that writes it), or returns the earlier name and the file it
+/// already holds (reserving nothing then): `x.part` would otherwise be written into while `x` is
+/// still downloading into it.
+///
+/// Names are compared as written: on a case-insensitive file system (the defaults of macOS and
+/// Windows) `A.bin` and `a.bin` are one file and are not caught here.
+fn reserve(taken: &mut HashMap<PathBuf, PathBuf>, name: &Path) -> Option<(PathBuf, PathBuf)> {
+    let files = [
+        name.to_owned(),
+        with_suffix(name, ".part"),
+        with_suffix(name, ".part.meta"),
+    ];
+    if let Some((file, owner)) = files.iter().find_map(|f| taken.get_key_value(f)) {
+        return Some((owner.clone(), file.clone()));
+    }
+    taken.extend(files.map(|file| (file, name.to_owned())));
+    None
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// True for a relative path of plain names: no root, no `..`, no drive prefix.
@@ -184,6 +220,31 @@ mod tests {
         assert!(parse_list("http://h/a\t/etc/passwd\n").is_err());
         let err = parse_list("http://h/a\tsame\nhttp://h/b\tsame\n").unwrap_err();
         assert!(err.to_string().contains("named twice"), "{err}");
+    }
+
+    #[test]
+    fn a_name_never_lands_on_another_lines_partial_file() {
+        // Names from URLs move aside: `x.part` would be the first download's `.part`.
+        let entries = parse_list("http://h/x\nhttp://h/x.part\nhttp://h/x.part.meta\n").unwrap();
+        let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
+        assert_eq!(names, vec!["x", "x.part.1", "x.part.meta.1"]);
+        // The other way round, `x` would download into `x.part`.
+        let entries = parse_list("http://h/x.part\nhttp://h/x\n").unwrap();
+        let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
+        assert_eq!(names, vec!["x.part", "x.1"]);
+        // Names given explicitly are an error, with the line.
+        let err = parse_list("http://h/a\tx\nhttp://h/b\tx.part\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: \"x.part\" clashes with \"x\" of an earlier line: both would write \
+             \"x.part\" (a download to NAME also writes NAME.part and NAME.part.meta)"
+        );
+        let err = parse_list("http://h/a\tx.part.meta\nhttp://h/b\tx\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: \"x\" clashes with \"x.part.meta\" of an earlier line: both would write \
+             \"x.part.meta\" (a download to NAME also writes NAME.part and NAME.part.meta)"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -111,16 +111,20 @@ impl Downloader {
         // Dropping the set aborts every task: that is how dropping this future cancels the run.
         let mut tasks = JoinSet::new();
         let mut summary = Summary::default();
-        let mut destinations = HashSet::new();
+        let mut reserved = HashSet::new();
         for (index, job) in jobs.into_iter().enumerate() {
-            if !destinations.insert(job.path().to_owned()) {
-                // Two jobs writing one `.part` would corrupt each other: the later one fails.
+            if let Some(taken) = reserve_paths(&mut reserved, job.path()) {
+                // Two jobs writing one file would corrupt each other: the later one fails.
                 let error = DownloadError::io(
                     job.url().clone(),
                     job.path().to_owned(),
                     std::io::Error::new(
                         std::io::ErrorKind::AlreadyExists,
-                        "an earlier job of this run downloads to the same path",
+                        format!(
+                            "an earlier job of this run already uses {} (as its destination, \
+                             `.part` or `.part.meta`)",
+                            taken.display()
+                        ),
                     ),
                 );
                 let kind = EventKind::Failed {
@@ -189,6 +193,23 @@ impl fmt::Debug for Downloader {
             .field("cancelled", &self.shared.cancel.is_cancelled())
             .finish_non_exhaustive()
     }
+}
+
+/// Reserves the three files a job writes (`path`, `path.part`, `path.part.meta`) in `reserved`, or
+/// returns the first of them an earlier job already holds (reserving nothing then): a job saving to
+/// `x.part` would otherwise write into the `.part` of the job saving to `x`.
+///
+/// Paths are compared as given, component by component: two spellings of one file (`a/../b` and `b`,
+/// a symbolic link, or a different case on a case-insensitive file system such as the defaults of
+/// macOS and Windows) are not recognised as the same.
+fn reserve_paths(reserved: &mut HashSet<PathBuf>, path: &Path) -> Option<PathBuf> {
+    let paths = PartPaths::new(path);
+    let all = [path.to_owned(), paths.part, paths.meta];
+    if let Some(taken) = all.iter().find(|p| reserved.contains(*p)) {
+        return Some(taken.clone());
+    }
+    reserved.extend(all);
+    None
 }
 
 /// Counters of one run.

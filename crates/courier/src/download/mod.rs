@@ -31,7 +31,10 @@
 //!   decode the body; such a decoded body cannot be resumed by range, so a retry starts it over.
 //! - A body sent without `Content-Length`, or with neither a validator nor `Accept-Ranges: bytes`, is
 //!   not resumed: a retry (or a later run) starts it over.
-//! - Two jobs of one run with the same destination are not both run: the later one fails.
+//! - Two jobs of one run whose files overlap are not both run: the later one fails. Each job holds
+//!   `<path>`, `<path>.part` and `<path>.part.meta`, so a job saving to `x.part` conflicts with one
+//!   saving to `x`. Paths are compared as written: two spellings of one file (`..`, links, case on a
+//!   case-insensitive file system) are not detected.
 //! - A file is saved exactly as received; nothing is unpacked.
 //! - The `.part` is not `fsync`ed; after a power loss, verify with a SHA-256 in the job.
 //! - Redirects, proxies, TLS and timeouts are the [`Client`](crate::Client)'s: configure them there
