@@ -1111,6 +1111,124 @@ async fn jobs_whose_names_only_share_a_prefix_both_run() {
     assert_eq!(read(&dir.path("x.part.1")), b"/x.part.1");
 }
 
+/// A response made from the rest of the file.
+type Answer = fn(&Bytes) -> Response<ServerBody>;
+
+/// A server that cuts the first body at 40,000 of 100,000 bytes, then answers the resuming request
+/// `bytes=40000-` with `second` (given the rest of the file from byte 40,000), then serves ranges
+/// properly. Returns the file, the server, the directory and the job.
+async fn resumed_by(second: Answer) -> (Bytes, TestServer, TempDir, Job) {
+    let body = data(100_000, 12);
+    let served = body.clone();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match attempt {
+                0 => cut_response(&body, "\"v1\"", 40_000),
+                1 => second(&body.slice(40_000..)),
+                _ => serve_ranges(&req, &body, Some("\"v1\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("resume206");
+    let job = Job::new(server.url("/file.bin"), dir.path("file.bin")).unwrap();
+    (body, server, dir, job)
+}
+
+fn partial(content_range: &str, body: Bytes) -> Response<ServerBody> {
+    Response::builder()
+        .status(206)
+        .header("accept-ranges", "bytes")
+        .header("etag", "\"v1\"")
+        .header("content-range", content_range)
+        .body(full(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_206_for_less_than_the_rest_of_the_file_starts_over() {
+    let cases: [(&str, Answer); 2] = [
+        ("bytes 40000-49999/100000", |rest| {
+            partial("bytes 40000-49999/100000", rest.slice(..10_000))
+        }),
+        // No total: the sidecar's 100,000 says 49,999 is not the last byte.
+        ("bytes 40000-49999/*", |rest| {
+            partial("bytes 40000-49999/*", rest.slice(..10_000))
+        }),
+    ];
+    for (content_range, second) in cases {
+        let (body, server, dir, job) = resumed_by(second).await;
+        let (downloader, events) = recording(builder().retries(2));
+
+        let summary = downloader.run([job.clone()]).await;
+
+        assert!(summary.is_success(), "{content_range}: {summary}");
+        assert!(read(job.path()) == body, "{content_range}");
+        assert_eq!(dir.files(), vec!["file.bin"]);
+        let ranges: Vec<_> = server
+            .requests()
+            .iter()
+            .map(|r| r.header("range").map(str::to_owned))
+            .collect();
+        // The short 206 is not taken as the rest of the file: the `.part` is dropped and the
+        // retry starts over, as for any 206 that does not match what was asked.
+        assert_eq!(
+            ranges,
+            vec![None, Some("bytes=40000-".to_owned()), None],
+            "{content_range}"
+        );
+        let retried: Vec<_> = kinds(&events)
+            .into_iter()
+            .filter_map(|k| match k {
+                EventKind::Retried { error, .. } => Some(error),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(retried.len(), 2, "{content_range}");
+        assert!(retried[1].is_invalid_response(), "{:?}", retried[1]);
+        assert_eq!(
+            retried[1].to_string(),
+            format!(
+                "download of {} to {} failed: invalid response to a range request: asked for \
+                 bytes=40000- of a 100000-byte file, got Content-Range: {content_range}",
+                job.url(),
+                job.path().display()
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_206_body_longer_than_its_content_range_does_not_grow_the_file() {
+    let cases: [(&str, Answer); 2] = [
+        ("bytes 40000-99999/100000", |rest| {
+            let lie = [rest.as_ref(), &[0xee; 5_000]].concat();
+            partial("bytes 40000-99999/100000", lie.into())
+        }),
+        ("bytes 40000-99999/*", |rest| {
+            let lie = [rest.as_ref(), &[0xee; 5_000]].concat();
+            partial("bytes 40000-99999/*", lie.into())
+        }),
+    ];
+    for (content_range, second) in cases {
+        let (body, server, dir, job) = resumed_by(second).await;
+
+        let summary = builder().retries(1).build().run([job.clone()]).await;
+
+        // The 5,000 bytes past byte 99,999 are dropped: the file is exactly the announced 100,000.
+        assert!(summary.is_success(), "{content_range}: {summary}");
+        let saved = read(job.path());
+        assert_eq!(saved.len(), 100_000, "{content_range}");
+        assert!(saved == body, "{content_range}");
+        assert_eq!(dir.files(), vec!["file.bin"]);
+        assert_eq!(server.requests().len(), 2, "{content_range}");
+        assert_eq!(server.last_request().header("range"), Some("bytes=40000-"));
+    }
+}
+
 #[tokio::test]
 async fn a_2xx_other_than_200_is_not_saved_as_the_file() {
     let server = TestServer::start(|_| async {

@@ -1,6 +1,6 @@
 //! One attempt at a job: resume the `.part` or start over, then stream the body to disk.
 
-use http::header::{ACCEPT_ENCODING, IF_RANGE, RANGE};
+use http::header::{ACCEPT_ENCODING, CONTENT_RANGE, IF_RANGE, RANGE};
 use http::StatusCode;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
@@ -61,22 +61,33 @@ async fn resume(ctx: &JobCtx, meta: Meta, len: u64) -> Result<(), AttemptError> 
     let mut response = send(ctx, request).await?;
     match response.status() {
         StatusCode::PARTIAL_CONTENT => {
-            let Some(ContentRange {
-                range: Some((first, last)),
-                total,
-            }) = ContentRange::from_headers(response.headers())
-            else {
-                return Err(restart(ctx, "206 without a valid Content-Range").await);
-            };
-            if first != len || total.zip(meta.total).is_some_and(|(t, m)| t != m) {
+            // Exactly the rest of the file the sidecar describes, as segments check theirs: a `*`
+            // total is taken as the sidecar's, and no total at all leaves nothing to check against.
+            let announced = ContentRange::from_headers(response.headers());
+            let total = announced.and_then(|cr| {
+                let total = match (cr.total, meta.total) {
+                    (Some(total), Some(known)) if total != known => return None,
+                    (total, known) => total.or(known)?,
+                };
+                (cr.range? == (len, total.checked_sub(1)?)).then_some(total)
+            });
+            let Some(total) = total else {
+                let got = response
+                    .headers()
+                    .get(CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("none");
+                let size = meta
+                    .total
+                    .map(|t| format!(" of a {t}-byte file"))
+                    .unwrap_or_default();
                 return Err(restart(
                     ctx,
-                    format!("asked for bytes {len}- and got {first}-{last}/{total:?}"),
+                    format!("asked for bytes={len}-{size}, got Content-Range: {got}"),
                 )
                 .await);
-            }
-            let total = total.or(meta.total);
-            check_total(ctx, total)?;
+            };
+            check_total(ctx, Some(total))?;
             let mut file = OpenOptions::new()
                 .write(true)
                 .open(&ctx.paths.part)
@@ -86,14 +97,14 @@ async fn resume(ctx: &JobCtx, meta: Meta, len: u64) -> Result<(), AttemptError> 
                 .await
                 .map_err(|e| ctx.fail_io(e))?;
             ctx.emit(EventKind::Started {
-                total,
+                total: Some(total),
                 offset: len,
                 segments: 1,
             })
             .await;
             ctx.set_downloaded(len).await;
-            let written = write_body(ctx, &mut response, &mut file, len).await?;
-            check_complete(ctx, len + written, total)
+            let written = write_body(ctx, &mut response, &mut file, len, Some(total)).await?;
+            check_complete(ctx, len + written, Some(total))
         }
         StatusCode::RANGE_NOT_SATISFIABLE => {
             let announced = ContentRange::from_headers(response.headers());
@@ -156,17 +167,19 @@ pub(super) async fn stream_whole(
     })
     .await;
     ctx.set_downloaded(0).await;
-    let written = write_body(ctx, &mut response, &mut file, 0).await?;
+    let written = write_body(ctx, &mut response, &mut file, 0, total).await?;
     check_complete(ctx, written, total)
 }
 
 /// Streams the body into `file` chunk by chunk (never more than one chunk in memory), from `offset`
-/// of the file. Returns the bytes written. The file is flushed on every path out.
+/// of the file up to `end` (the total the server announced), never past it. Returns the bytes
+/// written. The file is flushed on every path out.
 async fn write_body(
     ctx: &JobCtx,
     response: &mut Response,
     file: &mut File,
     offset: u64,
+    end: Option<u64>,
 ) -> Result<u64, AttemptError> {
     let expected = ctx.job.get_expected_size();
     let mut written = 0u64;
@@ -177,16 +190,29 @@ async fn write_body(
             Err(err) => break Err(ctx.fail_http(err)),
         };
         let _held = ctx.hold(chunk.len());
-        let len = chunk.len() as u64;
-        if let Some(expected) = expected.filter(|&e| offset + written + len > e) {
-            let error = ctx.size_mismatch(expected, offset + written + len);
+        let position = offset + written;
+        // A body longer than its `Content-Range` (or `Content-Length`) announced: the bytes past the
+        // announced end belong to no position of the file. They are dropped, as a segment drops
+        // what lies past its range; the total, the size and the SHA-256 are checked as usual.
+        let room = end.map_or(u64::MAX, |end| end.saturating_sub(position));
+        let len = (chunk.len() as u64).min(room);
+        if let Some(expected) = expected.filter(|&e| position + len > e) {
+            let error = ctx.size_mismatch(expected, position + len);
             break Err(ctx.fail(error, Retry::Never));
         }
-        if let Err(err) = write_chunk(file, &chunk).await {
+        if let Err(err) = write_chunk(file, &chunk[..len as usize]).await {
             break Err(ctx.fail_io(err));
         }
         written += len;
         ctx.add_downloaded(len).await;
+        if len < chunk.len() as u64 {
+            tracing::debug!(
+                url = %ctx.job.url(),
+                end = end.unwrap_or_default(),
+                "body goes on past the announced end; the rest is dropped"
+            );
+            break Ok(());
+        }
     };
     let flushed = file.flush().await.map_err(|e| ctx.fail_io(e));
     outcome.and(flushed).map(|()| written)
@@ -246,13 +272,19 @@ pub(super) fn check_total(ctx: &JobCtx, total: Option<u64>) -> Result<(), Attemp
     }
 }
 
-/// A body that ended before the announced total is a cut connection: retried, resuming.
+/// The `.part` must hold exactly the announced total. Less is a cut connection: retried, resuming.
+/// More cannot come from [`write_body`], which stops at the total; should it happen anyway, the
+/// retry finds the `.part` longer than the sidecar's total and starts over.
 fn check_complete(ctx: &JobCtx, len: u64, total: Option<u64>) -> Result<(), AttemptError> {
     match total {
         Some(total) if len < total => Err(ctx.fail_http(
             Error::body(format!("body ended after {len} of {total} bytes"))
                 .with_url(ctx.job.url().clone()),
         )),
+        Some(total) if len > total => {
+            let error = ctx.invalid_response(format!("got {len} bytes of a {total}-byte file"));
+            Err(ctx.fail(error, Retry::Backoff))
+        }
         _ => Ok(()),
     }
 }

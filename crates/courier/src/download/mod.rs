@@ -10,9 +10,11 @@
 //! - **No half files**: bytes go to `<path>.part`, which is renamed to `<path>` only once complete and
 //!   verified (size, SHA-256). A failed job leaves at most the `.part` and its `.part.meta` sidecar.
 //! - **Resume**: a `.part` left by an earlier run (or attempt) continues with `Range` and `If-Range`
-//!   (a strong `ETag`, else `Last-Modified`, saved in the sidecar). A `206` must match the range and
-//!   total asked for; a `200` means the file changed (or ranges are not supported) and is taken whole
-//!   from the start; a `416` whose `Content-Range` shows the `.part` is already complete finishes it.
+//!   (a strong `ETag`, else `Last-Modified`, saved in the sidecar). A `206` must be exactly the rest
+//!   of the file (`Content-Range` from the `.part`'s length to the sidecar's total), else the `.part`
+//!   is started over; bytes a body sends past its announced end are dropped. A `200` means the file
+//!   changed (or ranges are not supported) and is taken whole from the start; a `416` whose
+//!   `Content-Range` shows the `.part` is already complete finishes it.
 //! - **Segments**: with [`segments`](DownloaderBuilder::segments) above 1, a file whose server sends
 //!   `Accept-Ranges: bytes` and a `Content-Length` is fetched as that many ranges at once, written at
 //!   their offsets into the `.part`; otherwise it is one stream.
