@@ -377,6 +377,16 @@ impl JobCtx {
     }
 
     async fn put_in_place(&self) -> Result<(), DownloadError> {
+        // The final name says the file is complete: its bytes reach the disk before the rename can,
+        // so a power loss leaves either the `.part` (resumed or finished on a later run) or the
+        // whole file, never a renamed file with a hole.
+        let part = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.paths.part)
+            .await
+            .map_err(|e| self.io_error(e))?;
+        part.sync_data().await.map_err(|e| self.io_error(e))?;
+        drop(part);
         tokio::fs::rename(&self.paths.part, self.job.path())
             .await
             .map_err(|e| self.io_error(e))?;

@@ -38,7 +38,9 @@
 //!   saving to `x`. Paths are compared as written: two spellings of one file (`..`, links, case on a
 //!   case-insensitive file system) are not detected.
 //! - A file is saved exactly as received; nothing is unpacked.
-//! - The `.part` is not `fsync`ed; after a power loss, verify with a SHA-256 in the job.
+//! - The `.part` is synced to disk before a segment's progress is recorded in the sidecar and before
+//!   the rename, not after every chunk: after a power loss, a single-stream `.part` (whose length is
+//!   its progress) may end in bytes that never reached the disk. A SHA-256 in the job catches that.
 //! - Redirects, proxies, TLS and timeouts are the [`Client`](crate::Client)'s: configure them there
 //!   (a `read_timeout` suits large downloads better than a total `timeout`).
 //!

@@ -304,7 +304,8 @@ async fn fetch_segment(ctx: &JobCtx, state: &State, index: usize) -> Result<(), 
     outcome.and(saved).map_err(SegmentFailure::Error)
 }
 
-/// Flushes the segment's file, then records `position` as its progress in the sidecar.
+/// Flushes the segment's file and syncs it to disk, then records `position` as its progress in the
+/// sidecar.
 async fn save_progress(
     ctx: &JobCtx,
     state: &State,
@@ -313,6 +314,10 @@ async fn save_progress(
     position: u64,
 ) -> Result<(), AttemptError> {
     file.flush().await.map_err(|e| ctx.fail_io(e))?;
+    // The sidecar's `done` is trusted on resume: it must never count bytes that are only in the page
+    // cache, or a power loss would leave a hole (zeros, in a file sized up front) that a resume skips.
+    // Once per `SAVE_EVERY` bytes and segment end, the sync costs little.
+    file.sync_data().await.map_err(|e| ctx.fail_io(e))?;
     // Serialized so an older snapshot never overwrites a newer one.
     let _saving = state.save.lock().await;
     let meta = {
