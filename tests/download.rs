@@ -1027,6 +1027,73 @@ async fn segments_count_against_the_per_host_limit() {
 }
 
 #[tokio::test]
+async fn a_restart_does_not_wait_for_a_stalled_segment() {
+    const SIZE: usize = 200_000;
+    let body = data(SIZE, 13);
+    let served = body.clone();
+    let (plain, ranged) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        let first = match req.header("range") {
+            None => plain.fetch_add(1, Ordering::SeqCst) == 0,
+            Some(_) => ranged.fetch_add(1, Ordering::SeqCst) == 0,
+        };
+        async move {
+            match (req.header("range"), first) {
+                // The first segment's body (the probe's) never comes...
+                (None, true) => Response::builder()
+                    .header("content-length", SIZE)
+                    .header("accept-ranges", "bytes")
+                    .header("etag", "\"v1\"")
+                    .body(slow(vec![body], Duration::from_secs(3600)))
+                    .unwrap(),
+                // ...while the second segment gets a range it did not ask for: restart.
+                (Some(_), true) => partial("bytes 0-99999/200000", body.slice(..100_000)),
+                _ => serve_ranges(&req, &body, Some("\"v1\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("stalled");
+    let path = dir.path("file.bin");
+    let (downloader, events) = recording(builder().segments(2).min_segment_size(1).retries(1));
+
+    // Without the stalled body being left, the run never ends: the limit turns a hang into a failure.
+    let summary = tokio::time::timeout(
+        Duration::from_secs(60),
+        downloader.run([Job::new(server.url("/file.bin"), &path).unwrap()]),
+    )
+    .await
+    .expect("the restart waited for the stalled segment");
+
+    assert!(summary.is_success(), "{summary}");
+    assert!(read(&path) == body);
+    let retried: Vec<_> = kinds(&events)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Retried { error, .. } => Some(error),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retried.len(), 1);
+    assert!(retried[0].is_invalid_response(), "{:?}", retried[0]);
+    let ranges: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ranges,
+        vec![
+            None,
+            Some("bytes=100000-199999".to_owned()),
+            None,
+            Some("bytes=100000-199999".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
 async fn two_jobs_with_one_destination_do_not_share_a_part() {
     let server = TestServer::start(|req| async move { respond(200, req.path().to_owned()) }).await;
     let dir = TempDir::new("duplicate");

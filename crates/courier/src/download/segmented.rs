@@ -2,7 +2,6 @@
 //! offsets into one `.part` file, each segment's progress kept in the sidecar for resuming.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -10,7 +9,7 @@ use http::header::CONTENT_RANGE;
 use http::StatusCode;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
 use super::downloader::{AttemptError, JobCtx};
 use super::fetch;
@@ -71,14 +70,32 @@ struct State {
     meta: Mutex<Meta>,
     pending: Mutex<VecDeque<usize>>,
     probe: Mutex<Option<Response>>,
-    /// Set when the workers should take no more segments.
-    stop: AtomicBool,
+    /// Set when the attempt is decided (a restart, the whole file, an error not worth retrying): the
+    /// workers take no more segments and leave the requests and bodies they are waiting for.
+    stop: watch::Sender<bool>,
     error: Mutex<Option<AttemptError>>,
     /// A `200` to a range request: the whole file, to be taken as a single stream.
     whole: Mutex<Option<Response>>,
     /// A `206` for the wrong range: the `.part` is dropped and the retry starts over.
     invalid: Mutex<Option<String>>,
     save: tokio::sync::Mutex<()>,
+}
+
+impl State {
+    fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Completes once the attempt is stopped.
+    async fn until_stopped(&self) {
+        let mut stop = self.stop.subscribe();
+        // Fails only if the sender is gone, and `self` holds it.
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    }
 }
 
 enum SegmentFailure {
@@ -111,7 +128,7 @@ async fn run(ctx: &JobCtx, meta: Meta, probe: Option<Response>) -> Result<(), At
         meta: Mutex::new(meta),
         pending: Mutex::new(pending),
         probe: Mutex::new(probe),
-        stop: AtomicBool::new(false),
+        stop: watch::Sender::new(false),
         error: Mutex::new(None),
         whole: Mutex::new(None),
         invalid: Mutex::new(None),
@@ -162,7 +179,7 @@ async fn run_workers(ctx: &JobCtx, state: &State) {
     let mut workers = FuturesUnordered::new();
     workers.push(worker(ctx, state, None));
     loop {
-        let waiting = !lock(&state.pending).is_empty() && !state.stop.load(Ordering::Relaxed);
+        let waiting = !lock(&state.pending).is_empty() && !state.stopped();
         let recruit = async {
             match &ctx.host {
                 Some(host) => host.clone().acquire_owned().await.ok(),
@@ -186,7 +203,7 @@ async fn run_workers(ctx: &JobCtx, state: &State) {
 /// is the host connection slot it uses, released when it ends.
 async fn worker(ctx: &JobCtx, state: &State, _slot: Option<OwnedSemaphorePermit>) {
     loop {
-        if state.stop.load(Ordering::Relaxed) {
+        if state.stopped() {
             return;
         }
         let Some(index) = lock(&state.pending).pop_front() else {
@@ -200,16 +217,16 @@ async fn worker(ctx: &JobCtx, state: &State, _slot: Option<OwnedSemaphorePermit>
             SegmentFailure::Error(err) => {
                 // Transient failures leave the other segments running; the retry resumes this one.
                 if err.retry == Retry::Never {
-                    state.stop.store(true, Ordering::Relaxed);
+                    state.stop();
                 }
                 lock(&state.error).get_or_insert(err);
             }
             SegmentFailure::Whole(response) => {
-                state.stop.store(true, Ordering::Relaxed);
+                state.stop();
                 lock(&state.whole).get_or_insert(*response);
             }
             SegmentFailure::Invalid(reason) => {
-                state.stop.store(true, Ordering::Relaxed);
+                state.stop();
                 lock(&state.invalid).get_or_insert(reason);
             }
         }
@@ -232,7 +249,12 @@ async fn fetch_segment(ctx: &JobCtx, state: &State, index: usize) -> Result<(), 
         Some(response) => response,
         None => {
             let range = format!("bytes={from}-{}", end - 1);
-            let response = fetch::send(ctx, fetch::ranged(ctx, &meta, &range)).await?;
+            // A stalled server must not hold up a decision another segment made.
+            let response = tokio::select! {
+                biased;
+                () = state.until_stopped() => return Ok(()),
+                response = fetch::send(ctx, fetch::ranged(ctx, &meta, &range)) => response?,
+            };
             match response.status() {
                 StatusCode::PARTIAL_CONTENT => {
                     let announced = ContentRange::from_headers(response.headers());
@@ -271,10 +293,16 @@ async fn fetch_segment(ctx: &JobCtx, state: &State, index: usize) -> Result<(), 
     let mut position = from;
     let mut saved = from;
     let outcome = loop {
-        if position == end || state.stop.load(Ordering::Relaxed) {
+        if position == end || state.stopped() {
             break Ok(());
         }
-        let chunk = match response.chunk().await {
+        let chunk = tokio::select! {
+            biased;
+            // What is on disk so far is saved below; the rest of the body is not waited for.
+            () = state.until_stopped() => break Ok(()),
+            chunk = response.chunk() => chunk,
+        };
+        let chunk = match chunk {
             Ok(Some(chunk)) => chunk,
             Ok(None) => {
                 let err = Error::body(format!(
