@@ -46,9 +46,17 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         .on_event(move |event| events.handle(event))
         .build();
     let cancel = downloader.cancel_handle();
+    let notes = progress.clone();
     let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        cancel.cancel();
+        notes.note("interrupted: stopping, partial files are kept (Ctrl-C again to quit at once)");
+        // Listening for Ctrl-C replaced its default action, which would end the process at once: a
+        // second one does that, whatever is still running (a rename after a long sync, say).
         if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
+            std::process::exit(INTERRUPTED_EXIT.into());
         }
     });
 

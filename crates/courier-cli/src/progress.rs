@@ -145,6 +145,15 @@ impl Progress {
         self.total.set_message(message);
     }
 
+    /// Prints a line above the bars (or plainly, when no bars are drawn).
+    pub(crate) fn note(&self, line: &str) {
+        if self.multi.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            let _ = self.multi.println(line);
+        }
+    }
+
     /// Clears the bars, before the summary is printed.
     pub(crate) fn finish(&self) {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -473,16 +473,37 @@ impl JobCtx {
 }
 
 /// The SHA-256 of a file, read in 64 KiB blocks on the blocking pool.
+///
+/// Dropping the future (a cancelled job, a dropped run) stops the reading at the next block: a
+/// blocking task cannot be aborted, and one hashing a large file would otherwise go on for minutes
+/// and hold up the runtime's shutdown, hence the process's exit.
 async fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
     use sha2::Digest;
     use std::io::Read;
 
+    /// Tells the blocking task to give up once the future waiting for it is gone.
+    struct Abandon(Arc<AtomicBool>);
+
+    impl Drop for Abandon {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let _abandon = Abandon(abandoned.clone());
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut file = std::fs::File::open(path)?;
         let mut hasher = sha2::Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
+            if abandoned.load(Ordering::Relaxed) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "SHA-256 abandoned",
+                ));
+            }
             let n = file.read(&mut buf)?;
             if n == 0 {
                 break;
