@@ -4,7 +4,10 @@
 //!   `rcgen` certificate) that runs a handler and records every request it saw.
 //! - [`RawServer`]: a TCP listener that hands each connection to a closure, for hand-written bytes.
 //! - [`tls`]: generated CA + server certificates (valid, expired, wrong host).
+//! - [`client`]: client-side helpers for tests of the `Client` facade (hang guard, trusting client,
+//!   one-line GETs).
 
+pub mod client;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -450,6 +453,53 @@ impl Drop for RawServer {
     }
 }
 
+/// What a raw server does with a connection once it has written its reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// Close it (FIN).
+    Close,
+    /// Keep it open and silent for 60 s: the client must not be waiting for EOF to notice a problem, and
+    /// only the client can decide not to reuse the connection.
+    Hold,
+    /// Reset it (RST, `SO_LINGER` 0).
+    Reset,
+}
+
+impl Then {
+    /// Does this to `stream`.
+    pub async fn finish(self, stream: TcpStream) {
+        match self {
+            Then::Close => drop(stream),
+            Then::Hold => {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                drop(stream);
+            }
+            Then::Reset => {
+                stream.set_zero_linger().unwrap();
+                drop(stream);
+            }
+        }
+    }
+}
+
+impl RawServer {
+    /// A server that, on every connection, reads one request head, writes `reply` as it is, then does
+    /// `then`.
+    pub async fn reply(reply: impl Into<Bytes>, then: Then) -> RawServer {
+        let reply: Bytes = reply.into();
+        RawServer::start(move |mut stream, _| {
+            let reply = reply.clone();
+            async move {
+                use tokio::io::AsyncWriteExt;
+                let _ = read_request_head(&mut stream).await;
+                let _ = stream.write_all(&reply).await;
+                then.finish(stream).await;
+            }
+        })
+        .await
+    }
+}
+
 /// Reads one HTTP/1.1 request head (up to the blank line) from a raw stream; returns it as text.
 pub async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<String> {
     use tokio::io::AsyncReadExt;
@@ -462,6 +512,47 @@ pub async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<String
         buf.push(byte[0]);
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// One HTTP/1.1 request read from a raw stream by [`read_request`].
+#[derive(Clone, Debug)]
+pub struct RawRequest {
+    /// The request head (request line and headers, up to the blank line), as text.
+    pub head: String,
+    /// The body: as many bytes as the head's `Content-Length` says (none without one).
+    pub body: Vec<u8>,
+}
+
+impl RawRequest {
+    /// The request line, e.g. `GET /path HTTP/1.1`.
+    pub fn request_line(&self) -> &str {
+        self.head.lines().next().unwrap_or_default()
+    }
+}
+
+fn content_length(head: &str) -> Option<usize> {
+    head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        if name.trim().eq_ignore_ascii_case("content-length") {
+            value.trim().parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// Reads one HTTP/1.1 request from a raw stream: its head, then a `Content-Length` body. `None` when the
+/// peer closed the connection (or it failed) before a whole request arrived: the end of a keep-alive loop
+/// `while let Some(request) = read_request(&mut stream).await { .. }`.
+pub async fn read_request(stream: &mut TcpStream) -> Option<RawRequest> {
+    use tokio::io::AsyncReadExt;
+    let head = read_request_head(stream).await.ok()?;
+    if !head.ends_with("\r\n\r\n") {
+        return None;
+    }
+    let mut body = vec![0; content_length(&head).unwrap_or(0)];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(RawRequest { head, body })
 }
 
 /// Serves `data` as a file with byte ranges, as a static file server does: `Accept-Ranges: bytes`,
