@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use courier::{Body, Client};
-use courier_testkit::{read_request_head, respond, RawServer, TestServer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use courier_testkit::client::{get_bytes, get_text, trusting};
+use courier_testkit::{read_request, read_request_head, respond, RawServer, TestServer};
+use tokio::io::AsyncWriteExt;
 
 /// A handler that holds each request for `delay` while counting how many are in the handler at once.
 fn concurrency_probe(
@@ -51,16 +52,7 @@ async fn per_host_cap_holds_under_200_concurrent_requests() {
         .pool_max_connections_per_host(8)
         .build()
         .unwrap();
-    let tasks: Vec<_> = (0..200)
-        .map(|i| {
-            let client = client.clone();
-            let url = server.url(&format!("/{i}"));
-            tokio::spawn(async move { client.get(url).send().await?.text().await })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), "ok");
-    }
+    burst(&client, &server.url("/"), 200).await;
     assert_eq!(server.requests().len(), 200);
     assert!(
         server.max_open_connections() <= 8,
@@ -184,12 +176,7 @@ async fn keep_alive_server(timeout_secs: u64) -> (RawServer, Arc<Mutex<Vec<(usiz
         let log = log.clone();
         async move {
             let mut idle_since = tokio::time::Instant::now();
-            loop {
-                let head = match read_request_head(&mut stream).await {
-                    Ok(head) if !head.is_empty() => head,
-                    _ => return,
-                };
-                let _ = head;
+            while read_request(&mut stream).await.is_some() {
                 log.lock().unwrap().push((conn, idle_since.elapsed()));
                 let response = format!(
                     "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout={timeout_secs}\r\n\r\nok"
@@ -209,43 +196,13 @@ async fn keep_alive_server(timeout_secs: u64) -> (RawServer, Arc<Mutex<Vec<(usiz
 async fn keep_alive_timeout_is_honoured() {
     let (server, seen) = keep_alive_server(1).await;
     let client = Client::new();
-    assert_eq!(
-        client
-            .get(server.url("/a"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(get_text(&client, &server.url("/a")).await, "ok");
     // Within the keep-alive window: reused.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        client
-            .get(server.url("/b"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(get_text(&client, &server.url("/b")).await, "ok");
     // Past it (the server would have closed): a fresh connection, never the old one.
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(
-        client
-            .get(server.url("/c"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(get_text(&client, &server.url("/c")).await, "ok");
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[0].0, seen[1].0, "second request reuses the connection");
@@ -274,27 +231,11 @@ async fn flaky_idle_server() -> (RawServer, Arc<Mutex<Vec<String>>>) {
         let log = log.clone();
         async move {
             let mut served = 0u64;
-            loop {
-                let head = match read_request_head(&mut stream).await {
-                    Ok(head) if !head.is_empty() => head,
-                    _ => return,
-                };
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap_or(0))
-                    })
-                    .unwrap_or(0);
-                let mut body = vec![0; length];
-                if stream.read_exact(&mut body).await.is_err() {
-                    return;
-                }
-                if head.starts_with("POST") {
+            while let Some(request) = read_request(&mut stream).await {
+                if request.head.starts_with("POST") {
                     log.lock()
                         .unwrap()
-                        .push(String::from_utf8_lossy(&body).into_owned());
+                        .push(String::from_utf8_lossy(&request.body).into_owned());
                 }
                 if stream
                     .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -548,14 +489,7 @@ async fn keep_alive_expiry_never_cuts_a_response_being_read() {
     })
     .await;
     let client = Client::new();
-    let body = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&client, &server.url("/")).await;
     assert_eq!(body, "helloworld");
     assert_eq!(client.pool_stats().expired, 0);
 }
@@ -568,14 +502,7 @@ async fn total_cap_waits_for_an_idle_connection_of_another_host_to_expire() {
         .pool_idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    client
-        .get(server.url("/a"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    get_bytes(&client, &server.url("/a")).await;
     // The only permit is held by the idle connection to 127.0.0.1; a request to localhost (another pool
     // key) gets it once that connection expires, within its own timeout.
     let other = format!("http://localhost:{}/b", server.addr().port());
@@ -674,13 +601,6 @@ async fn burst(client: &Client, url: &str, n: usize) {
     }
 }
 
-fn tls_client(server: &TestServer) -> courier::ClientBuilder {
-    let ca = courier::Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
-    Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_opens_another_connection_when_the_stream_limit_is_reached() {
     // Each request is held until all 50 are in the server at once (or 5 s pass): only possible when
@@ -710,7 +630,7 @@ async fn http2_opens_another_connection_when_the_stream_limit_is_reached() {
             }
         })
         .await;
-    let client = tls_client(&server).build().unwrap();
+    let client = trusting(&server).build().unwrap();
     // One request first: the client learns that the host speaks HTTP/2 and allows 10 streams.
     let warm = client.get(server.url("/warm")).send().await.unwrap();
     assert_eq!(warm.version(), http::Version::HTTP_2);
@@ -737,7 +657,7 @@ async fn http2_cold_burst_opens_one_connection_per_ten_streams() {
         .max_concurrent_streams(10)
         .start(handler)
         .await;
-    let client = tls_client(&server).build().unwrap();
+    let client = trusting(&server).build().unwrap();
     burst(&client, &server.url("/"), 50).await;
     assert_eq!(server.connections(), 5);
     assert_eq!(client.pool_stats().connects, 5);
@@ -771,7 +691,7 @@ async fn http1_over_tls_cold_burst_is_not_held_back() {
         .tls()
         .start(handler)
         .await;
-    let client = tls_client(&server).build().unwrap();
+    let client = trusting(&server).build().unwrap();
     burst(&client, &server.url("/"), 20).await;
     assert_eq!(max_in_handler.load(Ordering::SeqCst), 20);
     assert_eq!(server.connections(), 20);
