@@ -5,39 +5,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use courier::{Body, Client, StatusCode, Version};
+use courier_testkit::client::{assert_still_works, get_body_error, get_bytes, trusting};
 use courier_testkit::tls::TestCerts;
-use courier_testkit::{echo, empty, failing, full, respond, slow, Protocol, RawServer, TestServer};
+use courier_testkit::{
+    echo, empty, failing, full, respond, slow, Protocol, RawServer, TestServer, Then,
+};
 use futures_util::StreamExt;
 use http::header::HeaderMap;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
-
-fn tls_client(server: &TestServer) -> courier::ClientBuilder {
-    let ca = courier::Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
-    Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
-}
-
-/// The error of reading the body of a GET whose response head arrived.
-async fn body_error(client: &Client, url: &str) -> courier::Error {
-    let response = client.get(url).send().await.unwrap();
-    response.bytes().await.unwrap_err()
-}
-
-/// After an error, the same client must still complete a normal request.
-async fn assert_still_works(client: &Client) {
-    let server = TestServer::start(|_| async { respond(200, "still ok") }).await;
-    let text = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(text, "still ok");
-}
 
 #[tokio::test]
 async fn get_sends_path_query_and_headers() {
@@ -161,36 +137,25 @@ async fn bodies_form_json_bytes_text_and_stream() {
 async fn auth_helpers_set_exact_headers() {
     let server = TestServer::echo().await;
     let client = Client::new();
-    client
-        .get(server.url("/"))
-        .basic_auth("aladdin", Some("opensesame"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        server.last_request().header("authorization"),
-        Some("Basic YWxhZGRpbjpvcGVuc2VzYW1l")
-    );
-    client
-        .get(server.url("/"))
-        .basic_auth("user", None::<&str>)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        server.last_request().header("authorization"),
-        Some("Basic dXNlcjo=")
-    );
-    client
-        .get(server.url("/"))
-        .bearer_auth("t0k3n")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        server.last_request().header("authorization"),
-        Some("Bearer t0k3n")
-    );
+    let url = server.url("/");
+    let cases = [
+        (
+            client.get(&url).basic_auth("aladdin", Some("opensesame")),
+            "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+        ),
+        (
+            client.get(&url).basic_auth("user", None::<&str>),
+            "Basic dXNlcjo=",
+        ),
+        (client.get(&url).bearer_auth("t0k3n"), "Bearer t0k3n"),
+    ];
+    for (request, expected) in cases {
+        request.send().await.unwrap();
+        assert_eq!(
+            server.last_request().header("authorization"),
+            Some(expected)
+        );
+    }
 }
 
 #[tokio::test]
@@ -370,22 +335,8 @@ async fn pool_reuses_one_connection_across_clones() {
     let server = TestServer::echo().await;
     let client = Client::new();
     let clone = client.clone();
-    client
-        .get(server.url("/1"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    clone
-        .get(server.url("/2"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    get_bytes(&client, &server.url("/1")).await;
+    get_bytes(&clone, &server.url("/2")).await;
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(
@@ -399,22 +350,8 @@ async fn pool_reuses_one_connection_across_clones() {
 async fn pool_max_idle_zero_disables_reuse() {
     let server = TestServer::echo().await;
     let client = Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    client
-        .get(server.url("/1"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    client
-        .get(server.url("/2"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    get_bytes(&client, &server.url("/1")).await;
+    get_bytes(&client, &server.url("/2")).await;
     let requests = server.requests();
     assert_ne!(requests[0].peer, requests[1].peer);
     assert_eq!(server.connections(), 2);
@@ -427,23 +364,9 @@ async fn pool_idle_timeout_drops_idle_connections() {
         .pool_idle_timeout(Duration::from_millis(50))
         .build()
         .unwrap();
-    client
-        .get(server.url("/1"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    get_bytes(&client, &server.url("/1")).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    client
-        .get(server.url("/2"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    get_bytes(&client, &server.url("/2")).await;
     assert_eq!(server.connections(), 2);
 }
 
@@ -453,7 +376,7 @@ async fn https_negotiates_http2_through_alpn() {
         .tls()
         .start(|req| async move { echo(&req) })
         .await;
-    let client = tls_client(&server).build().unwrap();
+    let client = trusting(&server).build().unwrap();
     let response = client.get(server.url("/h2")).send().await.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
     assert_eq!(server.last_request().version, Version::HTTP_2);
@@ -473,7 +396,7 @@ async fn https_http1_only_offers_only_http11() {
         .tls()
         .start(|req| async move { echo(&req) })
         .await;
-    let client = tls_client(&server).http1_only().build().unwrap();
+    let client = trusting(&server).http1_only().build().unwrap();
     let response = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.version(), Version::HTTP_11);
     assert_eq!(server.last_request().version, Version::HTTP_11);
@@ -520,34 +443,28 @@ async fn tls_unknown_ca_and_wrong_host_are_connect_errors() {
     assert!(err.is_connect(), "{err:?}");
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
     assert_eq!(err.url().unwrap().as_str(), server.url("/"));
+    assert!(server.requests().is_empty());
 
-    let wrong = TestServer::builder()
-        .tls_certs(TestCerts::generate(&["example.com"]))
-        .start(|req| async move { echo(&req) })
-        .await;
-    let client = tls_client(&wrong).build().unwrap();
-    let err = client.get(wrong.url("/")).send().await.unwrap_err();
-    assert!(err.is_connect(), "{err:?}");
-    assert!(
-        err.to_string().contains("not valid for name \"localhost\""),
-        "{err}"
-    );
-
-    let expired = TestServer::builder()
-        .tls_certs(TestCerts::expired(&["localhost"]))
-        .start(|req| async move { echo(&req) })
-        .await;
-    let client = tls_client(&expired).build().unwrap();
-    let err = client.get(expired.url("/")).send().await.unwrap_err();
-    assert!(err.is_connect(), "{err:?}");
-    assert!(err.to_string().contains("certificate expired"), "{err}");
-
-    assert!(
-        server.requests().is_empty()
-            && wrong.requests().is_empty()
-            && expired.requests().is_empty()
-    );
-    assert_still_works(&client).await;
+    // Trusted CA, but the certificate names another host, or has expired.
+    let cases = [
+        (
+            TestCerts::generate(&["example.com"]),
+            "not valid for name \"localhost\"",
+        ),
+        (TestCerts::expired(&["localhost"]), "certificate expired"),
+    ];
+    for (certs, message) in cases {
+        let server = TestServer::builder()
+            .tls_certs(certs)
+            .start(|req| async move { echo(&req) })
+            .await;
+        let client = trusting(&server).build().unwrap();
+        let err = client.get(server.url("/")).send().await.unwrap_err();
+        assert!(err.is_connect(), "{message}: {err:?}");
+        assert!(err.to_string().contains(message), "{err}");
+        assert!(server.requests().is_empty(), "{message}");
+        assert_still_works(&client).await;
+    }
 }
 
 #[tokio::test]
@@ -561,20 +478,15 @@ async fn invalid_urls_schemes_and_headers_are_builder_errors() {
     assert!(err.is_builder());
     assert_eq!(err.url().unwrap().as_str(), "ftp://127.0.0.1/file");
 
-    let err = client
-        .get("http://127.0.0.1/")
-        .header("x-evil", "a\r\nInjected: yes")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(err.is_builder(), "{err:?}");
-    let err = client
-        .get("http://127.0.0.1/")
-        .header("bad name", "v")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(err.is_builder(), "{err:?}");
+    for (name, value) in [("x-evil", "a\r\nInjected: yes"), ("bad name", "v")] {
+        let err = client
+            .get("http://127.0.0.1/")
+            .header(name, value)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.is_builder(), "{name:?}: {value:?}: {err:?}");
+    }
 
     let err = Client::builder().user_agent("a\nb").build().unwrap_err();
     assert!(err.is_builder());
@@ -617,7 +529,7 @@ async fn server_cut_mid_body_is_a_body_error() {
     })
     .await;
     let client = Client::new();
-    let err = body_error(&client, &server.url("/")).await;
+    let err = get_body_error(&client, &server.url("/")).await;
     assert!(err.is_body(), "{err:?}");
     assert_eq!(err.url().unwrap().as_str(), server.url("/"));
     assert_still_works(&client).await;
@@ -625,62 +537,37 @@ async fn server_cut_mid_body_is_a_body_error() {
 
 #[tokio::test]
 async fn body_shorter_than_content_length_is_a_body_error() {
-    let server = RawServer::start(|mut stream, _| async move {
-        let _ = courier_testkit::read_request_head(&mut stream).await;
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
-            .await;
-        // Close without the other 5 bytes.
-    })
+    // Closes without the other 5 bytes.
+    let server = RawServer::reply(
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"[..],
+        Then::Close,
+    )
     .await;
     let client = Client::new();
-    let err = body_error(&client, &server.url("/")).await;
+    let err = get_body_error(&client, &server.url("/")).await;
     assert!(err.is_body(), "{err:?}");
     assert_still_works(&client).await;
 }
 
 #[tokio::test]
 async fn body_longer_than_content_length_is_cut_at_the_length() {
-    let server = RawServer::start(|mut stream, _| async move {
-        let _ = courier_testkit::read_request_head(&mut stream).await;
-        let _ = stream
-            .write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA-BYTES-THAT-ARE-NOT-HTTP",
-            )
-            .await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    })
+    let server = RawServer::reply(
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA-BYTES-THAT-ARE-NOT-HTTP"[..],
+        Then::Hold,
+    )
     .await;
     let client = Client::new();
-    let body = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = get_bytes(&client, &server.url("/")).await;
     assert_eq!(body, Bytes::from_static(b"hello"));
     // The garbage after the body must not be read as the next response: a new connection is used.
-    let body = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = get_bytes(&client, &server.url("/")).await;
     assert_eq!(body, Bytes::from_static(b"hello"));
     assert_eq!(server.connections(), 2);
 }
 
 #[tokio::test]
 async fn total_timeout_waiting_for_headers() {
-    let server = RawServer::start(|mut stream, _| async move {
-        let _ = courier_testkit::read_request_head(&mut stream).await;
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    })
-    .await;
+    let server = RawServer::reply(Bytes::new(), Then::Hold).await;
     let client = Client::builder()
         .timeout(Duration::from_millis(200))
         .build()
@@ -739,16 +626,9 @@ async fn read_timeout_is_per_chunk() {
         .build()
         .unwrap();
     // Six chunks 50 ms apart take longer than nothing but never stall 300 ms: no timeout.
-    let body = client
-        .get(server.url("/steady"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = get_bytes(&client, &server.url("/steady")).await;
     assert_eq!(body, Bytes::from_static(b"000111222333444555"));
-    let err = body_error(&client, &server.url("/stall")).await;
+    let err = get_body_error(&client, &server.url("/stall")).await;
     assert!(err.is_timeout(), "{err:?}");
 }
 
@@ -849,7 +729,7 @@ async fn a_lying_huge_content_length_does_not_preallocate() {
     })
     .await;
     let client = Client::new();
-    let err = body_error(&client, &server.url("/")).await;
+    let err = get_body_error(&client, &server.url("/")).await;
     assert!(err.is_body(), "{err:?}");
     assert_still_works(&client).await;
 }
