@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use courier::download::{Downloader, DownloaderBuilder, Event, EventKind, Job};
+use courier::download::{DownloadError, Downloader, DownloaderBuilder, Event, EventKind, Job};
 use courier::Client;
 use courier_testkit::{
     failing, full, read_request_head, respond, serve_ranges, slow, RawServer, ServerBody,
@@ -111,18 +111,75 @@ fn cut_response(data: &Bytes, etag: &str, cut: usize) -> Response<ServerBody> {
         .unwrap()
 }
 
+/// A server that answers the first request with the whole of `body` cut after `cut` bytes
+/// ([`cut_response`], ETag `"v1"`), and every later one with ranges of it ([`serve_ranges`]).
+async fn cut_once_server(body: &Bytes, cut: usize) -> TestServer {
+    let body = body.clone();
+    let attempts = AtomicUsize::new(0);
+    TestServer::start(move |req| {
+        let body = body.clone();
+        let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match attempt {
+                0 => cut_response(&body, "\"v1\"", cut),
+                _ => serve_ranges(&req, &body, Some("\"v1\"")),
+            }
+        }
+    })
+    .await
+}
+
+/// A server that answers every request with ranges of `body` ([`serve_ranges`]) under `etag`.
+async fn ranges_server(body: &Bytes, etag: &'static str) -> TestServer {
+    let body = body.clone();
+    TestServer::start(move |req| {
+        let body = body.clone();
+        async move { serve_ranges(&req, &body, Some(etag)) }
+    })
+    .await
+}
+
+/// A server that answers every request with `200` and the whole of `body`, without ranges.
+async fn whole_file_server(body: &Bytes) -> TestServer {
+    let body = body.clone();
+    TestServer::start(move |_| {
+        let body = body.clone();
+        async move { respond(200, body) }
+    })
+    .await
+}
+
+/// The `Range` header of every request the server saw, in order.
+fn ranges(server: &TestServer) -> Vec<Option<String>> {
+    server
+        .requests()
+        .iter()
+        .map(|r| r.header("range").map(str::to_owned))
+        .collect()
+}
+
+/// Every `Retried` event: `(attempt, error, delay)`.
+fn retried(events: &Mutex<Vec<Event>>) -> Vec<(u32, DownloadError, Duration)> {
+    kinds(events)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Retried {
+                attempt,
+                error,
+                delay,
+            } => Some((attempt, error, delay)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn many_large_files_stream_to_disk_with_flat_memory() {
     const FILES: usize = 12;
     const SIZE: usize = 8 * 1024 * 1024;
     const JOBS: usize = 4;
     let body = data(SIZE, 7);
-    let served = body.clone();
-    let server = TestServer::start(move |_| {
-        let body = served.clone();
-        async move { respond(200, body) }
-    })
-    .await;
+    let server = whole_file_server(&body).await;
     let dir = TempDir::new("memory");
     let jobs: Vec<Job> = (0..FILES)
         .map(|i| {
@@ -161,20 +218,7 @@ async fn many_large_files_stream_to_disk_with_flat_memory() {
 #[tokio::test]
 async fn a_cut_body_is_resumed_with_range_and_if_range() {
     let body = data(300_000, 1);
-    let served = body.clone();
-    let attempts = Arc::new(AtomicUsize::new(0));
-    let counter = attempts.clone();
-    let server = TestServer::start(move |req| {
-        let body = served.clone();
-        let attempt = counter.fetch_add(1, Ordering::SeqCst);
-        async move {
-            match attempt {
-                0 => cut_response(&body, "\"v1\"", 100_000),
-                _ => serve_ranges(&req, &body, Some("\"v1\"")),
-            }
-        }
-    })
-    .await;
+    let server = cut_once_server(&body, 100_000).await;
     let dir = TempDir::new("cut");
     let path = dir.path("file.bin");
     let (downloader, events) = recording(builder().retries(2));
@@ -195,6 +239,14 @@ async fn a_cut_body_is_resumed_with_range_and_if_range() {
     // Nothing was fetched twice.
     assert_eq!(summary.bytes, 300_000);
 
+    let retried = retried(&events);
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].0, 1);
+    assert!(
+        retried[0].1.http_error().unwrap().is_body(),
+        "{:?}",
+        retried[0].1
+    );
     let kinds = kinds(&events);
     assert!(matches!(kinds[0], EventKind::Queued { .. }));
     assert!(matches!(
@@ -205,20 +257,6 @@ async fn a_cut_body_is_resumed_with_range_and_if_range() {
             segments: 1
         }
     ));
-    let retried: Vec<_> = kinds
-        .iter()
-        .filter_map(|k| match k {
-            EventKind::Retried { attempt, error, .. } => Some((*attempt, error.clone())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(retried.len(), 1);
-    assert_eq!(retried[0].0, 1);
-    assert!(
-        retried[0].1.http_error().unwrap().is_body(),
-        "{:?}",
-        retried[0].1
-    );
     assert!(kinds.iter().any(|k| matches!(
         k,
         EventKind::Started {
@@ -236,21 +274,7 @@ async fn a_cut_body_is_resumed_with_range_and_if_range() {
 #[tokio::test]
 async fn a_failed_job_leaves_only_the_part_and_a_later_run_resumes_it() {
     let body = data(200_000, 2);
-    let served = body.clone();
-    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let state = healthy.clone();
-    let server = TestServer::start(move |req| {
-        let body = served.clone();
-        let healthy = state.load(Ordering::SeqCst);
-        async move {
-            if healthy {
-                serve_ranges(&req, &body, Some("\"v1\""))
-            } else {
-                cut_response(&body, "\"v1\"", 50_000)
-            }
-        }
-    })
-    .await;
+    let server = cut_once_server(&body, 50_000).await;
     let dir = TempDir::new("hygiene");
     let path = dir.path("file.bin");
     let job = Job::new(server.url("/file.bin"), &path).unwrap();
@@ -271,7 +295,6 @@ async fn a_failed_job_leaves_only_the_part_and_a_later_run_resumes_it() {
     assert_eq!(dir.files(), vec!["file.bin.part", "file.bin.part.meta"]);
     assert_eq!(read(&job.part_path()), &body[..50_000]);
 
-    healthy.store(true, Ordering::SeqCst);
     let summary = builder().build().run([job]).await;
 
     assert!(summary.is_success(), "{:?}", summary.failures);
@@ -284,20 +307,7 @@ async fn a_failed_job_leaves_only_the_part_and_a_later_run_resumes_it() {
 #[tokio::test]
 async fn resume_off_starts_an_earlier_part_over() {
     let body = data(100_000, 3);
-    let served = body.clone();
-    let attempts = Arc::new(AtomicUsize::new(0));
-    let counter = attempts.clone();
-    let server = TestServer::start(move |req| {
-        let body = served.clone();
-        let attempt = counter.fetch_add(1, Ordering::SeqCst);
-        async move {
-            match attempt {
-                0 => cut_response(&body, "\"v1\"", 30_000),
-                _ => serve_ranges(&req, &body, Some("\"v1\"")),
-            }
-        }
-    })
-    .await;
+    let server = cut_once_server(&body, 30_000).await;
     let dir = TempDir::new("noresume");
     let path = dir.path("file.bin");
     let job = Job::new(server.url("/file.bin"), &path).unwrap();
@@ -351,12 +361,7 @@ async fn an_if_range_mismatch_restarts_with_the_new_file() {
 #[tokio::test]
 async fn a_complete_part_is_finished_on_416() {
     let body = data(64_000, 6);
-    let served = body.clone();
-    let server = TestServer::start(move |req| {
-        let body = served.clone();
-        async move { serve_ranges(&req, &body, Some("\"v1\"")) }
-    })
-    .await;
+    let server = ranges_server(&body, "\"v1\"").await;
     let dir = TempDir::new("416");
     let path = dir.path("file.bin");
     let url = server.url("/file.bin");
@@ -384,12 +389,7 @@ async fn a_complete_part_is_finished_on_416() {
 #[tokio::test]
 async fn a_part_without_sidecar_is_started_over() {
     let body = data(10_000, 8);
-    let served = body.clone();
-    let server = TestServer::start(move |req| {
-        let body = served.clone();
-        async move { serve_ranges(&req, &body, Some("\"v1\"")) }
-    })
-    .await;
+    let server = ranges_server(&body, "\"v1\"").await;
     let dir = TempDir::new("nosidecar");
     let path = dir.path("file.bin");
     std::fs::write(dir.path("file.bin.part"), b"garbage from somewhere else").unwrap();
@@ -408,12 +408,7 @@ async fn a_part_without_sidecar_is_started_over() {
 async fn a_segmented_download_is_byte_exact() {
     const SIZE: usize = 4 * 1024 * 1024 + 3;
     let body = data(SIZE, 9);
-    let served = body.clone();
-    let server = TestServer::start(move |req| {
-        let body = served.clone();
-        async move { serve_ranges(&req, &body, Some("\"big\"")) }
-    })
-    .await;
+    let server = ranges_server(&body, "\"big\"").await;
     let dir = TempDir::new("segments");
     let path = dir.path("big.bin");
     let (downloader, events) = recording(
@@ -433,11 +428,7 @@ async fn a_segmented_download_is_byte_exact() {
     assert!(summary.is_success(), "{:?}", summary.failures);
     assert!(read(&path) == body);
     assert_eq!(dir.files(), vec!["big.bin"]);
-    let mut ranges: Vec<Option<String>> = server
-        .requests()
-        .iter()
-        .map(|r| r.header("range").map(str::to_owned))
-        .collect();
+    let mut ranges = ranges(&server);
     ranges.sort();
     // The first request (no Range) serves the first segment; the other three are ranges.
     assert_eq!(
@@ -471,12 +462,7 @@ async fn a_segmented_download_is_byte_exact() {
 async fn segments_fall_back_to_one_stream_without_ranges() {
     const SIZE: usize = 3 * 1024 * 1024;
     let body = data(SIZE, 10);
-    let served = body.clone();
-    let server = TestServer::start(move |_| {
-        let body = served.clone();
-        async move { respond(200, body) }
-    })
-    .await;
+    let server = whole_file_server(&body).await;
     let dir = TempDir::new("fallback");
     let path = dir.path("big.bin");
     let (downloader, events) = recording(builder().segments(4).min_segment_size(1024 * 1024));
@@ -574,16 +560,9 @@ async fn transient_statuses_are_retried_honouring_retry_after() {
     assert!(summary.is_success(), "{:?}", summary.failures);
     assert_eq!(read(&path), b"finally");
     assert_eq!(attempts.load(Ordering::SeqCst), 4);
-    let retried: Vec<_> = kinds(&events)
+    let retried: Vec<_> = retried(&events)
         .into_iter()
-        .filter_map(|k| match k {
-            EventKind::Retried {
-                attempt,
-                error,
-                delay,
-            } => Some((attempt, error.status().map(|s| s.as_u16()), delay)),
-            _ => None,
-        })
+        .map(|(attempt, error, delay)| (attempt, error.status().map(|s| s.as_u16()), delay))
         .collect();
     assert_eq!(retried.len(), 3);
     assert_eq!(retried[0], (1, Some(503), Duration::from_secs(1)));
@@ -819,20 +798,28 @@ async fn the_per_host_and_global_limits_hold() {
     assert!(servers.iter().all(|s| s.max_open_connections() <= 2));
 }
 
-#[tokio::test]
-async fn cancelling_stops_jobs_and_keeps_their_parts() {
+/// A server that sends a 50,000-byte file (with `Content-Length`, and `ETag: etag` when given) in 50
+/// chunks 20 ms apart.
+async fn slow_file_server(etag: Option<&'static str>) -> TestServer {
     let chunks: Vec<Bytes> = (0..50).map(|_| Bytes::from(vec![b'a'; 1000])).collect();
-    let server = TestServer::start(move |_| {
+    TestServer::start(move |_| {
         let chunks = chunks.clone();
         async move {
-            Response::builder()
-                .header("content-length", 50_000)
-                .header("etag", "\"slow\"")
+            let mut response = Response::builder().header("content-length", 50_000);
+            if let Some(etag) = etag {
+                response = response.header("etag", etag);
+            }
+            response
                 .body(slow(chunks, Duration::from_millis(20)))
                 .unwrap()
         }
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn cancelling_stops_jobs_and_keeps_their_parts() {
+    let server = slow_file_server(Some("\"slow\"")).await;
     let dir = TempDir::new("cancel");
     let path = dir.path("slow.bin");
     let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
@@ -863,17 +850,7 @@ async fn cancelling_stops_jobs_and_keeps_their_parts() {
 
 #[tokio::test]
 async fn dropping_the_run_keeps_the_part() {
-    let chunks: Vec<Bytes> = (0..50).map(|_| Bytes::from(vec![b'b'; 1000])).collect();
-    let server = TestServer::start(move |_| {
-        let chunks = chunks.clone();
-        async move {
-            Response::builder()
-                .header("content-length", 50_000)
-                .body(slow(chunks, Duration::from_millis(20)))
-                .unwrap()
-        }
-    })
-    .await;
+    let server = slow_file_server(None).await;
     let dir = TempDir::new("drop");
     let path = dir.path("slow.bin");
     let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
@@ -1068,22 +1045,11 @@ async fn a_restart_does_not_wait_for_a_stalled_segment() {
 
     assert!(summary.is_success(), "{summary}");
     assert!(read(&path) == body);
-    let retried: Vec<_> = kinds(&events)
-        .into_iter()
-        .filter_map(|k| match k {
-            EventKind::Retried { error, .. } => Some(error),
-            _ => None,
-        })
-        .collect();
+    let retried = retried(&events);
     assert_eq!(retried.len(), 1);
-    assert!(retried[0].is_invalid_response(), "{:?}", retried[0]);
-    let ranges: Vec<_> = server
-        .requests()
-        .iter()
-        .map(|r| r.header("range").map(str::to_owned))
-        .collect();
+    assert!(retried[0].1.is_invalid_response(), "{:?}", retried[0].1);
     assert_eq!(
-        ranges,
+        ranges(&server),
         vec![
             None,
             Some("bytes=100000-199999".to_owned()),
@@ -1235,29 +1201,18 @@ async fn a_206_for_less_than_the_rest_of_the_file_starts_over() {
         assert!(summary.is_success(), "{content_range}: {summary}");
         assert!(read(job.path()) == body, "{content_range}");
         assert_eq!(dir.files(), vec!["file.bin"]);
-        let ranges: Vec<_> = server
-            .requests()
-            .iter()
-            .map(|r| r.header("range").map(str::to_owned))
-            .collect();
         // The short 206 is not taken as the rest of the file: the `.part` is dropped and the
         // retry starts over, as for any 206 that does not match what was asked.
         assert_eq!(
-            ranges,
+            ranges(&server),
             vec![None, Some("bytes=40000-".to_owned()), None],
             "{content_range}"
         );
-        let retried: Vec<_> = kinds(&events)
-            .into_iter()
-            .filter_map(|k| match k {
-                EventKind::Retried { error, .. } => Some(error),
-                _ => None,
-            })
-            .collect();
+        let retried = retried(&events);
         assert_eq!(retried.len(), 2, "{content_range}");
-        assert!(retried[1].is_invalid_response(), "{:?}", retried[1]);
+        assert!(retried[1].1.is_invalid_response(), "{:?}", retried[1].1);
         assert_eq!(
-            retried[1].to_string(),
+            retried[1].1.to_string(),
             format!(
                 "download of {} to {} failed: invalid response to a range request: asked for \
                  bytes=40000- of a 100000-byte file, got Content-Range: {content_range}",
