@@ -143,7 +143,40 @@ impl Client {
     }
 
     /// Sends a built [`Request`].
-    pub async fn execute(&self, request: Request) -> Result<Response, Error> {
+    pub fn execute(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
+        self.send_request(Ok(request))
+    }
+
+    /// Sends `request` (or fails with its builder's error). Everything up to handing the request to
+    /// the stack is done here, before the future exists, so the future holds only what it needs after
+    /// that: it is moved at every `.await` above it, and smaller moves cost less.
+    pub(crate) fn send_request(
+        &self,
+        request: Result<Request, Error>,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
+        let prepared = request.and_then(|request| self.prepare(request));
+        async move {
+            let Prepared {
+                dispatch,
+                url,
+                span,
+            } = prepared?;
+            let result = tracing::Instrument::instrument(dispatch, span.clone()).await;
+            Client::finish(result, url, span)
+        }
+    }
+
+    /// Checks the request, builds its `http::Request` and starts it through the stack.
+    fn prepare(
+        &self,
+        request: Request,
+    ) -> Result<
+        Prepared<impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static>,
+        Error,
+    > {
         let (method, mut url, mut headers, body, timeout, version) = request.into_parts();
         check_sendable(&url, self.inner.https_only)?;
         if !url.username().is_empty() || url.password().is_some() {
@@ -162,8 +195,21 @@ impl Client {
         *req.uri_mut() = to_uri(&url)?;
         *req.headers_mut() = headers;
         *req.version_mut() = version;
-        let result =
-            tracing::Instrument::instrument(self.dispatch(req, timeout), span.clone()).await;
+        // The stack is called inside the span, as it was when the call happened on the first poll.
+        let dispatch = span.in_scope(|| self.dispatch(req, timeout));
+        Ok(Prepared {
+            dispatch,
+            url,
+            span,
+        })
+    }
+
+    /// Turns the stack's answer into a [`Response`], or names the URL in its error.
+    fn finish(
+        result: Result<http::Response<Body>, Error>,
+        url: Url,
+        span: tracing::Span,
+    ) -> Result<Response, Error> {
         match result {
             Ok(response) => {
                 span.record("status", response.status().as_u16());
@@ -217,7 +263,8 @@ impl Client {
             let response = if deadlines.total.is_none() && deadlines.read.is_none() {
                 call.await?
             } else {
-                wait_for_head(call, deadlines, upload).await?
+                // Boxed: its timers would otherwise take room in every request's future.
+                Box::pin(wait_for_head(call, deadlines, upload)).await?
             };
             Ok(if deadlines.is_none() {
                 response.map(Body::new)
@@ -226,6 +273,13 @@ impl Client {
             })
         }
     }
+}
+
+/// A request handed to the stack: its future, and what the response or error will need.
+struct Prepared<F> {
+    dispatch: F,
+    url: Url,
+    span: tracing::Span,
 }
 
 /// Turns `user:pass@` in the URL into `Authorization: Basic` (unless the request has its own) and removes

@@ -350,9 +350,10 @@ impl RequestBuilder {
     }
 
     /// Sends the request and returns the response once its head has arrived.
-    pub async fn send(self) -> Result<Response, Error> {
-        let request = self.request?;
-        self.client.execute(request).await
+    pub fn send(
+        self,
+    ) -> impl std::future::Future<Output = Result<Response, Error>> + Send + 'static {
+        self.client.send_request(self.request)
     }
 }
 

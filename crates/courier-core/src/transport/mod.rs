@@ -605,8 +605,8 @@ where
                 this.in_flight.assigned();
             }
             match polled {
-                Poll::Ready(Ok(res)) => {
-                    let conn = res.extensions().get::<ConnInfo>().cloned();
+                Poll::Ready(Ok(mut res)) => {
+                    let conn = res.extensions_mut().remove::<ConnInfo>();
                     if let Some(conn) = &conn {
                         conn.response_received(res.headers());
                     }

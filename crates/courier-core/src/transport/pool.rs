@@ -240,15 +240,36 @@ impl HostEntry {
     }
 }
 
-/// Writes `scheme://host:port`, the unit limits apply to.
+/// Writes `scheme://host:port`, the unit limits apply to. This runs for every request, so it copies
+/// the authority as it is rather than parsing host and port out of it and formatting them again.
 fn write_host_key(out: &mut String, uri: &Uri) {
-    use std::fmt::Write as _;
     let scheme = uri.scheme_str().unwrap_or("http");
-    let host = uri.host().unwrap_or("");
-    let port = uri
-        .port_u16()
-        .unwrap_or(if scheme == "https" { 443 } else { 80 });
-    let _ = write!(out, "{scheme}://{host}:{port}");
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    // Credentials never reach the transport in a URI, but a hand-built request could carry them.
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, rest)| rest);
+    out.push_str(scheme);
+    out.push_str("://");
+    // A port follows the last ':' unless that ':' is inside an IPv6 literal (`[::1]`).
+    match host_port.rfind(':') {
+        Some(i) if !host_port[i..].contains(']') && i + 1 < host_port.len() => {
+            out.push_str(host_port)
+        }
+        Some(i) if !host_port[i..].contains(']') => {
+            // `host:` with an empty port means the default one.
+            out.push_str(&host_port[..i]);
+            push_default_port(out, scheme);
+        }
+        _ => {
+            out.push_str(host_port);
+            push_default_port(out, scheme);
+        }
+    }
+}
+
+fn push_default_port(out: &mut String, scheme: &str) {
+    out.push_str(if scheme == "https" { ":443" } else { ":80" });
 }
 
 /// A request in flight to a host: decrements the counts when dropped.
@@ -491,7 +512,8 @@ pub(crate) struct ConnState {
     shared: Arc<Shared>,
     entry: Arc<HostEntry>,
     keep_alive_ms: AtomicU64,
-    /// Milliseconds since `shared.epoch` of the last byte read or written.
+    /// Milliseconds since `shared.epoch` of when the connection last became idle (opened, or a response
+    /// ended). Only idle time counts against the keep-alive timeout, so the clock is read only then.
     last_activity_ms: AtomicU64,
     /// A request was written and its response body has not ended yet.
     busy: AtomicBool,
@@ -504,7 +526,6 @@ impl ConnState {
         if !self.busy.swap(true, Ordering::Relaxed) {
             self.entry.idle.fetch_sub(1, Ordering::Relaxed);
         }
-        self.touch();
     }
 
     fn touch(&self) {
@@ -541,7 +562,6 @@ impl ConnInfo {
                 .keep_alive_ms
                 .store(timeout.as_millis() as u64, Ordering::Relaxed);
         }
-        state.touch();
     }
 
     /// Called when a response body ended or was dropped: the connection is idle from now on (until a
@@ -556,7 +576,9 @@ impl ConnInfo {
 
 /// The `timeout=N` parameter of a `Keep-Alive` header.
 fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> {
-    let value = headers.get("keep-alive")?.to_str().ok()?;
+    // A constant name: looking up by `&str` would parse and validate the name on every response.
+    const KEEP_ALIVE: http::HeaderName = http::HeaderName::from_static("keep-alive");
+    let value = headers.get(KEEP_ALIVE)?.to_str().ok()?;
     value.split(',').find_map(|param| {
         let (name, value) = param.split_once('=')?;
         if !name.trim().eq_ignore_ascii_case("timeout") {
@@ -632,9 +654,7 @@ impl<T: Read + Unpin> Read for PooledIo<T> {
             }
         };
         unsafe { buf.advance(filled) };
-        if filled > 0 {
-            this.state.touch();
-        } else if capacity > 0 {
+        if filled == 0 && capacity > 0 {
             this.state
                 .entry
                 .closed_by_peer
@@ -736,5 +756,9 @@ mod tests {
         assert_eq!(key("http://a.example/x"), "http://a.example:80");
         assert_eq!(key("https://a.example/x"), "https://a.example:443");
         assert_eq!(key("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+        assert_eq!(key("http://[::1]/"), "http://[::1]:80");
+        assert_eq!(key("https://[::1]:8443/"), "https://[::1]:8443");
+        assert_eq!(key("http://a.example:/"), "http://a.example:80");
+        assert_eq!(key("http://user:pw@a.example:81/"), "http://a.example:81");
     }
 }
