@@ -22,7 +22,8 @@ use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
 use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
-use crate::into_url::{check_sendable, to_uri};
+use crate::into_url::check_sendable;
+use crate::target::Target;
 use crate::timeout::{Deadlines, MinSpeed, ObservedUpload, TimeoutBody, UploadDone};
 use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
@@ -133,7 +134,8 @@ impl Client {
 
     /// Starts a request with any method.
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
-        let request = url.into_url().map(|url| Request::new(method, url));
+        let request = crate::into_url::sealed::Sealed::into_target(url)
+            .map(|url| Request::from_target(method, url));
         RequestBuilder::new(self.clone(), request)
     }
 
@@ -178,9 +180,9 @@ impl Client {
         Error,
     > {
         let (method, mut url, mut headers, body, timeout, version) = request.into_parts();
-        check_sendable(&url, self.inner.https_only)?;
-        if !url.username().is_empty() || url.password().is_some() {
-            move_credentials_to_header(&mut url, &mut headers);
+        url.check_sendable(self.inner.https_only)?;
+        if url.has_credentials() {
+            move_credentials_to_header(url.url_mut(), &mut headers);
         }
         let span = tracing::debug_span!(
             "request",
@@ -192,7 +194,7 @@ impl Client {
         );
         let mut req = http::Request::new(body.unwrap_or_default());
         *req.method_mut() = method;
-        *req.uri_mut() = to_uri(&url)?;
+        *req.uri_mut() = url.to_uri()?;
         *req.headers_mut() = headers;
         *req.version_mut() = version;
         // The stack is called inside the span, as it was when the call happened on the first poll.
@@ -207,7 +209,7 @@ impl Client {
     /// Turns the stack's answer into a [`Response`], or names the URL in its error.
     fn finish(
         result: Result<http::Response<Body>, Error>,
-        url: Url,
+        url: Target,
         span: tracing::Span,
     ) -> Result<Response, Error> {
         match result {
@@ -220,7 +222,7 @@ impl Client {
             }
             Err(err) => {
                 tracing::debug!(parent: &span, error = %err, "request failed");
-                Err(err.with_url(url))
+                Err(err.with_url(url.into_url()))
             }
         }
     }
@@ -278,7 +280,7 @@ impl Client {
 /// A request handed to the stack: its future, and what the response or error will need.
 struct Prepared<F> {
     dispatch: F,
-    url: Url,
+    url: Target,
     span: tracing::Span,
 }
 

@@ -2,6 +2,7 @@
 
 use url::Url;
 
+use crate::target::Target;
 use crate::Error;
 
 /// Something that can be turned into a `Url`: `&str`, `String`, `&String`, `Url`, `&Url`.
@@ -54,20 +55,51 @@ impl IntoUrl for String {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for url::Url {}
-    impl Sealed for &url::Url {}
-    impl Sealed for &str {}
-    impl Sealed for &String {}
-    impl Sealed for String {}
+pub(crate) mod sealed {
+    use super::*;
+
+    /// How the client takes a URL: strings go through [`Target::parse`], which skips the full `Url`
+    /// parse when it can.
+    pub trait Sealed {
+        fn into_target(self) -> Result<Target, Error>;
+    }
+
+    impl Sealed for Url {
+        fn into_target(self) -> Result<Target, Error> {
+            Ok(Target::from_url(self))
+        }
+    }
+
+    impl Sealed for &Url {
+        fn into_target(self) -> Result<Target, Error> {
+            Ok(Target::from_url(self.clone()))
+        }
+    }
+
+    impl Sealed for &str {
+        fn into_target(self) -> Result<Target, Error> {
+            Target::parse(self)
+        }
+    }
+
+    impl Sealed for &String {
+        fn into_target(self) -> Result<Target, Error> {
+            Target::parse(self)
+        }
+    }
+
+    impl Sealed for String {
+        fn into_target(self) -> Result<Target, Error> {
+            Target::parse(&self)
+        }
+    }
 }
 
 /// A URL that did not parse.
 #[derive(Debug)]
-struct InvalidUrl {
-    input: String,
-    source: url::ParseError,
+pub(crate) struct InvalidUrl {
+    pub(crate) input: String,
+    pub(crate) source: url::ParseError,
 }
 
 impl std::fmt::Display for InvalidUrl {

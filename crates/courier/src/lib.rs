@@ -27,6 +27,7 @@ mod into_url;
 pub mod multipart;
 mod request;
 mod response;
+mod target;
 mod timeout;
 
 pub use client::{Client, ClientBuilder};

@@ -9,6 +9,8 @@ use http::{Method, Version};
 use serde::Serialize;
 use url::Url;
 
+use crate::target::Target;
+
 use crate::{Body, Client, Error, Response};
 
 /// A request ready to be sent with [`Client::execute`].
@@ -19,7 +21,7 @@ use crate::{Body, Client, Error, Response};
 /// ```
 pub struct Request {
     method: Method,
-    url: Url,
+    url: Target,
     headers: HeaderMap,
     body: Option<Body>,
     timeout: Option<Duration>,
@@ -29,6 +31,10 @@ pub struct Request {
 impl Request {
     /// A request with no headers and no body.
     pub fn new(method: Method, url: Url) -> Request {
+        Request::from_target(method, Target::from_url(url))
+    }
+
+    pub(crate) fn from_target(method: Method, url: Target) -> Request {
         Request {
             method,
             url,
@@ -51,12 +57,12 @@ impl Request {
 
     /// The URL.
     pub fn url(&self) -> &Url {
-        &self.url
+        self.url.url()
     }
 
     /// The URL, mutably.
     pub fn url_mut(&mut self) -> &mut Url {
-        &mut self.url
+        self.url.url_mut()
     }
 
     /// The headers.
@@ -119,7 +125,7 @@ impl Request {
         self,
     ) -> (
         Method,
-        Url,
+        Target,
         HeaderMap,
         Option<Body>,
         Option<Duration>,
@@ -140,7 +146,7 @@ impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("url", &self.url.as_str())
+            .field("url", &self.url)
             .field("headers", &self.headers)
             .finish()
     }
@@ -179,7 +185,7 @@ impl RequestBuilder {
     fn with(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> RequestBuilder {
         if let Ok(request) = &mut self.request {
             if let Err(err) = f(request) {
-                let url = request.url.clone();
+                let url = request.url().clone();
                 self.request = Err(err.with_url(url));
             }
         }
@@ -215,11 +221,11 @@ impl RequestBuilder {
         self.with(|request| {
             let encoded = serde_urlencoded::to_string(query).map_err(Error::builder)?;
             if !encoded.is_empty() {
-                let merged = match request.url.query() {
+                let merged = match request.url().query() {
                     Some(existing) if !existing.is_empty() => format!("{existing}&{encoded}"),
                     _ => encoded,
                 };
-                request.url.set_query(Some(&merged));
+                request.url_mut().set_query(Some(&merged));
             }
             Ok(())
         })

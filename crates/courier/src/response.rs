@@ -12,6 +12,8 @@ use hyper_util::client::legacy::connect::HttpInfo;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::target::Target;
+
 use crate::{Body, Error};
 
 /// A response to a sent request. The body has not been read yet: read it with [`bytes`](Response::bytes),
@@ -30,23 +32,27 @@ use crate::{Body, Error};
 pub struct Response {
     head: http::response::Parts,
     body: Body,
-    url: Url,
+    url: Target,
     /// The request's tracing span, to record the body size once it has been read.
     span: tracing::Span,
     received: u64,
 }
 
 impl Response {
-    pub(crate) fn new(response: http::Response<Body>, url: Url, span: tracing::Span) -> Response {
+    pub(crate) fn new(
+        response: http::Response<Body>,
+        url: Target,
+        span: tracing::Span,
+    ) -> Response {
         let (head, body) = response.into_parts();
         let url = match crate::client::final_url(&head.extensions) {
             // RFC 9110 §10.2.2: a redirect without a fragment keeps the original request's fragment.
-            Some(final_url) if final_url.fragment().is_none() && url.fragment().is_some() => {
+            Some(final_url) if final_url.fragment().is_none() && url.url().fragment().is_some() => {
                 let mut final_url = final_url.clone();
-                final_url.set_fragment(url.fragment());
-                final_url
+                final_url.set_fragment(url.url().fragment());
+                Target::from_url(final_url)
             }
-            Some(final_url) => final_url.clone(),
+            Some(final_url) => Target::from_url(final_url.clone()),
             None => url,
         };
         Response {
@@ -78,7 +84,7 @@ impl Response {
 
     /// The final URL, after any redirects.
     pub fn url(&self) -> &Url {
-        &self.url
+        self.url.url()
     }
 
     /// The URLs redirected through before the final one, in order; empty when there was no redirect.
@@ -144,11 +150,11 @@ impl Response {
     fn status_error(&self) -> Option<Error> {
         let status = self.head.status;
         (status.is_client_error() || status.is_server_error())
-            .then(|| Error::from_status(status, Some(self.url.clone())))
+            .then(|| Error::from_status(status, Some(self.url().clone())))
     }
 
     fn body_error(&self, err: crate::error::BoxError) -> Error {
-        Error::from_body(err).with_url(self.url.clone())
+        Error::from_body(err).with_url(self.url().clone())
     }
 
     /// The next chunk of the body, or `None` at its end.
@@ -205,7 +211,7 @@ impl Response {
     /// replace malformed sequences with U+FFFD as browsers do. An unknown charset is a decode error.
     pub async fn text(self) -> Result<String, Error> {
         let charset = self.charset();
-        let url = self.url.clone();
+        let url = self.url().clone();
         let bytes = self.bytes().await?;
         decode_text(&bytes, charset.as_deref()).map_err(|e| e.with_url(url))
     }
@@ -213,7 +219,7 @@ impl Response {
     /// The body as text in `default_charset` when `Content-Type` names none.
     pub async fn text_with_charset(self, default_charset: &str) -> Result<String, Error> {
         let charset = self.charset().unwrap_or_else(|| default_charset.to_owned());
-        let url = self.url.clone();
+        let url = self.url().clone();
         let bytes = self.bytes().await?;
         decode_text(&bytes, Some(&charset)).map_err(|e| e.with_url(url))
     }
@@ -231,7 +237,7 @@ impl Response {
 
     /// The body parsed as JSON.
     pub async fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
-        let url = self.url.clone();
+        let url = self.url().clone();
         let bytes = self.bytes().await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(e).with_url(url))
     }
@@ -267,7 +273,7 @@ fn decode_text(bytes: &[u8], charset: Option<&str>) -> Result<String, Error> {
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
-            .field("url", &self.url.as_str())
+            .field("url", &self.url)
             .field("status", &self.head.status)
             .field("headers", &self.head.headers)
             .finish()
