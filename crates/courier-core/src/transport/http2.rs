@@ -36,7 +36,8 @@ pub(crate) struct Http2Host {
     protocol: AtomicU8,
     /// A request is making the first connection to the host; the others wait for it.
     probing: AtomicBool,
-    /// Woken when the protocol or stream limit becomes known, or when the probing request ends.
+    /// Woken when a connection to the host turns out to speak HTTP/1.1, or when the probing request
+    /// ends (has its response head, failed or was dropped).
     learned: Notify,
     /// The server's `SETTINGS_MAX_CONCURRENT_STREAMS` (unlimited until it says otherwise).
     max_streams: AtomicUsize,

@@ -429,27 +429,13 @@ where
         }
         let track = self.pool.has_limits();
         let in_flight = self.pool.in_flight(req.uri(), track);
-        let route = in_flight
-            .http2()
-            .route(self.may_be_h2.check(req.uri()), self.max_lanes, true);
         let uri = req.uri().clone();
-        let state = match route {
-            Route::Wait => State::Waiting {
-                learned: Box::pin(in_flight.http2().clone().wait_learned()),
-                req: Some(req),
-                transport: self.clone(),
-            },
-            Route::Http1 => self.send(req, 0, &in_flight),
-            Route::Stream(ref stream) => self.send(req, stream.lane(), &in_flight),
-        };
+        let (state, stream) = self.route_and_send(req, &in_flight, true);
         ResponseFuture {
             state,
             uri,
             in_flight,
-            stream: match route {
-                Route::Stream(stream) => Some(stream),
-                _ => None,
-            },
+            stream,
         }
     }
 }
@@ -460,6 +446,32 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    /// Routes the request (see the `http2` module) and hands it to its lane; with `allow_wait`, it may
+    /// instead be parked until the host's first connection is made.
+    fn route_and_send(
+        &self,
+        req: Request<B>,
+        in_flight: &InFlight,
+        allow_wait: bool,
+    ) -> (State<B>, Option<Http2Stream>) {
+        let may_be_h2 = self.may_be_h2.check(req.uri());
+        match in_flight
+            .http2()
+            .route(may_be_h2, self.max_lanes, allow_wait)
+        {
+            Route::Wait => {
+                let waiting = State::Waiting {
+                    learned: Box::pin(in_flight.http2().clone().wait_learned()),
+                    req: Some(req),
+                    transport: self.clone(),
+                };
+                (waiting, None)
+            }
+            Route::Http1 => (self.send(req, 0, in_flight), None),
+            Route::Stream(stream) => (self.send(req, stream.lane(), in_flight), Some(stream)),
+        }
+    }
+
     /// Hands the request to `lane`'s hyper-util client.
     fn send(&self, mut req: Request<B>, lane: usize, in_flight: &InFlight) -> State<B> {
         // Only a reused connection can be stale: with no idle connection to this host, the request goes
@@ -575,19 +587,9 @@ where
                         return Poll::Pending;
                     }
                     let req = req.take().expect("polled after the request was sent");
-                    let may_be_h2 = transport.may_be_h2.check(req.uri());
-                    let route = this
-                        .in_flight
-                        .http2()
-                        .route(may_be_h2, transport.max_lanes, false);
-                    let lane = match &route {
-                        Route::Stream(stream) => stream.lane(),
-                        _ => 0,
-                    };
-                    if let Route::Stream(stream) = route {
-                        this.stream = Some(stream);
-                    }
-                    this.state = transport.send(req, lane, &this.in_flight);
+                    let (state, stream) = transport.route_and_send(req, &this.in_flight, false);
+                    this.state = state;
+                    this.stream = stream;
                     continue;
                 }
                 State::Sending {
