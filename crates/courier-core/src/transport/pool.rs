@@ -88,6 +88,15 @@ struct Counters {
     closed_by_peer: u64,
 }
 
+impl Counters {
+    fn add(&mut self, other: Counters) {
+        self.connects += other.connects;
+        self.reuses += other.reuses;
+        self.expired += other.expired;
+        self.closed_by_peer += other.closed_by_peer;
+    }
+}
+
 impl Hosts {
     fn sweep(&mut self) {
         let retired = &mut self.retired;
@@ -95,11 +104,7 @@ impl Hosts {
             // The table's own reference is the only one: no connection, request or waiting attempt.
             let used = Arc::strong_count(entry) > 1;
             if !used {
-                let c = entry.counters();
-                retired.connects += c.connects;
-                retired.reuses += c.reuses;
-                retired.expired += c.expired;
-                retired.closed_by_peer += c.closed_by_peer;
+                retired.add(entry.counters());
             }
             used
         });
@@ -196,34 +201,30 @@ impl Pool {
     /// A snapshot of the pool's counters.
     pub(crate) fn stats(&self) -> PoolStats {
         let hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        let retired = hosts.retired;
-        let mut stats = PoolStats {
-            connects: retired.connects,
-            reuses: retired.reuses,
-            expired: retired.expired,
-            closed_by_peer: retired.closed_by_peer,
-            ..PoolStats::default()
-        };
+        let mut stats = PoolStats::default();
+        let mut totals = hosts.retired;
         for (key, entry) in hosts.map.iter() {
+            let counters = entry.counters();
+            totals.add(counters);
             let host = HostStats {
                 host: key.clone(),
                 open: entry.open.load(Ordering::Relaxed),
                 in_flight: entry.in_flight.load(Ordering::Relaxed),
                 waiting: entry.waiting.load(Ordering::Relaxed),
-                connects: entry.connects.load(Ordering::Relaxed),
-                reuses: entry.reuses.load(Ordering::Relaxed),
-                expired: entry.expired.load(Ordering::Relaxed),
-                closed_by_peer: entry.closed_by_peer.load(Ordering::Relaxed),
+                connects: counters.connects,
+                reuses: counters.reuses,
+                expired: counters.expired,
+                closed_by_peer: counters.closed_by_peer,
             };
             stats.open += host.open;
             stats.in_flight += host.in_flight;
             stats.waiting += host.waiting;
-            stats.connects += host.connects;
-            stats.reuses += host.reuses;
-            stats.expired += host.expired;
-            stats.closed_by_peer += host.closed_by_peer;
             stats.hosts.push(host);
         }
+        stats.connects = totals.connects;
+        stats.reuses = totals.reuses;
+        stats.expired = totals.expired;
+        stats.closed_by_peer = totals.closed_by_peer;
         stats.hosts.sort_by(|a, b| a.host.cmp(&b.host));
         stats
     }
@@ -249,27 +250,22 @@ fn write_host_key(out: &mut String, uri: &Uri) {
     let host_port = authority
         .rsplit_once('@')
         .map_or(authority, |(_, rest)| rest);
+    // A port follows the last ':' unless that ':' is inside an IPv6 literal (`[::1]`); an empty one
+    // (`host:`) means the default.
+    let (host, port) = match host_port.rfind(':') {
+        Some(i) if !host_port[i..].contains(']') => (&host_port[..i], &host_port[i + 1..]),
+        _ => (host_port, ""),
+    };
+    let port = match port {
+        "" if scheme == "https" => "443",
+        "" => "80",
+        port => port,
+    };
     out.push_str(scheme);
     out.push_str("://");
-    // A port follows the last ':' unless that ':' is inside an IPv6 literal (`[::1]`).
-    match host_port.rfind(':') {
-        Some(i) if !host_port[i..].contains(']') && i + 1 < host_port.len() => {
-            out.push_str(host_port)
-        }
-        Some(i) if !host_port[i..].contains(']') => {
-            // `host:` with an empty port means the default one.
-            out.push_str(&host_port[..i]);
-            push_default_port(out, scheme);
-        }
-        _ => {
-            out.push_str(host_port);
-            push_default_port(out, scheme);
-        }
-    }
-}
-
-fn push_default_port(out: &mut String, scheme: &str) {
-    out.push_str(if scheme == "https" { ":443" } else { ":80" });
+    out.push_str(host);
+    out.push(':');
+    out.push_str(port);
 }
 
 /// A request in flight to a host: decrements the counts when dropped.
