@@ -34,13 +34,18 @@ impl IntoUrl for &Url {
 
 impl IntoUrl for &str {
     fn into_url(self) -> Result<Url, Error> {
-        Url::parse(self).map_err(|e| {
-            Error::builder(InvalidUrl {
-                input: self.to_owned(),
-                source: e,
-            })
-        })
+        parse_url(self)
     }
+}
+
+/// The full `Url` parse, failing with a builder error that names the input.
+pub(crate) fn parse_url(input: &str) -> Result<Url, Error> {
+    Url::parse(input).map_err(|source| {
+        Error::builder(InvalidUrl {
+            input: input.to_owned(),
+            source,
+        })
+    })
 }
 
 impl IntoUrl for &String {
@@ -97,9 +102,9 @@ pub(crate) mod sealed {
 
 /// A URL that did not parse.
 #[derive(Debug)]
-pub(crate) struct InvalidUrl {
-    pub(crate) input: String,
-    pub(crate) source: url::ParseError,
+struct InvalidUrl {
+    input: String,
+    source: url::ParseError,
 }
 
 impl std::fmt::Display for InvalidUrl {

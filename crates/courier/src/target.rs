@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use url::Url;
 
-use crate::into_url::{check_sendable, to_uri, InvalidUrl};
+use crate::into_url::{check_sendable, parse_url, to_uri};
 use crate::Error;
 
 /// A request's URL: a `Url`, or a canonical `http::Uri` whose `Url` is made on first use.
@@ -34,12 +34,7 @@ impl Target {
                 });
             }
         }
-        Url::parse(s).map(Target::from_url).map_err(|e| {
-            Error::builder(InvalidUrl {
-                input: s.to_owned(),
-                source: e,
-            })
-        })
+        parse_url(s).map(Target::from_url)
     }
 
     pub(crate) fn from_url(url: Url) -> Target {
