@@ -271,8 +271,11 @@ impl TransportBuilder {
     }
 
     /// Retry an idempotent request once when a pooled connection fails before any response arrived
-    /// (typically: the server closed it while it sat idle). Default on. Requests whose body cannot be
-    /// replayed, and non-idempotent methods such as POST, are never retried.
+    /// (typically: the server closed it while it sat idle), and any HTTP/2 request once when the server
+    /// says it never processed it (`REFUSED_STREAM`, or a stream past a graceful `GOAWAY`; RFC 9113
+    /// §8.7), as happens when requests go out on a new connection before its stream limit is known.
+    /// Default on. Requests whose body cannot be replayed are never retried, and non-idempotent methods
+    /// such as POST only in the HTTP/2 case.
     pub fn retry_stale_connections(mut self, enabled: bool) -> Self {
         self.retry_stale = enabled;
         self
@@ -467,23 +470,39 @@ where
                 };
                 (waiting, None)
             }
-            Route::Http1 => (self.send(req, 0, in_flight), None),
-            Route::Stream(stream) => (self.send(req, stream.lane(), in_flight), Some(stream)),
+            Route::Http1 => (self.send(req, 0, in_flight, false), None),
+            Route::Stream(stream) => (self.send(req, stream.lane(), in_flight, true), Some(stream)),
         }
     }
 
-    /// Hands the request to `lane`'s hyper-util client.
-    fn send(&self, mut req: Request<B>, lane: usize, in_flight: &InFlight) -> State<B> {
+    /// Hands the request to `lane`'s hyper-util client; `http2` when it may go out over HTTP/2.
+    fn send(
+        &self,
+        mut req: Request<B>,
+        lane: usize,
+        in_flight: &InFlight,
+        http2: bool,
+    ) -> State<B> {
         // Only a reused connection can be stale: with no idle connection to this host, the request goes
-        // out on a fresh one, whose failure is the server's answer and is not retried.
-        let retry = if self.retry_stale
-            && req.method().is_idempotent()
-            && in_flight.host_has_idle_connections()
-        {
-            clone_request(&req).map(|clone| (self.lanes.clone(), lane, clone))
+        // out on a fresh one, whose failure is the server's answer and is not retried. HTTP/2 can say
+        // for sure that a request was not processed, on any connection and for any method.
+        let retry_on = if !self.retry_stale {
+            None
+        } else if req.method().is_idempotent() && in_flight.host_has_idle_connections() {
+            Some(Unanswered::ConnectionLost)
+        } else if http2 {
+            Some(Unanswered::Unprocessed)
         } else {
             None
         };
+        let retry = retry_on.and_then(|retry_on| {
+            clone_request(&req).map(|clone| Replay {
+                lanes: self.lanes.clone(),
+                lane,
+                req: clone,
+                retry_on,
+            })
+        });
         // Under limits, learn when the request gets its connection, to tell waiting connection attempts.
         let capture = in_flight
             .is_unassigned()
@@ -506,26 +525,45 @@ fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
     Some(clone)
 }
 
-/// True for failures that mean a pooled connection died under the request before any response came:
-/// the server closed or reset it, or refused the HTTP/2 stream. Connect errors are not among them (a new connection was being made).
-fn is_stale_connection_error(err: &legacy::Error) -> bool {
+/// A copy of a request to send once more, and which failures allow it.
+struct Replay<B> {
+    lanes: Arc<Lanes<B>>,
+    lane: usize,
+    req: Request<B>,
+    /// The least certain failure that allows the replay.
+    retry_on: Unanswered,
+}
+
+/// A failure before any response came, ordered from least to most certain that the server did not act
+/// on the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Unanswered {
+    /// The pooled connection died under it (closed or reset by the server): safe to replay only an
+    /// idempotent request.
+    ConnectionLost,
+    /// HTTP/2 says the server never processed it: a refused stream, or one past the last stream a
+    /// graceful GOAWAY accepted (RFC 9113 §8.7). Safe to replay whatever the method.
+    Unprocessed,
+}
+
+/// Classifies a failure that came before any response. Connect errors are not among them (a new
+/// connection was being made: its failure is the server's answer).
+fn unanswered(err: &legacy::Error) -> Option<Unanswered> {
     if err.is_connect() {
-        return false;
+        return None;
     }
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        if let Some(hyper_err) = cause.downcast_ref::<hyper::Error>() {
-            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() {
-                return true;
-            }
-        }
-        // HTTP/2: a stream the server refused, or one past the last stream a GOAWAY accepted, was never
-        // processed (RFC 9113 §8.7).
         if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
             if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM)
                 || (h2_err.is_go_away() && h2_err.reason() == Some(h2::Reason::NO_ERROR))
             {
-                return true;
+                return Some(Unanswered::Unprocessed);
+            }
+        }
+        if let Some(hyper_err) = cause.downcast_ref::<hyper::Error>() {
+            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() {
+                return Some(Unanswered::ConnectionLost);
             }
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {
@@ -534,12 +572,12 @@ fn is_stale_connection_error(err: &legacy::Error) -> bool {
                 io.kind(),
                 ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
             ) {
-                return true;
+                return Some(Unanswered::ConnectionLost);
             }
         }
         source = cause.source();
     }
-    false
+    None
 }
 
 /// The future returned by [`Transport`]: the response head, or a classified [`Error`] naming the URL.
@@ -560,8 +598,8 @@ enum State<B> {
     },
     Sending {
         inner: legacy::ResponseFuture,
-        /// Where and what to send again if a pooled connection turns out stale.
-        retry: Option<(Arc<Lanes<B>>, usize, Request<B>)>,
+        /// What to send again if the request turns out not to have been answered (see [`Unanswered`]).
+        retry: Option<Replay<B>>,
         capture: Option<CaptureConnection>,
     },
 }
@@ -619,10 +657,10 @@ where
                     return Poll::Ready(Ok(res.map(|body| ResponseBody::new(body, conn, stream))));
                 }
                 Poll::Ready(Err(err)) => {
-                    if let Some((lanes, lane, req)) = retry.take() {
-                        if is_stale_connection_error(&err) {
-                            tracing::debug!(error = %err, "pooled connection failed; retrying once");
-                            *inner = lanes.request(lane, req);
+                    if let Some(replay) = retry.take() {
+                        if unanswered(&err).is_some_and(|why| why >= replay.retry_on) {
+                            tracing::debug!(error = %err, "request not answered; retrying once");
+                            *inner = replay.lanes.request(replay.lane, replay.req);
                             continue;
                         }
                     }
