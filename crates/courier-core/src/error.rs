@@ -10,6 +10,8 @@ use std::fmt;
 use http::StatusCode;
 use url::Url;
 
+use crate::transport::Fate;
+
 /// A boxed error, the currency of `tower` middleware.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -37,6 +39,7 @@ struct Inner {
     kind: Kind,
     url: Option<Url>,
     status: Option<StatusCode>,
+    fate: Option<Fate>,
     source: Option<BoxError>,
 }
 
@@ -47,6 +50,8 @@ enum Kind {
     Builder,
     Request,
     Connect,
+    /// The connect timeout: both a connect error and a timeout.
+    ConnectTimeout,
     Timeout,
     Body,
     Decode,
@@ -61,6 +66,7 @@ impl Error {
                 kind,
                 url: None,
                 status: None,
+                fate: None,
                 source,
             }),
         }
@@ -76,9 +82,34 @@ impl Error {
         Error::new(Kind::Request, Some(source.into()))
     }
 
-    /// No connection could be established: DNS, TCP or TLS failure.
+    /// No connection could be established: DNS, TCP or TLS failure. The request was not sent.
     pub fn connect<E: Into<BoxError>>(source: E) -> Error {
-        Error::new(Kind::Connect, Some(source.into()))
+        Error::new(Kind::Connect, Some(source.into())).with_fate(Fate::NotSent)
+    }
+
+    /// The connect timeout passed before a connection was established (`is_connect` and
+    /// `is_timeout`). The request was not sent.
+    pub fn connect_timeout<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::ConnectTimeout, Some(source.into())).with_fate(Fate::NotSent)
+    }
+
+    /// Records what is known about whether the server acted on the request (see [`Fate`]).
+    pub fn with_fate(mut self, fate: Fate) -> Error {
+        self.inner.fate = Some(fate);
+        self
+    }
+
+    /// What is known about whether the server acted on the request, for failures before a response
+    /// head; `None` for everything else (builder, body, decode, status, redirect errors).
+    ///
+    /// ```
+    /// use courier_core::{transport::Fate, Error};
+    ///
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// assert_eq!(Error::connect(refused).fate(), Some(Fate::NotSent));
+    /// ```
+    pub fn fate(&self) -> Option<Fate> {
+        self.inner.fate
     }
 
     /// A deadline passed: connect, total, read, or waiting for a pooled connection.
@@ -111,8 +142,8 @@ impl Error {
     }
 
     /// Turns any error coming out of an inner service or body into a Courier [`Error`]: a Courier error
-    /// passes through unchanged, a hyper-util client error is classified (connect, timeout, body,
-    /// request), anything else becomes a request error with the original as its cause.
+    /// passes through unchanged, a timeout anywhere in the cause chain is a timeout, anything else
+    /// becomes a request error with the original as its cause.
     pub fn from_service<E: Into<BoxError>>(err: E) -> Error {
         let err: BoxError = err.into();
         let err = match err.downcast::<Error>() {
@@ -122,10 +153,9 @@ impl Error {
         if chain_has_timeout(&*err) {
             return Error::new(Kind::Timeout, Some(err));
         }
-        if let Some(legacy) = err.downcast_ref::<hyper_util::client::legacy::Error>() {
-            if legacy.is_connect() {
-                return Error::new(Kind::Connect, Some(err));
-            }
+        if chain_has_connect_failure(&*err) {
+            // Another client's (e.g. hyper-util's) failure to connect: the request never left.
+            return Error::connect(err);
         }
         Error::new(Kind::Request, Some(err))
     }
@@ -198,21 +228,12 @@ impl Error {
 
     /// True if no connection could be made. Connect timeouts are both `is_connect` and `is_timeout`.
     pub fn is_connect(&self) -> bool {
-        if self.inner.kind == Kind::Connect {
-            return true;
-        }
-        self.inner.kind == Kind::Timeout
-            && self
-                .inner
-                .source
-                .as_deref()
-                .and_then(|e| e.downcast_ref::<hyper_util::client::legacy::Error>())
-                .is_some_and(|e| e.is_connect())
+        matches!(self.inner.kind, Kind::Connect | Kind::ConnectTimeout)
     }
 
     /// True if a deadline passed.
     pub fn is_timeout(&self) -> bool {
-        self.inner.kind == Kind::Timeout
+        matches!(self.inner.kind, Kind::Timeout | Kind::ConnectTimeout)
     }
 
     /// True if reading or writing a body failed.
@@ -234,6 +255,24 @@ impl Error {
     pub fn is_redirect(&self) -> bool {
         self.inner.kind == Kind::Redirect
     }
+}
+
+/// An I/O error in the chain that only connecting can produce.
+fn chain_has_connect_failure(err: &(dyn StdError + 'static)) -> bool {
+    use std::io::ErrorKind::*;
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable
+            ) {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 fn chain_has_timeout(err: &(dyn StdError + 'static)) -> bool {
@@ -281,6 +320,7 @@ impl fmt::Display for Error {
             Kind::Request => f.write_str("error sending request")?,
             Kind::Connect => f.write_str("error connecting")?,
             Kind::Timeout => f.write_str("operation timed out")?,
+            Kind::ConnectTimeout => f.write_str("error connecting")?,
             Kind::Body => f.write_str("error reading a body")?,
             Kind::Decode => f.write_str("error decoding response body")?,
             Kind::Redirect => f.write_str("error following redirect")?,

@@ -8,7 +8,6 @@ use futures_core::Stream;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::Body as _;
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::connect::HttpInfo;
 use serde::de::DeserializeOwned;
 use url::Url;
 
@@ -116,8 +115,8 @@ impl Response {
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.head
             .extensions
-            .get::<HttpInfo>()
-            .map(HttpInfo::remote_addr)
+            .get::<courier_core::transport::ConnectionInfo>()
+            .map(courier_core::transport::ConnectionInfo::remote_addr)
     }
 
     /// Returns an error if the status is 4xx or 5xx: the error carries the status and the URL.

@@ -1,61 +1,78 @@
-//! The transport: a pooled HTTP/1.1 + HTTP/2 client over plain TCP and TLS.
+//! The transport: Courier's own connection pool over hyper's HTTP/1.1 and HTTP/2 connections.
 //!
-//! [`Transport`] is a `tower::Service<http::Request<B>>` built on hyper-util's `client::legacy::Client`
-//! with an `HttpConnector` wrapped in rustls (ALPN `h2` and `http/1.1`). Clones share one connection
-//! pool. It sends exactly the request it is given — absolute-form URI, headers as they are — and
-//! returns the response with a streaming [`ResponseBody`] (hyper's `Incoming`, which also tells the pool
-//! when the response is over). Everything else (user agent,
-//! decompression, cookies, redirects) is done by the layers stacked on top of it.
+//! [`Transport`] is a `tower::Service<http::Request<B>>`. It sends exactly the request it is given
+//! (absolute-form URI; it adds only `Host` for HTTP/1.1 and the proxy's credentials) and returns the
+//! response with a streaming [`ResponseBody`] and a [`ConnectionInfo`] in its extensions. Everything
+//! else (user agent, decompression, cookies, redirects, retries with backoff) is done by the layers
+//! stacked on top of it. Clones share one pool.
 //!
-//! The address the response came from is in the response extensions as
-//! [`hyper_util::client::legacy::connect::HttpInfo`].
+//! How a request goes, one module per step:
 //!
-//! Connections are pooled per `scheme://host:port` with limits, keep-alive awareness and statistics
-//! (see the `pool` module's docs). HTTP/2 requests are spread over several connections when the
-//! server's stream limit is reached: the transport keeps one hyper-util client per HTTP/2 connection
-//! it may need to a host ("lanes", see the `http2` module's docs); HTTP/1.1 uses the first lane only,
-//! whose pool opens as many connections as requests need.
+//! | step | module |
+//! | --- | --- |
+//! | wait for a connection, or the right to open one, first come first served | `pool` |
+//! | open it: resolve, TCP with Happy Eyeballs, proxy tunnel, TLS with ALPN | `connect` (`resolve`, `tcp`, `proxy`, `tls`) |
+//! | handshake and drive it | `http1`, `http2` |
+//! | send, and hold the connection until the body ends | `checkout`, `body` |
+//! | on failure, decide whether sending again is safe | `classify` |
+//!
+//! The transport replays a request itself at most once, and only when [`classify`](Fate) says the
+//! server cannot have acted on it: it was never written (any method), HTTP/2 refused it (any method),
+//! or a reused connection closed before any response byte (idempotent methods; the usual race with a
+//! server closing an idle connection). Anything else is returned, with its [`Fate`] as data, for a
+//! `RetryLayer` to decide.
 
+mod body;
+mod checkout;
+mod classify;
+mod connect;
+mod http1;
 mod http2;
+mod info;
 mod pool;
 mod proxy;
 mod resolve;
+mod tcp;
 mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{Request, Response, Uri};
-use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::{capture_connection, CaptureConnection, HttpConnector};
-use hyper_util::client::legacy::{self, Client};
+use http::header::{HeaderValue, HOST};
+use http::{Method, Request, Response, Uri, Version};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::time::Instant;
 
 use crate::body::{Body, TryCloneBody};
 use crate::error::{BoxError, Error};
 
+pub use body::ResponseBody;
+pub use classify::Fate;
+pub use connect::{Connected, Connector, Stream};
+pub use info::{ConnectionInfo, Timings};
 pub use pool::{HostStats, PoolStats};
 pub use proxy::Proxy;
 pub use tls::Certificate;
 
-use http2::{Http2Stream, Route};
-use pool::{ConnInfo, InFlight, Pool, PoolConnector, PoolLimits};
-use proxy::{ProxyConfig, ProxyConnector};
+use checkout::{Checkout, ConnectSlot};
+use pool::{Acquired, Key, Pool, PoolConfig};
+use proxy::ProxyConfig;
 use resolve::Resolver;
+use tcp::TcpOptions;
 use tls::TlsOptions;
-
-type Connector = PoolConnector<HttpsConnector<ProxyConnector<Resolver>>>;
 
 /// The default time an idle pooled connection is kept: below the keep-alive of common servers
 /// (nginx 75 s, cloud load balancers 60 s) so the client drops a connection before the server does.
 pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many times a request hyper never wrote is moved to another connection before giving up.
+const MAX_UNSENT_RETRIES: usize = 3;
 
 /// A pooled HTTP client service: the bottom of every Courier stack.
 ///
@@ -72,25 +89,24 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// # Ok(())
 /// # }
 /// ```
-pub struct Transport<B = Body> {
-    lanes: Arc<Lanes<B>>,
-    pool: Pool,
+pub struct Transport<B: Send + 'static = Body> {
+    shared: Arc<Shared<B>>,
+}
+
+struct Shared<B: Send + 'static> {
+    pool: Pool<B>,
+    connector: Connector,
     proxy: Option<Arc<Matcher>>,
     retry_stale: bool,
     may_be_h2: MayBeH2,
-    /// The most HTTP/2 connections (lanes) per host: the per-host connection cap.
-    max_lanes: usize,
+    http1: hyper::client::conn::http1::Builder,
+    http2: hyper::client::conn::http2::Builder<TokioExecutor>,
 }
 
-impl<B> Clone for Transport<B> {
+impl<B: Send + 'static> Clone for Transport<B> {
     fn clone(&self) -> Self {
         Transport {
-            lanes: self.lanes.clone(),
-            pool: self.pool.clone(),
-            proxy: self.proxy.clone(),
-            retry_stale: self.retry_stale,
-            may_be_h2: self.may_be_h2,
-            max_lanes: self.max_lanes,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -114,51 +130,14 @@ impl MayBeH2 {
     }
 }
 
-/// One hyper-util client per lane; each has its own pool, so its own HTTP/2 connection per host. All
-/// share one connector, so one set of limits and statistics.
-struct Lanes<B> {
-    first: Client<Connector, B>,
-    more: RwLock<Vec<Client<Connector, B>>>,
-    /// Builds the lanes past the first: HTTP/2 only.
-    http2_builder: legacy::Builder,
-    connector: Connector,
-}
-
-impl<B> Lanes<B>
-where
-    B: http_body::Body + Send + 'static + Unpin,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    /// Sends `req` through `lane`'s client, which is made on first use.
-    fn request(&self, lane: usize, req: Request<B>) -> legacy::ResponseFuture {
-        if lane == 0 {
-            return self.first.request(req);
-        }
-        if let Some(client) = self
-            .more
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(lane - 1)
-        {
-            return client.request(req);
-        }
-        let mut more = self.more.write().unwrap_or_else(|e| e.into_inner());
-        while more.len() < lane {
-            more.push(self.http2_builder.build(self.connector.clone()));
-        }
-        more[lane - 1].request(req)
-    }
-}
-
-impl<B> Transport<B> {
+impl<B: Send + 'static> Transport<B> {
     /// What the connection pool is doing now: open, idle and waiting connections per host, and counters.
     pub fn pool_stats(&self) -> PoolStats {
-        self.pool.stats()
+        self.shared.pool.stats()
     }
 }
 
-impl<B> std::fmt::Debug for Transport<B> {
+impl<B: Send + 'static> std::fmt::Debug for Transport<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport").finish_non_exhaustive()
     }
@@ -192,14 +171,35 @@ pub struct TransportBuilder {
     pool_max_idle_per_host: usize,
     http1_only: bool,
     http2_prior_knowledge: bool,
-    nodelay: bool,
-    tcp_keepalive: Option<Duration>,
-    local_address: Option<IpAddr>,
+    tcp: TcpOptions,
     resolve: HashMap<String, Vec<SocketAddr>>,
-    limits: PoolLimits,
+    per_host: Option<usize>,
+    total: Option<usize>,
     retry_stale: bool,
     proxy: ProxyConfig,
     tls: TlsOptions,
+    http1: Http1Options,
+    http2: Http2Options,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Http1Options {
+    title_case_headers: bool,
+    allow_obsolete_multiline_headers: bool,
+    ignore_invalid_headers: bool,
+    http09_responses: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Http2Options {
+    keep_alive_interval: Option<Duration>,
+    keep_alive_timeout: Option<Duration>,
+    keep_alive_while_idle: bool,
+    initial_stream_window_size: Option<u32>,
+    initial_connection_window_size: Option<u32>,
+    adaptive_window: bool,
+    max_frame_size: Option<u32>,
+    max_header_list_size: Option<u32>,
 }
 
 impl Default for TransportBuilder {
@@ -210,20 +210,22 @@ impl Default for TransportBuilder {
             pool_max_idle_per_host: usize::MAX,
             http1_only: false,
             http2_prior_knowledge: false,
-            nodelay: true,
-            tcp_keepalive: Some(Duration::from_secs(60)),
-            local_address: None,
+            tcp: TcpOptions::default(),
             resolve: HashMap::new(),
-            limits: PoolLimits::default(),
+            per_host: None,
+            total: None,
             retry_stale: true,
             proxy: ProxyConfig::default(),
             tls: TlsOptions::default(),
+            http1: Http1Options::default(),
+            http2: Http2Options::default(),
         }
     }
 }
 
 impl TransportBuilder {
-    /// Deadline for establishing the TCP connection (per address tried).
+    /// Deadline for making a connection: name resolution, TCP (every address tried), the proxy
+    /// tunnel and the TLS handshake together. Default: none (the request's own timeout applies).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
@@ -245,17 +247,20 @@ impl TransportBuilder {
     /// come first served, for a connection to free up or close. It also bounds the HTTP/2 connections
     /// opened when the server's concurrent-stream limit is reached. Default: unlimited.
     pub fn pool_max_connections_per_host(mut self, max: usize) -> Self {
-        self.limits.per_host = Some(max.max(1));
+        self.per_host = Some(max.max(1));
         self
     }
 
-    /// The most connections open in total. Default: unlimited.
+    /// The most connections open in total. When it is reached, a request for a host with no usable
+    /// connection closes the connection idle the longest (of another host), or waits for one to
+    /// close. Default: unlimited.
     pub fn pool_max_connections(mut self, max: usize) -> Self {
-        self.limits.total = Some(max.max(1));
+        self.total = Some(max.max(1));
         self
     }
 
     /// Resolve `host` to `addr` instead of asking DNS (the URL's port, when given, wins over `addr`'s).
+    /// Called several times for one host, the addresses are tried in order (Happy Eyeballs).
     pub fn resolve(mut self, host: &str, addr: SocketAddr) -> Self {
         self.resolve
             .entry(host.to_ascii_lowercase())
@@ -266,16 +271,12 @@ impl TransportBuilder {
 
     /// The local address to bind outgoing connections to.
     pub fn local_address(mut self, addr: Option<IpAddr>) -> Self {
-        self.local_address = addr;
+        self.tcp.local_address = addr;
         self
     }
 
-    /// Retry an idempotent request once when a pooled connection fails before any response arrived
-    /// (typically: the server closed it while it sat idle), and any HTTP/2 request once when the server
-    /// says it never processed it (`REFUSED_STREAM`, or a stream past a graceful `GOAWAY`; RFC 9113
-    /// §8.7), as happens when requests go out on a new connection before its stream limit is known.
-    /// Default on. Requests whose body cannot be replayed are never retried, and non-idempotent methods
-    /// such as POST only in the HTTP/2 case.
+    /// Send a request once more when the server cannot have acted on it (see the
+    /// [module docs](self)). Default on.
     pub fn retry_stale_connections(mut self, enabled: bool) -> Self {
         self.retry_stale = enabled;
         self
@@ -314,13 +315,13 @@ impl TransportBuilder {
 
     /// Set `TCP_NODELAY` on new connections (default on: requests are small and latency matters).
     pub fn tcp_nodelay(mut self, enabled: bool) -> Self {
-        self.nodelay = enabled;
+        self.tcp.nodelay = enabled;
         self
     }
 
-    /// TCP keepalive probes on new connections; `None` turns them off.
+    /// TCP keepalive probes on new connections; `None` turns them off. Default 60 s.
     pub fn tcp_keepalive(mut self, interval: Option<Duration>) -> Self {
-        self.tcp_keepalive = interval;
+        self.tcp.keepalive = interval;
         self
     }
 
@@ -342,6 +343,79 @@ impl TransportBuilder {
         self
     }
 
+    /// HTTP/1.1: write header names in Title-Case (`Content-Type`) rather than as given.
+    pub fn http1_title_case_headers(mut self) -> Self {
+        self.http1.title_case_headers = true;
+        self
+    }
+
+    /// HTTP/1.1: accept response headers folded over several lines (obsolete, RFC 9112 §5.2).
+    pub fn http1_allow_obsolete_multiline_headers_in_responses(mut self, enabled: bool) -> Self {
+        self.http1.allow_obsolete_multiline_headers = enabled;
+        self
+    }
+
+    /// HTTP/1.1: skip invalid response header lines instead of failing the response.
+    pub fn http1_ignore_invalid_headers_in_responses(mut self, enabled: bool) -> Self {
+        self.http1.ignore_invalid_headers = enabled;
+        self
+    }
+
+    /// Accept HTTP/0.9 responses (a body with no status line or headers). Default off.
+    pub fn http09_responses(mut self) -> Self {
+        self.http1.http09_responses = true;
+        self
+    }
+
+    /// HTTP/2: send a PING this often to keep the connection alive; `None` (default) sends none.
+    pub fn http2_keep_alive_interval(mut self, interval: impl Into<Option<Duration>>) -> Self {
+        self.http2.keep_alive_interval = interval.into();
+        self
+    }
+
+    /// HTTP/2: close the connection if a keep-alive PING is not answered within this time.
+    pub fn http2_keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        self.http2.keep_alive_timeout = Some(timeout);
+        self
+    }
+
+    /// HTTP/2: send keep-alive PINGs even when no stream is open.
+    pub fn http2_keep_alive_while_idle(mut self, enabled: bool) -> Self {
+        self.http2.keep_alive_while_idle = enabled;
+        self
+    }
+
+    /// HTTP/2: the initial flow-control window of each stream.
+    pub fn http2_initial_stream_window_size(mut self, size: impl Into<Option<u32>>) -> Self {
+        self.http2.initial_stream_window_size = size.into();
+        self
+    }
+
+    /// HTTP/2: the initial flow-control window of the connection.
+    pub fn http2_initial_connection_window_size(mut self, size: impl Into<Option<u32>>) -> Self {
+        self.http2.initial_connection_window_size = size.into();
+        self
+    }
+
+    /// HTTP/2: size the flow-control windows from the measured bandwidth-delay product (overrides
+    /// the initial window sizes).
+    pub fn http2_adaptive_window(mut self, enabled: bool) -> Self {
+        self.http2.adaptive_window = enabled;
+        self
+    }
+
+    /// HTTP/2: the largest frame payload to accept.
+    pub fn http2_max_frame_size(mut self, size: impl Into<Option<u32>>) -> Self {
+        self.http2.max_frame_size = size.into();
+        self
+    }
+
+    /// HTTP/2: the largest header list (decoded) to accept.
+    pub fn http2_max_header_list_size(mut self, size: u32) -> Self {
+        self.http2.max_header_list_size = Some(size);
+        self
+    }
+
     /// Builds the transport. Fails only on invalid TLS configuration.
     pub fn build<B>(self) -> Result<Transport<B>, Error>
     where
@@ -349,37 +423,49 @@ impl TransportBuilder {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let tls = self.tls.client_config()?;
-
-        let mut http = HttpConnector::new_with_resolver(Resolver::new(self.resolve));
-        http.enforce_http(false);
-        http.set_nodelay(self.nodelay);
-        http.set_keepalive(self.tcp_keepalive);
-        http.set_connect_timeout(self.connect_timeout);
-        http.set_local_address(self.local_address);
-
-        let matcher = self.proxy.matcher();
-        let http = ProxyConnector::new(http, matcher.clone());
-        let builder = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http();
-        let connector = if self.http1_only {
-            builder.enable_http1().wrap_connector(http)
+        let mut tls = self.tls.client_config()?;
+        tls.alpn_protocols = if self.http1_only {
+            vec![b"http/1.1".to_vec()]
         } else if self.http2_prior_knowledge {
-            builder.enable_http2().wrap_connector(http)
+            vec![b"h2".to_vec()]
         } else {
-            builder.enable_http1().enable_http2().wrap_connector(http)
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
         };
+        let proxy = self.proxy.matcher();
+        let connector = Connector::new(
+            Resolver::new(self.resolve),
+            self.tcp,
+            tls,
+            proxy.clone(),
+            self.connect_timeout,
+            self.http2_prior_knowledge,
+        );
 
-        let mut client = Client::builder(TokioExecutor::new());
-        client
-            .pool_timer(TokioTimer::new())
+        let mut http1 = hyper::client::conn::http1::Builder::new();
+        http1
+            .title_case_headers(self.http1.title_case_headers)
+            .allow_obsolete_multiline_headers_in_responses(
+                self.http1.allow_obsolete_multiline_headers,
+            )
+            .ignore_invalid_headers_in_responses(self.http1.ignore_invalid_headers)
+            .http09_responses(self.http1.http09_responses);
+        let mut http2 = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        let h2 = &self.http2;
+        http2
             .timer(TokioTimer::new())
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .http2_only(self.http2_prior_knowledge);
-        let pool = Pool::new(self.limits, self.http2_prior_knowledge);
-        let connector = PoolConnector::new(connector, pool.clone());
+            .keep_alive_interval(h2.keep_alive_interval)
+            .keep_alive_while_idle(h2.keep_alive_while_idle)
+            .initial_stream_window_size(h2.initial_stream_window_size)
+            .initial_connection_window_size(h2.initial_connection_window_size)
+            .adaptive_window(h2.adaptive_window)
+            .max_frame_size(h2.max_frame_size);
+        if let Some(timeout) = h2.keep_alive_timeout {
+            http2.keep_alive_timeout(timeout);
+        }
+        if let Some(max) = h2.max_header_list_size {
+            http2.max_header_list_size(max);
+        }
+
         let may_be_h2 = if self.http1_only {
             MayBeH2::Never
         } else if self.http2_prior_knowledge {
@@ -387,20 +473,21 @@ impl TransportBuilder {
         } else {
             MayBeH2::Https
         };
-        let first = client.build(connector.clone());
-        client.http2_only(true);
         Ok(Transport {
-            lanes: Arc::new(Lanes {
-                first,
-                more: RwLock::new(Vec::new()),
-                http2_builder: client,
+            shared: Arc::new(Shared {
+                pool: Pool::new(PoolConfig {
+                    per_host: self.per_host,
+                    total: self.total,
+                    idle_timeout: self.pool_idle_timeout,
+                    max_idle_per_host: self.pool_max_idle_per_host,
+                }),
                 connector,
+                proxy,
+                retry_stale: self.retry_stale,
+                may_be_h2,
+                http1,
+                http2,
             }),
-            pool,
-            proxy: matcher,
-            retry_stale: self.retry_stale,
-            may_be_h2,
-            max_lanes: self.limits.per_host.unwrap_or(usize::MAX),
         })
     }
 }
@@ -411,7 +498,7 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    type Response = Response<ResponseBody>;
+    type Response = Response<ResponseBody<B>>;
     type Error = Error;
     type Future = ResponseFuture<B>;
 
@@ -419,10 +506,46 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<B>) -> ResponseFuture<B> {
-        if self.proxy.is_some() && req.uri().scheme_str() == Some("http") {
-            // hyper-util sends absolute-form to an HTTP proxy but leaves authenticating to us.
-            if let Some(proxy) = proxy::intercept(&self.proxy, req.uri()) {
+    fn call(&mut self, req: Request<B>) -> ResponseFuture<B> {
+        ResponseFuture {
+            inner: Box::pin(self.shared.clone().send(req)),
+        }
+    }
+}
+
+/// Where a request goes: its pool key, and how its connection is reached.
+struct Route {
+    key: Key,
+    may_be_h2: bool,
+}
+
+impl<B> Shared<B>
+where
+    B: http_body::Body + TryCloneBody + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    fn route(&self, req: &mut Request<B>) -> Result<Route, Error> {
+        let uri = req.uri();
+        if uri.host().is_none() {
+            return Err(Error::builder("the request URI is not absolute (no host)"));
+        }
+        thread_local! {
+            // The key is built in a reused buffer: this runs for every request.
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let mut key = KEY.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            pool::write_host_key(&mut buf, uri);
+            buf.clone()
+        });
+        if let Some(proxy) = proxy::intercept(&self.proxy, uri) {
+            key.push_str(" via ");
+            key.push_str(&proxy.uri().to_string());
+            // A forwarding proxy (plain http) reads credentials from each request; a tunnel gets them
+            // in its CONNECT.
+            if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
                 if let Some(auth) = proxy.basic_auth() {
                     req.headers_mut()
                         .entry(http::header::PROXY_AUTHORIZATION)
@@ -430,89 +553,209 @@ where
                 }
             }
         }
-        let track = self.pool.has_limits();
-        let in_flight = self.pool.in_flight(req.uri(), track);
+        Ok(Route {
+            key: key.into(),
+            may_be_h2: self.may_be_h2.check(req.uri()),
+        })
+    }
+
+    /// Opens a connection for `uri` in `slot`'s place and checks it out.
+    async fn connect(&self, slot: ConnectSlot<B>, uri: &Uri) -> Result<Checkout<B>, Error> {
+        let connected = self.connector.connect(origin_of(uri)).await?;
+        log_connection(&connected.meta);
+        if connected.is_h2() {
+            http2::handshake(&self.http2, connected, slot).await
+        } else {
+            http1::handshake(&self.http1, connected, slot).await
+        }
+    }
+
+    async fn send(
+        self: Arc<Self>,
+        mut req: Request<B>,
+    ) -> Result<Response<ResponseBody<B>>, Error> {
+        let start = Instant::now();
         let uri = req.uri().clone();
-        let (state, stream) = self.route_and_send(req, &in_flight, true);
-        ResponseFuture {
-            state,
-            uri,
-            in_flight,
-            stream,
+        let route = self.route(&mut req).map_err(|e| e.with_uri(&uri))?;
+        let in_flight = self.pool.in_flight(&route.key);
+        let mut replayed = false;
+        let mut unsent = 0;
+        loop {
+            let mut checkout = match self.pool.acquire(&route.key, route.may_be_h2).await {
+                Acquired::Conn(checkout) => checkout,
+                Acquired::Connect(slot) => {
+                    // One span per connection, from connecting to closing (the connection's task
+                    // runs in it); the URI carries no credentials (those travel in headers).
+                    let span = tracing::debug_span!(
+                        "connection",
+                        host = uri.authority().map_or("", |a| a.as_str()),
+                        scheme = uri.scheme_str().unwrap_or(""),
+                    );
+                    let checkout = tracing::Instrument::instrument(self.connect(slot, &uri), span)
+                        .await
+                        .map_err(|e| e.with_uri(&uri))?;
+                    checkout
+                }
+            };
+            // Only a request that may meet a stale connection or a refusing HTTP/2 server is copied.
+            let replay = (self.retry_stale
+                && !replayed
+                && (checkout.is_h2() || (checkout.reused() && req.method().is_idempotent())))
+            .then(|| clone_request(&req))
+            .flatten();
+            let head_request = req.method() == Method::HEAD;
+            let idempotent = req.method().is_idempotent();
+            prepare(&mut req, &checkout)?;
+            match checkout.send(req).await {
+                Ok(mut res) => {
+                    drop(in_flight);
+                    checkout.response_received(res.headers());
+                    let fresh_meta = (!checkout.reused()).then(|| &**checkout.meta());
+                    let info = ConnectionInfo::new(
+                        checkout.meta().clone(),
+                        checkout.reused(),
+                        info::Timings::new(start, fresh_meta),
+                    );
+                    tracing::debug!(
+                        reused = info.reused(),
+                        connection = info.connection_id(),
+                        first_byte_ms = info.timings().first_byte().as_millis() as u64,
+                        status = res.status().as_u16(),
+                        "response head"
+                    );
+                    // hyper checks an HTTP/1.1 body against its Content-Length; for HTTP/2 the body does.
+                    let remaining = if checkout.is_h2() && !head_request {
+                        declared_length(&res)
+                    } else {
+                        None
+                    };
+                    res.extensions_mut().insert(info.clone());
+                    return Ok(res.map(|body| ResponseBody::new(body, checkout, info, remaining)));
+                }
+                Err(failure) => {
+                    let error = failure.error;
+                    if let Some(mut unsent_req) = failure.request {
+                        // hyper never wrote it: any method may go out on another connection.
+                        unsent += 1;
+                        if unsent <= MAX_UNSENT_RETRIES {
+                            tracing::debug!(error = %error, "request not sent; trying another connection");
+                            *unsent_req.uri_mut() = uri.clone();
+                            req = unsent_req;
+                            continue;
+                        }
+                        return Err(Error::request(error)
+                            .with_fate(Fate::NotSent)
+                            .with_uri(&uri));
+                    }
+                    let fate = classify::classify(&error, checkout.reused());
+                    if fate == Fate::NotProcessed {
+                        // A graceful GOAWAY or a refused stream: new streams go to another connection.
+                        checkout.retire();
+                    }
+                    // Lost on a fresh connection is the server's answer: not replayed here.
+                    let allowed = match fate {
+                        Fate::NotSent | Fate::NotProcessed => true,
+                        Fate::Lost { reused: true } => idempotent,
+                        _ => false,
+                    };
+                    if let (true, Some(again)) = (allowed, replay) {
+                        tracing::debug!(error = %error, ?fate, "request not answered; sending it once more");
+                        replayed = true;
+                        req = again;
+                        continue;
+                    }
+                    return Err(Error::from_service(error).with_fate(fate).with_uri(&uri));
+                }
+            }
         }
     }
 }
 
-impl<B> Transport<B>
-where
-    B: http_body::Body + TryCloneBody + Send + 'static + Unpin,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    /// Routes the request (see the `http2` module) and hands it to its lane; with `allow_wait`, it may
-    /// instead be parked until the host's first connection is made.
-    fn route_and_send(
-        &self,
-        req: Request<B>,
-        in_flight: &InFlight,
-        allow_wait: bool,
-    ) -> (State<B>, Option<Http2Stream>) {
-        let may_be_h2 = self.may_be_h2.check(req.uri());
-        match in_flight
-            .http2()
-            .route(may_be_h2, self.max_lanes, allow_wait)
-        {
-            Route::Wait => {
-                let waiting = State::Waiting {
-                    learned: Box::pin(in_flight.http2().clone().wait_learned()),
-                    req: Some(req),
-                    transport: self.clone(),
-                };
-                (waiting, None)
-            }
-            Route::Http1 => (self.send(req, 0, in_flight, false), None),
-            Route::Stream(stream) => (self.send(req, stream.lane(), in_flight, true), Some(stream)),
-        }
-    }
+/// `scheme://authority` of `uri`: what the connector connects to.
+fn origin_of(uri: &Uri) -> Uri {
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = uri.scheme().cloned();
+    parts.authority = uri.authority().cloned();
+    parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
 
-    /// Hands the request to `lane`'s hyper-util client; `http2` when it may go out over HTTP/2.
-    fn send(
-        &self,
-        mut req: Request<B>,
-        lane: usize,
-        in_flight: &InFlight,
-        http2: bool,
-    ) -> State<B> {
-        // Only a reused connection can be stale: with no idle connection to this host, the request goes
-        // out on a fresh one, whose failure is the server's answer and is not retried. HTTP/2 can say
-        // for sure that a request was not processed, on any connection and for any method.
-        let retry_on = if !self.retry_stale {
-            None
-        } else if req.method().is_idempotent() && in_flight.host_has_idle_connections() {
-            Some(Unanswered::ConnectionLost)
-        } else if http2 {
-            Some(Unanswered::Unprocessed)
-        } else {
-            None
-        };
-        let retry = retry_on.and_then(|retry_on| {
-            clone_request(&req).map(|clone| Replay {
-                lanes: self.lanes.clone(),
-                lane,
-                req: clone,
-                retry_on,
-            })
-        });
-        // Under limits, learn when the request gets its connection, to tell waiting connection attempts.
-        let capture = in_flight
-            .is_unassigned()
-            .then(|| capture_connection(&mut req));
-        State::Sending {
-            inner: self.lanes.request(lane, req),
-            retry,
-            capture,
+/// Shapes the request for its connection: HTTP/1.1 gets a `Host` header and an origin-form target
+/// (absolute-form to a forwarding proxy, authority-form for `CONNECT`); HTTP/2 keeps the absolute URI
+/// its pseudo-headers come from.
+fn prepare<B: Send + 'static>(req: &mut Request<B>, checkout: &Checkout<B>) -> Result<(), Error> {
+    if checkout.is_h2() {
+        *req.version_mut() = Version::HTTP_2;
+        return Ok(());
+    }
+    if req.version() == Version::HTTP_2 {
+        return Err(Error::request(
+            "HTTP/2 was required, but the connection speaks HTTP/1.1",
+        ));
+    }
+    let uri = req.uri().clone();
+    if !req.headers().contains_key(HOST) {
+        if let Some(host) = uri.host() {
+            let value = match uri.port() {
+                Some(port) if !is_default_port(&uri, port.as_u16()) => {
+                    HeaderValue::from_str(&format!("{host}:{port}"))
+                }
+                _ => HeaderValue::from_str(host),
+            };
+            if let Ok(value) = value {
+                req.headers_mut().insert(HOST, value);
+            }
         }
     }
+    if req.method() == Method::CONNECT {
+        if let Some(authority) = uri.authority() {
+            if let Ok(target) = Uri::try_from(authority.as_str()) {
+                *req.uri_mut() = target;
+            }
+        }
+    } else if !checkout.meta().proxied {
+        *req.uri_mut() = match uri.path_and_query() {
+            Some(path) if path.as_str() != "/" => Uri::from(path.clone()),
+            _ => Uri::from_static("/"),
+        };
+    }
+    Ok(())
+}
+
+fn is_default_port(uri: &Uri, port: u16) -> bool {
+    match uri.scheme_str() {
+        Some("https") => port == 443,
+        _ => port == 80,
+    }
+}
+
+/// The `Content-Length` a response with a body declared.
+fn declared_length<T>(res: &Response<T>) -> Option<u64> {
+    let status = res.status();
+    if status.is_informational() || status == 204 || status == 304 {
+        return None;
+    }
+    res.headers()
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn log_connection(meta: &connect::ConnMeta) {
+    tracing::debug!(
+        connection = meta.id,
+        remote = %meta.remote_addr,
+        local = ?meta.local_addr,
+        h2 = meta.h2,
+        tls_version = meta.tls_version,
+        cipher_suite = meta.cipher_suite,
+        dns_us = meta.dns.as_micros() as u64,
+        tcp_us = meta.tcp.as_micros() as u64,
+        tls_us = meta.tls.map(|t| t.as_micros() as u64),
+        "connection opened"
+    );
 }
 
 fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
@@ -525,224 +768,25 @@ fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
     Some(clone)
 }
 
-/// A copy of a request to send once more, and which failures allow it.
-struct Replay<B> {
-    lanes: Arc<Lanes<B>>,
-    lane: usize,
-    req: Request<B>,
-    /// The least certain failure that allows the replay.
-    retry_on: Unanswered,
+type BoxedSend<B> =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, Error>> + Send + 'static>>;
+
+/// The future returned by [`Transport`]: the response head, or an [`Error`] naming the URL and, for
+/// failures before a response, the request's [`Fate`].
+pub struct ResponseFuture<B: Send + 'static = Body> {
+    inner: BoxedSend<B>,
 }
 
-/// A failure before any response came, ordered from least to most certain that the server did not act
-/// on the request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Unanswered {
-    /// The pooled connection died under it (closed or reset by the server): safe to replay only an
-    /// idempotent request.
-    ConnectionLost,
-    /// HTTP/2 says the server never processed it: a refused stream, or one past the last stream a
-    /// graceful GOAWAY accepted (RFC 9113 §8.7). Safe to replay whatever the method.
-    Unprocessed,
-}
-
-/// Classifies a failure that came before any response. Connect errors are not among them (a new
-/// connection was being made: its failure is the server's answer).
-fn unanswered(err: &legacy::Error) -> Option<Unanswered> {
-    if err.is_connect() {
-        return None;
-    }
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
-            if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM)
-                || (h2_err.is_go_away() && h2_err.reason() == Some(h2::Reason::NO_ERROR))
-            {
-                return Some(Unanswered::Unprocessed);
-            }
-        }
-        if let Some(hyper_err) = cause.downcast_ref::<hyper::Error>() {
-            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() {
-                return Some(Unanswered::ConnectionLost);
-            }
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            if matches!(
-                io.kind(),
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-            ) {
-                return Some(Unanswered::ConnectionLost);
-            }
-        }
-        source = cause.source();
-    }
-    None
-}
-
-/// The future returned by [`Transport`]: the response head, or a classified [`Error`] naming the URL.
-pub struct ResponseFuture<B = Body> {
-    state: State<B>,
-    uri: Uri,
-    in_flight: InFlight,
-    /// The HTTP/2 stream the request holds (if it may go out over HTTP/2), handed to the body.
-    stream: Option<Http2Stream>,
-}
-
-enum State<B> {
-    /// The first connection to the host is being made by another request (see the `http2` module).
-    Waiting {
-        learned: Pin<Box<dyn Future<Output = ()> + Send>>,
-        req: Option<Request<B>>,
-        transport: Transport<B>,
-    },
-    Sending {
-        inner: legacy::ResponseFuture,
-        /// What to send again if the request turns out not to have been answered (see [`Unanswered`]).
-        retry: Option<Replay<B>>,
-        capture: Option<CaptureConnection>,
-    },
-}
-
-impl<B> Future for ResponseFuture<B>
-where
-    B: http_body::Body + TryCloneBody + Send + 'static + Unpin,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    type Output = Result<Response<ResponseBody>, Error>;
+impl<B: Send + 'static> Future for ResponseFuture<B> {
+    type Output = Result<Response<ResponseBody<B>>, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        loop {
-            let (inner, retry, capture) = match &mut this.state {
-                State::Waiting {
-                    learned,
-                    req,
-                    transport,
-                } => {
-                    if learned.as_mut().poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    let req = req.take().expect("polled after the request was sent");
-                    let (state, stream) = transport.route_and_send(req, &this.in_flight, false);
-                    this.state = state;
-                    this.stream = stream;
-                    continue;
-                }
-                State::Sending {
-                    inner,
-                    retry,
-                    capture,
-                } => (inner, retry, capture),
-            };
-            let polled = Pin::new(&mut *inner).poll(cx);
-            if this.in_flight.is_unassigned()
-                && capture
-                    .as_ref()
-                    .is_some_and(|c| c.connection_metadata().is_some())
-            {
-                this.in_flight.assigned();
-            }
-            match polled {
-                Poll::Ready(Ok(mut res)) => {
-                    let conn = res.extensions_mut().remove::<ConnInfo>();
-                    if let Some(conn) = &conn {
-                        conn.response_received(res.headers());
-                    }
-                    let mut stream = this.stream.take();
-                    if let Some(stream) = &mut stream {
-                        stream.end_probe();
-                    }
-                    return Poll::Ready(Ok(res.map(|body| ResponseBody::new(body, conn, stream))));
-                }
-                Poll::Ready(Err(err)) => {
-                    if let Some(replay) = retry.take() {
-                        if unanswered(&err).is_some_and(|why| why >= replay.retry_on) {
-                            tracing::debug!(error = %err, "request not answered; retrying once");
-                            *inner = replay.lanes.request(replay.lane, replay.req);
-                            continue;
-                        }
-                    }
-                    return Poll::Ready(Err(Error::from_service(err).with_uri(&this.uri)));
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.inner.as_mut().poll(cx)
     }
 }
 
-/// The body of a [`Transport`] response: hyper's [`Incoming`], which also tells the pool when the
-/// response is over, so the connection counts as idle only from then on.
-pub struct ResponseBody {
-    inner: Incoming,
-    conn: Option<ConnInfo>,
-    stream: Option<Http2Stream>,
-}
-
-impl ResponseBody {
-    fn new(inner: Incoming, conn: Option<ConnInfo>, stream: Option<Http2Stream>) -> ResponseBody {
-        let mut body = ResponseBody {
-            inner,
-            conn,
-            stream,
-        };
-        if http_body::Body::is_end_stream(&body.inner) {
-            body.finish();
-        }
-        body
-    }
-
-    fn finish(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            conn.response_done();
-        }
-        self.stream = None;
-    }
-}
-
-impl http_body::Body for ResponseBody {
-    type Data = bytes::Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, hyper::Error>>> {
-        let frame = Pin::new(&mut self.inner).poll_frame(cx);
-        match &frame {
-            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => self.finish(),
-            Poll::Ready(Some(Ok(_))) if self.inner.is_end_stream() => self.finish(),
-            _ => {}
-        }
-        frame
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for ResponseBody {
-    fn drop(&mut self) {
-        self.finish();
-    }
-}
-
-impl std::fmt::Debug for ResponseBody {
+impl<B: Send + 'static> std::fmt::Debug for ResponseFuture<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseBody").finish_non_exhaustive()
-    }
-}
-
-impl<B> std::fmt::Debug for ResponseFuture<B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture")
-            .field("uri", &self.uri)
-            .finish_non_exhaustive()
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }

@@ -1,84 +1,124 @@
-//! Connection limits, keep-alive awareness and statistics, on top of hyper-util's legacy pool.
+//! The connection pool: per-host state under one lock, limits, fair waiting, expiry and statistics.
 //!
-//! hyper-util's pool (what reqwest uses) keeps idle connections and hands them out, but it never limits
-//! how many connections it opens and cannot tell what it is doing. Rather than replace it, Courier wraps
-//! the connector it calls:
+//! One [`Host`] per pool key (scheme, host, port, and the proxy that carries it) holds idle HTTP/1.1
+//! connections (most recently used last), HTTP/2 connections with their open streams and the
+//! server's stream limit, the count of connections being opened, and a FIFO queue of waiting
+//! requests. Every decision — which connection a request gets, whether it may open one, whom a freed
+//! connection goes to, which idle connection to close — is made by [`State::decide`] under the pool's
+//! one lock, so there is exactly one place to read to know why a request went where it went.
 //!
-//! - **Limits.** Opening a connection first takes a permit from the host's semaphore and from the
-//!   total one. The permits live inside the connection's I/O object, so they are held for as long as
-//!   the connection exists, in use or idle, and come back when it closes. Tokio's semaphores are fair,
-//!   so waiting requests are served first come, first served; a waiting request is bounded by its own
-//!   timeout. While a request waits for a permit, the pool may also hand it an idle connection that
-//!   another request released, whichever comes first. Idle connections keep their permits until they
-//!   expire (`pool_idle_timeout`): under the total limit, a request for a host with no connection waits
-//!   for a connection of another host to close or expire.
-//! - **Keep-alive awareness.** When an HTTP/1.1 response says `Keep-Alive: timeout=N`, the connection
-//!   closes itself after it has been idle (no request written since its last response body ended) for a
-//!   little less than `N` seconds, before the server would, so it is never handed out just as the server
-//!   hangs up. A connection the server closed while idle is seen by hyper (it keeps reading idle
-//!   connections) and dropped before reuse.
-//! - **Statistics.** Every connection counts itself in its host's entry: [`PoolStats`].
+//! - **Limits.** `per_host` and `total` bound connections open or being opened. A request that finds
+//!   no connection and no room waits in its host's FIFO queue; whatever frees up (a connection given
+//!   back, a stream ended, a connection closed, an attempt failed) is handed to the first waiter
+//!   directly, so a newcomer never overtakes it. Waiting is bounded by the request's own timeout.
+//!   Under the total cap, a request for a host with no usable connection closes the longest-idle
+//!   connection of another host at once rather than waiting for it to expire.
+//! - **HTTP/1.1.** An idle connection is handed out only if hyper has not seen it closed and it is
+//!   not past its idle deadline: `pool_idle_timeout`, or a little before the server's
+//!   `Keep-Alive: timeout=N`. A reaper task closes expired idle connections in the background.
+//! - **HTTP/2.** A connection takes requests up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS`;
+//!   past it another connection is opened, up to the per-host cap, past which the least loaded one
+//!   takes the request (hyper queues it until a stream frees). A new HTTP/2 connection serves only
+//!   the request that opened it until the server's SETTINGS arrive; the requests waiting meanwhile
+//!   count on it for as many streams as the server last allowed, so a cold burst opens one connection
+//!   per stream limit, not one per request. While the very first connection to a host that may speak
+//!   HTTP/2 is made, the others wait to learn the protocol (ALPN) instead of each opening one.
 //!
-//! - **HTTP/2 stream limits.** Each connection reports whether it speaks HTTP/2, and an HTTP/2
-//!   connection reads the server's SETTINGS as they pass, so the transport can open another connection
-//!   when the server's stream limit is reached (the `http2` module).
+//! What it does not do: connect (the connector), speak HTTP (`http1`, `http2`), or decide retries
+//! (`classify`). The guards that give connections back live in `checkout`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use http::Uri;
-use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::{Instant, Sleep};
-use tower_service::Service;
+use hyper::client::conn::{http1, http2};
+use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
 
-use super::http2::{Http2Host, SettingsScanner};
-use crate::error::BoxError;
+use super::checkout::{Checkout, ConnectSlot};
+use super::connect::ConnMeta;
 
 /// How long before the server's keep-alive timeout Courier gives up an idle connection.
 const KEEP_ALIVE_MARGIN: Duration = Duration::from_millis(500);
 
+/// The stream limit assumed for an HTTP/2 server that has not said one: RFC 9113 §6.5.2 recommends
+/// at least 100.
+const DEFAULT_STREAMS_HINT: usize = 100;
+
+/// The smallest host table at which entries nobody uses are swept.
+const SWEEP_MIN: usize = 256;
+
+/// A pool key: `scheme://host:port`, and ` via <proxy>` when a proxy carries the connections.
+pub(crate) type Key = Arc<str>;
+
 /// The limits a pool enforces.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct PoolLimits {
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolConfig {
     pub(crate) per_host: Option<usize>,
     pub(crate) total: Option<usize>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_idle_per_host: usize,
 }
 
-/// Shared state of one transport's pool: limits, per-host entries, counters.
-#[derive(Clone)]
-pub(crate) struct Pool {
-    shared: Arc<Shared>,
+/// A transport's connection pool; clones share it.
+pub(crate) struct Pool<B: Send + 'static> {
+    pub(super) inner: Arc<Inner<B>>,
 }
 
-struct Shared {
-    limits: PoolLimits,
-    /// Every connection speaks HTTP/2 (prior knowledge), whatever ALPN said.
-    http2_only: bool,
-    total: Option<Arc<Semaphore>>,
-    hosts: Mutex<Hosts>,
-    /// The origin of the millisecond clocks connections keep.
-    epoch: Instant,
+impl<B: Send + 'static> Clone for Pool<B> {
+    fn clone(&self) -> Self {
+        Pool {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
-/// The host table. Entries nobody uses any more (no connection, no request) are dropped when the table
-/// has doubled since the last sweep, so a client that talks to many hosts over its life does not grow
-/// without bound; their counters move to `retired`, so totals stay whole.
-struct Hosts {
-    map: HashMap<String, Arc<HostEntry>>,
-    sweep_at: usize,
+pub(super) struct Inner<B: Send + 'static> {
+    config: PoolConfig,
+    state: Mutex<State<B>>,
+    /// Wakes the reaper when an idle connection with a deadline is added (or the pool is dropped).
+    reaper: Arc<Notify>,
+}
+
+impl<B: Send + 'static> Drop for Inner<B> {
+    fn drop(&mut self) {
+        self.reaper.notify_one();
+    }
+}
+
+pub(super) struct State<B: Send + 'static> {
+    hosts: HashMap<Key, Host<B>>,
+    /// Connections open or being opened, all hosts together.
+    open_total: usize,
+    next_seq: u64,
     retired: Counters,
+    sweep_at: usize,
+    reaper_started: bool,
 }
 
-/// The smallest table size at which unused entries are swept.
-const SWEEP_MIN: usize = 256;
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Protocol {
+    #[default]
+    Unknown,
+    Http1,
+    Http2,
+}
+
+pub(super) struct Host<B: Send + 'static> {
+    pub(super) protocol: Protocol,
+    /// Idle HTTP/1.1 connections, the most recently used last.
+    idle: Vec<IdleConn<B>>,
+    h2: Vec<H2Conn<B>>,
+    /// Connections open (idle, in use, HTTP/2) and counted against the limits.
+    open: usize,
+    connecting: usize,
+    /// The stream limit the server last announced, to plan for connections being opened.
+    streams_hint: usize,
+    waiters: VecDeque<Waiter<B>>,
+    in_flight: usize,
+    counters: Counters,
+}
 
 #[derive(Clone, Copy, Default)]
 struct Counters {
@@ -97,129 +137,222 @@ impl Counters {
     }
 }
 
-impl Hosts {
-    fn sweep(&mut self) {
-        let retired = &mut self.retired;
-        self.map.retain(|_, entry| {
-            // The table's own reference is the only one: no connection, request or waiting attempt.
-            let used = Arc::strong_count(entry) > 1;
-            if !used {
-                retired.add(entry.counters());
-            }
-            used
-        });
-        self.sweep_at = (self.map.len() * 2).max(SWEEP_MIN);
+/// An HTTP/1.1 connection not carrying a request.
+pub(super) struct H1Conn<B> {
+    pub(super) sender: http1::SendRequest<B>,
+    pub(super) meta: Arc<ConnMeta>,
+    /// Responses it has carried.
+    pub(super) uses: u64,
+    /// The server's `Keep-Alive: timeout`, if it sent one.
+    pub(super) keep_alive: Option<Duration>,
+}
+
+struct IdleConn<B> {
+    conn: H1Conn<B>,
+    idle_since: Instant,
+    deadline: Option<Instant>,
+}
+
+struct H2Conn<B> {
+    sender: http2::SendRequest<B>,
+    meta: Arc<ConnMeta>,
+    streams: usize,
+    max_streams: usize,
+    /// The server's SETTINGS arrived: until then only the opening request uses the connection.
+    settled: bool,
+    uses: u64,
+    idle_since: Instant,
+}
+
+impl<B> H2Conn<B> {
+    fn has_room(&self) -> bool {
+        self.settled && self.streams < self.max_streams && !self.sender.is_closed()
     }
 }
 
-#[derive(Default)]
-struct HostEntry {
-    permits: Option<Arc<Semaphore>>,
-    open: AtomicUsize,
-    /// Open connections with no request on them.
-    idle: AtomicUsize,
-    in_flight: AtomicUsize,
-    /// Requests in flight that have not been given a connection yet (counted only under limits).
-    unassigned: AtomicUsize,
-    /// Woken whenever a request gets its connection or goes away, so connection attempts waiting for a
-    /// permit can check whether a request still needs them.
-    assignment_changed: tokio::sync::Notify,
-    waiting: AtomicUsize,
-    connects: AtomicU64,
-    reuses: AtomicU64,
-    expired: AtomicU64,
-    closed_by_peer: AtomicU64,
-    http2: Arc<Http2Host>,
+struct Waiter<B: Send + 'static> {
+    seq: u64,
+    may_be_h2: bool,
+    tx: oneshot::Sender<Grant<B>>,
 }
 
-impl Pool {
-    pub(crate) fn new(limits: PoolLimits, http2_only: bool) -> Pool {
+/// What a waiting request is handed.
+pub(super) enum Grant<B: Send + 'static> {
+    Conn(Checkout<B>),
+    Connect(ConnectSlot<B>),
+}
+
+/// What [`Pool::acquire`] gives: a connection, or the right to open one.
+pub(crate) enum Acquired<B: Send + 'static> {
+    Conn(Checkout<B>),
+    Connect(ConnectSlot<B>),
+}
+
+/// What [`State::decide`] chose for one request.
+enum Decision<B: Send + 'static> {
+    /// A stream on the HTTP/2 connection at this index.
+    Stream(usize),
+    Idle(H1Conn<B>),
+    Connect,
+    /// Wait; a connection being opened will take this request, so later ones may still be served.
+    WaitCovered,
+    /// Wait, and so do all later requests of this host.
+    Wait,
+}
+
+/// Connections (senders) to close once the lock is released: dropping a sender closes its
+/// connection when no request uses it.
+pub(super) type Doomed<B> = Vec<Closing<B>>;
+
+#[allow(dead_code)] // held only to be dropped outside the lock
+pub(super) enum Closing<B> {
+    H1(H1Conn<B>),
+    H2(http2::SendRequest<B>),
+}
+
+impl<B: Send + 'static> Pool<B> {
+    pub(crate) fn new(config: PoolConfig) -> Pool<B> {
         Pool {
-            shared: Arc::new(Shared {
-                limits,
-                http2_only,
-                total: limits.total.map(|n| Arc::new(Semaphore::new(n))),
-                hosts: Mutex::new(Hosts {
-                    map: HashMap::new(),
-                    sweep_at: SWEEP_MIN,
+            inner: Arc::new(Inner {
+                config,
+                state: Mutex::new(State {
+                    hosts: HashMap::new(),
+                    open_total: 0,
+                    next_seq: 0,
                     retired: Counters::default(),
+                    sweep_at: SWEEP_MIN,
+                    reaper_started: false,
                 }),
-                epoch: Instant::now(),
+                reaper: Arc::new(Notify::new()),
             }),
         }
     }
 
-    /// True when connection limits are set: only then do requests wait for permits, and only then is it
-    /// worth tracking which requests have a connection.
-    pub(crate) fn has_limits(&self) -> bool {
-        self.shared.limits.per_host.is_some() || self.shared.limits.total.is_some()
+    pub(super) fn lock(&self) -> MutexGuard<'_, State<B>> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn host(&self, uri: &Uri) -> Arc<HostEntry> {
-        thread_local! {
-            // The key is built in a reused buffer: this lookup runs for every request.
-            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-        }
-        KEY.with(|key| {
-            let mut key = key.borrow_mut();
-            key.clear();
-            write_host_key(&mut key, uri);
-            let mut hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = hosts.map.get(key.as_str()) {
-                return entry.clone();
-            }
-            if hosts.map.len() >= hosts.sweep_at {
-                hosts.sweep();
-            }
-            let entry = Arc::new(HostEntry {
-                permits: self
-                    .shared
-                    .limits
-                    .per_host
-                    .map(|n| Arc::new(Semaphore::new(n))),
-                ..HostEntry::default()
-            });
-            hosts.map.insert(key.clone(), entry.clone());
-            entry
-        })
+    pub(super) fn config(&self) -> &PoolConfig {
+        &self.inner.config
     }
 
-    /// Counts a request in flight to `uri`'s host until the guard drops; with `track_assignment`, also
-    /// as lacking a connection until [`InFlight::assigned`].
-    pub(crate) fn in_flight(&self, uri: &Uri, track_assignment: bool) -> InFlight {
-        let entry = self.host(uri);
-        entry.in_flight.fetch_add(1, Ordering::SeqCst);
-        if track_assignment {
-            entry.unassigned.fetch_add(1, Ordering::SeqCst);
-        }
-        InFlight {
-            entry,
-            unassigned: track_assignment,
-        }
-    }
-
-    /// A snapshot of the pool's counters.
-    pub(crate) fn stats(&self) -> PoolStats {
-        let hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        let mut stats = PoolStats::default();
-        let mut totals = hosts.retired;
-        for (key, entry) in hosts.map.iter() {
-            let counters = entry.counters();
-            totals.add(counters);
-            let host = HostStats {
-                host: key.clone(),
-                open: entry.open.load(Ordering::Relaxed),
-                in_flight: entry.in_flight.load(Ordering::Relaxed),
-                waiting: entry.waiting.load(Ordering::Relaxed),
-                connects: counters.connects,
-                reuses: counters.reuses,
-                expired: counters.expired,
-                closed_by_peer: counters.closed_by_peer,
+    /// Waits for a connection to `key` or for the right to open one, first come first served. Never
+    /// fails: the caller's timeout bounds the wait.
+    pub(crate) async fn acquire(&self, key: &Key, may_be_h2: bool) -> Acquired<B> {
+        loop {
+            let rx = {
+                let mut doomed = Vec::new();
+                let mut state = self.lock();
+                state.host_mut(key);
+                if state.hosts[key].waiters.is_empty() {
+                    let mut covered = 0;
+                    match state.decide(
+                        &self.inner.config,
+                        key,
+                        may_be_h2,
+                        &mut covered,
+                        &mut doomed,
+                    ) {
+                        Decision::Wait | Decision::WaitCovered => {}
+                        decision => {
+                            return match state.grant(self, key, decision) {
+                                Grant::Conn(c) => Acquired::Conn(c),
+                                Grant::Connect(s) => Acquired::Connect(s),
+                            }
+                        }
+                    }
+                }
+                let (tx, rx) = oneshot::channel();
+                let seq = state.next_seq;
+                state.next_seq += 1;
+                let host = state.host_mut(key);
+                host.waiters.push_back(Waiter { seq, may_be_h2, tx });
+                drop(state);
+                drop(doomed);
+                rx
             };
-            stats.open += host.open;
-            stats.in_flight += host.in_flight;
-            stats.waiting += host.waiting;
-            stats.hosts.push(host);
+            // A closed channel means the pool dropped the waiter without an answer: ask again.
+            if let Ok(grant) = rx.await {
+                return match grant {
+                    Grant::Conn(c) => Acquired::Conn(c),
+                    Grant::Connect(s) => Acquired::Connect(s),
+                };
+            }
+        }
+    }
+
+    /// Counts a request in flight to `key` until the guard drops.
+    pub(crate) fn in_flight(&self, key: &Key) -> InFlight<B> {
+        self.lock().host_mut(key).in_flight += 1;
+        InFlight {
+            pool: self.clone(),
+            key: key.clone(),
+        }
+    }
+
+    /// A connection's task ended: the connection is gone, whoever held it.
+    pub(crate) fn closed(&self, key: &Key, meta: &Arc<ConnMeta>) {
+        let mut doomed = Vec::new();
+        let mut state = self.lock();
+        let Some(host) = state.hosts.get_mut(key) else {
+            return;
+        };
+        let before = host.idle.len() + host.h2.len();
+        host.idle.retain(|c| c.conn.meta.id != meta.id);
+        host.h2.retain(|c| c.meta.id != meta.id);
+        if host.idle.len() + host.h2.len() < before {
+            // It was idle or shared in the pool, not closed by us: the server (or the network) did.
+            host.counters.closed_by_peer += 1;
+        }
+        tracing::debug!(id = meta.id, "connection closed");
+        state.release(key, meta);
+        state.serve_after_release(self, key, &mut doomed);
+        drop(state);
+        drop(doomed);
+    }
+
+    /// The server's SETTINGS arrived on HTTP/2 connection `id`, with its stream limit if it set one.
+    pub(crate) fn settings_received(&self, key: &Key, id: u64, max_streams: Option<u32>) {
+        let mut doomed = Vec::new();
+        let mut state = self.lock();
+        let Some(host) = state.hosts.get_mut(key) else {
+            return;
+        };
+        let Some(conn) = host.h2.iter_mut().find(|c| c.meta.id == id) else {
+            return;
+        };
+        conn.settled = true;
+        if let Some(max) = max_streams {
+            conn.max_streams = max as usize;
+            host.streams_hint = (max as usize).max(1);
+        }
+        tracing::debug!(id, ?max_streams, "HTTP/2 settings received");
+        state.serve_waiters(self, key, &mut doomed);
+        drop(state);
+        drop(doomed);
+    }
+
+    /// What the pool is doing now.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let state = self.lock();
+        let mut stats = PoolStats::default();
+        let mut totals = state.retired;
+        for (key, host) in state.hosts.iter() {
+            totals.add(host.counters);
+            let h = HostStats {
+                host: key.to_string(),
+                open: host.open,
+                in_flight: host.in_flight,
+                waiting: host.waiters.iter().filter(|w| !w.tx.is_closed()).count(),
+                connects: host.counters.connects,
+                reuses: host.counters.reuses,
+                expired: host.counters.expired,
+                closed_by_peer: host.counters.closed_by_peer,
+            };
+            stats.open += h.open;
+            stats.in_flight += h.in_flight;
+            stats.waiting += h.waiting;
+            stats.hosts.push(h);
         }
         stats.connects = totals.connects;
         stats.reuses = totals.reuses;
@@ -228,22 +361,563 @@ impl Pool {
         stats.hosts.sort_by(|a, b| a.host.cmp(&b.host));
         stats
     }
-}
 
-impl HostEntry {
-    fn counters(&self) -> Counters {
-        Counters {
-            connects: self.connects.load(Ordering::Relaxed),
-            reuses: self.reuses.load(Ordering::Relaxed),
-            expired: self.expired.load(Ordering::Relaxed),
-            closed_by_peer: self.closed_by_peer.load(Ordering::Relaxed),
+    /// Starts the reaper once, if there is a runtime to run it.
+    fn start_reaper(&self, state: &mut State<B>) {
+        if state.reaper_started {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            state.reaper_started = true;
+            handle.spawn(reap(Arc::downgrade(&self.inner), self.inner.reaper.clone()));
         }
     }
 }
 
-/// Writes `scheme://host:port`, the unit limits apply to. This runs for every request, so it copies
-/// the authority as it is rather than parsing host and port out of it and formatting them again.
-fn write_host_key(out: &mut String, uri: &Uri) {
+/// Closes idle connections past their deadline until the pool is dropped.
+async fn reap<B: Send + 'static>(pool: Weak<Inner<B>>, wake: Arc<Notify>) {
+    loop {
+        let next = {
+            let Some(inner) = pool.upgrade() else { return };
+            let pool = Pool { inner };
+            let mut doomed = Vec::new();
+            let mut state = pool.lock();
+            let next = state.expire_idle(Instant::now(), &mut doomed);
+            drop(state);
+            drop(doomed);
+            next
+        };
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    () = wake.notified() => {}
+                }
+            }
+            None => wake.notified().await,
+        }
+    }
+}
+
+impl<B: Send + 'static> State<B> {
+    fn host_mut(&mut self, key: &Key) -> &mut Host<B> {
+        if !self.hosts.contains_key(key) {
+            if self.hosts.len() >= self.sweep_at {
+                self.sweep();
+            }
+            self.hosts.insert(
+                key.clone(),
+                Host {
+                    protocol: Protocol::Unknown,
+                    idle: Vec::new(),
+                    h2: Vec::new(),
+                    open: 0,
+                    connecting: 0,
+                    streams_hint: DEFAULT_STREAMS_HINT,
+                    waiters: VecDeque::new(),
+                    in_flight: 0,
+                    counters: Counters::default(),
+                },
+            );
+        }
+        self.hosts.get_mut(key).expect("just inserted")
+    }
+
+    /// Drops host entries nobody uses once the table has doubled, keeping their counters in the
+    /// totals, so a client that talks to many hosts over its life does not grow without bound.
+    fn sweep(&mut self) {
+        let retired = &mut self.retired;
+        self.hosts.retain(|_, host| {
+            let used = host.open > 0
+                || host.connecting > 0
+                || host.in_flight > 0
+                || !host.waiters.is_empty();
+            if !used {
+                retired.add(host.counters);
+            }
+            used
+        });
+        self.sweep_at = (self.hosts.len() * 2).max(SWEEP_MIN);
+    }
+
+    /// Decides for one request to `key`. `covered` counts the requests before this one that the
+    /// host's connections being opened will take.
+    fn decide(
+        &mut self,
+        config: &PoolConfig,
+        key: &Key,
+        may_be_h2: bool,
+        covered: &mut usize,
+        doomed: &mut Doomed<B>,
+    ) -> Decision<B> {
+        let now = Instant::now();
+        let host = self.hosts.get_mut(key).expect("host entry exists");
+        if let Some(i) = host.h2.iter().position(H2Conn::has_room) {
+            return Decision::Stream(i);
+        }
+        while let Some(idle) = host.idle.pop() {
+            if idle.conn.sender.is_closed() {
+                // Closed by the server while idle; its task's end does the accounting.
+                doomed.push(Closing::H1(idle.conn));
+            } else if idle.deadline.is_some_and(|d| d <= now) {
+                host.counters.expired += 1;
+                let meta = idle.conn.meta.clone();
+                doomed.push(Closing::H1(idle.conn));
+                self.release(key, &meta);
+                return self.decide(config, key, may_be_h2, covered, doomed);
+            } else {
+                return Decision::Idle(idle.conn);
+            }
+        }
+        if may_be_h2 && host.protocol != Protocol::Http1 {
+            let opening = host.connecting + host.h2.iter().filter(|c| !c.settled).count();
+            if opening > 0 {
+                if host.protocol == Protocol::Unknown {
+                    return Decision::Wait;
+                }
+                if *covered < opening.saturating_mul(host.streams_hint) {
+                    *covered += 1;
+                    return Decision::WaitCovered;
+                }
+            }
+        }
+        let host_full = config
+            .per_host
+            .is_some_and(|max| host.open + host.connecting >= max);
+        if host_full {
+            let least_loaded = host
+                .h2
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.settled && !c.sender.is_closed())
+                .min_by_key(|(_, c)| c.streams)
+                .map(|(i, _)| i);
+            return match least_loaded {
+                Some(i) => Decision::Stream(i),
+                None => Decision::Wait,
+            };
+        }
+        let total_full = config.total.is_some_and(|max| self.open_total >= max);
+        if !total_full || self.evict_longest_idle(key, doomed) {
+            return Decision::Connect;
+        }
+        Decision::Wait
+    }
+
+    /// Turns a decision into what the request is handed, counting it.
+    fn grant(&mut self, pool: &Pool<B>, key: &Key, decision: Decision<B>) -> Grant<B> {
+        let host = self.hosts.get_mut(key).expect("host entry exists");
+        match decision {
+            Decision::Stream(i) => {
+                let conn = &mut host.h2[i];
+                conn.streams += 1;
+                let reused = conn.uses > 0;
+                conn.uses += 1;
+                Grant::Conn(Checkout::h2(
+                    pool.clone(),
+                    key.clone(),
+                    conn.sender.clone(),
+                    conn.meta.clone(),
+                    reused,
+                ))
+            }
+            Decision::Idle(conn) => Grant::Conn(Checkout::h1(pool.clone(), key.clone(), conn)),
+            Decision::Connect => {
+                host.connecting += 1;
+                self.open_total += 1;
+                Grant::Connect(ConnectSlot::new(pool.clone(), key.clone()))
+            }
+            Decision::Wait | Decision::WaitCovered => unreachable!("not a grant"),
+        }
+    }
+
+    /// Takes back a grant a waiter did not receive (it gave up meanwhile).
+    fn ungrant(&mut self, key: &Key, grant: Grant<B>) {
+        let host = self.hosts.get_mut(key).expect("host entry exists");
+        match grant {
+            Grant::Conn(checkout) => match checkout.disarm() {
+                super::checkout::Disarmed::H1(conn) => host.idle.push(IdleConn {
+                    conn,
+                    idle_since: Instant::now(),
+                    deadline: None,
+                }),
+                super::checkout::Disarmed::H2(id) => {
+                    if let Some(c) = host.h2.iter_mut().find(|c| c.meta.id == id) {
+                        c.streams -= 1;
+                        c.uses -= 1;
+                    }
+                }
+            },
+            Grant::Connect(slot) => {
+                slot.disarm();
+                host.connecting -= 1;
+                self.open_total -= 1;
+            }
+        }
+    }
+
+    /// Serves `key`'s waiters in order, as far as the pool allows.
+    pub(super) fn serve_waiters(&mut self, pool: &Pool<B>, key: &Key, doomed: &mut Doomed<B>) {
+        let config = *pool.config();
+        let mut covered = 0;
+        let mut i = 0;
+        loop {
+            let Some(host) = self.hosts.get_mut(key) else {
+                return;
+            };
+            let Some(waiter) = host.waiters.get(i) else {
+                return;
+            };
+            if waiter.tx.is_closed() {
+                host.waiters.remove(i);
+                continue;
+            }
+            let may_be_h2 = waiter.may_be_h2;
+            match self.decide(&config, key, may_be_h2, &mut covered, doomed) {
+                Decision::Wait => return,
+                Decision::WaitCovered => i += 1,
+                decision => {
+                    let grant = self.grant(pool, key, decision);
+                    let waiter = self
+                        .hosts
+                        .get_mut(key)
+                        .and_then(|h| h.waiters.remove(i))
+                        .expect("waiter still queued");
+                    if let Err(grant) = waiter.tx.send(grant) {
+                        self.ungrant(key, grant);
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a connection slot was freed: serve this host's waiters, and under a total cap every
+    /// host's, oldest waiter first.
+    pub(super) fn serve_after_release(
+        &mut self,
+        pool: &Pool<B>,
+        key: &Key,
+        doomed: &mut Doomed<B>,
+    ) {
+        self.serve_waiters(pool, key, doomed);
+        if pool.config().total.is_none() {
+            return;
+        }
+        let mut waiting: Vec<(u64, Key)> = self
+            .hosts
+            .iter()
+            .filter_map(|(k, h)| h.waiters.front().map(|w| (w.seq, k.clone())))
+            .collect();
+        waiting.sort_unstable_by_key(|(seq, _)| *seq);
+        for (_, key) in waiting {
+            self.serve_waiters(pool, &key, doomed);
+        }
+    }
+
+    /// Stops counting a connection against the limits (once per connection).
+    pub(super) fn release(&mut self, key: &Key, meta: &ConnMeta) {
+        if meta.uncount() {
+            if let Some(host) = self.hosts.get_mut(key) {
+                host.open -= 1;
+            }
+            self.open_total -= 1;
+        }
+    }
+
+    /// Closes the connection idle the longest among the other hosts' (HTTP/1.1 idle, or HTTP/2 with
+    /// no stream); true if there was one.
+    fn evict_longest_idle(&mut self, key: &Key, doomed: &mut Doomed<B>) -> bool {
+        let mut oldest: Option<(Instant, Key, bool)> = None;
+        for (k, host) in self.hosts.iter() {
+            if k == key {
+                continue;
+            }
+            let h1 = host.idle.first().map(|c| (c.idle_since, false));
+            let h2 = host
+                .h2
+                .iter()
+                .filter(|c| c.streams == 0)
+                .map(|c| (c.idle_since, true))
+                .min_by_key(|(t, _)| *t);
+            for (since, is_h2) in h1.into_iter().chain(h2) {
+                if oldest.as_ref().is_none_or(|(t, _, _)| since < *t) {
+                    oldest = Some((since, k.clone(), is_h2));
+                }
+            }
+        }
+        let Some((_, victim, is_h2)) = oldest else {
+            return false;
+        };
+        let host = self.hosts.get_mut(&victim).expect("found above");
+        let meta = if is_h2 {
+            let i = host
+                .h2
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.streams == 0)
+                .min_by_key(|(_, c)| c.idle_since)
+                .map(|(i, _)| i)
+                .expect("found above");
+            let conn = host.h2.remove(i);
+            doomed.push(Closing::H2(conn.sender));
+            conn.meta
+        } else {
+            let conn = host.idle.remove(0).conn;
+            let meta = conn.meta.clone();
+            doomed.push(Closing::H1(conn));
+            meta
+        };
+        tracing::debug!(host = %victim, id = meta.id, "closing an idle connection to make room under the total limit");
+        self.release(&victim, &meta);
+        true
+    }
+
+    /// Closes idle connections past their deadline; returns the next deadline.
+    fn expire_idle(&mut self, now: Instant, doomed: &mut Doomed<B>) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut expired = Vec::new();
+        for (key, host) in self.hosts.iter_mut() {
+            let mut i = 0;
+            while i < host.idle.len() {
+                match host.idle[i].deadline {
+                    Some(d) if d <= now => {
+                        let conn = host.idle.remove(i).conn;
+                        host.counters.expired += 1;
+                        expired.push((key.clone(), conn.meta.clone()));
+                        doomed.push(Closing::H1(conn));
+                    }
+                    Some(d) => {
+                        next = Some(next.map_or(d, |n| n.min(d)));
+                        i += 1;
+                    }
+                    None => i += 1,
+                }
+            }
+        }
+        for (key, meta) in expired {
+            tracing::debug!(id = meta.id, "idle connection expired");
+            self.release(&key, &meta);
+        }
+        next
+    }
+
+    /// A connection attempt for `key` ended without a connection.
+    pub(super) fn connect_failed(&mut self, pool: &Pool<B>, key: &Key, doomed: &mut Doomed<B>) {
+        if let Some(host) = self.hosts.get_mut(key) {
+            host.connecting -= 1;
+        }
+        self.open_total -= 1;
+        self.serve_after_release(pool, key, doomed);
+    }
+
+    /// A new HTTP/1.1 connection for `key`: counted from now on.
+    pub(super) fn connected_h1(&mut self, pool: &Pool<B>, key: &Key, doomed: &mut Doomed<B>) {
+        let host = self.host_mut(key);
+        host.connecting -= 1;
+        host.open += 1;
+        host.counters.connects += 1;
+        host.protocol = Protocol::Http1;
+        // Requests held back to learn the protocol may open their own connections now.
+        self.serve_waiters(pool, key, doomed);
+    }
+
+    /// A new HTTP/2 connection for `key`, carrying the request that opened it.
+    pub(super) fn connected_h2(
+        &mut self,
+        pool: &Pool<B>,
+        key: &Key,
+        sender: http2::SendRequest<B>,
+        meta: Arc<ConnMeta>,
+        doomed: &mut Doomed<B>,
+    ) {
+        let host = self.host_mut(key);
+        host.connecting -= 1;
+        host.open += 1;
+        host.counters.connects += 1;
+        host.protocol = Protocol::Http2;
+        host.h2.push(H2Conn {
+            sender,
+            meta,
+            streams: 1,
+            max_streams: usize::MAX,
+            settled: false,
+            uses: 1,
+            idle_since: Instant::now(),
+        });
+        self.serve_waiters(pool, key, doomed);
+    }
+
+    /// An HTTP/1.1 connection whose response ended cleanly comes back.
+    pub(super) fn give_back_h1(&mut self, pool: &Pool<B>, key: &Key, conn: H1Conn<B>) -> Doomed<B> {
+        let mut doomed = Vec::new();
+        if conn.sender.is_closed() {
+            doomed.push(Closing::H1(conn));
+            return doomed;
+        }
+        let config = *pool.config();
+        let now = Instant::now();
+        let keep_alive = conn
+            .keep_alive
+            .map(|t| t.saturating_sub(KEEP_ALIVE_MARGIN.min(t / 2)));
+        let limit = match (config.idle_timeout, keep_alive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let deadline = limit.map(|l| now + l);
+        let host = self.host_mut(key);
+        host.idle.push(IdleConn {
+            conn,
+            idle_since: now,
+            deadline,
+        });
+        self.serve_waiters(pool, key, &mut doomed);
+        let host = self.host_mut(key);
+        if host.idle.len() > config.max_idle_per_host {
+            let conn = host.idle.remove(0).conn;
+            let meta = conn.meta.clone();
+            doomed.push(Closing::H1(conn));
+            self.release(key, &meta);
+            self.serve_after_release(pool, key, &mut doomed);
+        }
+        if deadline.is_some() {
+            pool.start_reaper(self);
+            pool.inner.reaper.notify_one();
+        }
+        doomed
+    }
+
+    /// A stream on HTTP/2 connection `id` ended. `answered`: its response head had arrived.
+    pub(super) fn stream_ended(
+        &mut self,
+        pool: &Pool<B>,
+        key: &Key,
+        id: u64,
+        answered: bool,
+        doomed: &mut Doomed<B>,
+    ) {
+        let Some(host) = self.hosts.get_mut(key) else {
+            return;
+        };
+        let Some(i) = host.h2.iter().position(|c| c.meta.id == id) else {
+            return;
+        };
+        let conn = &mut host.h2[i];
+        conn.streams -= 1;
+        if conn.streams == 0 {
+            conn.idle_since = Instant::now();
+        }
+        if !conn.settled && !answered {
+            // The opening request gave up before the server even sent its SETTINGS: a silent server.
+            // Nobody else may wait on this connection.
+            let conn = host.h2.remove(i);
+            tracing::debug!(
+                id,
+                "closing an HTTP/2 connection whose server never sent SETTINGS"
+            );
+            doomed.push(Closing::H2(conn.sender));
+            self.release(key, &conn.meta);
+            self.serve_after_release(pool, key, doomed);
+            return;
+        }
+        conn.settled = true;
+        self.serve_waiters(pool, key, doomed);
+    }
+
+    /// HTTP/2 connection `id` takes no new streams (the server said GOAWAY).
+    pub(super) fn retire_h2(&mut self, key: &Key, id: u64, doomed: &mut Doomed<B>) {
+        if let Some(host) = self.hosts.get_mut(key) {
+            if let Some(i) = host.h2.iter().position(|c| c.meta.id == id) {
+                doomed.push(Closing::H2(host.h2.remove(i).sender));
+            }
+        }
+    }
+
+    /// A response head arrived over a connection of `key`.
+    pub(super) fn response_received(&mut self, key: &Key, reused: bool) {
+        if let Some(host) = self.hosts.get_mut(key) {
+            if reused {
+                host.counters.reuses += 1;
+            }
+        }
+    }
+}
+
+/// A request in flight: counted in [`PoolStats::in_flight`] until dropped.
+pub(crate) struct InFlight<B: Send + 'static> {
+    pool: Pool<B>,
+    key: Key,
+}
+
+impl<B: Send + 'static> Drop for InFlight<B> {
+    fn drop(&mut self) {
+        if let Some(host) = self.pool.lock().hosts.get_mut(&self.key) {
+            host.in_flight -= 1;
+        }
+    }
+}
+
+/// What a transport's pool is doing: totals and one entry per host.
+///
+/// ```
+/// let stats = courier_core::transport::PoolStats::default();
+/// assert_eq!(stats.open, 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Connections open now (in use or idle).
+    pub open: usize,
+    /// Requests sent (or waiting for a connection) and waiting for their response head.
+    pub in_flight: usize,
+    /// Requests waiting for a connection (a limit is reached).
+    pub waiting: usize,
+    /// Connections opened so far.
+    pub connects: u64,
+    /// Responses that came over a connection used before.
+    pub reuses: u64,
+    /// Idle connections closed by the client: past `pool_idle_timeout`, or before the server's
+    /// keep-alive timeout.
+    pub expired: u64,
+    /// Connections the server closed while they sat in the pool.
+    pub closed_by_peer: u64,
+    /// The same counters per pool key (`scheme://host:port`, with ` via <proxy>` when proxied),
+    /// sorted. A host with no connection and no request may be left out once the client has talked
+    /// to many hosts (its counters stay in the totals).
+    pub hosts: Vec<HostStats>,
+}
+
+/// [`PoolStats`] for one pool key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostStats {
+    /// `scheme://host:port` (with ` via <proxy>` when proxied).
+    pub host: String,
+    /// Connections open now.
+    pub open: usize,
+    /// Requests waiting for their response head.
+    pub in_flight: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+    /// Connections opened so far.
+    pub connects: u64,
+    /// Responses over a reused connection.
+    pub reuses: u64,
+    /// Idle connections closed by the client.
+    pub expired: u64,
+    /// Connections the server closed while pooled.
+    pub closed_by_peer: u64,
+}
+
+impl<B: Send + 'static> fmt::Debug for Pool<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+/// Writes the pool key of `uri`: `scheme://host:port`, with default ports filled in.
+pub(crate) fn write_host_key(out: &mut String, uri: &http::Uri) {
     let scheme = uri.scheme_str().unwrap_or("http");
     let authority = uri.authority().map_or("", |a| a.as_str());
     // Credentials never reach the transport in a URI, but a hand-built request could carry them.
@@ -268,310 +942,8 @@ fn write_host_key(out: &mut String, uri: &Uri) {
     out.push_str(port);
 }
 
-/// A request in flight to a host: decrements the counts when dropped.
-pub(crate) struct InFlight {
-    entry: Arc<HostEntry>,
-    unassigned: bool,
-}
-
-impl InFlight {
-    /// The request was given a connection.
-    pub(crate) fn assigned(&mut self) {
-        if std::mem::take(&mut self.unassigned) {
-            self.entry.unassigned.fetch_sub(1, Ordering::SeqCst);
-            self.entry.assignment_changed.notify_waiters();
-        }
-    }
-
-    /// True when the host has idle connections: this request may go out on a reused one.
-    pub(crate) fn host_has_idle_connections(&self) -> bool {
-        self.entry.idle.load(Ordering::Relaxed) > 0
-    }
-
-    /// The host's HTTP/2 state: protocol, stream limit, streams per lane.
-    pub(crate) fn http2(&self) -> &Arc<Http2Host> {
-        &self.entry.http2
-    }
-
-    /// True while the request waits for a connection (and that is being tracked).
-    pub(crate) fn is_unassigned(&self) -> bool {
-        self.unassigned
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.entry.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.assigned();
-    }
-}
-
-/// What a transport's pool is doing: totals and one entry per host.
-///
-/// ```
-/// let stats = courier_core::transport::PoolStats::default();
-/// assert_eq!(stats.open, 0);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PoolStats {
-    /// Connections open now (in use or idle).
-    pub open: usize,
-    /// Requests sent and waiting for their response head.
-    pub in_flight: usize,
-    /// Connection attempts waiting for a permit (a limit is reached).
-    pub waiting: usize,
-    /// Connections opened so far.
-    pub connects: u64,
-    /// Responses that came over a connection used before.
-    pub reuses: u64,
-    /// Idle connections closed before the server's keep-alive timeout.
-    pub expired: u64,
-    /// Connections the server closed.
-    pub closed_by_peer: u64,
-    /// The same counters per `scheme://host:port`, sorted. A host with no connection and no request
-    /// may be left out once the client has talked to many hosts (its counters stay in the totals).
-    pub hosts: Vec<HostStats>,
-}
-
-/// [`PoolStats`] for one `scheme://host:port`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HostStats {
-    /// `scheme://host:port`.
-    pub host: String,
-    /// Connections open now.
-    pub open: usize,
-    /// Requests waiting for their response head.
-    pub in_flight: usize,
-    /// Connection attempts waiting for a permit.
-    pub waiting: usize,
-    /// Connections opened so far.
-    pub connects: u64,
-    /// Responses over a reused connection.
-    pub reuses: u64,
-    /// Idle connections closed before the server's keep-alive timeout.
-    pub expired: u64,
-    /// Connections the server closed.
-    pub closed_by_peer: u64,
-}
-
-/// The connector wrapper that enforces the limits and tags each connection with its [`ConnState`].
-#[derive(Clone)]
-pub(crate) struct PoolConnector<C> {
-    inner: C,
-    pool: Pool,
-}
-
-impl<C> PoolConnector<C> {
-    pub(crate) fn new(inner: C, pool: Pool) -> Self {
-        PoolConnector { inner, pool }
-    }
-}
-
-impl<C> Service<Uri> for PoolConnector<C>
-where
-    C: Service<Uri> + Clone + Send + 'static,
-    C::Response: Read + Write + Connection + Unpin + Send + 'static,
-    C::Future: Send + 'static,
-    C::Error: Into<BoxError>,
-{
-    type Response = PooledIo<C::Response>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let entry = self.pool.host(&uri);
-        let shared = self.pool.shared.clone();
-        // `poll_ready` was called on `self.inner`; the clone takes its place for the next call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        // One span per connection, from the wait for a permit to the close; the URI carries no
-        // credentials (those travel in headers).
-        let span = tracing::debug_span!("connection", host = %uri.authority().map_or("", |a| a.as_str()), scheme = uri.scheme_str().unwrap_or(""));
-        let connect_span = span.clone();
-        let connect = async move {
-            let permits = acquire(&entry, &shared).await?;
-            let io = inner.call(uri).await.map_err(|e| {
-                let e: BoxError = e.into();
-                tracing::debug!(error = %e, "connect failed");
-                e
-            })?;
-            let h2 = shared.http2_only || io.connected().is_negotiated_h2();
-            entry.http2.connected(h2);
-            entry.connects.fetch_add(1, Ordering::Relaxed);
-            entry.open.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(
-                open = entry.open.load(Ordering::Relaxed),
-                h2,
-                "connection opened"
-            );
-            let state = ConnState {
-                entry,
-                keep_alive_ms: AtomicU64::new(0),
-                last_activity_ms: AtomicU64::new(0),
-                busy: AtomicBool::new(false),
-                responses: AtomicU64::new(0),
-                shared,
-            };
-            state.entry.idle.fetch_add(1, Ordering::Relaxed);
-            state.touch();
-            Ok(PooledIo {
-                span,
-                io,
-                state: Arc::new(state),
-                idle_timer: None,
-                settings: h2.then(SettingsScanner::default),
-                _permits: permits,
-            })
-        };
-        Box::pin(tracing::Instrument::instrument(connect, connect_span))
-    }
-}
-
-async fn acquire(
-    entry: &HostEntry,
-    shared: &Shared,
-) -> Result<(Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>), BoxError> {
-    let host = match &entry.permits {
-        Some(sem) => Some(acquire_one(entry, sem.clone()).await?),
-        None => None,
-    };
-    let total = match &shared.total {
-        Some(sem) => Some(acquire_one(entry, sem.clone()).await?),
-        None => None,
-    };
-    Ok((host, total))
-}
-
-/// Waits for a permit.
-///
-/// hyper-util starts a connection attempt for a request and, when an idle connection frees up first,
-/// hands the request that one and lets the attempt finish in the background. Such an attempt, still
-/// waiting for a permit, would later open a connection nobody needs; so whenever a request of this host
-/// gets its connection (or goes away), a waiting attempt checks whether any request still lacks one, and
-/// gives up if none does.
-async fn acquire_one(
-    entry: &HostEntry,
-    sem: Arc<Semaphore>,
-) -> Result<OwnedSemaphorePermit, BoxError> {
-    if let Ok(permit) = sem.clone().try_acquire_owned() {
-        return Ok(permit);
-    }
-    entry.waiting.fetch_add(1, Ordering::Relaxed);
-    let _waiting = scopeguard(|| {
-        entry.waiting.fetch_sub(1, Ordering::Relaxed);
-    });
-    let acquire = sem.acquire_owned();
-    tokio::pin!(acquire);
-    loop {
-        let changed = entry.assignment_changed.notified();
-        tokio::pin!(changed);
-        // Register for the notification before checking, so a change in between is not missed.
-        changed.as_mut().enable();
-        if entry.unassigned.load(Ordering::SeqCst) == 0 {
-            return Err(
-                "connection attempt no longer needed: every request has a connection".into(),
-            );
-        }
-        tokio::select! {
-            permit = &mut acquire => {
-                // The permit may come long after the request that started this attempt was served by
-                // another connection: then it goes straight back to whoever waits next.
-                if entry.unassigned.load(Ordering::SeqCst) == 0 {
-                    return Err("connection attempt no longer needed: every request has a connection".into());
-                }
-                return Ok(permit?);
-            }
-            _ = changed => {}
-        }
-    }
-}
-
-fn scopeguard<F: FnMut()>(f: F) -> impl Drop {
-    struct Guard<F: FnMut()>(F);
-    impl<F: FnMut()> Drop for Guard<F> {
-        fn drop(&mut self) {
-            (self.0)()
-        }
-    }
-    Guard(f)
-}
-
-/// Per-connection state, shared between the connection's I/O and the responses it carried (through the
-/// `Connected` extras that hyper-util copies into each response's extensions).
-pub(crate) struct ConnState {
-    shared: Arc<Shared>,
-    entry: Arc<HostEntry>,
-    keep_alive_ms: AtomicU64,
-    /// Milliseconds since `shared.epoch` of when the connection last became idle (opened, or a response
-    /// ended). Only idle time counts against the keep-alive timeout, so the clock is read only then.
-    last_activity_ms: AtomicU64,
-    /// A request was written and its response body has not ended yet.
-    busy: AtomicBool,
-    responses: AtomicU64,
-}
-
-impl ConnState {
-    /// A request is being written on this connection.
-    fn mark_busy(&self) {
-        if !self.busy.swap(true, Ordering::Relaxed) {
-            self.entry.idle.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-
-    fn touch(&self) {
-        let now = self.shared.epoch.elapsed().as_millis() as u64;
-        self.last_activity_ms.store(now, Ordering::Relaxed);
-    }
-
-    /// When an idle connection must be given up, if the server announced a keep-alive timeout.
-    fn idle_deadline(&self) -> Option<Instant> {
-        let ms = self.keep_alive_ms.load(Ordering::Relaxed);
-        if ms == 0 || self.busy.load(Ordering::Relaxed) {
-            return None;
-        }
-        let timeout = Duration::from_millis(ms);
-        let timeout = timeout.saturating_sub(KEEP_ALIVE_MARGIN.min(timeout / 2));
-        let last = Duration::from_millis(self.last_activity_ms.load(Ordering::Relaxed));
-        Some(self.shared.epoch + last + timeout)
-    }
-}
-
-/// The handle to a connection's state found in response extensions.
-#[derive(Clone)]
-pub(crate) struct ConnInfo(pub(crate) Arc<ConnState>);
-
-impl ConnInfo {
-    /// Called when a response head arrived over this connection.
-    pub(crate) fn response_received(&self, headers: &http::HeaderMap) {
-        let state = &self.0;
-        if state.responses.fetch_add(1, Ordering::Relaxed) > 0 {
-            state.entry.reuses.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(timeout) = keep_alive_timeout(headers) {
-            state
-                .keep_alive_ms
-                .store(timeout.as_millis() as u64, Ordering::Relaxed);
-        }
-    }
-
-    /// Called when a response body ended or was dropped: the connection is idle from now on (until a
-    /// request is written on it again).
-    pub(crate) fn response_done(&self) {
-        if self.0.busy.swap(false, Ordering::Relaxed) {
-            self.0.entry.idle.fetch_add(1, Ordering::Relaxed);
-        }
-        self.0.touch();
-    }
-}
-
-/// The `timeout=N` parameter of a `Keep-Alive` header.
-fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+/// Parses the `timeout=N` parameter of a `Keep-Alive` header.
+pub(crate) fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     // A constant name: looking up by `&str` would parse and validate the name on every response.
     const KEEP_ALIVE: http::HeaderName = http::HeaderName::from_static("keep-alive");
     let value = headers.get(KEEP_ALIVE)?.to_str().ok()?;
@@ -583,127 +955,6 @@ fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> {
         let secs: u64 = value.trim().trim_matches('"').parse().ok()?;
         (secs > 0).then(|| Duration::from_secs(secs))
     })
-}
-
-/// A connection's I/O: holds the pool permits for the connection's lifetime and closes the connection
-/// when it has idled past the server's keep-alive timeout.
-pub(crate) struct PooledIo<T> {
-    io: T,
-    span: tracing::Span,
-    state: Arc<ConnState>,
-    idle_timer: Option<Pin<Box<Sleep>>>,
-    /// On an HTTP/2 connection: reads the server's SETTINGS for its stream limit.
-    settings: Option<SettingsScanner>,
-    _permits: (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>),
-}
-
-impl<T> Drop for PooledIo<T> {
-    fn drop(&mut self) {
-        if !self.state.busy.load(Ordering::Relaxed) {
-            self.state.entry.idle.fetch_sub(1, Ordering::Relaxed);
-        }
-        self.state.entry.open.fetch_sub(1, Ordering::Relaxed);
-        tracing::debug!(parent: &self.span, responses = self.state.responses.load(Ordering::Relaxed), "connection closed");
-    }
-}
-
-impl<T: Read + Unpin> Read for PooledIo<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: ReadBufCursor<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = &mut *self;
-        // hyper reads idle connections to notice when the server closes them; that read is where an idle
-        // connection past its keep-alive deadline ends itself (an EOF, as if the server had closed it).
-        if !this.state.busy.load(Ordering::Relaxed) {
-            if let Some(deadline) = this.state.idle_deadline() {
-                let timer = this
-                    .idle_timer
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                if timer.deadline() != deadline {
-                    timer.as_mut().reset(deadline);
-                }
-                if Instant::now() >= deadline || timer.as_mut().poll(cx).is_ready() {
-                    this.state.entry.expired.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(parent: &this.span, "idle connection expired before the server's keep-alive timeout");
-                    return Poll::Ready(Ok(()));
-                }
-            }
-        }
-        // Read through a `ReadBuf` of our own over the caller's unfilled bytes (as hyper-util's `TokioIo`
-        // does) so we learn how many bytes came: any is activity, none with room to spare is the peer's EOF.
-        // SAFETY: `ReadBuf::uninit` never de-initializes bytes, and we advance the caller's cursor by
-        // exactly the number of bytes the inner read filled.
-        let capacity = buf.remaining();
-        let filled = unsafe {
-            let mut inner_buf = hyper::rt::ReadBuf::uninit(buf.as_mut());
-            match Pin::new(&mut this.io).poll_read(cx, inner_buf.unfilled()) {
-                Poll::Ready(Ok(())) => {
-                    if let Some(scanner) = &mut this.settings {
-                        let http2 = &this.state.entry.http2;
-                        scanner.scan(inner_buf.filled(), |max| http2.settings_received(max));
-                    }
-                    inner_buf.filled().len()
-                }
-                other => return other,
-            }
-        };
-        unsafe { buf.advance(filled) };
-        if filled == 0 && capacity > 0 {
-            this.state
-                .entry
-                .closed_by_peer
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<T: Write + Unpin> Write for PooledIo<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.state.mark_busy();
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        self.state.mark_busy();
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-impl<T: Connection> Connection for PooledIo<T> {
-    fn connected(&self) -> Connected {
-        self.io.connected().extra(ConnInfo(self.state.clone()))
-    }
-}
-
-impl fmt::Debug for Pool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pool")
-            .field("limits", &self.shared.limits)
-            .finish()
-    }
 }
 
 #[cfg(test)]
@@ -724,25 +975,6 @@ mod tests {
     }
 
     #[test]
-    fn unused_host_entries_are_swept_and_their_counters_kept() {
-        let pool = Pool::new(PoolLimits::default(), false);
-        let kept = pool.in_flight(&"http://kept.example/".parse().unwrap(), false);
-        for i in 0..1000 {
-            let uri: Uri = format!("http://h{i}.example/").parse().unwrap();
-            pool.host(&uri).connects.fetch_add(1, Ordering::Relaxed);
-        }
-        let stats = pool.stats();
-        assert!(stats.hosts.len() < 2 * SWEEP_MIN, "{}", stats.hosts.len());
-        assert_eq!(stats.connects, 1000);
-        assert_eq!(stats.in_flight, 1);
-        assert!(stats
-            .hosts
-            .iter()
-            .any(|h| h.host == "http://kept.example:80"));
-        drop(kept);
-    }
-
-    #[test]
     fn host_key_includes_default_ports() {
         let key = |uri: &str| {
             let mut out = String::new();
@@ -756,5 +988,30 @@ mod tests {
         assert_eq!(key("https://[::1]:8443/"), "https://[::1]:8443");
         assert_eq!(key("http://a.example:/"), "http://a.example:80");
         assert_eq!(key("http://user:pw@a.example:81/"), "http://a.example:81");
+    }
+
+    #[test]
+    fn unused_host_entries_are_swept_and_their_counters_kept() {
+        let pool: Pool<crate::Body> = Pool::new(PoolConfig {
+            per_host: None,
+            total: None,
+            idle_timeout: None,
+            max_idle_per_host: usize::MAX,
+        });
+        let kept: Key = "http://kept.example:80".into();
+        let guard = pool.in_flight(&kept);
+        for i in 0..1000 {
+            let key: Key = format!("http://h{i}.example:80").into();
+            pool.lock().host_mut(&key).counters.connects += 1;
+        }
+        let stats = pool.stats();
+        assert!(stats.hosts.len() < 2 * SWEEP_MIN, "{}", stats.hosts.len());
+        assert_eq!(stats.connects, 1000);
+        assert_eq!(stats.in_flight, 1);
+        assert!(stats
+            .hosts
+            .iter()
+            .any(|h| h.host == "http://kept.example:80"));
+        drop(guard);
     }
 }

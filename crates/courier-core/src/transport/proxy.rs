@@ -3,24 +3,20 @@
 //! environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, lowercase too), using hyper-util's
 //! proxy matcher (the same rules as curl).
 //!
-//! Only `http://` proxy URLs are supported (TLS to the proxy itself and SOCKS are not).
+//! Only `http://` proxy URLs are supported (TLS to the proxy itself and SOCKS are not). The connector
+//! (`connect` module) decides per connection; this module holds the configuration and the `CONNECT`
+//! handshake.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::io;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use http::Uri;
-use hyper::rt::{Read, ReadBufCursor, Write};
-use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
-use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tower_service::Service;
 use url::Url;
 
-use crate::error::{BoxError, Error};
+use crate::error::Error;
 
 /// A proxy to send requests through.
 ///
@@ -153,110 +149,78 @@ pub(crate) fn intercept(matcher: &Option<Arc<Matcher>>, dst: &Uri) -> Option<Int
     matcher.as_ref()?.intercept(dst)
 }
 
-/// The TCP connector with proxies: direct, to an HTTP proxy (for `http://`), or through a `CONNECT`
-/// tunnel (for `https://`, TLS then runs inside the tunnel).
-#[derive(Clone)]
-pub(crate) struct ProxyConnector<R> {
-    http: HttpConnector<R>,
-    matcher: Option<Arc<Matcher>>,
-}
+/// The most bytes of a `CONNECT` response head read before giving up on the proxy.
+const MAX_TUNNEL_HEAD: usize = 16 * 1024;
 
-impl<R> ProxyConnector<R> {
-    pub(crate) fn new(http: HttpConnector<R>, matcher: Option<Arc<Matcher>>) -> Self {
-        ProxyConnector { http, matcher }
+/// Asks the proxy at the other end of `stream` for a tunnel to `host:port` (`CONNECT`, RFC 9110
+/// §9.3.6) and reads its answer; a 2xx leaves `stream` connected to the destination.
+pub(crate) async fn tunnel(
+    stream: &mut TcpStream,
+    host: &str,
+    port: u16,
+    auth: Option<&http::HeaderValue>,
+) -> io::Result<()> {
+    let mut head = Vec::with_capacity(128);
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    head.extend_from_slice(b"CONNECT ");
+    head.extend_from_slice(authority.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    head.extend_from_slice(authority.as_bytes());
+    head.extend_from_slice(b"\r\n");
+    if let Some(auth) = auth {
+        head.extend_from_slice(b"Proxy-Authorization: ");
+        head.extend_from_slice(auth.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
-}
+    head.extend_from_slice(b"\r\n");
+    stream.write_all(&head).await?;
 
-impl<R> Service<Uri> for ProxyConnector<R>
-where
-    HttpConnector<R>: Service<Uri, Response = TokioIo<TcpStream>> + Clone + Send + 'static,
-    <HttpConnector<R> as Service<Uri>>::Future: Send + 'static,
-    <HttpConnector<R> as Service<Uri>>::Error: Into<BoxError>,
-{
-    type Response = ProxyStream;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<ProxyStream, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.http.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, dst: Uri) -> Self::Future {
-        let mut http = self.http.clone();
-        match intercept(&self.matcher, &dst) {
-            None => Box::pin(async move {
-                let io = http.call(dst).await.map_err(Into::into)?;
-                Ok(ProxyStream { io, proxied: false })
-            }),
-            Some(proxy) if dst.scheme_str() == Some("https") => {
-                let mut tunnel = Tunnel::new(proxy.uri().clone(), http);
-                if let Some(auth) = proxy.basic_auth() {
-                    tunnel = tunnel.with_auth(auth.clone());
-                }
-                Box::pin(async move {
-                    let io = tunnel.call(dst).await?;
-                    Ok(ProxyStream { io, proxied: false })
-                })
+    // Read byte runs until the blank line; the proxy sends nothing after it until we speak (TLS), so
+    // nothing of the tunnel is consumed here.
+    let mut buf = Vec::with_capacity(256);
+    loop {
+        let mut chunk = [0u8; 512];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "proxy closed the connection during CONNECT",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            if end + 4 != buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "proxy sent data after its CONNECT response",
+                ));
             }
-            Some(proxy) => {
-                let proxy_uri = proxy.uri().clone();
-                Box::pin(async move {
-                    let io = http.call(proxy_uri).await.map_err(Into::into)?;
-                    Ok(ProxyStream { io, proxied: true })
-                })
-            }
+            break;
+        }
+        if buf.len() > MAX_TUNNEL_HEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "proxy CONNECT response head too large",
+            ));
         }
     }
-}
-
-/// A TCP connection, direct or to a proxy; a proxied one makes hyper send absolute-form requests.
-pub(crate) struct ProxyStream {
-    io: TokioIo<TcpStream>,
-    proxied: bool,
-}
-
-impl Connection for ProxyStream {
-    fn connected(&self) -> Connected {
-        self.io.connected().proxy(self.proxied)
-    }
-}
-
-impl Read for ProxyStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl Write for ProxyStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+    let status_line = buf.split(|&b| b == b'\r').next().unwrap_or_default();
+    let status_line = String::from_utf8_lossy(status_line);
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next().unwrap_or_default();
+    let code = parts.next().and_then(|c| c.parse::<u16>().ok());
+    match code {
+        Some(code) if version.starts_with("HTTP/1.") && (200..300).contains(&code) => Ok(()),
+        Some(407) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "proxy authentication required (407)",
+        )),
+        _ => Err(io::Error::other(format!(
+            "proxy refused the tunnel: {status_line:?}"
+        ))),
     }
 }

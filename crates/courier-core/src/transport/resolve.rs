@@ -1,54 +1,56 @@
-//! Name resolution for the transport: `getaddrinfo` (on tokio's blocking pool), with per-host overrides.
+//! Name resolution for the transport: the system resolver (`getaddrinfo`, on tokio's blocking pool),
+//! with per-host overrides like curl's `--resolve`.
+//!
+//! What it does not do: cache answers (the system resolver and the pool's reuse of connections do),
+//! or pick among addresses (the `tcp` module's Happy Eyeballs does).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
-use tower_service::Service;
-
-/// Resolves host names, answering from `overrides` first (so tests and users can pin a name to an
-/// address, like curl's `--resolve`).
-#[derive(Clone, Debug)]
+/// Resolves host names, answering from `overrides` first.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Resolver {
     overrides: Arc<HashMap<String, Vec<SocketAddr>>>,
-    system: GaiResolver,
 }
 
 impl Resolver {
     pub(crate) fn new(overrides: HashMap<String, Vec<SocketAddr>>) -> Resolver {
         Resolver {
             overrides: Arc::new(overrides),
-            system: GaiResolver::new(),
         }
     }
-}
 
-type Addrs = std::vec::IntoIter<SocketAddr>;
-
-impl Service<Name> for Resolver {
-    type Response = Addrs;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<Addrs>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, name: Name) -> Self::Future {
-        if let Some(addrs) = self.overrides.get(name.as_str()) {
-            let addrs = addrs.clone();
-            return Box::pin(async move { Ok(addrs.into_iter()) });
+    /// The addresses of `host` (no brackets around IPv6 literals). `port` is the URL's explicit port,
+    /// or `None` to use `default_port`; an override keeps its own port unless the URL names one (or
+    /// it has none).
+    pub(crate) async fn resolve(
+        &self,
+        host: &str,
+        port: Option<u16>,
+        default_port: u16,
+    ) -> io::Result<Vec<SocketAddr>> {
+        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port.unwrap_or(default_port))]);
         }
-        let lookup = self.system.call(name);
-        Box::pin(async move {
-            // The port is set by the connector from the URL; overrides keep theirs only when non-zero.
-            let addrs: Vec<SocketAddr> = lookup.await?.collect();
-            Ok(addrs.into_iter())
-        })
+        if let Some(addrs) = self.overrides.get(&host.to_ascii_lowercase()) {
+            return Ok(addrs
+                .iter()
+                .map(|addr| match (port, addr.port()) {
+                    (Some(port), _) => SocketAddr::new(addr.ip(), port),
+                    (None, 0) => SocketAddr::new(addr.ip(), default_port),
+                    (None, _) => *addr,
+                })
+                .collect());
+        }
+        let port = port.unwrap_or(default_port);
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|err| {
+                io::Error::new(err.kind(), format!("dns lookup of {host:?} failed: {err}"))
+            })?
+            .collect();
+        Ok(addrs)
     }
 }

@@ -1,0 +1,306 @@
+//! The guards a request holds: [`Checkout`] (a connection, or a stream on one) and [`ConnectSlot`] (the
+//! right to open a connection).
+//!
+//! A checkout goes back to the pool when it is dropped, right there, with no task spawned: an
+//! HTTP/1.1 connection whose response body ended cleanly becomes idle (or goes straight to the first
+//! waiting request); one whose body was dropped unread, failed, or announced `Connection: close` is
+//! closed (Courier does not drain unread bodies: a drain could take as long as the body). An HTTP/2
+//! stream is released. A connect slot dropped before it became a connection frees its place for the
+//! next waiting request.
+
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::client::conn::http2;
+
+use super::connect::ConnMeta;
+use super::pool::{H1Conn, Key, Pool};
+use crate::error::BoxError;
+
+/// A connection (HTTP/1.1) or a stream on one (HTTP/2), held from checkout to the end of the
+/// response body.
+pub(crate) struct Checkout<B: Send + 'static> {
+    /// `None` once disarmed: dropping then does nothing.
+    pool: Option<Pool<B>>,
+    key: Key,
+    meta: Arc<ConnMeta>,
+    reused: bool,
+    answered: bool,
+    held: Held<B>,
+}
+
+enum Held<B> {
+    H1 {
+        conn: Option<H1Conn<B>>,
+        /// The response ended cleanly: the connection may serve another request.
+        reusable: bool,
+    },
+    H2 {
+        sender: http2::SendRequest<B>,
+    },
+}
+
+/// What a disarmed checkout held.
+pub(super) enum Disarmed<B> {
+    H1(H1Conn<B>),
+    H2(u64),
+}
+
+/// Why a request could not be sent, and the request itself when hyper never started writing it.
+pub(crate) struct SendError<B> {
+    pub(crate) error: hyper::Error,
+    pub(crate) request: Option<Request<B>>,
+}
+
+impl<B: Send + 'static> Checkout<B> {
+    pub(super) fn h1(pool: Pool<B>, key: Key, conn: H1Conn<B>) -> Checkout<B> {
+        Checkout {
+            pool: Some(pool),
+            key,
+            meta: conn.meta.clone(),
+            reused: conn.uses > 0,
+            answered: false,
+            held: Held::H1 {
+                conn: Some(conn),
+                reusable: false,
+            },
+        }
+    }
+
+    pub(super) fn h2(
+        pool: Pool<B>,
+        key: Key,
+        sender: http2::SendRequest<B>,
+        meta: Arc<ConnMeta>,
+        reused: bool,
+    ) -> Checkout<B> {
+        Checkout {
+            pool: Some(pool),
+            key,
+            meta,
+            reused,
+            answered: false,
+            held: Held::H2 { sender },
+        }
+    }
+
+    /// Takes back what the checkout holds without giving it back to the pool (the pool is doing that
+    /// itself, under its lock).
+    pub(super) fn disarm(mut self) -> Disarmed<B> {
+        self.pool = None;
+        match &mut self.held {
+            Held::H1 { conn, .. } => Disarmed::H1(conn.take().expect("connection held")),
+            Held::H2 { .. } => Disarmed::H2(self.meta.id),
+        }
+    }
+
+    pub(crate) fn is_h2(&self) -> bool {
+        matches!(self.held, Held::H2 { .. })
+    }
+
+    /// The connection had carried a request before.
+    pub(crate) fn reused(&self) -> bool {
+        self.reused
+    }
+
+    pub(crate) fn meta(&self) -> &Arc<ConnMeta> {
+        &self.meta
+    }
+
+    /// The response head arrived: counts the reuse and reads the server's keep-alive wishes.
+    pub(crate) fn response_received(&mut self, headers: &http::HeaderMap) {
+        self.answered = true;
+        if let Some(pool) = &self.pool {
+            pool.lock().response_received(&self.key, self.reused);
+        }
+        if let Held::H1 {
+            conn: Some(conn), ..
+        } = &mut self.held
+        {
+            conn.uses += 1;
+            conn.keep_alive = super::pool::keep_alive_timeout(headers);
+            if connection_close(headers) {
+                // Not reusable: `reusable` stays false and the connection closes with the checkout.
+                conn.keep_alive = Some(std::time::Duration::ZERO);
+            }
+        }
+    }
+
+    /// The response body ended cleanly.
+    pub(crate) fn body_done(&mut self) {
+        if let Held::H1 { conn, reusable } = &mut self.held {
+            *reusable = conn
+                .as_ref()
+                .is_some_and(|c| c.keep_alive != Some(std::time::Duration::ZERO));
+        }
+    }
+
+    /// The server said GOAWAY on this HTTP/2 connection: no new streams go to it.
+    pub(crate) fn retire(&self) {
+        if let (Some(pool), Held::H2 { .. }) = (&self.pool, &self.held) {
+            let mut doomed = Vec::new();
+            pool.lock().retire_h2(&self.key, self.meta.id, &mut doomed);
+            drop(doomed);
+        }
+    }
+}
+
+impl<B> Checkout<B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// Sends `req` on the held connection and waits for the response head.
+    pub(crate) async fn send(
+        &mut self,
+        req: Request<B>,
+    ) -> Result<Response<Incoming>, SendError<B>> {
+        match &mut self.held {
+            Held::H1 { conn, .. } => {
+                let sender = &mut conn.as_mut().expect("connection held").sender;
+                // A connection given back is ready only once hyper has polled it past the last
+                // response; a closed one fails here with the request unsent.
+                if let Err(error) = sender.ready().await {
+                    return Err(SendError {
+                        error,
+                        request: Some(req),
+                    });
+                }
+                sender
+                    .try_send_request(req)
+                    .await
+                    .map_err(|mut e| SendError {
+                        request: e.take_message(),
+                        error: e.into_error(),
+                    })
+            }
+            Held::H2 { sender } => {
+                if let Err(error) = sender.ready().await {
+                    return Err(SendError {
+                        error,
+                        request: Some(req),
+                    });
+                }
+                sender
+                    .try_send_request(req)
+                    .await
+                    .map_err(|mut e| SendError {
+                        request: e.take_message(),
+                        error: e.into_error(),
+                    })
+            }
+        }
+    }
+}
+
+impl<B: Send + 'static> Drop for Checkout<B> {
+    fn drop(&mut self) {
+        let Some(pool) = self.pool.take() else {
+            return;
+        };
+        match &mut self.held {
+            Held::H1 { conn, reusable } => {
+                let Some(conn) = conn.take() else { return };
+                if *reusable {
+                    let doomed = pool.lock().give_back_h1(&pool, &self.key, conn);
+                    drop(doomed);
+                }
+                // Otherwise dropping the sender closes the connection; its task's end releases it.
+            }
+            Held::H2 { .. } => {
+                let mut doomed = Vec::new();
+                pool.lock().stream_ended(
+                    &pool,
+                    &self.key,
+                    self.meta.id,
+                    self.answered,
+                    &mut doomed,
+                );
+                drop(doomed);
+            }
+        }
+    }
+}
+
+/// `Connection: close` in a response: the server will close the connection after it.
+fn connection_close(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("close"))
+}
+
+/// The right to open one connection to a host, counted against the limits until it becomes a
+/// connection or is dropped.
+pub(crate) struct ConnectSlot<B: Send + 'static> {
+    pool: Option<Pool<B>>,
+    key: Key,
+}
+
+impl<B: Send + 'static> ConnectSlot<B> {
+    pub(super) fn new(pool: Pool<B>, key: Key) -> ConnectSlot<B> {
+        ConnectSlot {
+            pool: Some(pool),
+            key,
+        }
+    }
+
+    pub(super) fn disarm(mut self) {
+        self.pool = None;
+    }
+
+    pub(crate) fn pool(&self) -> &Pool<B> {
+        self.pool.as_ref().expect("armed")
+    }
+
+    pub(crate) fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// The slot became an HTTP/1.1 connection, checked out to the request that opened it.
+    pub(crate) fn into_h1(
+        mut self,
+        sender: hyper::client::conn::http1::SendRequest<B>,
+        meta: Arc<ConnMeta>,
+    ) -> Checkout<B> {
+        let pool = self.pool.take().expect("armed");
+        let mut doomed = Vec::new();
+        pool.lock().connected_h1(&pool, &self.key, &mut doomed);
+        drop(doomed);
+        let conn = H1Conn {
+            sender,
+            meta,
+            uses: 0,
+            keep_alive: None,
+        };
+        Checkout::h1(pool, self.key.clone(), conn)
+    }
+
+    /// The slot became an HTTP/2 connection, with one stream for the request that opened it.
+    pub(crate) fn into_h2(
+        mut self,
+        sender: http2::SendRequest<B>,
+        meta: Arc<ConnMeta>,
+    ) -> Checkout<B> {
+        let pool = self.pool.take().expect("armed");
+        let mut doomed = Vec::new();
+        pool.lock()
+            .connected_h2(&pool, &self.key, sender.clone(), meta.clone(), &mut doomed);
+        drop(doomed);
+        Checkout::h2(pool, self.key.clone(), sender, meta, false)
+    }
+}
+
+impl<B: Send + 'static> Drop for ConnectSlot<B> {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let mut doomed = Vec::new();
+            pool.lock().connect_failed(&pool, &self.key, &mut doomed);
+            drop(doomed);
+        }
+    }
+}

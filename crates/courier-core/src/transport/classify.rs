@@ -1,0 +1,90 @@
+//! What a failed request's fate was: the one place that decides whether it may be sent again.
+//!
+//! Every error the transport returns before a response head carries a [`Fate`] as data
+//! ([`Error::fate`](crate::Error::fate)). The transport's own single replay, the `RetryLayer` and the
+//! downloader all read it, so they agree on what counts as safe to resend:
+//!
+//! | fate | when | send again |
+//! | --- | --- | --- |
+//! | [`Fate::NotSent`] | no connection could be made, or the connection closed before the request was written | any method |
+//! | [`Fate::NotProcessed`] | HTTP/2 `REFUSED_STREAM`, or a stream past a graceful `GOAWAY` (RFC 9113 §8.7) | any method |
+//! | [`Fate::Lost`] | the connection closed or reset before any response byte | idempotent methods only |
+//! | [`Fate::MaybeProcessed`] | anything else (a malformed response, a protocol error) | no |
+//!
+//! A `Lost` request on a reused connection is the usual race with a server closing an idle
+//! connection; on a fresh connection it is the server's answer, so the transport does not replay it
+//! itself (a `RetryLayer` may, with backoff).
+
+use http::Method;
+
+/// What is known about whether the server acted on a request that failed before its response head.
+///
+/// ```
+/// use courier_core::transport::Fate;
+/// use http::Method;
+///
+/// assert!(Fate::NotSent.allows_resend(&Method::POST));
+/// assert!(Fate::Lost { reused: true }.allows_resend(&Method::GET));
+/// assert!(!Fate::Lost { reused: true }.allows_resend(&Method::POST));
+/// assert!(!Fate::MaybeProcessed.allows_resend(&Method::GET));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fate {
+    /// The request never left: no connection, or the connection closed before it was written.
+    NotSent,
+    /// The server said it did not process it (HTTP/2 `REFUSED_STREAM`, or past a graceful `GOAWAY`).
+    NotProcessed,
+    /// The connection closed or reset after the request was (perhaps partly) written and before any
+    /// response byte arrived. `reused` says whether the connection had carried a request before.
+    Lost {
+        /// The connection had been used before (so this is likely the idle-close race).
+        reused: bool,
+    },
+    /// The server may have processed it.
+    MaybeProcessed,
+}
+
+impl Fate {
+    /// True when sending the request again cannot make the server act on it twice, for `method`.
+    /// The body must be replayable too; that is the caller's to check.
+    pub fn allows_resend(self, method: &Method) -> bool {
+        match self {
+            Fate::NotSent | Fate::NotProcessed => true,
+            Fate::Lost { .. } => method.is_idempotent(),
+            Fate::MaybeProcessed => false,
+        }
+    }
+}
+
+/// Classifies an error hyper returned while a request was sent or its response head awaited.
+pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
+    if err.is_canceled() {
+        // hyper never wrote the request (the connection was closing or not ready).
+        return Fate::NotSent;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
+            if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM)
+                || (h2_err.is_go_away() && h2_err.reason() == Some(h2::Reason::NO_ERROR))
+            {
+                return Fate::NotProcessed;
+            }
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return Fate::Lost { reused };
+            }
+        }
+        source = cause.source();
+    }
+    if err.is_incomplete_message() {
+        return Fate::Lost { reused };
+    }
+    Fate::MaybeProcessed
+}

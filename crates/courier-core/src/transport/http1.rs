@@ -1,0 +1,50 @@
+//! HTTP/1.1 connections: the handshake and the task that drives the connection.
+//!
+//! One spawned task per connection (hyper's connection future), never one per request: the
+//! connection goes back to the pool from the checkout guard when the response body ends. When the
+//! task ends (the server closed the connection, an error, or the pool dropped its sender), it tells
+//! the pool, which stops counting the connection.
+//!
+//! What it does not do: decide reuse (the pool and the checkout guard do).
+
+use std::sync::Arc;
+
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+
+use super::checkout::{Checkout, ConnectSlot};
+use super::connect::Connected;
+use crate::error::{BoxError, Error};
+
+/// Performs the HTTP/1.1 handshake over `connected` and starts the connection's task; the slot
+/// becomes the connection, checked out to the request that opened it.
+pub(crate) async fn handshake<B>(
+    builder: &http1::Builder,
+    connected: Connected,
+    slot: ConnectSlot<B>,
+) -> Result<Checkout<B>, Error>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let meta = Arc::new(connected.meta);
+    let key = slot.key().clone();
+    // Weak: the connection's task must not keep the pool (and through it, the connection) alive.
+    let pool = Arc::downgrade(&slot.pool().inner);
+    let (sender, conn) = builder
+        .handshake(TokioIo::new(connected.stream))
+        .await
+        .map_err(Error::connect)?;
+    let checkout = slot.into_h1(sender, meta.clone());
+    let task = async move {
+        if let Err(err) = conn.with_upgrades().await {
+            tracing::debug!(id = meta.id, error = %err, "HTTP/1.1 connection failed");
+        }
+        if let Some(inner) = pool.upgrade() {
+            super::pool::Pool { inner }.closed(&key, &meta);
+        }
+    };
+    tokio::spawn(tracing::Instrument::in_current_span(task));
+    Ok(checkout)
+}

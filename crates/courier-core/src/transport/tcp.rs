@@ -1,0 +1,162 @@
+//! TCP connections: socket options, and Happy Eyeballs (RFC 8305) over a name's addresses.
+//!
+//! A name often resolves to several addresses, some of which may not answer (a dead IPv6 route, a
+//! server that left one of its addresses). Trying them one after another makes the client wait a
+//! whole connect timeout per dead address; trying them all at once floods the network. RFC 8305 §5
+//! starts the next attempt 250 ms after the previous one unless that one already failed, keeps the
+//! earlier attempts running, and takes whichever connects first. Addresses are tried with the
+//! families interleaved (§4), starting with the family of the first address the resolver returned.
+//!
+//! What it does not do: resolve names (the `resolve` module), or bound the whole attempt (the
+//! connector's `connect_timeout` covers TCP, proxy tunnel and TLS together).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use socket2::{SockRef, TcpKeepalive};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// The delay before the next address is tried while the previous attempt is still pending (RFC 8305 §5
+/// recommends 250 ms).
+pub(crate) const CONNECTION_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// Socket options for new connections.
+#[derive(Clone, Debug)]
+pub(crate) struct TcpOptions {
+    pub(crate) nodelay: bool,
+    pub(crate) keepalive: Option<Duration>,
+    pub(crate) local_address: Option<IpAddr>,
+    pub(crate) attempt_delay: Duration,
+}
+
+impl Default for TcpOptions {
+    fn default() -> Self {
+        TcpOptions {
+            nodelay: true,
+            keepalive: Some(Duration::from_secs(60)),
+            local_address: None,
+            attempt_delay: CONNECTION_ATTEMPT_DELAY,
+        }
+    }
+}
+
+/// Connects to the first of `addrs` that answers, Happy Eyeballs style. The error, when all fail, is
+/// the last attempt's.
+pub(crate) async fn connect(addrs: Vec<SocketAddr>, opts: &TcpOptions) -> io::Result<TcpStream> {
+    let mut pending = interleave(addrs).into_iter();
+    let mut attempts = FuturesUnordered::new();
+    match pending.next() {
+        Some(addr) => attempts.push(attempt(addr, opts)),
+        None => {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "the name resolved to no address",
+            ))
+        }
+    }
+    loop {
+        let delay = tokio::time::sleep(opts.attempt_delay);
+        tokio::pin!(delay);
+        let more = pending.len() > 0;
+        tokio::select! {
+            result = attempts.next(), if !attempts.is_empty() => match result {
+                Some(Ok(stream)) => return Ok(stream),
+                Some(Err(err)) => {
+                    tracing::debug!(error = %err, "connection attempt failed");
+                    // A failure starts the next attempt at once rather than after the delay.
+                    if let Some(addr) = pending.next() {
+                        attempts.push(attempt(addr, opts));
+                    } else if attempts.is_empty() {
+                        return Err(err);
+                    }
+                }
+                None => unreachable!("polled only while attempts are pending"),
+            },
+            () = &mut delay, if more => {
+                if let Some(addr) = pending.next() {
+                    attempts.push(attempt(addr, opts));
+                }
+            }
+        }
+    }
+}
+
+async fn attempt(addr: SocketAddr, opts: &TcpOptions) -> io::Result<TcpStream> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(interval) = opts.keepalive {
+        let keepalive = TcpKeepalive::new().with_time(interval);
+        SockRef::from(&socket).set_tcp_keepalive(&keepalive)?;
+    }
+    // Bind only to an address of the destination's family; the other family goes out unbound.
+    if let Some(local) = opts.local_address {
+        if local.is_ipv4() == addr.is_ipv4() {
+            socket.bind(SocketAddr::new(local, 0))?;
+        }
+    }
+    let stream = socket
+        .connect(addr)
+        .await
+        .map_err(|err| io::Error::new(err.kind(), AttemptError { addr, source: err }))?;
+    stream.set_nodelay(opts.nodelay)?;
+    Ok(stream)
+}
+
+/// A failed attempt, naming the address.
+#[derive(Debug)]
+struct AttemptError {
+    addr: SocketAddr,
+    source: io::Error,
+}
+
+impl std::fmt::Display for AttemptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tcp connect to {} failed: {}", self.addr, self.source)
+    }
+}
+
+impl std::error::Error for AttemptError {}
+
+/// Orders addresses with the families alternating, starting with the first address's (RFC 8305 §4).
+fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let Some(first) = addrs.first() else {
+        return addrs;
+    };
+    let first_v4 = first.is_ipv4();
+    let (mut preferred, mut other): (Vec<_>, Vec<_>) =
+        addrs.into_iter().partition(|a| a.is_ipv4() == first_v4);
+    let mut out = Vec::with_capacity(preferred.len() + other.len());
+    preferred.reverse();
+    other.reverse();
+    loop {
+        match (preferred.pop(), other.pop()) {
+            (None, None) => return out,
+            (a, b) => out.extend(a.into_iter().chain(b)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_alternate_starting_with_the_first() {
+        let v6 = |p| SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 1], p));
+        let v4 = |p| SocketAddr::from(([127, 0, 0, 1], p));
+        assert_eq!(
+            interleave(vec![v6(1), v6(2), v6(3), v4(4), v4(5)]),
+            vec![v6(1), v4(4), v6(2), v4(5), v6(3)]
+        );
+        assert_eq!(
+            interleave(vec![v4(1), v6(2), v4(3)]),
+            vec![v4(1), v6(2), v4(3)]
+        );
+        assert_eq!(interleave(vec![]), vec![]);
+    }
+}
