@@ -495,30 +495,6 @@ async fn keep_alive_expiry_never_cuts_a_response_being_read() {
 }
 
 #[tokio::test]
-async fn total_cap_waits_for_an_idle_connection_of_another_host_to_expire() {
-    let server = TestServer::echo().await;
-    let client = Client::builder()
-        .pool_max_connections(1)
-        .pool_idle_timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    get_bytes(&client, &server.url("/a")).await;
-    // The only permit is held by the idle connection to 127.0.0.1; a request to localhost (another pool
-    // key) gets it once that connection expires, within its own timeout.
-    let other = format!("http://localhost:{}/b", server.addr().port());
-    let response = client
-        .get(other)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let stats = client.pool_stats();
-    assert_eq!(stats.open, 1, "{stats:?}");
-    assert_eq!(stats.connects, 2, "{stats:?}");
-}
-
-#[tokio::test]
 async fn a_waiting_request_keeps_waiting_when_another_gives_up() {
     let server = TestServer::start(|req| async move {
         if req.path() == "/hold" {

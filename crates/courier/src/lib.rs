@@ -32,7 +32,9 @@ mod timeout;
 
 pub use client::{Client, ClientBuilder};
 pub use courier_core::accept_language::AcceptLanguage;
-pub use courier_core::transport::{Certificate, HostStats, PoolStats, Proxy};
+pub use courier_core::transport::{
+    Certificate, ConnectionInfo, Fate, HostStats, PoolStats, Proxy, Timings,
+};
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
 pub use into_url::IntoUrl;

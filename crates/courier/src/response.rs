@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
+use courier_core::transport::ConnectionInfo;
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::Body as _;
@@ -113,10 +114,26 @@ impl Response {
 
     /// The address of the server the response came from.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.head
-            .extensions
-            .get::<courier_core::transport::ConnectionInfo>()
-            .map(courier_core::transport::ConnectionInfo::remote_addr)
+        self.connection_info().map(ConnectionInfo::remote_addr)
+    }
+
+    /// How the connection was made and used: whether it was reused, its addresses, protocol, TLS
+    /// version and cipher suite, and the request's [timings](courier_core::transport::Timings) (DNS,
+    /// connect, TLS, first byte, and total once the body has been read), like curl's `-w` variables.
+    /// `None` only for a response that did not come from Courier's transport.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let response = courier::get("https://127.0.0.1:8443/").await?;
+    /// let info = response.connection_info().unwrap().clone();
+    /// println!("{:?} {:?}", info.version(), info.tls_version());
+    /// let body = response.bytes().await?;
+    /// println!("{} bytes in {:?}", body.len(), info.timings().total());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn connection_info(&self) -> Option<&ConnectionInfo> {
+        self.head.extensions.get::<ConnectionInfo>()
     }
 
     /// Returns an error if the status is 4xx or 5xx: the error carries the status and the URL.
