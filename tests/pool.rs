@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use courier::{Body, Client};
-use courier_testkit::client::{get_bytes, get_text, trusting};
+use courier_testkit::client::{get_text, trusting};
 use courier_testkit::{read_request, read_request_head, respond, RawServer, TestServer};
 use tokio::io::AsyncWriteExt;
 

@@ -90,3 +90,50 @@ pub use policy::{
     DEFAULT_MAX_RETRY_AFTER,
 };
 pub use service::Retry;
+
+use std::time::{Duration, SystemTime};
+
+/// The wait before retry number `retry` (0 for the first): uniformly random in
+/// `[0, min(max, base × 2^retry)]` ("full jitter"), so clients that failed together do not retry
+/// together. The one backoff of Courier: [`RetryPolicy`] and the downloader both use it.
+///
+/// ```
+/// use std::time::Duration;
+/// let delay = courier_core::retry::backoff(Duration::from_millis(100), Duration::from_secs(1), 2);
+/// assert!(delay <= Duration::from_millis(400));
+/// ```
+pub fn backoff(base: Duration, max: Duration, retry: u32) -> Duration {
+    backoff::full_jitter(base, max, retry)
+}
+
+/// How long a response's `Retry-After` header (RFC 9110 §10.2.3) asks to wait, measured from `now`:
+/// delay-seconds or an HTTP-date (a date in the past reads as zero, a number too large for a `u64`
+/// as [`Duration::MAX`]); `None` when absent or unreadable. The one parser of Courier:
+/// [`RetryPolicy`] and the downloader both use it.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert(http::header::RETRY_AFTER, "120".parse().unwrap());
+/// assert_eq!(
+///     courier_core::retry::retry_after(&headers, SystemTime::now()),
+///     Some(Duration::from_secs(120))
+/// );
+/// ```
+pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
+    retry_after::retry_after(headers, now)
+}
+
+/// True when a request that failed with `err` (before any response) may be sent again with `method`:
+/// what the transport recorded as the request's [`Fate`](crate::transport::Fate) allows it. The one
+/// rule [`RetryPolicy`] and the downloader share (timeouts are each one's own setting).
+///
+/// ```
+/// use courier_core::Error;
+/// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// assert!(courier_core::retry::may_resend(&Error::connect(refused), &http::Method::POST));
+/// assert!(!courier_core::retry::may_resend(&Error::body("cut"), &http::Method::GET));
+/// ```
+pub fn may_resend(err: &crate::Error, method: &http::Method) -> bool {
+    err.fate().is_some_and(|fate| fate.allows_resend(method))
+}

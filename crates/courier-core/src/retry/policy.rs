@@ -10,6 +10,7 @@ use super::future::RetryDelay;
 use super::retry_after::retry_after;
 use crate::body::TryCloneBody;
 use crate::error::Error;
+use crate::transport::Fate;
 
 /// How many times a request is retried by default, after its first attempt.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
@@ -58,8 +59,8 @@ pub struct RetryPolicy {
 /// Why an attempt is retried, for the trace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Reason {
-    /// No connection could be made: the request never left, whatever its method.
-    Connect,
+    /// The request never left, or the server said it did not process it: safe whatever the method.
+    Unprocessed,
     /// The connection was closed or reset before any response came.
     Reset,
     /// A deadline passed (only with `retry_timeouts`).
@@ -149,15 +150,13 @@ impl RetryPolicy {
         self.retry_non_idempotent || method.is_idempotent()
     }
 
+    /// Reads the request's fate (see `transport::classify`), as the transport and the downloader do.
     fn classify_error(&self, err: &Error) -> Option<Reason> {
-        if err.is_connect() {
-            Some(Reason::Connect)
-        } else if err.is_timeout() {
-            self.retry_timeouts.then_some(Reason::Timeout)
-        } else if err.is_request() && is_reset(err) {
-            Some(Reason::Reset)
-        } else {
-            None
+        match err.fate() {
+            Some(Fate::NotSent | Fate::NotProcessed) => Some(Reason::Unprocessed),
+            Some(Fate::Lost { .. }) => Some(Reason::Reset),
+            _ if err.is_timeout() => self.retry_timeouts.then_some(Reason::Timeout),
+            _ => None,
         }
     }
 }
@@ -166,31 +165,6 @@ impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy::new()
     }
-}
-
-/// True when the error's cause chain says the connection was closed or reset before a response came
-/// (hyper's "connection closed before message completed", a canceled dispatch, an io reset).
-fn is_reset(err: &Error) -> bool {
-    let mut cause = std::error::Error::source(err);
-    while let Some(err) = cause {
-        if let Some(hyper_err) = err.downcast_ref::<hyper::Error>() {
-            if hyper_err.is_incomplete_message() || hyper_err.is_canceled() || hyper_err.is_closed()
-            {
-                return true;
-            }
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            if matches!(
-                io.kind(),
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-            ) {
-                return true;
-            }
-        }
-        cause = err.source();
-    }
-    false
 }
 
 impl<B, ResB> tower::retry::Policy<Request<B>, Response<ResB>, Error> for RetryPolicy
@@ -228,8 +202,8 @@ where
             }
             Err(err) => (self.classify_error(err)?, None),
         };
-        // A request that never reached the server is safe to send again whatever its method.
-        if reason != Reason::Connect && !self.method_allowed(req.method()) {
+        // A request the server never acted on is safe to send again whatever its method.
+        if reason != Reason::Unprocessed && !self.method_allowed(req.method()) {
             return None;
         }
         if let Some(budget) = &self.budget {

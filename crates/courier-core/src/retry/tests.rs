@@ -91,11 +91,13 @@ fn connect_error() -> Error {
     ))
 }
 
+/// A reset before any response, as the transport reports it: the fate says so.
 fn reset_error() -> Error {
     Error::request(std::io::Error::new(
         std::io::ErrorKind::ConnectionReset,
         "reset by peer",
     ))
+    .with_fate(crate::transport::Fate::Lost { reused: false })
 }
 
 fn other_request_error() -> Error {

@@ -93,7 +93,7 @@ impl DownloaderBuilder {
     }
 
     /// The backoff between retries: `initial` doubling per retry up to `max`, each delay drawn at random
-    /// from its upper half (default 250 ms to 30 s). A `Retry-After` from the server is used instead,
+    /// below it ("full jitter", `courier_core::retry::backoff`; default 250 ms to 30 s). A `Retry-After` from the server is used instead,
     /// when it sent one; one asking for more than `max` fails the job rather than stall it.
     pub fn backoff(mut self, initial: Duration, max: Duration) -> DownloaderBuilder {
         self.config.backoff_initial = initial;

@@ -321,9 +321,11 @@ impl JobCtx {
             let delay = match retry {
                 Retry::Never => return Err(error),
                 _ if retries >= config.retries => return Err(error),
-                Retry::Backoff => {
-                    retry::backoff(config.backoff_initial, config.backoff_max, retries + 1)
-                }
+                Retry::Backoff => courier_core::retry::backoff(
+                    config.backoff_initial,
+                    config.backoff_max,
+                    retries,
+                ),
                 // Waiting longer than the configured maximum would stall the run: give up instead.
                 Retry::After(delay) if delay > config.backoff_max => return Err(error),
                 Retry::After(delay) => delay,
