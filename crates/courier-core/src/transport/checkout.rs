@@ -108,12 +108,9 @@ impl<B: Send + 'static> Checkout<B> {
         &self.meta
     }
 
-    /// The response head arrived: counts the reuse and reads the server's keep-alive wishes.
+    /// The response head arrived: reads the server's keep-alive wishes.
     pub(crate) fn response_received(&mut self, headers: &http::HeaderMap) {
         self.answered = true;
-        if let Some(pool) = &self.pool {
-            pool.lock().response_received(&self.key, self.reused);
-        }
         if let Held::H1 {
             conn: Some(conn), ..
         } = &mut self.held

@@ -531,18 +531,30 @@ where
             return Err(Error::builder("the request URI is not absolute (no host)"));
         }
         thread_local! {
-            // The key is built in a reused buffer: this runs for every request.
-            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+            // The key is built in a reused buffer, and the last key made is reused when it is the
+            // same (requests come in runs to one host): this runs for every request.
+            static KEY: std::cell::RefCell<(String, Option<Key>)> =
+                const { std::cell::RefCell::new((String::new(), None)) };
         }
-        let mut key = KEY.with(|buf| {
-            let mut buf = buf.borrow_mut();
+        let proxy = proxy::intercept(&self.proxy, uri);
+        let key = KEY.with(|cell| {
+            let (buf, last) = &mut *cell.borrow_mut();
             buf.clear();
-            pool::write_host_key(&mut buf, uri);
-            buf.clone()
+            pool::write_host_key(buf, uri);
+            if let Some(proxy) = &proxy {
+                buf.push_str(" via ");
+                buf.push_str(&proxy.uri().to_string());
+            }
+            match last {
+                Some(key) if **key == **buf => key.clone(),
+                _ => {
+                    let key: Key = buf.as_str().into();
+                    *last = Some(key.clone());
+                    key
+                }
+            }
         });
-        if let Some(proxy) = proxy::intercept(&self.proxy, uri) {
-            key.push_str(" via ");
-            key.push_str(&proxy.uri().to_string());
+        if let Some(proxy) = proxy {
             // A forwarding proxy (plain http) reads credentials from each request; a tunnel gets them
             // in its CONNECT.
             if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
@@ -554,7 +566,7 @@ where
             }
         }
         Ok(Route {
-            key: key.into(),
+            key,
             may_be_h2: self.may_be_h2.check(req.uri()),
         })
     }
@@ -608,7 +620,7 @@ where
             prepare(&mut req, &checkout)?;
             match checkout.send(req).await {
                 Ok(mut res) => {
-                    drop(in_flight);
+                    in_flight.answered(checkout.reused());
                     checkout.response_received(res.headers());
                     let fresh_meta = (!checkout.reused()).then(|| &**checkout.meta());
                     let info = ConnectionInfo::new(

@@ -287,6 +287,7 @@ impl<B: Send + 'static> Pool<B> {
         InFlight {
             pool: self.clone(),
             key: key.clone(),
+            counted: true,
         }
     }
 
@@ -831,10 +832,22 @@ impl<B: Send + 'static> State<B> {
             }
         }
     }
+}
 
-    /// A response head arrived over a connection of `key`.
-    pub(super) fn response_received(&mut self, key: &Key, reused: bool) {
-        if let Some(host) = self.hosts.get_mut(key) {
+/// A request in flight: counted in [`PoolStats::in_flight`] until its response head arrives
+/// ([`InFlight::answered`]) or it is dropped.
+pub(crate) struct InFlight<B: Send + 'static> {
+    pool: Pool<B>,
+    key: Key,
+    counted: bool,
+}
+
+impl<B: Send + 'static> InFlight<B> {
+    /// The response head arrived, over a reused connection or not: one lock for both counters.
+    pub(crate) fn answered(mut self, reused: bool) {
+        self.counted = false;
+        if let Some(host) = self.pool.lock().hosts.get_mut(&self.key) {
+            host.in_flight -= 1;
             if reused {
                 host.counters.reuses += 1;
             }
@@ -842,14 +855,11 @@ impl<B: Send + 'static> State<B> {
     }
 }
 
-/// A request in flight: counted in [`PoolStats::in_flight`] until dropped.
-pub(crate) struct InFlight<B: Send + 'static> {
-    pool: Pool<B>,
-    key: Key,
-}
-
 impl<B: Send + 'static> Drop for InFlight<B> {
     fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
         if let Some(host) = self.pool.lock().hosts.get_mut(&self.key) {
             host.in_flight -= 1;
         }
