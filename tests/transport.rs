@@ -334,3 +334,54 @@ async fn a_fresh_tls_connection_reports_every_phase_in_order_and_a_reused_one_no
     assert_eq!(second.text().await.unwrap(), "hello");
     assert!(t.total().is_some());
 }
+
+#[tokio::test]
+async fn http1_knobs_title_case_headers_and_lenient_responses() {
+    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    let server = RawServer::start(move |mut stream, _| {
+        let seen = seen.clone();
+        async move {
+            let Some(request) = read_request(&mut stream).await else {
+                return;
+            };
+            let reply: &[u8] = if request.head.contains("/09") {
+                b"plain old body"
+            } else {
+                b"HTTP/1.1 200 OK\r\nX-Folded: one\r\n  two\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            };
+            seen.lock().unwrap().push(request.head);
+            let _ = stream.write_all(reply).await;
+        }
+    })
+    .await;
+
+    let strict = Client::new();
+    let err = within(10, strict.get(server.url("/folded")).send())
+        .await
+        .unwrap_err();
+    assert!(err.is_request(), "{err:?}");
+    assert!(within(10, strict.get(server.url("/09")).send())
+        .await
+        .is_err());
+
+    let lenient = Client::builder()
+        .http1_title_case_headers()
+        .http1_allow_obsolete_multiline_headers_in_responses(true)
+        .http09_responses()
+        .build()
+        .unwrap();
+    let response = within(10, lenient.get(server.url("/folded")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-folded"], "one two");
+    assert_eq!(response.text().await.unwrap(), "ok");
+    let response = within(10, lenient.get(server.url("/09")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "plain old body");
+    let heads = heads.lock().unwrap().clone();
+    let last = heads.last().unwrap();
+    assert!(last.contains("\r\nUser-Agent: "), "{last}");
+    assert!(heads[0].contains("\r\nuser-agent: "), "{}", heads[0]);
+}

@@ -735,6 +735,94 @@ impl ClientBuilder {
         self.transport = self.transport.tcp_nodelay(enabled);
         self
     }
+
+    /// HTTP/2: send a PING this often to keep connections alive; `None` (default) sends none.
+    pub fn http2_keep_alive_interval<D: Into<Option<Duration>>>(
+        mut self,
+        interval: D,
+    ) -> ClientBuilder {
+        self.transport = self.transport.http2_keep_alive_interval(interval.into());
+        self
+    }
+
+    /// HTTP/2: close a connection whose keep-alive PING is not answered within `timeout`.
+    pub fn http2_keep_alive_timeout(mut self, timeout: Duration) -> ClientBuilder {
+        self.transport = self.transport.http2_keep_alive_timeout(timeout);
+        self
+    }
+
+    /// HTTP/2: send keep-alive PINGs even when no stream is open.
+    pub fn http2_keep_alive_while_idle(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.http2_keep_alive_while_idle(enabled);
+        self
+    }
+
+    /// HTTP/2: the initial flow-control window of each stream.
+    pub fn http2_initial_stream_window_size(
+        mut self,
+        size: impl Into<Option<u32>>,
+    ) -> ClientBuilder {
+        self.transport = self.transport.http2_initial_stream_window_size(size);
+        self
+    }
+
+    /// HTTP/2: the initial flow-control window of each connection.
+    pub fn http2_initial_connection_window_size(
+        mut self,
+        size: impl Into<Option<u32>>,
+    ) -> ClientBuilder {
+        self.transport = self.transport.http2_initial_connection_window_size(size);
+        self
+    }
+
+    /// HTTP/2: size flow-control windows from the measured bandwidth-delay product.
+    pub fn http2_adaptive_window(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.http2_adaptive_window(enabled);
+        self
+    }
+
+    /// HTTP/2: the largest frame payload to accept.
+    pub fn http2_max_frame_size(mut self, size: impl Into<Option<u32>>) -> ClientBuilder {
+        self.transport = self.transport.http2_max_frame_size(size);
+        self
+    }
+
+    /// HTTP/2: the largest (decoded) header list to accept.
+    pub fn http2_max_header_list_size(mut self, size: u32) -> ClientBuilder {
+        self.transport = self.transport.http2_max_header_list_size(size);
+        self
+    }
+
+    /// HTTP/1.1: write header names in Title-Case.
+    pub fn http1_title_case_headers(mut self) -> ClientBuilder {
+        self.transport = self.transport.http1_title_case_headers();
+        self
+    }
+
+    /// HTTP/1.1: accept response headers folded over several lines (obsolete line folding).
+    pub fn http1_allow_obsolete_multiline_headers_in_responses(
+        mut self,
+        enabled: bool,
+    ) -> ClientBuilder {
+        self.transport = self
+            .transport
+            .http1_allow_obsolete_multiline_headers_in_responses(enabled);
+        self
+    }
+
+    /// HTTP/1.1: skip invalid response header lines instead of failing the response.
+    pub fn http1_ignore_invalid_headers_in_responses(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self
+            .transport
+            .http1_ignore_invalid_headers_in_responses(enabled);
+        self
+    }
+
+    /// Accept HTTP/0.9 responses (no status line, no headers). Default off.
+    pub fn http09_responses(mut self) -> ClientBuilder {
+        self.transport = self.transport.http09_responses();
+        self
+    }
 }
 
 impl fmt::Debug for ClientBuilder {

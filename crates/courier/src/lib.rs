@@ -1,6 +1,6 @@
 //! # Courier
 //!
-//! An async HTTP client for tokio, built on hyper, hyper-util and tower, and shaped like `reqwest`.
+//! An async HTTP client for tokio, built on hyper and tower, and shaped like `reqwest`.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), courier::Error> {
