@@ -121,6 +121,17 @@ fn transport_sends(fate: Fate) -> usize {
     }
 }
 
+/// How many times a request reaches the server with `retries` allowed above the transport: every
+/// call is retried exactly when the fate allows it for the method.
+fn expected_sends(fate: Fate, method: &Method, retries: u32) -> usize {
+    let calls = if fate.allows_resend(method) {
+        1 + retries as usize
+    } else {
+        1
+    };
+    calls * transport_sends(fate)
+}
+
 #[tokio::test]
 async fn transport_retry_layer_and_downloader_agree_on_every_failure_kind() {
     const RETRIES: u32 = 2;
@@ -178,14 +189,9 @@ async fn transport_retry_layer_and_downloader_agree_on_every_failure_kind() {
             .await
             .unwrap_err();
             assert_eq!(err.fate(), Some(*fate), "{name} {method}: {err:?}");
-            let calls = if fate.allows_resend(&method) {
-                1 + RETRIES as usize
-            } else {
-                1
-            };
             assert_eq!(
                 server.attempts() - before,
-                calls * transport_sends(*fate),
+                expected_sends(*fate, &method, RETRIES),
                 "{name} {method}: RetryLayer"
             );
         }
@@ -202,14 +208,9 @@ async fn transport_retry_layer_and_downloader_agree_on_every_failure_kind() {
         )
         .await;
         assert_eq!(summary.failures.len(), 1, "{name}");
-        let calls = if fate.allows_resend(&Method::GET) {
-            1 + RETRIES as usize
-        } else {
-            1
-        };
         assert_eq!(
             server.attempts() - before,
-            calls * transport_sends(*fate),
+            expected_sends(*fate, &Method::GET, RETRIES),
             "{name}: downloader"
         );
     }

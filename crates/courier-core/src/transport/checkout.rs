@@ -154,9 +154,10 @@ where
         &mut self,
         req: Request<B>,
     ) -> Result<Response<Incoming>, SendError<B>> {
-        match &mut self.held {
-            Held::H1 { conn, .. } => {
-                let sender = &mut conn.as_mut().expect("connection held").sender;
+        // hyper's two `SendRequest`s share these methods but no trait.
+        macro_rules! send_on {
+            ($sender:expr) => {{
+                let sender = $sender;
                 // A connection given back is ready only once hyper has polled it past the last
                 // response; a closed one fails here with the request unsent.
                 if let Err(error) = sender.ready().await {
@@ -172,22 +173,11 @@ where
                         request: e.take_message(),
                         error: e.into_error(),
                     })
-            }
-            Held::H2 { sender } => {
-                if let Err(error) = sender.ready().await {
-                    return Err(SendError {
-                        error,
-                        request: Some(req),
-                    });
-                }
-                sender
-                    .try_send_request(req)
-                    .await
-                    .map_err(|mut e| SendError {
-                        request: e.take_message(),
-                        error: e.into_error(),
-                    })
-            }
+            }};
+        }
+        match &mut self.held {
+            Held::H1 { conn, .. } => send_on!(&mut conn.as_mut().expect("connection held").sender),
+            Held::H2 { sender } => send_on!(sender),
         }
     }
 }

@@ -81,6 +81,10 @@ pub(crate) struct ConnMeta {
     /// The connection still counts against the pool's limits. Cleared exactly once, by whoever closes
     /// it first (eviction, expiry, or its connection task ending).
     pub(crate) counted: AtomicBool,
+    /// HTTP/2: the server's SETTINGS arrived, and the stream limit they set (`usize::MAX` if none).
+    /// Kept here because hyper may read them before the pool has registered the connection.
+    pub(crate) settings_seen: AtomicBool,
+    pub(crate) max_streams: std::sync::atomic::AtomicUsize,
 }
 
 impl ConnMeta {
@@ -182,6 +186,8 @@ impl ConnectorInner {
             tcp: tcp_done - resolved,
             tls: None,
             counted: AtomicBool::new(true),
+            settings_seen: AtomicBool::new(false),
+            max_streams: std::sync::atomic::AtomicUsize::new(usize::MAX),
         };
         if !https {
             return Ok(Connected {

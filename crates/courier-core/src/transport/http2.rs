@@ -42,12 +42,23 @@ where
     let pool = Arc::downgrade(&slot.pool().inner);
     let settings_pool = pool.clone();
     let settings_key = key.clone();
+    let settings_meta = meta.clone();
     let io = SettingsIo {
         io: connected.stream,
         scanner: SettingsScanner::default(),
         on_settings: Box::new(move |max| {
+            // hyper starts reading during the handshake, so this may run before the pool knows the
+            // connection: the facts go on the connection first, for the pool to find either way.
+            if let Some(max) = max {
+                settings_meta
+                    .max_streams
+                    .store(max as usize, std::sync::atomic::Ordering::Release);
+            }
+            settings_meta
+                .settings_seen
+                .store(true, std::sync::atomic::Ordering::Release);
             if let Some(inner) = settings_pool.upgrade() {
-                super::pool::Pool { inner }.settings_received(&settings_key, id, max);
+                super::pool::Pool { inner }.settings_received(&settings_key, id);
             }
         }),
     };

@@ -165,6 +165,25 @@ struct H2Conn<B> {
 }
 
 impl<B> H2Conn<B> {
+    /// Takes the server's SETTINGS from the connection's facts, if they have arrived.
+    fn settle(&mut self, streams_hint: &mut usize) {
+        if !self
+            .meta
+            .settings_seen
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
+        self.settled = true;
+        self.max_streams = self
+            .meta
+            .max_streams
+            .load(std::sync::atomic::Ordering::Acquire);
+        if self.max_streams != usize::MAX {
+            *streams_hint = self.max_streams.max(1);
+        }
+    }
+
     fn has_room(&self) -> bool {
         self.settled && self.streams < self.max_streams && !self.sender.is_closed()
     }
@@ -312,22 +331,23 @@ impl<B: Send + 'static> Pool<B> {
         drop(doomed);
     }
 
-    /// The server's SETTINGS arrived on HTTP/2 connection `id`, with its stream limit if it set one.
-    pub(crate) fn settings_received(&self, key: &Key, id: u64, max_streams: Option<u32>) {
+    /// The server's SETTINGS arrived on HTTP/2 connection `id` (recorded on its `ConnMeta`).
+    pub(crate) fn settings_received(&self, key: &Key, id: u64) {
         let mut doomed = Vec::new();
         let mut state = self.lock();
         let Some(host) = state.hosts.get_mut(key) else {
             return;
         };
         let Some(conn) = host.h2.iter_mut().find(|c| c.meta.id == id) else {
+            // Not registered yet: `connected_h2` reads the settings from the connection.
             return;
         };
-        conn.settled = true;
-        if let Some(max) = max_streams {
-            conn.max_streams = max as usize;
-            host.streams_hint = (max as usize).max(1);
-        }
-        tracing::debug!(id, ?max_streams, "HTTP/2 settings received");
+        conn.settle(&mut host.streams_hint);
+        tracing::debug!(
+            id,
+            max_streams = conn.max_streams,
+            "HTTP/2 settings received"
+        );
         state.serve_waiters(self, key, &mut doomed);
         drop(state);
         drop(doomed);
@@ -736,7 +756,7 @@ impl<B: Send + 'static> State<B> {
         host.open += 1;
         host.counters.connects += 1;
         host.protocol = Protocol::Http2;
-        host.h2.push(H2Conn {
+        let mut conn = H2Conn {
             sender,
             meta,
             streams: 1,
@@ -744,7 +764,9 @@ impl<B: Send + 'static> State<B> {
             settled: false,
             uses: 1,
             idle_since: Instant::now(),
-        });
+        };
+        conn.settle(&mut host.streams_hint);
+        host.h2.push(conn);
         self.serve_waiters(pool, key, doomed);
     }
 
