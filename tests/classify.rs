@@ -113,6 +113,19 @@ fn client(h2: bool, policy: RetryPolicy) -> Client {
     builder.build().unwrap()
 }
 
+/// Sends `method` to the failing server through a client with `policy`; the error it must end in.
+async fn send_failing(server: &Failing, policy: RetryPolicy, method: &Method) -> courier::Error {
+    within(
+        10,
+        client(server.h2(), policy)
+            .request(method.clone(), server.url())
+            .body("x")
+            .send(),
+    )
+    .await
+    .unwrap_err()
+}
+
 /// How many times the transport sends a request for one call: twice where it replays on its own.
 fn transport_sends(fate: Fate) -> usize {
     match fate {
@@ -152,15 +165,7 @@ async fn transport_retry_layer_and_downloader_agree_on_every_failure_kind() {
         for method in [Method::GET, Method::POST] {
             // The transport alone (no RetryLayer): the fate, and its own replay only.
             let before = server.attempts();
-            let err = within(
-                10,
-                client(server.h2(), RetryPolicy::disabled())
-                    .request(method.clone(), &url)
-                    .body("x")
-                    .send(),
-            )
-            .await
-            .unwrap_err();
+            let err = send_failing(server, RetryPolicy::disabled(), &method).await;
             assert_eq!(err.fate(), Some(*fate), "{name} {method}: {err:?}");
             assert_eq!(
                 courier_core::retry::may_resend(&err, &method),
@@ -179,15 +184,7 @@ async fn transport_retry_layer_and_downloader_agree_on_every_failure_kind() {
                 .backoff(Duration::from_millis(1), Duration::from_millis(5))
                 .no_budget();
             let before = server.attempts();
-            let err = within(
-                10,
-                client(server.h2(), policy)
-                    .request(method.clone(), &url)
-                    .body("x")
-                    .send(),
-            )
-            .await
-            .unwrap_err();
+            let err = send_failing(server, policy, &method).await;
             assert_eq!(err.fate(), Some(*fate), "{name} {method}: {err:?}");
             assert_eq!(
                 server.attempts() - before,

@@ -117,19 +117,14 @@ impl<B: Send + 'static> Checkout<B> {
         {
             conn.uses += 1;
             conn.keep_alive = super::pool::keep_alive_timeout(headers);
-            if connection_close(headers) {
-                // Not reusable: `reusable` stays false and the connection closes with the checkout.
-                conn.keep_alive = Some(std::time::Duration::ZERO);
-            }
+            conn.closing = connection_close(headers);
         }
     }
 
     /// The response body ended cleanly.
     pub(crate) fn body_done(&mut self) {
         if let Held::H1 { conn, reusable } = &mut self.held {
-            *reusable = conn
-                .as_ref()
-                .is_some_and(|c| c.keep_alive != Some(std::time::Duration::ZERO));
+            *reusable = conn.as_ref().is_some_and(|c| !c.closing);
         }
     }
 
@@ -263,6 +258,7 @@ impl<B: Send + 'static> ConnectSlot<B> {
             meta,
             uses: 0,
             keep_alive: None,
+            closing: false,
         };
         Checkout::h1(pool, self.key.clone(), conn)
     }

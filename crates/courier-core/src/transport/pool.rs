@@ -145,6 +145,8 @@ pub(super) struct H1Conn<B> {
     pub(super) uses: u64,
     /// The server's `Keep-Alive: timeout`, if it sent one.
     pub(super) keep_alive: Option<Duration>,
+    /// The last response said `Connection: close`: the connection is not reused.
+    pub(super) closing: bool,
 }
 
 struct IdleConn<B> {
@@ -482,9 +484,7 @@ impl<B: Send + 'static> State<B> {
                 doomed.push(Closing::H1(idle.conn));
             } else if idle.deadline.is_some_and(|d| d <= now) {
                 host.counters.expired += 1;
-                let meta = idle.conn.meta.clone();
-                doomed.push(Closing::H1(idle.conn));
-                self.release(key, &meta);
+                self.close_idle(key, idle.conn, doomed);
                 return self.decide(config, key, may_be_h2, covered, doomed);
             } else {
                 return Decision::Idle(idle.conn);
@@ -635,6 +635,13 @@ impl<B: Send + 'static> State<B> {
         }
     }
 
+    /// Closes an idle HTTP/1.1 connection the client gives up (expired, evicted, one too many idle):
+    /// it stops counting now and closes once the lock is released.
+    fn close_idle(&mut self, key: &Key, conn: H1Conn<B>, doomed: &mut Doomed<B>) {
+        self.release(key, &conn.meta);
+        doomed.push(Closing::H1(conn));
+    }
+
     /// Stops counting a connection against the limits (once per connection).
     pub(super) fn release(&mut self, key: &Key, meta: &ConnMeta) {
         if meta.uncount() {
@@ -670,7 +677,13 @@ impl<B: Send + 'static> State<B> {
             return false;
         };
         let host = self.hosts.get_mut(&victim).expect("found above");
-        let meta = if is_h2 {
+        if !is_h2 {
+            let conn = host.idle.remove(0).conn;
+            tracing::debug!(host = %victim, id = conn.meta.id, "closing an idle connection to make room under the total limit");
+            self.close_idle(&victim, conn, doomed);
+            return true;
+        }
+        let meta = {
             let i = host
                 .h2
                 .iter()
@@ -682,11 +695,6 @@ impl<B: Send + 'static> State<B> {
             let conn = host.h2.remove(i);
             doomed.push(Closing::H2(conn.sender));
             conn.meta
-        } else {
-            let conn = host.idle.remove(0).conn;
-            let meta = conn.meta.clone();
-            doomed.push(Closing::H1(conn));
-            meta
         };
         tracing::debug!(host = %victim, id = meta.id, "closing an idle connection to make room under the total limit");
         self.release(&victim, &meta);
@@ -702,10 +710,8 @@ impl<B: Send + 'static> State<B> {
             while i < host.idle.len() {
                 match host.idle[i].deadline {
                     Some(d) if d <= now => {
-                        let conn = host.idle.remove(i).conn;
                         host.counters.expired += 1;
-                        expired.push((key.clone(), conn.meta.clone()));
-                        doomed.push(Closing::H1(conn));
+                        expired.push((key.clone(), host.idle.remove(i).conn));
                     }
                     Some(d) => {
                         next = Some(next.map_or(d, |n| n.min(d)));
@@ -715,9 +721,9 @@ impl<B: Send + 'static> State<B> {
                 }
             }
         }
-        for (key, meta) in expired {
-            tracing::debug!(id = meta.id, "idle connection expired");
-            self.release(&key, &meta);
+        for (key, conn) in expired {
+            tracing::debug!(id = conn.meta.id, "idle connection expired");
+            self.close_idle(&key, conn, doomed);
         }
         next
     }
@@ -797,9 +803,7 @@ impl<B: Send + 'static> State<B> {
         let host = self.host_mut(key);
         if host.idle.len() > config.max_idle_per_host {
             let conn = host.idle.remove(0).conn;
-            let meta = conn.meta.clone();
-            doomed.push(Closing::H1(conn));
-            self.release(key, &meta);
+            self.close_idle(key, conn, &mut doomed);
             self.serve_after_release(pool, key, &mut doomed);
         }
         if deadline.is_some() {
