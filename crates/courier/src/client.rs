@@ -589,6 +589,23 @@ impl ClientBuilder {
         self
     }
 
+    /// The most a compressed body may grow per compressed byte once it decodes past 8 MiB (default
+    /// 100 times), so a decompression bomb fails after a few megabytes however the body is read;
+    /// `None` for no limit. See
+    /// [`DecompressionLayer::max_ratio`](courier_core::decompression::DecompressionLayer::max_ratio).
+    ///
+    /// ```
+    /// let client = courier::Client::builder()
+    ///     .max_decompression_ratio(1000)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), courier::Error>(())
+    /// ```
+    pub fn max_decompression_ratio<L: Into<Option<u32>>>(mut self, ratio: L) -> ClientBuilder {
+        self.decompression = self.decompression.max_ratio(ratio.into());
+        self
+    }
+
     /// `Accept-Language` for requests that set none, e.g.
     /// `AcceptLanguage::new().lang("sv").lang_q("en", 0.8)`; an invalid tag or q-value makes
     /// [`build`](ClientBuilder::build) fail with a builder error.
