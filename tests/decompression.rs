@@ -258,7 +258,7 @@ async fn assert_round_trip(encodings: &[&'static str], encoded: Vec<u8>, expecte
     let (frames, err) = read_frames(response).await;
     assert!(err.is_none(), "{err:?}");
     // Streamed in blocks, never as one buffered body.
-    assert!(frames.iter().all(|f| !f.is_empty() && f.len() <= 32 * 1024));
+    assert!(frames.iter().all(|f| !f.is_empty() && f.len() <= 64 * 1024));
     let body: Vec<u8> = frames.concat();
     assert_eq!(body.len(), expected.len());
     assert!(body == expected, "decoded bytes differ");

@@ -16,7 +16,7 @@ use super::RATIO_EXEMPT_SIZE;
 use crate::error::{BoxError, Error};
 
 /// Decoded bytes are read in blocks of this size: one data frame per block.
-const READ_CHUNK: usize = 32 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Below this much free space in the block, start a fresh one rather than yield tiny frames.
 const MIN_READ: usize = 1024;
@@ -148,6 +148,8 @@ struct Decoder<B> {
     buf: BytesMut,
 }
 
+// The whole `Decoder` is boxed once per decoded body; boxing the chain too would add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum State<B> {
     /// Waiting for the first bytes: an empty body is answered as empty, not as a truncated stream
     /// (servers send `Content-Encoding: gzip` on empty chunked bodies), and no decoder is built for it.

@@ -8,7 +8,7 @@
 //!   over several header lines; `identity` ignored; `x-gzip` means `gzip`) and decodes the body with
 //!   async-compression's streaming decoders, undoing stacked codings last first (`gzip, br` is decoded
 //!   as Brotli, then gzip). `Content-Encoding` and `Content-Length` are removed from decoded responses,
-//!   since they describe the bytes on the wire. The body streams in blocks of up to 32 KiB; it is never
+//!   since they describe the bytes on the wire. The body streams in blocks of up to 64 KiB; it is never
 //!   buffered whole.
 //!
 //! `deflate` is zlib-wrapped per RFC 9110, but raw deflate is accepted too (told apart by the first two
