@@ -24,10 +24,13 @@
 mod client;
 pub mod download;
 mod into_url;
+mod lines;
 pub mod multipart;
+mod reader;
 mod request;
 mod response;
 mod target;
+mod text;
 mod timeout;
 
 pub use client::{Client, ClientBuilder};
@@ -38,6 +41,8 @@ pub use courier_core::transport::{
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
 pub use into_url::IntoUrl;
+pub use lines::{Lines, DEFAULT_MAX_LINE_LENGTH};
+pub use reader::BodyReader;
 pub use request::{Request, RequestBuilder};
 pub use response::Response;
 pub use url::Url;
