@@ -16,6 +16,7 @@ use url::Url;
 use crate::target::Target;
 
 use crate::lines::Lines;
+use crate::link::Links;
 use crate::reader::BodyReader;
 use crate::text::decode_text;
 use crate::{Body, Error};
@@ -94,6 +95,25 @@ impl Response {
     /// The URLs redirected through before the final one, in order; empty when there was no redirect.
     pub fn redirects(&self) -> &[Url] {
         crate::client::redirect_hops(&self.head.extensions)
+    }
+
+    /// The links of the `Link` headers (RFC 8288), targets resolved against [`url`](Response::url), to
+    /// look up by relation type, like requests' `response.links`: the way to walk a paginated API.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let client = courier::Client::new();
+    /// let mut next = Some(courier::Url::parse("http://127.0.0.1:8080/items?page=1").unwrap());
+    /// while let Some(url) = next {
+    ///     let response = client.get(url).send().await?.error_for_status()?;
+    ///     next = response.links().get("next").map(|link| link.url().clone());
+    ///     println!("{}", response.text().await?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn links(&self) -> Links {
+        Links::parse(&self.head.headers, self.url())
     }
 
     /// The response headers.
