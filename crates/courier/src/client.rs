@@ -17,7 +17,7 @@ use url::Url;
 use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
 use courier_core::cookie::{CookieManager, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
-use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy, RedirectHistory};
+use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Hop, Policy, RedirectHistory};
 use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
 use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
@@ -400,6 +400,13 @@ pub(crate) fn redirect_hops(extensions: &http::Extensions) -> &[Url] {
     extensions
         .get::<RedirectHistory>()
         .map_or(&[][..], RedirectHistory::previous)
+}
+
+/// The redirect responses followed, first first, recorded by the redirect layer.
+pub(crate) fn redirect_responses(extensions: &http::Extensions) -> &[Hop] {
+    extensions
+        .get::<RedirectHistory>()
+        .map_or(&[][..], RedirectHistory::hops)
 }
 
 /// Configures a [`Client`].

@@ -56,7 +56,7 @@ pub mod cookie {
 
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].
 pub mod redirect {
-    pub use courier_core::redirect::{Action, Attempt, Policy, RedirectHistory};
+    pub use courier_core::redirect::{Action, Attempt, Hop, Policy, RedirectHistory};
 }
 
 /// Retry policies: [`retry::RetryPolicy`], used with [`ClientBuilder::retry`].

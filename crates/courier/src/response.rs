@@ -116,6 +116,23 @@ impl Response {
         Links::parse(&self.head.headers, self.url())
     }
 
+    /// The redirect responses followed to get this one, in order, like requests' `Response.history`:
+    /// each [`Hop`](crate::redirect::Hop)'s status, reason, headers and the URL that answered (bodies
+    /// were not read). Empty when there was no redirect.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let response = courier::get("http://127.0.0.1:8080/old").await?;
+    /// for hop in response.history() {
+    ///     println!("{} {} {}", hop.status(), hop.url(), hop.headers()["location"].to_str().unwrap());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn history(&self) -> &[crate::redirect::Hop] {
+        crate::client::redirect_responses(&self.head.extensions)
+    }
+
     /// The response headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.head.headers
