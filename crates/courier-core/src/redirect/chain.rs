@@ -11,7 +11,7 @@ use super::error::{InsecureRedirect, InvalidLocation, RedirectLoop};
 use super::history::{Hop, RedirectHistory};
 use super::policy::Policy;
 use super::rules;
-use crate::body::TryCloneBody;
+use crate::body::{ReplayBody, TryCloneBody};
 use crate::error::Error;
 
 /// What to do after a response.
@@ -174,45 +174,5 @@ where
             res.extensions_mut().insert(history);
         }
         res
-    }
-}
-
-/// The body to send again on the next hop.
-enum ReplayBody<B> {
-    /// Empty: any hop can send `B::default()`.
-    Empty,
-    /// A copy (for `Bytes`-backed bodies, a reference count).
-    Copy(B),
-    /// A stream, consumed by the first hop.
-    Unavailable,
-}
-
-impl<B> ReplayBody<B>
-where
-    B: http_body::Body + Default + TryCloneBody,
-{
-    fn of(body: &B) -> Self {
-        if body.size_hint().exact() == Some(0) {
-            return ReplayBody::Empty;
-        }
-        match body.try_clone_body() {
-            Some(copy) => ReplayBody::Copy(copy),
-            None => ReplayBody::Unavailable,
-        }
-    }
-
-    /// A body for the next hop, keeping a copy for the hop after it.
-    fn take(&mut self) -> Option<B> {
-        match mem::replace(self, ReplayBody::Unavailable) {
-            ReplayBody::Empty => {
-                *self = ReplayBody::Empty;
-                Some(B::default())
-            }
-            ReplayBody::Copy(body) => {
-                *self = ReplayBody::of(&body);
-                Some(body)
-            }
-            ReplayBody::Unavailable => None,
-        }
     }
 }
