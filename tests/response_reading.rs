@@ -49,6 +49,10 @@ async fn server() -> TestServer {
             "/chunked" => with_headers(&[], slow(chunks(TEXT, &[3, 7, 1, 20]), Duration::ZERO)),
             "/gzip" => with_headers(&[("content-encoding", "gzip")], full(gzip(TEXT))),
             "/big" => with_headers(&[], full(big())),
+            "/big-gzip" => with_headers(
+                &[("content-encoding", "gzip")],
+                slow(chunks(&gzip(&big()), &[65536, 1000]), Duration::ZERO),
+            ),
             "/latin1" => with_headers(
                 &[("content-type", "text/plain; charset=iso-8859-1")],
                 slow(
@@ -153,6 +157,27 @@ async fn multi_megabyte_body_copies_exactly() {
         .unwrap();
     assert_eq!(n, 3 * 1024 * 1024);
     assert!(copied == big(), "the copy differs from the body");
+}
+
+#[tokio::test]
+async fn multi_megabyte_gzip_body_reads_exactly_line_by_line_and_in_blocks() {
+    let server = server().await;
+    let mut reader = within(10, Client::new().get(server.url("/big-gzip")).send())
+        .await
+        .unwrap()
+        .reader();
+    let expected = big();
+    let mut got = Vec::new();
+    // Alternate `read_until` on a byte value and 4000-byte `read_exact`s, then the rest.
+    for _ in 0..100 {
+        within(10, reader.read_until(250, &mut got)).await.unwrap();
+        let mut block = vec![0; 4000];
+        within(10, reader.read_exact(&mut block)).await.unwrap();
+        got.extend_from_slice(&block);
+    }
+    within(20, reader.read_to_end(&mut got)).await.unwrap();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "the decoded body differs");
 }
 
 #[tokio::test]

@@ -32,9 +32,9 @@ pin_project! {
             #[pin]
             future: S::Future,
         },
+        // Boxed: only requests that answer a challenge pay for the room.
         Again {
-            #[pin]
-            oneshot: Oneshot<S, Request<B>>,
+            oneshot: Pin<Box<Oneshot<S, Request<B>>>>,
         },
     }
 }
@@ -61,7 +61,7 @@ where
         loop {
             let result = match this.attempt.as_mut().project() {
                 AttemptProj::First { future } => ready!(future.poll(cx)),
-                AttemptProj::Again { oneshot } => ready!(oneshot.poll(cx)),
+                AttemptProj::Again { oneshot } => ready!(oneshot.as_mut().poll(cx)),
             };
             let res = result.map_err(Error::from_service)?;
             let Some(handshake) = this.handshake.as_mut() else {
@@ -70,7 +70,7 @@ where
             match handshake.next(res) {
                 Step::Done(res) => return Poll::Ready(Ok(res)),
                 Step::Again(req) => this.attempt.set(Attempt::Again {
-                    oneshot: Oneshot::new(handshake.service.clone(), req),
+                    oneshot: Box::pin(Oneshot::new(handshake.service.clone(), req)),
                 }),
             }
         }
