@@ -566,3 +566,27 @@ async fn a_proxy_asking_for_digest_gets_proxy_authorization() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PROXY_AUTHENTICATION_REQUIRED);
 }
+
+/// The layer on its own, around Courier's transport: a custom stack.
+#[tokio::test]
+async fn the_auth_layer_in_a_custom_stack() {
+    use courier_core::auth::{AuthLayer, CredentialStore, Credentials};
+    use courier_core::transport::Transport;
+    use tower::{Layer, ServiceExt};
+
+    let digest = DigestServer::new("SHA-256-sess", Some("auth"));
+    let server = digest.clone().start().await;
+    let store =
+        CredentialStore::new().host("127.0.0.1", Credentials::new("Mufasa", "Circle of Life"));
+    let stack = AuthLayer::new(store).layer(Transport::builder().build().unwrap());
+    for _ in 0..2 {
+        let req = http::Request::get(server.url("/custom"))
+            .body(courier_core::Body::empty())
+            .unwrap();
+        let res = within(10, stack.clone().oneshot(req)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Clones share the session: one challenge for both requests.
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
+}

@@ -89,6 +89,15 @@ async fn server() -> TestServer {
     .await
 }
 
+/// What the issue asks of the reader and the line stream, checked by the compiler.
+#[allow(dead_code)]
+fn reader_and_lines_are_file_like_and_send() {
+    fn file_like<T: tokio::io::AsyncBufRead + tokio::io::AsyncRead + Unpin + Send>() {}
+    fn stream<T: futures_util::Stream<Item = Result<String, courier::Error>> + Unpin + Send>() {}
+    file_like::<BodyReader>();
+    stream::<courier::Lines>();
+}
+
 /// 3 MiB of a pattern that is different at every offset within 251 bytes.
 fn big() -> Vec<u8> {
     (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect()
