@@ -438,3 +438,38 @@ fn policy_debug_and_defaults() {
     assert_send_sync::<Policy>();
     assert_send_sync::<FollowRedirectLayer>();
 }
+
+#[tokio::test]
+async fn history_keeps_each_redirect_head() {
+    let (svc, _log) = server(|_, path, _| match path {
+        "/a" => Ok((301, Some("/b"))),
+        "/b" => Ok((303, Some("http://other.test/c"))),
+        _ => Ok((200, None)),
+    });
+    let res = FollowRedirectLayer::default()
+        .layer(svc)
+        .oneshot(get("http://a.test/a"))
+        .await
+        .unwrap();
+    let history = res.extensions().get::<RedirectHistory>().unwrap();
+    let hops: Vec<_> = history
+        .hops()
+        .iter()
+        .map(|hop| {
+            (
+                hop.url().as_str(),
+                hop.status().as_u16(),
+                hop.reason(),
+                hop.headers()["location"].to_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hops,
+        [
+            ("http://a.test/a", 301, "Moved Permanently", "/b"),
+            ("http://a.test/b", 303, "See Other", "http://other.test/c"),
+        ]
+    );
+    assert_eq!(history.hops().len(), history.previous().len());
+}
