@@ -166,7 +166,7 @@ fn child() {
             .expect("a RatioLimitExceeded cause");
         assert_eq!(limit.ratio(), 100);
         let grew = memory("VmHWM").saturating_sub(before);
-        println!("REPORT grew={grew} error={error}");
+        println!("REPORT grew={grew} error={error:#}");
     });
 }
 

@@ -496,8 +496,7 @@ async fn corrupt_gzip_is_a_decode_error_naming_gzip() {
     assert_eq!(cause.coding(), "gzip");
     assert!(!cause.is_truncated());
     assert!(
-        err.to_string()
-            .starts_with("error decoding response body: gzip stream is corrupt: "),
+        format!("{err:#}").starts_with("error decoding response body: gzip stream is corrupt: "),
         "{err}"
     );
 }
@@ -518,7 +517,7 @@ async fn truncated_gzip_is_detected() {
         assert_eq!(cause.coding(), "gzip");
         assert!(cause.is_truncated(), "cut at {cut}: {err}");
         assert_eq!(
-            err.to_string(),
+            format!("{err:#}"),
             "error decoding response body: gzip stream is truncated"
         );
     }
@@ -548,8 +547,7 @@ async fn corrupt_brotli_is_a_decode_error_naming_br() {
     assert_eq!(cause.coding(), "br");
     assert!(!cause.is_truncated());
     assert!(
-        err.to_string()
-            .starts_with("error decoding response body: br stream is corrupt"),
+        format!("{err:#}").starts_with("error decoding response body: br stream is corrupt"),
         "{err}"
     );
 }
@@ -610,7 +608,7 @@ async fn a_gzip_bomb_stops_at_the_size_limit() {
     let err = err.expect("the limit must stop the body");
     assert!(err.is_decode(), "{err:?}");
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         "error decoding response body: decompressed body exceeds the limit of 1048576 bytes (gzip)"
     );
     let limit = err
@@ -636,8 +634,7 @@ async fn the_size_limit_is_inclusive() {
     let response = get(one_less, &server.url("/")).await;
     let err = read_body(response).await.unwrap_err();
     assert!(err.is_decode());
-    assert!(err
-        .to_string()
+    assert!(format!("{err:#}")
         .ends_with("decompressed body exceeds the limit of 99999 bytes (gzip, br)"));
 
     let unlimited = DecompressionLayer::new().max_size(None);

@@ -113,7 +113,7 @@ async fn netrc_credentials_answer_their_host_only() {
     );
     let err = Client::builder().netrc(true).build().unwrap_err();
     assert!(err.is_builder());
-    let message = err.to_string();
+    let message = format!("{err:#}");
     assert!(
         message.contains(&format!("line 3 of {}", path.display())),
         "{message}"
@@ -127,7 +127,10 @@ async fn netrc_credentials_answer_their_host_only() {
     std::env::set_var("NETRC", dir.join("missing"));
     let err = Client::builder().netrc(true).build().unwrap_err();
     assert!(err.is_builder());
-    assert!(err.to_string().contains("cannot read the file"), "{err}");
+    assert!(
+        format!("{err:#}").contains("cannot read the file"),
+        "{err:#}"
+    );
 
     std::env::remove_var("NETRC");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -276,7 +276,7 @@ async fn a_line_longer_than_the_limit_ends_the_stream() {
     assert_eq!(got[0].as_deref().unwrap(), "short");
     let err = got[1].as_ref().unwrap_err();
     assert!(err.is_decode(), "{err:?}");
-    assert!(err.to_string().contains("10000 bytes"), "{err}");
+    assert!(format!("{err:#}").contains("10000 bytes"), "{err}");
     assert_eq!(err.url().map(|u| u.as_str()), Some(url.as_str()));
 
     // The default limit (1 MiB) lets the 100 000-byte line through.

@@ -228,7 +228,7 @@ impl Client {
             }
             Err(err) => {
                 tracing::debug!(parent: &span, error = %err, "request failed");
-                Err(err.with_url(url.into_url()))
+                Err(name_url(err, url.into_url()))
             }
         }
     }
@@ -387,7 +387,7 @@ impl Service<http::Request<Body>> for Client {
         let dispatch = self.dispatch(req, None);
         Box::pin(async move {
             match (dispatch.await, url) {
-                (Err(err), Ok(url)) => Err(err.with_url(url)),
+                (Err(err), Ok(url)) => Err(name_url(err, url)),
                 (result, _) => result,
             }
         })
@@ -931,5 +931,15 @@ impl fmt::Debug for ClientBuilder {
             .field("transport", &self.transport)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// Names `url` in a failed request's error, unless a layer already named a more precise one (the
+/// redirect hop that failed).
+fn name_url(err: Error, url: Url) -> Error {
+    if err.url().is_some() {
+        err
+    } else {
+        err.with_url(url)
     }
 }
