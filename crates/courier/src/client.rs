@@ -432,6 +432,7 @@ pub(crate) fn redirect_responses(extensions: &http::Extensions) -> &[Hop] {
 pub struct ClientBuilder {
     transport: TransportBuilder,
     redirect: Policy,
+    referer: bool,
     retry: RetryPolicy,
     cookie_jar: Option<Arc<Jar>>,
     decompression: DecompressionLayer,
@@ -461,12 +462,17 @@ impl ClientBuilder {
         ClientBuilder {
             transport: Transport::builder(),
             redirect: Policy::default(),
+            referer: true,
             retry: RetryPolicy::disabled(),
             cookie_jar: None,
             decompression: DecompressionLayer::new(),
             user_agent: Some(HeaderValue::from_static(DEFAULT_USER_AGENT)),
             accept_language: None,
-            default_headers: HeaderMap::new(),
+            // As reqwest: a request that names no `Accept` takes anything.
+            default_headers: HeaderMap::from_iter([(
+                http::header::ACCEPT,
+                HeaderValue::from_static("*/*"),
+            )]),
             timeout: None,
             read_timeout: None,
             min_speed: None,
@@ -506,7 +512,7 @@ impl ClientBuilder {
             auth = auth.proxy_credentials(proxy);
         }
         let auth = auth.layer(retry);
-        let stack = FollowRedirectLayer::new(self.redirect).layer(auth);
+        let stack = FollowRedirectLayer::new(self.redirect.referer(self.referer)).layer(auth);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
@@ -537,6 +543,14 @@ impl ClientBuilder {
     /// [`Policy::none()`](Policy::none) to return 3xx responses as they are.
     pub fn redirect(mut self, policy: Policy) -> ClientBuilder {
         self.redirect = policy;
+        self
+    }
+
+    /// Send a `Referer` naming the redirecting URL on redirected requests (default `true`, as
+    /// reqwest); never from `https` to `http`, never with the URL's fragment or credentials. See
+    /// [`Policy::referer`].
+    pub fn referer(mut self, enabled: bool) -> ClientBuilder {
+        self.referer = enabled;
         self
     }
 
@@ -714,7 +728,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Headers sent with every request that does not set them itself.
+    /// Headers sent with every request that does not set them itself; they replace defaults of the same
+    /// name (the only one is `Accept: */*`, as reqwest's).
     pub fn default_headers(mut self, headers: HeaderMap) -> ClientBuilder {
         crate::request::replace_headers(&mut self.default_headers, headers);
         self

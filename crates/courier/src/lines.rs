@@ -14,8 +14,8 @@ pub const DEFAULT_MAX_LINE_LENGTH: usize = 1024 * 1024;
 
 /// A stream of the body's text lines, made by [`Response::lines`].
 ///
-/// The body is decoded with the response's charset exactly as [`Response::text`] decodes it (strict
-/// UTF-8 when `Content-Type` names none), chunk by chunk. Lines end at `\n`; the `\n` and a `\r` just
+/// The body is decoded with the response's charset exactly as [`Response::text`] decodes it (UTF-8
+/// when `Content-Type` names none, malformed bytes as U+FFFD), chunk by chunk. Lines end at `\n`; the `\n` and a `\r` just
 /// before it are removed. A last line without an ending is yielded too; an empty body yields nothing.
 ///
 /// A line longer than [`max_line_length`](Lines::max_line_length) bytes (of UTF-8, without its
@@ -52,20 +52,15 @@ enum State {
     /// The body ended: what is left in `text` is the last lines.
     Draining,
     Done,
-    /// The complete lines decoded so far are yielded, then this error (an unknown charset, bytes that
-    /// do not decode, a failed body).
+    /// The complete lines decoded so far are yielded, then this error (a failed body).
     Failed(Error),
 }
 
 impl Lines {
     pub(crate) fn new(response: Response, charset: Option<&str>) -> Lines {
-        let state = match TextDecoder::new(charset) {
-            Ok(decoder) => State::Reading(decoder),
-            Err(err) => State::Failed(err.with_url(response.url().clone())),
-        };
         Lines {
             response,
-            state,
+            state: State::Reading(TextDecoder::new(charset)),
             text: String::new(),
             start: 0,
             scanned: 0,
@@ -145,17 +140,13 @@ impl Stream for Lines {
             this.text.drain(..this.start);
             this.scanned -= this.start;
             this.start = 0;
-            let result = match ready!(this.response.poll_chunk(cx)) {
+            match ready!(this.response.poll_chunk(cx)) {
                 Ok(Some(chunk)) => decoder.decode(&chunk, &mut this.text, false),
                 Ok(None) => {
-                    let result = decoder.decode(&[], &mut this.text, true);
+                    decoder.decode(&[], &mut this.text, true);
                     this.state = State::Draining;
-                    result
                 }
-                Err(err) => Err(err),
-            };
-            if let Err(err) = result {
-                this.state = State::Failed(err.with_url(this.response.url().clone()));
+                Err(err) => this.state = State::Failed(err.with_url(this.response.url().clone())),
             }
         }
     }

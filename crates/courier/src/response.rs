@@ -269,24 +269,20 @@ impl Response {
         Ok(buf.freeze())
     }
 
-    /// The body as text, decoded with the charset of `Content-Type`.
-    ///
-    /// Without a declared charset the body must be UTF-8 (a byte-order mark is honoured) and invalid bytes
-    /// are a decode error. With a declared charset, decoding follows that encoding's WHATWG rules, which
-    /// replace malformed sequences with U+FFFD as browsers do. An unknown charset is a decode error.
+    /// The body as text, decoded with the charset of `Content-Type` (UTF-8 when it names none, or one
+    /// no encoding answers to), as reqwest does: malformed sequences become U+FFFD, as in browsers,
+    /// and a byte-order mark is honoured. Only reading the body can fail.
     pub async fn text(self) -> Result<String, Error> {
         let charset = self.charset();
-        let url = self.url().clone();
         let bytes = self.bytes().await?;
-        decode_text(&bytes, charset.as_deref()).map_err(|e| e.with_url(url))
+        Ok(decode_text(&bytes, charset.as_deref()))
     }
 
     /// The body as text in `default_charset` when `Content-Type` names none.
     pub async fn text_with_charset(self, default_charset: &str) -> Result<String, Error> {
         let charset = self.charset().unwrap_or_else(|| default_charset.to_owned());
-        let url = self.url().clone();
         let bytes = self.bytes().await?;
-        decode_text(&bytes, Some(&charset)).map_err(|e| e.with_url(url))
+        Ok(decode_text(&bytes, Some(&charset)))
     }
 
     fn charset(&self) -> Option<String> {

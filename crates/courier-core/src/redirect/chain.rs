@@ -136,6 +136,9 @@ where
         if !rules::same_origin(current, &next) {
             rules::remove_origin_headers(&mut self.headers);
         }
+        if self.policy.sends_referer() {
+            rules::set_referer(&mut self.headers, current, &next);
+        }
         // The redirect's head is kept in the history; its body is dropped unread.
         self.hops.push(Hop::of(current.clone(), &res));
         drop(res);

@@ -32,6 +32,7 @@ type Decide = dyn Fn(Attempt<'_>) -> Action + Send + Sync;
 pub struct Policy {
     kind: Kind,
     allow_https_downgrade: bool,
+    referer: bool,
 }
 
 #[derive(Clone)]
@@ -88,10 +89,24 @@ impl Policy {
         self.allow_https_downgrade
     }
 
+    /// Send (`true`, the default, as browsers and reqwest do) or not a `Referer` header naming the
+    /// URL that redirected, without its fragment and credentials. Never sent from an `https` URL to
+    /// an `http` one.
+    pub fn referer(mut self, enabled: bool) -> Self {
+        self.referer = enabled;
+        self
+    }
+
+    /// Whether redirected requests carry a `Referer`.
+    pub fn sends_referer(&self) -> bool {
+        self.referer
+    }
+
     fn from_kind(kind: Kind) -> Self {
         Policy {
             kind,
             allow_https_downgrade: false,
+            referer: true,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use http::header::{
     AUTHORIZATION, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH, CONTENT_LOCATION,
-    CONTENT_TYPE, COOKIE, HOST, PROXY_AUTHORIZATION, TRANSFER_ENCODING,
+    CONTENT_TYPE, COOKIE, HOST, PROXY_AUTHORIZATION, REFERER, TRANSFER_ENCODING,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use url::Url;
@@ -94,10 +94,43 @@ pub(super) fn remove_origin_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// Names the URL that redirected in `Referer`, without fragment or credentials (RFC 9110 §10.1.3);
+/// none from `https` to `http`, where it would reveal a secure page's address in the clear.
+pub(super) fn set_referer(headers: &mut HeaderMap, current: &Url, next: &Url) {
+    headers.remove(REFERER);
+    if current.scheme() == "https" && next.scheme() == "http" {
+        return;
+    }
+    let mut referer = current.clone();
+    referer.set_fragment(None);
+    let _ = referer.set_username("");
+    let _ = referer.set_password(None);
+    if let Ok(value) = HeaderValue::from_str(referer.as_str()) {
+        headers.insert(REFERER, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::redirect::error::{InvalidLocation, UnsupportedScheme};
+
+    #[test]
+    fn referer_drops_fragment_and_credentials_and_never_downgrades() {
+        let mut headers = HeaderMap::new();
+        set_referer(
+            &mut headers,
+            &url("http://user:pw@127.0.0.1:8080/a/b?q=1#frag"),
+            &url("http://127.0.0.1:8080/c"),
+        );
+        assert_eq!(headers[REFERER], "http://127.0.0.1:8080/a/b?q=1");
+        set_referer(
+            &mut headers,
+            &url("https://127.0.0.1/secret"),
+            &url("http://127.0.0.1/plain"),
+        );
+        assert!(headers.get(REFERER).is_none());
+    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
