@@ -678,7 +678,13 @@ async fn client_is_a_tower_service() {
     let request = http::Request::post(server.url("/svc"))
         .body(Body::from("payload"))
         .unwrap();
-    let response = service.ready().await.unwrap().call(request).await.unwrap();
+    // The client serves both `http::Request<Body>` and `courier::Request`: name which one.
+    let response = ServiceExt::<http::Request<Body>>::ready(&mut service)
+        .await
+        .unwrap()
+        .call(request)
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     use http_body_util::BodyExt;
     let body = response.into_body().collect().await.unwrap().to_bytes();

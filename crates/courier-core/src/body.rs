@@ -12,6 +12,7 @@ use futures_core::Stream;
 use http_body::{Frame, SizeHint};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
+use sync_wrapper::SyncWrapper;
 
 use crate::error::BoxError;
 
@@ -37,7 +38,16 @@ pub struct Body {
 enum Inner {
     /// `None` once the bytes were yielded.
     Full(Option<Bytes>),
-    Streaming(UnsyncBoxBody<Bytes, BoxError>),
+    Streaming(Streaming),
+}
+
+/// A wrapped body, which need not be `Sync`: it is only ever polled through `&mut`, so it sits in a
+/// `SyncWrapper`, and what `&self` methods ask is answered from what it said after its last poll. This
+/// makes [`Body`] `Send + Sync` (as reqwest's is) without asking every wrapped body to be `Sync`.
+struct Streaming {
+    body: SyncWrapper<UnsyncBoxBody<Bytes, BoxError>>,
+    end: bool,
+    hint: SizeHint,
 }
 
 impl Body {
@@ -54,9 +64,23 @@ impl Body {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        let (end, hint) = (body.is_end_stream(), body.size_hint());
         Body {
-            inner: Inner::Streaming(body.map_err(Into::into).boxed_unsync()),
+            inner: Inner::Streaming(Streaming {
+                body: SyncWrapper::new(body.map_err(Into::into).boxed_unsync()),
+                end,
+                hint,
+            }),
         }
+    }
+
+    /// Wraps any `http_body::Body` whose data is `Bytes` (reqwest's name for [`Body::new`]).
+    pub fn wrap<B>(body: B) -> Body
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        Body::new(body)
     }
 
     /// Wraps a stream of byte chunks, sent as it is produced (chunked, or as HTTP/2 DATA frames).
@@ -122,14 +146,22 @@ impl http_body::Body for Body {
                     .filter(|b| !b.is_empty())
                     .map(|b| Ok(Frame::data(b))),
             ),
-            Inner::Streaming(body) => Pin::new(body).poll_frame(cx),
+            Inner::Streaming(streaming) => {
+                let body = streaming.body.get_mut();
+                let frame = Pin::new(&mut *body).poll_frame(cx);
+                if frame.is_ready() {
+                    streaming.end = body.is_end_stream();
+                    streaming.hint = body.size_hint();
+                }
+                frame
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.inner {
             Inner::Full(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
-            Inner::Streaming(body) => body.is_end_stream(),
+            Inner::Streaming(streaming) => streaming.end,
         }
     }
 
@@ -138,7 +170,7 @@ impl http_body::Body for Body {
             Inner::Full(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Inner::Streaming(body) => body.size_hint(),
+            Inner::Streaming(streaming) => streaming.hint,
         }
     }
 }
@@ -178,6 +210,13 @@ impl From<&'static [u8]> for Body {
 impl From<()> for Body {
     fn from(_: ()) -> Body {
         Body::empty()
+    }
+}
+
+/// A file's contents, streamed as they are read (64 KiB at a time), never buffered whole.
+impl From<tokio::fs::File> for Body {
+    fn from(file: tokio::fs::File) -> Body {
+        Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024))
     }
 }
 

@@ -23,7 +23,6 @@ use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
 use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
-use crate::into_url::check_sendable;
 use crate::target::Target;
 use crate::timeout::{Deadlines, MinSpeed, ObservedUpload, TimeoutBody, UploadDone};
 use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
@@ -54,7 +53,9 @@ type Stack = FollowRedirect<
 /// # }
 /// ```
 ///
-/// `Client` is also a `tower::Service<http::Request<courier::Body>>`, so any tower layer can wrap it:
+/// `Client` is also a `tower::Service` of [`Request`] (as reqwest's) and of
+/// `http::Request<courier::Body>`, so any tower layer can wrap it; with both, name the request type
+/// where inference cannot tell:
 ///
 /// ```
 /// use tower::{Service, ServiceBuilder, ServiceExt};
@@ -64,7 +65,10 @@ type Stack = FollowRedirect<
 ///     .concurrency_limit(32)
 ///     .service(courier::Client::new());
 /// let request = http::Request::get("http://127.0.0.1:8080/").body(courier::Body::empty())?;
-/// let response = service.ready().await?.call(request).await?;
+/// let response = ServiceExt::<http::Request<courier::Body>>::ready(&mut service)
+///     .await?
+///     .call(request)
+///     .await?;
 /// # drop(response);
 /// # Ok(())
 /// # }
@@ -368,6 +372,39 @@ impl fmt::Debug for Client {
     }
 }
 
+/// The client as a tower service of reqwest's types: exactly what [`Client::execute`] does.
+impl Service<Request> for Client {
+    type Response = Response;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        Box::pin(self.execute(req))
+    }
+}
+
+/// See the `Service<Request>` impl of [`Client`].
+impl Service<Request> for &Client {
+    type Response = Response;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        Box::pin(self.execute(req))
+    }
+}
+
+/// The client as a tower service of `http` types, to put under layers of your own: the request goes
+/// the same way as [`Client::execute`] (credentials in the URL moved to a header, `https_only`, the
+/// tracing span), and the response comes back as [`Response::into_http`] gives it.
 impl Service<http::Request<Body>> for Client {
     type Response = http::Response<Body>;
     type Error = Error;
@@ -378,19 +415,8 @@ impl Service<http::Request<Body>> for Client {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        let url = Url::parse(&req.uri().to_string());
-        if let Ok(url) = &url {
-            if let Err(err) = check_sendable(url, self.inner.https_only) {
-                return Box::pin(async move { Err(err) });
-            }
-        }
-        let dispatch = self.dispatch(req, None);
-        Box::pin(async move {
-            match (dispatch.await, url) {
-                (Err(err), Ok(url)) => Err(name_url(err, url)),
-                (result, _) => result,
-            }
-        })
+        let response = self.send_request(Request::try_from(req));
+        Box::pin(async move { Ok(response.await?.into_http()) })
     }
 }
 

@@ -148,6 +148,45 @@ impl Request {
     }
 }
 
+/// An `http::Request` as a Courier request: its URI must be an absolute `http` or `https` URL.
+///
+/// ```
+/// let http = http::Request::get("http://127.0.0.1:8080/items").body("x").unwrap();
+/// let request = courier::Request::try_from(http)?;
+/// assert_eq!(request.url().path(), "/items");
+/// # Ok::<(), courier::Error>(())
+/// ```
+impl<T: Into<Body>> TryFrom<http::Request<T>> for Request {
+    type Error = Error;
+
+    fn try_from(req: http::Request<T>) -> Result<Request, Error> {
+        let (parts, body) = req.into_parts();
+        let url = crate::IntoUrl::into_url(parts.uri.to_string().as_str())?;
+        let mut request = Request::new(parts.method, url);
+        request.headers = parts.headers;
+        request.version = parts.version;
+        request.extensions = parts.extensions;
+        request.body = Some(body.into());
+        Ok(request)
+    }
+}
+
+/// A Courier request as an `http::Request`, for a tower service of your own (the body is empty when
+/// none was set).
+impl TryFrom<Request> for http::Request<Body> {
+    type Error = Error;
+
+    fn try_from(req: Request) -> Result<http::Request<Body>, Error> {
+        let mut http = http::Request::new(req.body.unwrap_or_default());
+        *http.method_mut() = req.method;
+        *http.uri_mut() = req.url.to_uri()?;
+        *http.version_mut() = req.version;
+        *http.headers_mut() = req.headers;
+        *http.extensions_mut() = req.extensions;
+        Ok(http)
+    }
+}
+
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
@@ -186,6 +225,11 @@ pub struct RequestBuilder {
 impl RequestBuilder {
     pub(crate) fn new(client: Client, request: Result<Request, Error>) -> RequestBuilder {
         RequestBuilder { client, request }
+    }
+
+    /// A builder for `request` on `client`, to change it further before sending.
+    pub fn from_parts(client: Client, request: Request) -> RequestBuilder {
+        RequestBuilder::new(client, Ok(request))
     }
 
     fn with(mut self, f: impl FnOnce(&mut Request) -> Result<(), Error>) -> RequestBuilder {

@@ -148,6 +148,11 @@ impl Response {
         &self.head.extensions
     }
 
+    /// The response's extensions, mutably.
+    pub fn extensions_mut(&mut self) -> &mut http::Extensions {
+        &mut self.head.extensions
+    }
+
     /// The body length when it is known exactly: from `Content-Length`, or after decompression `None`.
     pub fn content_length(&self) -> Option<u64> {
         self.body.size_hint().exact()
@@ -358,6 +363,20 @@ impl Response {
     /// Converts into an `http::Response` with a streaming [`Body`].
     pub fn into_http(self) -> http::Response<Body> {
         http::Response::from_parts(self.head, self.body)
+    }
+}
+
+/// An `http::Response` as a Courier response, e.g. a canned answer in a test. Its URL is the final
+/// URL recorded by Courier's redirect layer when there is one, else `http://no.url.provided.local/`
+/// (as reqwest's).
+impl<T: Into<Body>> From<http::Response<T>> for Response {
+    fn from(response: http::Response<T>) -> Response {
+        let url = Url::parse("http://no.url.provided.local/").expect("a valid URL");
+        Response::new(
+            response.map(Into::into),
+            Target::from_url(url),
+            tracing::Span::none(),
+        )
     }
 }
 

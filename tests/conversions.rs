@@ -1,0 +1,126 @@
+//! reqwest's conversions and service impls: `http` types in and out, bodies from files, `Client` as a
+//! tower service of both reqwest's and `http`'s types, each doing exactly what `send()` does.
+
+use std::io::Write as _;
+
+use courier::{Body, Client, Request, RequestBuilder, Response};
+use courier_testkit::client::within;
+use courier_testkit::{echo, TestServer};
+use http_body_util::BodyExt;
+use tower::{Service, ServiceExt};
+
+#[tokio::test]
+async fn http_requests_convert_both_ways() {
+    let http = http::Request::post("http://127.0.0.1:9/items?x=1")
+        .header("x-one", "1")
+        .version(http::Version::HTTP_11)
+        .body("payload")
+        .unwrap();
+    let request = Request::try_from(http).unwrap();
+    assert_eq!(request.method(), http::Method::POST);
+    assert_eq!(request.url().as_str(), "http://127.0.0.1:9/items?x=1");
+    assert_eq!(request.headers()["x-one"], "1");
+    assert_eq!(request.body().unwrap().as_bytes(), Some(&b"payload"[..]));
+
+    let back: http::Request<Body> = request.try_into().unwrap();
+    assert_eq!(back.uri(), "http://127.0.0.1:9/items?x=1");
+    assert_eq!(back.headers()["x-one"], "1");
+    let bytes = back.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(bytes, "payload");
+
+    // A relative URI is not a request Courier can send.
+    let relative = http::Request::get("/items").body(()).unwrap();
+    assert!(Request::try_from(relative).unwrap_err().is_builder());
+}
+
+#[tokio::test]
+async fn http_responses_convert_into_responses() {
+    let mut response = Response::from(
+        http::Response::builder()
+            .status(201)
+            .header("x-kind", "canned")
+            .body("made")
+            .unwrap(),
+    );
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.url().as_str(), "http://no.url.provided.local/");
+    response.extensions_mut().insert(7u8);
+    assert_eq!(response.extensions().get::<u8>(), Some(&7));
+    assert_eq!(response.headers()["x-kind"], "canned");
+    assert_eq!(response.text().await.unwrap(), "made");
+}
+
+#[tokio::test]
+async fn a_file_streams_as_a_body_and_from_parts_keeps_the_request() {
+    let server = TestServer::start(|req| async move { echo(&req) }).await;
+    let dir = std::env::temp_dir().join(format!("courier-conversions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("upload.bin");
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(&content)
+        .unwrap();
+
+    let client = Client::new();
+    let mut request = client.post(server.url("/upload")).build().unwrap();
+    *request.body_mut() = Some(Body::from(tokio::fs::File::open(&path).await.unwrap()));
+    let response = within(
+        10,
+        RequestBuilder::from_parts(client.clone(), request)
+            .header("x-added", "later")
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = server.last_request();
+    assert_eq!(seen.body, content);
+    assert_eq!(seen.header("x-added"), Some("later"));
+    // A file is streamed: chunked, with no Content-Length.
+    assert_eq!(seen.header("transfer-encoding"), Some("chunked"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn both_service_impls_do_what_send_does() {
+    let server = TestServer::start(|req| async move { echo(&req) }).await;
+    let port = server.addr().port();
+    let url = format!("http://user:pw@127.0.0.1:{port}/svc");
+    let client = Client::new();
+
+    // reqwest's types, on `Client` and on `&Client`.
+    let request = Request::new(http::Method::GET, url.parse().unwrap());
+    let response = within(10, client.clone().oneshot(request)).await.unwrap();
+    assert_eq!(
+        response.url().as_str(),
+        format!("http://127.0.0.1:{port}/svc")
+    );
+    let request = Request::new(http::Method::GET, url.parse().unwrap());
+    let mut by_ref = &client;
+    within(10, Service::call(&mut by_ref, request))
+        .await
+        .unwrap();
+
+    // `http` types.
+    let http = http::Request::get(&url).body(Body::empty()).unwrap();
+    let response: http::Response<Body> = within(10, client.clone().oneshot(http)).await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    // Every path moved the credentials out of the URL into a Basic header, and sent Accept.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for seen in requests {
+        assert_eq!(seen.header("authorization"), Some("Basic dXNlcjpwdw=="));
+        assert_eq!(seen.header("accept"), Some("*/*"));
+    }
+
+    // https_only holds on the http path too.
+    let strict = Client::builder().https_only(true).build().unwrap();
+    let http = http::Request::get(server.url("/"))
+        .body(Body::empty())
+        .unwrap();
+    let err = within(10, strict.oneshot(http)).await.unwrap_err();
+    assert!(err.is_builder(), "{err:?}");
+    assert_eq!(server.requests().len(), 3);
+}
