@@ -390,7 +390,7 @@ async fn client_cookies_off_by_default_and_jars_shared() {
     );
     let url = courier::Url::parse(&server.url("/")).unwrap();
     let names: Vec<String> = jar
-        .cookies(&url)
+        .cookies_for(&url)
         .iter()
         .map(|c| c.name().to_owned())
         .collect();

@@ -367,7 +367,7 @@ async fn hostile_responses_do_not_blow_up_the_jar() {
     assert_eq!(jar.len(), MAX_COOKIES_PER_DOMAIN);
     let url = Url::parse("http://evil.example/").unwrap();
     let kept: Vec<String> = jar
-        .cookies(&url)
+        .cookies_for(&url)
         .iter()
         .map(|c| c.name().to_owned())
         .collect();

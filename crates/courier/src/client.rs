@@ -16,7 +16,7 @@ use url::Url;
 
 use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
 use courier_core::auth::{AuthLayer, Authenticate, CredentialStore, Credentials};
-use courier_core::cookie::{CookieManager, Jar};
+use courier_core::cookie::{CookieManager, CookieStore, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
 use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Hop, Policy, RedirectHistory};
 use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
@@ -460,7 +460,7 @@ pub struct ClientBuilder {
     redirect: Policy,
     referer: bool,
     retry: RetryPolicy,
-    cookie_jar: Option<Arc<Jar>>,
+    cookie_store: Option<Arc<dyn CookieStore>>,
     decompression: DecompressionLayer,
     user_agent: Option<HeaderValue>,
     accept_language: Option<HeaderValue>,
@@ -490,7 +490,7 @@ impl ClientBuilder {
             redirect: Policy::default(),
             referer: true,
             retry: RetryPolicy::disabled(),
-            cookie_jar: None,
+            cookie_store: None,
             decompression: DecompressionLayer::new(),
             user_agent: Some(HeaderValue::from_static(DEFAULT_USER_AGENT)),
             accept_language: None,
@@ -523,7 +523,7 @@ impl ClientBuilder {
         // With no language configured the layer holds no value and sets nothing.
         let accept_language = SetAcceptLanguage::optional(decompression, self.accept_language);
         let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
-        let cookies = CookieManager::optional(user_agent, self.cookie_jar);
+        let cookies = CookieManager::optional(user_agent, self.cookie_store);
         let retry = RetryLayer::new(self.retry).layer(cookies);
         let credentials = if self.netrc {
             // Explicit credentials win over the file's for the same host.
@@ -599,17 +599,16 @@ impl ClientBuilder {
     }
 
     /// Keep cookies in a fresh [`Jar`] of this client's own: `Set-Cookie` is stored and `Cookie` sent
-    /// on every request and redirect hop (RFC 6265 rules). Default off, as in reqwest.
+    /// on every request and redirect hop (RFC 6265 rules). Default off, as in reqwest; as there, it
+    /// replaces a store given to [`cookie_provider`](ClientBuilder::cookie_provider) before it, and
+    /// `false` removes any.
     pub fn cookie_store(mut self, enabled: bool) -> ClientBuilder {
-        self.cookie_jar = match (enabled, self.cookie_jar.take()) {
-            (false, _) => None,
-            (true, Some(jar)) => Some(jar),
-            (true, None) => Some(Arc::new(Jar::new())),
-        };
+        self.cookie_store = enabled.then(|| Arc::new(Jar::new()) as Arc<dyn CookieStore>);
         self
     }
 
-    /// Keep cookies in `jar`, which can be shared with other clients, inspected, saved and loaded.
+    /// Keep cookies in `store`: a [`Jar`], which can be shared with other clients, inspected, saved
+    /// and loaded, or any [`CookieStore`](crate::cookie::CookieStore) of your own.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -620,8 +619,8 @@ impl ClientBuilder {
     /// let b = courier::Client::builder().cookie_provider(jar.clone()).build().unwrap();
     /// # drop((a, b));
     /// ```
-    pub fn cookie_provider(mut self, jar: Arc<Jar>) -> ClientBuilder {
-        self.cookie_jar = Some(jar);
+    pub fn cookie_provider<C: CookieStore + 'static>(mut self, store: Arc<C>) -> ClientBuilder {
+        self.cookie_store = Some(store);
         self
     }
 

@@ -49,10 +49,7 @@ pub use request::{Request, RequestBuilder};
 pub use response::Response;
 pub use url::Url;
 
-/// The cookie jar: [`cookie::Jar`], used with [`ClientBuilder::cookie_provider`].
-pub mod cookie {
-    pub use courier_core::cookie::Jar;
-}
+pub mod cookie;
 
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].
 pub mod redirect {

@@ -148,6 +148,17 @@ impl Response {
         &self.head.extensions
     }
 
+    /// The cookies the response sets (its `Set-Cookie` headers, parsed; ones that do not parse are
+    /// skipped), as reqwest's `Response::cookies`. Reading them stores nothing: a client with a cookie
+    /// store has already stored the ones its rules accept.
+    pub fn cookies(&self) -> impl Iterator<Item = crate::cookie::Cookie<'_>> {
+        self.head
+            .headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(crate::cookie::Cookie::parse)
+    }
+
     /// The response's extensions, mutably.
     pub fn extensions_mut(&mut self) -> &mut http::Extensions {
         &mut self.head.extensions

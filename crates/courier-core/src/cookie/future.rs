@@ -10,7 +10,7 @@ use http::{Response, Uri};
 use pin_project_lite::pin_project;
 use url::Url;
 
-use super::Jar;
+use super::CookieStore;
 
 /// The request URL the response's cookies are stored for.
 #[derive(Debug)]
@@ -30,16 +30,19 @@ impl RequestTarget {
 
 pin_project! {
     /// The response future of [`CookieManager`](super::CookieManager): the inner future, and then the
-    /// response's `Set-Cookie` headers stored in the jar.
+    /// response's `Set-Cookie` headers stored in the cookie store.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        target: Option<(Arc<Jar>, RequestTarget)>,
+        target: Option<(Arc<dyn CookieStore>, RequestTarget)>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, target: Option<(Arc<Jar>, RequestTarget)>) -> ResponseFuture<F> {
+    pub(crate) fn new(
+        inner: F,
+        target: Option<(Arc<dyn CookieStore>, RequestTarget)>,
+    ) -> ResponseFuture<F> {
         ResponseFuture { inner, target }
     }
 }
@@ -53,14 +56,14 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        if let Some((jar, target)) = this.target.take() {
+        if let Some((store, target)) = this.target.take() {
             if response.headers().contains_key(SET_COOKIE) {
                 let url = match target {
                     RequestTarget::Url(url) => Some(url),
                     RequestTarget::Uri(uri) => RequestTarget::url_of(&uri),
                 };
                 if let Some(url) = url {
-                    jar.set_cookies(&url, response.headers());
+                    store.set_cookies(&mut response.headers().get_all(SET_COOKIE).iter(), &url);
                 }
             }
         }

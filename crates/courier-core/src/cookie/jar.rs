@@ -389,7 +389,7 @@ impl Jar {
     }
 
     /// Stores every `Set-Cookie` header of a response to `url`.
-    pub fn set_cookies(&self, url: &Url, headers: &HeaderMap) {
+    pub fn store_response_headers(&self, url: &Url, headers: &HeaderMap) {
         self.store_response_cookies(url, headers.get_all(SET_COOKIE));
     }
 
@@ -442,13 +442,13 @@ impl Jar {
     /// let jar = Jar::new();
     /// let url = url::Url::parse("https://example.com/").unwrap();
     /// jar.add_cookie_str("id=7; Secure; Max-Age=3600; Domain=example.com", &url);
-    /// let cookies = jar.cookies(&url);
+    /// let cookies = jar.cookies_for(&url);
     /// assert_eq!(cookies[0].name_value(), ("id", "7"));
     /// assert_eq!(cookies[0].domain(), Some("example.com"));
     /// assert_eq!(cookies[0].secure(), Some(true));
     /// assert!(cookies[0].expires_datetime().is_some());
     /// ```
-    pub fn cookies(&self, url: &Url) -> Vec<cookie::Cookie<'static>> {
+    pub fn cookies_for(&self, url: &Url) -> Vec<cookie::Cookie<'static>> {
         let Some(target) = Target::new(url) else {
             return Vec::new();
         };
@@ -732,7 +732,9 @@ mod tests {
         assert_eq!(header(&jar, "http://sub.localhost/"), None);
         assert_eq!(header(&jar, "https://github.io/").as_deref(), Some("y=1"));
         assert_eq!(header(&jar, "https://user.github.io/"), None);
-        assert!(jar.cookies(&url("http://localhost/"))[0].domain().is_none());
+        assert!(jar.cookies_for(&url("http://localhost/"))[0]
+            .domain()
+            .is_none());
     }
 
     #[test]
@@ -861,7 +863,7 @@ mod tests {
             jar.add_cookie_str(&format!("{name}=v"), &u);
         }
         let sent: Vec<String> = jar
-            .cookies(&u)
+            .cookies_for(&u)
             .iter()
             .map(|c| c.name().to_owned())
             .collect();
@@ -923,7 +925,7 @@ mod tests {
         jar.add_cookie_str("new=1", &url("http://sub.example.com/"));
         assert_eq!(jar.len(), MAX_COOKIES_PER_DOMAIN);
         let names: Vec<String> = jar
-            .cookies(&url("http://sub.example.com/"))
+            .cookies_for(&url("http://sub.example.com/"))
             .iter()
             .map(|c| c.name().to_owned())
             .collect();
@@ -948,7 +950,7 @@ mod tests {
         jar.cookie_header(&url("http://example.com/")); // ... and c0 is now the oldest use
         jar.add_cookie_str("new=1", &url("http://example.com/"));
         assert!(jar
-            .cookies(&url("http://example.com/old"))
+            .cookies_for(&url("http://example.com/old"))
             .iter()
             .all(|c| c.name() != "c0"));
     }
@@ -967,7 +969,7 @@ mod tests {
         // The least recently used went first: the first hosts' cookies.
         assert_eq!(header(&jar, "http://host0.example0.com/"), None);
         let last = format!("http://host{0}.example{0}.com/", hosts - 1);
-        assert_eq!(jar.cookies(&url(&last)).len(), MAX_COOKIES_PER_DOMAIN);
+        assert_eq!(jar.cookies_for(&url(&last)).len(), MAX_COOKIES_PER_DOMAIN);
     }
 
     #[test]
@@ -1008,7 +1010,7 @@ mod tests {
         assert!(jar.is_empty());
         jar.add_cookie_str("a=1", &url("http://example.com/"));
         assert_eq!(jar.cookie_header(&url("ftp://example.com/")), None);
-        assert!(jar.cookies(&url("data:,x")).is_empty());
+        assert!(jar.cookies_for(&url("data:,x")).is_empty());
     }
 
     #[test]
@@ -1020,7 +1022,7 @@ mod tests {
             &u,
         );
         jar.add_cookie_str("b=2", &u);
-        let cookies = jar.cookies(&u);
+        let cookies = jar.cookies_for(&u);
         assert_eq!(cookies.len(), 2);
         let a = &cookies[0];
         assert_eq!(a.name_value(), ("a", "\"1\""));
@@ -1076,8 +1078,8 @@ mod tests {
             "still Secure"
         );
         assert_eq!(
-            restored.cookies(&u),
-            jar.cookies(&u)
+            restored.cookies_for(&u),
+            jar.cookies_for(&u)
                 .into_iter()
                 .filter(|c| c.name() != "session")
                 .collect::<Vec<_>>()

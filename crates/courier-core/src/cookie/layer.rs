@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 
-use super::{CookieManager, Jar};
+use super::{CookieManager, CookieStore};
 
-/// A [`Layer`] that sends cookies from a shared [`Jar`] and stores the cookies responses set.
+/// A [`Layer`] that sends cookies from a shared store (a [`Jar`](super::Jar), or any
+/// [`CookieStore`]) and stores the cookies responses set.
 ///
 /// See the [module docs](super) for what the wrapped service does.
 ///
@@ -22,21 +23,27 @@ use super::{CookieManager, Jar};
 /// }));
 /// # drop(service);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CookieLayer {
-    jar: Arc<Jar>,
+    store: Arc<dyn CookieStore>,
 }
 
 impl CookieLayer {
-    /// Uses `jar` (shared: every service this layer makes, and anyone else holding the `Arc`, see the
-    /// same cookies).
-    pub fn new(jar: Arc<Jar>) -> CookieLayer {
-        CookieLayer { jar }
+    /// Uses `store` (shared: every service this layer makes, and anyone else holding the `Arc`, see
+    /// the same cookies).
+    pub fn new<C: CookieStore + 'static>(store: Arc<C>) -> CookieLayer {
+        CookieLayer { store }
     }
 
-    /// The jar.
-    pub fn jar(&self) -> &Arc<Jar> {
-        &self.jar
+    /// The cookie store.
+    pub fn store(&self) -> &Arc<dyn CookieStore> {
+        &self.store
+    }
+}
+
+impl std::fmt::Debug for CookieLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CookieLayer").finish_non_exhaustive()
     }
 }
 
@@ -44,6 +51,6 @@ impl<S> Layer<S> for CookieLayer {
     type Service = CookieManager<S>;
 
     fn layer(&self, inner: S) -> CookieManager<S> {
-        CookieManager::new(inner, self.jar.clone())
+        CookieManager::optional(inner, Some(self.store.clone()))
     }
 }

@@ -1,4 +1,4 @@
-//! Cookies: an RFC 6265 [`Jar`] and the [`CookieLayer`] that uses it.
+//! Cookies: an RFC 6265 [`Jar`] and the [`CookieLayer`] that uses it (or any other [`CookieStore`]).
 //!
 //! [`CookieManager`], the service [`CookieLayer`] makes, does two things per request:
 //! - if the request has no `Cookie` header, it adds the jar's cookies for the request URL;
@@ -10,7 +10,7 @@
 //! inside (below) a redirect layer so that every hop is handled.
 //!
 //! The [`Jar`] is behind an `Arc`: share it between services and clients, inspect it with
-//! [`Jar::cookies`], persist it with [`Jar::save_json`] and [`Jar::load_json`]. Cookies are represented
+//! [`Jar::cookies_for`], persist it with [`Jar::save_json`] and [`Jar::load_json`]. Cookies are represented
 //! publicly by the [`cookie`](https://docs.rs/cookie) crate's [`Cookie`] type, re-exported here.
 //!
 //! A jar with no cookie costs one atomic load per request.
@@ -56,11 +56,13 @@ mod layer;
 mod matching;
 mod parse;
 mod service;
+mod store;
 
 pub use self::future::ResponseFuture;
 pub use self::jar::{Jar, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN, MAX_COOKIE_BYTES};
 pub use self::layer::CookieLayer;
 pub use self::service::CookieManager;
+pub use self::store::CookieStore;
 
-/// A cookie, as [`Jar::cookies`] returns them: the `cookie` crate's type.
+/// A cookie, as [`Jar::cookies_for`] returns them: the `cookie` crate's type.
 pub use ::cookie::Cookie;

@@ -8,35 +8,35 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::future::{RequestTarget, ResponseFuture};
-use super::Jar;
+use super::CookieStore;
 
-/// Adds the [`Jar`]'s `Cookie` header to requests and stores responses' `Set-Cookie` headers.
+/// Adds the store's `Cookie` header to requests and stores responses' `Set-Cookie` headers.
 ///
 /// Made by [`CookieLayer`](super::CookieLayer); see the [module docs](super).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CookieManager<S> {
     inner: S,
-    jar: Option<Arc<Jar>>,
+    store: Option<Arc<dyn CookieStore>>,
 }
 
 impl<S> CookieManager<S> {
-    /// Wraps `inner`, using `jar`.
-    pub fn new(inner: S, jar: Arc<Jar>) -> CookieManager<S> {
+    /// Wraps `inner`, using `store` (a [`Jar`](super::Jar) or any [`CookieStore`]).
+    pub fn new<C: CookieStore + 'static>(inner: S, store: Arc<C>) -> CookieManager<S> {
         CookieManager {
             inner,
-            jar: Some(jar),
+            store: Some(store),
         }
     }
 
-    /// Wraps `inner`, using `jar` when there is one and passing requests through untouched otherwise:
-    /// a stack whose cookie store is optional keeps one type either way.
-    pub fn optional(inner: S, jar: Option<Arc<Jar>>) -> CookieManager<S> {
-        CookieManager { inner, jar }
+    /// Wraps `inner`, using `store` when there is one and passing requests through untouched
+    /// otherwise: a stack whose cookie store is optional keeps one type either way.
+    pub fn optional(inner: S, store: Option<Arc<dyn CookieStore>>) -> CookieManager<S> {
+        CookieManager { inner, store }
     }
 
-    /// The jar, if there is one.
-    pub fn jar(&self) -> Option<&Arc<Jar>> {
-        self.jar.as_ref()
+    /// The cookie store, if there is one.
+    pub fn store(&self) -> Option<&Arc<dyn CookieStore>> {
+        self.store.as_ref()
     }
 
     /// The wrapped service.
@@ -55,6 +55,15 @@ impl<S> CookieManager<S> {
     }
 }
 
+impl<S: std::fmt::Debug> std::fmt::Debug for CookieManager<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CookieManager")
+            .field("inner", &self.inner)
+            .field("store", &self.store.as_ref().map(|_| "CookieStore"))
+            .finish()
+    }
+}
+
 impl<S, B, ResB> Service<Request<B>> for CookieManager<S>
 where
     S: Service<Request<B>, Response = Response<ResB>>,
@@ -68,16 +77,16 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let Some(jar) = &self.jar else {
+        let Some(store) = &self.store else {
             return ResponseFuture::new(self.inner.call(req), None);
         };
         let uri = req.uri();
         // Cookies belong to an origin: a request without scheme and authority has none to go by.
         let target = if uri.scheme().is_none() || uri.authority().is_none() {
             None
-        } else if jar.may_have_cookies() && !req.headers().contains_key(COOKIE) {
+        } else if store.may_have_cookies() && !req.headers().contains_key(COOKIE) {
             let url = RequestTarget::url_of(uri);
-            if let Some(value) = url.as_ref().and_then(|url| jar.cookie_header(url)) {
+            if let Some(value) = url.as_ref().and_then(|url| store.cookies(url)) {
                 req.headers_mut().insert(COOKIE, value);
             }
             url.map(RequestTarget::Url)
@@ -88,7 +97,7 @@ where
         };
         ResponseFuture::new(
             self.inner.call(req),
-            target.map(|target| (jar.clone(), target)),
+            target.map(|target| (store.clone(), target)),
         )
     }
 }
@@ -103,6 +112,7 @@ mod tests {
     use url::Url;
 
     use super::*;
+    use crate::cookie::Jar;
 
     /// Echoes the request's `Cookie` header as the body; sets the cookies of the query `set=a=1&b=2`.
     async fn server(req: Request<()>) -> Result<Response<Option<HeaderValue>>, Infallible> {
