@@ -110,6 +110,7 @@ struct State {
 pub struct TestServerBuilder {
     protocol: Protocol,
     tls: Option<tls::TestCerts>,
+    tls_options: tls::ServerTls,
     max_concurrent_streams: Option<u32>,
 }
 
@@ -119,6 +120,7 @@ impl TestServer {
         TestServerBuilder {
             protocol: Protocol::Auto,
             tls: None,
+            tls_options: tls::ServerTls::default(),
             max_concurrent_streams: None,
         }
     }
@@ -213,6 +215,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Serve TLS as `options` say (TLS 1.2 only, client certificate required).
+    pub fn tls_options(mut self, options: tls::ServerTls) -> Self {
+        self.tls_options = options;
+        self
+    }
+
     /// Binds `127.0.0.1:0` and starts serving `handler`.
     pub async fn start<F, Fut>(self, handler: F) -> TestServer
     where
@@ -223,7 +231,10 @@ impl TestServerBuilder {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
         let handler: Handler = Arc::new(move |req| Box::pin(handler(req)));
-        let acceptor = self.tls.as_ref().map(|certs| certs.acceptor(self.protocol));
+        let acceptor = self
+            .tls
+            .as_ref()
+            .map(|certs| certs.acceptor_with(self.protocol, self.tls_options));
         let protocol = self.protocol;
         let max_streams = self.max_concurrent_streams;
         let task_state = state.clone();

@@ -19,7 +19,8 @@ use courier_core::cookie::{CookieManager, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
 use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy, RedirectHistory};
 use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
-use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
+use courier_core::transport::tls::{self, Certificate, Identity};
+use courier_core::transport::{PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
 use crate::into_url::check_sendable;
@@ -712,21 +713,148 @@ impl ClientBuilder {
         self
     }
 
-    /// Trust an additional root certificate.
+    /// Trust an additional root certificate, besides the operating system's store.
     pub fn add_root_certificate(mut self, cert: Certificate) -> ClientBuilder {
         self.transport = self.transport.add_root_certificate(cert);
         self
     }
 
-    /// Trust the Mozilla roots built into the binary (default on).
+    /// Trust these root certificates besides the operating system's store (reqwest 0.13's name).
+    pub fn tls_certs_merge(
+        mut self,
+        certs: impl IntoIterator<Item = Certificate>,
+    ) -> ClientBuilder {
+        self.transport = self.transport.tls_certs_merge(certs);
+        self
+    }
+
+    /// Trust only these root certificates: neither the operating system's store nor the Mozilla roots.
+    ///
+    /// ```
+    /// # fn run(ca_pem: &[u8]) -> Result<(), courier::Error> {
+    /// let client = courier::Client::builder()
+    ///     .tls_certs_only(courier::tls::Certificate::from_pem_bundle(ca_pem)?)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_certs_only(mut self, certs: impl IntoIterator<Item = Certificate>) -> ClientBuilder {
+        self.transport = self.transport.tls_certs_only(certs);
+        self
+    }
+
+    /// Trust the Mozilla roots built into the binary instead of the operating system's verifier
+    /// (default off: the system's store, with any corporate CA installed there, is trusted).
     pub fn tls_built_in_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_built_in_root_certs(enabled);
         self
     }
 
-    /// Trust the operating system's root certificates too (default off).
+    /// Trust the operating system's store read as a list of roots (rustls-native-certs), instead of
+    /// the operating system's verifier (default off).
     pub fn tls_native_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_native_root_certs(enabled);
+        self
+    }
+
+    /// Show this client certificate to servers that ask for one (mutual TLS).
+    ///
+    /// ```
+    /// # fn run(cert_and_key_pem: &[u8]) -> Result<(), courier::Error> {
+    /// let identity = courier::Identity::from_pem(cert_and_key_pem)?;
+    /// let client = courier::Client::builder().identity(identity).build()?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> ClientBuilder {
+        self.transport = self.transport.identity(identity);
+        self
+    }
+
+    /// Check server certificates against this revocation list (use with `tls_certs_only`).
+    pub fn add_crl(mut self, crl: tls::CertificateRevocationList) -> ClientBuilder {
+        self.transport = self.transport.add_crl(crl);
+        self
+    }
+
+    /// Check server certificates against these revocation lists.
+    pub fn add_crls(
+        mut self,
+        crls: impl IntoIterator<Item = tls::CertificateRevocationList>,
+    ) -> ClientBuilder {
+        self.transport = self.transport.add_crls(crls);
+        self
+    }
+
+    /// Accept any server certificate (expired, self-signed, for another name). For development only:
+    /// anyone on the path can then read and change the traffic.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> ClientBuilder {
+        self.transport = self.transport.danger_accept_invalid_certs(accept);
+        self
+    }
+
+    /// Accept a valid certificate issued for another name.
+    pub fn danger_accept_invalid_hostnames(mut self, accept: bool) -> ClientBuilder {
+        self.transport = self.transport.danger_accept_invalid_hostnames(accept);
+        self
+    }
+
+    /// The oldest TLS version to speak.
+    pub fn min_tls_version(mut self, version: tls::Version) -> ClientBuilder {
+        self.transport = self.transport.min_tls_version(version);
+        self
+    }
+
+    /// The newest TLS version to speak.
+    pub fn max_tls_version(mut self, version: tls::Version) -> ClientBuilder {
+        self.transport = self.transport.max_tls_version(version);
+        self
+    }
+
+    /// Send the server name in the TLS handshake (SNI). Default on.
+    pub fn tls_sni(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.tls_sni(enabled);
+        self
+    }
+
+    /// Put a [`tls::TlsInfo`] in each TLS response's extensions (default off).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let client = courier::Client::builder().tls_info(true).build()?;
+    /// let response = client.get("https://127.0.0.1:8443/").send().await?;
+    /// let info = response.extensions().get::<courier::tls::TlsInfo>().unwrap();
+    /// println!("{} bytes of certificate", info.peer_certificate().unwrap().len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_info(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.tls_info(enabled);
+        self
+    }
+
+    /// Write TLS session secrets to the file named by `SSLKEYLOGFILE`, when it is set (default off).
+    pub fn tls_sslkeylogfile(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.tls_sslkeylogfile(enabled);
+        self
+    }
+
+    /// Use this `rustls::ClientConfig` for TLS instead of the other TLS options; anything else makes
+    /// [`build`](ClientBuilder::build) fail.
+    pub fn use_preconfigured_tls(mut self, tls: impl std::any::Any) -> ClientBuilder {
+        self.transport = self.transport.use_preconfigured_tls(tls);
+        self
+    }
+
+    /// Use rustls for TLS: the only backend, so this changes nothing (reqwest 0.13's name).
+    pub fn tls_backend_rustls(self) -> ClientBuilder {
+        self
+    }
+
+    /// Use rustls for TLS: the only backend, so this changes nothing (reqwest 0.12's name).
+    pub fn use_rustls_tls(self) -> ClientBuilder {
         self
     }
 

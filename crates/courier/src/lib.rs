@@ -32,9 +32,8 @@ mod timeout;
 
 pub use client::{Client, ClientBuilder};
 pub use courier_core::accept_language::AcceptLanguage;
-pub use courier_core::transport::{
-    Certificate, ConnectionInfo, Fate, HostStats, PoolStats, Proxy, Timings,
-};
+pub use courier_core::transport::tls::{Certificate, Identity};
+pub use courier_core::transport::{ConnectionInfo, Fate, HostStats, PoolStats, Proxy, Timings};
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
 pub use into_url::IntoUrl;
@@ -55,6 +54,15 @@ pub mod redirect {
 /// Retry policies: [`retry::RetryPolicy`], used with [`ClientBuilder::retry`].
 pub mod retry {
     pub use courier_core::retry::{RetryBudget, RetryPolicy};
+}
+
+/// TLS: certificates to trust, a client identity, revocation lists, versions, and what a handshake
+/// showed ([`tls::TlsInfo`]). Which certificates are trusted by default: see
+/// [`courier_core::transport::tls`].
+pub mod tls {
+    pub use courier_core::transport::tls::{
+        Certificate, CertificateRevocationList, Identity, TlsInfo, Version,
+    };
 }
 
 /// The error types, for naming `BoxError` in your own layers.

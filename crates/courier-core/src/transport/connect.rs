@@ -31,6 +31,7 @@ use tokio_rustls::TlsConnector;
 use super::proxy;
 use super::resolve::Resolver;
 use super::tcp::{self, TcpOptions};
+use super::tls::TlsInfo;
 use crate::error::Error;
 
 /// Opens connections; cheap to clone.
@@ -47,6 +48,8 @@ struct ConnectorInner {
     connect_timeout: Option<Duration>,
     /// Every connection speaks HTTP/2 without ALPN (prior knowledge).
     http2_prior_knowledge: bool,
+    /// Keep the server's certificate for a [`TlsInfo`].
+    tls_info: bool,
 }
 
 /// A fresh connection: the stream and what is known about it.
@@ -73,6 +76,8 @@ pub(crate) struct ConnMeta {
     pub(crate) proxied: bool,
     pub(crate) tls_version: Option<&'static str>,
     pub(crate) cipher_suite: Option<&'static str>,
+    /// The server's certificate, when `tls_info` was asked for.
+    pub(crate) tls_info: Option<TlsInfo>,
     /// When connecting started, and how long each phase took.
     pub(crate) started: Instant,
     pub(crate) dns: Duration,
@@ -104,6 +109,7 @@ impl Connector {
         proxy: Option<Arc<Matcher>>,
         connect_timeout: Option<Duration>,
         http2_prior_knowledge: bool,
+        tls_info: bool,
     ) -> Connector {
         Connector {
             inner: Arc::new(ConnectorInner {
@@ -113,6 +119,7 @@ impl Connector {
                 proxy,
                 connect_timeout,
                 http2_prior_knowledge,
+                tls_info,
             }),
         }
     }
@@ -181,6 +188,7 @@ impl ConnectorInner {
             proxied,
             tls_version: None,
             cipher_suite: None,
+            tls_info: None,
             started,
             dns: resolved - started,
             tcp: tcp_done - resolved,
@@ -215,6 +223,14 @@ impl ConnectorInner {
         meta.cipher_suite = session
             .negotiated_cipher_suite()
             .and_then(|s| s.suite().as_str());
+        if self.tls_info {
+            meta.tls_info = Some(TlsInfo {
+                peer_certificate: session
+                    .peer_certificates()
+                    .and_then(|certs| certs.first())
+                    .map(|cert| Arc::from(cert.as_ref())),
+            });
+        }
         meta.tls = Some(tcp_done.elapsed());
         Ok(Connected {
             stream: Stream::Tls(Box::new(tls)),

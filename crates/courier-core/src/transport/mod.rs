@@ -33,7 +33,7 @@ mod pool;
 mod proxy;
 mod resolve;
 mod tcp;
-mod tls;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -58,7 +58,7 @@ pub use connect::{Connected, Connector, Stream};
 pub use info::{ConnectionInfo, Timings};
 pub use pool::{HostStats, PoolStats};
 pub use proxy::Proxy;
-pub use tls::Certificate;
+pub use tls::{Certificate, CertificateRevocationList, Identity, TlsInfo};
 
 use checkout::{Checkout, ConnectSlot};
 use pool::{Acquired, Key, Pool, PoolConfig};
@@ -325,21 +325,112 @@ impl TransportBuilder {
         self
     }
 
-    /// Trust an additional root certificate.
+    /// Trust an additional root certificate, besides the system's (see [`tls`] for which verifier
+    /// results).
     pub fn add_root_certificate(mut self, cert: Certificate) -> Self {
         self.tls.extra_roots.push(cert);
         self
     }
 
-    /// Trust the Mozilla roots compiled into the binary (webpki-roots). Default on.
+    /// Trust these root certificates besides the system's (or besides the Mozilla roots, with
+    /// `tls_built_in_root_certs(true)`).
+    pub fn tls_certs_merge(mut self, certs: impl IntoIterator<Item = Certificate>) -> Self {
+        self.tls.extra_roots.extend(certs);
+        self
+    }
+
+    /// Trust only these root certificates (and those of any other `tls_certs_only` or
+    /// `add_root_certificate` call): neither the system's nor the Mozilla roots.
+    pub fn tls_certs_only(mut self, certs: impl IntoIterator<Item = Certificate>) -> Self {
+        self.tls.extra_roots.extend(certs);
+        self.tls.certs_only = true;
+        self
+    }
+
+    /// Trust the Mozilla roots compiled into the binary (webpki-roots) instead of the operating
+    /// system's verifier. Default off.
     pub fn tls_built_in_root_certs(mut self, enabled: bool) -> Self {
         self.tls.built_in_roots = enabled;
         self
     }
 
-    /// Trust the operating system's root store too. Default off.
+    /// Trust the operating system's store as read by rustls-native-certs, checked by webpki, instead
+    /// of the operating system's verifier. Default off.
     pub fn tls_native_root_certs(mut self, enabled: bool) -> Self {
         self.tls.native_roots = enabled;
+        self
+    }
+
+    /// Show this client certificate to servers that ask for one (mutual TLS).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.tls.identity = Some(identity);
+        self
+    }
+
+    /// Check server certificates against this revocation list too (webpki verifier; use with
+    /// `tls_certs_only`).
+    pub fn add_crl(mut self, crl: CertificateRevocationList) -> Self {
+        self.tls.crls.push(crl);
+        self
+    }
+
+    /// Check server certificates against these revocation lists too.
+    pub fn add_crls(mut self, crls: impl IntoIterator<Item = CertificateRevocationList>) -> Self {
+        self.tls.crls.extend(crls);
+        self
+    }
+
+    /// Accept any server certificate: expired, self-signed, for another name. Handshake signatures are
+    /// still checked. For development only: anyone on the path can read and change the traffic.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.tls.verify_certs = !accept;
+        self
+    }
+
+    /// Accept a valid certificate issued for another name. Any site's certificate then passes for any
+    /// other site.
+    pub fn danger_accept_invalid_hostnames(mut self, accept: bool) -> Self {
+        self.tls.verify_hostnames = !accept;
+        self
+    }
+
+    /// The oldest TLS version to speak (rustls speaks 1.2 and 1.3).
+    pub fn min_tls_version(mut self, version: tls::Version) -> Self {
+        self.tls.min_version = Some(version);
+        self
+    }
+
+    /// The newest TLS version to speak.
+    pub fn max_tls_version(mut self, version: tls::Version) -> Self {
+        self.tls.max_version = Some(version);
+        self
+    }
+
+    /// Send the server name in the TLS handshake (SNI). Default on.
+    pub fn tls_sni(mut self, enabled: bool) -> Self {
+        self.tls.sni = enabled;
+        self
+    }
+
+    /// Put a [`TlsInfo`] (the server's certificate) in the extensions of every response that came
+    /// over TLS. Default off.
+    pub fn tls_info(mut self, enabled: bool) -> Self {
+        self.tls.info = enabled;
+        self
+    }
+
+    /// Write TLS session secrets to the file named by the `SSLKEYLOGFILE` environment variable (when
+    /// it is set), for Wireshark. Default off: the file decrypts every recorded connection.
+    pub fn tls_sslkeylogfile(mut self, enabled: bool) -> Self {
+        self.tls.keylog = enabled;
+        self
+    }
+
+    /// Use this TLS configuration, a `rustls::ClientConfig` (or an `Arc` of one), instead of building
+    /// one from the other TLS options. ALPN is set from the HTTP version options when the
+    /// configuration has none. Anything else makes `build` fail.
+    pub fn use_preconfigured_tls(mut self, tls: impl std::any::Any) -> Self {
+        self.tls.set_preconfigured(tls);
         self
     }
 
@@ -424,13 +515,10 @@ impl TransportBuilder {
         B::Error: Into<BoxError>,
     {
         let mut tls = self.tls.client_config()?;
-        tls.alpn_protocols = if self.http1_only {
-            vec![b"http/1.1".to_vec()]
-        } else if self.http2_prior_knowledge {
-            vec![b"h2".to_vec()]
-        } else {
-            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-        };
+        if self.tls.preconfigured.is_none() || tls.alpn_protocols.is_empty() {
+            tls.alpn_protocols = alpn(self.http1_only, self.http2_prior_knowledge);
+        }
+        let tls_info = self.tls.info;
         let proxy = self.proxy.matcher();
         let connector = Connector::new(
             Resolver::new(self.resolve),
@@ -439,6 +527,7 @@ impl TransportBuilder {
             proxy.clone(),
             self.connect_timeout,
             self.http2_prior_knowledge,
+            tls_info,
         );
 
         let mut http1 = hyper::client::conn::http1::Builder::new();
@@ -641,6 +730,9 @@ where
                     } else {
                         None
                     };
+                    if let Some(tls) = &checkout.meta().tls_info {
+                        res.extensions_mut().insert(tls.clone());
+                    }
                     res.extensions_mut().insert(info.clone());
                     return Ok(res.map(|body| ResponseBody::new(body, checkout, info, remaining)));
                 }
@@ -680,6 +772,17 @@ where
                 }
             }
         }
+    }
+}
+
+/// The ALPN protocols to offer.
+fn alpn(http1_only: bool, http2_prior_knowledge: bool) -> Vec<Vec<u8>> {
+    if http1_only {
+        vec![b"http/1.1".to_vec()]
+    } else if http2_prior_knowledge {
+        vec![b"h2".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     }
 }
 
