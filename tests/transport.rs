@@ -281,8 +281,7 @@ async fn happy_eyeballs_moves_on_from_an_address_that_never_answers() {
     let (_listener, _fillers, dead) = full_listener();
     let server = TestServer::echo().await;
     let client = Client::builder()
-        .resolve("eyeballs.test", dead)
-        .resolve("eyeballs.test", server.addr())
+        .resolve_to_addrs("eyeballs.test", &[dead, server.addr()])
         .build()
         .unwrap();
     // Tried one after the other, the first address would hang for minutes (SYN retries).

@@ -677,10 +677,52 @@ impl ClientBuilder {
         self
     }
 
-    /// Resolve `host` to `addr` instead of asking DNS, like curl's `--resolve`.
+    /// Resolve `host` to `addr` instead of asking DNS, like curl's `--resolve`; replaces earlier
+    /// addresses for that host. A port in the URL wins over `addr`'s; port `0` means the scheme's.
     pub fn resolve(mut self, host: &str, addr: std::net::SocketAddr) -> ClientBuilder {
         self.transport = self.transport.resolve(host, addr);
         self
+    }
+
+    /// Resolve `host` to `addrs` (tried in order, Happy Eyeballs) instead of asking DNS.
+    pub fn resolve_to_addrs(mut self, host: &str, addrs: &[std::net::SocketAddr]) -> ClientBuilder {
+        self.transport = self.transport.resolve_to_addrs(host, addrs);
+        self
+    }
+
+    /// Resolve names with your own [`dns::Resolve`](crate::dns::Resolve) (an `Arc` of one, or one),
+    /// instead of the system's; `resolve` overrides still come first.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use courier::dns::{Addrs, Name, Resolve, Resolving};
+    ///
+    /// struct Loopback;
+    ///
+    /// impl Resolve for Loopback {
+    ///     fn resolve(&self, _name: Name) -> Resolving {
+    ///         Box::pin(async { Ok(Box::new(std::iter::once(([127, 0, 0, 1], 0).into())) as Addrs) })
+    ///     }
+    /// }
+    ///
+    /// let client = courier::Client::builder().dns_resolver(Arc::new(Loopback)).build().unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn dns_resolver(mut self, resolver: impl crate::dns::IntoResolve) -> ClientBuilder {
+        self.transport = self.transport.dns_resolver(resolver);
+        self
+    }
+
+    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`.
+    /// Needs the `hickory-dns` feature: without it, `true` makes [`build`](ClientBuilder::build) fail.
+    pub fn hickory_dns(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.hickory_dns(enabled);
+        self
+    }
+
+    /// Do not use hickory-resolver, even with the `hickory-dns` feature.
+    pub fn no_hickory_dns(self) -> ClientBuilder {
+        self.hickory_dns(false)
     }
 
     /// Bind outgoing connections to this local address.

@@ -65,6 +65,15 @@ pub mod tls {
     };
 }
 
+/// DNS: the [`dns::Resolve`] trait for [`ClientBuilder::dns_resolver`], and the resolvers Courier has.
+pub mod dns {
+    #[cfg(feature = "hickory-dns")]
+    pub use courier_core::transport::dns::HickoryResolver;
+    pub use courier_core::transport::dns::{
+        Addrs, GaiResolver, IntoResolve, InvalidNameError, Name, Resolve, Resolving,
+    };
+}
+
 /// The error types, for naming `BoxError` in your own layers.
 pub mod error {
     pub use courier_core::error::{BoxError, Error, Result};

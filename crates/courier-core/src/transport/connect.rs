@@ -28,8 +28,8 @@ use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use super::dns::Resolver;
 use super::proxy;
-use super::resolve::Resolver;
 use super::tcp::{self, TcpOptions};
 use super::tls::TlsInfo;
 use crate::error::Error;
@@ -163,8 +163,7 @@ impl ConnectorInner {
         let addrs = self
             .resolver
             .resolve(&tcp_host, tcp_port, tcp_default)
-            .await
-            .map_err(Error::connect)?;
+            .await?;
         let resolved = Instant::now();
         let mut stream = tcp::connect(addrs, &self.tcp)
             .await

@@ -11,7 +11,7 @@
 //! | step | module |
 //! | --- | --- |
 //! | wait for a connection, or the right to open one, first come first served | `pool` |
-//! | open it: resolve, TCP with Happy Eyeballs, proxy tunnel, TLS with ALPN | `connect` (`resolve`, `tcp`, `proxy`, `tls`) |
+//! | open it: resolve, TCP with Happy Eyeballs, proxy tunnel, TLS with ALPN | `connect` (`dns`, `tcp`, `proxy`, `tls`) |
 //! | handshake and drive it | `http1`, `http2` |
 //! | send, and hold the connection until the body ends | `checkout`, `body` |
 //! | on failure, decide whether sending again is safe | `classify` |
@@ -26,12 +26,12 @@ mod body;
 mod checkout;
 mod classify;
 mod connect;
+pub mod dns;
 mod http1;
 mod http2;
 mod info;
 mod pool;
 mod proxy;
-mod resolve;
 mod tcp;
 pub mod tls;
 
@@ -61,9 +61,9 @@ pub use proxy::Proxy;
 pub use tls::{Certificate, CertificateRevocationList, Identity, TlsInfo};
 
 use checkout::{Checkout, ConnectSlot};
+use dns::Resolver;
 use pool::{Acquired, Key, Pool, PoolConfig};
 use proxy::ProxyConfig;
-use resolve::Resolver;
 use tcp::TcpOptions;
 use tls::TlsOptions;
 
@@ -173,6 +173,8 @@ pub struct TransportBuilder {
     http2_prior_knowledge: bool,
     tcp: TcpOptions,
     resolve: HashMap<String, Vec<SocketAddr>>,
+    dns_resolver: Option<dns::DynResolve>,
+    hickory_dns: bool,
     per_host: Option<usize>,
     total: Option<usize>,
     retry_stale: bool,
@@ -212,6 +214,8 @@ impl Default for TransportBuilder {
             http2_prior_knowledge: false,
             tcp: TcpOptions::default(),
             resolve: HashMap::new(),
+            dns_resolver: None,
+            hickory_dns: false,
             per_host: None,
             total: None,
             retry_stale: true,
@@ -259,13 +263,31 @@ impl TransportBuilder {
         self
     }
 
-    /// Resolve `host` to `addr` instead of asking DNS (the URL's port, when given, wins over `addr`'s).
-    /// Called several times for one host, the addresses are tried in order (Happy Eyeballs).
-    pub fn resolve(mut self, host: &str, addr: SocketAddr) -> Self {
+    /// Resolve `host` to `addr` instead of asking DNS, replacing earlier addresses for that host.
+    /// A port in the URL wins over `addr`'s; port `0` means the scheme's.
+    pub fn resolve(self, host: &str, addr: SocketAddr) -> Self {
+        self.resolve_to_addrs(host, &[addr])
+    }
+
+    /// Resolve `host` to `addrs` (tried in order, Happy Eyeballs) instead of asking DNS, replacing
+    /// earlier addresses for that host.
+    pub fn resolve_to_addrs(mut self, host: &str, addrs: &[SocketAddr]) -> Self {
         self.resolve
-            .entry(host.to_ascii_lowercase())
-            .or_default()
-            .push(addr);
+            .insert(host.to_ascii_lowercase(), addrs.to_vec());
+        self
+    }
+
+    /// Resolve names with `resolver` instead of the system's (`resolve` overrides still come
+    /// first). See [`dns`].
+    pub fn dns_resolver(mut self, resolver: impl dns::IntoResolve) -> Self {
+        self.dns_resolver = Some(dns::DynResolve(resolver.into_resolve()));
+        self
+    }
+
+    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`.
+    /// Without the `hickory-dns` feature, `true` makes `build` fail. A `dns_resolver` wins.
+    pub fn hickory_dns(mut self, enabled: bool) -> Self {
+        self.hickory_dns = enabled;
         self
     }
 
@@ -519,9 +541,21 @@ impl TransportBuilder {
             tls.alpn_protocols = alpn(self.http1_only, self.http2_prior_knowledge);
         }
         let tls_info = self.tls.info;
+        let resolver = match (self.dns_resolver, self.hickory_dns) {
+            (Some(resolver), _) => Some(resolver.0),
+            (None, false) => None,
+            #[cfg(feature = "hickory-dns")]
+            (None, true) => Some(Arc::new(dns::HickoryResolver::new()) as Arc<dyn dns::Resolve>),
+            #[cfg(not(feature = "hickory-dns"))]
+            (None, true) => {
+                return Err(Error::builder(
+                    "hickory_dns(true) needs the `hickory-dns` feature",
+                ))
+            }
+        };
         let proxy = self.proxy.matcher();
         let connector = Connector::new(
-            Resolver::new(self.resolve),
+            Resolver::new(self.resolve, resolver),
             self.tcp,
             tls,
             proxy.clone(),
