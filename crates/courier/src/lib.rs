@@ -33,7 +33,9 @@ mod timeout;
 pub use client::{Client, ClientBuilder};
 pub use courier_core::accept_language::AcceptLanguage;
 pub use courier_core::transport::tls::{Certificate, Identity};
-pub use courier_core::transport::{ConnectionInfo, Fate, HostStats, PoolStats, Proxy, Timings};
+pub use courier_core::transport::{
+    ConnectionInfo, Fate, HostStats, NoProxy, PoolStats, Proxy, Timings,
+};
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
 pub use into_url::IntoUrl;
@@ -72,6 +74,11 @@ pub mod dns {
     pub use courier_core::transport::dns::{
         Addrs, GaiResolver, IntoResolve, InvalidNameError, Name, Resolve, Resolving,
     };
+}
+
+/// Proxies: [`Proxy`], [`NoProxy`], and [`proxy::IntoProxy`] for the URL types a proxy is given as.
+pub mod proxy {
+    pub use courier_core::transport::{IntoProxy, NoProxy, Proxy};
 }
 
 /// The error types, for naming `BoxError` in your own layers.

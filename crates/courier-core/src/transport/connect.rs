@@ -1,8 +1,8 @@
 //! The connector: from a URI to a connected byte stream, TCP → proxy tunnel → TLS.
 //!
 //! [`Connector`] is a `tower::Service<Uri>`: it resolves the host (or the proxy's), connects with
-//! Happy Eyeballs, asks an HTTP proxy for a `CONNECT` tunnel when an `https` request goes through one,
-//! and runs the TLS handshake with ALPN. `connect_timeout` bounds all of it together, so a server that
+//! Happy Eyeballs, goes through the proxy if one applies (TLS to an `https://` proxy, then a `CONNECT`
+//! tunnel for `https` requests; or the SOCKS handshake), and runs the TLS handshake with ALPN. `connect_timeout` bounds all of it together, so a server that
 //! accepts TCP and never answers the ClientHello fails as a connect timeout. The result is a
 //! [`Connected`]: the [`Stream`] and what is known about the connection ([`ConnMeta`]: addresses,
 //! negotiated protocol, TLS version and cipher suite, and how long each phase took).
@@ -20,7 +20,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
-use hyper_util::client::proxy::matcher::Matcher;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -29,7 +28,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::dns::Resolver;
-use super::proxy;
+use super::proxy::{self, Kind, Proxies};
 use super::tcp::{self, TcpOptions};
 use super::tls::TlsInfo;
 use crate::error::Error;
@@ -44,7 +43,9 @@ struct ConnectorInner {
     resolver: Resolver,
     tcp: TcpOptions,
     tls: TlsConnector,
-    proxy: Option<Arc<Matcher>>,
+    /// TLS to an `https://` proxy: the same trust, ALPN `http/1.1` only (`CONNECT` is HTTP/1.1).
+    proxy_tls: TlsConnector,
+    proxy: Option<Arc<Proxies>>,
     connect_timeout: Option<Duration>,
     /// Every connection speaks HTTP/2 without ALPN (prior knowledge).
     http2_prior_knowledge: bool,
@@ -106,16 +107,19 @@ impl Connector {
         resolver: Resolver,
         tcp: TcpOptions,
         tls: rustls::ClientConfig,
-        proxy: Option<Arc<Matcher>>,
+        proxy: Option<Arc<Proxies>>,
         connect_timeout: Option<Duration>,
         http2_prior_knowledge: bool,
         tls_info: bool,
     ) -> Connector {
+        let mut to_proxy = tls.clone();
+        to_proxy.alpn_protocols = vec![b"http/1.1".to_vec()];
         Connector {
             inner: Arc::new(ConnectorInner {
                 resolver,
                 tcp,
                 tls: TlsConnector::from(Arc::new(tls)),
+                proxy_tls: TlsConnector::from(Arc::new(to_proxy)),
                 proxy,
                 connect_timeout,
                 http2_prior_knowledge,
@@ -148,35 +152,62 @@ impl ConnectorInner {
             .trim_start_matches('[')
             .trim_end_matches(']');
         let default_port = if https { 443 } else { 80 };
-        let proxy = proxy::intercept(&self.proxy, dst);
+        let port = dst.port_u16().unwrap_or(default_port);
+        let proxy = proxy::intercept(&self.proxy, dst)?;
 
         // Where the TCP connection goes: the destination, or the proxy.
-        let (tcp_host, tcp_port, tcp_default) = match &proxy {
-            Some(p) => {
-                let uri = p.uri();
-                let host = uri.host().unwrap_or_default();
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                (host.to_owned(), uri.port_u16(), 80)
+        let addrs = match &proxy {
+            Some(p) => self.resolver.resolve(&p.host, Some(p.port), p.port).await?,
+            None => {
+                self.resolver
+                    .resolve(host, dst.port_u16(), default_port)
+                    .await?
             }
-            None => (host.to_owned(), dst.port_u16(), default_port),
         };
-        let addrs = self
-            .resolver
-            .resolve(&tcp_host, tcp_port, tcp_default)
-            .await?;
         let resolved = Instant::now();
-        let mut stream = tcp::connect(addrs, &self.tcp)
+        let tcp = tcp::connect(addrs, &self.tcp)
             .await
             .map_err(Error::connect)?;
-        let remote_addr = stream.peer_addr().map_err(Error::connect)?;
-        let local_addr = stream.local_addr().ok();
-        let proxied = proxy.is_some() && !https;
-        if let (Some(p), true) = (&proxy, https) {
-            let port = dst.port_u16().unwrap_or(default_port);
-            proxy::tunnel(&mut stream, host, port, p.basic_auth())
-                .await
-                .map_err(Error::connect)?;
-        }
+        let remote_addr = tcp.peer_addr().map_err(Error::connect)?;
+        let local_addr = tcp.local_addr().ok();
+
+        // Through the proxy, if any.
+        let mut proxied = false;
+        let conn = match proxy.as_deref() {
+            None => Stream::Tcp(tcp),
+            #[cfg(feature = "socks")]
+            Some(p) if p.kind.is_socks() => Stream::Tcp(
+                proxy::socks::handshake(
+                    tcp,
+                    p,
+                    host,
+                    (dst.port_u16(), default_port),
+                    &self.resolver,
+                )
+                .await?,
+            ),
+            Some(p) => {
+                let mut conn = if p.kind == Kind::Https {
+                    let name = ServerName::try_from(p.host.clone()).map_err(Error::connect)?;
+                    let tls = self
+                        .proxy_tls
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|e| Error::connect(ProxyTlsError(e)))?;
+                    Stream::Tls(Box::new(tls))
+                } else {
+                    Stream::Tcp(tcp)
+                };
+                if https {
+                    proxy::tunnel(&mut conn, host, port, &p.headers)
+                        .await
+                        .map_err(Error::connect)?;
+                } else {
+                    proxied = true;
+                }
+                conn
+            }
+        };
         let tcp_done = Instant::now();
 
         let mut meta = ConnMeta {
@@ -197,18 +228,33 @@ impl ConnectorInner {
             max_streams: std::sync::atomic::AtomicUsize::new(usize::MAX),
         };
         if !https {
-            return Ok(Connected {
-                stream: Stream::Tcp(stream),
-                meta,
-            });
+            return Ok(Connected { stream: conn, meta });
         }
         let name = ServerName::try_from(host.to_owned()).map_err(Error::connect)?;
-        let tls = self
-            .tls
-            .connect(name, stream)
-            .await
-            .map_err(Error::connect)?;
-        let (_, session) = tls.get_ref();
+        let stream = match conn {
+            Stream::Tcp(tcp) => {
+                let tls = self.tls.connect(name, tcp).await.map_err(Error::connect)?;
+                self.record_session(&mut meta, tls.get_ref().1);
+                Stream::Tls(Box::new(tls))
+            }
+            // TLS inside a tunnel through an `https://` proxy.
+            other => {
+                let tls = self
+                    .tls
+                    .connect(name, other)
+                    .await
+                    .map_err(Error::connect)?;
+                self.record_session(&mut meta, tls.get_ref().1);
+                Stream::Other(Box::new(tls))
+            }
+        };
+        meta.tls = Some(tcp_done.elapsed());
+        Ok(Connected { stream, meta })
+    }
+
+    /// Records what the TLS handshake settled: protocol (ALPN), version, cipher suite, and the
+    /// server's certificate when `tls_info` is on.
+    fn record_session(&self, meta: &mut ConnMeta, session: &rustls::ClientConnection) {
         meta.h2 = match session.alpn_protocol() {
             Some(b"h2") => true,
             Some(_) => false,
@@ -230,13 +276,20 @@ impl ConnectorInner {
                     .map(|cert| Arc::from(cert.as_ref())),
             });
         }
-        meta.tls = Some(tcp_done.elapsed());
-        Ok(Connected {
-            stream: Stream::Tls(Box::new(tls)),
-            meta,
-        })
     }
 }
+
+/// The TLS handshake with an `https://` proxy failed (not the destination's).
+#[derive(Debug)]
+struct ProxyTlsError(io::Error);
+
+impl std::fmt::Display for ProxyTlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TLS handshake with the proxy failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ProxyTlsError {}
 
 impl tower_service::Service<Uri> for Connector {
     type Response = Connected;
@@ -275,13 +328,20 @@ impl std::fmt::Display for ConnectTimedOut {
 
 impl std::error::Error for ConnectTimedOut {}
 
-/// A connected byte stream: plain TCP or TLS over TCP.
+/// A connected byte stream: plain TCP, TLS over TCP, or another stream (TLS inside TLS to a proxy).
 pub enum Stream {
     /// Plain TCP (`http`, or to a forwarding proxy).
     Tcp(TcpStream),
-    /// TLS over TCP (`https`, perhaps inside a proxy tunnel).
+    /// TLS over TCP (`https`, perhaps inside a proxy tunnel; or to an `https://` proxy).
     Tls(Box<TlsStream<TcpStream>>),
+    /// Any other stream: TLS through an `https://` proxy's tunnel.
+    Other(Box<dyn Io>),
 }
+
+/// What a [`Stream::Other`] is: any tokio byte stream that can move between tasks.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
 impl AsyncRead for Stream {
     fn poll_read(
@@ -292,6 +352,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Other(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -305,6 +366,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Other(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -316,6 +378,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Other(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -323,6 +386,7 @@ impl AsyncWrite for Stream {
         match self {
             Stream::Tcp(s) => s.is_write_vectored(),
             Stream::Tls(s) => s.is_write_vectored(),
+            Stream::Other(s) => s.is_write_vectored(),
         }
     }
 
@@ -330,6 +394,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+            Stream::Other(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -337,6 +402,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Other(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

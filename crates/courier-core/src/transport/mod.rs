@@ -45,7 +45,6 @@ use std::time::Duration;
 
 use http::header::{HeaderValue, HOST};
 use http::{Method, Request, Response, Uri, Version};
-use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::time::Instant;
 
@@ -54,10 +53,10 @@ use crate::error::{BoxError, Error};
 
 pub use body::ResponseBody;
 pub use classify::Fate;
-pub use connect::{Connected, Connector, Stream};
+pub use connect::{Connected, Connector, Io, Stream};
 pub use info::{ConnectionInfo, Timings};
 pub use pool::{HostStats, PoolStats};
-pub use proxy::Proxy;
+pub use proxy::{IntoProxy, NoProxy, Proxy};
 pub use tls::{Certificate, CertificateRevocationList, Identity, TlsInfo};
 
 use checkout::{Checkout, ConnectSlot};
@@ -96,7 +95,7 @@ pub struct Transport<B: Send + 'static = Body> {
 struct Shared<B: Send + 'static> {
     pool: Pool<B>,
     connector: Connector,
-    proxy: Option<Arc<Matcher>>,
+    proxy: Option<Arc<proxy::Proxies>>,
     retry_stale: bool,
     may_be_h2: MayBeH2,
     http1: hyper::client::conn::http1::Builder,
@@ -553,7 +552,7 @@ impl TransportBuilder {
                 ))
             }
         };
-        let proxy = self.proxy.matcher();
+        let proxy = self.proxy.build()?;
         let connector = Connector::new(
             Resolver::new(self.resolve, resolver),
             self.tcp,
@@ -659,14 +658,14 @@ where
             static KEY: std::cell::RefCell<(String, Option<Key>)> =
                 const { std::cell::RefCell::new((String::new(), None)) };
         }
-        let proxy = proxy::intercept(&self.proxy, uri);
+        let proxy = proxy::intercept(&self.proxy, uri)?;
         let key = KEY.with(|cell| {
             let (buf, last) = &mut *cell.borrow_mut();
             buf.clear();
             pool::write_host_key(buf, uri);
             if let Some(proxy) = &proxy {
                 buf.push_str(" via ");
-                buf.push_str(&proxy.uri().to_string());
+                buf.push_str(&proxy.key);
             }
             match last {
                 Some(key) if **key == **buf => key.clone(),
@@ -678,13 +677,15 @@ where
             }
         });
         if let Some(proxy) = proxy {
-            // A forwarding proxy (plain http) reads credentials from each request; a tunnel gets them
-            // in its CONNECT.
-            if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
-                if let Some(auth) = proxy.basic_auth() {
-                    req.headers_mut()
-                        .entry(http::header::PROXY_AUTHORIZATION)
-                        .or_insert_with(|| auth.clone());
+            // A forwarding proxy (http through an HTTP(S) proxy) reads its credentials and headers
+            // from each request; a tunnel gets them in its CONNECT, a SOCKS proxy in its handshake.
+            if uri.scheme() != Some(&http::uri::Scheme::HTTPS) && !proxy.kind.is_socks() {
+                for name in proxy.headers.keys() {
+                    if !req.headers().contains_key(name) {
+                        for value in proxy.headers.get_all(name) {
+                            req.headers_mut().append(name, value.clone());
+                        }
+                    }
                 }
             }
         }
