@@ -737,6 +737,58 @@ impl ClientBuilder {
         self
     }
 
+    /// TCP keepalive: the time between probes once they started.
+    pub fn tcp_keepalive_interval<D: Into<Option<Duration>>>(
+        mut self,
+        interval: D,
+    ) -> ClientBuilder {
+        self.transport = self.transport.tcp_keepalive_interval(interval.into());
+        self
+    }
+
+    /// TCP keepalive: how many unanswered probes drop the connection.
+    pub fn tcp_keepalive_retries<C: Into<Option<u32>>>(mut self, retries: C) -> ClientBuilder {
+        self.transport = self.transport.tcp_keepalive_retries(retries.into());
+        self
+    }
+
+    /// `TCP_USER_TIMEOUT` (Linux): drop a connection whose sent data stays unacknowledged this long.
+    pub fn tcp_user_timeout<D: Into<Option<Duration>>>(mut self, timeout: D) -> ClientBuilder {
+        self.transport = self.transport.tcp_user_timeout(timeout.into());
+        self
+    }
+
+    /// Send through this network interface only (`SO_BINDTODEVICE`, Linux), e.g. `"eth1"`.
+    pub fn interface(mut self, interface: &str) -> ClientBuilder {
+        self.transport = self.transport.interface(interface);
+        self
+    }
+
+    /// Send every request over the Unix socket at `path`; the URL still names the `Host` header (and
+    /// the TLS server name for `https`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let docker = courier::Client::builder()
+    ///     .unix_socket("/var/run/docker.sock")
+    ///     .build()?;
+    /// let version = docker.get("http://localhost/version").send().await?.text().await?;
+    /// # drop(version);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> ClientBuilder {
+        self.transport = self.transport.unix_socket(path);
+        self
+    }
+
+    /// Trace every read and write of every connection at `trace` level (the traffic in clear, after
+    /// TLS). Default off.
+    pub fn connection_verbose(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.connection_verbose(enabled);
+        self
+    }
+
     /// Speak only HTTP/1.1.
     pub fn http1_only(mut self) -> ClientBuilder {
         self.transport = self.transport.http1_only();

@@ -13,6 +13,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use super::dns::Resolver;
 use super::proxy::{self, Kind, Proxies};
 use super::tcp::{self, TcpOptions};
 use super::tls::TlsInfo;
+use super::verbose::Verbose;
 use crate::error::Error;
 
 /// Opens connections; cheap to clone.
@@ -51,6 +53,8 @@ struct ConnectorInner {
     http2_prior_knowledge: bool,
     /// Keep the server's certificate for a [`TlsInfo`].
     tls_info: bool,
+    unix_socket: Option<PathBuf>,
+    verbose: bool,
 }
 
 /// A fresh connection: the stream and what is known about it.
@@ -71,7 +75,8 @@ impl Connected {
 pub(crate) struct ConnMeta {
     pub(crate) id: u64,
     pub(crate) local_addr: Option<SocketAddr>,
-    pub(crate) remote_addr: SocketAddr,
+    /// `None` over a Unix socket.
+    pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) h2: bool,
     /// Connected to an HTTP proxy that forwards absolute-form requests (not a tunnel).
     pub(crate) proxied: bool,
@@ -102,28 +107,37 @@ impl ConnMeta {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Everything a [`Connector`] is made of, from the transport's builder.
+pub(crate) struct ConnectorConfig {
+    pub(crate) resolver: Resolver,
+    pub(crate) tcp: TcpOptions,
+    pub(crate) tls: rustls::ClientConfig,
+    pub(crate) proxy: Option<Arc<Proxies>>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) http2_prior_knowledge: bool,
+    pub(crate) tls_info: bool,
+    /// Every connection goes to this Unix socket instead (no DNS, TCP or proxy).
+    pub(crate) unix_socket: Option<PathBuf>,
+    /// Trace every read and write.
+    pub(crate) verbose: bool,
+}
+
 impl Connector {
-    pub(crate) fn new(
-        resolver: Resolver,
-        tcp: TcpOptions,
-        tls: rustls::ClientConfig,
-        proxy: Option<Arc<Proxies>>,
-        connect_timeout: Option<Duration>,
-        http2_prior_knowledge: bool,
-        tls_info: bool,
-    ) -> Connector {
-        let mut to_proxy = tls.clone();
+    pub(crate) fn new(config: ConnectorConfig) -> Connector {
+        let mut to_proxy = config.tls.clone();
         to_proxy.alpn_protocols = vec![b"http/1.1".to_vec()];
         Connector {
             inner: Arc::new(ConnectorInner {
-                resolver,
-                tcp,
-                tls: TlsConnector::from(Arc::new(tls)),
+                resolver: config.resolver,
+                tcp: config.tcp,
+                tls: TlsConnector::from(Arc::new(config.tls)),
                 proxy_tls: TlsConnector::from(Arc::new(to_proxy)),
-                proxy,
-                connect_timeout,
-                http2_prior_knowledge,
-                tls_info,
+                proxy: config.proxy,
+                connect_timeout: config.connect_timeout,
+                http2_prior_knowledge: config.http2_prior_knowledge,
+                tls_info: config.tls_info,
+                unix_socket: config.unix_socket,
+                verbose: config.verbose,
             }),
         }
     }
@@ -152,10 +166,74 @@ impl ConnectorInner {
             .trim_start_matches('[')
             .trim_end_matches(']');
         let default_port = if https { 443 } else { 80 };
+        let (conn, facts) = match &self.unix_socket {
+            Some(path) => (self.unix(path).await?, Facts::default()),
+            None => self.tcp_and_proxy(dst, host, default_port).await?,
+        };
+        let Facts {
+            remote_addr,
+            local_addr,
+            proxied,
+            resolved,
+        } = facts;
+        let resolved = resolved.unwrap_or(started);
+        let tcp_done = Instant::now();
+
+        let mut meta = ConnMeta {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            local_addr,
+            remote_addr,
+            h2: self.http2_prior_knowledge,
+            proxied,
+            tls_version: None,
+            cipher_suite: None,
+            tls_info: None,
+            started,
+            dns: resolved - started,
+            tcp: tcp_done - resolved,
+            tls: None,
+            counted: AtomicBool::new(true),
+            settings_seen: AtomicBool::new(false),
+            max_streams: std::sync::atomic::AtomicUsize::new(usize::MAX),
+        };
+        if !https {
+            let stream = self.maybe_verbose(conn, meta.id);
+            return Ok(Connected { stream, meta });
+        }
+        let name = ServerName::try_from(host.to_owned()).map_err(Error::connect)?;
+        let stream = match conn {
+            Stream::Tcp(tcp) => {
+                let tls = self.tls.connect(name, tcp).await.map_err(Error::connect)?;
+                self.record_session(&mut meta, tls.get_ref().1);
+                Stream::Tls(Box::new(tls))
+            }
+            // TLS inside a tunnel through an `https://` proxy.
+            other => {
+                let tls = self
+                    .tls
+                    .connect(name, other)
+                    .await
+                    .map_err(Error::connect)?;
+                self.record_session(&mut meta, tls.get_ref().1);
+                Stream::Other(Box::new(tls))
+            }
+        };
+        meta.tls = Some(tcp_done.elapsed());
+        let stream = self.maybe_verbose(stream, meta.id);
+        Ok(Connected { stream, meta })
+    }
+
+    /// Resolves, connects over TCP (Happy Eyeballs) to the destination or its proxy, and goes
+    /// through the proxy: TLS to an `https://` proxy, `CONNECT` for `https`, or the SOCKS handshake.
+    async fn tcp_and_proxy(
+        &self,
+        dst: &Uri,
+        host: &str,
+        default_port: u16,
+    ) -> Result<(Stream, Facts), Error> {
+        let https = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
         let port = dst.port_u16().unwrap_or(default_port);
         let proxy = proxy::intercept(&self.proxy, dst)?;
-
-        // Where the TCP connection goes: the destination, or the proxy.
         let addrs = match &proxy {
             Some(p) => self.resolver.resolve(&p.host, Some(p.port), p.port).await?,
             None => {
@@ -168,11 +246,12 @@ impl ConnectorInner {
         let tcp = tcp::connect(addrs, &self.tcp)
             .await
             .map_err(Error::connect)?;
-        let remote_addr = tcp.peer_addr().map_err(Error::connect)?;
-        let local_addr = tcp.local_addr().ok();
-
-        // Through the proxy, if any.
-        let mut proxied = false;
+        let mut facts = Facts {
+            remote_addr: Some(tcp.peer_addr().map_err(Error::connect)?),
+            local_addr: tcp.local_addr().ok(),
+            proxied: false,
+            resolved: Some(resolved),
+        };
         let conn = match proxy.as_deref() {
             None => Stream::Tcp(tcp),
             #[cfg(feature = "socks")]
@@ -203,53 +282,41 @@ impl ConnectorInner {
                         .await
                         .map_err(Error::connect)?;
                 } else {
-                    proxied = true;
+                    facts.proxied = true;
                 }
                 conn
             }
         };
-        let tcp_done = Instant::now();
+        Ok((conn, facts))
+    }
 
-        let mut meta = ConnMeta {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            local_addr,
-            remote_addr,
-            h2: self.http2_prior_knowledge,
-            proxied,
-            tls_version: None,
-            cipher_suite: None,
-            tls_info: None,
-            started,
-            dns: resolved - started,
-            tcp: tcp_done - resolved,
-            tls: None,
-            counted: AtomicBool::new(true),
-            settings_seen: AtomicBool::new(false),
-            max_streams: std::sync::atomic::AtomicUsize::new(usize::MAX),
-        };
-        if !https {
-            return Ok(Connected { stream: conn, meta });
+    /// Connects to the Unix socket at `path`.
+    #[cfg(unix)]
+    async fn unix(&self, path: &std::path::Path) -> Result<Stream, Error> {
+        let stream = tokio::net::UnixStream::connect(path).await.map_err(|err| {
+            Error::connect(io::Error::new(
+                err.kind(),
+                format!(
+                    "cannot connect to the Unix socket {}: {err}",
+                    path.display()
+                ),
+            ))
+        })?;
+        Ok(Stream::Other(Box::new(stream)))
+    }
+
+    #[cfg(not(unix))]
+    async fn unix(&self, _path: &std::path::Path) -> Result<Stream, Error> {
+        Err(Error::builder("Unix sockets exist only on Unix"))
+    }
+
+    /// `stream`, wrapped to trace its reads and writes when `connection_verbose` is on.
+    fn maybe_verbose(&self, stream: Stream, id: u64) -> Stream {
+        if self.verbose {
+            Stream::Other(Box::new(Verbose::new(stream, id)))
+        } else {
+            stream
         }
-        let name = ServerName::try_from(host.to_owned()).map_err(Error::connect)?;
-        let stream = match conn {
-            Stream::Tcp(tcp) => {
-                let tls = self.tls.connect(name, tcp).await.map_err(Error::connect)?;
-                self.record_session(&mut meta, tls.get_ref().1);
-                Stream::Tls(Box::new(tls))
-            }
-            // TLS inside a tunnel through an `https://` proxy.
-            other => {
-                let tls = self
-                    .tls
-                    .connect(name, other)
-                    .await
-                    .map_err(Error::connect)?;
-                self.record_session(&mut meta, tls.get_ref().1);
-                Stream::Other(Box::new(tls))
-            }
-        };
-        meta.tls = Some(tcp_done.elapsed());
-        Ok(Connected { stream, meta })
     }
 
     /// Records what the TLS handshake settled: protocol (ALPN), version, cipher suite, and the
@@ -277,6 +344,16 @@ impl ConnectorInner {
             });
         }
     }
+}
+
+/// What connecting showed before TLS: addresses (none for a Unix socket), whether an HTTP proxy
+/// forwards the requests, and when name resolution ended.
+#[derive(Default)]
+struct Facts {
+    remote_addr: Option<SocketAddr>,
+    local_addr: Option<SocketAddr>,
+    proxied: bool,
+    resolved: Option<Instant>,
 }
 
 /// The TLS handshake with an `https://` proxy failed (not the destination's).

@@ -34,6 +34,7 @@ mod pool;
 mod proxy;
 mod tcp;
 pub mod tls;
+mod verbose;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -53,6 +54,7 @@ use crate::error::{BoxError, Error};
 
 pub use body::ResponseBody;
 pub use classify::Fate;
+use connect::ConnectorConfig;
 pub use connect::{Connected, Connector, Io, Stream};
 pub use info::{ConnectionInfo, Timings};
 pub use pool::{HostStats, PoolStats};
@@ -174,6 +176,8 @@ pub struct TransportBuilder {
     resolve: HashMap<String, Vec<SocketAddr>>,
     dns_resolver: Option<dns::DynResolve>,
     hickory_dns: bool,
+    unix_socket: Option<std::path::PathBuf>,
+    connection_verbose: bool,
     per_host: Option<usize>,
     total: Option<usize>,
     retry_stale: bool,
@@ -215,6 +219,8 @@ impl Default for TransportBuilder {
             resolve: HashMap::new(),
             dns_resolver: None,
             hickory_dns: false,
+            unix_socket: None,
+            connection_verbose: false,
             per_host: None,
             total: None,
             retry_stale: true,
@@ -343,6 +349,46 @@ impl TransportBuilder {
     /// TCP keepalive probes on new connections; `None` turns them off. Default 60 s.
     pub fn tcp_keepalive(mut self, interval: Option<Duration>) -> Self {
         self.tcp.keepalive = interval;
+        self
+    }
+
+    /// TCP keepalive: the time between probes once they started (Linux, macOS, BSDs, Windows).
+    pub fn tcp_keepalive_interval(mut self, interval: Option<Duration>) -> Self {
+        self.tcp.keepalive_interval = interval;
+        self
+    }
+
+    /// TCP keepalive: how many unanswered probes drop the connection (Linux, macOS, BSDs).
+    pub fn tcp_keepalive_retries(mut self, retries: Option<u32>) -> Self {
+        self.tcp.keepalive_retries = retries;
+        self
+    }
+
+    /// `TCP_USER_TIMEOUT` (Linux): drop the connection when sent data stays unacknowledged this
+    /// long. Elsewhere it is ignored.
+    pub fn tcp_user_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.tcp.user_timeout = timeout;
+        self
+    }
+
+    /// Send through this network interface only (`SO_BINDTODEVICE`, Linux), e.g. `"eth1"`. Elsewhere
+    /// it is ignored.
+    pub fn interface(mut self, interface: &str) -> Self {
+        self.tcp.interface = Some(interface.to_owned());
+        self
+    }
+
+    /// Send every request over the Unix socket at `path` (the URL's host still names the `Host`
+    /// header and, for `https`, the TLS server name); no DNS, TCP or proxy is used.
+    pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.unix_socket = Some(path.into());
+        self
+    }
+
+    /// Trace every read and write of every connection at `trace` level (after TLS: the traffic in
+    /// clear). Default off.
+    pub fn connection_verbose(mut self, enabled: bool) -> Self {
+        self.connection_verbose = enabled;
         self
     }
 
@@ -553,15 +599,17 @@ impl TransportBuilder {
             }
         };
         let proxy = self.proxy.build()?;
-        let connector = Connector::new(
-            Resolver::new(self.resolve, resolver),
-            self.tcp,
+        let connector = Connector::new(ConnectorConfig {
+            resolver: Resolver::new(self.resolve, resolver),
+            tcp: self.tcp,
             tls,
-            proxy.clone(),
-            self.connect_timeout,
-            self.http2_prior_knowledge,
+            proxy: proxy.clone(),
+            connect_timeout: self.connect_timeout,
+            http2_prior_knowledge: self.http2_prior_knowledge,
             tls_info,
-        );
+            unix_socket: self.unix_socket,
+            verbose: self.connection_verbose,
+        });
 
         let mut http1 = hyper::client::conn::http1::Builder::new();
         http1
@@ -896,7 +944,7 @@ fn declared_length<T>(res: &Response<T>) -> Option<u64> {
 fn log_connection(meta: &connect::ConnMeta) {
     tracing::debug!(
         connection = meta.id,
-        remote = %meta.remote_addr,
+        remote = ?meta.remote_addr,
         local = ?meta.local_addr,
         h2 = meta.h2,
         tls_version = meta.tls_version,
