@@ -701,7 +701,8 @@ impl ClientBuilder {
     ///
     /// impl Resolve for Loopback {
     ///     fn resolve(&self, _name: Name) -> Resolving {
-    ///         Box::pin(async { Ok(Box::new(std::iter::once(([127, 0, 0, 1], 0).into())) as Addrs) })
+    ///         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    ///         Box::pin(async move { Ok(Box::new(std::iter::once(loopback)) as Addrs) })
     ///     }
     /// }
     ///
@@ -786,6 +787,35 @@ impl ClientBuilder {
     /// TLS). Default off.
     pub fn connection_verbose(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.connection_verbose(enabled);
+        self
+    }
+
+    /// Wrap the connector in a tower layer (a concurrency limit, a timeout on connecting, a counter);
+    /// each call wraps the layers added before. The layer's service gets the origin
+    /// (`scheme://host:port`) and answers a [`connect::Connected`](crate::connect::Connected) stream.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = courier::Client::builder()
+    ///     .connector_layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+    ///     .connector_layer(tower::limit::ConcurrencyLimitLayer::new(16))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn connector_layer<L>(mut self, layer: L) -> ClientBuilder
+    where
+        L: Layer<crate::connect::BoxedConnector> + Send + Sync + 'static,
+        L::Service: Service<http::Uri, Response = crate::connect::Connected>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<http::Uri>>::Error: Into<crate::error::BoxError>,
+        <L::Service as Service<http::Uri>>::Future: Send + 'static,
+    {
+        self.transport = self.transport.connector_layer(layer);
         self
     }
 

@@ -81,6 +81,11 @@ pub mod proxy {
     pub use courier_core::transport::{IntoProxy, NoProxy, Proxy};
 }
 
+/// The connector as [`ClientBuilder::connector_layer`] wraps it.
+pub mod connect {
+    pub use courier_core::transport::{BoxedConnector, Connected};
+}
+
 /// The error types, for naming `BoxError` in your own layers.
 pub mod error {
     pub use courier_core::error::{BoxError, Error, Result};

@@ -72,6 +72,22 @@ use tls::TlsOptions;
 /// (nginx 75 s, cloud load balancers 60 s) so the client drops a connection before the server does.
 pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The connector as the transport calls it once `connector_layer`s wrap it: a cloneable, boxed
+/// `tower::Service<Uri>` answering a [`Connected`] stream (the origin `scheme://host:port` in, and any
+/// error boxed).
+pub type BoxedConnector = tower::util::BoxCloneSyncService<Uri, Connected, BoxError>;
+
+/// One `connector_layer`, applied to the connector (or the layers under it) when the transport is
+/// built.
+#[derive(Clone)]
+struct ConnectorLayer(Arc<dyn Fn(BoxedConnector) -> BoxedConnector + Send + Sync>);
+
+impl std::fmt::Debug for ConnectorLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectorLayer")
+    }
+}
+
 /// How many times a request hyper never wrote is moved to another connection before giving up.
 const MAX_UNSENT_RETRIES: usize = 3;
 
@@ -97,6 +113,8 @@ pub struct Transport<B: Send + 'static = Body> {
 struct Shared<B: Send + 'static> {
     pool: Pool<B>,
     connector: Connector,
+    /// The connector inside its `connector_layer`s, when there are any.
+    layered: Option<BoxedConnector>,
     proxy: Option<Arc<proxy::Proxies>>,
     retry_stale: bool,
     may_be_h2: MayBeH2,
@@ -178,6 +196,7 @@ pub struct TransportBuilder {
     hickory_dns: bool,
     unix_socket: Option<std::path::PathBuf>,
     connection_verbose: bool,
+    connector_layers: Vec<ConnectorLayer>,
     per_host: Option<usize>,
     total: Option<usize>,
     retry_stale: bool,
@@ -221,6 +240,7 @@ impl Default for TransportBuilder {
             hickory_dns: false,
             unix_socket: None,
             connection_verbose: false,
+            connector_layers: Vec::new(),
             per_host: None,
             total: None,
             retry_stale: true,
@@ -389,6 +409,38 @@ impl TransportBuilder {
     /// clear). Default off.
     pub fn connection_verbose(mut self, enabled: bool) -> Self {
         self.connection_verbose = enabled;
+        self
+    }
+
+    /// Wrap the connector in a tower layer: a concurrency limit or a timeout on connecting, a
+    /// counter, a circuit breaker. The layer's service gets the origin (`scheme://host:port`) and
+    /// answers the connected stream; each call wraps the layers added before. Errors it returns are
+    /// connect errors (a `tower` timeout is also `is_timeout`), and the request was not sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use courier_core::transport::Transport;
+    ///
+    /// let transport: Transport = Transport::builder()
+    ///     .connector_layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+    ///     .connector_layer(tower::limit::ConcurrencyLimitLayer::new(16))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(transport);
+    /// ```
+    pub fn connector_layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<BoxedConnector> + Send + Sync + 'static,
+        L::Service:
+            tower_service::Service<Uri, Response = Connected> + Clone + Send + Sync + 'static,
+        <L::Service as tower_service::Service<Uri>>::Error: Into<BoxError>,
+        <L::Service as tower_service::Service<Uri>>::Future: Send + 'static,
+    {
+        use tower::ServiceExt as _;
+        self.connector_layers
+            .push(ConnectorLayer(Arc::new(move |inner: BoxedConnector| {
+                BoxedConnector::new(layer.layer(inner).map_err(Into::into))
+            })));
         self
     }
 
@@ -611,6 +663,14 @@ impl TransportBuilder {
             verbose: self.connection_verbose,
         });
 
+        let layered = (!self.connector_layers.is_empty()).then(|| {
+            use tower::ServiceExt as _;
+            let base = BoxedConnector::new(connector.clone().map_err(BoxError::from));
+            self.connector_layers
+                .iter()
+                .fold(base, |inner, layer| (layer.0)(inner))
+        });
+
         let mut http1 = hyper::client::conn::http1::Builder::new();
         http1
             .title_case_headers(self.http1.title_case_headers)
@@ -651,6 +711,7 @@ impl TransportBuilder {
                     idle_timeout: self.pool_idle_timeout,
                     max_idle_per_host: self.pool_max_idle_per_host,
                 }),
+                layered,
                 connector,
                 proxy,
                 retry_stale: self.retry_stale,
@@ -745,7 +806,17 @@ where
 
     /// Opens a connection for `uri` in `slot`'s place and checks it out.
     async fn connect(&self, slot: ConnectSlot<B>, uri: &Uri) -> Result<Checkout<B>, Error> {
-        let connected = self.connector.connect(origin_of(uri)).await?;
+        let connected = match &self.layered {
+            None => self.connector.connect(origin_of(uri)).await?,
+            Some(layered) => {
+                use tower::ServiceExt as _;
+                layered
+                    .clone()
+                    .oneshot(origin_of(uri))
+                    .await
+                    .map_err(connect_layer_error)?
+            }
+        };
         log_connection(&connected.meta);
         if connected.is_h2() {
             http2::handshake(&self.http2, connected, slot).await
@@ -855,6 +926,16 @@ where
                 }
             }
         }
+    }
+}
+
+/// An error out of the `connector_layer`s: the connector's own passes through; a tower timeout is a
+/// connect timeout; anything else a connect error.
+fn connect_layer_error(err: BoxError) -> Error {
+    match err.downcast::<Error>() {
+        Ok(err) => *err,
+        Err(err) if err.is::<tower::timeout::error::Elapsed>() => Error::connect_timeout(err),
+        Err(err) => Error::connect(err),
     }
 }
 
