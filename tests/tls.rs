@@ -8,7 +8,7 @@ use courier::tls::{Certificate, CertificateRevocationList, Identity, TlsInfo, Ve
 use courier::{Client, ClientBuilder, StatusCode};
 use courier_testkit::client::{get_text, trusting, within};
 use courier_testkit::tls::{ServerTls, TestCerts};
-use courier_testkit::{respond, TestServer};
+use courier_testkit::{respond, Protocol, RawServer, TestServer};
 
 async fn tls_server(certs: TestCerts, options: ServerTls) -> TestServer {
     TestServer::builder()
@@ -312,4 +312,58 @@ async fn session_keys_are_logged_only_when_asked_for() {
     assert!(log.contains("CLIENT_HANDSHAKE_TRAFFIC_SECRET "), "{log}");
     std::env::remove_var("SSLKEYLOGFILE");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn tls_sni_sends_the_server_name_unless_turned_off() {
+    let certs = TestCerts::generate(&["localhost", "127.0.0.1"]);
+    let config = certs.server_config(Protocol::Http1, ServerTls::default());
+    let names = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = names.clone();
+    // Records the ClientHello's server name, then serves one response.
+    let server = RawServer::start(move |stream, _| {
+        let config = config.clone();
+        let seen = seen.clone();
+        async move {
+            use tokio::io::AsyncWriteExt;
+            let acceptor = rustls::server::Acceptor::default();
+            let Ok(start) = tokio_rustls::LazyConfigAcceptor::new(acceptor, stream).await else {
+                return;
+            };
+            let name = start.client_hello().server_name().map(str::to_owned);
+            seen.lock().unwrap().push(name);
+            let Ok(mut tls) = start.into_stream(config).await else {
+                return;
+            };
+            let _ = courier_testkit::read_request_head(&mut tls).await;
+            let _ = tls
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                .await;
+            let _ = tls.shutdown().await;
+        }
+    })
+    .await;
+    let ca = Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap();
+    let port = server.addr().port();
+    let by_name = format!("https://localhost:{port}/");
+    let by_ip = format!("https://127.0.0.1:{port}/");
+
+    let client = Client::builder()
+        .tls_certs_only([ca.clone()])
+        .build()
+        .unwrap();
+    assert_eq!(within(10, get_text(&client, &by_name)).await, "ok");
+    // An IP address is never sent as a server name.
+    assert_eq!(within(10, get_text(&client, &by_ip)).await, "ok");
+    let client = Client::builder()
+        .tls_certs_only([ca])
+        .tls_sni(false)
+        .build()
+        .unwrap();
+    // Without SNI the certificate is still checked against the name.
+    assert_eq!(within(10, get_text(&client, &by_name)).await, "ok");
+    assert_eq!(
+        *names.lock().unwrap(),
+        vec![Some("localhost".to_owned()), None, None]
+    );
 }

@@ -119,6 +119,15 @@ impl TestCerts {
 
     /// A rustls acceptor serving this certificate with ALPN for `protocol`, as `options` say.
     pub fn acceptor_with(&self, protocol: Protocol, options: ServerTls) -> TlsAcceptor {
+        TlsAcceptor::from(self.server_config(protocol, options))
+    }
+
+    /// The rustls server configuration behind [`TestCerts::acceptor_with`].
+    pub fn server_config(
+        &self,
+        protocol: Protocol,
+        options: ServerTls,
+    ) -> Arc<rustls::ServerConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let versions: &[&rustls::SupportedProtocolVersion] = if options.tls12_only {
             &[&rustls::version::TLS12]
@@ -150,7 +159,7 @@ impl TestCerts {
             Protocol::Http2 => vec![b"h2".to_vec()],
             Protocol::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         };
-        TlsAcceptor::from(Arc::new(config))
+        Arc::new(config)
     }
 }
 
