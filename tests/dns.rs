@@ -179,3 +179,15 @@ fn hickory_dns_without_its_feature_is_a_builder_error() {
     assert!(err.to_string().contains("hickory-dns"), "{err}");
     Client::builder().no_hickory_dns().build().unwrap();
 }
+
+/// hickory-resolver answers `localhost` itself (RFC 6761), so this asks no DNS server.
+#[cfg(feature = "hickory-dns")]
+#[tokio::test]
+async fn hickory_dns_resolves_localhost_itself() {
+    let server = named_server("hickory").await;
+    let client = Client::builder().hickory_dns(true).build().unwrap();
+    let url = format!("http://localhost:{}/", server.addr().port());
+    let response = within(10, client.get(&url).send()).await.unwrap();
+    assert_eq!(response.remote_addr(), Some(server.addr()));
+    assert_eq!(response.text().await.unwrap(), "hickory");
+}
