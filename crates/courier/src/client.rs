@@ -972,6 +972,40 @@ impl ClientBuilder {
         self
     }
 
+    /// reqwest 0.13's name for [`danger_accept_invalid_certs`](ClientBuilder::danger_accept_invalid_certs).
+    pub fn tls_danger_accept_invalid_certs(self, accept: bool) -> ClientBuilder {
+        self.danger_accept_invalid_certs(accept)
+    }
+
+    /// reqwest 0.13's name for
+    /// [`danger_accept_invalid_hostnames`](ClientBuilder::danger_accept_invalid_hostnames).
+    pub fn tls_danger_accept_invalid_hostnames(self, accept: bool) -> ClientBuilder {
+        self.danger_accept_invalid_hostnames(accept)
+    }
+
+    /// reqwest 0.13's name for [`min_tls_version`](ClientBuilder::min_tls_version).
+    pub fn tls_version_min(self, version: tls::Version) -> ClientBuilder {
+        self.min_tls_version(version)
+    }
+
+    /// reqwest 0.13's name for [`max_tls_version`](ClientBuilder::max_tls_version).
+    pub fn tls_version_max(self, version: tls::Version) -> ClientBuilder {
+        self.max_tls_version(version)
+    }
+
+    /// reqwest 0.13's name for [`add_crls`](ClientBuilder::add_crls).
+    pub fn tls_crls_only(
+        self,
+        crls: impl IntoIterator<Item = tls::CertificateRevocationList>,
+    ) -> ClientBuilder {
+        self.add_crls(crls)
+    }
+
+    /// reqwest 0.13's name for [`use_preconfigured_tls`](ClientBuilder::use_preconfigured_tls).
+    pub fn tls_backend_preconfigured(self, tls: impl std::any::Any) -> ClientBuilder {
+        self.use_preconfigured_tls(tls)
+    }
+
     /// Use rustls for TLS: the only backend, so this changes nothing (reqwest 0.13's name).
     pub fn tls_backend_rustls(self) -> ClientBuilder {
         self

@@ -1,11 +1,19 @@
-//! The connector: from a URI to a connected byte stream, TCP → proxy tunnel → TLS.
+//! The connector: from a URI to a connected byte stream, TCP → proxy → TLS.
 //!
-//! [`Connector`] is a `tower::Service<Uri>`: it resolves the host (or the proxy's), connects with
-//! Happy Eyeballs, goes through the proxy if one applies (TLS to an `https://` proxy, then a `CONNECT`
-//! tunnel for `https` requests; or the SOCKS handshake), and runs the TLS handshake with ALPN. `connect_timeout` bounds all of it together, so a server that
-//! accepts TCP and never answers the ClientHello fails as a connect timeout. The result is a
-//! [`Connected`]: the [`Stream`] and what is known about the connection ([`ConnMeta`]: addresses,
-//! negotiated protocol, TLS version and cipher suite, and how long each phase took).
+//! [`Connector`] is a `tower::Service<Uri>`. In order:
+//!
+//! | step | module |
+//! | --- | --- |
+//! | resolve the host, or the proxy's (overrides, then the configured resolver) | `dns` |
+//! | TCP with Happy Eyeballs and the socket options; or the Unix socket, if one is set | `tcp` |
+//! | through the proxy, if one applies: TLS to an `https://` proxy, then `CONNECT` for `https`, or the SOCKS handshake | `proxy` |
+//! | TLS with ALPN to the destination, for `https` | `tls` |
+//! | wrap the stream to trace its bytes, with `connection_verbose` | `verbose` |
+//!
+//! `connect_timeout` bounds all of it together, so a server that accepts TCP and never answers the
+//! ClientHello fails as a connect timeout. The result is a [`Connected`]: the [`Stream`] and what is
+//! known about the connection ([`ConnMeta`]: addresses, negotiated protocol, TLS version and cipher
+//! suite, and how long each phase took). `connector_layer`s, if any, wrap the whole service.
 //!
 //! What it does not do: pool or limit connections (the `pool` module), or speak HTTP (the `http1` and
 //! `http2` modules).
