@@ -115,6 +115,12 @@ async fn a_certificate_for_another_name_needs_danger_accept_invalid_hostnames() 
         .build()
         .unwrap();
     assert_eq!(get_text(&lenient, &server.url("/")).await, "secret");
+    let lenient_013 = Client::builder()
+        .tls_certs_only([ca.clone()])
+        .tls_danger_accept_invalid_hostnames(true)
+        .build()
+        .unwrap();
+    assert_eq!(get_text(&lenient_013, &server.url("/")).await, "secret");
 
     // The chain is still checked: another CA's certificate is refused even for any name, and an
     // expired one too.
@@ -142,11 +148,13 @@ async fn a_tls12_only_server_is_refused_with_min_tls_version_13() {
     };
     let server = tls_server(TestCerts::generate(&["localhost"]), options).await;
 
-    let client = trusting(&server)
-        .min_tls_version(Version::TLS_1_3)
-        .build()
-        .unwrap();
-    connect_error(&client, &server).await;
+    // reqwest 0.12's name and 0.13's.
+    for client in [
+        trusting(&server).min_tls_version(Version::TLS_1_3),
+        trusting(&server).tls_version_min(Version::TLS_1_3),
+    ] {
+        connect_error(&client.build().unwrap(), &server).await;
+    }
 
     let client = trusting(&server)
         .max_tls_version(Version::TLS_1_2)
