@@ -59,19 +59,20 @@ impl Resolver {
             (None, _) => addr,
         };
         let lower = host.to_ascii_lowercase();
-        if let Some(addrs) = self.overrides.get(&lower) {
-            return Ok(addrs.iter().copied().map(with_port).collect());
-        }
-        let name: Name = lower
-            .parse()
-            .map_err(|e| Error::dns(DnsError::new(host, e)))?;
-        let addrs: Vec<SocketAddr> = self
-            .resolver
-            .resolve(name)
-            .await
-            .map_err(|e| Error::dns(DnsError::new(host, e)))?
-            .map(with_port)
-            .collect();
+        let addrs: Vec<SocketAddr> = match self.overrides.get(&lower) {
+            Some(addrs) => addrs.iter().copied().map(with_port).collect(),
+            None => {
+                let name: Name = lower
+                    .parse()
+                    .map_err(|e| Error::dns(DnsError::new(host, e)))?;
+                self.resolver
+                    .resolve(name)
+                    .await
+                    .map_err(|e| Error::dns(DnsError::new(host, e)))?
+                    .map(with_port)
+                    .collect()
+            }
+        };
         if addrs.is_empty() {
             return Err(Error::dns(DnsError::new(
                 host,
@@ -164,7 +165,12 @@ mod tests {
 
     #[tokio::test]
     async fn no_address_is_a_dns_error() {
-        let resolver = Resolver::new(HashMap::new(), Some(Arc::new(Fixed(vec![]))));
+        let resolver = Resolver::new(
+            HashMap::from([("none.test".to_owned(), vec![])]),
+            Some(Arc::new(Fixed(vec![]))),
+        );
+        let err = resolver.resolve("none.test", None, 80).await.unwrap_err();
+        assert!(err.is_dns(), "an empty override: {err:?}");
         let err = resolver.resolve("empty.test", None, 80).await.unwrap_err();
         assert!(err.is_dns() && err.is_connect(), "{err:?}");
         assert_eq!(
