@@ -104,8 +104,7 @@ fn invalid_languages_are_builder_errors() {
         let err = AcceptLanguageLayer::new(languages).unwrap_err();
         assert!(err.is_builder(), "{err:?}");
         assert!(
-            err.to_string()
-                .starts_with(&format!("builder error: {message}")),
+            format!("{err:#}").starts_with(&format!("builder error: {message}")),
             "{err}"
         );
     }

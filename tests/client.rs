@@ -441,7 +441,7 @@ async fn tls_unknown_ca_and_wrong_host_are_connect_errors() {
     let client = Client::new();
     let err = client.get(server.url("/")).send().await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
-    assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+    assert!(format!("{err:#}").contains("UnknownIssuer"), "{err}");
     assert_eq!(err.url().unwrap().as_str(), server.url("/"));
     assert!(server.requests().is_empty());
 
@@ -461,7 +461,7 @@ async fn tls_unknown_ca_and_wrong_host_are_connect_errors() {
         let client = trusting(&server).build().unwrap();
         let err = client.get(server.url("/")).send().await.unwrap_err();
         assert!(err.is_connect(), "{message}: {err:?}");
-        assert!(err.to_string().contains(message), "{err}");
+        assert!(format!("{err:#}").contains(message), "{err:#}");
         assert!(server.requests().is_empty(), "{message}");
         assert_still_works(&client).await;
     }
@@ -472,7 +472,7 @@ async fn invalid_urls_schemes_and_headers_are_builder_errors() {
     let client = Client::new();
     let err = client.get("not a url").send().await.unwrap_err();
     assert!(err.is_builder(), "{err:?}");
-    assert!(err.to_string().contains("not a url"), "{err}");
+    assert!(format!("{err:#}").contains("not a url"), "{err}");
 
     let err = client.get("ftp://127.0.0.1/file").send().await.unwrap_err();
     assert!(err.is_builder());
@@ -534,9 +534,8 @@ async fn connection_refused_and_dns_failure_are_connect_errors() {
         .unwrap_err();
     assert!(err.is_connect() && err.is_dns(), "{err:?}");
     assert!(
-        err.to_string()
-            .ends_with("no such host: courier-test.invalid"),
-        "{err}"
+        format!("{err:#}").ends_with("no such host: courier-test.invalid"),
+        "{err:#}"
     );
     assert_still_works(&client).await;
 }

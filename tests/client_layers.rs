@@ -134,7 +134,7 @@ async fn client_stops_decompression_bombs() {
         .unwrap_err();
     assert!(err.is_decode(), "{err:?}");
     assert_eq!(err.url().unwrap().as_str(), server.url("/bomb"));
-    assert!(err.to_string().contains("1048576"), "{err}");
+    assert!(format!("{err:#}").contains("1048576"), "{err}");
     // The same client keeps working.
     let body = client
         .get(server.url("/gzip"))
@@ -221,17 +221,17 @@ async fn client_redirect_policies_and_errors() {
         .unwrap();
     let err = client.get(server.url("/start")).send().await.unwrap_err();
     assert!(err.is_redirect(), "{err:?}");
-    assert!(err.to_string().contains("too many redirects"), "{err}");
+    assert!(format!("{err:#}").contains("too many redirects"), "{err}");
 
     let client = Client::new();
     let err = client.get(server.url("/loop-a")).send().await.unwrap_err();
     assert!(err.is_redirect(), "{err:?}");
-    assert!(err.to_string().contains("redirect loop"), "{err}");
+    assert!(format!("{err:#}").contains("redirect loop"), "{err:#}");
 
     // The default limit is 10 hops.
     let err = client.get(server.url("/deep?0")).send().await.unwrap_err();
     assert!(err.is_redirect(), "{err:?}");
-    assert!(err.to_string().contains("limit 10"), "{err}");
+    assert!(format!("{err:#}").contains("limit 10"), "{err:#}");
     assert_eq!(
         server
             .requests()

@@ -11,7 +11,11 @@ use courier_core::decompression::{
 use courier_core::transport::ResponseBody;
 use courier_core::transport::Transport;
 use courier_core::{Body, Error};
-use courier_testkit::{failing, full, slow, ServerBody, TestServer};
+use std::time::Duration;
+
+use courier_testkit::{
+    failing, full, read_request_head, slow, RawServer, ServerBody, TestServer, Then,
+};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Layer, ServiceExt};
@@ -254,7 +258,7 @@ async fn assert_round_trip(encodings: &[&'static str], encoded: Vec<u8>, expecte
     let (frames, err) = read_frames(response).await;
     assert!(err.is_none(), "{err:?}");
     // Streamed in blocks, never as one buffered body.
-    assert!(frames.iter().all(|f| !f.is_empty() && f.len() <= 32 * 1024));
+    assert!(frames.iter().all(|f| !f.is_empty() && f.len() <= 64 * 1024));
     let body: Vec<u8> = frames.concat();
     assert_eq!(body.len(), expected.len());
     assert!(body == expected, "decoded bytes differ");
@@ -492,8 +496,7 @@ async fn corrupt_gzip_is_a_decode_error_naming_gzip() {
     assert_eq!(cause.coding(), "gzip");
     assert!(!cause.is_truncated());
     assert!(
-        err.to_string()
-            .starts_with("error decoding response body: gzip stream is corrupt: "),
+        format!("{err:#}").starts_with("error decoding response body: gzip stream is corrupt: "),
         "{err}"
     );
 }
@@ -514,7 +517,7 @@ async fn truncated_gzip_is_detected() {
         assert_eq!(cause.coding(), "gzip");
         assert!(cause.is_truncated(), "cut at {cut}: {err}");
         assert_eq!(
-            err.to_string(),
+            format!("{err:#}"),
             "error decoding response body: gzip stream is truncated"
         );
     }
@@ -544,8 +547,7 @@ async fn corrupt_brotli_is_a_decode_error_naming_br() {
     assert_eq!(cause.coding(), "br");
     assert!(!cause.is_truncated());
     assert!(
-        err.to_string()
-            .starts_with("error decoding response body: br stream is corrupt"),
+        format!("{err:#}").starts_with("error decoding response body: br stream is corrupt"),
         "{err}"
     );
 }
@@ -606,7 +608,7 @@ async fn a_gzip_bomb_stops_at_the_size_limit() {
     let err = err.expect("the limit must stop the body");
     assert!(err.is_decode(), "{err:?}");
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         "error decoding response body: decompressed body exceeds the limit of 1048576 bytes (gzip)"
     );
     let limit = err
@@ -632,8 +634,7 @@ async fn the_size_limit_is_inclusive() {
     let response = get(one_less, &server.url("/")).await;
     let err = read_body(response).await.unwrap_err();
     assert!(err.is_decode());
-    assert!(err
-        .to_string()
+    assert!(format!("{err:#}")
         .ends_with("decompressed body exceeds the limit of 99999 bytes (gzip, br)"));
 
     let unlimited = DecompressionLayer::new().max_size(None);
@@ -641,11 +642,219 @@ async fn the_size_limit_is_inclusive() {
     assert_eq!(read_body(response).await.unwrap(), data);
 }
 
+// ---- what follows a complete stream: the same rule for every coding ---------------------------------
+
+type Encoder = fn(&[u8]) -> Vec<u8>;
+
+/// Every coding, with its encoder, as `Content-Encoding` names it (deflate twice: zlib and raw).
+fn every_coding() -> Vec<(&'static str, Encoder)> {
+    vec![
+        ("gzip", gzip),
+        ("deflate", zlib),
+        ("deflate", raw_deflate),
+        ("br", brotli),
+        ("zstd", zstd),
+    ]
+}
+
+/// One HTTP/1.1 chunk.
+fn chunk(data: &[u8]) -> Vec<u8> {
+    let mut out = format!("{:x}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// A raw server answering each request with a chunked response in `parts`, written `pause` apart,
+/// then holding the connection open: no test below may depend on the server closing it.
+async fn serve_parts(coding: &'static str, parts: Vec<Vec<u8>>, pause: Duration) -> RawServer {
+    let parts: Vec<Bytes> = parts.into_iter().map(Bytes::from).collect();
+    RawServer::start(move |mut stream, _| {
+        let parts = parts.clone();
+        async move {
+            use tokio::io::AsyncWriteExt;
+            loop {
+                if read_request_head(&mut stream).await.is_err() {
+                    return;
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-encoding: {coding}\r\ntransfer-encoding: chunked\r\n\r\n"
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        tokio::time::sleep(pause).await;
+                    }
+                    if stream.write_all(part).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// Reads the whole body, failing the test if that takes 10 s: the client must never hang.
+async fn read_within_10s(url: &str, client: Client) -> Result<Bytes, Error> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let response = send(client, Method::GET, url).await?;
+        read_body(response).await
+    })
+    .await
+    .unwrap_or_else(|_| panic!("reading {url} hung"))
+}
+
 #[tokio::test]
-async fn trailing_bytes_after_a_complete_stream_are_ignored() {
-    let mut encoded = brotli(b"complete");
-    encoded.extend_from_slice(b"junk after the end");
-    assert_round_trip(&["br"], encoded, b"complete").await;
+async fn bytes_after_a_complete_stream_are_a_decode_error_for_every_coding() {
+    let data = sample(20_000);
+    for (coding, encode) in every_coding() {
+        // Garbage with a proper end, and reqwest's shape: a chunk whose size line lies (0x2ab bytes
+        // announced, five sent), so the body never ends. Both must fail at once.
+        for trailing in [
+            [chunk(b"junk after the end"), b"0\r\n\r\n".to_vec()].concat(),
+            b"2ab\r\n0\r\n\r\n".to_vec(),
+        ] {
+            let parts = vec![chunk(&encode(&data)), trailing];
+            let server = serve_parts(coding, parts, Duration::from_millis(20)).await;
+            let err = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+                .await
+                .unwrap_err();
+            assert!(err.is_decode(), "{coding}: {err:?}");
+            let cause = decode_cause(&err);
+            assert_eq!(cause.coding(), coding);
+            assert!(!cause.is_truncated(), "{coding}: {err:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_cut_short_and_properly_ended_is_truncated_for_every_coding() {
+    let data = sample(20_000);
+    for (coding, encode) in every_coding() {
+        let encoded = encode(&data);
+        let parts = vec![chunk(&encoded[..encoded.len() / 2]), b"0\r\n\r\n".to_vec()];
+        let server = serve_parts(coding, parts, Duration::from_millis(20)).await;
+        let err = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+            .await
+            .unwrap_err();
+        assert!(err.is_decode(), "{coding}: {err:?}");
+        assert!(decode_cause(&err).is_truncated(), "{coding}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_after_a_complete_stream_ends_promptly_for_every_coding() {
+    let data = sample(20_000);
+    for (coding, encode) in every_coding() {
+        // The stream is complete; the chunked terminator never comes.
+        let server = serve_parts(coding, vec![chunk(&encode(&data))], Duration::ZERO).await;
+        let client = client(DecompressionLayer::new());
+        let started = std::time::Instant::now();
+        let body = read_within_10s(&server.url("/"), client.clone())
+            .await
+            .unwrap();
+        assert_eq!(body, data, "{coding}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{coding}");
+        // The abandoned connection is not reused: the next request opens another.
+        let body = read_within_10s(&server.url("/"), client).await.unwrap();
+        assert_eq!(body, data, "{coding}");
+        assert_eq!(server.connections(), 2, "{coding}");
+    }
+}
+
+#[tokio::test]
+async fn a_terminator_arriving_late_keeps_the_connection() {
+    let data = sample(20_000);
+    for (coding, encode) in every_coding() {
+        let parts = vec![chunk(&encode(&data)), b"0\r\n\r\n".to_vec()];
+        let server = serve_parts(coding, parts, Duration::from_millis(10)).await;
+        let client = client(DecompressionLayer::new());
+        for _ in 0..2 {
+            let body = read_within_10s(&server.url("/"), client.clone())
+                .await
+                .unwrap();
+            assert_eq!(body, data, "{coding}");
+        }
+        assert_eq!(server.connections(), 1, "{coding}");
+    }
+}
+
+#[tokio::test]
+async fn gzip_members_and_zstd_frames_arriving_apart_are_all_decoded() {
+    let (first, second) = (sample(10_000), sample(30_000));
+    for (coding, encode) in [("gzip", gzip as Encoder), ("zstd", zstd)] {
+        let parts = vec![
+            chunk(&encode(&first)),
+            chunk(&encode(&second)),
+            b"0\r\n\r\n".to_vec(),
+        ];
+        let server = serve_parts(coding, parts, Duration::from_millis(20)).await;
+        let body = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+            .await
+            .unwrap();
+        assert_eq!(body, [first.clone(), second.clone()].concat(), "{coding}");
+    }
+}
+
+#[tokio::test]
+async fn a_stacked_coding_with_bytes_after_its_inner_stream_is_a_decode_error() {
+    // `gzip, br`: gzip's stream ends, then more bytes come out of brotli.
+    let mut inner = gzip(b"complete");
+    inner.extend_from_slice(b"\x00\x01junk");
+    let server = serve(200, &["gzip, br"], brotli(&inner)).await;
+    let err = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+        .await
+        .unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    assert_eq!(decode_cause(&err).coding(), "gzip");
+}
+
+// ---- transfer codings -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_gzip_transfer_coding_is_decoded_even_without_accept_encoding_from_the_layer() {
+    let data = sample(30_000);
+    let reply = [
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n".to_vec(),
+        chunk(&gzip(&data)),
+        b"0\r\n\r\n".to_vec(),
+    ]
+    .concat();
+    let server = RawServer::reply(reply, Then::Close).await;
+    for layer in [
+        DecompressionLayer::new(),
+        DecompressionLayer::new().gzip(false),
+    ] {
+        let response = get(layer, &server.url("/")).await;
+        assert_eq!(response.headers()["transfer-encoding"], "chunked");
+        assert_eq!(read_body(response).await.unwrap(), data);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_transfer_coding_fails_instead_of_handing_over_its_bytes() {
+    let reply = [
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: compress, chunked\r\n\r\n".to_vec(),
+        chunk(b"\x1f\x9d\x90not really"),
+        b"0\r\n\r\n".to_vec(),
+    ]
+    .concat();
+    let server = RawServer::reply(reply, Then::Close).await;
+    let err = send(
+        client(DecompressionLayer::new()),
+        Method::GET,
+        &server.url("/"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    assert_eq!(
+        err.source().unwrap().to_string(),
+        "unsupported transfer coding `compress, chunked`"
+    );
 }
 
 #[tokio::test]

@@ -109,7 +109,7 @@ async fn an_unknown_name_is_a_dns_error_and_a_refused_port_is_not() {
         assert!(err.is_connect(), "{url}: {err:?}");
         assert!(!err.is_timeout());
         assert_eq!(err.url().unwrap().as_str(), url);
-        assert!(err.to_string().starts_with(&format!(
+        assert!(format!("{err:#}").starts_with(&format!(
             "error resolving a host name for url ({url}): dns lookup of"
         )));
     }
@@ -176,7 +176,7 @@ async fn resolve_replaces_the_earlier_addresses_of_a_host() {
 fn hickory_dns_without_its_feature_is_a_builder_error() {
     let err = Client::builder().hickory_dns(true).build().unwrap_err();
     assert!(err.is_builder(), "{err:?}");
-    assert!(err.to_string().contains("hickory-dns"), "{err}");
+    assert!(format!("{err:#}").contains("hickory-dns"), "{err:#}");
     Client::builder().no_hickory_dns().build().unwrap();
 }
 

@@ -761,13 +761,40 @@ async fn gzip_bomb_stops_at_the_configured_cap() {
     assert_still_works(&client).await;
 }
 
-/// With the default cap (1 GiB) a 2 GiB bomb (2 MiB on the wire) fails after 1 GiB, streamed: nothing
-/// is kept here, so memory stays flat. (About 4 s in a debug build.)
+/// With default settings a 2 GiB bomb (2 MiB on the wire) fails once it decodes past 8 MiB, at 100
+/// times its compressed size, long before the 1 GiB cap.
+#[tokio::test]
+async fn gzip_bomb_stops_early_at_the_default_ratio() {
+    let bomb = gzip_bomb(2048);
+    let server = bomb_server(bomb, "gzip").await;
+    let client = Client::new();
+    let (seen, err) = within(10, async {
+        drain(client.get(server.url("/")).send().await.unwrap()).await
+    })
+    .await;
+    let err = err.expect("the bomb decoded in full");
+    assert!(err.is_decode(), "{err:?}");
+    let limit = cause::<courier_core::decompression::RatioLimitExceeded>(&err).unwrap();
+    assert_eq!(
+        limit.ratio(),
+        courier_core::decompression::DEFAULT_MAX_RATIO
+    );
+    let exempt = courier_core::decompression::RATIO_EXEMPT_SIZE;
+    assert!(seen <= exempt + 64 * 1024, "{seen} bytes decoded");
+    assert!(seen >= exempt - 64 * 1024, "{seen} bytes decoded");
+    assert_still_works(&client).await;
+}
+
+/// With the ratio limit off, the default cap (1 GiB) stops a 2 GiB bomb (2 MiB on the wire) after
+/// 1 GiB, streamed: nothing is kept here, so memory stays flat. (About 4 s in a debug build.)
 #[tokio::test]
 async fn gzip_bomb_stops_at_the_default_cap() {
     let bomb = gzip_bomb(2048);
     let server = bomb_server(bomb, "gzip").await;
-    let client = Client::new();
+    let client = Client::builder()
+        .max_decompression_ratio(None)
+        .build()
+        .unwrap();
     let (seen, err) = within(120, async {
         drain(client.get(server.url("/")).send().await.unwrap()).await
     })

@@ -312,7 +312,7 @@ async fn a_part_longer_than_declared_fails_the_request() {
     let err = post(&server, "/", form).await.unwrap_err();
     assert!(err.is_request(), "{err:?}");
     assert!(
-        err.to_string()
+        format!("{err:#}")
             .contains("multipart part \"blob\" yielded more bytes than its declared length of 4"),
         "{err}"
     );

@@ -356,7 +356,10 @@ async fn min_speed_ends_a_stalled_download() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(err.to_string().contains("below the minimum speed"), "{err}");
+    assert!(
+        format!("{err:#}").contains("below the minimum speed"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

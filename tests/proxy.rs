@@ -122,7 +122,7 @@ async fn proxies_are_validated() {
     Proxy::http(String::from("127.0.0.1:3128")).unwrap();
     // The credentials are never shown, not even of a URL that does not parse.
     let err = Proxy::all("http://user:hunter2@[nope").unwrap_err();
-    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(!format!("{err:#}").contains("hunter2"), "{err:#}");
     let proxy = Proxy::all("http://user:hunter2@127.0.0.1:3128").unwrap();
     assert!(!format!("{proxy:?}").contains("hunter2"));
 }
@@ -298,9 +298,8 @@ async fn an_https_proxy_with_its_own_certificate() {
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     assert!(
-        err.to_string()
-            .contains("TLS handshake with the proxy failed"),
-        "{err}"
+        format!("{err:#}").contains("TLS handshake with the proxy failed"),
+        "{err:#}"
     );
     assert_eq!(proxy.seen().len(), 1);
 }
@@ -420,7 +419,7 @@ async fn a_refusing_proxy_is_a_connect_error_without_credentials() {
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
-    let shown = format!("{err} {err:?}");
+    let shown = format!("{err:#} {err:?}");
     assert!(shown.contains("407"), "{shown}");
     assert!(
         !shown.contains("hunter2") && !shown.contains("YWxpY2U6aHVudGVyMg"),

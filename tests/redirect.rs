@@ -264,7 +264,7 @@ async fn the_limit_is_an_error_naming_the_chain() {
         .collect();
     assert_eq!(strs(too_many.chain()), chain);
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         format!(
             "error following redirect for url ({}): too many redirects (limit 3): {}",
             server.url("/chain/2"),
@@ -283,7 +283,7 @@ async fn a_loop_is_an_error_naming_the_chain() {
     let (a, b) = (server.url("/loop/a"), server.url("/loop/b"));
     assert_eq!(strs(cause::<RedirectLoop>(&err).chain()), [&a, &b, &a, &b]);
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         format!("error following redirect for url ({a}): redirect loop: {a} -> {b} -> {a} -> {b}")
     );
     // The loop was seen before going round a second time.
@@ -469,7 +469,7 @@ async fn https_to_http_is_refused() {
     assert_eq!(insecure.from().as_str(), tls.url("/down"));
     assert_eq!(insecure.to().as_str(), plain.url("/final"));
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         format!(
             "error following redirect for url ({}): refusing to follow redirect from https to \
              http: {} -> {}",
@@ -515,7 +515,7 @@ async fn a_non_http_location_is_an_error() {
         "ftp://example.com/file"
     );
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         format!(
             "error following redirect for url ({}): unsupported scheme \"ftp\" in redirect to \
              ftp://example.com/file",
@@ -534,7 +534,7 @@ async fn an_invalid_location_is_an_error() {
     assert!(err.is_redirect(), "{err}");
     assert_eq!(cause::<InvalidLocation>(&err).location(), "http://[::1");
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         format!(
             "error following redirect for url ({}): invalid Location header \"http://[::1\": \
              invalid IPv6 address",

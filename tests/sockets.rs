@@ -75,7 +75,7 @@ async fn every_request_goes_over_the_unix_socket() {
         .await
         .unwrap_err();
     assert!(err.is_connect() && !err.is_dns(), "{err:?}");
-    assert!(err.to_string().contains("missing.sock"), "{err}");
+    assert!(format!("{err:#}").contains("missing.sock"), "{err:#}");
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 
@@ -94,7 +94,7 @@ async fn interface_binds_to_the_named_device() {
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
-    assert!(err.to_string().contains("courier-nope0"), "{err}");
+    assert!(format!("{err:#}").contains("courier-nope0"), "{err:#}");
     assert_eq!(server.requests().len(), 1);
 }
 

@@ -143,7 +143,7 @@ async fn socks5_with_a_password() {
         let client = Client::builder().proxy(proxy_config).build().unwrap();
         let err = within(10, client.get(&url).send()).await.unwrap_err();
         assert!(err.is_connect(), "{err:?}");
-        let shown = format!("{err} {err:?}");
+        let shown = format!("{err:#} {err:?}");
         assert!(shown.contains("SOCKS"), "{shown}");
         assert!(
             !shown.contains("wrong-pw") && !shown.contains("s3cret"),

@@ -78,7 +78,7 @@ async fn an_untrusted_certificate_is_refused_unless_invalid_certs_are_accepted()
         Client::builder().tls_built_in_root_certs(true),
     ] {
         let err = connect_error(&builder.build().unwrap(), &server).await;
-        assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+        assert!(format!("{err:#}").contains("UnknownIssuer"), "{err:#}");
     }
 
     let client = Client::builder()
@@ -107,7 +107,7 @@ async fn a_certificate_for_another_name_needs_danger_accept_invalid_hostnames() 
         .build()
         .unwrap();
     let err = connect_error(&strict, &server).await;
-    assert!(err.to_string().contains("not valid for name"), "{err}");
+    assert!(format!("{err:#}").contains("not valid for name"), "{err:#}");
 
     let lenient = Client::builder()
         .tls_certs_only([ca.clone()])
@@ -127,7 +127,7 @@ async fn a_certificate_for_another_name_needs_danger_accept_invalid_hostnames() 
     let foreign = tls_server(TestCerts::generate(&["localhost"]), ServerTls::default()).await;
     // (Both test CAs are named alike, so the foreign signature is found bad rather than unknown.)
     let err = connect_error(&lenient, &foreign).await;
-    assert!(err.to_string().contains("BadSignature"), "{err}");
+    assert!(format!("{err:#}").contains("BadSignature"), "{err:#}");
     let certs = TestCerts::expired(&["other.test"]);
     let expired_ca = Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap();
     let expired = tls_server(certs, ServerTls::default()).await;
@@ -137,7 +137,7 @@ async fn a_certificate_for_another_name_needs_danger_accept_invalid_hostnames() 
         .build()
         .unwrap();
     let err = connect_error(&client, &expired).await;
-    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(format!("{err:#}").contains("expired"), "{err:#}");
 }
 
 #[tokio::test]
@@ -215,7 +215,7 @@ async fn a_revoked_server_certificate_is_refused() {
             .unwrap()
     };
     let err = connect_error(&with_crl(&revoking), &server).await;
-    assert!(err.to_string().contains("Revoked"), "{err}");
+    assert!(format!("{err:#}").contains("Revoked"), "{err:#}");
 
     // The first list from the certificate's issuer is the one consulted.
     let crls = CertificateRevocationList::from_pem_bundle(format!("{revoking}{empty}").as_bytes())

@@ -182,8 +182,7 @@ async fn http2_stream_reset_with_no_error_before_its_content_length_is_a_body_er
     let err = within(10, response.bytes()).await.unwrap_err();
     assert!(err.is_body(), "{err:?}");
     assert!(
-        err.to_string()
-            .contains("5 bytes short of its Content-Length"),
+        format!("{err:#}").contains("5 bytes short of its Content-Length"),
         "{err}"
     );
 }
@@ -248,7 +247,7 @@ async fn connect_timeout_covers_a_tls_handshake_never_answered() {
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.fate(), Some(courier::Fate::NotSent));
     assert!(started.elapsed() >= Duration::from_secs(2));
-    assert!(err.to_string().contains("connect timeout"), "{err}");
+    assert!(format!("{err:#}").contains("connect timeout"), "{err}");
 }
 
 /// A loopback listener whose accept queue is full: new SYNs are dropped, so connecting hangs.

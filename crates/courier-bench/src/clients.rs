@@ -169,9 +169,14 @@ impl Client {
 
     /// GET `url` and stream the body, counting its (decoded) bytes without keeping them.
     ///
-    /// With `gzip`, clients that do not decode by themselves send `Accept-Encoding: gzip` and decode a
-    /// `Content-Encoding: gzip` response here, chunk by chunk, with flate2 into a counting sink.
-    pub async fn stream(&mut self, url: &str, gzip: bool) -> Result<u64, BoxError> {
+    /// With a `coding`, clients that do not decode by themselves send it as `Accept-Encoding` and decode
+    /// the response here, chunk by chunk, into a counting sink (flate2, brotli or zstd's `Write`
+    /// decoders).
+    pub async fn stream(
+        &mut self,
+        url: &str,
+        coding: Option<&'static str>,
+    ) -> Result<u64, BoxError> {
         match self {
             Client::Courier(client) => {
                 let mut response = client.get(url).send().await?;
@@ -193,8 +198,8 @@ impl Client {
             }
             Client::Transport(transport) => {
                 let mut request = http::Request::get(url).body(courier_core::Body::empty())?;
-                if gzip {
-                    accept_gzip(request.headers_mut());
+                if let Some(coding) = coding {
+                    accept(request.headers_mut(), coding);
                 }
                 poll_fn(|cx| transport.poll_ready(cx)).await?;
                 let response = transport.call(request).await?;
@@ -202,8 +207,8 @@ impl Client {
             }
             Client::HyperUtil(client) => {
                 let mut request = http::Request::get(url).body(Empty::new())?;
-                if gzip {
-                    accept_gzip(request.headers_mut());
+                if let Some(coding) = coding {
+                    accept(request.headers_mut(), coding);
                 }
                 let response = client.request(request).await?;
                 count_body(response).await
@@ -220,41 +225,80 @@ fn check_status(status: http::StatusCode) -> Result<(), BoxError> {
     }
 }
 
-fn accept_gzip(headers: &mut http::HeaderMap) {
+fn accept(headers: &mut http::HeaderMap, coding: &'static str) {
     headers.insert(
         http::header::ACCEPT_ENCODING,
-        http::HeaderValue::from_static("gzip"),
+        http::HeaderValue::from_static(coding),
     );
 }
 
-/// Streams a raw hyper body, decoding gzip by hand when the response says so.
+/// Streams a raw hyper body, decoding it by hand when the response has a `Content-Encoding`.
 async fn count_body<B>(response: http::Response<B>) -> Result<u64, BoxError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
 {
     check_status(response.status())?;
-    let gzip = response
+    let coding = response
         .headers()
         .get(http::header::CONTENT_ENCODING)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-    let mut body = response.into_body();
-    if !gzip {
-        let mut total = 0;
-        while let Some(frame) = body.frame().await {
-            if let Ok(data) = frame.map_err(Into::into)?.into_data() {
-                total += data.len() as u64;
-            }
+        .map(|v| v.as_bytes().to_ascii_lowercase());
+    let mut sink: Box<dyn Decoder> = match coding.as_deref() {
+        None => Box::new(CountingSink(0)),
+        Some(b"gzip") => Box::new(flate2::write::GzDecoder::new(CountingSink(0))),
+        Some(b"deflate") => Box::new(flate2::write::ZlibDecoder::new(CountingSink(0))),
+        Some(b"br") => Box::new(brotli::DecompressorWriter::new(CountingSink(0), 32 * 1024)),
+        Some(b"zstd") => Box::new(zstd::stream::write::Decoder::new(CountingSink(0))?),
+        Some(other) => {
+            return Err(format!("unexpected coding {}", String::from_utf8_lossy(other)).into())
         }
-        return Ok(total);
-    }
-    let mut decoder = flate2::write::GzDecoder::new(CountingSink(0));
+    };
+    let mut body = response.into_body();
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.map_err(Into::into)?.into_data() {
-            decoder.write_all(&data)?;
+            sink.write_all(&data)?;
         }
     }
-    Ok(decoder.finish()?.0)
+    sink.finish()
+}
+
+/// A `Write` decoder that can say how many decoded bytes came out once its input has ended.
+trait Decoder: Write + Send {
+    fn finish(self: Box<Self>) -> Result<u64, BoxError>;
+}
+
+impl Decoder for CountingSink {
+    fn finish(self: Box<Self>) -> Result<u64, BoxError> {
+        Ok(self.0)
+    }
+}
+
+impl Decoder for flate2::write::GzDecoder<CountingSink> {
+    fn finish(self: Box<Self>) -> Result<u64, BoxError> {
+        Ok((*self).finish()?.0)
+    }
+}
+
+impl Decoder for flate2::write::ZlibDecoder<CountingSink> {
+    fn finish(self: Box<Self>) -> Result<u64, BoxError> {
+        Ok((*self).finish()?.0)
+    }
+}
+
+impl Decoder for brotli::DecompressorWriter<CountingSink> {
+    fn finish(self: Box<Self>) -> Result<u64, BoxError> {
+        Ok((*self)
+            .into_inner()
+            .map_err(|_| "brotli stream is incomplete")?
+            .0)
+    }
+}
+
+impl Decoder for zstd::stream::write::Decoder<'static, CountingSink> {
+    fn finish(mut self: Box<Self>) -> Result<u64, BoxError> {
+        self.flush()?;
+        Ok(self.into_inner().0)
+    }
 }
 
 /// A `Write` that only counts: the decoded bytes are not kept, as with the streamed raw bodies.

@@ -26,6 +26,51 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
         })
 }
 
+/// The `reqwest-shipped` binary: `$COURIER_BENCH_REQWEST_SHIPPED`, or where cargo builds it.
+pub fn reqwest_shipped_binary() -> Result<PathBuf, String> {
+    let path = std::env::var_os("COURIER_BENCH_REQWEST_SHIPPED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("reqwest-shipped/target/release/reqwest-shipped")
+        });
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not built (cargo build --release --manifest-path \
+             crates/courier-bench/reqwest-shipped/Cargo.toml)",
+            path.display()
+        ))
+    }
+}
+
+/// One round of reqwest as shipped: `requests` sequential GETs of `url` in its own process, which
+/// reports its wall time and CPU time (see `reqwest-shipped/src/main.rs`).
+pub fn reqwest_shipped(binary: &Path, url: &str, requests: usize) -> Result<Sample, BoxError> {
+    let mut command = Command::new(binary);
+    command.arg(url).arg(requests.to_string());
+    let finished = run_measured(command, false)?;
+    let report: serde_json::Value = serde_json::from_slice(&finished.stdout)?;
+    let field = |name: &str| {
+        report[name]
+            .as_f64()
+            .ok_or_else(|| format!("reqwest-shipped: no {name} in its report"))
+    };
+    let (received, secs, cpu_secs) = (field("received")?, field("secs")?, field("cpu_secs")?);
+    let n = requests as u64;
+    let expected = crate::server::LARGE_LEN as u64 * n;
+    Ok(Sample::checked(
+        vec![
+            received / secs.max(1e-9) / 1e6,
+            cpu_secs * 1e6 / n.max(1) as f64,
+        ],
+        n,
+        received as u64,
+        expected,
+    ))
+}
+
 /// What a finished child process left behind.
 struct Finished {
     stdout: Vec<u8>,
@@ -325,7 +370,7 @@ pub fn bulk_child(args: &BulkChildArgs) -> Result<(), BoxError> {
                         let Some(&size) = sizes.get(i) else {
                             return Ok::<u64, BoxError>(received);
                         };
-                        let got = client.stream(&format!("{base}/bulk/{i}"), false).await?;
+                        let got = client.stream(&format!("{base}/bulk/{i}"), None).await?;
                         if got != size {
                             return Err(format!("file {i}: {got} bytes, expected {size}").into());
                         }

@@ -184,6 +184,9 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
         if cli.no_external {
             return Err("--no-external".into());
         }
+        if external == External::ReqwestShipped {
+            return external::reqwest_shipped_binary();
+        }
         external::find_on_path(external.name())
             .ok_or_else(|| format!("{} not found on PATH", external.name()))
     };
@@ -411,6 +414,14 @@ fn measure_one(
         }
         (ScenarioId::Bulk, Participant::Client(kind)) => {
             external::bulk_client(kind, base, settings)
+        }
+        (_, Participant::External(External::ReqwestShipped)) if scenario.coding().is_some() => {
+            let path = scenario.body_path().unwrap_or_default();
+            external::reqwest_shipped(
+                &tool(External::ReqwestShipped)?,
+                &format!("{base}{path}"),
+                scenarios::requests_per_round(scenario, settings),
+            )
         }
         (ScenarioId::Bulk, Participant::External(External::Curl)) => {
             external::bulk_curl(&tool(External::Curl)?, base, settings)

@@ -105,6 +105,7 @@ pub struct Target {
 const REQWEST: Participant = Participant::Client(ClientKind::Reqwest);
 const HYPER_UTIL: Participant = Participant::Client(ClientKind::HyperUtil);
 const COURIER: Participant = Participant::Client(ClientKind::Courier);
+const REQWEST_SHIPPED: Participant = Participant::External(External::ReqwestShipped);
 
 /// The targets of issue 5.
 pub const TARGETS: &[Target] = &[
@@ -139,6 +140,30 @@ pub const TARGETS: &[Target] = &[
         bound: Bound::AtLeast(1.0),
     },
     Target {
+        scenario: ScenarioId::Gzip1m,
+        metric: "mb_s",
+        anchor: Some(REQWEST_SHIPPED),
+        bound: Bound::AtLeast(1.30),
+    },
+    Target {
+        scenario: ScenarioId::Deflate1m,
+        metric: "mb_s",
+        anchor: Some(REQWEST_SHIPPED),
+        bound: Bound::AtLeast(1.30),
+    },
+    Target {
+        scenario: ScenarioId::Br1m,
+        metric: "mb_s",
+        anchor: Some(REQWEST_SHIPPED),
+        bound: Bound::AtLeast(1.10),
+    },
+    Target {
+        scenario: ScenarioId::Zstd1m,
+        metric: "mb_s",
+        anchor: Some(REQWEST_SHIPPED),
+        bound: Bound::AtLeast(1.10),
+    },
+    Target {
         scenario: ScenarioId::Bulk,
         metric: "wall_s",
         anchor: Some(Participant::External(External::Curl)),
@@ -159,11 +184,12 @@ pub const TARGETS: &[Target] = &[
 ];
 
 /// The anchors Courier is compared with, in column order.
-const ANCHORS: [Participant; 4] = [
+const ANCHORS: [Participant; 5] = [
     REQWEST,
     HYPER_UTIL,
     Participant::External(External::Wrk),
     Participant::External(External::Curl),
+    REQWEST_SHIPPED,
 ];
 
 /// One ratio of Courier's median to an anchor's.

@@ -26,6 +26,15 @@ pub enum ScenarioId {
     /// (4) sequential gzip-encoded 1 MiB bodies, decoded: MB/s of decoded bytes.
     #[value(name = "gzip-1m")]
     Gzip1m,
+    /// (4b) the same body zlib-wrapped `deflate`, decoded.
+    #[value(name = "deflate-1m")]
+    Deflate1m,
+    /// (4c) the same body Brotli-encoded (`br`), decoded.
+    #[value(name = "br-1m")]
+    Br1m,
+    /// (4d) the same body zstd-encoded, decoded.
+    #[value(name = "zstd-1m")]
+    Zstd1m,
     /// (5) bulk download with 32 in flight, each client in its own process: wall time and peak RSS.
     Bulk,
     /// (6) allocations and bytes allocated per small request.
@@ -37,12 +46,15 @@ pub enum ScenarioId {
 
 impl ScenarioId {
     /// Every scenario, in table and run order.
-    pub const ALL: [ScenarioId; 8] = [
+    pub const ALL: [ScenarioId; 11] = [
         ScenarioId::Latency,
         ScenarioId::Concurrent,
         ScenarioId::Body64k,
         ScenarioId::Body1m,
         ScenarioId::Gzip1m,
+        ScenarioId::Deflate1m,
+        ScenarioId::Br1m,
+        ScenarioId::Zstd1m,
         ScenarioId::Bulk,
         ScenarioId::Allocs,
         ScenarioId::Pool,
@@ -56,6 +68,9 @@ impl ScenarioId {
             ScenarioId::Body64k => "body-64k",
             ScenarioId::Body1m => "body-1m",
             ScenarioId::Gzip1m => "gzip-1m",
+            ScenarioId::Deflate1m => "deflate-1m",
+            ScenarioId::Br1m => "br-1m",
+            ScenarioId::Zstd1m => "zstd-1m",
             ScenarioId::Bulk => "bulk",
             ScenarioId::Allocs => "allocs",
             ScenarioId::Pool => "pool",
@@ -70,6 +85,9 @@ impl ScenarioId {
             ScenarioId::Body64k => "3a 64 KiB bodies".into(),
             ScenarioId::Body1m => "3  1 MiB bodies".into(),
             ScenarioId::Gzip1m => "4  1 MiB gzip, decoded".into(),
+            ScenarioId::Deflate1m => "4b 1 MiB deflate, decoded".into(),
+            ScenarioId::Br1m => "4c 1 MiB br, decoded".into(),
+            ScenarioId::Zstd1m => "4d 1 MiB zstd, decoded".into(),
             ScenarioId::Bulk => format!(
                 "5  bulk {}×{}, {} in flight",
                 s.bulk_files,
@@ -116,7 +134,12 @@ impl ScenarioId {
         match self {
             ScenarioId::Latency => LATENCY,
             ScenarioId::Concurrent => RPS,
-            ScenarioId::Body64k | ScenarioId::Body1m | ScenarioId::Gzip1m => MBPS,
+            ScenarioId::Body64k
+            | ScenarioId::Body1m
+            | ScenarioId::Gzip1m
+            | ScenarioId::Deflate1m
+            | ScenarioId::Br1m
+            | ScenarioId::Zstd1m => MBPS,
             ScenarioId::Bulk => BULK,
             ScenarioId::Allocs => ALLOCS,
             ScenarioId::Pool => POOL,
@@ -134,6 +157,33 @@ impl ScenarioId {
         match self {
             ScenarioId::Latency | ScenarioId::Concurrent => Some(External::Wrk),
             ScenarioId::Bulk => Some(External::Curl),
+            ScenarioId::Gzip1m | ScenarioId::Deflate1m | ScenarioId::Br1m | ScenarioId::Zstd1m => {
+                Some(External::ReqwestShipped)
+            }
+            _ => None,
+        }
+    }
+
+    /// For the decoding scenarios, the `Content-Encoding` of the body.
+    pub fn coding(self) -> Option<&'static str> {
+        match self {
+            ScenarioId::Gzip1m => Some("gzip"),
+            ScenarioId::Deflate1m => Some("deflate"),
+            ScenarioId::Br1m => Some("br"),
+            ScenarioId::Zstd1m => Some("zstd"),
+            _ => None,
+        }
+    }
+
+    /// The server path of the scenario's body, for the body and decoding scenarios.
+    pub fn body_path(self) -> Option<&'static str> {
+        match self {
+            ScenarioId::Body64k => Some("/64k"),
+            ScenarioId::Body1m => Some("/1m"),
+            ScenarioId::Gzip1m => Some("/1m.gz"),
+            ScenarioId::Deflate1m => Some("/1m.deflate"),
+            ScenarioId::Br1m => Some("/1m.br"),
+            ScenarioId::Zstd1m => Some("/1m.zst"),
             _ => None,
         }
     }
@@ -167,6 +217,9 @@ pub enum External {
     Wrk,
     /// `curl --parallel`: the reference for bulk downloads.
     Curl,
+    /// reqwest built on its own, as its users get it (see `reqwest-shipped/`): the reference for
+    /// decoding, where the reqwest built into this binary shares Courier's flate2 backend.
+    ReqwestShipped,
 }
 
 impl External {
@@ -174,6 +227,7 @@ impl External {
         match self {
             External::Wrk => "wrk",
             External::Curl => "curl",
+            External::ReqwestShipped => "reqwest-shipped",
         }
     }
 }
@@ -187,13 +241,14 @@ pub enum Participant {
 
 impl Participant {
     /// Every participant, in table column order.
-    pub const ALL: [Participant; 6] = [
+    pub const ALL: [Participant; 7] = [
         Participant::Client(ClientKind::Courier),
         Participant::Client(ClientKind::Transport),
         Participant::Client(ClientKind::Reqwest),
         Participant::Client(ClientKind::HyperUtil),
         Participant::External(External::Wrk),
         Participant::External(External::Curl),
+        Participant::External(External::ReqwestShipped),
     ];
 
     pub fn name(self) -> &'static str {
@@ -380,14 +435,16 @@ pub async fn warm_up(
             )
             .await?;
         }
-        ScenarioId::Body64k => {
-            client.stream(&format!("{base}/64k"), false).await?;
-        }
-        ScenarioId::Body1m => {
-            client.stream(&format!("{base}/1m"), false).await?;
-        }
-        ScenarioId::Gzip1m => {
-            client.stream(&format!("{base}/1m.gz"), true).await?;
+        ScenarioId::Body64k
+        | ScenarioId::Body1m
+        | ScenarioId::Gzip1m
+        | ScenarioId::Deflate1m
+        | ScenarioId::Br1m
+        | ScenarioId::Zstd1m => {
+            let path = scenario.body_path().unwrap_or_default();
+            client
+                .stream(&format!("{base}{path}"), scenario.coding())
+                .await?;
         }
         ScenarioId::Latency | ScenarioId::Allocs | ScenarioId::Bulk | ScenarioId::Pool => {
             for _ in 0..20 {
@@ -446,7 +503,12 @@ impl Raw {
                 ]
             }
             ScenarioId::Concurrent => vec![n / secs, cpu_us],
-            ScenarioId::Body64k | ScenarioId::Body1m | ScenarioId::Gzip1m => {
+            ScenarioId::Body64k
+            | ScenarioId::Body1m
+            | ScenarioId::Gzip1m
+            | ScenarioId::Deflate1m
+            | ScenarioId::Br1m
+            | ScenarioId::Zstd1m => {
                 vec![self.received as f64 / secs / 1e6, cpu_us]
             }
             ScenarioId::Allocs => vec![
@@ -456,7 +518,7 @@ impl Raw {
             ScenarioId::Bulk | ScenarioId::Pool => vec![],
         };
         let mut sample = Sample::checked(values, self.requests, self.received, self.expected);
-        if scenario == ScenarioId::Gzip1m && !sample.verified {
+        if scenario.coding().is_some() && !sample.verified {
             sample.note = sample
                 .note
                 .map(|note| format!("{note}: the body was not decoded"));
@@ -472,7 +534,9 @@ pub fn requests_per_round(scenario: ScenarioId, s: &Settings) -> usize {
         ScenarioId::Concurrent => s.concurrent_requests,
         ScenarioId::Body64k => s.medium_requests,
         ScenarioId::Body1m => s.large_requests,
-        ScenarioId::Gzip1m => s.gzip_requests,
+        ScenarioId::Gzip1m | ScenarioId::Deflate1m | ScenarioId::Br1m | ScenarioId::Zstd1m => {
+            s.gzip_requests
+        }
         ScenarioId::Allocs => s.alloc_requests,
         ScenarioId::Bulk => s.bulk_files,
         ScenarioId::Pool => s.pool_requests,
@@ -510,15 +574,20 @@ pub async fn measure_slice(
             raw.received = concurrent(client, &format!("{base}/small"), n, s.in_flight).await?;
             raw.expected = small * n as u64;
         }
-        ScenarioId::Body64k | ScenarioId::Body1m | ScenarioId::Gzip1m => {
-            let (path, gzip, len) = match scenario {
-                ScenarioId::Body64k => ("64k", false, MEDIUM_LEN),
-                ScenarioId::Body1m => ("1m", false, LARGE_LEN),
-                _ => ("1m.gz", true, LARGE_LEN),
+        ScenarioId::Body64k
+        | ScenarioId::Body1m
+        | ScenarioId::Gzip1m
+        | ScenarioId::Deflate1m
+        | ScenarioId::Br1m
+        | ScenarioId::Zstd1m => {
+            let path = scenario.body_path().unwrap_or_default();
+            let len = match scenario {
+                ScenarioId::Body64k => MEDIUM_LEN,
+                _ => LARGE_LEN,
             };
-            let url = format!("{base}/{path}");
+            let url = format!("{base}{path}");
             for _ in 0..n {
-                raw.received += client.stream(&url, gzip).await?;
+                raw.received += client.stream(&url, scenario.coding()).await?;
             }
             raw.expected = (len * n) as u64;
         }

@@ -7,6 +7,7 @@
 //! | `/64k` | 64 KiB of pseudo-random bytes |
 //! | `/1m` | 1 MiB of pseudo-random bytes |
 //! | `/1m.gz` | 1 MiB of word-like text, sent `Content-Encoding: gzip` whatever the request asks |
+//! | `/1m.deflate`, `/1m.br`, `/1m.zst` | the same text as zlib `deflate`, `br` and `zstd` |
 //! | `/bulk/{i}` | file `i` of the bulk set: a prefix of one shared pseudo-random buffer |
 //!
 //! For the pool scenario the same server also listens on a set of extra ports (the "hosts" a client
@@ -46,6 +47,9 @@ pub struct Corpus {
     medium: Bytes,
     large: Bytes,
     gzip: Bytes,
+    deflate: Bytes,
+    brotli: Bytes,
+    zstd: Bytes,
     bulk: Bytes,
     bulk_sizes: Vec<u64>,
 }
@@ -56,14 +60,24 @@ impl Corpus {
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
         let bulk_sizes = bulk_sizes(bulk_files, bulk_total);
         let bulk_max = bulk_sizes.iter().copied().max().unwrap_or(0) as usize;
+        // One text, in each coding at its encoder's default level, as a server would send it.
+        let text = word_text(&mut rng, LARGE_LEN);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(&word_text(&mut rng, LARGE_LEN))
-            .expect("gzip into a Vec");
+        gz.write_all(&text).expect("gzip into a Vec");
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(&text).expect("zlib into a Vec");
+        let mut br = brotli::CompressorWriter::new(Vec::new(), 64 * 1024, 6, 22);
+        br.write_all(&text).expect("brotli into a Vec");
         Corpus {
             small: Bytes::from_static(SMALL_BODY),
             medium: rng.bytes(MEDIUM_LEN).into(),
             large: rng.bytes(LARGE_LEN).into(),
             gzip: gz.finish().expect("gzip into a Vec").into(),
+            deflate: zlib.finish().expect("zlib into a Vec").into(),
+            brotli: br.into_inner().into(),
+            zstd: zstd::stream::encode_all(&text[..], 3)
+                .expect("zstd into a Vec")
+                .into(),
             bulk: rng.bytes(bulk_max).into(),
             bulk_sizes,
         }
@@ -75,11 +89,14 @@ impl Corpus {
     }
 
     fn respond(&self, path: &str) -> Response<Full<Bytes>> {
-        let (body, content_type, gzip) = match path {
-            "/small" => (self.small.clone(), "text/plain", false),
-            "/64k" => (self.medium.clone(), "application/octet-stream", false),
-            "/1m" => (self.large.clone(), "application/octet-stream", false),
-            "/1m.gz" => (self.gzip.clone(), "text/plain", true),
+        let (body, content_type, coding) = match path {
+            "/small" => (self.small.clone(), "text/plain", None),
+            "/64k" => (self.medium.clone(), "application/octet-stream", None),
+            "/1m" => (self.large.clone(), "application/octet-stream", None),
+            "/1m.gz" => (self.gzip.clone(), "text/plain", Some("gzip")),
+            "/1m.deflate" => (self.deflate.clone(), "text/plain", Some("deflate")),
+            "/1m.br" => (self.brotli.clone(), "text/plain", Some("br")),
+            "/1m.zst" => (self.zstd.clone(), "text/plain", Some("zstd")),
             _ => match path
                 .strip_prefix("/bulk/")
                 .and_then(|i| i.parse::<usize>().ok())
@@ -88,7 +105,7 @@ impl Corpus {
                 Some(&size) => (
                     self.bulk.slice(..size as usize),
                     "application/octet-stream",
-                    false,
+                    None,
                 ),
                 None => {
                     let mut not_found = Response::new(Full::new(Bytes::from_static(b"not found")));
@@ -103,10 +120,10 @@ impl Corpus {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static(content_type),
         );
-        if gzip {
+        if let Some(coding) = coding {
             headers.insert(
                 header::CONTENT_ENCODING,
-                header::HeaderValue::from_static("gzip"),
+                header::HeaderValue::from_static(coding),
             );
         }
         response

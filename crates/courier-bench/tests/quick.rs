@@ -12,12 +12,15 @@ const CLIENTS: [&str; 4] = ["courier", "courier-transport", "reqwest", "hyper-ut
 /// The clients built with a per-host connection cap in the pool scenario.
 const CAPPED: [&str; 2] = ["courier", "courier-transport"];
 
-const SCENARIOS: [(&str, &[&str]); 8] = [
+const SCENARIOS: [(&str, &[&str]); 11] = [
     ("latency", &["p50_us", "p99_us", "cpu_us"]),
     ("concurrent", &["rps", "cpu_us"]),
     ("body-64k", &["mb_s", "cpu_us"]),
     ("body-1m", &["mb_s", "cpu_us"]),
     ("gzip-1m", &["mb_s", "cpu_us"]),
+    ("deflate-1m", &["mb_s", "cpu_us"]),
+    ("br-1m", &["mb_s", "cpu_us"]),
+    ("zstd-1m", &["mb_s", "cpu_us"]),
     ("bulk", &["wall_s", "peak_rss_mib", "cpu_s"]),
     ("allocs", &["allocs", "alloc_bytes"]),
     (
@@ -108,6 +111,7 @@ fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
         let external = match id {
             "latency" | "concurrent" => Some("wrk"),
             "bulk" => Some("curl"),
+            "gzip-1m" | "deflate-1m" | "br-1m" | "zstd-1m" => Some("reqwest-shipped"),
             _ => None,
         };
         if let Some(tool) = external {
@@ -130,7 +134,7 @@ fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
         1 << 20
     );
 
-    check_pool(&report, &scenarios[7]);
+    check_pool(&report, &scenarios[10]);
 
     for client in CLIENTS {
         let size = report["request_future_bytes"][client].as_u64();

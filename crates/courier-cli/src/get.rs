@@ -19,7 +19,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     } else {
         Policy::none()
     };
-    let mut builder = Client::builder().redirect(policy);
+    let mut builder = Client::builder().redirect(policy).netrc(args.netrc);
     if !args.compressed {
         // Like curl: without --compressed, ask for no coding and show the bytes as sent.
         builder = builder.no_decompression();

@@ -78,6 +78,9 @@ pub(crate) struct GetArgs {
     /// Exit with status 22 when the server answers 400 or above.
     #[arg(short = 'f', long)]
     pub(crate) fail: bool,
+    /// Answer authentication challenges with the credentials of `$NETRC` or `~/.netrc`.
+    #[arg(long)]
+    pub(crate) netrc: bool,
 }
 
 /// `courier download`.

@@ -273,6 +273,51 @@ async fn fail_exits_22_on_an_error_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn netrc_answers_the_challenge() {
+    let server = TestServer::start(|req| async move {
+        match req.header("authorization") {
+            // ada:lovelace
+            Some("Basic YWRhOmxvdmVsYWNl") => respond(200, "hello ada"),
+            _ => {
+                let mut res = respond(401, "who are you?");
+                res.headers_mut()
+                    .insert("www-authenticate", "Basic realm=\"cli\"".parse().unwrap());
+                res
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("netrc");
+    std::fs::write(
+        dir.path("netrc"),
+        "machine 127.0.0.1 login ada password lovelace\n",
+    )
+    .unwrap();
+    let url = server.url("/private");
+    let netrc = dir.path("netrc");
+    let run = |with_flag: bool| {
+        let (url, netrc) = (url.clone(), netrc.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut command = Command::cargo_bin("courier").unwrap();
+            command
+                .env("NETRC", netrc)
+                .env_remove("HTTP_PROXY")
+                .env_remove("http_proxy");
+            command.env_remove("ALL_PROXY").env_remove("all_proxy");
+            command.arg("get");
+            if with_flag {
+                command.arg("--netrc");
+            }
+            command.arg(url).output().unwrap()
+        })
+    };
+    let with = run(true).await.unwrap();
+    let without = run(false).await.unwrap();
+    assert_eq!(stdout(&with), "hello ada", "{}", stderr(&with));
+    assert_eq!(stdout(&without), "who are you?");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_error_exits_1_with_a_message() {
     // Bind and drop a listener: its port is very likely closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -181,7 +181,8 @@ impl From<()> for Body {
     }
 }
 
-/// Request bodies that a layer may need to send again (the redirect layer on 307/308).
+/// Request bodies that a layer may need to send again (the redirect layer on 307/308, the auth layer
+/// after a 401 or 407 challenge).
 ///
 /// Implemented for Courier's [`Body`] and the common `http-body-util` bodies; implement it for your own
 /// body type to let redirects replay it. Return `None` when the body cannot be replayed (a stream).
@@ -196,11 +197,21 @@ impl From<()> for Body {
 pub trait TryCloneBody: Sized {
     /// A body that will yield the same bytes again, or `None`.
     fn try_clone_body(&self) -> Option<Self>;
+
+    /// The whole body, when it is held in memory as one slice; `None` (the default) otherwise. The
+    /// [`auth`](crate::auth) layer hashes it for Digest's `qop=auth-int`.
+    fn buffered_bytes(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl TryCloneBody for Body {
     fn try_clone_body(&self) -> Option<Self> {
         self.try_clone()
+    }
+
+    fn buffered_bytes(&self) -> Option<&[u8]> {
+        self.as_bytes()
     }
 }
 
@@ -214,17 +225,79 @@ impl<D> TryCloneBody for http_body_util::Empty<D> {
     fn try_clone_body(&self) -> Option<Self> {
         Some(http_body_util::Empty::new())
     }
+
+    fn buffered_bytes(&self) -> Option<&[u8]> {
+        Some(&[])
+    }
 }
 
 impl TryCloneBody for String {
     fn try_clone_body(&self) -> Option<Self> {
         Some(self.clone())
     }
+
+    fn buffered_bytes(&self) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
 }
 
 impl TryCloneBody for Bytes {
     fn try_clone_body(&self) -> Option<Self> {
         Some(self.clone())
+    }
+
+    fn buffered_bytes(&self) -> Option<&[u8]> {
+        Some(self)
+    }
+}
+
+/// A request body kept to be sent again (by the redirect layer on the next hop, by the auth layer after a
+/// challenge).
+pub(crate) enum ReplayBody<B> {
+    /// Empty: any hop can send `B::default()`.
+    Empty,
+    /// A copy (for `Bytes`-backed bodies, a reference count).
+    Copy(B),
+    /// A stream, consumed by the first hop.
+    Unavailable,
+}
+
+impl<B> ReplayBody<B>
+where
+    B: http_body::Body + Default + TryCloneBody,
+{
+    pub(crate) fn of(body: &B) -> Self {
+        if http_body::Body::size_hint(body).exact() == Some(0) {
+            return ReplayBody::Empty;
+        }
+        match body.try_clone_body() {
+            Some(copy) => ReplayBody::Copy(copy),
+            None => ReplayBody::Unavailable,
+        }
+    }
+
+    /// The bytes the next [`take`](Self::take) will yield, when they are in memory.
+    pub(crate) fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            ReplayBody::Empty => Some(&[]),
+            ReplayBody::Copy(body) => body.buffered_bytes(),
+            ReplayBody::Unavailable => None,
+        }
+    }
+
+    /// A body for the next hop, keeping a copy for the hop after it.
+    pub(crate) fn take(&mut self) -> Option<B> {
+        match std::mem::replace(self, ReplayBody::Unavailable) {
+            ReplayBody::Empty => {
+                *self = ReplayBody::Empty;
+                Some(B::default())
+            }
+            ReplayBody::Copy(body) => {
+                *self = ReplayBody::of(&body);
+                Some(body)
+            }
+            ReplayBody::Unavailable => None,
+        }
     }
 }
 

@@ -178,16 +178,14 @@ impl Error {
         }
     }
 
-    /// Attaches the URL the error happened for, unless one is already set. Credentials in the URL
-    /// (`user:pass@`) are removed: errors get logged.
+    /// Sets the URL the error happened for, replacing any it had (as reqwest's does). Credentials in
+    /// the URL (`user:pass@`) are removed: errors get logged.
     pub fn with_url(mut self, mut url: Url) -> Error {
-        if self.inner.url.is_none() {
-            if !url.username().is_empty() || url.password().is_some() {
-                let _ = url.set_username("");
-                let _ = url.set_password(None);
-            }
-            self.inner.url = Some(url);
+        if !url.username().is_empty() || url.password().is_some() {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
         }
+        self.inner.url = Some(url);
         self
     }
 
@@ -365,15 +363,18 @@ impl fmt::Display for Error {
         if let Some(url) = &self.inner.url {
             write!(f, " for url ({url})")?;
         }
-        // The cause chain, so a log line says why and not only what.
-        let mut cause = self
-            .inner
-            .source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static));
-        while let Some(err) = cause {
-            write!(f, ": {err}")?;
-            cause = err.source();
+        // `{:#}` adds the causes, for a log line that says why as well as what. Plain `{}` does not:
+        // error reporters (anyhow, eyre) print the causes themselves, from `source()`.
+        if f.alternate() {
+            let mut cause = self
+                .inner
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn StdError + 'static));
+            while let Some(err) = cause {
+                write!(f, ": {err}")?;
+                cause = err.source();
+            }
         }
         Ok(())
     }
@@ -413,7 +414,7 @@ mod tests {
         let err = Error::connect(io).with_url("http://127.0.0.1:1/".parse().unwrap());
         assert!(err.is_connect());
         assert_eq!(
-            err.to_string(),
+            format!("{err:#}"),
             "error connecting for url (http://127.0.0.1:1/): refused"
         );
         assert!(err.source().is_some());
@@ -424,7 +425,7 @@ mod tests {
         let err = Error::builder("bad").with_url("http://user:pw@example.com/x".parse().unwrap());
         assert_eq!(err.url().unwrap().as_str(), "http://example.com/x");
         assert_eq!(
-            err.to_string(),
+            format!("{err:#}"),
             "builder error for url (http://example.com/x): bad"
         );
     }

@@ -13,6 +13,7 @@
 //! | [`decompression`] | `DecompressionLayer` | advertises `Accept-Encoding`, decodes gzip / deflate / br / zstd as a stream |
 //! | [`cookie`] | `CookieLayer` | stores `Set-Cookie` in an RFC 6265 [`Jar`](cookie::Jar), sends `Cookie` |
 //! | [`redirect`] | `FollowRedirectLayer` | follows 3xx responses under a [`Policy`](redirect::Policy) |
+//! | [`auth`] | `AuthLayer` | answers 401/407 challenges: HTTP Digest (RFC 7616), Basic where allowed |
 //! | [`retry`] | `RetryLayer` | retries connect errors, resets and 429/503 with backoff and a budget (opt-in) |
 //! | [`transport`] | — | the pooled HTTP/1.1 + HTTP/2 client, plain and TLS |
 //!
@@ -21,12 +22,14 @@
 //! Courier's `Client` composes them, outermost first:
 //!
 //! ```text
-//! FollowRedirect → Retry → Cookie → UserAgent → AcceptLanguage → Decompression → Transport
+//! FollowRedirect → Auth → Retry → Cookie → UserAgent → AcceptLanguage → Decompression → Transport
 //! ```
 //!
 //! - **Redirect outermost**: every hop is a fresh request that travels down through all the other layers,
 //!   so each hop gets its own user agent, `Accept-Encoding` and decoding, and the cookie layer sees every
 //!   hop.
+//! - **Auth** just below it: each hop answers the challenges of its own origin, with that origin's
+//!   credentials; a challenge answered is a new attempt that goes through retry and cookies.
 //! - **Retry** (off unless configured) below it: each hop is retried on its own, and each attempt goes
 //!   through the cookie layer, so it carries fresh cookies and a refused attempt's `Set-Cookie` is kept.
 //! - **Cookie next**: it must see each hop's request (to add the cookies for *that* URL, after the redirect
@@ -52,6 +55,7 @@ pub mod error;
 pub mod transport;
 
 pub mod accept_language;
+pub mod auth;
 pub mod cookie;
 pub mod decompression;
 pub mod redirect;

@@ -15,9 +15,10 @@ use tower_service::Service;
 use url::Url;
 
 use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
+use courier_core::auth::{AuthLayer, Authenticate, CredentialStore, Credentials};
 use courier_core::cookie::{CookieManager, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
-use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy, RedirectHistory};
+use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Hop, Policy, RedirectHistory};
 use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
 use courier_core::transport::tls::{self, Certificate, Identity};
 use courier_core::transport::{PoolStats, Proxy, Transport, TransportBuilder};
@@ -31,10 +32,13 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
 ///
-/// Retry sits below the redirect layer (each hop is retried on its own) and above the cookie layer (each
+/// Auth sits right below the redirect layer: each hop answers its own origin's challenges with that
+/// origin's credentials. Retry sits below them (each hop is retried on its own) and above the cookie layer (each
 /// attempt gets fresh cookies, and a 503's `Set-Cookie` is stored).
 type Stack = FollowRedirect<
-    Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
+    Authenticate<
+        Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
+    >,
 >;
 
 /// An asynchronous HTTP client.
@@ -180,7 +184,8 @@ impl Client {
         Prepared<impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static>,
         Error,
     > {
-        let (method, mut url, mut headers, body, timeout, version) = request.into_parts();
+        let (method, mut url, mut headers, body, timeout, version, extensions) =
+            request.into_parts();
         url.check_sendable(self.inner.https_only)?;
         if url.has_credentials() {
             move_credentials_to_header(url.url_mut(), &mut headers);
@@ -198,6 +203,7 @@ impl Client {
         *req.uri_mut() = url.to_uri()?;
         *req.headers_mut() = headers;
         *req.version_mut() = version;
+        *req.extensions_mut() = extensions;
         // The stack is called inside the span, as it was when the call happened on the first poll.
         let dispatch = span.in_scope(|| self.dispatch(req, timeout));
         Ok(Prepared {
@@ -223,7 +229,7 @@ impl Client {
             }
             Err(err) => {
                 tracing::debug!(parent: &span, error = %err, "request failed");
-                Err(err.with_url(url.into_url()))
+                Err(name_url(err, url.into_url()))
             }
         }
     }
@@ -382,7 +388,7 @@ impl Service<http::Request<Body>> for Client {
         let dispatch = self.dispatch(req, None);
         Box::pin(async move {
             match (dispatch.await, url) {
-                (Err(err), Ok(url)) => Err(err.with_url(url)),
+                (Err(err), Ok(url)) => Err(name_url(err, url)),
                 (result, _) => result,
             }
         })
@@ -401,6 +407,13 @@ pub(crate) fn redirect_hops(extensions: &http::Extensions) -> &[Url] {
     extensions
         .get::<RedirectHistory>()
         .map_or(&[][..], RedirectHistory::previous)
+}
+
+/// The redirect responses followed, first first, recorded by the redirect layer.
+pub(crate) fn redirect_responses(extensions: &http::Extensions) -> &[Hop] {
+    extensions
+        .get::<RedirectHistory>()
+        .map_or(&[][..], RedirectHistory::hops)
 }
 
 /// Configures a [`Client`].
@@ -430,6 +443,9 @@ pub struct ClientBuilder {
     read_timeout: Option<Duration>,
     min_speed: Option<MinSpeed>,
     https_only: bool,
+    credentials: CredentialStore,
+    proxy_credentials: Option<Credentials>,
+    netrc: bool,
     error: Option<Error>,
 }
 
@@ -456,6 +472,9 @@ impl ClientBuilder {
             read_timeout: None,
             min_speed: None,
             https_only: false,
+            credentials: CredentialStore::new(),
+            proxy_credentials: None,
+            netrc: false,
             error: None,
         }
     }
@@ -475,7 +494,20 @@ impl ClientBuilder {
         let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
         let cookies = CookieManager::optional(user_agent, self.cookie_jar);
         let retry = RetryLayer::new(self.retry).layer(cookies);
-        let stack = FollowRedirectLayer::new(self.redirect).layer(retry);
+        let credentials = if self.netrc {
+            // Explicit credentials win over the file's for the same host.
+            courier_core::auth::netrc::load()
+                .map_err(Error::builder)?
+                .merge(self.credentials)
+        } else {
+            self.credentials
+        };
+        let mut auth = AuthLayer::new(credentials);
+        if let Some(proxy) = self.proxy_credentials {
+            auth = auth.proxy_credentials(proxy);
+        }
+        let auth = auth.layer(retry);
+        let stack = FollowRedirectLayer::new(self.redirect).layer(auth);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
@@ -554,6 +586,57 @@ impl ClientBuilder {
         self
     }
 
+    /// Answer HTTP Digest challenges (RFC 7616) from the origin of `url` with `username` and `password`
+    /// (for one request, see [`RequestBuilder::digest_auth`]). They are sent only to that origin
+    /// (scheme, host and port), only when it asks, and never cross to another origin on a redirect.
+    ///
+    /// ```
+    /// let client = courier::Client::builder()
+    ///     .digest_auth("https://api.example.com", "ada", "lovelace")
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn digest_auth<U: IntoUrl>(
+        mut self,
+        url: U,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> ClientBuilder {
+        let target = crate::into_url::sealed::Sealed::into_target(url).and_then(|t| t.to_uri());
+        match target {
+            Ok(uri) => {
+                self.credentials = std::mem::take(&mut self.credentials)
+                    .origin(&uri, Credentials::new(username, password));
+            }
+            Err(err) => self.error = Some(err),
+        }
+        self
+    }
+
+    /// Answer a proxy's `407` Digest challenge (`Proxy-Authenticate`) with `username` and `password`.
+    /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
+    /// `https` URLs takes its credentials from [`Proxy`]'s own settings.
+    pub fn proxy_digest_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> ClientBuilder {
+        self.proxy_credentials = Some(Credentials::new(username, password));
+        self
+    }
+
+    /// Read `$NETRC`, else `~/.netrc` (default off), when the client is built, and answer the
+    /// challenges of the hosts it names (`machine`, or `default` for the rest) with their `login` and
+    /// `password`: Digest, or Basic when the server asks only for Basic. Used only for requests with no
+    /// `Authorization` of their own and hosts with no [`digest_auth`](ClientBuilder::digest_auth)
+    /// credentials; sent only to the host they are for, never to another host after a redirect. A
+    /// malformed file makes [`build`](ClientBuilder::build) fail with an error naming the line.
+    pub fn netrc(mut self, enabled: bool) -> ClientBuilder {
+        self.netrc = enabled;
+        self
+    }
+
     /// Advertise and decode gzip (default on, with the `gzip` feature).
     pub fn gzip(mut self, enabled: bool) -> ClientBuilder {
         self.decompression = self.decompression.gzip(enabled);
@@ -587,6 +670,23 @@ impl ClientBuilder {
     /// `None` for no limit.
     pub fn max_decompressed_size<L: Into<Option<u64>>>(mut self, limit: L) -> ClientBuilder {
         self.decompression = self.decompression.max_size(limit.into());
+        self
+    }
+
+    /// The most a compressed body may grow per compressed byte once it decodes past 8 MiB (default
+    /// 100 times), so a decompression bomb fails after a few megabytes however the body is read;
+    /// `None` for no limit. See
+    /// [`DecompressionLayer::max_ratio`](courier_core::decompression::DecompressionLayer::max_ratio).
+    ///
+    /// ```
+    /// let client = courier::Client::builder()
+    ///     .max_decompression_ratio(1000)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), courier::Error>(())
+    /// ```
+    pub fn max_decompression_ratio<L: Into<Option<u32>>>(mut self, ratio: L) -> ClientBuilder {
+        self.decompression = self.decompression.max_ratio(ratio.into());
         self
     }
 
@@ -1117,5 +1217,15 @@ impl fmt::Debug for ClientBuilder {
             .field("transport", &self.transport)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
+    }
+}
+
+/// Names `url` in a failed request's error, unless a layer already named a more precise one (the
+/// redirect hop that failed).
+fn name_url(err: Error, url: Url) -> Error {
+    if err.url().is_some() {
+        err
+    } else {
+        err.with_url(url)
     }
 }

@@ -24,10 +24,14 @@
 mod client;
 pub mod download;
 mod into_url;
+mod lines;
+mod link;
 pub mod multipart;
+mod reader;
 mod request;
 mod response;
 mod target;
+mod text;
 mod timeout;
 
 pub use client::{Client, ClientBuilder};
@@ -39,6 +43,9 @@ pub use courier_core::transport::{
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
 pub use into_url::IntoUrl;
+pub use lines::{Lines, DEFAULT_MAX_LINE_LENGTH};
+pub use link::{Link, Links};
+pub use reader::BodyReader;
 pub use request::{Request, RequestBuilder};
 pub use response::Response;
 pub use url::Url;
@@ -50,7 +57,7 @@ pub mod cookie {
 
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].
 pub mod redirect {
-    pub use courier_core::redirect::{Action, Attempt, Policy, RedirectHistory};
+    pub use courier_core::redirect::{Action, Attempt, Hop, Policy, RedirectHistory};
 }
 
 /// Retry policies: [`retry::RetryPolicy`], used with [`ClientBuilder::retry`].

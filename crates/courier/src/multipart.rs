@@ -772,7 +772,7 @@ mod tests {
     fn invalid_mime_is_a_builder_error() {
         let err = Part::text("v").mime_str("not a mime").unwrap_err();
         assert!(err.is_builder());
-        assert!(err.to_string().contains("\"not a mime\""), "{err}");
+        assert!(format!("{err:#}").contains("\"not a mime\""), "{err}");
     }
 
     #[test]

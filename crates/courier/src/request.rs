@@ -26,6 +26,8 @@ pub struct Request {
     body: Option<Body>,
     timeout: Option<Duration>,
     version: Version,
+    /// Handed to the stack as the `http::Request`'s extensions (per-request credentials).
+    extensions: http::Extensions,
 }
 
 impl Request {
@@ -42,6 +44,7 @@ impl Request {
             body: None,
             timeout: None,
             version: Version::default(),
+            extensions: http::Extensions::new(),
         }
     }
 
@@ -118,6 +121,7 @@ impl Request {
             body,
             timeout: self.timeout,
             version: self.version,
+            extensions: self.extensions.clone(),
         })
     }
 
@@ -130,6 +134,7 @@ impl Request {
         Option<Body>,
         Option<Duration>,
         Version,
+        http::Extensions,
     ) {
         (
             self.method,
@@ -138,6 +143,7 @@ impl Request {
             self.body,
             self.timeout,
             self.version,
+            self.extensions,
         )
     }
 }
@@ -302,6 +308,40 @@ impl RequestBuilder {
         };
         let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
         self.sensitive_header(AUTHORIZATION, format!("Basic {encoded}"))
+    }
+
+    /// Answers an HTTP Digest challenge (RFC 7616) from this request's origin with `username` and
+    /// `password`: on a `401` with `WWW-Authenticate: Digest`, the request is sent again with
+    /// `Authorization: Digest ...` (MD5, SHA-256 or SHA-512-256, `-sess`, `qop=auth` or `auth-int`).
+    /// The password itself is never sent, and the credentials are not used for another origin after a
+    /// redirect. A `401` they cannot answer (wrong password) is returned as the response.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let response = courier::Client::new()
+    ///     .get("http://127.0.0.1:8080/private")
+    ///     .digest_auth("ada", "lovelace")
+    ///     .send()
+    ///     .await?
+    ///     .error_for_status()?;
+    /// # drop(response);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn digest_auth(
+        self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> RequestBuilder {
+        let credentials = courier_core::auth::Credentials::new(username, password);
+        self.with(|request| {
+            let uri = request.url.to_uri()?;
+            if let Some(scoped) = courier_core::auth::RequestCredentials::for_uri(&uri, credentials)
+            {
+                request.extensions.insert(scoped);
+            }
+            Ok(())
+        })
     }
 
     /// Sends a bearer token.

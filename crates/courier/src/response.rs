@@ -2,18 +2,23 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use courier_core::transport::ConnectionInfo;
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::Body as _;
-use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::target::Target;
 
+use crate::lines::Lines;
+use crate::link::Links;
+use crate::reader::BodyReader;
+use crate::text::decode_text;
 use crate::{Body, Error};
 
 /// A response to a sent request. The body has not been read yet: read it with [`bytes`](Response::bytes),
@@ -90,6 +95,42 @@ impl Response {
     /// The URLs redirected through before the final one, in order; empty when there was no redirect.
     pub fn redirects(&self) -> &[Url] {
         crate::client::redirect_hops(&self.head.extensions)
+    }
+
+    /// The links of the `Link` headers (RFC 8288), targets resolved against [`url`](Response::url), to
+    /// look up by relation type, like requests' `response.links`: the way to walk a paginated API.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let client = courier::Client::new();
+    /// let mut next = Some(courier::Url::parse("http://127.0.0.1:8080/items?page=1").unwrap());
+    /// while let Some(url) = next {
+    ///     let response = client.get(url).send().await?.error_for_status()?;
+    ///     next = response.links().get("next").map(|link| link.url().clone());
+    ///     println!("{}", response.text().await?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn links(&self) -> Links {
+        Links::parse(&self.head.headers, self.url())
+    }
+
+    /// The redirect responses followed to get this one, in order, like requests' `Response.history`:
+    /// each [`Hop`](crate::redirect::Hop)'s status, reason, headers and the URL that answered (bodies
+    /// were not read). Empty when there was no redirect.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let response = courier::get("http://127.0.0.1:8080/old").await?;
+    /// for hop in response.history() {
+    ///     println!("{} {} {}", hop.status(), hop.url(), hop.headers()["location"].to_str().unwrap());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn history(&self) -> &[crate::redirect::Hop] {
+        crate::client::redirect_responses(&self.head.extensions)
     }
 
     /// The response headers.
@@ -175,25 +216,33 @@ impl Response {
 
     /// The next chunk of the body, or `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// [`chunk`](Response::chunk) as a poll function, for the readers and streams built on the body.
+    pub(crate) fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Bytes>, Error>> {
         loop {
-            match self.body.frame().await {
+            match ready!(Pin::new(&mut self.body).poll_frame(cx)) {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
                             self.received += data.len() as u64;
-                            return Ok(Some(data));
+                            return Poll::Ready(Ok(Some(data)));
                         }
                     }
                 }
                 Some(Err(err)) => {
                     let err = self.body_error(err);
                     tracing::debug!(parent: &self.span, error = %err, bytes = self.received, "body failed");
-                    return Err(err);
+                    return Poll::Ready(Err(err));
                 }
                 None => {
                     self.span.record("bytes", self.received);
                     tracing::debug!(parent: &self.span, bytes = self.received, "body complete");
-                    return Ok(None);
+                    return Poll::Ready(Ok(None));
                 }
             }
         }
@@ -269,21 +318,51 @@ impl Response {
         })
     }
 
+    /// The body as a file-like reader (`tokio::io::AsyncRead + AsyncBufRead`): `read`, `read_exact`,
+    /// `read_line`, `read_until`, `tokio::io::copy` into a file. See [`BodyReader`] for how errors
+    /// surface.
+    ///
+    /// ```no_run
+    /// use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut reader = courier::get("http://127.0.0.1:8080/").await?.reader();
+    /// let mut first_line = String::new();
+    /// reader.read_line(&mut first_line).await?;
+    /// let mut next_50 = [0; 50];
+    /// reader.read_exact(&mut next_50).await?;
+    /// let mut rest = Vec::new();
+    /// reader.read_to_end(&mut rest).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reader(self) -> BodyReader {
+        BodyReader::new(self)
+    }
+
+    /// The body as a stream of text lines, decoded with the response's charset as
+    /// [`text`](Response::text) decodes it, without their `\n` or `\r\n` endings; a line longer than
+    /// [`Lines::max_line_length`] (default 1 MiB) ends the stream with an error. Like requests'
+    /// `iter_lines()`.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    ///
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let lines: Vec<String> = courier::get("http://127.0.0.1:8080/").await?.lines().try_collect().await?;
+    /// # drop(lines);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lines(self) -> Lines {
+        let charset = self.charset();
+        Lines::new(self, charset.as_deref())
+    }
+
     /// Converts into an `http::Response` with a streaming [`Body`].
     pub fn into_http(self) -> http::Response<Body> {
         http::Response::from_parts(self.head, self.body)
     }
-}
-
-fn decode_text(bytes: &[u8], charset: Option<&str>) -> Result<String, Error> {
-    let Some(label) = charset else {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        return String::from_utf8(bytes.to_vec()).map_err(Error::decode);
-    };
-    let encoding = encoding_rs::Encoding::for_label(label.as_bytes())
-        .ok_or_else(|| Error::decode(format!("unknown charset {label:?} in Content-Type")))?;
-    let (text, _, _) = encoding.decode(bytes);
-    Ok(text.into_owned())
 }
 
 impl fmt::Debug for Response {
@@ -293,25 +372,5 @@ impl fmt::Debug for Response {
             .field("status", &self.head.status)
             .field("headers", &self.head.headers)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::decode_text;
-
-    #[test]
-    fn text_defaults_to_strict_utf8() {
-        assert_eq!(decode_text("héllo".as_bytes(), None).unwrap(), "héllo");
-        assert_eq!(decode_text(b"\xEF\xBB\xBFbom", None).unwrap(), "bom");
-        assert!(decode_text(b"\xff\xfe", None).unwrap_err().is_decode());
-    }
-
-    #[test]
-    fn text_follows_declared_charset() {
-        assert_eq!(decode_text(b"caf\xe9", Some("iso-8859-1")).unwrap(), "café");
-        assert_eq!(decode_text(b"\x82\xa0", Some("shift_jis")).unwrap(), "あ");
-        assert_eq!(decode_text(b"a\xffb", Some("utf-8")).unwrap(), "a\u{fffd}b");
-        assert!(decode_text(b"x", Some("klingon")).unwrap_err().is_decode());
     }
 }

@@ -9,19 +9,17 @@ use pin_project_lite::pin_project;
 use tokio::io::AsyncBufRead;
 
 use super::coding::Codings;
-use super::error::{into_error, SizeLimitExceeded};
-use super::reader::{Below, BodyReader, Chain};
+use super::error::{into_error, RatioLimitExceeded, SizeLimitExceeded};
+use super::layer::Limits;
+use super::reader::{BodyReader, Chain};
+use super::RATIO_EXEMPT_SIZE;
 use crate::error::{BoxError, Error};
 
 /// Decoded bytes are read in blocks of this size: one data frame per block.
-const READ_CHUNK: usize = 32 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Below this much free space in the block, start a fresh one rather than yield tiny frames.
 const MIN_READ: usize = 1024;
-
-/// How much data after the end of the compressed stream is read (and dropped) so the connection can be
-/// reused and trailers reached; past this the rest is not read.
-const MAX_TRAILING: usize = 64 * 1024;
 
 pin_project! {
     /// The response body of [`Decompression`](super::Decompression): the inner body decoded as it
@@ -72,13 +70,13 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    pub(crate) fn decoding(body: B, codings: Codings, max_size: Option<u64>) -> Self {
+    pub(crate) fn decoding(body: B, codings: Codings, limits: Limits) -> Self {
         DecompressionBody {
             inner: Inner::Decoding {
                 decoder: Box::new(Decoder {
                     state: State::Probing(BodyReader::new(body)),
                     codings,
-                    max_size,
+                    limits,
                     decoded: 0,
                     buf: BytesMut::new(),
                 }),
@@ -145,29 +143,58 @@ where
 struct Decoder<B> {
     state: State<B>,
     codings: Codings,
-    max_size: Option<u64>,
+    limits: Limits,
     decoded: u64,
     buf: BytesMut,
 }
 
+// The whole `Decoder` is boxed once per decoded body; boxing the chain too would add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum State<B> {
     /// Waiting for the first bytes: an empty body is answered as empty, not as a truncated stream
     /// (servers send `Content-Encoding: gzip` on empty chunked bodies), and no decoder is built for it.
     Probing(BodyReader<B>),
+    /// Decoding. The decoders check what follows their streams, down to the body's end.
     Reading(Chain<B>),
-    /// The top decoder is done; reading the decoders below it to their ends, so their streams are
-    /// checked too (stacked codings only). What they still yield is discarded.
-    DrainingChain {
-        below: tokio::io::BufReader<Box<Chain<B>>>,
-        read: usize,
-    },
-    /// The decoders are done; reading what is left of the body, to reach trailers and the end.
-    Draining {
-        body: BodyReader<B>,
-        read: usize,
-    },
     Trailers(HeaderMap),
     Done,
+}
+
+impl<B> State<B> {
+    /// What is left to yield of a body that has ended: its trailers, if any.
+    fn ended(mut body: BodyReader<B>) -> State<B> {
+        match body.take_trailers() {
+            Some(trailers) => State::Trailers(trailers),
+            None => State::Done,
+        }
+    }
+}
+
+/// The limits of [`Limits`], checked each time the decoded size grows.
+fn over_limit<B>(
+    limits: &Limits,
+    decoded: u64,
+    codings: &Codings,
+    chain: &Chain<B>,
+) -> Option<Error>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    if let Some(limit) = limits.max_size {
+        if decoded > limit {
+            return Some(Error::decode(SizeLimitExceeded::new(limit, codings)));
+        }
+    }
+    let ratio = limits.max_ratio?;
+    if decoded <= RATIO_EXEMPT_SIZE {
+        return None;
+    }
+    // Over the whole body so far: a bomb's ratio is in the thousands from its first bytes, ordinary
+    // text and JSON stay near 10:1, and one very compressible stretch of a large body is averaged out.
+    let received = chain.body().map_or(0, BodyReader::received);
+    (decoded > received.saturating_mul(u64::from(ratio)))
+        .then(|| Error::decode(RatioLimitExceeded::new(ratio, codings)))
 }
 
 impl<B> Decoder<B>
@@ -192,54 +219,18 @@ where
                         cx,
                         &mut self.buf
                     )) {
-                        Ok(0) => self.start_draining(),
+                        Ok(0) => self.finish_decoding(),
                         Ok(n) => {
                             self.decoded = self.decoded.saturating_add(n as u64);
-                            if let Some(limit) = self.max_size {
-                                if self.decoded > limit {
-                                    let err = SizeLimitExceeded::new(limit, &self.codings);
-                                    return self.fail(Error::decode(err));
-                                }
+                            if let Some(err) =
+                                over_limit(&self.limits, self.decoded, &self.codings, chain)
+                            {
+                                return self.fail(err);
                             }
                             return Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))));
                         }
                         Err(err) => return self.fail(into_error(err, self.codings.first())),
                     }
-                }
-                State::DrainingChain { below, read } => {
-                    loop {
-                        let len = match ready!(Pin::new(&mut *below).poll_fill_buf(cx)) {
-                            Ok(data) => data.len(),
-                            Err(err) => return self.fail(into_error(err, self.codings.first())),
-                        };
-                        if len == 0 {
-                            break;
-                        }
-                        *read += len;
-                        if *read > MAX_TRAILING {
-                            let err = std::io::Error::new(
-                                std::io::ErrorKind::InvalidData,
-                                "data after the end of the compressed stream",
-                            );
-                            return self.fail(into_error(err, self.codings.first()));
-                        }
-                        Pin::new(&mut *below).consume(len);
-                    }
-                    self.start_draining();
-                }
-                State::Draining { body, read } => {
-                    loop {
-                        let len = match ready!(Pin::new(&mut *body).poll_fill_buf(cx)) {
-                            Ok(data) => data.len(),
-                            Err(err) => return self.fail(into_error(err, self.codings.first())),
-                        };
-                        if len == 0 || *read > MAX_TRAILING {
-                            break;
-                        }
-                        *read += len;
-                        Pin::new(&mut *body).consume(len);
-                    }
-                    self.finish_body();
                 }
                 State::Trailers(_) => {
                     if let State::Trailers(trailers) =
@@ -261,37 +252,23 @@ where
         };
     }
 
-    /// Reading or DrainingChain → DrainingChain (decoders below remain) or Draining (the body).
-    fn start_draining(&mut self) {
+    /// Reading → Trailers or Done: the decoders are done and the body has ended, or was abandoned.
+    fn finish_decoding(&mut self) {
         self.buf = BytesMut::new();
-        let top = match std::mem::replace(&mut self.state, State::Done) {
-            State::Reading(chain) => Some(chain),
-            State::DrainingChain { below, .. } => Some(*below.into_inner()),
-            other => {
-                self.state = other;
-                None
-            }
+        let body = match std::mem::replace(&mut self.state, State::Done) {
+            State::Reading(chain) => chain.into_body(),
+            _ => None,
         };
-        if let Some(chain) = top {
-            self.state = match chain.into_below() {
-                Some(Below::Chain(below)) => State::DrainingChain { below, read: 0 },
-                Some(Below::Body(body)) => State::Draining { body, read: 0 },
-                None => State::Done,
-            };
+        if let Some(body) = body.filter(|body| !body.is_abandoned()) {
+            self.state = State::ended(body);
         }
     }
 
-    /// Probing or Draining → Trailers or Done.
+    /// Probing (an empty body) → Trailers or Done.
     fn finish_body(&mut self) {
-        self.state = match std::mem::replace(&mut self.state, State::Done) {
-            State::Probing(mut body) | State::Draining { mut body, .. } => {
-                match body.take_trailers() {
-                    Some(trailers) => State::Trailers(trailers),
-                    None => State::Done,
-                }
-            }
-            other => other,
-        };
+        if let State::Probing(body) = std::mem::replace(&mut self.state, State::Done) {
+            self.state = State::ended(body);
+        }
     }
 
     /// Ends the body with `err`. The decoders are dropped, so later polls yield `None` rather than

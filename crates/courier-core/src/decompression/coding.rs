@@ -1,7 +1,7 @@
 //! Content codings: which ones are accepted, how `Accept-Encoding` advertises them, and how a response's
 //! `Content-Encoding` is parsed into the list of decoders to run.
 
-use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING};
+use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, TRANSFER_ENCODING};
 
 /// The most codings a response may stack (`Content-Encoding: gzip, br` is two). Each one costs a
 /// decoder with its own window, so a longer list is passed through undecoded rather than trusted.
@@ -153,26 +153,73 @@ impl AcceptEncoding {
         self.bits & bit != 0
     }
 
-    /// The codings to undo for a response with these headers; `None`
-    /// if the response is to be passed through untouched: no `Content-Encoding`, only `identity`, an
-    /// unknown or disabled coding, a value that is not text, or more than [`MAX_STACKED_CODINGS`].
-    pub(crate) fn codings_to_decode(self, headers: &HeaderMap) -> Option<Codings> {
-        let mut applied = [None; MAX_STACKED_CODINGS];
-        let mut len = 0;
+    /// Adds the codings of `Content-Encoding` to `applied`; `None` if the content is to be passed
+    /// through untouched: no `Content-Encoding`, only `identity`, an unknown or disabled coding, a value
+    /// that is not text, or more than [`MAX_STACKED_CODINGS`].
+    pub(crate) fn content_codings(self, headers: &HeaderMap, applied: &mut Applied) -> Option<()> {
         // Several `Content-Encoding` lines form one list, in order (RFC 9110 §5.3).
         for value in headers.get_all(CONTENT_ENCODING) {
-            let value = value.to_str().ok()?;
-            for token in value.split(',') {
-                let token = token.trim_matches(|c| c == ' ' || c == '\t');
-                if token.is_empty() || token.eq_ignore_ascii_case("identity") {
+            for token in tokens(value)? {
+                if token.eq_ignore_ascii_case("identity") {
                     continue;
                 }
-                let coding = Coding::parse(token).filter(|&c| self.allows(c))?;
-                *applied.get_mut(len)? = Some(coding);
-                len += 1;
+                applied.push(Coding::parse(token).filter(|&c| self.allows(c))?)?;
             }
         }
-        let mut undo = applied[..len].iter().rev().flatten().copied();
+        Some(())
+    }
+}
+
+/// The tokens of a comma-separated header value; `None` if it is not text.
+fn tokens(value: &HeaderValue) -> Option<impl Iterator<Item = &str>> {
+    let value = value.to_str().ok()?;
+    Some(
+        value
+            .split(',')
+            .map(|token| token.trim_matches(|c| c == ' ' || c == '\t'))
+            .filter(|token| !token.is_empty()),
+    )
+}
+
+/// Adds the codings of `Transfer-Encoding` other than `chunked` (which hyper undoes) to `applied`,
+/// returning whether there were any. Courier never asks for them (it sends no `TE`), but a server that
+/// sends `gzip, chunked` anyway means its bytes to be decoded whoever asked, so every coding compiled
+/// in is accepted here. `Err` carries the header's value if one of them cannot be undone.
+pub(crate) fn transfer_codings(headers: &HeaderMap, applied: &mut Applied) -> Result<bool, String> {
+    let mut any = false;
+    for value in headers.get_all(TRANSFER_ENCODING) {
+        let unsupported = || String::from_utf8_lossy(value.as_bytes()).into_owned();
+        for token in tokens(value).ok_or_else(unsupported)? {
+            if token.eq_ignore_ascii_case("chunked") || token.eq_ignore_ascii_case("identity") {
+                continue;
+            }
+            let coding = Coding::parse(token).ok_or_else(unsupported)?;
+            applied.push(coding).ok_or_else(unsupported)?;
+            any = true;
+        }
+    }
+    Ok(any)
+}
+
+/// The codings a response's bytes went through, in the order the server applied them: content codings
+/// first, then transfer codings.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Applied {
+    list: [Option<Coding>; MAX_STACKED_CODINGS],
+    len: usize,
+}
+
+impl Applied {
+    /// `None` if the list is full.
+    fn push(&mut self, coding: Coding) -> Option<()> {
+        *self.list.get_mut(self.len)? = Some(coding);
+        self.len += 1;
+        Some(())
+    }
+
+    /// The codings to undo, last applied first; `None` if there are none.
+    pub(crate) fn into_codings(self) -> Option<Codings> {
+        let mut undo = self.list[..self.len].iter().rev().flatten().copied();
         let first = undo.next()?;
         let mut then = [None; MAX_STACKED_CODINGS - 1];
         for (slot, coding) in then.iter_mut().zip(undo) {
@@ -227,14 +274,18 @@ mod tests {
         map
     }
 
+    fn codings_to_decode(accept: AcceptEncoding, headers: &HeaderMap) -> Option<Codings> {
+        let mut applied = Applied::default();
+        accept.content_codings(headers, &mut applied)?;
+        applied.into_codings()
+    }
+
     fn parse(values: &[&str]) -> Option<Vec<&'static str>> {
-        AcceptEncoding::default()
-            .codings_to_decode(&headers(values))
-            .map(|c| {
-                let mut names: Vec<_> = c.decode_order().map(Coding::name).collect();
-                names.reverse();
-                names
-            })
+        codings_to_decode(AcceptEncoding::default(), &headers(values)).map(|c| {
+            let mut names: Vec<_> = c.decode_order().map(Coding::name).collect();
+            names.reverse();
+            names
+        })
     }
 
     #[test]
@@ -276,21 +327,58 @@ mod tests {
             CONTENT_ENCODING,
             HeaderValue::from_bytes(b"gzip\xff").unwrap(),
         );
-        assert!(AcceptEncoding::default().codings_to_decode(&map).is_none());
+        assert!(codings_to_decode(AcceptEncoding::default(), &map).is_none());
     }
 
     #[test]
     fn disabled_codings_are_not_decoded() {
         let no_gzip = AcceptEncoding::default().set_gzip(false);
-        assert!(no_gzip.codings_to_decode(&headers(&["gzip"])).is_none());
-        assert!(no_gzip.codings_to_decode(&headers(&["br"])).is_some());
+        assert!(codings_to_decode(no_gzip, &headers(&["gzip"])).is_none());
+        assert!(codings_to_decode(no_gzip, &headers(&["br"])).is_some());
     }
 
     #[test]
     fn label_lists_codings_as_sent() {
-        let codings = AcceptEncoding::default()
-            .codings_to_decode(&headers(&["gzip", "br"]))
-            .unwrap();
+        let codings =
+            codings_to_decode(AcceptEncoding::default(), &headers(&["gzip", "br"])).unwrap();
         assert_eq!(codings.label(), "gzip, br");
+    }
+
+    #[test]
+    fn transfer_codings_follow_content_codings() {
+        let mut map = headers(&["br"]);
+        map.insert(TRANSFER_ENCODING, HeaderValue::from_static("gzip, chunked"));
+        let mut applied = Applied::default();
+        AcceptEncoding::default()
+            .content_codings(&map, &mut applied)
+            .unwrap();
+        assert_eq!(transfer_codings(&map, &mut applied), Ok(true));
+        assert_eq!(applied.into_codings().unwrap().label(), "br, gzip");
+
+        let chunked_only = {
+            let mut map = HeaderMap::new();
+            map.insert(TRANSFER_ENCODING, HeaderValue::from_static("Chunked"));
+            map
+        };
+        assert_eq!(
+            transfer_codings(&chunked_only, &mut Applied::default()),
+            Ok(false)
+        );
+
+        let mut unknown = HeaderMap::new();
+        unknown.insert(
+            TRANSFER_ENCODING,
+            HeaderValue::from_static("compress, chunked"),
+        );
+        assert_eq!(
+            transfer_codings(&unknown, &mut Applied::default()),
+            Err("compress, chunked".to_owned())
+        );
+        // Even a coding the layer does not advertise is undone as a transfer coding.
+        let mut applied = Applied::default();
+        let no_gzip = AcceptEncoding::default().set_gzip(false);
+        map.remove(CONTENT_ENCODING);
+        assert!(no_gzip.content_codings(&map, &mut applied).is_some());
+        assert_eq!(transfer_codings(&map, &mut applied), Ok(true));
     }
 }

@@ -117,6 +117,67 @@ impl fmt::Display for SizeLimitExceeded {
 
 impl StdError for SizeLimitExceeded {}
 
+/// A decoded response body grew past the layer's
+/// [`max_ratio`](super::DecompressionLayer::max_ratio) times the compressed bytes received: a
+/// decompression bomb, stopped before it fills memory, or an unusually compressible body that needs a
+/// higher ratio.
+///
+/// It is the cause of an [`Error`] whose [`is_decode`](Error::is_decode) is true.
+#[derive(Debug)]
+pub struct RatioLimitExceeded {
+    ratio: u32,
+    codings: String,
+}
+
+impl RatioLimitExceeded {
+    pub(crate) fn new(ratio: u32, codings: &Codings) -> RatioLimitExceeded {
+        RatioLimitExceeded {
+            ratio,
+            codings: codings.label(),
+        }
+    }
+
+    /// The limit: decoded bytes per compressed byte.
+    pub fn ratio(&self) -> u32 {
+        self.ratio
+    }
+}
+
+impl fmt::Display for RatioLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "decompressed body exceeds the limit of {} times its compressed size ({})",
+            self.ratio, self.codings
+        )
+    }
+}
+
+impl StdError for RatioLimitExceeded {}
+
+/// A response's `Transfer-Encoding` names a coding Courier cannot undo (or whose Cargo feature is
+/// off). Handing over the still-encoded bytes as the content would be wrong, so the response fails.
+///
+/// It is the cause of an [`Error`] whose [`is_decode`](Error::is_decode) is true.
+#[derive(Debug)]
+pub struct UnsupportedTransferCoding {
+    value: String,
+}
+
+impl UnsupportedTransferCoding {
+    pub(crate) fn new(value: String) -> UnsupportedTransferCoding {
+        UnsupportedTransferCoding { value }
+    }
+}
+
+impl fmt::Display for UnsupportedTransferCoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unsupported transfer coding `{}`", self.value)
+    }
+}
+
+impl StdError for UnsupportedTransferCoding {}
+
 /// An error of the inner (compressed) body, carried through the `std::io` reader chain so it comes out
 /// as a body error, not as a decoding error.
 #[derive(Debug)]

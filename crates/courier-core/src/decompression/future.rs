@@ -2,12 +2,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::header::{CONTENT_ENCODING, CONTENT_LENGTH};
+use http::header::{HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 
 use super::body::DecompressionBody;
+use super::coding::{transfer_codings, Applied};
+use super::error::UnsupportedTransferCoding;
 use super::layer::Config;
 use crate::error::{BoxError, Error};
 
@@ -17,9 +19,8 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         pub(crate) inner: F,
-        // `None` when the response is not to be decoded: the caller set its own `Accept-Encoding`, or
-        // the request was a `HEAD`.
-        pub(crate) decode: Option<Config>,
+        pub(crate) config: Config,
+        pub(crate) decode: Decode,
     }
 }
 
@@ -35,7 +36,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx)).map_err(Error::from_service)?;
-        Poll::Ready(Ok(wrap_response(response, *this.decode)))
+        Poll::Ready(wrap_response(response, this.config, *this.decode))
     }
 }
 
@@ -45,32 +46,65 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
     }
 }
 
-fn wrap_response<B>(response: Response<B>, decode: Option<Config>) -> Response<DecompressionBody<B>>
+/// What a response may need decoding of, as the request decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decode {
+    /// Content and transfer codings.
+    All,
+    /// Transfer codings only: the caller set its own `Accept-Encoding` and gets the content as sent.
+    TransferOnly,
+    /// Nothing: a `HEAD` response has no body.
+    Nothing,
+}
+
+fn wrap_response<B>(
+    response: Response<B>,
+    config: &Config,
+    decode: Decode,
+) -> Result<Response<DecompressionBody<B>>, Error>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let Some(config) = decode else {
-        return response.map(DecompressionBody::identity);
-    };
     // No body to decode: keep the headers as the server sent them.
-    let bodiless = matches!(
-        response.status(),
-        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
-    ) || response.body().is_end_stream()
+    let bodiless = decode == Decode::Nothing
+        || matches!(
+            response.status(),
+            StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
+        )
+        || response.body().is_end_stream()
         || response.body().size_hint().exact() == Some(0);
     if bodiless {
-        return response.map(DecompressionBody::identity);
+        return Ok(response.map(DecompressionBody::identity));
     }
-    let Some(codings) = config.accept.codings_to_decode(response.headers()) else {
-        return response.map(DecompressionBody::identity);
+    let mut applied = Applied::default();
+    let content = decode == Decode::All
+        && config
+            .accept
+            .content_codings(response.headers(), &mut applied)
+            .is_some();
+    if !content {
+        applied = Applied::default();
+    }
+    let transfer = transfer_codings(response.headers(), &mut applied)
+        .map_err(|value| Error::decode(UnsupportedTransferCoding::new(value)))?;
+    let Some(codings) = applied.into_codings() else {
+        return Ok(response.map(DecompressionBody::identity));
     };
     let (mut parts, body) = response.into_parts();
-    // Both describe the encoded bytes, which the caller no longer sees.
-    parts.headers.remove(CONTENT_ENCODING);
+    // These describe the encoded bytes, which the caller no longer sees.
+    if content {
+        parts.headers.remove(CONTENT_ENCODING);
+    }
+    if transfer {
+        parts.headers.remove(TRANSFER_ENCODING);
+        parts
+            .headers
+            .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+    }
     parts.headers.remove(CONTENT_LENGTH);
-    Response::from_parts(
+    Ok(Response::from_parts(
         parts,
-        DecompressionBody::decoding(body, codings, config.max_size),
-    )
+        DecompressionBody::decoding(body, codings, config.limits),
+    ))
 }

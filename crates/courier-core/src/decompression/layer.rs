@@ -2,20 +2,27 @@ use tower_layer::Layer;
 
 use super::coding::AcceptEncoding;
 use super::service::Decompression;
-use super::DEFAULT_MAX_SIZE;
+use super::{DEFAULT_MAX_RATIO, DEFAULT_MAX_SIZE};
 
 /// What a [`DecompressionLayer`] and its [`Decompression`] services accept and how much they decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct Config {
     pub(crate) accept: AcceptEncoding,
-    pub(crate) max_size: Option<u64>,
+    pub(crate) limits: Limits,
 }
 
-impl Default for Config {
+/// How far a decoded body may grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) max_size: Option<u64>,
+    pub(crate) max_ratio: Option<u32>,
+}
+
+impl Default for Limits {
     fn default() -> Self {
-        Config {
-            accept: AcceptEncoding::default(),
+        Limits {
             max_size: Some(DEFAULT_MAX_SIZE),
+            max_ratio: Some(DEFAULT_MAX_RATIO),
         }
     }
 }
@@ -24,14 +31,17 @@ impl Default for Config {
 ///
 /// Every coding compiled in (Cargo features `gzip`, `deflate`, `brotli`, `zstd`) is on by default;
 /// turning one on whose feature is off has no effect. Decoded bodies are capped at
-/// [`DEFAULT_MAX_SIZE`] bytes unless [`max_size`](DecompressionLayer::max_size) says otherwise.
+/// [`DEFAULT_MAX_SIZE`] bytes and, past [`RATIO_EXEMPT_SIZE`](super::RATIO_EXEMPT_SIZE), at
+/// [`DEFAULT_MAX_RATIO`] times their compressed size, unless [`max_size`](DecompressionLayer::max_size)
+/// and [`max_ratio`](DecompressionLayer::max_ratio) say otherwise.
 ///
 /// ```
 /// use courier_core::decompression::DecompressionLayer;
 ///
 /// let layer = DecompressionLayer::new()
 ///     .zstd(false)
-///     .max_size(Some(64 * 1024 * 1024));
+///     .max_size(Some(64 * 1024 * 1024))
+///     .max_ratio(Some(1000));
 /// # drop(layer);
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -74,7 +84,17 @@ impl DecompressionLayer {
     /// This stops decompression bombs (a few KiB that inflate to gigabytes). `None` removes the limit.
     /// The default is [`DEFAULT_MAX_SIZE`]. Bodies that are not decoded are not limited.
     pub fn max_size(mut self, limit: Option<u64>) -> Self {
-        self.config.max_size = limit;
+        self.config.limits.max_size = limit;
+        self
+    }
+
+    /// The most a decoded body may grow per compressed byte received, once it is larger than
+    /// [`RATIO_EXEMPT_SIZE`](super::RATIO_EXEMPT_SIZE); past it, reading the body fails with a decode
+    /// error whose cause is a [`RatioLimitExceeded`](super::RatioLimitExceeded). This stops bombs early
+    /// (after megabytes, not the gigabyte of [`max_size`](DecompressionLayer::max_size)) whether the
+    /// body is streamed or collected. `None` removes the limit. The default is [`DEFAULT_MAX_RATIO`].
+    pub fn max_ratio(mut self, ratio: Option<u32>) -> Self {
+        self.config.limits.max_ratio = ratio;
         self
     }
 }

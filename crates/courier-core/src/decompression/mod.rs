@@ -8,11 +8,32 @@
 //!   over several header lines; `identity` ignored; `x-gzip` means `gzip`) and decodes the body with
 //!   async-compression's streaming decoders, undoing stacked codings last first (`gzip, br` is decoded
 //!   as Brotli, then gzip). `Content-Encoding` and `Content-Length` are removed from decoded responses,
-//!   since they describe the bytes on the wire. The body streams in blocks of up to 32 KiB; it is never
+//!   since they describe the bytes on the wire. The body streams in blocks of up to 64 KiB; it is never
 //!   buffered whole.
 //!
 //! `deflate` is zlib-wrapped per RFC 9110, but raw deflate is accepted too (told apart by the first two
 //! bytes). Concatenated gzip members and zstd frames are decoded in full.
+//!
+//! A response with a transfer coding besides `chunked` (`Transfer-Encoding: gzip, chunked`, which hyper
+//! does not undo) is decoded too, whoever asked, and its `Transfer-Encoding` left as `chunked`; one it
+//! cannot undo fails with [`UnsupportedTransferCoding`] rather than hand over encoded bytes as content.
+//!
+//! ## What follows a compressed stream
+//!
+//! The same rule for every coding: the body's end is the end; more bytes are the next member where the
+//! coding has members (gzip, zstd) and a decode error where it does not (deflate, br), so trailing
+//! garbage is never silently dropped; and a body that neither ends nor sends more within 200 ms of a
+//! complete stream is taken as complete and its connection closed, so a server that stalls there
+//! cannot hang the reader (a server that stalls mid-stream is the business of the timeouts).
+//!
+//! ## Limits
+//!
+//! Two limits stop decompression bombs, whichever way the body is read (streamed or collected): a
+//! decoded body may not exceed [`max_size`](DecompressionLayer::max_size) ([`DEFAULT_MAX_SIZE`], 1 GiB),
+//! and once it passes [`RATIO_EXEMPT_SIZE`] (8 MiB) it may not exceed
+//! [`max_ratio`](DecompressionLayer::max_ratio) ([`DEFAULT_MAX_RATIO`], 100) times the compressed bytes
+//! received. Ordinary text and JSON compress 5:1 to 20:1 and pass; a bomb (1000:1 and more) fails after
+//! about 8 MiB instead of filling memory when collected with `bytes()`.
 //!
 //! ## What it does not do
 //!
@@ -27,10 +48,10 @@
 //! ## Errors
 //!
 //! Reading a decoded body fails with a Courier [`Error`](crate::Error) for which
-//! [`is_decode`](crate::Error::is_decode) is true when the stream is corrupt or truncated (the cause is a
-//! [`DecodeError`] naming the coding) or when the decoded body grows past
-//! [`max_size`](DecompressionLayer::max_size) ([`SizeLimitExceeded`]). Errors of the inner body, such as
-//! a connection cut mid-body, stay [`is_body`](crate::Error::is_body) errors.
+//! [`is_decode`](crate::Error::is_decode) is true when the stream is corrupt, truncated or followed by
+//! stray bytes (the cause is a [`DecodeError`] naming the coding) or when the decoded body passes a
+//! limit ([`SizeLimitExceeded`], [`RatioLimitExceeded`]). Errors of the inner body, such as a
+//! connection cut mid-body, stay [`is_body`](crate::Error::is_body) errors.
 //!
 //! ## Cargo features
 //!
@@ -97,7 +118,7 @@ mod reader;
 mod service;
 
 pub use body::DecompressionBody;
-pub use error::{DecodeError, SizeLimitExceeded};
+pub use error::{DecodeError, RatioLimitExceeded, SizeLimitExceeded, UnsupportedTransferCoding};
 pub use future::ResponseFuture;
 pub use layer::DecompressionLayer;
 pub use service::Decompression;
@@ -108,6 +129,18 @@ pub use service::Decompression;
 /// megabytes of zeros inflate 1000-fold) fails with a decode error instead of exhausting memory when
 /// the body is collected. Change it with [`DecompressionLayer::max_size`].
 pub const DEFAULT_MAX_SIZE: u64 = 1024 * 1024 * 1024;
+
+/// The default limit on how many times larger than its compressed bytes a decoded body may grow: 100.
+///
+/// Ordinary text, HTML and JSON compress 5:1 to 20:1; a decompression bomb compresses 1000:1 (gzip,
+/// deflate) or far more (br, zstd). Counted over the whole body once it passes [`RATIO_EXEMPT_SIZE`], so
+/// a bomb fails after a few megabytes whichever way the body is read, long before
+/// [`DEFAULT_MAX_SIZE`]. Change it with [`DecompressionLayer::max_ratio`].
+pub const DEFAULT_MAX_RATIO: u32 = 100;
+
+/// Decoded bodies up to this size (8 MiB) are never held to the ratio limit: small, very compressible
+/// bodies (a page of zeros, a sparse file's first blocks) cost little memory whatever their ratio.
+pub const RATIO_EXEMPT_SIZE: u64 = 8 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {

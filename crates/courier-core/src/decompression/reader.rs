@@ -4,13 +4,21 @@
 //! http body ─▶ BodyReader ─▶ decoder ─▶ [BufReader ─▶ decoder ...] ─▶ DecompressionBody
 //! ```
 //!
-//! The decoders are async-compression's tokio `bufread` decoders. Errors of the inner body travel
-//! through the chain wrapped in [`InnerBodyError`]; each decoder's own errors are tagged with its coding
-//! on the way out, so the body can tell the two apart at the end.
+//! The decoders are async-compression's tokio `bufread` decoders, each run for one compressed stream
+//! (one gzip member, one zstd frame). What follows a stream is [`CodingReader`]'s decision, the same for
+//! every coding: the input's end is the body's end; more bytes are the next member where the coding
+//! allows concatenation (gzip, zstd) and a decode error where it does not (deflate, br); and a body that
+//! neither ends nor sends more is given [`END_GRACE`] to end before it is abandoned, so a server that
+//! stalls after a complete stream cannot hang the reader (a stall mid-stream is the timeouts' business).
+//!
+//! Errors of the inner body travel through the chain wrapped in [`InnerBodyError`]; each decoder's own
+//! errors are tagged with its coding on the way out, so the body can tell the two apart at the end.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use http::HeaderMap;
@@ -35,6 +43,11 @@ use crate::error::BoxError;
 /// Buffer size between two stacked decoders.
 const STACKED_BUFFER: usize = 32 * 1024;
 
+/// How long a body may take to end once its compressed stream is complete. A server's last chunk and
+/// its chunked terminator (or HTTP/2's END_STREAM) often arrive apart; waiting this long keeps the
+/// connection reusable. A body still open after it is dropped unread, which closes its connection.
+pub(crate) const END_GRACE: Duration = Duration::from_millis(200);
+
 /// The largest zstd window accepted: 8 MiB, as RFC 9659 requires of HTTP zstd decoders. A frame asking
 /// for a larger window (up to 2 GiB by the format) is rejected instead of allocating it.
 #[cfg(feature = "zstd")]
@@ -47,6 +60,29 @@ pub(crate) struct BodyReader<B> {
     chunk: Bytes,
     trailers: Option<HeaderMap>,
     ended: bool,
+    /// Data bytes taken from the body so far: the compressed size, for the ratio limit.
+    received: u64,
+    /// Armed when the compressed stream is complete and the body has not ended yet.
+    grace: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Set when the body did not end within [`END_GRACE`] of its compressed stream: the rest is unread.
+    abandoned: bool,
+}
+
+impl<B> BodyReader<B> {
+    /// Data bytes taken from the body so far.
+    pub(crate) fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// True if the body was given up on after its compressed stream was complete (see [`END_GRACE`]).
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.abandoned
+    }
+
+    /// The trailers the body ended with, if any.
+    pub(crate) fn take_trailers(&mut self) -> Option<HeaderMap> {
+        self.trailers.take()
+    }
 }
 
 impl<B> BodyReader<B>
@@ -60,12 +96,10 @@ where
             chunk: Bytes::new(),
             trailers: None,
             ended: false,
+            received: 0,
+            grace: None,
+            abandoned: false,
         }
-    }
-
-    /// The trailers the body ended with, if any.
-    pub(crate) fn take_trailers(&mut self) -> Option<HeaderMap> {
-        self.trailers.take()
     }
 
     /// Makes `self.chunk` non-empty, or marks the body as ended.
@@ -73,7 +107,10 @@ where
         while self.chunk.is_empty() && !self.ended {
             match ready!(self.body.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
-                    Ok(mut data) => self.chunk = data.copy_to_bytes(data.remaining()),
+                    Ok(mut data) => {
+                        self.received += data.remaining() as u64;
+                        self.chunk = data.copy_to_bytes(data.remaining());
+                    }
                     Err(frame) => {
                         if let Ok(trailers) = frame.into_trailers() {
                             match &mut self.trailers {
@@ -91,6 +128,46 @@ where
             }
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The input of a decoder, which can say what follows a complete compressed stream.
+pub(crate) trait Source: AsyncBufRead + Unpin {
+    /// Called once a compressed stream is complete: `true` if more bytes follow, `false` if the input
+    /// has ended (or, for the body, was abandoned after [`END_GRACE`]).
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>>;
+}
+
+impl<B> Source for BodyReader<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        if self.abandoned {
+            return Poll::Ready(Ok(false));
+        }
+        if let Poll::Ready(result) = self.poll_chunk(cx) {
+            result?;
+            return Poll::Ready(Ok(!self.chunk.is_empty()));
+        }
+        let grace = self
+            .grace
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(END_GRACE)));
+        ready!(grace.as_mut().poll(cx));
+        self.abandoned = true;
+        Poll::Ready(Ok(false))
+    }
+}
+
+impl<B> Source for BufReader<Box<Chain<B>>>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        let data = ready!(Pin::new(self).poll_fill_buf(cx))?;
+        Poll::Ready(Ok(!data.is_empty()))
     }
 }
 
@@ -223,6 +300,34 @@ impl<R: AsyncBufRead + Unpin> DeflateReader<R> {
         }))
     }
 
+    fn prefixed(&mut self) -> Option<&mut Prefixed<R>> {
+        match self {
+            DeflateReader::Detecting(prefixed) => prefixed.as_mut(),
+            DeflateReader::Zlib(decoder) => Some(decoder.get_mut()),
+            DeflateReader::Raw(decoder) => Some(decoder.get_mut()),
+        }
+    }
+
+    fn get_ref(&self) -> Option<&R> {
+        match self {
+            DeflateReader::Detecting(prefixed) => prefixed.as_ref().map(|p| &p.inner),
+            DeflateReader::Zlib(decoder) => Some(&decoder.get_ref().inner),
+            DeflateReader::Raw(decoder) => Some(&decoder.get_ref().inner),
+        }
+    }
+
+    /// See [`Source::poll_more`]; header bytes looked at but not yet decoded count as more.
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>>
+    where
+        R: Source,
+    {
+        match self.prefixed() {
+            Some(prefixed) if prefixed.start < prefixed.end => Poll::Ready(Ok(true)),
+            Some(prefixed) => prefixed.inner.poll_more(cx),
+            None => Poll::Ready(Ok(false)),
+        }
+    }
+
     fn into_inner(self) -> Option<R> {
         match self {
             DeflateReader::Detecting(prefixed) => prefixed.map(|p| p.inner),
@@ -294,8 +399,8 @@ impl<R: AsyncBufRead + Unpin> AsyncRead for DeflateReader<R> {
     }
 }
 
-/// The decoder for one coding, over any buffered reader.
-pub(crate) enum CodingReader<R> {
+/// One compressed stream's decoder, over any buffered reader.
+enum Stream<R> {
     #[cfg(feature = "gzip")]
     Gzip(GzipDecoder<R>),
     #[cfg(feature = "deflate")]
@@ -314,107 +419,185 @@ pub(crate) enum CodingReader<R> {
     Never(std::convert::Infallible, std::marker::PhantomData<R>),
 }
 
-impl<R: AsyncBufRead + Unpin> CodingReader<R> {
+impl<R: AsyncBufRead + Unpin> Stream<R> {
     fn new(coding: Coding, inner: R) -> Self {
         match coding {
             #[cfg(feature = "gzip")]
-            Coding::Gzip => {
-                let mut decoder = GzipDecoder::new(inner);
-                // A gzip file may be several members back to back (RFC 1952 §2.2); gunzip reads them all.
-                decoder.multiple_members(true);
-                CodingReader::Gzip(decoder)
-            }
+            Coding::Gzip => Stream::Gzip(GzipDecoder::new(inner)),
             #[cfg(feature = "deflate")]
-            Coding::Deflate => CodingReader::Deflate(DeflateReader::new(inner)),
+            Coding::Deflate => Stream::Deflate(DeflateReader::new(inner)),
             #[cfg(feature = "brotli")]
-            Coding::Brotli => CodingReader::Brotli(BrotliDecoder::new(inner)),
+            Coding::Brotli => Stream::Brotli(BrotliDecoder::new(inner)),
             #[cfg(feature = "zstd")]
             Coding::Zstd => {
                 let params = [async_compression::zstd::DParameter::window_log_max(
                     ZSTD_WINDOW_LOG_MAX,
                 )];
-                let mut decoder = ZstdDecoder::with_params(inner, &params);
-                // Like gzip members, zstd frames may be concatenated (RFC 8878 §3.1).
-                decoder.multiple_members(true);
-                CodingReader::Zstd(decoder)
+                Stream::Zstd(ZstdDecoder::with_params(inner, &params))
             }
         }
     }
 
-    fn coding(&self) -> Coding {
+    /// The reader under the decoder; `None` only for a deflate stream caught switching decoders.
+    fn get_ref(&self) -> Option<&R> {
         match self {
             #[cfg(feature = "gzip")]
-            CodingReader::Gzip(_) => Coding::Gzip,
+            Stream::Gzip(decoder) => Some(decoder.get_ref()),
             #[cfg(feature = "deflate")]
-            CodingReader::Deflate(_) => Coding::Deflate,
+            Stream::Deflate(decoder) => decoder.get_ref(),
             #[cfg(feature = "brotli")]
-            CodingReader::Brotli(_) => Coding::Brotli,
+            Stream::Brotli(decoder) => Some(decoder.get_ref()),
             #[cfg(feature = "zstd")]
-            CodingReader::Zstd(_) => Coding::Zstd,
+            Stream::Zstd(decoder) => Some(decoder.get_ref()),
             #[cfg(not(any(
                 feature = "gzip",
                 feature = "deflate",
                 feature = "brotli",
                 feature = "zstd"
             )))]
-            CodingReader::Never(never, _) => match *never {},
+            Stream::Never(never, _) => match *never {},
+        }
+    }
+
+    /// Whether bytes wait under the decoder: those of its input, or a deflate header not yet decoded.
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>>
+    where
+        R: Source,
+    {
+        match self {
+            #[cfg(feature = "gzip")]
+            Stream::Gzip(decoder) => decoder.get_mut().poll_more(cx),
+            #[cfg(feature = "deflate")]
+            Stream::Deflate(decoder) => decoder.poll_more(cx),
+            #[cfg(feature = "brotli")]
+            Stream::Brotli(decoder) => decoder.get_mut().poll_more(cx),
+            #[cfg(feature = "zstd")]
+            Stream::Zstd(decoder) => decoder.get_mut().poll_more(cx),
+            #[cfg(not(any(
+                feature = "gzip",
+                feature = "deflate",
+                feature = "brotli",
+                feature = "zstd"
+            )))]
+            Stream::Never(never, _) => match *never {},
         }
     }
 
     fn into_inner(self) -> Option<R> {
         match self {
             #[cfg(feature = "gzip")]
-            CodingReader::Gzip(decoder) => Some(decoder.into_inner()),
+            Stream::Gzip(decoder) => Some(decoder.into_inner()),
             #[cfg(feature = "deflate")]
-            CodingReader::Deflate(decoder) => decoder.into_inner(),
+            Stream::Deflate(decoder) => decoder.into_inner(),
             #[cfg(feature = "brotli")]
-            CodingReader::Brotli(decoder) => Some(decoder.into_inner()),
+            Stream::Brotli(decoder) => Some(decoder.into_inner()),
             #[cfg(feature = "zstd")]
-            CodingReader::Zstd(decoder) => Some(decoder.into_inner()),
+            Stream::Zstd(decoder) => Some(decoder.into_inner()),
             #[cfg(not(any(
                 feature = "gzip",
                 feature = "deflate",
                 feature = "brotli",
                 feature = "zstd"
             )))]
-            CodingReader::Never(never, _) => match never {},
+            Stream::Never(never, _) => match never {},
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self {
+            #[cfg(feature = "gzip")]
+            Stream::Gzip(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(feature = "deflate")]
+            Stream::Deflate(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(feature = "brotli")]
+            Stream::Brotli(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(feature = "zstd")]
+            Stream::Zstd(decoder) => Pin::new(decoder).poll_read(cx, buf),
+            #[cfg(not(any(
+                feature = "gzip",
+                feature = "deflate",
+                feature = "brotli",
+                feature = "zstd"
+            )))]
+            Stream::Never(never, _) => match *never {},
         }
     }
 }
 
-impl<R: AsyncBufRead + Unpin> AsyncRead for CodingReader<R> {
+/// The decoder for one coding: its compressed streams one after the other, and what follows them.
+pub(crate) struct CodingReader<R> {
+    coding: Coding,
+    /// `None` only while one stream's decoder is replaced by the next one's.
+    stream: Option<Stream<R>>,
+}
+
+impl<R: Source> CodingReader<R> {
+    fn new(coding: Coding, inner: R) -> Self {
+        CodingReader {
+            coding,
+            stream: Some(Stream::new(coding, inner)),
+        }
+    }
+
+    fn get_ref(&self) -> Option<&R> {
+        self.stream.as_ref()?.get_ref()
+    }
+
+    fn into_inner(self) -> Option<R> {
+        self.stream?.into_inner()
+    }
+
+    /// A complete stream followed by more bytes: the next gzip member or zstd frame (RFC 1952 §2.2,
+    /// RFC 8878 §3.1); for deflate and br, which have no such thing, a decode error.
+    fn next_stream(&mut self) -> io::Result<()> {
+        let concatenates = match self.coding {
+            #[cfg(feature = "gzip")]
+            Coding::Gzip => true,
+            #[cfg(feature = "zstd")]
+            Coding::Zstd => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        };
+        if !concatenates {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "data after the end of the compressed stream",
+            ));
+        }
+        let inner = self.stream.take().and_then(Stream::into_inner);
+        self.stream = inner.map(|inner| Stream::new(self.coding, inner));
+        Ok(())
+    }
+
+    fn poll_decode(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        loop {
+            let Some(stream) = &mut self.stream else {
+                return Poll::Ready(Ok(()));
+            };
+            let before = buf.filled().len();
+            ready!(stream.poll_read(cx, buf))?;
+            // Nothing written into free space means the decoder's stream is complete.
+            if buf.filled().len() > before || buf.remaining() == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            if !ready!(stream.poll_more(cx))? {
+                return Poll::Ready(Ok(()));
+            }
+            self.next_stream()?;
+        }
+    }
+}
+
+impl<R: Source> AsyncRead for CodingReader<R> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let coding = this.coding();
-        let result: Poll<io::Result<()>> = match this {
-            #[cfg(feature = "gzip")]
-            CodingReader::Gzip(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(feature = "deflate")]
-            CodingReader::Deflate(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(feature = "brotli")]
-            CodingReader::Brotli(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(feature = "zstd")]
-            CodingReader::Zstd(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(not(any(
-                feature = "gzip",
-                feature = "deflate",
-                feature = "brotli",
-                feature = "zstd"
-            )))]
-            CodingReader::Never(never, _) => match *never {},
-        };
-        result.map_err(|err| tag(err, coding))
+        let coding = this.coding;
+        this.poll_decode(cx, buf).map_err(|err| tag(err, coding))
     }
-}
-
-/// See [`Chain::into_below`].
-pub(crate) enum Below<B> {
-    Body(BodyReader<B>),
-    Chain(BufReader<Box<Chain<B>>>),
 }
 
 /// All the decoders of one response, innermost (the coding applied last) at the bottom.
@@ -438,13 +621,20 @@ where
         chain
     }
 
-    /// What is below the top decoder once its stream has ended: the body (for a single coding), or the
-    /// decoders of the codings applied before it, still to be read to their own ends so that their
-    /// checks (a gzip trailer's CRC and length) run.
-    pub(crate) fn into_below(self) -> Option<Below<B>> {
+    /// The body at the bottom of the chain.
+    pub(crate) fn body(&self) -> Option<&BodyReader<B>> {
         match self {
-            Chain::Single(reader) => reader.into_inner().map(Below::Body),
-            Chain::Stacked(reader) => reader.into_inner().map(Below::Chain),
+            Chain::Single(reader) => reader.get_ref(),
+            Chain::Stacked(reader) => reader.get_ref()?.get_ref().body(),
+        }
+    }
+
+    /// The body at the bottom of the chain, once every decoder is done with it: each one checked what
+    /// followed its last stream, down to the body's end.
+    pub(crate) fn into_body(self) -> Option<BodyReader<B>> {
+        match self {
+            Chain::Single(reader) => reader.into_inner(),
+            Chain::Stacked(reader) => reader.into_inner()?.into_inner().into_body(),
         }
     }
 }

@@ -6,7 +6,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::body::DecompressionBody;
-use super::future::ResponseFuture;
+use super::future::{Decode, ResponseFuture};
 use super::layer::Config;
 use super::DecompressionLayer;
 use crate::error::{BoxError, Error};
@@ -71,7 +71,13 @@ impl<S> Decompression<S> {
 
     /// See [`DecompressionLayer::max_size`].
     pub fn max_size(mut self, limit: Option<u64>) -> Self {
-        self.config.max_size = limit;
+        self.config.limits.max_size = limit;
+        self
+    }
+
+    /// See [`DecompressionLayer::max_ratio`].
+    pub fn max_ratio(mut self, ratio: Option<u32>) -> Self {
+        self.config.limits.max_ratio = ratio;
         self
     }
 
@@ -108,18 +114,23 @@ where
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         // Only what this layer asked for is decoded: a caller that set its own `Accept-Encoding`
-        // gets the response exactly as sent (as reqwest does).
-        let decode = if self.config.accept.is_empty() || req.headers().contains_key(ACCEPT_ENCODING)
-        {
-            None
+        // gets the content exactly as sent (as reqwest does). Transfer codings are hop-by-hop, never
+        // the caller's business, and always undone.
+        let decode = if req.method() == Method::HEAD {
+            Decode::Nothing
+        } else if self.config.accept.is_empty() || req.headers().contains_key(ACCEPT_ENCODING) {
+            Decode::TransferOnly
         } else {
-            // `HEAD` still advertises, so its headers match those of a `GET`; it has no body to decode.
+            Decode::All
+        };
+        // `HEAD` still advertises, so its headers match those of a `GET`.
+        if !self.config.accept.is_empty() && !req.headers().contains_key(ACCEPT_ENCODING) {
             req.headers_mut()
                 .insert(ACCEPT_ENCODING, self.config.accept.header_value());
-            (req.method() != Method::HEAD).then_some(self.config)
-        };
+        }
         ResponseFuture {
             inner: self.inner.call(req),
+            config: self.config,
             decode,
         }
     }

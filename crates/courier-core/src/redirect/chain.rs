@@ -8,10 +8,10 @@ use url::Url;
 
 use super::attempt::{ActionKind, Attempt};
 use super::error::{InsecureRedirect, InvalidLocation, RedirectLoop};
-use super::history::RedirectHistory;
+use super::history::{Hop, RedirectHistory};
 use super::policy::Policy;
 use super::rules;
-use crate::body::TryCloneBody;
+use crate::body::{ReplayBody, TryCloneBody};
 use crate::error::Error;
 
 /// What to do after a response.
@@ -39,6 +39,8 @@ pub(super) struct Chain<S, B> {
     urls: Vec<Url>,
     /// The method of each request in `urls`.
     methods: Vec<Method>,
+    /// The redirect responses followed: one per URL of `urls` but the last.
+    hops: Vec<Hop>,
 }
 
 impl<S, B> Chain<S, B>
@@ -57,6 +59,7 @@ where
             body: ReplayBody::of(req.body()),
             urls: Vec::new(),
             methods: Vec::new(),
+            hops: Vec::new(),
         }
     }
 
@@ -133,7 +136,8 @@ where
         if !rules::same_origin(current, &next) {
             rules::remove_origin_headers(&mut self.headers);
         }
-        // The redirect's body is dropped unread.
+        // The redirect's head is kept in the history; its body is dropped unread.
+        self.hops.push(Hop::of(current.clone(), &res));
         drop(res);
 
         self.method = rewrite.method;
@@ -164,49 +168,11 @@ where
 
     /// The response to return, with the history when a redirect was followed.
     fn finish<ResB>(&mut self, mut res: Response<ResB>) -> Response<ResB> {
-        if let Some(history) = RedirectHistory::from_urls(mem::take(&mut self.urls)) {
+        if let Some(history) =
+            RedirectHistory::new(mem::take(&mut self.urls), mem::take(&mut self.hops))
+        {
             res.extensions_mut().insert(history);
         }
         res
-    }
-}
-
-/// The body to send again on the next hop.
-enum ReplayBody<B> {
-    /// Empty: any hop can send `B::default()`.
-    Empty,
-    /// A copy (for `Bytes`-backed bodies, a reference count).
-    Copy(B),
-    /// A stream, consumed by the first hop.
-    Unavailable,
-}
-
-impl<B> ReplayBody<B>
-where
-    B: http_body::Body + Default + TryCloneBody,
-{
-    fn of(body: &B) -> Self {
-        if body.size_hint().exact() == Some(0) {
-            return ReplayBody::Empty;
-        }
-        match body.try_clone_body() {
-            Some(copy) => ReplayBody::Copy(copy),
-            None => ReplayBody::Unavailable,
-        }
-    }
-
-    /// A body for the next hop, keeping a copy for the hop after it.
-    fn take(&mut self) -> Option<B> {
-        match mem::replace(self, ReplayBody::Unavailable) {
-            ReplayBody::Empty => {
-                *self = ReplayBody::Empty;
-                Some(B::default())
-            }
-            ReplayBody::Copy(body) => {
-                *self = ReplayBody::of(&body);
-                Some(body)
-            }
-            ReplayBody::Unavailable => None,
-        }
     }
 }

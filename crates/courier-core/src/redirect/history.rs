@@ -1,5 +1,7 @@
-//! [`RedirectHistory`]: the URLs a response was redirected through.
+//! [`RedirectHistory`]: the URLs a response was redirected through, and the redirect responses
+//! ([`Hop`]s) themselves.
 
+use http::{HeaderMap, Response, StatusCode, Version};
 use url::Url;
 
 /// The redirects followed to get a response, stored in the final response's extensions.
@@ -24,19 +26,30 @@ use url::Url;
 pub struct RedirectHistory {
     previous: Vec<Url>,
     final_url: Url,
+    hops: Vec<Hop>,
 }
 
 impl RedirectHistory {
-    /// `urls`: every URL requested, in order, at least two.
-    pub(super) fn from_urls(mut urls: Vec<Url>) -> Option<Self> {
+    /// `urls`: every URL requested, in order, at least two; `hops`: the redirect responses, one per URL
+    /// but the last.
+    pub(super) fn new(mut urls: Vec<Url>, hops: Vec<Hop>) -> Option<Self> {
         if urls.len() < 2 {
             return None;
         }
         let final_url = urls.pop()?;
+        debug_assert_eq!(hops.len(), urls.len());
         Some(RedirectHistory {
             previous: urls,
             final_url,
+            hops,
         })
+    }
+
+    /// The redirect responses followed, in order (one per URL of [`previous`](Self::previous)): their
+    /// status, reason, headers and the URL that answered, like requests' `Response.history`. Their
+    /// bodies were not read.
+    pub fn hops(&self) -> &[Hop] {
+        &self.hops
     }
 
     /// The URLs requested before the final one, in order: the original request's URL first, then
@@ -63,5 +76,72 @@ impl RedirectHistory {
     /// Every URL requested, the final one last.
     pub fn iter(&self) -> impl Iterator<Item = &Url> {
         self.previous.iter().chain(std::iter::once(&self.final_url))
+    }
+}
+
+/// One redirect response that was followed: what the server answered at [`url`](Hop::url), without
+/// its body (which the layer drops unread).
+///
+/// ```
+/// # use courier_core::redirect::RedirectHistory;
+/// fn describe(history: &RedirectHistory) -> Vec<String> {
+///     history
+///         .hops()
+///         .iter()
+///         .map(|hop| format!("{} {} at {}", hop.status(), hop.reason(), hop.url()))
+///         .collect()
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    url: Url,
+    status: StatusCode,
+    version: Version,
+    reason: Option<String>,
+    headers: HeaderMap,
+}
+
+impl Hop {
+    /// Records the head of `res`, the answer from `url`.
+    pub(super) fn of<B>(url: Url, res: &Response<B>) -> Hop {
+        let reason = res
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned());
+        Hop {
+            url,
+            status: res.status(),
+            version: res.version(),
+            reason,
+            headers: res.headers().clone(),
+        }
+    }
+
+    /// The URL that answered with this redirect.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The redirect status (301, 302, 303, 307 or 308).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The reason phrase the server sent (HTTP/1.1), or the canonical one for the status.
+    pub fn reason(&self) -> &str {
+        match &self.reason {
+            Some(reason) => reason,
+            None => self.status.canonical_reason().unwrap_or(""),
+        }
+    }
+
+    /// The HTTP version of the response.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The response headers (`Location`, `Set-Cookie`, ...).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 }

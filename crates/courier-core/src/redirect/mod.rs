@@ -24,7 +24,8 @@
 //! - **Limits**: the [`Policy`] decides ([`TooManyRedirects`] past [`Policy::limited`]'s limit); a hop
 //!   taken twice in one chain is a [`RedirectLoop`], whatever the policy.
 //! - **History**: when at least one redirect was followed, the final response's extensions hold a
-//!   [`RedirectHistory`] (the URLs requested before, and the final URL).
+//!   [`RedirectHistory`]: the URLs requested before, the final URL, and each redirect response's
+//!   head (status, reason, headers) as a [`Hop`].
 //!
 //! Errors are Courier [`Error`](crate::Error)s: inner service errors pass through
 //! [`Error::from_service`](crate::Error::from_service); redirect failures are
@@ -85,7 +86,7 @@ pub use error::{
     InsecureRedirect, InvalidLocation, RedirectLoop, TooManyRedirects, UnsupportedScheme,
 };
 pub use future::ResponseFuture;
-pub use history::RedirectHistory;
+pub use history::{Hop, RedirectHistory};
 pub use layer::FollowRedirectLayer;
 pub use policy::{Policy, DEFAULT_MAX_REDIRECTS};
 pub use service::FollowRedirect;

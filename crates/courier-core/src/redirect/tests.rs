@@ -129,7 +129,7 @@ async fn limited_zero_fails_on_the_first_redirect() {
     assert_eq!(cause.limit(), 0);
     assert_eq!(urls(cause.chain()), ["http://a.test/a", "http://a.test/b"]);
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         "error following redirect for url (http://a.test/a): \
          too many redirects (limit 0): http://a.test/a -> http://a.test/b"
     );
@@ -261,7 +261,7 @@ async fn custom_policy_errors_are_redirect_errors() {
         .unwrap_err();
     assert!(err.is_redirect());
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         "error following redirect for url (http://a.test/a): not allowed here"
     );
 }
@@ -285,7 +285,7 @@ async fn https_downgrade_is_refused_unless_allowed() {
     assert_eq!(cause.from().as_str(), "https://a.test/secure");
     assert_eq!(cause.to().as_str(), "http://b.test/plain");
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         "error following redirect for url (https://a.test/secure): refusing to follow redirect \
          from https to http: https://a.test/secure -> http://b.test/plain"
     );
@@ -336,7 +336,7 @@ async fn a_relative_request_uri_cannot_be_redirected() {
         .unwrap_err();
     assert!(err.is_redirect());
     assert_eq!(
-        err.to_string(),
+        format!("{err:#}"),
         "error following redirect: invalid Location header \"/b\": cannot resolve it against \
          the request URI /a: relative URL without a base"
     );
@@ -437,4 +437,39 @@ fn policy_debug_and_defaults() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<Policy>();
     assert_send_sync::<FollowRedirectLayer>();
+}
+
+#[tokio::test]
+async fn history_keeps_each_redirect_head() {
+    let (svc, _log) = server(|_, path, _| match path {
+        "/a" => Ok((301, Some("/b"))),
+        "/b" => Ok((303, Some("http://other.test/c"))),
+        _ => Ok((200, None)),
+    });
+    let res = FollowRedirectLayer::default()
+        .layer(svc)
+        .oneshot(get("http://a.test/a"))
+        .await
+        .unwrap();
+    let history = res.extensions().get::<RedirectHistory>().unwrap();
+    let hops: Vec<_> = history
+        .hops()
+        .iter()
+        .map(|hop| {
+            (
+                hop.url().as_str(),
+                hop.status().as_u16(),
+                hop.reason(),
+                hop.headers()["location"].to_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hops,
+        [
+            ("http://a.test/a", 301, "Moved Permanently", "/b"),
+            ("http://a.test/b", 303, "See Other", "http://other.test/c"),
+        ]
+    );
+    assert_eq!(history.hops().len(), history.previous().len());
 }

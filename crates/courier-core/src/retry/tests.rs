@@ -145,7 +145,7 @@ async fn resets_are_retried_for_idempotent_methods_only() {
     .await;
     let err = result.unwrap_err();
     assert!(err.is_request(), "{err:?}");
-    assert_eq!(err.to_string(), "error sending request: reset by peer");
+    assert_eq!(format!("{err:#}"), "error sending request: reset by peer");
     assert_eq!(seen.len(), 1);
 
     let (result, seen) = run(
@@ -372,5 +372,5 @@ async fn inner_errors_become_courier_errors() {
     let svc = RetryLayer::new(fast().max_retries(1)).layer(server);
     let err = svc.oneshot(request(Method::GET)).await.unwrap_err();
     assert!(err.is_request());
-    assert_eq!(err.to_string(), "error sending request: reset");
+    assert_eq!(format!("{err:#}"), "error sending request: reset");
 }

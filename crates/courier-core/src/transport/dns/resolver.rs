@@ -174,7 +174,7 @@ mod tests {
         let err = resolver.resolve("empty.test", None, 80).await.unwrap_err();
         assert!(err.is_dns() && err.is_connect(), "{err:?}");
         assert_eq!(
-            err.to_string(),
+            format!("{err:#}"),
             "error resolving a host name: dns lookup of \"empty.test\" failed: the name resolved to no address"
         );
     }

@@ -1,0 +1,228 @@
+//! [`Challenge`]: one challenge of a `WWW-Authenticate` or `Proxy-Authenticate` header (RFC 9110 §11.6.1).
+
+use http::HeaderValue;
+
+/// An authentication challenge: a scheme and its parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Challenge {
+    /// Lowercase (`"digest"`, `"basic"`, ...).
+    pub(crate) scheme: String,
+    /// Names lowercase, values unquoted, in header order.
+    pub(crate) params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    /// The value of parameter `name` (lowercase).
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The parameters of an `Authentication-Info` header (a list of parameters without a scheme).
+    pub(crate) fn info_params(value: &HeaderValue) -> Option<Challenge> {
+        let text = format!("info {}", value.to_str().ok()?);
+        let value = HeaderValue::try_from(text).ok()?;
+        Challenge::parse_all([&value]).into_iter().next()
+    }
+
+    /// Every challenge in the headers, in order. A header may hold several challenges separated by
+    /// commas, each followed by its comma-separated parameters:
+    /// `Digest realm="a", nonce="n", algorithm=SHA-256, Basic realm="a"`. Headers that are not UTF-8 and
+    /// text that does not parse are skipped; a `token68` (as in `Negotiate abc==`) is ignored.
+    pub(crate) fn parse_all<'a>(
+        values: impl IntoIterator<Item = &'a HeaderValue>,
+    ) -> Vec<Challenge> {
+        let mut challenges: Vec<Challenge> = Vec::new();
+        for value in values {
+            let Ok(mut rest) = value.to_str() else {
+                continue;
+            };
+            // Whether the challenge being read is the last one of `challenges` (false after an item
+            // that could not be read, until the next scheme).
+            let mut current = false;
+            loop {
+                rest = rest.trim_start_matches(|c: char| c == ',' || is_ws(c));
+                if rest.is_empty() {
+                    break;
+                }
+                let token_len = rest.find(|c: char| !is_tchar(c)).unwrap_or(rest.len());
+                if token_len == 0 {
+                    // Not a token: skip this item.
+                    rest = skip_item(rest);
+                    current = false;
+                    continue;
+                }
+                let token = &rest[..token_len];
+                let after = rest[token_len..].trim_start_matches(is_ws);
+                match after.strip_prefix('=') {
+                    // `name = value`, unless it is `token68` padding (`abc==`, `abc=,`, `abc=`).
+                    Some(value)
+                        if !value.starts_with('=')
+                            && !value.trim_start_matches(is_ws).is_empty()
+                            && !value.trim_start_matches(is_ws).starts_with(',') =>
+                    {
+                        let value = value.trim_start_matches(is_ws);
+                        let (value, after) = match value.strip_prefix('"') {
+                            Some(quoted) => unquote(quoted),
+                            None => {
+                                let len = value
+                                    .find(|c: char| c == ',' || is_ws(c))
+                                    .unwrap_or(value.len());
+                                (value[..len].to_owned(), &value[len..])
+                            }
+                        };
+                        if current {
+                            if let Some(challenge) = challenges.last_mut() {
+                                challenge.params.push((token.to_ascii_lowercase(), value));
+                            }
+                        }
+                        rest = after;
+                    }
+                    Some(_) => {
+                        // token68 padding: not a parameter.
+                        rest = skip_item(rest);
+                    }
+                    None => {
+                        // A new challenge: `scheme` then a space or a comma.
+                        challenges.push(Challenge {
+                            scheme: token.to_ascii_lowercase(),
+                            params: Vec::new(),
+                        });
+                        current = true;
+                        rest = after;
+                        // A token68 right after the scheme is skipped.
+                        let item_len = rest.find(',').unwrap_or(rest.len());
+                        if is_token68(rest[..item_len].trim_end_matches(is_ws)) {
+                            rest = &rest[item_len..];
+                        }
+                    }
+                }
+            }
+        }
+        challenges
+    }
+}
+
+/// RFC 9110 `token68`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_token68(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~+/".contains(c))
+}
+
+/// The content of a quoted string whose opening `"` is read, and what follows its closing `"`.
+pub(crate) fn unquote(s: &str) -> (String, &str) {
+    let mut value = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return (value, &s[i + 1..]),
+            '\\' => {
+                if let Some((_, escaped)) = chars.next() {
+                    value.push(escaped);
+                }
+            }
+            c => value.push(c),
+        }
+    }
+    (value, "")
+}
+
+/// `s` from the next comma outside a quoted string.
+fn skip_item(s: &str) -> &str {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            ',' if !in_quotes => return &s[i..],
+            _ => {}
+        }
+    }
+    ""
+}
+
+fn is_ws(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// RFC 9110 `tchar`.
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(values: &[&str]) -> Vec<Challenge> {
+        let values: Vec<HeaderValue> = values.iter().map(|v| v.parse().unwrap()).collect();
+        Challenge::parse_all(&values)
+    }
+
+    fn c(scheme: &str, params: &[(&str, &str)]) -> Challenge {
+        Challenge {
+            scheme: scheme.to_owned(),
+            params: params
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn rfc_7616_example_challenges() {
+        let got = parse(&[
+            r#"Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS""#,
+            r#"Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=MD5, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS""#,
+        ]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].scheme, "digest");
+        assert_eq!(got[0].param("qop"), Some("auth, auth-int"));
+        assert_eq!(got[0].param("algorithm"), Some("SHA-256"));
+        assert_eq!(got[1].param("algorithm"), Some("MD5"));
+        assert_eq!(
+            got[1].param("opaque"),
+            Some("FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS")
+        );
+    }
+
+    #[test]
+    fn several_challenges_in_one_header_with_token68_and_odd_spacing() {
+        let got = parse(&[
+            r#"Negotiate YII/+a87421000492aa874209af8bc028==, Basic realm = "simple", Digest  realm="x\"y", nonce=abc,stale=TRUE"#,
+            r#"Newauth"#,
+        ]);
+        assert_eq!(
+            got,
+            [
+                c("negotiate", &[]),
+                c("basic", &[("realm", "simple")]),
+                c(
+                    "digest",
+                    &[("realm", "x\"y"), ("nonce", "abc"), ("stale", "TRUE")]
+                ),
+                c("newauth", &[]),
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_is_skipped() {
+        let got = parse(&[
+            r#"=, "quoted, thing", Digest nonce="unterminated"#,
+            "(), Basic",
+            "",
+        ]);
+        assert_eq!(
+            got,
+            [c("digest", &[("nonce", "unterminated")]), c("basic", &[])]
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! [`Credentials`], where they apply ([`CredentialStore`], [`RequestCredentials`]), and the [`Origin`]
+//! they are matched against.
+
+use std::fmt;
+
+use http::Uri;
+
+/// A user name and a password. `Debug` never shows the password.
+///
+/// By default they answer only `Digest` challenges, which never send the password itself;
+/// [`allow_basic`](Credentials::allow_basic) lets them answer `Basic` challenges too (as `.netrc`
+/// credentials do).
+///
+/// ```
+/// use courier_core::auth::Credentials;
+///
+/// let credentials = Credentials::new("ada", "lovelace");
+/// assert_eq!(format!("{credentials:?}"), r#"Credentials { username: "ada", password: "<redacted>", basic: false }"#);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    username: String,
+    password: String,
+    basic: bool,
+}
+
+impl Credentials {
+    /// Credentials that answer `Digest` challenges.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+            basic: false,
+        }
+    }
+
+    /// Also answer `Basic` challenges (sending the password, base64-encoded, to the server that asks:
+    /// use it over `https`). Digest is still preferred when a server offers both.
+    pub fn allow_basic(mut self, allow: bool) -> Credentials {
+        self.basic = allow;
+        self
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub(crate) fn password(&self) -> &str {
+        &self.password
+    }
+
+    pub(crate) fn allows_basic(&self) -> bool {
+        self.basic
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("basic", &self.basic)
+            .finish()
+    }
+}
+
+/// The scheme, host and port of a URI: what credentials are bound to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// The origin of an absolute `http` or `https` URI; `None` for others.
+    ///
+    /// ```
+    /// use courier_core::auth::Origin;
+    ///
+    /// let a = Origin::of(&"https://Example.com/a".parse().unwrap()).unwrap();
+    /// let b = Origin::of(&"https://example.com:443/b?q".parse().unwrap()).unwrap();
+    /// assert_eq!(a, b);
+    /// assert_eq!(a.host(), "example.com");
+    /// ```
+    pub fn of(uri: &Uri) -> Option<Origin> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let host = uri.host()?.to_ascii_lowercase();
+        Some(Origin {
+            port: uri.port_u16().unwrap_or(default_port),
+            scheme,
+            host,
+        })
+    }
+
+    /// The host, lowercase (an IPv6 address in brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// Credentials a single request carries (in its extensions), bound to the origin it was made for: a
+/// redirect to another origin does not take them along. Made by Courier's
+/// `RequestBuilder::digest_auth`.
+///
+/// ```
+/// use courier_core::auth::{Credentials, RequestCredentials};
+///
+/// let uri: http::Uri = "http://127.0.0.1:8080/private".parse().unwrap();
+/// let mut request = http::Request::get(uri.clone()).body(()).unwrap();
+/// let credentials = RequestCredentials::for_uri(&uri, Credentials::new("ada", "lovelace")).unwrap();
+/// request.extensions_mut().insert(credentials);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequestCredentials {
+    origin: Origin,
+    credentials: Credentials,
+}
+
+impl RequestCredentials {
+    /// `credentials` for requests to the origin of `uri` (`None` if it is not an absolute http(s) URI).
+    pub fn for_uri(uri: &Uri, credentials: Credentials) -> Option<RequestCredentials> {
+        Some(RequestCredentials {
+            origin: Origin::of(uri)?,
+            credentials,
+        })
+    }
+
+    /// The credentials, if they apply to `origin`.
+    pub(crate) fn for_origin(&self, origin: &Origin) -> Option<&Credentials> {
+        (self.origin == *origin).then_some(&self.credentials)
+    }
+}
+
+/// Credentials per origin, per host, and a default: what a client answers challenges with when a
+/// request carries none of its own.
+///
+/// Lookup takes the most specific entry: the request's origin (scheme, host and port), else its host
+/// (any scheme and port, as `.netrc`'s `machine` does), else the default.
+///
+/// ```
+/// use courier_core::auth::{CredentialStore, Credentials};
+///
+/// let store = CredentialStore::new()
+///     .origin(&"https://api.example.com".parse().unwrap(), Credentials::new("ci", "token"))
+///     .host("files.example.com", Credentials::new("ada", "pw").allow_basic(true));
+/// assert_eq!(store.len(), 2);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CredentialStore {
+    origins: Vec<(Origin, Credentials)>,
+    hosts: Vec<(String, Credentials)>,
+    default: Option<Credentials>,
+}
+
+impl CredentialStore {
+    /// An empty store.
+    pub fn new() -> CredentialStore {
+        CredentialStore::default()
+    }
+
+    /// `credentials` for the origin of `uri`; ignored if `uri` is not an absolute http(s) URI.
+    pub fn origin(mut self, uri: &Uri, credentials: Credentials) -> CredentialStore {
+        if let Some(origin) = Origin::of(uri) {
+            self.origins.retain(|(o, _)| *o != origin);
+            self.origins.push((origin, credentials));
+        }
+        self
+    }
+
+    /// `credentials` for every request to `host` (case-insensitive), whatever the scheme and port.
+    pub fn host(mut self, host: &str, credentials: Credentials) -> CredentialStore {
+        let host = host.to_ascii_lowercase();
+        self.hosts.retain(|(h, _)| *h != host);
+        self.hosts.push((host, credentials));
+        self
+    }
+
+    /// `credentials` for every host with no entry of its own.
+    pub fn default_credentials(mut self, credentials: Credentials) -> CredentialStore {
+        self.default = Some(credentials);
+        self
+    }
+
+    /// Adds the entries of `other`, which win over entries of `self` for the same origin or host.
+    pub fn merge(mut self, other: CredentialStore) -> CredentialStore {
+        for (origin, credentials) in other.origins {
+            self.origins.retain(|(o, _)| *o != origin);
+            self.origins.push((origin, credentials));
+        }
+        for (host, credentials) in other.hosts {
+            self = self.host(&host, credentials);
+        }
+        if other.default.is_some() {
+            self.default = other.default;
+        }
+        self
+    }
+
+    /// How many entries (origins, hosts and the default).
+    pub fn len(&self) -> usize {
+        self.origins.len() + self.hosts.len() + usize::from(self.default.is_some())
+    }
+
+    /// True when the store holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The credentials for a request to `origin`.
+    pub fn lookup(&self, origin: &Origin) -> Option<&Credentials> {
+        if let Some((_, credentials)) = self.origins.iter().find(|(o, _)| o == origin) {
+            return Some(credentials);
+        }
+        if let Some((_, credentials)) = self.hosts.iter().find(|(h, _)| *h == origin.host) {
+            return Some(credentials);
+        }
+        self.default.as_ref()
+    }
+}

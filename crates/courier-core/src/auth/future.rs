@@ -1,0 +1,86 @@
+//! [`ResponseFuture`]: sends each attempt and asks the [`Handshake`] what comes next.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower::util::Oneshot;
+use tower_service::Service;
+
+use super::handshake::{Handshake, Step};
+use crate::body::TryCloneBody;
+use crate::error::{BoxError, Error};
+
+pin_project! {
+    /// The future returned by [`Authenticate`](super::Authenticate): the final response (a challenge
+    /// that could not be answered is returned as it is), or a Courier [`Error`].
+    pub struct ResponseFuture<S: Service<Request<B>>, B> {
+        #[pin]
+        attempt: Attempt<S, B>,
+        // `None` when the request has no credentials to answer with.
+        handshake: Option<Box<Handshake<S, B>>>,
+    }
+}
+
+pin_project! {
+    #[project = AttemptProj]
+    enum Attempt<S: Service<Request<B>>, B> {
+        First {
+            #[pin]
+            future: S::Future,
+        },
+        // Boxed: only requests that answer a challenge pay for the room.
+        Again {
+            oneshot: Pin<Box<Oneshot<S, Request<B>>>>,
+        },
+    }
+}
+
+impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
+    pub(super) fn new(future: S::Future, handshake: Option<Box<Handshake<S, B>>>) -> Self {
+        ResponseFuture {
+            attempt: Attempt::First { future },
+            handshake,
+        }
+    }
+}
+
+impl<S, B, ResB> Future for ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<ResB>> + Clone,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + Default + TryCloneBody,
+{
+    type Output = Result<Response<ResB>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let result = match this.attempt.as_mut().project() {
+                AttemptProj::First { future } => ready!(future.poll(cx)),
+                AttemptProj::Again { oneshot } => ready!(oneshot.as_mut().poll(cx)),
+            };
+            let res = result.map_err(Error::from_service)?;
+            let Some(handshake) = this.handshake.as_mut() else {
+                return Poll::Ready(Ok(res));
+            };
+            match handshake.next(res) {
+                Step::Done(res) => return Poll::Ready(Ok(res)),
+                Step::Again(req) => this.attempt.set(Attempt::Again {
+                    oneshot: Box::pin(Oneshot::new(handshake.service.clone(), req)),
+                }),
+            }
+        }
+    }
+}
+
+impl<S: Service<Request<B>>, B> fmt::Debug for ResponseFuture<S, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("has_credentials", &self.handshake.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,316 @@
+//! [`Handshake`]: what one request keeps while it answers challenges, and the decision for each
+//! response (a pure function of the response; polling lives in `future.rs`).
+
+use base64::Engine as _;
+use http::header::{
+    HeaderName, AUTHORIZATION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE,
+};
+use http::{
+    Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
+};
+
+use super::challenge::Challenge;
+use super::credentials::{Credentials, Origin, RequestCredentials};
+use super::digest::{self, DigestChallenge, Exchange, Qop};
+use super::layer::Config;
+use super::session::SessionKey;
+use crate::body::{ReplayBody, TryCloneBody};
+
+const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
+const PROXY_AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("proxy-authentication-info");
+
+/// The most times one request is sent again: a proxy challenge, a server challenge, and one stale
+/// nonce. A server that keeps answering `stale=true` gets its 401 back after that.
+const MAX_RETRIES: u8 = 3;
+
+/// What to do after a response.
+pub(super) enum Step<ResB, ReqB> {
+    /// Return this response.
+    Done(Response<ResB>),
+    /// Send this request next.
+    Again(Request<ReqB>),
+}
+
+/// One party that may challenge the request: the origin server or the proxy.
+struct Party {
+    credentials: Credentials,
+    key: SessionKey,
+    answer: Option<Answer>,
+    sent: Sent,
+}
+
+enum Answer {
+    Digest(DigestChallenge, Qop),
+    Basic(HeaderValue),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Nothing yet.
+    Nothing,
+    /// An answer to the challenge remembered from an earlier request.
+    Remembered,
+    /// An answer to this party's challenge to this request.
+    Asked,
+}
+
+#[derive(Clone, Copy)]
+enum Who {
+    Server,
+    Proxy,
+}
+
+impl Who {
+    fn challenge_header(self) -> HeaderName {
+        match self {
+            Who::Server => WWW_AUTHENTICATE,
+            Who::Proxy => PROXY_AUTHENTICATE,
+        }
+    }
+
+    fn answer_header(self) -> HeaderName {
+        match self {
+            Who::Server => AUTHORIZATION,
+            Who::Proxy => PROXY_AUTHORIZATION,
+        }
+    }
+}
+
+/// Everything needed to send the request again with credentials.
+pub(super) struct Handshake<S, B> {
+    /// A clone of the inner service for the next attempts.
+    pub(super) service: S,
+    config: std::sync::Arc<Config>,
+    method: Method,
+    uri: Uri,
+    version: Version,
+    /// The request's own headers, without the answers added here.
+    headers: HeaderMap,
+    extensions: Extensions,
+    body: ReplayBody<B>,
+    server: Option<Party>,
+    proxy: Option<Party>,
+    retries: u8,
+}
+
+impl<S, B> Handshake<S, B>
+where
+    B: http_body::Body + Default + TryCloneBody,
+{
+    /// Finds the credentials for `req`; `None` when there are none (the request then goes as it is).
+    /// Answers challenges remembered from earlier requests at once, in `req`'s headers.
+    pub(super) fn start(
+        service: impl FnOnce() -> S,
+        config: &std::sync::Arc<Config>,
+        req: &mut Request<B>,
+    ) -> Option<Self> {
+        let server = if req.headers().contains_key(AUTHORIZATION) {
+            None
+        } else {
+            let carried = req.extensions().get::<RequestCredentials>();
+            if carried.is_none() && config.store.is_empty() {
+                None
+            } else {
+                Origin::of(req.uri()).and_then(|origin| {
+                    let credentials = carried
+                        .and_then(|c| c.for_origin(&origin))
+                        .or_else(|| config.store.lookup(&origin))?
+                        .clone();
+                    Some(Party::new(credentials, SessionKey::Server(origin)))
+                })
+            }
+        };
+        let proxy = match &config.proxy {
+            Some(credentials) if !req.headers().contains_key(PROXY_AUTHORIZATION) => {
+                Some(Party::new(credentials.clone(), SessionKey::Proxy))
+            }
+            _ => None,
+        };
+        if server.is_none() && proxy.is_none() {
+            return None;
+        }
+        let mut handshake = Handshake {
+            service: service(),
+            config: config.clone(),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+            headers: req.headers().clone(),
+            extensions: req.extensions().clone(),
+            body: ReplayBody::of(req.body()),
+            server,
+            proxy,
+            retries: 0,
+        };
+        let body_known = handshake.body.bytes().is_some();
+        let sessions = handshake.config.sessions.clone();
+        for who in [Who::Server, Who::Proxy] {
+            if let Some(party) = handshake.party(who) {
+                if let Some(challenge) = sessions.challenge(&party.key) {
+                    if let Some(qop) = challenge.choose_qop(body_known) {
+                        party.answer = Some(Answer::Digest(challenge, qop));
+                        party.sent = Sent::Remembered;
+                    }
+                }
+            }
+        }
+        handshake.add_answers(req.headers_mut(), handshake.body.bytes());
+        Some(handshake)
+    }
+
+    fn party(&mut self, who: Who) -> Option<&mut Party> {
+        match who {
+            Who::Server => self.server.as_mut(),
+            Who::Proxy => self.proxy.as_mut(),
+        }
+    }
+
+    /// Decides what follows `res`: return it, or send the request again with (new) answers.
+    pub(super) fn next<ResB>(&mut self, res: Response<ResB>) -> Step<ResB, B> {
+        let who = match res.status() {
+            StatusCode::UNAUTHORIZED => Who::Server,
+            StatusCode::PROXY_AUTHENTICATION_REQUIRED => Who::Proxy,
+            _ => {
+                self.note_next_nonces(res.headers());
+                return Step::Done(res);
+            }
+        };
+        let retries = self.retries;
+        let body_known = self.body.bytes().is_some();
+        let sessions = self.config.sessions.clone();
+        let Some(party) = self.party(who) else {
+            return Step::Done(res);
+        };
+        let challenges = Challenge::parse_all(res.headers().get_all(who.challenge_header()));
+        let answer = match DigestChallenge::best(&challenges) {
+            // A fresh answer refused without `stale`: the credentials are wrong.
+            Some(challenge) if party.sent == Sent::Asked && !challenge.stale => None,
+            Some(challenge) => challenge
+                .choose_qop(body_known)
+                .map(|qop| Answer::Digest(challenge, qop)),
+            None if party.sent == Sent::Nothing
+                && party.credentials.allows_basic()
+                && challenges.iter().any(|c| c.scheme == "basic") =>
+            {
+                Some(Answer::Basic(basic(&party.credentials)))
+            }
+            None => None,
+        };
+        let answer = match answer {
+            Some(answer) if retries < MAX_RETRIES => answer,
+            _ => {
+                if party.sent != Sent::Nothing {
+                    sessions.forget(&party.key);
+                }
+                return Step::Done(res);
+            }
+        };
+        party.answer = Some(answer);
+        party.sent = Sent::Asked;
+        // A stream cannot be sent again: the caller gets the challenge.
+        let Some(body) = self.body.take() else {
+            return Step::Done(res);
+        };
+        // The challenge's body is dropped unread.
+        drop(res);
+        self.retries += 1;
+
+        let mut headers = self.headers.clone();
+        self.add_answers(&mut headers, body.buffered_bytes());
+        let mut req = Request::new(body);
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.version_mut() = self.version;
+        *req.headers_mut() = headers;
+        *req.extensions_mut() = self.extensions.clone();
+        Step::Again(req)
+    }
+
+    /// An accepted Digest answer may name the nonce to use next (`Authentication-Info: nextnonce`,
+    /// RFC 7616 §3.5).
+    fn note_next_nonces(&self, headers: &HeaderMap) {
+        for (name, party) in [
+            (AUTHENTICATION_INFO, &self.server),
+            (PROXY_AUTHENTICATION_INFO, &self.proxy),
+        ] {
+            let Some(party) = party else { continue };
+            if !matches!(party.answer, Some(Answer::Digest(..))) {
+                continue;
+            }
+            let next = headers
+                .get(name)
+                .and_then(Challenge::info_params)
+                .and_then(|info| info.param("nextnonce").map(str::to_owned));
+            if let Some(nonce) = next {
+                self.config.sessions.next_nonce(&party.key, nonce);
+            }
+        }
+    }
+
+    /// Writes each party's answer into `headers`: a Digest answer counts one more use of its nonce.
+    fn add_answers(&self, headers: &mut HeaderMap, body: Option<&[u8]>) {
+        for (who, party) in [(Who::Server, &self.server), (Who::Proxy, &self.proxy)] {
+            let Some(party) = party else { continue };
+            let value = match &party.answer {
+                None => continue,
+                Some(Answer::Basic(value)) => value.clone(),
+                Some(Answer::Digest(challenge, qop)) => {
+                    let nc = self.config.sessions.count_use(&party.key, challenge);
+                    let uri = match who {
+                        // The request-target as the origin server sees it.
+                        Who::Server => self
+                            .uri
+                            .path_and_query()
+                            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+                        // A proxy sees the absolute form.
+                        Who::Proxy => self.uri.to_string(),
+                    };
+                    let value = digest::authorization(
+                        challenge,
+                        &party.credentials,
+                        &Exchange {
+                            method: self.method.as_str(),
+                            uri: &uri,
+                            qop: *qop,
+                            body: body.unwrap_or_default(),
+                            nc,
+                            cnonce: &digest::cnonce(),
+                        },
+                    );
+                    match HeaderValue::try_from(value) {
+                        Ok(value) => value,
+                        // Only a realm, nonce or opaque with control characters gets here.
+                        Err(_) => continue,
+                    }
+                }
+            };
+            let mut value = value;
+            value.set_sensitive(true);
+            headers.insert(who.answer_header(), value);
+        }
+    }
+}
+
+impl Party {
+    fn new(credentials: Credentials, key: SessionKey) -> Party {
+        Party {
+            credentials,
+            key,
+            answer: None,
+            sent: Sent::Nothing,
+        }
+    }
+}
+
+/// `Basic base64(user:password)`.
+fn basic(credentials: &Credentials) -> HeaderValue {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        credentials.username(),
+        credentials.password()
+    ));
+    let mut value =
+        HeaderValue::try_from(format!("Basic {encoded}")).expect("base64 is a valid header value");
+    value.set_sensitive(true);
+    value
+}

@@ -1,0 +1,592 @@
+//! HTTP Digest (RFC 7616) end to end: a client against an in-process server that implements the RFC's
+//! server side (its own hashing, nonces, nonce counts, stale nonces, userhash, auth-int) and a proxy
+//! answering 407.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use courier::{Client, Proxy};
+use courier_testkit::client::within;
+use courier_testkit::{redirect, respond, Recorded, ServerBody, TestServer};
+use http::{Response, StatusCode};
+use sha2::Digest as _;
+
+/// `H(data)` as hex, computed here independently of Courier.
+fn h(algorithm: &str, data: &[u8]) -> String {
+    let base = algorithm.trim_end_matches("-sess");
+    let bytes: Vec<u8> = match base {
+        "MD5" => md5::Md5::digest(data).to_vec(),
+        "SHA-256" => sha2::Sha256::digest(data).to_vec(),
+        "SHA-512-256" => sha2::Sha512_256::digest(data).to_vec(),
+        other => panic!("test server: unknown algorithm {other}"),
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The parameters of `Digest a=b, c="d"` (the test's own reading).
+fn params(value: &str) -> Option<Vec<(String, String)>> {
+    let mut rest = value.strip_prefix("Digest ")?;
+    let mut out = Vec::new();
+    loop {
+        rest = rest.trim_start_matches([' ', ',']);
+        if rest.is_empty() {
+            return Some(out);
+        }
+        let (name, after) = rest.split_once('=')?;
+        let (value, after) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted.find('"')?;
+                (quoted[..end].replace("\\\"", "\""), &quoted[end + 1..])
+            }
+            None => {
+                let end = after.find(',').unwrap_or(after.len());
+                (after[..end].to_owned(), &after[end..])
+            }
+        };
+        out.push((name.trim().to_owned(), value));
+        rest = after;
+    }
+}
+
+#[derive(Default)]
+struct State {
+    nonces: u32,
+    nonce: String,
+    /// Accepted uses of the current nonce.
+    uses: u32,
+    last_nc: u32,
+    /// Every `nc` accepted, in order.
+    accepted_ncs: Vec<String>,
+}
+
+/// The server side of RFC 7616 for one user, one realm, one algorithm.
+#[derive(Clone)]
+struct DigestServer {
+    algorithm: &'static str,
+    /// The `qop` offered; `None` for RFC 2069 style (no qop).
+    qop: Option<&'static str>,
+    userhash: bool,
+    user: &'static str,
+    password: &'static str,
+    /// A nonce is good for this many requests; then it is `stale`.
+    nonce_uses: u32,
+    /// 401 for the origin server, 407 for a proxy.
+    proxy: bool,
+    state: Arc<Mutex<State>>,
+}
+
+const REALM: &str = "courier-tests@127.0.0.1";
+
+impl DigestServer {
+    fn new(algorithm: &'static str, qop: Option<&'static str>) -> Self {
+        DigestServer {
+            algorithm,
+            qop,
+            userhash: false,
+            user: "Mufasa",
+            password: "Circle of Life",
+            nonce_uses: u32::MAX,
+            proxy: false,
+            state: Arc::default(),
+        }
+    }
+
+    fn challenge(&self, stale: bool) -> Response<ServerBody> {
+        let mut state = self.state.lock().unwrap();
+        state.nonces += 1;
+        state.nonce = format!(
+            "nonce-{}-{}",
+            state.nonces,
+            h("MD5", &state.nonces.to_be_bytes())
+        );
+        state.uses = 0;
+        state.last_nc = 0;
+        let mut value = format!(
+            "Digest realm=\"{REALM}\", nonce=\"{}\", algorithm={}, opaque=\"opaque-value\"",
+            state.nonce, self.algorithm
+        );
+        if let Some(qop) = self.qop {
+            value.push_str(&format!(", qop=\"{qop}\""));
+        }
+        if stale {
+            value.push_str(", stale=true");
+        }
+        if self.userhash {
+            value.push_str(", charset=UTF-8, userhash=true");
+        }
+        // A Basic challenge too: a client with Digest credentials must not use it.
+        let (status, header) = if self.proxy {
+            (407, "proxy-authenticate")
+        } else {
+            (401, "www-authenticate")
+        };
+        Response::builder()
+            .status(status)
+            .header(header, format!("Basic realm=\"{REALM}\""))
+            .header(header, value)
+            .body(courier_testkit::full("who are you?"))
+            .unwrap()
+    }
+
+    fn handle(&self, req: &Recorded) -> Response<ServerBody> {
+        let header = if self.proxy {
+            "proxy-authorization"
+        } else {
+            "authorization"
+        };
+        let Some(params) = req.header(header).and_then(params) else {
+            return self.challenge(false);
+        };
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let alg = self.algorithm;
+        {
+            let state = self.state.lock().unwrap();
+            if get("nonce") != Some(state.nonce.as_str()) {
+                drop(state);
+                // An old nonce: the client must try again with the new one.
+                return self.challenge(true);
+            }
+            if state.uses >= self.nonce_uses {
+                drop(state);
+                return self.challenge(true);
+            }
+        }
+        let expected_user = if self.userhash {
+            h(alg, format!("{}:{REALM}", self.user).as_bytes())
+        } else {
+            self.user.to_owned()
+        };
+        let user_ok = match (get("username"), get("username*")) {
+            (Some(user), None) => user == expected_user,
+            (None, Some(ext)) => ext == format!("UTF-8''{}", percent_encode(self.user)),
+            _ => false,
+        };
+        let uri = if self.proxy {
+            req.uri.to_string()
+        } else {
+            req.uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap()
+        };
+        let mut ok = user_ok
+            && get("realm") == Some(REALM)
+            && get("uri") == Some(uri.as_str())
+            && get("algorithm") == Some(alg)
+            && get("opaque") == Some("opaque-value")
+            && (get("userhash") == Some("true")) == self.userhash;
+        let nonce = get("nonce").unwrap();
+        let cnonce = get("cnonce").unwrap_or("");
+        let nc = get("nc").unwrap_or("");
+        let qop = get("qop");
+        let mut ha1 = h(
+            alg,
+            format!("{}:{REALM}:{}", self.user, self.password).as_bytes(),
+        );
+        if alg.ends_with("-sess") {
+            ha1 = h(alg, format!("{ha1}:{nonce}:{cnonce}").as_bytes());
+        }
+        let method = req.method.as_str();
+        let ha2 = match qop {
+            Some("auth-int") => h(
+                alg,
+                format!("{method}:{uri}:{}", h(alg, &req.body)).as_bytes(),
+            ),
+            _ => h(alg, format!("{method}:{uri}").as_bytes()),
+        };
+        let expected = match qop {
+            None => h(alg, format!("{ha1}:{nonce}:{ha2}").as_bytes()),
+            Some(qop) => {
+                ok &= self
+                    .qop
+                    .is_some_and(|offered| offered.split(", ").any(|q| q == qop));
+                h(
+                    alg,
+                    format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}").as_bytes(),
+                )
+            }
+        };
+        ok &= qop.is_some() == self.qop.is_some();
+        ok &= get("response") == Some(expected.as_str());
+        let mut state = self.state.lock().unwrap();
+        if qop.is_some() {
+            // The nonce count must go up (RFC 7616 §3.4: replay protection).
+            let count = u32::from_str_radix(nc, 16).unwrap_or(0);
+            ok &= nc.len() == 8 && count > state.last_nc && !cnonce.is_empty();
+            if ok {
+                state.last_nc = count;
+            }
+        }
+        if !ok {
+            drop(state);
+            return self.challenge(false);
+        }
+        state.uses += 1;
+        state.accepted_ncs.push(nc.to_owned());
+        respond(200, format!("hello {}", self.user))
+    }
+
+    async fn start(self) -> TestServer {
+        TestServer::start(move |req| {
+            let server = self.clone();
+            async move { server.handle(&req) }
+        })
+        .await
+    }
+
+    fn accepted_ncs(&self) -> Vec<String> {
+        self.state.lock().unwrap().accepted_ncs.clone()
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn get(client: &Client, url: &str, user: &str, password: &str) -> (StatusCode, String) {
+    let response = within(10, client.get(url).digest_auth(user, password).send())
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_algorithm_with_and_without_qop() {
+    for algorithm in [
+        "MD5",
+        "MD5-sess",
+        "SHA-256",
+        "SHA-256-sess",
+        "SHA-512-256",
+        "SHA-512-256-sess",
+    ] {
+        for qop in [Some("auth"), Some("auth, auth-int"), None] {
+            if qop.is_none() && algorithm.ends_with("-sess") {
+                // `-sess` needs a cnonce, which only goes with a qop: not answered (unit-tested).
+                continue;
+            }
+            let digest = DigestServer::new(algorithm, qop);
+            let server = digest.clone().start().await;
+            let got = get(
+                &Client::new(),
+                &server.url("/dir/index.html?x=1"),
+                "Mufasa",
+                "Circle of Life",
+            )
+            .await;
+            assert_eq!(
+                got,
+                (StatusCode::OK, "hello Mufasa".to_owned()),
+                "{algorithm} {qop:?}"
+            );
+            let requests = server.requests();
+            assert_eq!(requests.len(), 2, "{algorithm} {qop:?}");
+            assert_eq!(requests[0].header("authorization"), None);
+            let answer = requests[1].header("authorization").unwrap();
+            assert!(answer.starts_with("Digest username=\"Mufasa\""), "{answer}");
+            assert!(
+                answer.contains(&format!("algorithm={algorithm},")),
+                "{answer}"
+            );
+            if qop.is_some() {
+                assert!(answer.contains("qop=auth,"), "auth is preferred: {answer}");
+            }
+            assert!(!answer.contains("Circle of Life"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn auth_int_covers_a_buffered_body_and_a_stream_gets_the_401_back() {
+    let digest = DigestServer::new("SHA-256", Some("auth-int"));
+    let server = digest.clone().start().await;
+    let client = Client::new();
+    let response = within(
+        10,
+        client
+            .post(server.url("/upload"))
+            .body("the payload")
+            .digest_auth("Mufasa", "Circle of Life")
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].body, "the payload");
+    assert!(requests[1]
+        .header("authorization")
+        .unwrap()
+        .contains("qop=auth-int"));
+
+    // A stream cannot be hashed nor sent twice: the challenge comes back as the response.
+    let fresh = DigestServer::new("SHA-256", Some("auth-int")).start().await;
+    let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from("streamed"))]);
+    let response = within(
+        10,
+        client
+            .post(fresh.url("/upload"))
+            .body(courier::Body::wrap_stream(stream))
+            .digest_auth("Mufasa", "Circle of Life")
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(fresh.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn nonces_are_counted_across_requests_of_one_client() {
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let server = digest.clone().start().await;
+    let client = Client::new();
+    for _ in 0..3 {
+        let got = get(&client, &server.url("/"), "Mufasa", "Circle of Life").await;
+        assert_eq!(got.0, StatusCode::OK);
+    }
+    // One challenge, then every request answered at once with the next count.
+    assert_eq!(server.requests().len(), 4);
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002", "00000003"]);
+    // Another client starts over.
+    let got = get(&Client::new(), &server.url("/"), "Mufasa", "Circle of Life").await;
+    assert_eq!(got.0, StatusCode::OK);
+    assert_eq!(server.requests().len(), 6);
+}
+
+#[tokio::test]
+async fn a_stale_nonce_is_answered_again_without_asking_the_user() {
+    let mut digest = DigestServer::new("MD5", Some("auth"));
+    digest.nonce_uses = 2;
+    let server = digest.clone().start().await;
+    let client = Client::new();
+    for _ in 0..4 {
+        let got = get(&client, &server.url("/"), "Mufasa", "Circle of Life").await;
+        assert_eq!(got.0, StatusCode::OK);
+    }
+    let answered: Vec<bool> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").is_some())
+        .collect();
+    // 401 then ok; ok; stale 401 (the third use) then ok with the new nonce; ok.
+    assert_eq!(answered, [false, true, true, true, true, true]);
+    assert_eq!(
+        digest.accepted_ncs(),
+        ["00000001", "00000002", "00000001", "00000002"]
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_gives_the_401_back_without_a_loop() {
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let server = digest.clone().start().await;
+    let client = Client::new();
+    let (status, body) = get(&client, &server.url("/"), "Mufasa", "wrong").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, "who are you?");
+    assert_eq!(server.requests().len(), 2);
+    // The refused session is forgotten: the next request is not answered before being asked.
+    let (status, _) = get(&client, &server.url("/"), "Mufasa", "Circle of Life").await;
+    assert_eq!(status, StatusCode::OK);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    assert_eq!(requests[2].header("authorization"), None);
+    assert!(digest.accepted_ncs().len() == 1);
+}
+
+#[tokio::test]
+async fn userhash_and_a_name_that_is_not_ascii() {
+    let mut digest = DigestServer::new("SHA-512-256", Some("auth"));
+    digest.userhash = true;
+    digest.user = "J\u{e4}s\u{f8}n Doe";
+    digest.password = "Secret, or not?";
+    let server = digest.clone().start().await;
+    let got = get(
+        &Client::new(),
+        &server.url("/doe.json"),
+        "J\u{e4}s\u{f8}n Doe",
+        "Secret, or not?",
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK);
+    let answer = server.requests()[1]
+        .header("authorization")
+        .unwrap()
+        .to_owned();
+    assert!(answer.contains("userhash=true"), "{answer}");
+    assert!(!answer.contains("Doe"), "the name is hashed: {answer}");
+
+    // Without userhash the name goes as an RFC 8187 ext-value.
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.user = "J\u{e4}s\u{f8}n Doe";
+    let server = digest.clone().start().await;
+    let got = get(
+        &Client::new(),
+        &server.url("/"),
+        "J\u{e4}s\u{f8}n Doe",
+        "Circle of Life",
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK);
+    assert!(server.requests()[1]
+        .header("authorization")
+        .unwrap()
+        .starts_with("Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, "));
+}
+
+#[tokio::test]
+async fn client_wide_credentials_are_for_one_origin() {
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let server = digest.clone().start().await;
+    let other = DigestServer::new("SHA-256", Some("auth")).start().await;
+    let client = Client::builder()
+        .digest_auth(server.url("/"), "Mufasa", "Circle of Life")
+        .build()
+        .unwrap();
+    let response = within(10, client.get(server.url("/a")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = within(10, client.get(other.url("/a")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(other.requests().len(), 1);
+    assert_eq!(other.requests()[0].header("authorization"), None);
+    // An explicit Authorization header is left alone.
+    let response = within(10, client.get(server.url("/b")).bearer_auth("token").send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.requests().last().unwrap().header("authorization"),
+        Some("Bearer token")
+    );
+}
+
+#[tokio::test]
+async fn credentials_never_cross_origins_on_redirects_nor_show_up_anywhere() {
+    let target = DigestServer::new("SHA-256", Some("auth")).start().await;
+    let target_port = target.addr().port();
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let digest_for_handler = digest.clone();
+    let start = TestServer::start(move |req| {
+        let digest = digest_for_handler.clone();
+        async move {
+            match req.path() {
+                // Same host name, another port: another origin.
+                "/elsewhere" => redirect(302, &format!("http://127.0.0.1:{target_port}/private")),
+                "/elsewhere-by-name" => {
+                    redirect(302, &format!("http://localhost:{target_port}/private"))
+                }
+                _ => digest.handle(&req),
+            }
+        }
+    })
+    .await;
+    let client = Client::new();
+    for path in ["/elsewhere", "/elsewhere-by-name"] {
+        let response = within(
+            10,
+            client
+                .get(start.url(path))
+                .digest_auth("Mufasa", "Circle of Life")
+                .send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert!(!response.url().as_str().contains("Mufasa"));
+    }
+    // The other origin was asked once per redirect, and never answered.
+    let seen = target.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|r| r.header("authorization").is_none()));
+
+    // Not in Debug output, nor in errors.
+    let builder = client
+        .get("http://127.0.0.1:9/closed")
+        .digest_auth("Mufasa", "Circle of Life");
+    assert!(!format!("{builder:?}").contains("Circle of Life"));
+    let err = within(10, builder.send()).await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("Circle of Life"));
+    assert!(!format!("{err} {err:?}").contains("Mufasa"));
+}
+
+#[tokio::test]
+async fn a_proxy_asking_for_digest_gets_proxy_authorization() {
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.proxy = true;
+    let proxy = digest.clone().start().await;
+    let client = Client::builder()
+        .proxy(Proxy::http(proxy.url("/")).unwrap())
+        .proxy_digest_auth("Mufasa", "Circle of Life")
+        .build()
+        .unwrap();
+    // The proxy answers itself: nothing is forwarded anywhere.
+    for _ in 0..2 {
+        let response = within(10, client.get("http://127.0.0.1:9/through-proxy").send())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[0].header("proxy-authorization"), None);
+    assert_eq!(
+        requests[1].uri.to_string(),
+        "http://127.0.0.1:9/through-proxy"
+    );
+    assert_eq!(requests[1].header("authorization"), None);
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
+
+    // Without proxy credentials, the 407 is the response.
+    let client = Client::builder()
+        .proxy(Proxy::http(proxy.url("/")).unwrap())
+        .build()
+        .unwrap();
+    let response = within(10, client.get("http://127.0.0.1:9/").send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PROXY_AUTHENTICATION_REQUIRED);
+}
+
+/// The layer on its own, around Courier's transport: a custom stack.
+#[tokio::test]
+async fn the_auth_layer_in_a_custom_stack() {
+    use courier_core::auth::{AuthLayer, CredentialStore, Credentials};
+    use courier_core::transport::Transport;
+    use tower::{Layer, ServiceExt};
+
+    let digest = DigestServer::new("SHA-256-sess", Some("auth"));
+    let server = digest.clone().start().await;
+    let store =
+        CredentialStore::new().host("127.0.0.1", Credentials::new("Mufasa", "Circle of Life"));
+    let stack = AuthLayer::new(store).layer(Transport::builder().build().unwrap());
+    for _ in 0..2 {
+        let req = http::Request::get(server.url("/custom"))
+            .body(courier_core::Body::empty())
+            .unwrap();
+        let res = within(10, stack.clone().oneshot(req)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Clones share the session: one challenge for both requests.
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
+}
