@@ -11,13 +11,16 @@ use courier_testkit::{respond, TestServer};
 use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-/// A hyper server on a Unix socket in a fresh directory, answering with the Host header it got;
-/// returns the socket's path and how many connections it accepted.
-async fn unix_server() -> (std::path::PathBuf, Arc<Mutex<usize>>) {
+/// A hyper server on a Unix socket in a fresh directory, answering with the Host header it got
+/// (over TLS with `tls`); returns the socket's path and how many connections it accepted.
+async fn unix_server(
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> (std::path::PathBuf, Arc<Mutex<usize>>) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "courier-unix-{}-{:?}",
+        "courier-unix-{}-{}",
         std::process::id(),
-        std::thread::current().id()
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -28,21 +31,38 @@ async fn unix_server() -> (std::path::PathBuf, Arc<Mutex<usize>>) {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             *count.lock().unwrap() += 1;
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(|req: http::Request<_>| async move {
-                    let host = req
-                        .headers()
-                        .get("host")
-                        .map(|h| h.to_str().unwrap().to_owned())
-                        .unwrap_or_default();
+                    // HTTP/1.1's Host header, or HTTP/2's :authority.
+                    let host = match req.headers().get("host") {
+                        Some(host) => host.to_str().unwrap().to_owned(),
+                        None => req
+                            .uri()
+                            .authority()
+                            .map(|a| a.to_string())
+                            .unwrap_or_default(),
+                    };
                     let body = format!("unix {} {host}", req.uri().path());
                     Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
                         body,
                     ))))
                 });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                match tls {
+                    None => {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                    Some(tls) => {
+                        if let Ok(stream) = tls.accept(stream).await {
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                    }
+                }
             });
         }
     });
@@ -51,7 +71,7 @@ async fn unix_server() -> (std::path::PathBuf, Arc<Mutex<usize>>) {
 
 #[tokio::test]
 async fn every_request_goes_over_the_unix_socket() {
-    let (path, accepted) = unix_server().await;
+    let (path, accepted) = unix_server(None).await;
     let client = Client::builder().unix_socket(&path).build().unwrap();
     // The URL's host is only the Host header: nothing is resolved or dialled.
     for (url, expected) in [
@@ -76,6 +96,30 @@ async fn every_request_goes_over_the_unix_socket() {
         .unwrap_err();
     assert!(err.is_connect() && !err.is_dns(), "{err:?}");
     assert!(format!("{err:#}").contains("missing.sock"), "{err:#}");
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
+async fn https_over_the_unix_socket() {
+    let certs = courier_testkit::tls::TestCerts::generate(&["localhost"]);
+    let (path, _) = unix_server(Some(certs.acceptor(courier_testkit::Protocol::Auto))).await;
+    let ca = courier::Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap();
+    let client = Client::builder()
+        .unix_socket(&path)
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    // The URL's host is the TLS server name the certificate is checked against.
+    let response = within(10, client.get("https://localhost/s").send())
+        .await
+        .unwrap();
+    assert_eq!(response.version(), courier::Version::HTTP_2);
+    assert_eq!(response.text().await.unwrap(), "unix /s localhost");
+    let err = within(10, client.get("https://other.test/s").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert!(format!("{err:#}").contains("not valid for name"), "{err:#}");
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 

@@ -88,7 +88,8 @@ impl Proxy {
 
     /// Decide per request: `fun` gets the request's URL and names a proxy, or `None` to let the next
     /// proxy (or none) decide. A URL `fun` returns that is not a valid proxy fails that request with a
-    /// builder error.
+    /// builder error. `fun` is asked for each request and again when a connection is opened for it,
+    /// so it should answer the same for the same origin.
     ///
     /// ```
     /// use courier_core::transport::Proxy;
