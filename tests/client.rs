@@ -513,12 +513,30 @@ async fn connection_refused_and_dns_failure_are_connect_errors() {
         "{err}"
     );
 
+    assert!(!err.is_dns());
+
+    // A name the client's resolver says no to (never a real DNS server).
+    struct Refuse;
+    impl courier::dns::Resolve for Refuse {
+        fn resolve(&self, name: courier::dns::Name) -> courier::dns::Resolving {
+            let message = format!("no such host: {}", name.as_str());
+            Box::pin(async move { Err(message.into()) })
+        }
+    }
+    let client = Client::builder()
+        .dns_resolver(std::sync::Arc::new(Refuse))
+        .build()
+        .unwrap();
     let err = client
         .get("http://courier-test.invalid/")
         .send()
         .await
         .unwrap_err();
-    assert!(err.is_connect(), "{err:?}");
+    assert!(err.is_connect() && err.is_dns(), "{err:?}");
+    assert!(
+        format!("{err:#}").ends_with("no such host: courier-test.invalid"),
+        "{err:#}"
+    );
     assert_still_works(&client).await;
 }
 

@@ -535,7 +535,7 @@ async fn a_proxy_asking_for_digest_gets_proxy_authorization() {
     digest.proxy = true;
     let proxy = digest.clone().start().await;
     let client = Client::builder()
-        .proxy(Proxy::http(&proxy.url("/")).unwrap())
+        .proxy(Proxy::http(proxy.url("/")).unwrap())
         .proxy_digest_auth("Mufasa", "Circle of Life")
         .build()
         .unwrap();
@@ -558,7 +558,7 @@ async fn a_proxy_asking_for_digest_gets_proxy_authorization() {
 
     // Without proxy credentials, the 407 is the response.
     let client = Client::builder()
-        .proxy(Proxy::http(&proxy.url("/")).unwrap())
+        .proxy(Proxy::http(proxy.url("/")).unwrap())
         .build()
         .unwrap();
     let response = within(10, client.get("http://127.0.0.1:9/").send())

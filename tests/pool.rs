@@ -552,8 +552,7 @@ async fn a_name_with_several_addresses_falls_back_to_the_next() {
     };
     // The URL carries no port, so each resolved address keeps its own.
     let client = Client::builder()
-        .resolve("multi.test", dead)
-        .resolve("multi.test", server.addr())
+        .resolve_to_addrs("multi.test", &[dead, server.addr()])
         .build()
         .unwrap();
     let response = client

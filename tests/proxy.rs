@@ -1,8 +1,12 @@
-//! Proxies (absolute-form for http, CONNECT tunnels for https, basic auth, no_proxy, environment) and
-//! credentials in URLs, against a recording test proxy.
+//! Proxies (absolute-form for http, CONNECT tunnels for https, HTTPS proxies, basic and custom auth,
+//! headers for the proxy, custom proxies, no_proxy, environment) and credentials in URLs, against a
+//! recording test proxy. SOCKS proxies are in `socks.rs`.
 
-use courier::{Client, Proxy};
-use courier_testkit::{echo, redirect, ProxyServer, TestServer};
+use courier::{Client, NoProxy, Proxy};
+use courier_testkit::client::{get_text, within};
+use courier_testkit::tls::TestCerts;
+use courier_testkit::{echo, redirect, respond, ProxyServer, RawServer, TestServer, Then};
+use http::header::{HeaderMap, HeaderValue};
 
 fn header_line<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|line| {
@@ -17,7 +21,7 @@ async fn http_requests_go_to_the_proxy_in_absolute_form_with_auth() {
     let proxy = ProxyServer::start(origin.addr()).await;
     let client = Client::builder()
         .proxy(
-            Proxy::http(&proxy.url())
+            Proxy::http(proxy.url())
                 .unwrap()
                 .basic_auth("Aladdin", "open sesame"),
         )
@@ -59,7 +63,7 @@ async fn https_requests_tunnel_through_connect() {
     let client = Client::builder()
         .add_root_certificate(ca)
         .proxy(
-            Proxy::https(&format!(
+            Proxy::https(format!(
                 "http://user:pa%20ss@127.0.0.1:{}",
                 proxy.url().rsplit(':').next().unwrap()
             ))
@@ -95,9 +99,9 @@ async fn no_proxy_hosts_bypass_the_proxy() {
     let proxy = ProxyServer::start(origin.addr()).await;
     let client = Client::builder()
         .proxy(
-            Proxy::all(&proxy.url())
+            Proxy::all(proxy.url())
                 .unwrap()
-                .no_proxy("localhost, 127.0.0.1"),
+                .no_proxy(NoProxy::from_string("localhost, 127.0.0.1")),
         )
         .build()
         .unwrap();
@@ -108,10 +112,19 @@ async fn no_proxy_hosts_bypass_the_proxy() {
 
 #[tokio::test]
 async fn proxies_are_validated() {
-    assert!(Proxy::all("socks5://127.0.0.1:1080")
-        .unwrap_err()
-        .is_builder());
-    assert!(Proxy::all("::nope").unwrap_err().is_builder());
+    for bad in ["ftp://127.0.0.1:21", "::nope", "http://"] {
+        assert!(Proxy::all(bad).unwrap_err().is_builder(), "{bad}");
+    }
+    // &str, String and Url; no scheme means http.
+    let url = url::Url::parse("https://127.0.0.1:3129").unwrap();
+    Proxy::https(url.clone()).unwrap();
+    Proxy::https(&url).unwrap();
+    Proxy::http(String::from("127.0.0.1:3128")).unwrap();
+    // The credentials are never shown, not even of a URL that does not parse.
+    let err = Proxy::all("http://user:hunter2@[nope").unwrap_err();
+    assert!(!format!("{err:#}").contains("hunter2"), "{err:#}");
+    let proxy = Proxy::all("http://user:hunter2@127.0.0.1:3128").unwrap();
+    assert!(!format!("{proxy:?}").contains("hunter2"));
 }
 
 #[tokio::test]
@@ -219,4 +232,234 @@ async fn url_credentials_become_basic_auth_and_stay_on_their_origin() {
         None,
         "credentials leaked to another origin"
     );
+}
+
+/// A TLS origin that answers `secret`, recording whether any proxy header reached it.
+async fn tls_origin() -> TestServer {
+    TestServer::builder()
+        .tls()
+        .start(|req| async move { echo(&req) })
+        .await
+}
+
+#[tokio::test]
+async fn an_https_proxy_with_its_own_certificate() {
+    let origin = tls_origin().await;
+    let plain_origin = TestServer::echo().await;
+    let proxy_certs = TestCerts::generate(&["localhost"]);
+    let proxy = ProxyServer::start_tls(origin.addr(), &proxy_certs).await;
+    let origin_ca = courier::Certificate::from_pem(origin.ca_pem().as_bytes()).unwrap();
+    let proxy_ca = courier::Certificate::from_pem(proxy_certs.ca_pem.as_bytes()).unwrap();
+    let client = Client::builder()
+        .tls_certs_only([origin_ca.clone(), proxy_ca])
+        .proxy(Proxy::https(proxy.url()).unwrap().basic_auth("u", "p"))
+        .build()
+        .unwrap();
+    let response = within(10, client.get(origin.url("/inside")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.version(),
+        http::Version::HTTP_2,
+        "ALPN with the origin runs inside the TLS tunnel"
+    );
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1);
+    let port = origin.addr().port();
+    assert!(seen[0].starts_with(&format!("CONNECT localhost:{port} HTTP/1.1\r\n")));
+    assert_eq!(
+        header_line(&seen[0], "proxy-authorization"),
+        Some("Basic dTpw")
+    );
+    assert_eq!(origin.last_request().header("proxy-authorization"), None);
+
+    // http through an https proxy: forwarded in absolute form, inside TLS to the proxy.
+    let forward = ProxyServer::start_tls(plain_origin.addr(), &proxy_certs).await;
+    let client = Client::builder()
+        .tls_certs_only([courier::Certificate::from_pem(proxy_certs.ca_pem.as_bytes()).unwrap()])
+        .proxy(Proxy::http(forward.url()).unwrap())
+        .build()
+        .unwrap();
+    within(10, client.get("http://plain.test:8080/fwd").send())
+        .await
+        .unwrap();
+    assert!(forward.seen()[0].starts_with("GET http://plain.test:8080/fwd HTTP/1.1\r\n"));
+    assert_eq!(plain_origin.last_request().path(), "/fwd");
+
+    // A proxy whose certificate is not trusted is refused before anything is sent.
+    let client = Client::builder()
+        .tls_certs_only([origin_ca])
+        .proxy(Proxy::all(proxy.url()).unwrap())
+        .build()
+        .unwrap();
+    let err = within(10, client.get(origin.url("/x")).send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert!(
+        format!("{err:#}").contains("TLS handshake with the proxy failed"),
+        "{err:#}"
+    );
+    assert_eq!(proxy.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn proxy_headers_and_custom_auth_reach_the_proxy_only() {
+    let origin = tls_origin().await;
+    let proxy = ProxyServer::start(origin.addr()).await;
+    let mut headers = HeaderMap::new();
+    headers.insert("x-proxy-tenant", HeaderValue::from_static("blue"));
+    let client = courier_testkit::client::trusting(&origin)
+        .proxy(
+            Proxy::all(proxy.url())
+                .unwrap()
+                .headers(headers)
+                .custom_http_auth(HeaderValue::from_static("Bearer proxy-token")),
+        )
+        .build()
+        .unwrap();
+    within(10, client.get(origin.url("/h")).send())
+        .await
+        .unwrap();
+    let seen = &proxy.seen()[0];
+    assert_eq!(header_line(seen, "x-proxy-tenant"), Some("blue"));
+    assert_eq!(
+        header_line(seen, "proxy-authorization"),
+        Some("Bearer proxy-token")
+    );
+    let request = origin.last_request();
+    assert_eq!(request.path(), "/h");
+    assert_eq!(request.header("x-proxy-tenant"), None);
+    assert_eq!(request.header("proxy-authorization"), None);
+}
+
+#[tokio::test]
+async fn a_custom_proxy_decides_per_url() {
+    let origin = TestServer::echo().await;
+    let proxy = ProxyServer::start(origin.addr()).await;
+    let proxy_url = proxy.url();
+    let client = Client::builder()
+        .proxy(Proxy::custom(move |url| match url.host_str() {
+            Some(host) if host.ends_with(".corp.test") => Some(proxy_url.clone()),
+            Some("broken.test") => Some("ftp://nope".to_owned()),
+            _ => None,
+        }))
+        .resolve("direct.test", origin.addr())
+        .build()
+        .unwrap();
+    within(10, client.get("http://app.corp.test/via").send())
+        .await
+        .unwrap();
+    assert_eq!(proxy.seen().len(), 1);
+    assert!(proxy.seen()[0].starts_with("GET http://app.corp.test/via HTTP/1.1"));
+
+    let port = origin.addr().port();
+    within(
+        10,
+        client
+            .get(format!("http://direct.test:{port}/direct"))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(proxy.seen().len(), 1, "None goes direct");
+    assert_eq!(origin.last_request().path(), "/direct");
+
+    let err = within(10, client.get("http://broken.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_builder(), "{err:?}");
+
+    // NoProxy applies to custom proxies too; no_proxy(None) names nothing.
+    let proxy_url = proxy.url();
+    let client = Client::builder()
+        .proxy(
+            Proxy::custom(move |_| Some(proxy_url.clone()))
+                .no_proxy(NoProxy::from_string("direct.test")),
+        )
+        .resolve("direct.test", origin.addr())
+        .build()
+        .unwrap();
+    within(
+        10,
+        client
+            .get(format!("http://direct.test:{port}/bypass"))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(proxy.seen().len(), 1);
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url()).unwrap().no_proxy(None))
+        .build()
+        .unwrap();
+    within(10, client.get("http://direct.test/proxied").send())
+        .await
+        .unwrap();
+    assert_eq!(proxy.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn a_refusing_proxy_is_a_connect_error_without_credentials() {
+    let proxy = RawServer::reply(
+        "HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n",
+        Then::Close,
+    )
+    .await;
+    let client = Client::builder()
+        .proxy(
+            Proxy::all(format!("http://127.0.0.1:{}", proxy.addr().port()))
+                .unwrap()
+                .basic_auth("alice", "hunter2"),
+        )
+        .build()
+        .unwrap();
+    let err = within(10, client.get("https://origin.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    let shown = format!("{err:#} {err:?}");
+    assert!(shown.contains("407"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("YWxpY2U6aHVudGVyMg"),
+        "{shown}"
+    );
+
+    // A forwarding proxy's 407 is the response.
+    let client = Client::builder()
+        .proxy(Proxy::http(format!("http://127.0.0.1:{}", proxy.addr().port())).unwrap())
+        .build()
+        .unwrap();
+    let response = within(10, client.get("http://origin.test/").send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 407);
+}
+
+#[tokio::test]
+async fn no_proxy_from_env_and_from_string() {
+    assert!(NoProxy::from_string("").is_none());
+    let no = NoProxy::from_string("a.test").unwrap();
+    assert!(format!("{no:?}").contains("a.test"));
+    let origin = TestServer::start(|_| async { respond(200, "direct") }).await;
+    let proxy = ProxyServer::start(origin.addr()).await;
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url()).unwrap().no_proxy(Some(no)))
+        .resolve("sub.a.test", origin.addr())
+        .build()
+        .unwrap();
+    let port = origin.addr().port();
+    // b.test goes through the proxy (which forwards to the origin), sub.a.test goes direct (resolved
+    // by the override: subdomains match too).
+    assert_eq!(
+        get_text(&client, &format!("http://b.test:{port}/")).await,
+        "direct"
+    );
+    assert_eq!(proxy.seen().len(), 1);
+    assert_eq!(
+        get_text(&client, &format!("http://sub.a.test:{port}/")).await,
+        "direct"
+    );
+    assert_eq!(proxy.seen().len(), 1, "sub.a.test bypasses the proxy");
 }

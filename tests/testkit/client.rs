@@ -16,12 +16,11 @@ pub async fn within<F: Future>(secs: u64, fut: F) -> F::Output {
         .unwrap_or_else(|_| panic!("no result within {secs} s: the client hung"))
 }
 
-/// A client builder that trusts only the CA of `server` (a TLS [`TestServer`]), not the built-in roots.
+/// A client builder that trusts only the CA of `server` (a TLS [`TestServer`]), not the system's or the
+/// built-in roots.
 pub fn trusting(server: &TestServer) -> ClientBuilder {
     let ca = courier::Certificate::from_pem(server.ca_pem().as_bytes()).unwrap();
-    Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
+    Client::builder().tls_certs_only([ca])
 }
 
 /// GETs `url` and reads the whole body; panics on any error.

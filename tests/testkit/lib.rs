@@ -4,10 +4,13 @@
 //!   `rcgen` certificate) that runs a handler and records every request it saw.
 //! - [`RawServer`]: a TCP listener that hands each connection to a closure, for hand-written bytes.
 //! - [`tls`]: generated CA + server certificates (valid, expired, wrong host).
+//! - [`ProxyServer`]: an HTTP proxy (plain or TLS) forwarding everything to one upstream;
+//!   [`socks::SocksServer`]: a SOCKS4/4a/5 proxy.
 //! - [`client`]: client-side helpers for tests of the `Client` facade (hang guard, trusting client,
 //!   one-line GETs).
 
 pub mod client;
+pub mod socks;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -110,6 +113,7 @@ struct State {
 pub struct TestServerBuilder {
     protocol: Protocol,
     tls: Option<tls::TestCerts>,
+    tls_options: tls::ServerTls,
     max_concurrent_streams: Option<u32>,
 }
 
@@ -119,6 +123,7 @@ impl TestServer {
         TestServerBuilder {
             protocol: Protocol::Auto,
             tls: None,
+            tls_options: tls::ServerTls::default(),
             max_concurrent_streams: None,
         }
     }
@@ -213,6 +218,12 @@ impl TestServerBuilder {
         self
     }
 
+    /// Serve TLS as `options` say (TLS 1.2 only, client certificate required).
+    pub fn tls_options(mut self, options: tls::ServerTls) -> Self {
+        self.tls_options = options;
+        self
+    }
+
     /// Binds `127.0.0.1:0` and starts serving `handler`.
     pub async fn start<F, Fut>(self, handler: F) -> TestServer
     where
@@ -223,7 +234,10 @@ impl TestServerBuilder {
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
         let handler: Handler = Arc::new(move |req| Box::pin(handler(req)));
-        let acceptor = self.tls.as_ref().map(|certs| certs.acceptor(self.protocol));
+        let acceptor = self
+            .tls
+            .as_ref()
+            .map(|certs| certs.acceptor_with(self.protocol, self.tls_options));
         let protocol = self.protocol;
         let max_streams = self.max_concurrent_streams;
         let task_state = state.clone();
@@ -501,7 +515,10 @@ impl RawServer {
 }
 
 /// Reads one HTTP/1.1 request head (up to the blank line) from a raw stream; returns it as text.
-pub async fn read_request_head(stream: &mut TcpStream) -> std::io::Result<String> {
+pub async fn read_request_head<S>(stream: &mut S) -> std::io::Result<String>
+where
+    S: tokio::io::AsyncRead + Unpin,
+{
     use tokio::io::AsyncReadExt;
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
@@ -611,9 +628,11 @@ pub fn serve_ranges(req: &Recorded, data: &Bytes, etag: Option<&str>) -> Respons
 }
 
 /// A forward proxy for tests: answers `CONNECT host:port` by tunnelling to `upstream`, and forwards
-/// absolute-form requests to `upstream` as they are; records every request head it saw.
+/// absolute-form requests to `upstream` as they are; records every request head it saw. Plain TCP, or
+/// TLS with its own certificate ([`ProxyServer::start_tls`]).
 pub struct ProxyServer {
     addr: SocketAddr,
+    tls: bool,
     seen: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -621,34 +640,33 @@ pub struct ProxyServer {
 impl ProxyServer {
     /// Starts a proxy on `127.0.0.1:0` that sends everything to `upstream`, whatever the request names.
     pub async fn start(upstream: SocketAddr) -> ProxyServer {
+        ProxyServer::serve(upstream, None).await
+    }
+
+    /// The same, speaking TLS (HTTP/1.1) with `certs` to its clients: an `https://` proxy.
+    pub async fn start_tls(upstream: SocketAddr, certs: &tls::TestCerts) -> ProxyServer {
+        ProxyServer::serve(upstream, Some(certs.acceptor(Protocol::Http1))).await
+    }
+
+    async fn serve(
+        upstream: SocketAddr,
+        acceptor: Option<tokio_rustls::TlsAcceptor>,
+    ) -> ProxyServer {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        let raw = RawServer::start(move |mut client, _| {
+        let tls = acceptor.is_some();
+        let raw = RawServer::start(move |client, _| {
             let log = log.clone();
+            let acceptor = acceptor.clone();
             async move {
-                use tokio::io::AsyncWriteExt;
-                let Ok(head) = read_request_head(&mut client).await else {
-                    return;
-                };
-                log.lock().unwrap().push(head.clone());
-                let Ok(mut server) = TcpStream::connect(upstream).await else {
-                    let _ = client
-                        .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
-                        .await;
-                    return;
-                };
-                if head.starts_with("CONNECT ") {
-                    if client
-                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-                        .await
-                        .is_err()
-                    {
-                        return;
+                match acceptor {
+                    None => proxy_connection(client, upstream, log).await,
+                    Some(acceptor) => {
+                        if let Ok(client) = acceptor.accept(client).await {
+                            proxy_connection(client, upstream, log).await;
+                        }
                     }
-                } else if server.write_all(head.as_bytes()).await.is_err() {
-                    return;
                 }
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
             }
         })
         .await;
@@ -658,18 +676,57 @@ impl ProxyServer {
             let _raw = raw;
             std::future::pending::<()>().await;
         });
-        ProxyServer { addr, seen, task }
+        ProxyServer {
+            addr,
+            tls,
+            seen,
+            task,
+        }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` for a TLS proxy.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.addr.port())
+        if self.tls {
+            format!("https://localhost:{}", self.addr.port())
+        } else {
+            format!("http://127.0.0.1:{}", self.addr.port())
+        }
     }
 
     /// Every request head the proxy received (the first of each connection), as text.
     pub fn seen(&self) -> Vec<String> {
         self.seen.lock().unwrap().clone()
     }
+}
+
+/// One proxied connection: reads the first request head, then tunnels (`CONNECT`) or forwards it.
+async fn proxy_connection<S>(mut client: S, upstream: SocketAddr, log: Arc<Mutex<Vec<String>>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    let Ok(head) = read_request_head(&mut client).await else {
+        return;
+    };
+    log.lock().unwrap().push(head.clone());
+    let Ok(mut server) = TcpStream::connect(upstream).await else {
+        let _ = client
+            .write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+            .await;
+        return;
+    };
+    if head.starts_with("CONNECT ") {
+        if client
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await
+            .is_err()
+        {
+            return;
+        }
+    } else if server.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
 }
 
 impl Drop for ProxyServer {

@@ -50,6 +50,8 @@ enum Kind {
     Builder,
     Request,
     Connect,
+    /// A host name did not resolve: a connect error too.
+    Dns,
     /// The connect timeout: both a connect error and a timeout.
     ConnectTimeout,
     Timeout,
@@ -85,6 +87,11 @@ impl Error {
     /// No connection could be established: DNS, TCP or TLS failure. The request was not sent.
     pub fn connect<E: Into<BoxError>>(source: E) -> Error {
         Error::new(Kind::Connect, Some(source.into())).with_fate(Fate::NotSent)
+    }
+
+    /// A host name could not be resolved (`is_dns` and `is_connect`). The request was not sent.
+    pub fn dns<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Dns, Some(source.into())).with_fate(Fate::NotSent)
     }
 
     /// The connect timeout passed before a connection was established (`is_connect` and
@@ -226,7 +233,22 @@ impl Error {
 
     /// True if no connection could be made. Connect timeouts are both `is_connect` and `is_timeout`.
     pub fn is_connect(&self) -> bool {
-        matches!(self.inner.kind, Kind::Connect | Kind::ConnectTimeout)
+        matches!(
+            self.inner.kind,
+            Kind::Connect | Kind::Dns | Kind::ConnectTimeout
+        )
+    }
+
+    /// True if a host name did not resolve (no such name, or no address for it), as opposed to
+    /// other connect errors. Such errors are `is_connect` too.
+    ///
+    /// ```
+    /// let err = courier_core::Error::dns("no such host");
+    /// assert!(err.is_dns() && err.is_connect());
+    /// assert!(!courier_core::Error::connect("refused").is_dns());
+    /// ```
+    pub fn is_dns(&self) -> bool {
+        self.inner.kind == Kind::Dns
     }
 
     /// True if a deadline passed.
@@ -317,6 +339,7 @@ impl fmt::Display for Error {
             Kind::Builder => f.write_str("builder error")?,
             Kind::Request => f.write_str("error sending request")?,
             Kind::Connect => f.write_str("error connecting")?,
+            Kind::Dns => f.write_str("error resolving a host name")?,
             Kind::Timeout => f.write_str("operation timed out")?,
             Kind::ConnectTimeout => f.write_str("error connecting")?,
             Kind::Body => f.write_str("error reading a body")?,

@@ -20,7 +20,8 @@ use courier_core::cookie::{CookieManager, CookieStore, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
 use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Hop, Policy, RedirectHistory};
 use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
-use courier_core::transport::{Certificate, PoolStats, Proxy, Transport, TransportBuilder};
+use courier_core::transport::tls::{self, Certificate, Identity};
+use courier_core::transport::{PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
 use crate::target::Target;
@@ -816,10 +817,53 @@ impl ClientBuilder {
         self
     }
 
-    /// Resolve `host` to `addr` instead of asking DNS, like curl's `--resolve`.
+    /// Resolve `host` to `addr` instead of asking DNS, like curl's `--resolve`; replaces earlier
+    /// addresses for that host. A port in the URL wins over `addr`'s; port `0` means the scheme's.
     pub fn resolve(mut self, host: &str, addr: std::net::SocketAddr) -> ClientBuilder {
         self.transport = self.transport.resolve(host, addr);
         self
+    }
+
+    /// Resolve `host` to `addrs` (tried in order, Happy Eyeballs) instead of asking DNS.
+    pub fn resolve_to_addrs(mut self, host: &str, addrs: &[std::net::SocketAddr]) -> ClientBuilder {
+        self.transport = self.transport.resolve_to_addrs(host, addrs);
+        self
+    }
+
+    /// Resolve names with your own [`dns::Resolve`](crate::dns::Resolve) (an `Arc` of one, or one),
+    /// instead of the system's; `resolve` overrides still come first.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use courier::dns::{Addrs, Name, Resolve, Resolving};
+    ///
+    /// struct Loopback;
+    ///
+    /// impl Resolve for Loopback {
+    ///     fn resolve(&self, _name: Name) -> Resolving {
+    ///         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    ///         Box::pin(async move { Ok(Box::new(std::iter::once(loopback)) as Addrs) })
+    ///     }
+    /// }
+    ///
+    /// let client = courier::Client::builder().dns_resolver(Arc::new(Loopback)).build().unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn dns_resolver(mut self, resolver: impl crate::dns::IntoResolve) -> ClientBuilder {
+        self.transport = self.transport.dns_resolver(resolver);
+        self
+    }
+
+    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`.
+    /// Needs the `hickory-dns` feature: without it, `true` makes [`build`](ClientBuilder::build) fail.
+    pub fn hickory_dns(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.hickory_dns(enabled);
+        self
+    }
+
+    /// Do not use hickory-resolver, even with the `hickory-dns` feature.
+    pub fn no_hickory_dns(self) -> ClientBuilder {
+        self.hickory_dns(false)
     }
 
     /// Bind outgoing connections to this local address.
@@ -831,6 +875,87 @@ impl ClientBuilder {
     /// TCP keepalive probes on connections (default every 60 s); `None` turns them off.
     pub fn tcp_keepalive<D: Into<Option<Duration>>>(mut self, interval: D) -> ClientBuilder {
         self.transport = self.transport.tcp_keepalive(interval.into());
+        self
+    }
+
+    /// TCP keepalive: the time between probes once they started.
+    pub fn tcp_keepalive_interval<D: Into<Option<Duration>>>(
+        mut self,
+        interval: D,
+    ) -> ClientBuilder {
+        self.transport = self.transport.tcp_keepalive_interval(interval.into());
+        self
+    }
+
+    /// TCP keepalive: how many unanswered probes drop the connection.
+    pub fn tcp_keepalive_retries<C: Into<Option<u32>>>(mut self, retries: C) -> ClientBuilder {
+        self.transport = self.transport.tcp_keepalive_retries(retries.into());
+        self
+    }
+
+    /// `TCP_USER_TIMEOUT` (Linux): drop a connection whose sent data stays unacknowledged this long.
+    pub fn tcp_user_timeout<D: Into<Option<Duration>>>(mut self, timeout: D) -> ClientBuilder {
+        self.transport = self.transport.tcp_user_timeout(timeout.into());
+        self
+    }
+
+    /// Send through this network interface only (`SO_BINDTODEVICE`, Linux), e.g. `"eth1"`.
+    pub fn interface(mut self, interface: &str) -> ClientBuilder {
+        self.transport = self.transport.interface(interface);
+        self
+    }
+
+    /// Send every request over the Unix socket at `path`; the URL still names the `Host` header (and
+    /// the TLS server name for `https`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let docker = courier::Client::builder()
+    ///     .unix_socket("/var/run/docker.sock")
+    ///     .build()?;
+    /// let version = docker.get("http://localhost/version").send().await?.text().await?;
+    /// # drop(version);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> ClientBuilder {
+        self.transport = self.transport.unix_socket(path);
+        self
+    }
+
+    /// Trace every read and write of every connection at `trace` level (the traffic in clear, after
+    /// TLS). Default off.
+    pub fn connection_verbose(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.connection_verbose(enabled);
+        self
+    }
+
+    /// Wrap the connector in a tower layer (a concurrency limit, a timeout on connecting, a counter);
+    /// each call wraps the layers added before. The layer's service gets the origin
+    /// (`scheme://host:port`) and answers a [`connect::Connected`](crate::connect::Connected) stream.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = courier::Client::builder()
+    ///     .connector_layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+    ///     .connector_layer(tower::limit::ConcurrencyLimitLayer::new(16))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn connector_layer<L>(mut self, layer: L) -> ClientBuilder
+    where
+        L: Layer<crate::connect::BoxedConnector> + Send + Sync + 'static,
+        L::Service: Service<http::Uri, Response = crate::connect::Connected>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<http::Uri>>::Error: Into<crate::error::BoxError>,
+        <L::Service as Service<http::Uri>>::Future: Send + 'static,
+    {
+        self.transport = self.transport.connector_layer(layer);
         self
     }
 
@@ -852,21 +977,182 @@ impl ClientBuilder {
         self
     }
 
-    /// Trust an additional root certificate.
+    /// Trust an additional root certificate, besides the operating system's store.
     pub fn add_root_certificate(mut self, cert: Certificate) -> ClientBuilder {
         self.transport = self.transport.add_root_certificate(cert);
         self
     }
 
-    /// Trust the Mozilla roots built into the binary (default on).
+    /// Trust these root certificates besides the operating system's store (reqwest 0.13's name).
+    pub fn tls_certs_merge(
+        mut self,
+        certs: impl IntoIterator<Item = Certificate>,
+    ) -> ClientBuilder {
+        self.transport = self.transport.tls_certs_merge(certs);
+        self
+    }
+
+    /// Trust only these root certificates: neither the operating system's store nor the Mozilla roots.
+    ///
+    /// ```
+    /// # fn run(ca_pem: &[u8]) -> Result<(), courier::Error> {
+    /// let client = courier::Client::builder()
+    ///     .tls_certs_only(courier::tls::Certificate::from_pem_bundle(ca_pem)?)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_certs_only(mut self, certs: impl IntoIterator<Item = Certificate>) -> ClientBuilder {
+        self.transport = self.transport.tls_certs_only(certs);
+        self
+    }
+
+    /// Trust the Mozilla roots built into the binary instead of the operating system's verifier
+    /// (default off: the system's store, with any corporate CA installed there, is trusted).
     pub fn tls_built_in_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_built_in_root_certs(enabled);
         self
     }
 
-    /// Trust the operating system's root certificates too (default off).
+    /// Trust the operating system's store read as a list of roots (rustls-native-certs), instead of
+    /// the operating system's verifier (default off).
     pub fn tls_native_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_native_root_certs(enabled);
+        self
+    }
+
+    /// Show this client certificate to servers that ask for one (mutual TLS).
+    ///
+    /// ```
+    /// # fn run(cert_and_key_pem: &[u8]) -> Result<(), courier::Error> {
+    /// let identity = courier::Identity::from_pem(cert_and_key_pem)?;
+    /// let client = courier::Client::builder().identity(identity).build()?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> ClientBuilder {
+        self.transport = self.transport.identity(identity);
+        self
+    }
+
+    /// Check server certificates against this revocation list (use with `tls_certs_only`).
+    pub fn add_crl(mut self, crl: tls::CertificateRevocationList) -> ClientBuilder {
+        self.transport = self.transport.add_crl(crl);
+        self
+    }
+
+    /// Check server certificates against these revocation lists.
+    pub fn add_crls(
+        mut self,
+        crls: impl IntoIterator<Item = tls::CertificateRevocationList>,
+    ) -> ClientBuilder {
+        self.transport = self.transport.add_crls(crls);
+        self
+    }
+
+    /// Accept any server certificate (expired, self-signed, for another name). For development only:
+    /// anyone on the path can then read and change the traffic.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> ClientBuilder {
+        self.transport = self.transport.danger_accept_invalid_certs(accept);
+        self
+    }
+
+    /// Accept a valid certificate issued for another name.
+    pub fn danger_accept_invalid_hostnames(mut self, accept: bool) -> ClientBuilder {
+        self.transport = self.transport.danger_accept_invalid_hostnames(accept);
+        self
+    }
+
+    /// The oldest TLS version to speak.
+    pub fn min_tls_version(mut self, version: tls::Version) -> ClientBuilder {
+        self.transport = self.transport.min_tls_version(version);
+        self
+    }
+
+    /// The newest TLS version to speak.
+    pub fn max_tls_version(mut self, version: tls::Version) -> ClientBuilder {
+        self.transport = self.transport.max_tls_version(version);
+        self
+    }
+
+    /// Send the server name in the TLS handshake (SNI). Default on.
+    pub fn tls_sni(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.tls_sni(enabled);
+        self
+    }
+
+    /// Put a [`tls::TlsInfo`] in each TLS response's extensions (default off).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let client = courier::Client::builder().tls_info(true).build()?;
+    /// let response = client.get("https://127.0.0.1:8443/").send().await?;
+    /// let info = response.extensions().get::<courier::tls::TlsInfo>().unwrap();
+    /// println!("{} bytes of certificate", info.peer_certificate().unwrap().len());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_info(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.tls_info(enabled);
+        self
+    }
+
+    /// Write TLS session secrets to the file named by `SSLKEYLOGFILE`, when it is set (default off).
+    pub fn tls_sslkeylogfile(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.tls_sslkeylogfile(enabled);
+        self
+    }
+
+    /// Use this `rustls::ClientConfig` for TLS instead of the other TLS options; anything else makes
+    /// [`build`](ClientBuilder::build) fail.
+    pub fn use_preconfigured_tls(mut self, tls: impl std::any::Any) -> ClientBuilder {
+        self.transport = self.transport.use_preconfigured_tls(tls);
+        self
+    }
+
+    /// reqwest 0.13's name for [`danger_accept_invalid_certs`](ClientBuilder::danger_accept_invalid_certs).
+    pub fn tls_danger_accept_invalid_certs(self, accept: bool) -> ClientBuilder {
+        self.danger_accept_invalid_certs(accept)
+    }
+
+    /// reqwest 0.13's name for
+    /// [`danger_accept_invalid_hostnames`](ClientBuilder::danger_accept_invalid_hostnames).
+    pub fn tls_danger_accept_invalid_hostnames(self, accept: bool) -> ClientBuilder {
+        self.danger_accept_invalid_hostnames(accept)
+    }
+
+    /// reqwest 0.13's name for [`min_tls_version`](ClientBuilder::min_tls_version).
+    pub fn tls_version_min(self, version: tls::Version) -> ClientBuilder {
+        self.min_tls_version(version)
+    }
+
+    /// reqwest 0.13's name for [`max_tls_version`](ClientBuilder::max_tls_version).
+    pub fn tls_version_max(self, version: tls::Version) -> ClientBuilder {
+        self.max_tls_version(version)
+    }
+
+    /// reqwest 0.13's name for [`add_crls`](ClientBuilder::add_crls).
+    pub fn tls_crls_only(
+        self,
+        crls: impl IntoIterator<Item = tls::CertificateRevocationList>,
+    ) -> ClientBuilder {
+        self.add_crls(crls)
+    }
+
+    /// reqwest 0.13's name for [`use_preconfigured_tls`](ClientBuilder::use_preconfigured_tls).
+    pub fn tls_backend_preconfigured(self, tls: impl std::any::Any) -> ClientBuilder {
+        self.use_preconfigured_tls(tls)
+    }
+
+    /// Use rustls for TLS: the only backend, so this changes nothing (reqwest 0.13's name).
+    pub fn tls_backend_rustls(self) -> ClientBuilder {
+        self
+    }
+
+    /// Use rustls for TLS: the only backend, so this changes nothing (reqwest 0.12's name).
+    pub fn use_rustls_tls(self) -> ClientBuilder {
         self
     }
 

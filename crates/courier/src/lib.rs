@@ -36,8 +36,9 @@ mod timeout;
 
 pub use client::{Client, ClientBuilder};
 pub use courier_core::accept_language::AcceptLanguage;
+pub use courier_core::transport::tls::{Certificate, Identity};
 pub use courier_core::transport::{
-    Certificate, ConnectionInfo, Fate, HostStats, PoolStats, Proxy, Timings,
+    ConnectionInfo, Fate, HostStats, NoProxy, PoolStats, Proxy, Timings,
 };
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};
@@ -59,6 +60,34 @@ pub mod redirect {
 /// Retry policies: [`retry::RetryPolicy`], used with [`ClientBuilder::retry`].
 pub mod retry {
     pub use courier_core::retry::{RetryBudget, RetryPolicy};
+}
+
+/// TLS: certificates to trust, a client identity, revocation lists, versions, and what a handshake
+/// showed ([`tls::TlsInfo`]). Which certificates are trusted by default: see
+/// [`courier_core::transport::tls`].
+pub mod tls {
+    pub use courier_core::transport::tls::{
+        Certificate, CertificateRevocationList, Identity, TlsInfo, Version,
+    };
+}
+
+/// DNS: the [`dns::Resolve`] trait for [`ClientBuilder::dns_resolver`], and the resolvers Courier has.
+pub mod dns {
+    #[cfg(feature = "hickory-dns")]
+    pub use courier_core::transport::dns::HickoryResolver;
+    pub use courier_core::transport::dns::{
+        Addrs, GaiResolver, IntoResolve, InvalidNameError, Name, Resolve, Resolving,
+    };
+}
+
+/// Proxies: [`Proxy`], [`NoProxy`], and [`proxy::IntoProxy`] for the URL types a proxy is given as.
+pub mod proxy {
+    pub use courier_core::transport::{IntoProxy, NoProxy, Proxy};
+}
+
+/// The connector as [`ClientBuilder::connector_layer`] wraps it.
+pub mod connect {
+    pub use courier_core::transport::{BoxedConnector, Connected};
 }
 
 /// The error types, for naming `BoxError` in your own layers.

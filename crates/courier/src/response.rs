@@ -169,9 +169,9 @@ impl Response {
         self.body.size_hint().exact()
     }
 
-    /// The address of the server the response came from.
+    /// The address of the server the response came from (`None` over a Unix socket).
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.connection_info().map(ConnectionInfo::remote_addr)
+        self.connection_info().and_then(ConnectionInfo::remote_addr)
     }
 
     /// How the connection was made and used: whether it was reused, its addresses, protocol, TLS

@@ -1,11 +1,19 @@
-//! The connector: from a URI to a connected byte stream, TCP → proxy tunnel → TLS.
+//! The connector: from a URI to a connected byte stream, TCP → proxy → TLS.
 //!
-//! [`Connector`] is a `tower::Service<Uri>`: it resolves the host (or the proxy's), connects with
-//! Happy Eyeballs, asks an HTTP proxy for a `CONNECT` tunnel when an `https` request goes through one,
-//! and runs the TLS handshake with ALPN. `connect_timeout` bounds all of it together, so a server that
-//! accepts TCP and never answers the ClientHello fails as a connect timeout. The result is a
-//! [`Connected`]: the [`Stream`] and what is known about the connection ([`ConnMeta`]: addresses,
-//! negotiated protocol, TLS version and cipher suite, and how long each phase took).
+//! [`Connector`] is a `tower::Service<Uri>`. In order:
+//!
+//! | step | module |
+//! | --- | --- |
+//! | resolve the host, or the proxy's (overrides, then the configured resolver) | `dns` |
+//! | TCP with Happy Eyeballs and the socket options; or the Unix socket, if one is set | `tcp` |
+//! | through the proxy, if one applies: TLS to an `https://` proxy, then `CONNECT` for `https`, or the SOCKS handshake | `proxy` |
+//! | TLS with ALPN to the destination, for `https` | `tls` |
+//! | wrap the stream to trace its bytes, with `connection_verbose` | `verbose` |
+//!
+//! `connect_timeout` bounds all of it together, so a server that accepts TCP and never answers the
+//! ClientHello fails as a connect timeout. The result is a [`Connected`]: the [`Stream`] and what is
+//! known about the connection ([`ConnMeta`]: addresses, negotiated protocol, TLS version and cipher
+//! suite, and how long each phase took). `connector_layer`s, if any, wrap the whole service.
 //!
 //! What it does not do: pool or limit connections (the `pool` module), or speak HTTP (the `http1` and
 //! `http2` modules).
@@ -13,6 +21,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,7 +29,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
-use hyper_util::client::proxy::matcher::Matcher;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -28,9 +36,11 @@ use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::proxy;
-use super::resolve::Resolver;
+use super::dns::Resolver;
+use super::proxy::{self, Kind, Proxies};
 use super::tcp::{self, TcpOptions};
+use super::tls::TlsInfo;
+use super::verbose::Verbose;
 use crate::error::Error;
 
 /// Opens connections; cheap to clone.
@@ -43,10 +53,16 @@ struct ConnectorInner {
     resolver: Resolver,
     tcp: TcpOptions,
     tls: TlsConnector,
-    proxy: Option<Arc<Matcher>>,
+    /// TLS to an `https://` proxy: the same trust, ALPN `http/1.1` only (`CONNECT` is HTTP/1.1).
+    proxy_tls: TlsConnector,
+    proxy: Option<Arc<Proxies>>,
     connect_timeout: Option<Duration>,
     /// Every connection speaks HTTP/2 without ALPN (prior knowledge).
     http2_prior_knowledge: bool,
+    /// Keep the server's certificate for a [`TlsInfo`].
+    tls_info: bool,
+    unix_socket: Option<PathBuf>,
+    verbose: bool,
 }
 
 /// A fresh connection: the stream and what is known about it.
@@ -67,12 +83,15 @@ impl Connected {
 pub(crate) struct ConnMeta {
     pub(crate) id: u64,
     pub(crate) local_addr: Option<SocketAddr>,
-    pub(crate) remote_addr: SocketAddr,
+    /// `None` over a Unix socket.
+    pub(crate) remote_addr: Option<SocketAddr>,
     pub(crate) h2: bool,
     /// Connected to an HTTP proxy that forwards absolute-form requests (not a tunnel).
     pub(crate) proxied: bool,
     pub(crate) tls_version: Option<&'static str>,
     pub(crate) cipher_suite: Option<&'static str>,
+    /// The server's certificate, when `tls_info` was asked for.
+    pub(crate) tls_info: Option<TlsInfo>,
     /// When connecting started, and how long each phase took.
     pub(crate) started: Instant,
     pub(crate) dns: Duration,
@@ -96,23 +115,37 @@ impl ConnMeta {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Everything a [`Connector`] is made of, from the transport's builder.
+pub(crate) struct ConnectorConfig {
+    pub(crate) resolver: Resolver,
+    pub(crate) tcp: TcpOptions,
+    pub(crate) tls: rustls::ClientConfig,
+    pub(crate) proxy: Option<Arc<Proxies>>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) http2_prior_knowledge: bool,
+    pub(crate) tls_info: bool,
+    /// Every connection goes to this Unix socket instead (no DNS, TCP or proxy).
+    pub(crate) unix_socket: Option<PathBuf>,
+    /// Trace every read and write.
+    pub(crate) verbose: bool,
+}
+
 impl Connector {
-    pub(crate) fn new(
-        resolver: Resolver,
-        tcp: TcpOptions,
-        tls: rustls::ClientConfig,
-        proxy: Option<Arc<Matcher>>,
-        connect_timeout: Option<Duration>,
-        http2_prior_knowledge: bool,
-    ) -> Connector {
+    pub(crate) fn new(config: ConnectorConfig) -> Connector {
+        let mut to_proxy = config.tls.clone();
+        to_proxy.alpn_protocols = vec![b"http/1.1".to_vec()];
         Connector {
             inner: Arc::new(ConnectorInner {
-                resolver,
-                tcp,
-                tls: TlsConnector::from(Arc::new(tls)),
-                proxy,
-                connect_timeout,
-                http2_prior_knowledge,
+                resolver: config.resolver,
+                tcp: config.tcp,
+                tls: TlsConnector::from(Arc::new(config.tls)),
+                proxy_tls: TlsConnector::from(Arc::new(to_proxy)),
+                proxy: config.proxy,
+                connect_timeout: config.connect_timeout,
+                http2_prior_knowledge: config.http2_prior_knowledge,
+                tls_info: config.tls_info,
+                unix_socket: config.unix_socket,
+                verbose: config.verbose,
             }),
         }
     }
@@ -141,36 +174,17 @@ impl ConnectorInner {
             .trim_start_matches('[')
             .trim_end_matches(']');
         let default_port = if https { 443 } else { 80 };
-        let proxy = proxy::intercept(&self.proxy, dst);
-
-        // Where the TCP connection goes: the destination, or the proxy.
-        let (tcp_host, tcp_port, tcp_default) = match &proxy {
-            Some(p) => {
-                let uri = p.uri();
-                let host = uri.host().unwrap_or_default();
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                (host.to_owned(), uri.port_u16(), 80)
-            }
-            None => (host.to_owned(), dst.port_u16(), default_port),
+        let (conn, facts) = match &self.unix_socket {
+            Some(path) => (self.unix(path).await?, Facts::default()),
+            None => self.tcp_and_proxy(dst, host, default_port).await?,
         };
-        let addrs = self
-            .resolver
-            .resolve(&tcp_host, tcp_port, tcp_default)
-            .await
-            .map_err(Error::connect)?;
-        let resolved = Instant::now();
-        let mut stream = tcp::connect(addrs, &self.tcp)
-            .await
-            .map_err(Error::connect)?;
-        let remote_addr = stream.peer_addr().map_err(Error::connect)?;
-        let local_addr = stream.local_addr().ok();
-        let proxied = proxy.is_some() && !https;
-        if let (Some(p), true) = (&proxy, https) {
-            let port = dst.port_u16().unwrap_or(default_port);
-            proxy::tunnel(&mut stream, host, port, p.basic_auth())
-                .await
-                .map_err(Error::connect)?;
-        }
+        let Facts {
+            remote_addr,
+            local_addr,
+            proxied,
+            resolved,
+        } = facts;
+        let resolved = resolved.unwrap_or(started);
         let tcp_done = Instant::now();
 
         let mut meta = ConnMeta {
@@ -181,6 +195,7 @@ impl ConnectorInner {
             proxied,
             tls_version: None,
             cipher_suite: None,
+            tls_info: None,
             started,
             dns: resolved - started,
             tcp: tcp_done - resolved,
@@ -190,18 +205,131 @@ impl ConnectorInner {
             max_streams: std::sync::atomic::AtomicUsize::new(usize::MAX),
         };
         if !https {
-            return Ok(Connected {
-                stream: Stream::Tcp(stream),
-                meta,
-            });
+            let stream = self.maybe_verbose(conn, meta.id);
+            return Ok(Connected { stream, meta });
         }
         let name = ServerName::try_from(host.to_owned()).map_err(Error::connect)?;
-        let tls = self
-            .tls
-            .connect(name, stream)
+        let stream = match conn {
+            Stream::Tcp(tcp) => {
+                let tls = self.tls.connect(name, tcp).await.map_err(Error::connect)?;
+                self.record_session(&mut meta, tls.get_ref().1);
+                Stream::Tls(Box::new(tls))
+            }
+            // TLS inside a tunnel through an `https://` proxy.
+            other => {
+                let tls = self
+                    .tls
+                    .connect(name, other)
+                    .await
+                    .map_err(Error::connect)?;
+                self.record_session(&mut meta, tls.get_ref().1);
+                Stream::Other(Box::new(tls))
+            }
+        };
+        meta.tls = Some(tcp_done.elapsed());
+        let stream = self.maybe_verbose(stream, meta.id);
+        Ok(Connected { stream, meta })
+    }
+
+    /// Resolves, connects over TCP (Happy Eyeballs) to the destination or its proxy, and goes
+    /// through the proxy: TLS to an `https://` proxy, `CONNECT` for `https`, or the SOCKS handshake.
+    async fn tcp_and_proxy(
+        &self,
+        dst: &Uri,
+        host: &str,
+        default_port: u16,
+    ) -> Result<(Stream, Facts), Error> {
+        let https = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let port = dst.port_u16().unwrap_or(default_port);
+        let proxy = proxy::intercept(&self.proxy, dst)?;
+        let addrs = match &proxy {
+            Some(p) => self.resolver.resolve(&p.host, Some(p.port), p.port).await?,
+            None => {
+                self.resolver
+                    .resolve(host, dst.port_u16(), default_port)
+                    .await?
+            }
+        };
+        let resolved = Instant::now();
+        let tcp = tcp::connect(addrs, &self.tcp)
             .await
             .map_err(Error::connect)?;
-        let (_, session) = tls.get_ref();
+        let mut facts = Facts {
+            remote_addr: Some(tcp.peer_addr().map_err(Error::connect)?),
+            local_addr: tcp.local_addr().ok(),
+            proxied: false,
+            resolved: Some(resolved),
+        };
+        let conn = match proxy.as_deref() {
+            None => Stream::Tcp(tcp),
+            #[cfg(feature = "socks")]
+            Some(p) if p.kind.is_socks() => Stream::Tcp(
+                proxy::socks::handshake(
+                    tcp,
+                    p,
+                    host,
+                    (dst.port_u16(), default_port),
+                    &self.resolver,
+                )
+                .await?,
+            ),
+            Some(p) => {
+                let mut conn = if p.kind == Kind::Https {
+                    let name = ServerName::try_from(p.host.clone()).map_err(Error::connect)?;
+                    let tls = self
+                        .proxy_tls
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|e| Error::connect(ProxyTlsError(e)))?;
+                    Stream::Tls(Box::new(tls))
+                } else {
+                    Stream::Tcp(tcp)
+                };
+                if https {
+                    proxy::tunnel(&mut conn, host, port, &p.headers)
+                        .await
+                        .map_err(Error::connect)?;
+                } else {
+                    facts.proxied = true;
+                }
+                conn
+            }
+        };
+        Ok((conn, facts))
+    }
+
+    /// Connects to the Unix socket at `path`.
+    #[cfg(unix)]
+    async fn unix(&self, path: &std::path::Path) -> Result<Stream, Error> {
+        let stream = tokio::net::UnixStream::connect(path).await.map_err(|err| {
+            Error::connect(io::Error::new(
+                err.kind(),
+                format!(
+                    "cannot connect to the Unix socket {}: {err}",
+                    path.display()
+                ),
+            ))
+        })?;
+        Ok(Stream::Other(Box::new(stream)))
+    }
+
+    #[cfg(not(unix))]
+    async fn unix(&self, _path: &std::path::Path) -> Result<Stream, Error> {
+        Err(Error::builder("Unix sockets exist only on Unix"))
+    }
+
+    /// `stream`, wrapped to trace its reads and writes when `connection_verbose` is on.
+    fn maybe_verbose(&self, stream: Stream, id: u64) -> Stream {
+        if self.verbose {
+            Stream::Other(Box::new(Verbose::new(stream, id)))
+        } else {
+            stream
+        }
+    }
+
+    /// Records what the TLS handshake settled: protocol (ALPN), version, cipher suite, and the
+    /// server's certificate when `tls_info` is on.
+    fn record_session(&self, meta: &mut ConnMeta, session: &rustls::ClientConnection) {
         meta.h2 = match session.alpn_protocol() {
             Some(b"h2") => true,
             Some(_) => false,
@@ -215,13 +343,38 @@ impl ConnectorInner {
         meta.cipher_suite = session
             .negotiated_cipher_suite()
             .and_then(|s| s.suite().as_str());
-        meta.tls = Some(tcp_done.elapsed());
-        Ok(Connected {
-            stream: Stream::Tls(Box::new(tls)),
-            meta,
-        })
+        if self.tls_info {
+            meta.tls_info = Some(TlsInfo {
+                peer_certificate: session
+                    .peer_certificates()
+                    .and_then(|certs| certs.first())
+                    .map(|cert| Arc::from(cert.as_ref())),
+            });
+        }
     }
 }
+
+/// What connecting showed before TLS: addresses (none for a Unix socket), whether an HTTP proxy
+/// forwards the requests, and when name resolution ended.
+#[derive(Default)]
+struct Facts {
+    remote_addr: Option<SocketAddr>,
+    local_addr: Option<SocketAddr>,
+    proxied: bool,
+    resolved: Option<Instant>,
+}
+
+/// The TLS handshake with an `https://` proxy failed (not the destination's).
+#[derive(Debug)]
+struct ProxyTlsError(io::Error);
+
+impl std::fmt::Display for ProxyTlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TLS handshake with the proxy failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ProxyTlsError {}
 
 impl tower_service::Service<Uri> for Connector {
     type Response = Connected;
@@ -260,13 +413,20 @@ impl std::fmt::Display for ConnectTimedOut {
 
 impl std::error::Error for ConnectTimedOut {}
 
-/// A connected byte stream: plain TCP or TLS over TCP.
+/// A connected byte stream: plain TCP, TLS over TCP, or another stream (TLS inside TLS to a proxy).
 pub enum Stream {
     /// Plain TCP (`http`, or to a forwarding proxy).
     Tcp(TcpStream),
-    /// TLS over TCP (`https`, perhaps inside a proxy tunnel).
+    /// TLS over TCP (`https`, perhaps inside a proxy tunnel; or to an `https://` proxy).
     Tls(Box<TlsStream<TcpStream>>),
+    /// Any other stream: TLS through an `https://` proxy's tunnel.
+    Other(Box<dyn Io>),
 }
+
+/// What a [`Stream::Other`] is: any tokio byte stream that can move between tasks.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
 impl AsyncRead for Stream {
     fn poll_read(
@@ -277,6 +437,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Other(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -290,6 +451,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Other(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -301,6 +463,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Other(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -308,6 +471,7 @@ impl AsyncWrite for Stream {
         match self {
             Stream::Tcp(s) => s.is_write_vectored(),
             Stream::Tls(s) => s.is_write_vectored(),
+            Stream::Other(s) => s.is_write_vectored(),
         }
     }
 
@@ -315,6 +479,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+            Stream::Other(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -322,6 +487,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Other(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

@@ -25,7 +25,7 @@ use super::connect::ConnMeta;
 /// let request = http::Request::get("http://127.0.0.1:8080/").body(Body::empty()).unwrap();
 /// let response = transport.call(request).await?;
 /// let info = response.extensions().get::<ConnectionInfo>().unwrap();
-/// println!("reused: {}, remote: {}", info.reused(), info.remote_addr());
+/// println!("reused: {}, remote: {:?}", info.reused(), info.remote_addr());
 /// println!("first byte after {:?}", info.timings().first_byte());
 /// # Ok(())
 /// # }
@@ -58,8 +58,8 @@ impl ConnectionInfo {
         self.inner.reused
     }
 
-    /// The server's address (or the proxy's, through a proxy).
-    pub fn remote_addr(&self) -> SocketAddr {
+    /// The server's address (or the proxy's, through a proxy); `None` over a Unix socket.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.inner.conn.remote_addr
     }
 

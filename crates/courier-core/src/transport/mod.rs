@@ -1,17 +1,18 @@
 //! The transport: Courier's own connection pool over hyper's HTTP/1.1 and HTTP/2 connections.
 //!
 //! [`Transport`] is a `tower::Service<http::Request<B>>`. It sends exactly the request it is given
-//! (absolute-form URI; it adds only `Host` for HTTP/1.1 and the proxy's credentials) and returns the
-//! response with a streaming [`ResponseBody`] and a [`ConnectionInfo`] in its extensions. Everything
-//! else (user agent, decompression, cookies, redirects, retries with backoff) is done by the layers
-//! stacked on top of it. Clones share one pool.
+//! (absolute-form URI; it adds only `Host` for HTTP/1.1, and a forwarding proxy's credentials and
+//! headers) and returns the response with a streaming [`ResponseBody`] and a [`ConnectionInfo`] (and,
+//! with `tls_info`, a [`TlsInfo`]) in its extensions. Everything else (user agent, decompression,
+//! cookies, redirects, retries with backoff) is done by the layers stacked on top of it. Clones share
+//! one pool.
 //!
 //! How a request goes, one module per step:
 //!
 //! | step | module |
 //! | --- | --- |
 //! | wait for a connection, or the right to open one, first come first served | `pool` |
-//! | open it: resolve, TCP with Happy Eyeballs, proxy tunnel, TLS with ALPN | `connect` (`resolve`, `tcp`, `proxy`, `tls`) |
+//! | open it: resolve, TCP with Happy Eyeballs, proxy tunnel, TLS with ALPN | `connect` (`dns`, `tcp`, `proxy`, `tls`) |
 //! | handshake and drive it | `http1`, `http2` |
 //! | send, and hold the connection until the body ends | `checkout`, `body` |
 //! | on failure, decide whether sending again is safe | `classify` |
@@ -26,14 +27,15 @@ mod body;
 mod checkout;
 mod classify;
 mod connect;
+pub mod dns;
 mod http1;
 mod http2;
 mod info;
 mod pool;
 mod proxy;
-mod resolve;
 mod tcp;
-mod tls;
+pub mod tls;
+mod verbose;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -45,7 +47,6 @@ use std::time::Duration;
 
 use http::header::{HeaderValue, HOST};
 use http::{Method, Request, Response, Uri, Version};
-use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::time::Instant;
 
@@ -54,22 +55,39 @@ use crate::error::{BoxError, Error};
 
 pub use body::ResponseBody;
 pub use classify::Fate;
-pub use connect::{Connected, Connector, Stream};
+use connect::ConnectorConfig;
+pub use connect::{Connected, Connector, Io, Stream};
 pub use info::{ConnectionInfo, Timings};
 pub use pool::{HostStats, PoolStats};
-pub use proxy::Proxy;
-pub use tls::Certificate;
+pub use proxy::{IntoProxy, NoProxy, Proxy};
+pub use tls::{Certificate, CertificateRevocationList, Identity, TlsInfo};
 
 use checkout::{Checkout, ConnectSlot};
+use dns::Resolver;
 use pool::{Acquired, Key, Pool, PoolConfig};
 use proxy::ProxyConfig;
-use resolve::Resolver;
 use tcp::TcpOptions;
 use tls::TlsOptions;
 
 /// The default time an idle pooled connection is kept: below the keep-alive of common servers
 /// (nginx 75 s, cloud load balancers 60 s) so the client drops a connection before the server does.
 pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The connector as the transport calls it once `connector_layer`s wrap it: a cloneable, boxed
+/// `tower::Service<Uri>` answering a [`Connected`] stream (the origin `scheme://host:port` in, and any
+/// error boxed).
+pub type BoxedConnector = tower::util::BoxCloneSyncService<Uri, Connected, BoxError>;
+
+/// One `connector_layer`, applied to the connector (or the layers under it) when the transport is
+/// built.
+#[derive(Clone)]
+struct ConnectorLayer(Arc<dyn Fn(BoxedConnector) -> BoxedConnector + Send + Sync>);
+
+impl std::fmt::Debug for ConnectorLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectorLayer")
+    }
+}
 
 /// How many times a request hyper never wrote is moved to another connection before giving up.
 const MAX_UNSENT_RETRIES: usize = 3;
@@ -96,7 +114,9 @@ pub struct Transport<B: Send + 'static = Body> {
 struct Shared<B: Send + 'static> {
     pool: Pool<B>,
     connector: Connector,
-    proxy: Option<Arc<Matcher>>,
+    /// The connector inside its `connector_layer`s, when there are any.
+    layered: Option<BoxedConnector>,
+    proxy: Option<Arc<proxy::Proxies>>,
     retry_stale: bool,
     may_be_h2: MayBeH2,
     http1: hyper::client::conn::http1::Builder,
@@ -173,6 +193,11 @@ pub struct TransportBuilder {
     http2_prior_knowledge: bool,
     tcp: TcpOptions,
     resolve: HashMap<String, Vec<SocketAddr>>,
+    dns_resolver: Option<dns::DynResolve>,
+    hickory_dns: bool,
+    unix_socket: Option<std::path::PathBuf>,
+    connection_verbose: bool,
+    connector_layers: Vec<ConnectorLayer>,
     per_host: Option<usize>,
     total: Option<usize>,
     retry_stale: bool,
@@ -212,6 +237,11 @@ impl Default for TransportBuilder {
             http2_prior_knowledge: false,
             tcp: TcpOptions::default(),
             resolve: HashMap::new(),
+            dns_resolver: None,
+            hickory_dns: false,
+            unix_socket: None,
+            connection_verbose: false,
+            connector_layers: Vec::new(),
             per_host: None,
             total: None,
             retry_stale: true,
@@ -259,13 +289,31 @@ impl TransportBuilder {
         self
     }
 
-    /// Resolve `host` to `addr` instead of asking DNS (the URL's port, when given, wins over `addr`'s).
-    /// Called several times for one host, the addresses are tried in order (Happy Eyeballs).
-    pub fn resolve(mut self, host: &str, addr: SocketAddr) -> Self {
+    /// Resolve `host` to `addr` instead of asking DNS, replacing earlier addresses for that host.
+    /// A port in the URL wins over `addr`'s; port `0` means the scheme's.
+    pub fn resolve(self, host: &str, addr: SocketAddr) -> Self {
+        self.resolve_to_addrs(host, &[addr])
+    }
+
+    /// Resolve `host` to `addrs` (tried in order, Happy Eyeballs) instead of asking DNS, replacing
+    /// earlier addresses for that host.
+    pub fn resolve_to_addrs(mut self, host: &str, addrs: &[SocketAddr]) -> Self {
         self.resolve
-            .entry(host.to_ascii_lowercase())
-            .or_default()
-            .push(addr);
+            .insert(host.to_ascii_lowercase(), addrs.to_vec());
+        self
+    }
+
+    /// Resolve names with `resolver` instead of the system's (`resolve` overrides still come
+    /// first). See [`dns`].
+    pub fn dns_resolver(mut self, resolver: impl dns::IntoResolve) -> Self {
+        self.dns_resolver = Some(dns::DynResolve(resolver.into_resolve()));
+        self
+    }
+
+    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`.
+    /// Without the `hickory-dns` feature, `true` makes `build` fail. A `dns_resolver` wins.
+    pub fn hickory_dns(mut self, enabled: bool) -> Self {
+        self.hickory_dns = enabled;
         self
     }
 
@@ -325,21 +373,184 @@ impl TransportBuilder {
         self
     }
 
-    /// Trust an additional root certificate.
+    /// TCP keepalive: the time between probes once they started (Linux, macOS, BSDs, Windows).
+    pub fn tcp_keepalive_interval(mut self, interval: Option<Duration>) -> Self {
+        self.tcp.keepalive_interval = interval;
+        self
+    }
+
+    /// TCP keepalive: how many unanswered probes drop the connection (Linux, macOS, BSDs).
+    pub fn tcp_keepalive_retries(mut self, retries: Option<u32>) -> Self {
+        self.tcp.keepalive_retries = retries;
+        self
+    }
+
+    /// `TCP_USER_TIMEOUT` (Linux): drop the connection when sent data stays unacknowledged this
+    /// long. Elsewhere it is ignored.
+    pub fn tcp_user_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.tcp.user_timeout = timeout;
+        self
+    }
+
+    /// Send through this network interface only (`SO_BINDTODEVICE`, Linux), e.g. `"eth1"`. Elsewhere
+    /// it is ignored.
+    pub fn interface(mut self, interface: &str) -> Self {
+        self.tcp.interface = Some(interface.to_owned());
+        self
+    }
+
+    /// Send every request over the Unix socket at `path` (the URL's host still names the `Host`
+    /// header and, for `https`, the TLS server name); no DNS, TCP or proxy is used.
+    pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.unix_socket = Some(path.into());
+        self
+    }
+
+    /// Trace every read and write of every connection at `trace` level (after TLS: the traffic in
+    /// clear). Default off.
+    pub fn connection_verbose(mut self, enabled: bool) -> Self {
+        self.connection_verbose = enabled;
+        self
+    }
+
+    /// Wrap the connector in a tower layer: a concurrency limit or a timeout on connecting, a
+    /// counter, a circuit breaker. The layer's service gets the origin (`scheme://host:port`) and
+    /// answers the connected stream; each call wraps the layers added before. Errors it returns are
+    /// connect errors (a `tower` timeout is also `is_timeout`), and the request was not sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use courier_core::transport::Transport;
+    ///
+    /// let transport: Transport = Transport::builder()
+    ///     .connector_layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(5)))
+    ///     .connector_layer(tower::limit::ConcurrencyLimitLayer::new(16))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(transport);
+    /// ```
+    pub fn connector_layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower_layer::Layer<BoxedConnector> + Send + Sync + 'static,
+        L::Service:
+            tower_service::Service<Uri, Response = Connected> + Clone + Send + Sync + 'static,
+        <L::Service as tower_service::Service<Uri>>::Error: Into<BoxError>,
+        <L::Service as tower_service::Service<Uri>>::Future: Send + 'static,
+    {
+        use tower::ServiceExt as _;
+        self.connector_layers
+            .push(ConnectorLayer(Arc::new(move |inner: BoxedConnector| {
+                BoxedConnector::new(layer.layer(inner).map_err(Into::into))
+            })));
+        self
+    }
+
+    /// Trust an additional root certificate, besides the system's (see [`tls`] for which verifier
+    /// results).
     pub fn add_root_certificate(mut self, cert: Certificate) -> Self {
         self.tls.extra_roots.push(cert);
         self
     }
 
-    /// Trust the Mozilla roots compiled into the binary (webpki-roots). Default on.
+    /// Trust these root certificates besides the system's (or besides the Mozilla roots, with
+    /// `tls_built_in_root_certs(true)`).
+    pub fn tls_certs_merge(mut self, certs: impl IntoIterator<Item = Certificate>) -> Self {
+        self.tls.extra_roots.extend(certs);
+        self
+    }
+
+    /// Trust only these root certificates (and those of any other `tls_certs_only` or
+    /// `add_root_certificate` call): neither the system's nor the Mozilla roots.
+    pub fn tls_certs_only(mut self, certs: impl IntoIterator<Item = Certificate>) -> Self {
+        self.tls.extra_roots.extend(certs);
+        self.tls.certs_only = true;
+        self
+    }
+
+    /// Trust the Mozilla roots compiled into the binary (webpki-roots) instead of the operating
+    /// system's verifier. Default off.
     pub fn tls_built_in_root_certs(mut self, enabled: bool) -> Self {
         self.tls.built_in_roots = enabled;
         self
     }
 
-    /// Trust the operating system's root store too. Default off.
+    /// Trust the operating system's store as read by rustls-native-certs, checked by webpki, instead
+    /// of the operating system's verifier. Default off.
     pub fn tls_native_root_certs(mut self, enabled: bool) -> Self {
         self.tls.native_roots = enabled;
+        self
+    }
+
+    /// Show this client certificate to servers that ask for one (mutual TLS).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.tls.identity = Some(identity);
+        self
+    }
+
+    /// Check server certificates against this revocation list too (webpki verifier; use with
+    /// `tls_certs_only`).
+    pub fn add_crl(mut self, crl: CertificateRevocationList) -> Self {
+        self.tls.crls.push(crl);
+        self
+    }
+
+    /// Check server certificates against these revocation lists too.
+    pub fn add_crls(mut self, crls: impl IntoIterator<Item = CertificateRevocationList>) -> Self {
+        self.tls.crls.extend(crls);
+        self
+    }
+
+    /// Accept any server certificate: expired, self-signed, for another name. Handshake signatures are
+    /// still checked. For development only: anyone on the path can read and change the traffic.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.tls.verify_certs = !accept;
+        self
+    }
+
+    /// Accept a valid certificate issued for another name. Any site's certificate then passes for any
+    /// other site.
+    pub fn danger_accept_invalid_hostnames(mut self, accept: bool) -> Self {
+        self.tls.verify_hostnames = !accept;
+        self
+    }
+
+    /// The oldest TLS version to speak (rustls speaks 1.2 and 1.3).
+    pub fn min_tls_version(mut self, version: tls::Version) -> Self {
+        self.tls.min_version = Some(version);
+        self
+    }
+
+    /// The newest TLS version to speak.
+    pub fn max_tls_version(mut self, version: tls::Version) -> Self {
+        self.tls.max_version = Some(version);
+        self
+    }
+
+    /// Send the server name in the TLS handshake (SNI). Default on.
+    pub fn tls_sni(mut self, enabled: bool) -> Self {
+        self.tls.sni = enabled;
+        self
+    }
+
+    /// Put a [`TlsInfo`] (the server's certificate) in the extensions of every response that came
+    /// over TLS. Default off.
+    pub fn tls_info(mut self, enabled: bool) -> Self {
+        self.tls.info = enabled;
+        self
+    }
+
+    /// Write TLS session secrets to the file named by the `SSLKEYLOGFILE` environment variable (when
+    /// it is set), for Wireshark. Default off: the file decrypts every recorded connection.
+    pub fn tls_sslkeylogfile(mut self, enabled: bool) -> Self {
+        self.tls.keylog = enabled;
+        self
+    }
+
+    /// Use this TLS configuration, a `rustls::ClientConfig` (or an `Arc` of one), instead of building
+    /// one from the other TLS options. ALPN is set from the HTTP version options when the
+    /// configuration has none. Anything else makes `build` fail.
+    pub fn use_preconfigured_tls(mut self, tls: impl std::any::Any) -> Self {
+        self.tls.set_preconfigured(tls);
         self
     }
 
@@ -424,22 +635,42 @@ impl TransportBuilder {
         B::Error: Into<BoxError>,
     {
         let mut tls = self.tls.client_config()?;
-        tls.alpn_protocols = if self.http1_only {
-            vec![b"http/1.1".to_vec()]
-        } else if self.http2_prior_knowledge {
-            vec![b"h2".to_vec()]
-        } else {
-            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        if self.tls.preconfigured.is_none() || tls.alpn_protocols.is_empty() {
+            tls.alpn_protocols = alpn(self.http1_only, self.http2_prior_knowledge);
+        }
+        let tls_info = self.tls.info;
+        let resolver = match (self.dns_resolver, self.hickory_dns) {
+            (Some(resolver), _) => Some(resolver.0),
+            (None, false) => None,
+            #[cfg(feature = "hickory-dns")]
+            (None, true) => Some(Arc::new(dns::HickoryResolver::new()) as Arc<dyn dns::Resolve>),
+            #[cfg(not(feature = "hickory-dns"))]
+            (None, true) => {
+                return Err(Error::builder(
+                    "hickory_dns(true) needs the `hickory-dns` feature",
+                ))
+            }
         };
-        let proxy = self.proxy.matcher();
-        let connector = Connector::new(
-            Resolver::new(self.resolve),
-            self.tcp,
+        let proxy = self.proxy.build()?;
+        let connector = Connector::new(ConnectorConfig {
+            resolver: Resolver::new(self.resolve, resolver),
+            tcp: self.tcp,
             tls,
-            proxy.clone(),
-            self.connect_timeout,
-            self.http2_prior_knowledge,
-        );
+            proxy: proxy.clone(),
+            connect_timeout: self.connect_timeout,
+            http2_prior_knowledge: self.http2_prior_knowledge,
+            tls_info,
+            unix_socket: self.unix_socket,
+            verbose: self.connection_verbose,
+        });
+
+        let layered = (!self.connector_layers.is_empty()).then(|| {
+            use tower::ServiceExt as _;
+            let base = BoxedConnector::new(connector.clone().map_err(BoxError::from));
+            self.connector_layers
+                .iter()
+                .fold(base, |inner, layer| (layer.0)(inner))
+        });
 
         let mut http1 = hyper::client::conn::http1::Builder::new();
         http1
@@ -481,6 +712,7 @@ impl TransportBuilder {
                     idle_timeout: self.pool_idle_timeout,
                     max_idle_per_host: self.pool_max_idle_per_host,
                 }),
+                layered,
                 connector,
                 proxy,
                 retry_stale: self.retry_stale,
@@ -536,14 +768,14 @@ where
             static KEY: std::cell::RefCell<(String, Option<Key>)> =
                 const { std::cell::RefCell::new((String::new(), None)) };
         }
-        let proxy = proxy::intercept(&self.proxy, uri);
+        let proxy = proxy::intercept(&self.proxy, uri)?;
         let key = KEY.with(|cell| {
             let (buf, last) = &mut *cell.borrow_mut();
             buf.clear();
             pool::write_host_key(buf, uri);
             if let Some(proxy) = &proxy {
                 buf.push_str(" via ");
-                buf.push_str(&proxy.uri().to_string());
+                buf.push_str(&proxy.key);
             }
             match last {
                 Some(key) if **key == **buf => key.clone(),
@@ -555,13 +787,15 @@ where
             }
         });
         if let Some(proxy) = proxy {
-            // A forwarding proxy (plain http) reads credentials from each request; a tunnel gets them
-            // in its CONNECT.
-            if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
-                if let Some(auth) = proxy.basic_auth() {
-                    req.headers_mut()
-                        .entry(http::header::PROXY_AUTHORIZATION)
-                        .or_insert_with(|| auth.clone());
+            // A forwarding proxy (http through an HTTP(S) proxy) reads its credentials and headers
+            // from each request; a tunnel gets them in its CONNECT, a SOCKS proxy in its handshake.
+            if uri.scheme() != Some(&http::uri::Scheme::HTTPS) && !proxy.kind.is_socks() {
+                for name in proxy.headers.keys() {
+                    if !req.headers().contains_key(name) {
+                        for value in proxy.headers.get_all(name) {
+                            req.headers_mut().append(name, value.clone());
+                        }
+                    }
                 }
             }
         }
@@ -573,7 +807,17 @@ where
 
     /// Opens a connection for `uri` in `slot`'s place and checks it out.
     async fn connect(&self, slot: ConnectSlot<B>, uri: &Uri) -> Result<Checkout<B>, Error> {
-        let connected = self.connector.connect(origin_of(uri)).await?;
+        let connected = match &self.layered {
+            None => self.connector.connect(origin_of(uri)).await?,
+            Some(layered) => {
+                use tower::ServiceExt as _;
+                layered
+                    .clone()
+                    .oneshot(origin_of(uri))
+                    .await
+                    .map_err(connect_layer_error)?
+            }
+        };
         log_connection(&connected.meta);
         if connected.is_h2() {
             http2::handshake(&self.http2, connected, slot).await
@@ -641,6 +885,9 @@ where
                     } else {
                         None
                     };
+                    if let Some(tls) = &checkout.meta().tls_info {
+                        res.extensions_mut().insert(tls.clone());
+                    }
                     res.extensions_mut().insert(info.clone());
                     return Ok(res.map(|body| ResponseBody::new(body, checkout, info, remaining)));
                 }
@@ -680,6 +927,27 @@ where
                 }
             }
         }
+    }
+}
+
+/// An error out of the `connector_layer`s: the connector's own passes through; a tower timeout is a
+/// connect timeout; anything else a connect error.
+fn connect_layer_error(err: BoxError) -> Error {
+    match err.downcast::<Error>() {
+        Ok(err) => *err,
+        Err(err) if err.is::<tower::timeout::error::Elapsed>() => Error::connect_timeout(err),
+        Err(err) => Error::connect(err),
+    }
+}
+
+/// The ALPN protocols to offer.
+fn alpn(http1_only: bool, http2_prior_knowledge: bool) -> Vec<Vec<u8>> {
+    if http1_only {
+        vec![b"http/1.1".to_vec()]
+    } else if http2_prior_knowledge {
+        vec![b"h2".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     }
 }
 
@@ -758,7 +1026,7 @@ fn declared_length<T>(res: &Response<T>) -> Option<u64> {
 fn log_connection(meta: &connect::ConnMeta) {
     tracing::debug!(
         connection = meta.id,
-        remote = %meta.remote_addr,
+        remote = ?meta.remote_addr,
         local = ?meta.local_addr,
         h2 = meta.h2,
         tls_version = meta.tls_version,

@@ -26,7 +26,16 @@ pub(crate) const CONNECTION_ATTEMPT_DELAY: Duration = Duration::from_millis(250)
 #[derive(Clone, Debug)]
 pub(crate) struct TcpOptions {
     pub(crate) nodelay: bool,
+    /// Idle time before the first keepalive probe.
     pub(crate) keepalive: Option<Duration>,
+    /// Time between keepalive probes.
+    pub(crate) keepalive_interval: Option<Duration>,
+    /// Unanswered probes before the connection is dropped.
+    pub(crate) keepalive_retries: Option<u32>,
+    /// `TCP_USER_TIMEOUT` (Linux): how long sent data may stay unacknowledged.
+    pub(crate) user_timeout: Option<Duration>,
+    /// `SO_BINDTODEVICE` (Linux): the interface to send through.
+    pub(crate) interface: Option<String>,
     pub(crate) local_address: Option<IpAddr>,
     pub(crate) attempt_delay: Duration,
 }
@@ -36,6 +45,10 @@ impl Default for TcpOptions {
         TcpOptions {
             nodelay: true,
             keepalive: Some(Duration::from_secs(60)),
+            keepalive_interval: None,
+            keepalive_retries: None,
+            user_timeout: None,
+            interface: None,
             local_address: None,
             attempt_delay: CONNECTION_ATTEMPT_DELAY,
         }
@@ -89,10 +102,7 @@ async fn attempt(addr: SocketAddr, opts: &TcpOptions) -> io::Result<TcpStream> {
     } else {
         TcpSocket::new_v6()?
     };
-    if let Some(interval) = opts.keepalive {
-        let keepalive = TcpKeepalive::new().with_time(interval);
-        SockRef::from(&socket).set_tcp_keepalive(&keepalive)?;
-    }
+    set_options(&SockRef::from(&socket), opts)?;
     // Bind only to an address of the destination's family; the other family goes out unbound.
     if let Some(local) = opts.local_address {
         if local.is_ipv4() == addr.is_ipv4() {
@@ -105,6 +115,60 @@ async fn attempt(addr: SocketAddr, opts: &TcpOptions) -> io::Result<TcpStream> {
         .map_err(|err| io::Error::new(err.kind(), AttemptError { addr, source: err }))?;
     stream.set_nodelay(opts.nodelay)?;
     Ok(stream)
+}
+
+/// Keepalive, user timeout and interface, on a socket not yet connected.
+fn set_options(socket: &SockRef<'_>, opts: &TcpOptions) -> io::Result<()> {
+    if opts.keepalive.is_some()
+        || opts.keepalive_interval.is_some()
+        || opts.keepalive_retries.is_some()
+    {
+        let mut keepalive = TcpKeepalive::new();
+        if let Some(time) = opts.keepalive {
+            keepalive = keepalive.with_time(time);
+        }
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "fuchsia",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            windows
+        ))]
+        if let Some(interval) = opts.keepalive_interval {
+            keepalive = keepalive.with_interval(interval);
+        }
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "fuchsia",
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd"
+        ))]
+        if let Some(retries) = opts.keepalive_retries {
+            keepalive = keepalive.with_retries(retries);
+        }
+        socket.set_tcp_keepalive(&keepalive)?;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    {
+        if let Some(timeout) = opts.user_timeout {
+            socket.set_tcp_user_timeout(Some(timeout))?;
+        }
+        if let Some(interface) = &opts.interface {
+            socket
+                .bind_device(Some(interface.as_bytes()))
+                .map_err(|err| {
+                    io::Error::new(
+                        err.kind(),
+                        format!("cannot bind to interface {interface:?}: {err}"),
+                    )
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// A failed attempt, naming the address.
@@ -144,6 +208,51 @@ fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn socket_options_are_set_before_connecting() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let opts = TcpOptions {
+            keepalive: Some(Duration::from_secs(30)),
+            keepalive_interval: Some(Duration::from_secs(5)),
+            keepalive_retries: Some(3),
+            user_timeout: Some(Duration::from_secs(7)),
+            interface: Some("lo".to_owned()),
+            ..TcpOptions::default()
+        };
+        let stream = connect(vec![addr], &opts).await.unwrap();
+        let socket = SockRef::from(&stream);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(5)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 3);
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(socket.device().unwrap().as_deref(), Some(&b"lo"[..]));
+        assert!(stream.nodelay().unwrap());
+
+        let plain = connect(vec![addr], &TcpOptions::default()).await.unwrap();
+        let socket = SockRef::from(&plain);
+        assert_eq!(socket.tcp_user_timeout().unwrap(), None);
+        assert_eq!(socket.device().unwrap(), None);
+
+        let opts = TcpOptions {
+            interface: Some("courier-nope0".to_owned()),
+            ..TcpOptions::default()
+        };
+        let err = connect(vec![addr], &opts).await.unwrap_err();
+        assert!(err.to_string().contains("courier-nope0"), "{err}");
+    }
 
     #[test]
     fn families_alternate_starting_with_the_first() {

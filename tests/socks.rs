@@ -1,0 +1,191 @@
+//! SOCKS proxies end to end (feature `socks`), through the testkit's SOCKS server: SOCKS5 with the
+//! client resolving and with the proxy resolving (socks5h), with and without a password, SOCKS4 and
+//! SOCKS4a, and https inside the SOCKS connection. Names are resolved by overrides, the test's own
+//! resolver, or the proxy's table: never by DNS.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use courier::dns::{Name, Resolve, Resolving};
+use courier::{Client, Proxy};
+use courier_testkit::client::{get_text, trusting, within};
+use courier_testkit::socks::{SocksRequest, SocksServer, SocksTarget};
+use courier_testkit::{echo, respond, TestServer};
+
+/// A resolver that answers no name: with socks5h/socks4a, the client must not resolve.
+struct NoNames;
+
+impl Resolve for NoNames {
+    fn resolve(&self, name: Name) -> Resolving {
+        let message = format!("the client was asked to resolve {}", name.as_str());
+        Box::pin(async move { Err(message.into()) })
+    }
+}
+
+async fn origin() -> TestServer {
+    TestServer::start(|req| async move {
+        match req.header("proxy-authorization") {
+            Some(_) => respond(500, "proxy credentials reached the origin"),
+            None => respond(200, format!("origin saw {}", req.path())),
+        }
+    })
+    .await
+}
+
+fn table(name: &str, addr: SocketAddr) -> HashMap<String, SocketAddr> {
+    HashMap::from([(name.to_owned(), addr)])
+}
+
+#[tokio::test]
+async fn socks5_with_the_client_resolving() {
+    let origin = origin().await;
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url("socks5")).unwrap())
+        .resolve("origin.test", origin.addr())
+        .build()
+        .unwrap();
+    let text = within(10, get_text(&client, "http://origin.test/a")).await;
+    assert_eq!(text, "origin saw /a");
+    assert_eq!(
+        proxy.seen(),
+        vec![SocksRequest {
+            version: 5,
+            target: SocksTarget::Addr(origin.addr()),
+            auth: None,
+        }]
+    );
+    // Not a forwarding proxy: the origin gets an origin-form request with its own Host.
+    assert_eq!(origin.last_request().header("host"), Some("origin.test"));
+}
+
+#[tokio::test]
+async fn socks5h_and_socks4a_let_the_proxy_resolve() {
+    let origin = origin().await;
+    let port = origin.addr().port();
+    let proxy = SocksServer::start(table("far.test", origin.addr()), None).await;
+    for (scheme, version) in [("socks5h", 5), ("socks4a", 4)] {
+        let client = Client::builder()
+            .proxy(Proxy::all(proxy.url(scheme)).unwrap())
+            .dns_resolver(Arc::new(NoNames))
+            .build()
+            .unwrap();
+        let url = format!("http://far.test:{port}/{scheme}");
+        let text = within(10, get_text(&client, &url)).await;
+        assert_eq!(text, format!("origin saw /{scheme}"));
+        assert_eq!(
+            proxy.seen().last().unwrap(),
+            &SocksRequest {
+                version,
+                target: SocksTarget::Domain("far.test".into(), port),
+                auth: None,
+            }
+        );
+    }
+}
+
+#[tokio::test]
+async fn socks4_sends_an_ipv4_address() {
+    let origin = origin().await;
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url("socks4")).unwrap())
+        .resolve("v4.test", origin.addr())
+        .build()
+        .unwrap();
+    assert_eq!(
+        within(10, get_text(&client, "http://v4.test/4")).await,
+        "origin saw /4"
+    );
+    assert_eq!(proxy.seen()[0].target, SocksTarget::Addr(origin.addr()));
+    assert_eq!(proxy.seen()[0].version, 4);
+}
+
+#[tokio::test]
+async fn socks5_with_a_password() {
+    let origin = origin().await;
+    let port = origin.addr().port();
+    let proxy =
+        SocksServer::start(table("far.test", origin.addr()), Some(("alice", "s3cret"))).await;
+    let url = format!("http://far.test:{port}/auth");
+
+    // In the URL, or with basic_auth.
+    let with_url = Proxy::all(format!(
+        "socks5h://alice:s3cret@127.0.0.1:{}",
+        proxy.url("x").rsplit(':').next().unwrap()
+    ))
+    .unwrap();
+    let with_basic = Proxy::all(proxy.url("socks5h"))
+        .unwrap()
+        .basic_auth("alice", "s3cret");
+    for proxy_config in [with_url, with_basic] {
+        assert!(!format!("{proxy_config:?}").contains("s3cret"));
+        let client = Client::builder().proxy(proxy_config).build().unwrap();
+        assert_eq!(
+            within(10, get_text(&client, &url)).await,
+            "origin saw /auth"
+        );
+    }
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 2);
+    for request in seen {
+        assert_eq!(request.auth, Some(("alice".into(), "s3cret".into())));
+    }
+
+    // A wrong password, or none: a connect error that does not show the password.
+    for proxy_config in [
+        Proxy::all(proxy.url("socks5h"))
+            .unwrap()
+            .basic_auth("alice", "wrong-pw"),
+        Proxy::all(proxy.url("socks5h")).unwrap(),
+    ] {
+        let client = Client::builder().proxy(proxy_config).build().unwrap();
+        let err = within(10, client.get(&url).send()).await.unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        let shown = format!("{err:#} {err:?}");
+        assert!(shown.contains("SOCKS"), "{shown}");
+        assert!(
+            !shown.contains("wrong-pw") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
+    assert_eq!(proxy.seen().len(), 2, "no CONNECT without authentication");
+}
+
+#[tokio::test]
+async fn https_inside_socks5h() {
+    let origin = TestServer::builder()
+        .tls()
+        .start(|req| async move { echo(&req) })
+        .await;
+    let proxy = SocksServer::start(table("localhost", origin.addr()), None).await;
+    let client = trusting(&origin)
+        .proxy(Proxy::all(proxy.url("socks5h")).unwrap())
+        .dns_resolver(Arc::new(NoNames))
+        .build()
+        .unwrap();
+    let response = within(10, client.get(origin.url("/tls")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), courier::Version::HTTP_2);
+    assert_eq!(
+        proxy.seen()[0].target,
+        SocksTarget::Domain("localhost".into(), origin.addr().port())
+    );
+}
+
+#[tokio::test]
+async fn a_socks_proxy_that_cannot_reach_the_destination_is_a_connect_error() {
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url("socks5h")).unwrap())
+        .build()
+        .unwrap();
+    let err = within(10, client.get("http://unknown.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() && !err.is_dns(), "{err:?}");
+    assert_eq!(proxy.seen().len(), 1);
+}
