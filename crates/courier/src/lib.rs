@@ -50,6 +50,8 @@ pub use request::{Request, RequestBuilder};
 pub use response::Response;
 pub use url::Url;
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod cookie;
 
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].

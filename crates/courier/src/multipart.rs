@@ -282,6 +282,11 @@ impl Part {
         let path = path.as_ref();
         let file = tokio::fs::File::open(path).await?;
         let length = file.metadata().await?.len();
+        Ok(Part::opened_file(file, length, path))
+    }
+
+    /// A part streaming `file`, already open, of `length` bytes, named after `path`.
+    pub(crate) fn opened_file(file: tokio::fs::File, length: u64, path: &Path) -> Part {
         let stream = futures_util::stream::try_unfold(file, |mut file| async move {
             let mut buf = BytesMut::with_capacity(FILE_CHUNK);
             match file.read_buf(&mut buf).await? {
@@ -294,7 +299,7 @@ impl Part {
             part.file_name = Some(name.to_string_lossy().into_owned().into());
         }
         part.mime = Some(guess_mime(path));
-        Ok(part)
+        part
     }
 
     /// The file name sent in `Content-Disposition`.

@@ -1,0 +1,36 @@
+//! A blocking client, for programs without an async runtime: reqwest's `blocking` API
+//! (`Client::new().get(url).send()?.text()?`), behind the `blocking` Cargo feature.
+//!
+//! Each [`Client`] drives the async [`crate::Client`] on a runtime of its own, with one background
+//! thread that does the I/O; calls from any number of threads wait on it. What it does not do: run
+//! inside an async runtime. Blocking a runtime's thread on a request would stall every task on it (or
+//! deadlock), so every call made from inside one fails at once with a builder error that says so; use
+//! the async [`crate::Client`] there.
+//!
+//! As in reqwest, a blocking client has a 30-second total timeout by default
+//! ([`ClientBuilder::timeout`] changes or removes it).
+//!
+//! ```no_run
+//! # fn main() -> Result<(), courier::Error> {
+//! let client = courier::blocking::Client::new();
+//! let body = client.get("http://127.0.0.1:8080/").send()?.error_for_status()?.text()?;
+//! println!("{body}");
+//! # Ok(())
+//! # }
+//! ```
+
+mod body;
+mod client;
+pub mod multipart;
+mod request;
+mod response;
+
+pub use body::Body;
+pub use client::{Client, ClientBuilder};
+pub use request::RequestBuilder;
+pub use response::Response;
+
+/// GETs `url` with a fresh client (for one-off requests; keep a [`Client`] for more).
+pub fn get<U: crate::IntoUrl>(url: U) -> Result<Response, crate::Error> {
+    Client::builder().build()?.get(url).send()
+}

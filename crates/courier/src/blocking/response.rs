@@ -1,0 +1,187 @@
+//! [`Response`] of the blocking API, readable as a `std::io::Read`.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
+use http::{HeaderMap, StatusCode, Version};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::client::Driver;
+use crate::Error;
+
+/// A response from a blocking [`Client`](super::Client): the async [`crate::Response`], read by
+/// waiting. Implements [`Read`] over the (decoded) body.
+///
+/// ```no_run
+/// use std::io::Read;
+///
+/// let mut response = courier::blocking::get("http://127.0.0.1:8080/")?;
+/// let mut first = [0; 16];
+/// response.read_exact(&mut first).map_err(courier::Error::builder)?;
+/// # Ok::<(), courier::Error>(())
+/// ```
+pub struct Response {
+    inner: crate::Response,
+    driver: Arc<Driver>,
+    /// What a `read` took from the body and did not hand out yet.
+    pending: Bytes,
+}
+
+impl Response {
+    pub(super) fn new(inner: crate::Response, driver: Arc<Driver>) -> Response {
+        Response {
+            inner,
+            driver,
+            pending: Bytes::new(),
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.inner.status()
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> Version {
+        self.inner.version()
+    }
+
+    /// The final URL, after redirects.
+    pub fn url(&self) -> &Url {
+        self.inner.url()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.inner.headers()
+    }
+
+    /// The headers, mutably.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.inner.headers_mut()
+    }
+
+    /// The body length when it is known exactly.
+    pub fn content_length(&self) -> Option<u64> {
+        self.inner.content_length()
+    }
+
+    /// The server's address.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.inner.remote_addr()
+    }
+
+    /// The cookies the response sets.
+    pub fn cookies(&self) -> impl Iterator<Item = crate::cookie::Cookie<'_>> {
+        self.inner.cookies()
+    }
+
+    /// The response's extensions.
+    pub fn extensions(&self) -> &http::Extensions {
+        self.inner.extensions()
+    }
+
+    /// A 4xx or 5xx status as an error (carrying the status and URL); the response otherwise.
+    pub fn error_for_status(self) -> Result<Response, Error> {
+        let Response {
+            inner,
+            driver,
+            pending,
+        } = self;
+        Ok(Response {
+            inner: inner.error_for_status()?,
+            driver,
+            pending,
+        })
+    }
+
+    /// Like [`error_for_status`](Response::error_for_status), by reference.
+    pub fn error_for_status_ref(&self) -> Result<&Response, Error> {
+        self.inner.error_for_status_ref().map(|_| self)
+    }
+
+    /// The whole body.
+    pub fn bytes(self) -> Result<Bytes, Error> {
+        let Response {
+            inner,
+            driver,
+            pending,
+        } = self;
+        let rest = driver.wait(inner.bytes())??;
+        if pending.is_empty() {
+            return Ok(rest);
+        }
+        Ok([pending, rest].concat().into())
+    }
+
+    /// The body as text, decoded as [`crate::Response::text`] does.
+    pub fn text(self) -> Result<String, Error> {
+        let Response { inner, driver, .. } = self;
+        driver.wait(inner.text())?
+    }
+
+    /// The body as text in `default_charset` when `Content-Type` names none.
+    pub fn text_with_charset(self, default_charset: &str) -> Result<String, Error> {
+        let Response { inner, driver, .. } = self;
+        driver.wait(inner.text_with_charset(default_charset))?
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
+        let Response { inner, driver, .. } = self;
+        driver.wait(inner.json())?
+    }
+
+    /// Copies the rest of the body into `writer`, chunk by chunk; returns the bytes copied.
+    pub fn copy_to<W: Write + ?Sized>(&mut self, writer: &mut W) -> Result<u64, Error> {
+        let mut copied = 0;
+        loop {
+            if self.pending.is_empty() {
+                match self.driver.wait(self.inner.chunk())?? {
+                    Some(chunk) => self.pending = chunk,
+                    None => return Ok(copied),
+                }
+            }
+            writer
+                .write_all(&self.pending)
+                .map_err(|err| Error::from_body(err).with_url(self.inner.url().clone()))?;
+            copied += self.pending.len() as u64;
+            self.pending.clear();
+        }
+    }
+}
+
+/// Reads the body; an error is an `io::Error` whose inner error is Courier's [`Error`]
+/// (`err.into_inner()` and `downcast::<courier::Error>()` give it back).
+impl Read for Response {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pending.is_empty() {
+            let chunk = self
+                .driver
+                .wait(self.inner.chunk())
+                .and_then(|result| result)
+                .map_err(io::Error::other)?;
+            match chunk {
+                Some(chunk) => self.pending = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.advance(n);
+        Ok(n)
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("blocking::Response")
+            .field("url", &self.url().as_str())
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,186 @@
+//! The blocking client from plain threads: reqwest's blocking API against in-process servers, and the
+//! clear error instead of a deadlock when it is called from inside an async runtime.
+
+use std::io::{Read, Write as _};
+use std::sync::Arc;
+
+use courier::blocking::{multipart, Body, Client};
+use courier_testkit::{echo, respond, TestServer};
+
+/// A loopback server on a runtime of its own thread, as a blocking program would talk to.
+fn start_server() -> (TestServer, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(TestServer::start(|req| async move {
+        match req.path() {
+            "/json" => respond(200, r#"{"id":7,"name":"widget"}"#),
+            "/missing" => respond(404, "no such thing"),
+            "/big" => respond(200, vec![b'x'; 300_000]),
+            _ => echo(&req),
+        }
+    }));
+    (server, runtime)
+}
+
+#[test]
+fn get_text_json_bytes_and_errors() {
+    let (server, _runtime) = start_server();
+    let client = Client::new();
+
+    let text = client
+        .get(server.url("/hello"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let echoed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(echoed["path"], "/hello");
+    assert_eq!(echoed["method"], "GET");
+
+    #[derive(serde::Deserialize, PartialEq, Debug)]
+    struct Item {
+        id: u32,
+        name: String,
+    }
+    let item: Item = client
+        .get(server.url("/json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        item,
+        Item {
+            id: 7,
+            name: "widget".into()
+        }
+    );
+
+    let bytes = client
+        .get(server.url("/big"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(bytes.len(), 300_000);
+
+    let err = client
+        .get(server.url("/missing"))
+        .send()
+        .unwrap()
+        .error_for_status()
+        .unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::NOT_FOUND));
+
+    let response = courier::blocking::get(server.url("/missing")).unwrap();
+    assert!(response.error_for_status_ref().is_err());
+}
+
+#[test]
+fn read_and_copy_to_stream_the_body() {
+    let (server, _runtime) = start_server();
+    let client = Client::new();
+    let mut response = client.get(server.url("/big")).send().unwrap();
+    let mut first = [0u8; 10];
+    response.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"xxxxxxxxxx");
+    let mut rest = Vec::new();
+    let copied = response.copy_to(&mut rest).unwrap();
+    assert_eq!(copied, 300_000 - 10);
+    assert!(rest.iter().all(|&b| b == b'x'));
+
+    let mut all = Vec::new();
+    client
+        .get(server.url("/big"))
+        .send()
+        .unwrap()
+        .read_to_end(&mut all)
+        .unwrap();
+    assert_eq!(all.len(), 300_000);
+}
+
+#[test]
+fn bodies_from_bytes_readers_files_and_forms() {
+    let (server, _runtime) = start_server();
+    let client = Client::new();
+
+    client
+        .post(server.url("/bytes"))
+        .body("payload")
+        .send()
+        .unwrap();
+    assert_eq!(server.last_request().body, "payload");
+
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    client
+        .post(server.url("/reader"))
+        .body(Body::new(std::io::Cursor::new(data.clone())))
+        .send()
+        .unwrap();
+    assert_eq!(server.last_request().body, data);
+
+    let path = std::env::temp_dir().join(format!("courier-blocking-{}.csv", std::process::id()));
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(b"a,b\n1,2\n")
+        .unwrap();
+    client
+        .post(server.url("/file"))
+        .body(std::fs::File::open(&path).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(server.last_request().body, "a,b\n1,2\n");
+
+    let form = multipart::Form::new()
+        .text("title", "report")
+        .file("data", &path)
+        .unwrap();
+    client
+        .post(server.url("/form"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    let seen = server.last_request();
+    let body = String::from_utf8_lossy(&seen.body);
+    assert!(body.contains("name=\"title\"\r\n\r\nreport\r\n"), "{body}");
+    assert!(body.contains("filename=\"courier-blocking-"), "{body}");
+    assert!(body.contains("a,b\n1,2\n"), "{body}");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_hundred_concurrent_requests_from_threads_share_one_client() {
+    let (server, _runtime) = start_server();
+    let client = Arc::new(Client::new());
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let (client, url) = (client.clone(), server.url(&format!("/t/{i}")));
+            std::thread::spawn(move || client.get(url).send().unwrap().text().unwrap())
+        })
+        .collect();
+    for (i, thread) in threads.into_iter().enumerate() {
+        let text = thread.join().unwrap();
+        let echoed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(echoed["path"], format!("/t/{i}"));
+    }
+    assert_eq!(server.requests().len(), 100);
+}
+
+#[tokio::test]
+async fn inside_an_async_runtime_it_refuses_with_a_clear_error() {
+    let err = Client::builder().build().unwrap_err();
+    assert!(err.is_builder(), "{err:?}");
+    assert!(
+        format!("{err:#}").contains("inside an async runtime"),
+        "{err:#}"
+    );
+
+    // A client built outside, used inside: the call fails the same way, and dropping it here is safe.
+    let client = std::thread::spawn(Client::new).join().unwrap();
+    let err = client.get("http://127.0.0.1:9/").send().unwrap_err();
+    assert!(err.is_builder(), "{err:?}");
+    drop(client);
+}
