@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use courier::{Client, Proxy};
-use courier_testkit::client::within;
-use courier_testkit::{redirect, respond, Recorded, ServerBody, TestServer};
+use courier_testkit::client::{trusting, within};
+use courier_testkit::{echo, redirect, respond, ProxyServer, Recorded, ServerBody, TestServer};
 use http::{Response, StatusCode};
 use sha2::Digest as _;
 
@@ -237,6 +237,17 @@ impl DigestServer {
             async move { server.handle(&req) }
         })
         .await
+    }
+
+    /// The same over TLS (`https://localhost:PORT`).
+    async fn start_tls(self) -> TestServer {
+        TestServer::builder()
+            .tls()
+            .start(move |req| {
+                let server = self.clone();
+                async move { server.handle(&req) }
+            })
+            .await
     }
 
     fn accepted_ncs(&self) -> Vec<String> {
@@ -565,6 +576,98 @@ async fn a_proxy_asking_for_digest_gets_proxy_authorization() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PROXY_AUTHENTICATION_REQUIRED);
+}
+
+/// An origin that answers `407` (reached directly, past `NO_PROXY`, or through a `CONNECT` tunnel)
+/// is not the proxy: it gets no answer computed with the proxy's password.
+#[tokio::test]
+async fn an_origin_answering_407_gets_nothing_meant_for_the_proxy() {
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.proxy = true;
+    let plain = digest.clone().start().await;
+    let tls = digest.clone().start_tls().await;
+    let tunnel = ProxyServer::start(tls.addr()).await;
+    let cases = [
+        (
+            "no proxy",
+            Client::builder().no_proxy(),
+            plain.url("/direct"),
+        ),
+        (
+            "NO_PROXY",
+            Client::builder().proxy(
+                Proxy::all(&tunnel.url())
+                    .unwrap()
+                    .no_proxy("127.0.0.1, localhost"),
+            ),
+            plain.url("/not-proxied"),
+        ),
+        (
+            "tunnel",
+            trusting(&tls).proxy(Proxy::all(&tunnel.url()).unwrap()),
+            tls.url("/tunnelled"),
+        ),
+    ];
+    for (case, builder, url) in cases {
+        let client = builder
+            .proxy_digest_auth("Mufasa", "Circle of Life")
+            .build()
+            .unwrap();
+        let response = within(10, client.get(&url).send()).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            "{case}"
+        );
+    }
+    // Each origin was asked once per request, never with Proxy-Authorization; only the https request
+    // went to the proxy, as a tunnel.
+    for (server, count) in [(&plain, 2), (&tls, 1)] {
+        let seen = server.requests();
+        assert_eq!(seen.len(), count);
+        assert!(seen
+            .iter()
+            .all(|r| r.header("proxy-authorization").is_none()));
+    }
+    let tunnelled = tunnel.seen();
+    assert_eq!(tunnelled.len(), 1);
+    assert!(
+        tunnelled[0].starts_with("CONNECT localhost:"),
+        "{}",
+        tunnelled[0]
+    );
+    assert!(digest.accepted_ncs().is_empty());
+}
+
+/// A Digest session with the proxy is answered again only on requests to that proxy: an `https`
+/// request (not proxied here) carries no `Proxy-Authorization`.
+#[tokio::test]
+async fn a_proxy_session_stays_with_the_proxy() {
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.proxy = true;
+    let proxy = digest.clone().start().await;
+    let origin = TestServer::builder()
+        .tls()
+        .start(|req| async move { echo(&req) })
+        .await;
+    let client = trusting(&origin)
+        .proxy(Proxy::http(&proxy.url("/")).unwrap())
+        .proxy_digest_auth("Mufasa", "Circle of Life")
+        .build()
+        .unwrap();
+    for url in [
+        "http://127.0.0.1:9/through-proxy".to_owned(),
+        origin.url("/direct"),
+        "http://127.0.0.1:9/again".to_owned(),
+    ] {
+        let response = within(10, client.get(&url).send()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+    }
+    assert_eq!(origin.requests().len(), 1);
+    assert_eq!(origin.requests()[0].header("proxy-authorization"), None);
+    // The proxy's nonce was answered before being asked on the third request.
+    assert_eq!(proxy.requests().len(), 3);
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
 }
 
 /// The layer on its own, around Courier's transport: a custom stack.

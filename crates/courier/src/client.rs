@@ -503,7 +503,7 @@ impl ClientBuilder {
         };
         let mut auth = AuthLayer::new(credentials);
         if let Some(proxy) = self.proxy_credentials {
-            auth = auth.proxy_credentials(proxy);
+            auth = auth.proxy_credentials(proxy, transport.proxy_routes());
         }
         let auth = auth.layer(retry);
         let stack = FollowRedirectLayer::new(self.redirect).layer(auth);
@@ -615,7 +615,9 @@ impl ClientBuilder {
 
     /// Answer a proxy's `407` Digest challenge (`Proxy-Authenticate`) with `username` and `password`.
     /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
-    /// `https` URLs takes its credentials from [`Proxy`]'s own settings.
+    /// `https` URLs takes its credentials from [`Proxy`]'s own settings. Requests that reach their
+    /// origin (`https`, `no_proxy` hosts, no proxy) never send these credentials, even when the origin
+    /// answers `407`.
     pub fn proxy_digest_auth(
         mut self,
         username: impl Into<String>,

@@ -120,9 +120,14 @@ where
                 })
             }
         };
+        // Only a proxy that reads the request (absolute form) may be answered: anything else that
+        // answers 407 is the origin, and gets nothing meant for the proxy.
         let proxy = match &config.proxy {
-            Some(credentials) if !req.headers().contains_key(PROXY_AUTHORIZATION) => {
-                Some(Party::new(credentials.clone(), SessionKey::Proxy))
+            Some((credentials, routes)) if !req.headers().contains_key(PROXY_AUTHORIZATION) => {
+                routes
+                    .forwarding_proxy(req.uri())
+                    .and_then(|proxy| Origin::of(&proxy))
+                    .map(|proxy| Party::new(credentials.clone(), SessionKey::Proxy(proxy)))
             }
             _ => None,
         };

@@ -11,11 +11,11 @@ use super::digest::DigestChallenge;
 /// forgotten session costs one more 401).
 const MAX_SESSIONS: usize = 256;
 
-/// Who asked: the origin server (401) or the proxy (407; one per client).
+/// Who asked: the origin server (401) or a proxy (407), each by its origin.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum SessionKey {
     Server(Origin),
-    Proxy,
+    Proxy(Origin),
 }
 
 struct Session {

@@ -164,8 +164,9 @@ impl ConnectorInner {
             .map_err(Error::connect)?;
         let remote_addr = stream.peer_addr().map_err(Error::connect)?;
         let local_addr = stream.local_addr().ok();
-        let proxied = proxy.is_some() && !https;
-        if let (Some(p), true) = (&proxy, https) {
+        let tunnel = proxy::tunnels(dst);
+        let proxied = proxy.is_some() && !tunnel;
+        if let (Some(p), true) = (&proxy, tunnel) {
             let port = dst.port_u16().unwrap_or(default_port);
             proxy::tunnel(&mut stream, host, port, p.basic_auth())
                 .await

@@ -57,7 +57,7 @@ pub use classify::Fate;
 pub use connect::{Connected, Connector, Stream};
 pub use info::{ConnectionInfo, Timings};
 pub use pool::{HostStats, PoolStats};
-pub use proxy::Proxy;
+pub use proxy::{Proxy, ProxyRoutes};
 pub use tls::Certificate;
 
 use checkout::{Checkout, ConnectSlot};
@@ -134,6 +134,12 @@ impl<B: Send + 'static> Transport<B> {
     /// What the connection pool is doing now: open, idle and waiting connections per host, and counters.
     pub fn pool_stats(&self) -> PoolStats {
         self.shared.pool.stats()
+    }
+
+    /// Which requests this transport forwards to an HTTP proxy in absolute form (for an
+    /// authentication layer answering the proxy's `407`: see [`ProxyRoutes`]).
+    pub fn proxy_routes(&self) -> ProxyRoutes {
+        ProxyRoutes::new(self.shared.proxy.clone())
     }
 }
 
@@ -557,7 +563,7 @@ where
         if let Some(proxy) = proxy {
             // A forwarding proxy (plain http) reads credentials from each request; a tunnel gets them
             // in its CONNECT.
-            if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
+            if !proxy::tunnels(uri) {
                 if let Some(auth) = proxy.basic_auth() {
                     req.headers_mut()
                         .entry(http::header::PROXY_AUTHORIZATION)

@@ -149,6 +149,62 @@ pub(crate) fn intercept(matcher: &Option<Arc<Matcher>>, dst: &Uri) -> Option<Int
     matcher.as_ref()?.intercept(dst)
 }
 
+/// Whether a request to `dst` that goes through a proxy goes inside a `CONNECT` tunnel (`https`: the
+/// proxy sees only the tunnel, and the request's headers reach the origin) rather than being
+/// forwarded in absolute form (the proxy reads the request and its `Proxy-Authorization`). The one
+/// rule the connector, the transport and [`ProxyRoutes`] follow.
+pub(crate) fn tunnels(dst: &Uri) -> bool {
+    dst.scheme() == Some(&http::uri::Scheme::HTTPS)
+}
+
+/// Which requests a [`Transport`](super::Transport) forwards to an HTTP proxy in absolute form: the
+/// requests a proxy reads, so the only ones that may answer its `407` or carry `Proxy-Authorization`.
+///
+/// Made by [`Transport::proxy_routes`](super::Transport::proxy_routes) from the transport's own proxy
+/// matcher, so the transport and whoever asks decide alike. `https` requests (tunnelled), hosts in
+/// `NO_PROXY` and transports with no proxy have none.
+///
+/// ```
+/// use courier_core::transport::{Proxy, Transport};
+///
+/// let transport: Transport = Transport::builder()
+///     .proxy(Proxy::all("http://127.0.0.1:3128").unwrap().no_proxy("localhost"))
+///     .build()
+///     .unwrap();
+/// let routes = transport.proxy_routes();
+/// let proxy = routes.forwarding_proxy(&"http://127.0.0.2/a".parse().unwrap());
+/// assert_eq!(proxy.unwrap().authority().unwrap(), "127.0.0.1:3128");
+/// assert!(routes.forwarding_proxy(&"https://127.0.0.2/a".parse().unwrap()).is_none());
+/// assert!(routes.forwarding_proxy(&"http://localhost/a".parse().unwrap()).is_none());
+/// ```
+#[derive(Clone, Default)]
+pub struct ProxyRoutes {
+    matcher: Option<Arc<Matcher>>,
+}
+
+impl ProxyRoutes {
+    pub(crate) fn new(matcher: Option<Arc<Matcher>>) -> ProxyRoutes {
+        ProxyRoutes { matcher }
+    }
+
+    /// The proxy (its URL, without credentials) that a request to `dst` is forwarded to in absolute
+    /// form; `None` when the request goes to its origin directly or through a tunnel.
+    pub fn forwarding_proxy(&self, dst: &Uri) -> Option<Uri> {
+        if tunnels(dst) {
+            return None;
+        }
+        intercept(&self.matcher, dst).map(|proxy| proxy.uri().clone())
+    }
+}
+
+impl std::fmt::Debug for ProxyRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyRoutes")
+            .field("any", &self.matcher.is_some())
+            .finish()
+    }
+}
+
 /// The most bytes of a `CONNECT` response head read before giving up on the proxy.
 const MAX_TUNNEL_HEAD: usize = 16 * 1024;
 
