@@ -106,6 +106,28 @@ async fn netrc_credentials_answer_their_host_only() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
+    // A `default` entry answers for the host asked for, and never for a host a redirect leads to
+    // (curl's CVE-2024-11053): Basic would send it in clear text to whoever redirects there.
+    write_netrc(&dir, "default login ada password lovelace\n");
+    let client = Client::builder().netrc(true).build().unwrap();
+    let response = within(10, client.get(server.url("/private")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = within(10, client.get(server.url("/away")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.url().host_str(), Some("localhost"));
+    let seen = other.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|r| r.header("authorization").is_none()));
+    // Asked directly, the other host is the caller's choice: the default answers.
+    let response = within(10, client.get(other.url("/private")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
     // A malformed file: a builder error naming the file and the line, not the words.
     write_netrc(
         &dir,

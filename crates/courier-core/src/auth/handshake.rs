@@ -15,6 +15,7 @@ use super::digest::{self, DigestChallenge, Exchange, Qop};
 use super::layer::Config;
 use super::session::SessionKey;
 use crate::body::{ReplayBody, TryCloneBody};
+use crate::redirect::OriginalUri;
 
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
 const PROXY_AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("proxy-authentication-info");
@@ -112,9 +113,14 @@ where
                 None
             } else {
                 Origin::of(req.uri()).and_then(|origin| {
+                    // A hop to another origin than the caller's: no default credentials.
+                    let redirected = req
+                        .extensions()
+                        .get::<OriginalUri>()
+                        .is_some_and(|first| Origin::of(first.uri()).as_ref() != Some(&origin));
                     let credentials = carried
                         .and_then(|c| c.for_origin(&origin))
-                        .or_else(|| config.store.lookup(&origin))?
+                        .or_else(|| config.store.lookup_hop(&origin, redirected))?
                         .clone();
                     Some(Party::new(credentials, SessionKey::Server(origin)))
                 })

@@ -10,7 +10,9 @@
 //!
 //! - the request's own [`RequestCredentials`] extension, bound to one origin (a redirect elsewhere does
 //!   not use them; Courier's `RequestBuilder::digest_auth` sets it);
-//! - else the layer's [`CredentialStore`]: per origin, per host, or a default (`.netrc` fills one).
+//! - else the layer's [`CredentialStore`]: per origin, per host, or a default (`.netrc` fills one),
+//!   which answers only for the origin the caller asked for, never for a host a redirect leads to
+//!   (a hop carries an [`OriginalUri`](crate::redirect::OriginalUri)).
 //!
 //! A request that already has an `Authorization` header is left alone (and `Proxy-Authorization` for
 //! the proxy). Proxy credentials are the layer's ([`AuthLayer::proxy_credentials`]), and answer only
