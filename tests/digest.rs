@@ -57,6 +57,9 @@ struct State {
     last_nc: u32,
     /// Every `nc` accepted, in order.
     accepted_ncs: Vec<String>,
+    /// For `-sess`: the session key (HA1) computed once, with the first accepted answer's cnonce
+    /// (RFC 7616 §3.4.2), for the current nonce.
+    sess_key: Option<String>,
 }
 
 /// The server side of RFC 7616 for one user, one realm, one algorithm.
@@ -101,6 +104,7 @@ impl DigestServer {
         );
         state.uses = 0;
         state.last_nc = 0;
+        state.sess_key = None;
         let mut value = format!(
             "Digest realm=\"{REALM}\", nonce=\"{}\", algorithm={}, opaque=\"opaque-value\"",
             state.nonce, self.algorithm
@@ -189,7 +193,11 @@ impl DigestServer {
             format!("{}:{REALM}:{}", self.user, self.password).as_bytes(),
         );
         if alg.ends_with("-sess") {
-            ha1 = h(alg, format!("{ha1}:{nonce}:{cnonce}").as_bytes());
+            // Later answers to the nonce must use the key made with the first cnonce.
+            ha1 = match &self.state.lock().unwrap().sess_key {
+                Some(key) => key.clone(),
+                None => h(alg, format!("{ha1}:{nonce}:{cnonce}").as_bytes()),
+            };
         }
         let method = req.method.as_str();
         let ha2 = match qop {
@@ -228,6 +236,9 @@ impl DigestServer {
         }
         state.uses += 1;
         state.accepted_ncs.push(nc.to_owned());
+        if alg.ends_with("-sess") {
+            state.sess_key = Some(ha1);
+        }
         respond(200, format!("hello {}", self.user))
     }
 
@@ -668,6 +679,37 @@ async fn a_proxy_session_stays_with_the_proxy() {
     // The proxy's nonce was answered before being asked on the third request.
     assert_eq!(proxy.requests().len(), 3);
     assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
+}
+
+/// `-sess` (RFC 7616 §3.4.2): the session key is computed once, with the first answer's cnonce;
+/// answers sent before being asked (nc > 1) send that cnonce again, and the server (which keeps the
+/// key) accepts them.
+#[tokio::test]
+async fn a_sess_key_is_made_once_with_the_first_cnonce() {
+    let digest = DigestServer::new("MD5-sess", Some("auth"));
+    let server = digest.clone().start().await;
+    let client = Client::builder()
+        .digest_auth(server.url("/"), "Mufasa", "Circle of Life")
+        .build()
+        .unwrap();
+    for path in ["/a", "/b", "/c"] {
+        let response = within(10, client.get(server.url(path)).send())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002", "00000003"]);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    let cnonces: Vec<String> = requests[1..]
+        .iter()
+        .map(|r| {
+            let answer = params(r.header("authorization").unwrap()).unwrap();
+            answer.into_iter().find(|(n, _)| n == "cnonce").unwrap().1
+        })
+        .collect();
+    assert_eq!(cnonces.len(), 3);
+    assert!(cnonces.iter().all(|c| *c == cnonces[0]), "{cnonces:?}");
 }
 
 /// The layer on its own, around Courier's transport: a custom stack.

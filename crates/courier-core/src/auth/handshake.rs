@@ -266,7 +266,7 @@ where
                 None => continue,
                 Some(Answer::Basic(value)) => value.clone(),
                 Some(Answer::Digest(challenge, qop)) => {
-                    let nc = self.config.sessions.count_use(&party.key, challenge);
+                    let nonce_use = self.config.sessions.count_use(&party.key, challenge);
                     let uri = match who {
                         // The request-target as the origin server sees it.
                         Who::Server => self
@@ -284,8 +284,8 @@ where
                             uri: &uri,
                             qop: *qop,
                             body: body.unwrap_or_default(),
-                            nc,
-                            cnonce: &digest::cnonce(),
+                            nc: nonce_use.nc,
+                            cnonce: &nonce_use.cnonce,
                         },
                     );
                     match HeaderValue::try_from(value) {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::credentials::Origin;
-use super::digest::DigestChallenge;
+use super::digest::{self, DigestChallenge};
 
 /// The most sessions kept: past it, an arbitrary one is forgotten (it is only an optimisation: a
 /// forgotten session costs one more 401).
@@ -22,6 +22,38 @@ struct Session {
     challenge: DigestChallenge,
     /// Uses of `challenge.nonce` so far.
     nc: u32,
+    /// The client nonce of the nonce's first use: a `-sess` session key is computed once, with it
+    /// (RFC 7616 §3.4.2), so every later answer to that nonce sends it again.
+    cnonce: String,
+}
+
+/// One more use of a session's nonce: its count, and the client nonce to send.
+pub(crate) struct Use {
+    pub(crate) nc: u32,
+    pub(crate) cnonce: String,
+}
+
+impl Session {
+    fn new(challenge: DigestChallenge) -> Session {
+        Session {
+            challenge,
+            nc: 0,
+            cnonce: digest::cnonce(),
+        }
+    }
+
+    fn next_use(&mut self) -> Use {
+        self.nc = self.nc.saturating_add(1);
+        Use {
+            nc: self.nc,
+            // Plain algorithms take a fresh client nonce each time.
+            cnonce: if self.challenge.algorithm.sess {
+                self.cnonce.clone()
+            } else {
+                digest::cnonce()
+            },
+        }
+    }
 }
 
 /// The shared table, cloned with the layer (clones share it).
@@ -37,27 +69,23 @@ impl Sessions {
         table.get(key).map(|s| s.challenge.clone())
     }
 
-    /// Records one more use of `challenge` for `key` and returns its nonce count: 1 for a new nonce.
-    pub(crate) fn count_use(&self, key: &SessionKey, challenge: &DigestChallenge) -> u32 {
+    /// Records one more use of `challenge` for `key`: its nonce count (1 for a new nonce) and the
+    /// client nonce to answer with.
+    pub(crate) fn count_use(&self, key: &SessionKey, challenge: &DigestChallenge) -> Use {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(session) = table.get_mut(key) {
             if session.challenge.nonce == challenge.nonce {
-                session.nc = session.nc.saturating_add(1);
-                return session.nc;
+                return session.next_use();
             }
         } else if table.len() >= MAX_SESSIONS {
             if let Some(evicted) = table.keys().next().cloned() {
                 table.remove(&evicted);
             }
         }
-        table.insert(
-            key.clone(),
-            Session {
-                challenge: challenge.clone(),
-                nc: 1,
-            },
-        );
-        1
+        let mut session = Session::new(challenge.clone());
+        let first = session.next_use();
+        table.insert(key.clone(), session);
+        first
     }
 
     /// The server named the nonce to use next (`Authentication-Info: nextnonce`).
@@ -65,7 +93,8 @@ impl Sessions {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(session) = table.get_mut(key) {
             session.challenge.nonce = nonce;
-            session.nc = 0;
+            // A new nonce is a new session: a new client nonce (and `-sess` key) with it.
+            *session = Session::new(session.challenge.clone());
         }
     }
 
