@@ -266,7 +266,8 @@ where
                 None => continue,
                 Some(Answer::Basic(value)) => value.clone(),
                 Some(Answer::Digest(challenge, qop)) => {
-                    let nonce_use = self.config.sessions.count_use(&party.key, challenge);
+                    let fresh = party.sent == Sent::Asked;
+                    let nonce_use = self.config.sessions.count_use(&party.key, challenge, fresh);
                     let uri = match who {
                         // The request-target as the origin server sees it.
                         Who::Server => self

@@ -71,20 +71,32 @@ impl Sessions {
 
     /// Records one more use of `challenge` for `key`: its nonce count (1 for a new nonce) and the
     /// client nonce to answer with.
-    pub(crate) fn count_use(&self, key: &SessionKey, challenge: &DigestChallenge) -> Use {
+    ///
+    /// `fresh`: the challenge came with a response to this request, and starts a new session when its
+    /// nonce is new. A remembered challenge (from [`challenge`](Sessions::challenge)) never replaces
+    /// or brings back a session: if another request replaced or forgot it meanwhile, this use is a
+    /// one-off (`nc` 1), and the newer session stays.
+    pub(crate) fn count_use(
+        &self,
+        key: &SessionKey,
+        challenge: &DigestChallenge,
+        fresh: bool,
+    ) -> Use {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(session) = table.get_mut(key) {
             if session.challenge.nonce == challenge.nonce {
                 return session.next_use();
             }
-        } else if table.len() >= MAX_SESSIONS {
+        } else if fresh && table.len() >= MAX_SESSIONS {
             if let Some(evicted) = table.keys().next().cloned() {
                 table.remove(&evicted);
             }
         }
         let mut session = Session::new(challenge.clone());
         let first = session.next_use();
-        table.insert(key.clone(), session);
+        if fresh {
+            table.insert(key.clone(), session);
+        }
         first
     }
 
@@ -102,5 +114,56 @@ impl Sessions {
     pub(crate) fn forget(&self, key: &SessionKey) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         table.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::digest::Algorithm;
+    use super::*;
+
+    fn challenge(nonce: &str) -> DigestChallenge {
+        DigestChallenge {
+            realm: "r".to_owned(),
+            nonce: nonce.to_owned(),
+            opaque: None,
+            algorithm: Algorithm::parse(Some("MD5-sess")).unwrap(),
+            qop_auth: true,
+            qop_auth_int: false,
+            stale: false,
+            userhash: false,
+        }
+    }
+
+    fn key() -> SessionKey {
+        SessionKey::Server(Origin::of(&"http://127.0.0.1:8080/".parse().unwrap()).unwrap())
+    }
+
+    /// A request remembered nonce `a`; meanwhile another request answered a fresh challenge `b`. The
+    /// first request's use of `a` must not bring `a` back with nc 1.
+    #[test]
+    fn a_remembered_challenge_never_replaces_a_newer_session() {
+        let sessions = Sessions::default();
+        assert_eq!(sessions.count_use(&key(), &challenge("a"), true).nc, 1);
+        let remembered = sessions.challenge(&key()).unwrap();
+        let b = sessions.count_use(&key(), &challenge("b"), true);
+        assert_eq!(b.nc, 1);
+
+        let late = sessions.count_use(&key(), &remembered, false);
+        assert_eq!(late.nc, 1);
+        assert_eq!(sessions.challenge(&key()).unwrap().nonce, "b");
+        let next = sessions.count_use(&key(), &challenge("b"), false);
+        assert_eq!(next.nc, 2);
+        // -sess: the session's cnonce, not the one-off's.
+        assert_eq!(next.cnonce, b.cnonce);
+        assert_ne!(late.cnonce, b.cnonce);
+
+        // Forgotten (credentials refused) meanwhile: not brought back either.
+        sessions.forget(&key());
+        assert_eq!(sessions.count_use(&key(), &remembered, false).nc, 1);
+        assert!(sessions.challenge(&key()).is_none());
+        // A fresh challenge starts a session.
+        sessions.count_use(&key(), &challenge("c"), true);
+        assert_eq!(sessions.count_use(&key(), &challenge("c"), false).nc, 2);
     }
 }
