@@ -131,10 +131,21 @@ fn parse_header(mut rest: &str, base: &Url, links: &mut Vec<Link>) {
         if rest.is_empty() {
             return;
         }
-        let target = match rest.strip_prefix('<').and_then(|r| r.split_once('>')) {
+        // A URI reference holds no `<`, `"` or whitespace: a `<` not closed before one of them does not
+        // start a link (and must not swallow the next one).
+        let target = rest
+            .strip_prefix('<')
+            .and_then(|r| r.split_once('>'))
+            .filter(|(target, _)| !target.contains(|c: char| c == '<' || c == '"' || is_ws(c)));
+        let target = match target {
             Some((target, after)) => {
                 rest = after;
                 Some(target)
+            }
+            // A broken target: its quotes quote nothing; the next comma ends it.
+            None if rest.starts_with('<') => {
+                rest = rest.find(',').map_or("", |at| &rest[at..]);
+                None
             }
             None => {
                 // Not a link: skip to the next one.
@@ -143,7 +154,7 @@ fn parse_header(mut rest: &str, base: &Url, links: &mut Vec<Link>) {
             }
         };
         let params = parse_params(&mut rest);
-        if let Some(url) = target.and_then(|t| base.join(t.trim()).ok()) {
+        if let Some(url) = target.and_then(|t| base.join(t).ok()) {
             links.push(Link { url, params });
         }
     }
@@ -336,5 +347,24 @@ mod tests {
             ]
         );
         assert!(parse(&[], "http://h/").is_empty());
+    }
+
+    /// An unclosed `<` ends at the next comma: the link after it is read as it is.
+    #[test]
+    fn an_unclosed_target_does_not_swallow_the_next_link() {
+        let links = parse(
+            &[
+                "<a; rel=x, <b>; rel=next",
+                r#"<c "d>; rel=quoted, <e f>; rel=spaced, <g>; rel=last"#,
+            ],
+            "http://h/",
+        );
+        assert_eq!(
+            urls_and_rels(&links),
+            [
+                ("http://h/b".to_owned(), Some("next".to_owned())),
+                ("http://h/g".to_owned(), Some("last".to_owned())),
+            ]
+        );
     }
 }
