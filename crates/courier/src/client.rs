@@ -294,7 +294,6 @@ struct Prepared<F> {
 /// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
 /// header on any hop to another origin.
 fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
-    use base64::Engine as _;
     if !headers.contains_key(http::header::AUTHORIZATION) {
         // Userinfo is stored percent-encoded.
         let decode = |s: &str| {
@@ -302,16 +301,11 @@ fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
                 .decode_utf8_lossy()
                 .into_owned()
         };
-        let credentials = format!(
-            "{}:{}",
-            decode(url.username()),
-            decode(url.password().unwrap_or(""))
+        let value = courier_core::auth::basic_header(
+            &decode(url.username()),
+            &decode(url.password().unwrap_or("")),
         );
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        if let Ok(mut value) = HeaderValue::try_from(format!("Basic {encoded}")) {
-            value.set_sensitive(true);
-            headers.insert(http::header::AUTHORIZATION, value);
-        }
+        headers.insert(http::header::AUTHORIZATION, value);
     }
     let _ = url.set_username("");
     let _ = url.set_password(None);

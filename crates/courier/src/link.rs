@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use courier_core::header_text::{is_ws, skip_until, unquote};
 use http::header::{HeaderMap, LINK};
 use url::Url;
 
@@ -198,45 +199,6 @@ fn parse_params(rest: &mut &str) -> Vec<(String, String)> {
             params.push((name, value));
         }
     }
-}
-
-/// The content of a quoted string whose opening `"` is already read, and what follows its closing `"`.
-fn unquote(s: &str) -> (String, &str) {
-    let mut value = String::new();
-    let mut chars = s.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return (value, &s[i + 1..]),
-            '\\' => {
-                if let Some((_, escaped)) = chars.next() {
-                    value.push(escaped);
-                }
-            }
-            c => value.push(c),
-        }
-    }
-    // Unterminated: the rest of the header is the value.
-    (value, "")
-}
-
-/// `s` from the first of `stops` found outside a quoted string (or the end).
-fn skip_until<'a>(s: &'a str, stops: &[char]) -> &'a str {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            c if !in_quotes && stops.contains(&c) => return &s[i..],
-            _ => {}
-        }
-    }
-    ""
-}
-
-fn is_ws(c: char) -> bool {
-    c == ' ' || c == '\t'
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! [`Handshake`]: what one request keeps while it answers challenges, and the decision for each
 //! response (a pure function of the response; polling lives in `future.rs`).
 
-use base64::Engine as _;
 use http::header::{
     HeaderName, AUTHORIZATION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE,
 };
@@ -9,6 +8,7 @@ use http::{
     Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
 };
 
+use super::basic::basic_header;
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Origin, RequestCredentials};
 use super::digest::{self, DigestChallenge, Exchange, Qop};
@@ -203,7 +203,10 @@ where
                 && party.credentials.allows_basic()
                 && challenges.iter().any(|c| c.scheme == "basic") =>
             {
-                Some(Answer::Basic(basic(&party.credentials)))
+                Some(Answer::Basic(basic_header(
+                    party.credentials.username(),
+                    party.credentials.password(),
+                )))
             }
             None => None,
         };
@@ -312,17 +315,4 @@ impl Party {
             sent: Sent::Nothing,
         }
     }
-}
-
-/// `Basic base64(user:password)`.
-fn basic(credentials: &Credentials) -> HeaderValue {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        credentials.username(),
-        credentials.password()
-    ));
-    let mut value =
-        HeaderValue::try_from(format!("Basic {encoded}")).expect("base64 is a valid header value");
-    value.set_sensitive(true);
-    value
 }

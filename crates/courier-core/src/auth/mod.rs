@@ -75,6 +75,7 @@
 //! # }
 //! ```
 
+mod basic;
 mod challenge;
 mod credentials;
 mod digest;
@@ -87,6 +88,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 
+pub use basic::basic_header;
 pub use credentials::{CredentialStore, Credentials, Origin, RequestCredentials};
 pub use future::ResponseFuture;
 pub use layer::AuthLayer;
