@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use courier::{Client, Proxy};
-use courier_testkit::client::within;
-use courier_testkit::{redirect, respond, Recorded, ServerBody, TestServer};
+use courier_testkit::client::{trusting, within};
+use courier_testkit::{echo, redirect, respond, ProxyServer, Recorded, ServerBody, TestServer};
 use http::{Response, StatusCode};
 use sha2::Digest as _;
 
@@ -57,6 +57,9 @@ struct State {
     last_nc: u32,
     /// Every `nc` accepted, in order.
     accepted_ncs: Vec<String>,
+    /// For `-sess`: the session key (HA1) computed once, with the first accepted answer's cnonce
+    /// (RFC 7616 §3.4.2), for the current nonce.
+    sess_key: Option<String>,
 }
 
 /// The server side of RFC 7616 for one user, one realm, one algorithm.
@@ -101,6 +104,7 @@ impl DigestServer {
         );
         state.uses = 0;
         state.last_nc = 0;
+        state.sess_key = None;
         let mut value = format!(
             "Digest realm=\"{REALM}\", nonce=\"{}\", algorithm={}, opaque=\"opaque-value\"",
             state.nonce, self.algorithm
@@ -189,7 +193,11 @@ impl DigestServer {
             format!("{}:{REALM}:{}", self.user, self.password).as_bytes(),
         );
         if alg.ends_with("-sess") {
-            ha1 = h(alg, format!("{ha1}:{nonce}:{cnonce}").as_bytes());
+            // Later answers to the nonce must use the key made with the first cnonce.
+            ha1 = match &self.state.lock().unwrap().sess_key {
+                Some(key) => key.clone(),
+                None => h(alg, format!("{ha1}:{nonce}:{cnonce}").as_bytes()),
+            };
         }
         let method = req.method.as_str();
         let ha2 = match qop {
@@ -228,6 +236,9 @@ impl DigestServer {
         }
         state.uses += 1;
         state.accepted_ncs.push(nc.to_owned());
+        if alg.ends_with("-sess") {
+            state.sess_key = Some(ha1);
+        }
         respond(200, format!("hello {}", self.user))
     }
 
@@ -237,6 +248,17 @@ impl DigestServer {
             async move { server.handle(&req) }
         })
         .await
+    }
+
+    /// The same over TLS (`https://localhost:PORT`).
+    async fn start_tls(self) -> TestServer {
+        TestServer::builder()
+            .tls()
+            .start(move |req| {
+                let server = self.clone();
+                async move { server.handle(&req) }
+            })
+            .await
     }
 
     fn accepted_ncs(&self) -> Vec<String> {
@@ -261,7 +283,7 @@ async fn get(client: &Client, url: &str, user: &str, password: &str) -> (StatusC
         .await
         .unwrap();
     let status = response.status();
-    (status, response.text().await.unwrap())
+    (status, within(10, response.text()).await.unwrap())
 }
 
 #[tokio::test]
@@ -501,32 +523,73 @@ async fn credentials_never_cross_origins_on_redirects_nor_show_up_anywhere() {
     })
     .await;
     let client = Client::new();
-    for path in ["/elsewhere", "/elsewhere-by-name"] {
-        let response = within(
-            10,
-            client
-                .get(start.url(path))
-                .digest_auth("Mufasa", "Circle of Life")
-                .send(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
-        assert!(!response.url().as_str().contains("Mufasa"));
+    let start_port = start.addr().port();
+    for (url, digest_auth) in [
+        (start.url("/elsewhere"), true),
+        (start.url("/elsewhere-by-name"), true),
+        // Credentials in the URL: sent to the first origin only, and never part of a URL shown.
+        (
+            format!("http://Mufasa:pw@127.0.0.1:{start_port}/elsewhere"),
+            false,
+        ),
+    ] {
+        let mut request = client.get(&url);
+        if digest_auth {
+            request = request.digest_auth("Mufasa", "Circle of Life");
+        }
+        let response = within(10, request.send()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{url}");
+        assert_eq!(
+            response.url().as_str(),
+            format!(
+                "http://{}:{target_port}/private",
+                response.url().host_str().unwrap()
+            ),
+        );
+        assert_eq!(response.url().username(), "");
+        assert_eq!(response.url().password(), None);
     }
     // The other origin was asked once per redirect, and never answered.
     let seen = target.requests();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|r| r.header("authorization").is_none()));
+    // The URL's credentials did reach the first origin, as Basic.
+    assert_eq!(
+        start.requests().last().unwrap().header("authorization"),
+        Some("Basic TXVmYXNhOnB3")
+    );
 
-    // Not in Debug output, nor in errors.
+    // Not in Debug output, nor in errors: a port just bound and released, so closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let builder = client
-        .get("http://127.0.0.1:9/closed")
+        .get(format!("http://127.0.0.1:{closed}/closed"))
         .digest_auth("Mufasa", "Circle of Life");
     assert!(!format!("{builder:?}").contains("Circle of Life"));
     let err = within(10, builder.send()).await.unwrap_err();
-    assert!(!format!("{err} {err:?}").contains("Circle of Life"));
-    assert!(!format!("{err} {err:?}").contains("Mufasa"));
+    assert!(err.is_connect(), "{err:#}");
+    let shown = format!("{err} {err:#} {err:?}");
+    assert!(!shown.contains("Circle of Life"), "{shown}");
+    assert!(!shown.contains("Mufasa"), "{shown}");
+    let err = within(
+        10,
+        client
+            .get(format!("http://Mufasa:pw@127.0.0.1:{closed}/closed"))
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_connect(), "{err:#}");
+    let url = err.url().unwrap();
+    assert_eq!((url.username(), url.password()), ("", None));
+    let shown = format!("{err} {err:#} {err:?}");
+    assert!(
+        !shown.contains("Mufasa") && !shown.contains(":pw@"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -565,6 +628,129 @@ async fn a_proxy_asking_for_digest_gets_proxy_authorization() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PROXY_AUTHENTICATION_REQUIRED);
+}
+
+/// An origin that answers `407` (reached directly, past `NO_PROXY`, or through a `CONNECT` tunnel)
+/// is not the proxy: it gets no answer computed with the proxy's password.
+#[tokio::test]
+async fn an_origin_answering_407_gets_nothing_meant_for_the_proxy() {
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.proxy = true;
+    let plain = digest.clone().start().await;
+    let tls = digest.clone().start_tls().await;
+    let tunnel = ProxyServer::start(tls.addr()).await;
+    let cases = [
+        (
+            "no proxy",
+            Client::builder().no_proxy(),
+            plain.url("/direct"),
+        ),
+        (
+            "NO_PROXY",
+            Client::builder().proxy(
+                Proxy::all(tunnel.url())
+                    .unwrap()
+                    .no_proxy(courier::NoProxy::from_string("127.0.0.1, localhost")),
+            ),
+            plain.url("/not-proxied"),
+        ),
+        (
+            "tunnel",
+            trusting(&tls).proxy(Proxy::all(tunnel.url()).unwrap()),
+            tls.url("/tunnelled"),
+        ),
+    ];
+    for (case, builder, url) in cases {
+        let client = builder
+            .proxy_digest_auth("Mufasa", "Circle of Life")
+            .build()
+            .unwrap();
+        let response = within(10, client.get(&url).send()).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            "{case}"
+        );
+    }
+    // Each origin was asked once per request, never with Proxy-Authorization; only the https request
+    // went to the proxy, as a tunnel.
+    for (server, count) in [(&plain, 2), (&tls, 1)] {
+        let seen = server.requests();
+        assert_eq!(seen.len(), count);
+        assert!(seen
+            .iter()
+            .all(|r| r.header("proxy-authorization").is_none()));
+    }
+    let tunnelled = tunnel.seen();
+    assert_eq!(tunnelled.len(), 1);
+    assert!(
+        tunnelled[0].starts_with("CONNECT localhost:"),
+        "{}",
+        tunnelled[0]
+    );
+    assert!(digest.accepted_ncs().is_empty());
+}
+
+/// A Digest session with the proxy is answered again only on requests to that proxy: an `https`
+/// request (not proxied here) carries no `Proxy-Authorization`.
+#[tokio::test]
+async fn a_proxy_session_stays_with_the_proxy() {
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.proxy = true;
+    let proxy = digest.clone().start().await;
+    let origin = TestServer::builder()
+        .tls()
+        .start(|req| async move { echo(&req) })
+        .await;
+    let client = trusting(&origin)
+        .proxy(Proxy::http(proxy.url("/")).unwrap())
+        .proxy_digest_auth("Mufasa", "Circle of Life")
+        .build()
+        .unwrap();
+    for url in [
+        "http://127.0.0.1:9/through-proxy".to_owned(),
+        origin.url("/direct"),
+        "http://127.0.0.1:9/again".to_owned(),
+    ] {
+        let response = within(10, client.get(&url).send()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+    }
+    assert_eq!(origin.requests().len(), 1);
+    assert_eq!(origin.requests()[0].header("proxy-authorization"), None);
+    // The proxy's nonce was answered before being asked on the third request.
+    assert_eq!(proxy.requests().len(), 3);
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
+}
+
+/// `-sess` (RFC 7616 §3.4.2): the session key is computed once, with the first answer's cnonce;
+/// answers sent before being asked (nc > 1) send that cnonce again, and the server (which keeps the
+/// key) accepts them.
+#[tokio::test]
+async fn a_sess_key_is_made_once_with_the_first_cnonce() {
+    let digest = DigestServer::new("MD5-sess", Some("auth"));
+    let server = digest.clone().start().await;
+    let client = Client::builder()
+        .digest_auth(server.url("/"), "Mufasa", "Circle of Life")
+        .build()
+        .unwrap();
+    for path in ["/a", "/b", "/c"] {
+        let response = within(10, client.get(server.url(path)).send())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000002", "00000003"]);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    let cnonces: Vec<String> = requests[1..]
+        .iter()
+        .map(|r| {
+            let answer = params(r.header("authorization").unwrap()).unwrap();
+            answer.into_iter().find(|(n, _)| n == "cnonce").unwrap().1
+        })
+        .collect();
+    assert_eq!(cnonces.len(), 3);
+    assert!(cnonces.iter().all(|c| *c == cnonces[0]), "{cnonces:?}");
 }
 
 /// The layer on its own, around Courier's transport: a custom stack.

@@ -19,6 +19,23 @@ fn basic_site(req: &Recorded) -> Response<ServerBody> {
     }
 }
 
+/// A fresh directory under the system temp dir, removed on drop (even when the test panics).
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let path = std::env::temp_dir().join(format!("courier-netrc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn write_netrc(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
     let path = dir.join("netrc");
     std::fs::write(&path, text).unwrap();
@@ -27,8 +44,8 @@ fn write_netrc(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn netrc_credentials_answer_their_host_only() {
-    let dir = std::env::temp_dir().join(format!("courier-netrc-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = TempDir::new();
+    let dir = temp.0.clone();
 
     let other = TestServer::start(|req| async move { basic_site(&req) }).await;
     let other_port = other.addr().port();
@@ -58,7 +75,7 @@ async fn netrc_credentials_answer_their_host_only() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.text().await.unwrap(), "hello ada");
+    assert_eq!(within(10, response.text()).await.unwrap(), "hello ada");
     // Sent when asked, not before.
     let seen: Vec<Option<String>> = server
         .requests()
@@ -106,6 +123,28 @@ async fn netrc_credentials_answer_their_host_only() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
+    // A `default` entry answers for the host asked for, and never for a host a redirect leads to
+    // (curl's CVE-2024-11053): Basic would send it in clear text to whoever redirects there.
+    write_netrc(&dir, "default login ada password lovelace\n");
+    let client = Client::builder().netrc(true).build().unwrap();
+    let response = within(10, client.get(server.url("/private")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = within(10, client.get(server.url("/away")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.url().host_str(), Some("localhost"));
+    let seen = other.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|r| r.header("authorization").is_none()));
+    // Asked directly, the other host is the caller's choice: the default answers.
+    let response = within(10, client.get(other.url("/private")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
     // A malformed file: a builder error naming the file and the line, not the words.
     write_netrc(
         &dir,
@@ -133,5 +172,4 @@ async fn netrc_credentials_answer_their_host_only() {
     );
 
     std::env::remove_var("NETRC");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -105,14 +105,17 @@ fn big() -> Vec<u8> {
 
 /// The urllib sequence: readline, read(50), read the rest.
 async fn urllib_sequence(url: &str) -> (String, Vec<u8>, Vec<u8>) {
-    let mut reader = Client::new().get(url).send().await.unwrap().reader();
-    let mut line = String::new();
-    reader.read_line(&mut line).await.unwrap();
-    let mut fifty = vec![0; 50];
-    reader.read_exact(&mut fifty).await.unwrap();
-    let mut rest = Vec::new();
-    reader.read_to_end(&mut rest).await.unwrap();
-    (line, fifty, rest)
+    within(10, async {
+        let mut reader = Client::new().get(url).send().await.unwrap().reader();
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        let mut fifty = vec![0; 50];
+        reader.read_exact(&mut fifty).await.unwrap();
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).await.unwrap();
+        (line, fifty, rest)
+    })
+    .await
 }
 
 #[tokio::test]
@@ -148,7 +151,7 @@ async fn read_until_and_small_reads_see_every_byte() {
     }
     assert_eq!(got, TEXT);
     // At the end, reads keep returning 0.
-    assert_eq!(reader.read(&mut buf).await.unwrap(), 0);
+    assert_eq!(within(10, reader.read(&mut buf)).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -210,7 +213,7 @@ async fn a_body_error_is_an_io_error_holding_the_courier_error() {
 }
 
 async fn lines(url: &str, max: Option<usize>) -> Vec<Result<String, courier::Error>> {
-    let response = Client::new().get(url).send().await.unwrap();
+    let response = within(10, Client::new().get(url).send()).await.unwrap();
     let lines = match max {
         Some(max) => response.lines().max_line_length(max),
         None => response.lines(),
@@ -316,13 +319,9 @@ async fn lines_of_an_empty_body_and_a_cut_body() {
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].as_deref().unwrap(), "one");
     assert!(got[1].as_ref().unwrap_err().is_body());
-    let collected: Result<Vec<String>, _> = Client::new()
-        .get(server.url("/empty"))
-        .send()
+    let response = within(10, Client::new().get(server.url("/empty")).send())
         .await
-        .unwrap()
-        .lines()
-        .try_collect()
-        .await;
+        .unwrap();
+    let collected: Result<Vec<String>, _> = within(10, response.lines().try_collect()).await;
     assert!(collected.unwrap().is_empty());
 }

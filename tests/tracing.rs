@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use courier::Client;
+use courier_testkit::client::within;
 use courier_testkit::{redirect, respond, TestServer};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -14,11 +15,12 @@ use tracing::{Event, Metadata, Subscriber};
 /// A span's name and its fields, as text.
 type SpanRecord = (String, HashMap<String, String>);
 
-/// Every span, by id.
+/// Every span, by id; and everything traced (span fields as they are recorded, events), as text.
 #[derive(Clone, Default)]
 struct Recorder {
     spans: Arc<Mutex<HashMap<u64, SpanRecord>>>,
     next: Arc<AtomicU64>,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 struct Fields<'a>(&'a mut HashMap<String, String>);
@@ -40,6 +42,10 @@ impl Subscriber for Recorder {
         let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
         let mut fields = HashMap::new();
         attrs.record(&mut Fields(&mut fields));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("span {} {fields:?}", attrs.metadata().name()));
         self.spans
             .lock()
             .unwrap()
@@ -47,12 +53,26 @@ impl Subscriber for Recorder {
         Id::from_u64(id)
     }
     fn record(&self, span: &Id, values: &Record<'_>) {
+        let mut recorded = HashMap::new();
+        values.record(&mut Fields(&mut recorded));
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("record {recorded:?}"));
         if let Some((_, fields)) = self.spans.lock().unwrap().get_mut(&span.into_u64()) {
-            values.record(&mut Fields(fields));
+            fields.extend(recorded);
         }
     }
     fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &Event<'_>) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = HashMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.log.lock().unwrap().push(format!(
+            "event {} {} {fields:?}",
+            event.metadata().level(),
+            event.metadata().target()
+        ));
+    }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
 }
@@ -67,6 +87,11 @@ impl Recorder {
             .collect();
         ids.sort();
         ids.iter().map(|id| spans[id].1.clone()).collect()
+    }
+
+    /// Everything traced so far, one line per span, record or event.
+    fn text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
     }
 }
 
@@ -107,4 +132,97 @@ async fn requests_and_connections_have_spans() {
     assert_eq!(connections.len(), 1, "both hops share one connection");
     assert_eq!(connections[0]["host"], format!("127.0.0.1:{port}"));
     assert_eq!(connections[0]["scheme"], "http");
+}
+
+/// Digest and `.netrc` credentials answer challenges with tracing on at every level: neither the
+/// passwords nor the `Authorization` values sent appear in anything traced.
+#[tokio::test(flavor = "current_thread")]
+async fn credentials_are_never_traced() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    // Two servers (two origins): one asks for Digest, the other for Basic.
+    let site = |scheme: &'static str, challenge: &'static str| {
+        move |req: courier_testkit::Recorded| async move {
+            match req.header("authorization") {
+                Some(answer) if answer.starts_with(scheme) => respond(200, "welcome"),
+                _ => {
+                    let mut res = respond(401, "who are you?");
+                    res.headers_mut()
+                        .insert("www-authenticate", challenge.parse().unwrap());
+                    res
+                }
+            }
+        }
+    };
+    let digest = TestServer::start(site(
+        "Digest ",
+        r#"Digest realm="r", nonce="n0nce", qop="auth", algorithm=SHA-256"#,
+    ))
+    .await;
+    let basic = TestServer::start(site("Basic ", r#"Basic realm="r""#)).await;
+
+    let dir = std::env::temp_dir().join(format!("courier-tracing-netrc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _remove = Remove(dir.clone());
+    let netrc = dir.join("netrc");
+    std::fs::write(
+        &netrc,
+        "machine 127.0.0.1 login netrc-user password netrc-s3cret\n",
+    )
+    .unwrap();
+    std::env::set_var("NETRC", &netrc);
+    let client = Client::builder().no_proxy().netrc(true).build();
+    std::env::remove_var("NETRC");
+    let client = client.unwrap();
+
+    let response = within(
+        10,
+        client
+            .get(digest.url("/digest"))
+            .digest_auth("digest-user", "digest-s3cret")
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = within(10, client.get(basic.url("/basic")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let answers: Vec<String> = [digest.requests(), basic.requests()]
+        .iter()
+        .flatten()
+        .filter_map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert!(answers[0].starts_with("Digest username=\"digest-user\""));
+    assert_eq!(answers[1], "Basic bmV0cmMtdXNlcjpuZXRyYy1zM2NyZXQ=");
+
+    let log = recorder.text();
+    // The capture works: both requests were traced.
+    assert!(log.contains("/digest") && log.contains("/basic"), "{log}");
+    for secret in [
+        "digest-s3cret",
+        "netrc-s3cret",
+        "bmV0cmMtdXNlcjpuZXRyYy1zM2NyZXQ=",
+    ] {
+        assert!(!log.contains(secret), "{secret} traced:\n{log}");
+    }
+    let response_hash = answers[0]
+        .split("response=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert_eq!(response_hash.len(), 64);
+    assert!(
+        !log.contains(response_hash),
+        "the Digest answer traced:\n{log}"
+    );
 }

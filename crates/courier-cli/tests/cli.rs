@@ -14,8 +14,15 @@ use serde_json::Value;
 /// Runs `courier args...` on the blocking pool (the servers keep running on the runtime), with the
 /// proxy variables cleared so requests to 127.0.0.1 go straight to the test server.
 async fn courier(args: Vec<String>) -> Output {
+    courier_with_env(args, Vec::new()).await
+}
+
+/// [`courier`] with these environment variables set; killed after 60 s (a hang guard).
+async fn courier_with_env(args: Vec<String>, env: Vec<(&'static str, PathBuf)>) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut command = Command::cargo_bin("courier").unwrap();
+        command.timeout(std::time::Duration::from_secs(60));
+        command.envs(env);
         for var in [
             "HTTP_PROXY",
             "HTTPS_PROXY",
@@ -294,25 +301,9 @@ async fn netrc_answers_the_challenge() {
     )
     .unwrap();
     let url = server.url("/private");
-    let netrc = dir.path("netrc");
-    let run = |with_flag: bool| {
-        let (url, netrc) = (url.clone(), netrc.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut command = Command::cargo_bin("courier").unwrap();
-            command
-                .env("NETRC", netrc)
-                .env_remove("HTTP_PROXY")
-                .env_remove("http_proxy");
-            command.env_remove("ALL_PROXY").env_remove("all_proxy");
-            command.arg("get");
-            if with_flag {
-                command.arg("--netrc");
-            }
-            command.arg(url).output().unwrap()
-        })
-    };
-    let with = run(true).await.unwrap();
-    let without = run(false).await.unwrap();
+    let env = || vec![("NETRC", dir.path("netrc"))];
+    let with = courier_with_env(args(&["get", "--netrc", &url]), env()).await;
+    let without = courier_with_env(args(&["get", &url]), env()).await;
     assert_eq!(stdout(&with), "hello ada", "{}", stderr(&with));
     assert_eq!(stdout(&without), "who are you?");
 }

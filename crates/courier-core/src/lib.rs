@@ -52,6 +52,8 @@
 
 pub mod body;
 pub mod error;
+#[doc(hidden)]
+pub mod header_text;
 pub mod transport;
 
 pub mod accept_language;

@@ -299,7 +299,6 @@ struct Prepared<F> {
 /// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
 /// header on any hop to another origin.
 fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
-    use base64::Engine as _;
     if !headers.contains_key(http::header::AUTHORIZATION) {
         // Userinfo is stored percent-encoded.
         let decode = |s: &str| {
@@ -307,16 +306,11 @@ fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
                 .decode_utf8_lossy()
                 .into_owned()
         };
-        let credentials = format!(
-            "{}:{}",
-            decode(url.username()),
-            decode(url.password().unwrap_or(""))
+        let value = courier_core::auth::basic_header(
+            &decode(url.username()),
+            &decode(url.password().unwrap_or("")),
         );
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        if let Ok(mut value) = HeaderValue::try_from(format!("Basic {encoded}")) {
-            value.set_sensitive(true);
-            headers.insert(http::header::AUTHORIZATION, value);
-        }
+        headers.insert(http::header::AUTHORIZATION, value);
     }
     let _ = url.set_username("");
     let _ = url.set_password(None);
@@ -536,7 +530,7 @@ impl ClientBuilder {
         };
         let mut auth = AuthLayer::new(credentials);
         if let Some(proxy) = self.proxy_credentials {
-            auth = auth.proxy_credentials(proxy);
+            auth = auth.proxy_credentials(proxy, transport.proxy_routes());
         }
         let auth = auth.layer(retry);
         let stack = FollowRedirectLayer::new(self.redirect.referer(self.referer)).layer(auth);
@@ -655,7 +649,9 @@ impl ClientBuilder {
 
     /// Answer a proxy's `407` Digest challenge (`Proxy-Authenticate`) with `username` and `password`.
     /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
-    /// `https` URLs takes its credentials from [`Proxy`]'s own settings.
+    /// `https` URLs takes its credentials from [`Proxy`]'s own settings. Requests that reach their
+    /// origin (`https`, `no_proxy` hosts, no proxy) never send these credentials, even when the origin
+    /// answers `407`.
     pub fn proxy_digest_auth(
         mut self,
         username: impl Into<String>,

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use courier_core::header_text::{is_ws, skip_until, unquote};
 use http::header::{HeaderMap, LINK};
 use url::Url;
 
@@ -131,10 +132,21 @@ fn parse_header(mut rest: &str, base: &Url, links: &mut Vec<Link>) {
         if rest.is_empty() {
             return;
         }
-        let target = match rest.strip_prefix('<').and_then(|r| r.split_once('>')) {
+        // A URI reference holds no `<`, `"` or whitespace: a `<` not closed before one of them does not
+        // start a link (and must not swallow the next one).
+        let target = rest
+            .strip_prefix('<')
+            .and_then(|r| r.split_once('>'))
+            .filter(|(target, _)| !target.contains(|c: char| c == '<' || c == '"' || is_ws(c)));
+        let target = match target {
             Some((target, after)) => {
                 rest = after;
                 Some(target)
+            }
+            // A broken target: its quotes quote nothing; the next comma ends it.
+            None if rest.starts_with('<') => {
+                rest = rest.find(',').map_or("", |at| &rest[at..]);
+                None
             }
             None => {
                 // Not a link: skip to the next one.
@@ -143,7 +155,7 @@ fn parse_header(mut rest: &str, base: &Url, links: &mut Vec<Link>) {
             }
         };
         let params = parse_params(&mut rest);
-        if let Some(url) = target.and_then(|t| base.join(t.trim()).ok()) {
+        if let Some(url) = target.and_then(|t| base.join(t).ok()) {
             links.push(Link { url, params });
         }
     }
@@ -187,45 +199,6 @@ fn parse_params(rest: &mut &str) -> Vec<(String, String)> {
             params.push((name, value));
         }
     }
-}
-
-/// The content of a quoted string whose opening `"` is already read, and what follows its closing `"`.
-fn unquote(s: &str) -> (String, &str) {
-    let mut value = String::new();
-    let mut chars = s.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return (value, &s[i + 1..]),
-            '\\' => {
-                if let Some((_, escaped)) = chars.next() {
-                    value.push(escaped);
-                }
-            }
-            c => value.push(c),
-        }
-    }
-    // Unterminated: the rest of the header is the value.
-    (value, "")
-}
-
-/// `s` from the first of `stops` found outside a quoted string (or the end).
-fn skip_until<'a>(s: &'a str, stops: &[char]) -> &'a str {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            c if !in_quotes && stops.contains(&c) => return &s[i..],
-            _ => {}
-        }
-    }
-    ""
-}
-
-fn is_ws(c: char) -> bool {
-    c == ' ' || c == '\t'
 }
 
 #[cfg(test)]
@@ -336,5 +309,24 @@ mod tests {
             ]
         );
         assert!(parse(&[], "http://h/").is_empty());
+    }
+
+    /// An unclosed `<` ends at the next comma: the link after it is read as it is.
+    #[test]
+    fn an_unclosed_target_does_not_swallow_the_next_link() {
+        let links = parse(
+            &[
+                "<a; rel=x, <b>; rel=next",
+                r#"<c "d>; rel=quoted, <e f>; rel=spaced, <g>; rel=last"#,
+            ],
+            "http://h/",
+        );
+        assert_eq!(
+            urls_and_rels(&links),
+            [
+                ("http://h/b".to_owned(), Some("next".to_owned())),
+                ("http://h/g".to_owned(), Some("last".to_owned())),
+            ]
+        );
     }
 }

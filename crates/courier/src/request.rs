@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine as _;
+use courier_core::auth::basic_header;
 use http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Version};
 use serde::Serialize;
@@ -346,12 +346,12 @@ impl RequestBuilder {
         username: U,
         password: Option<P>,
     ) -> RequestBuilder {
-        let credentials = match password {
-            Some(password) => format!("{username}:{password}"),
-            None => format!("{username}:"),
-        };
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        self.sensitive_header(AUTHORIZATION, format!("Basic {encoded}"))
+        let password = password.map_or_else(String::new, |p| p.to_string());
+        let value = basic_header(&username.to_string(), &password);
+        self.with(|request| {
+            request.headers.insert(AUTHORIZATION, value);
+            Ok(())
+        })
     }
 
     /// Answers an HTTP Digest challenge (RFC 7616) from this request's origin with `username` and

@@ -2,6 +2,8 @@
 
 use http::HeaderValue;
 
+use crate::header_text::{is_tchar, is_ws, skip_until, unquote};
+
 /// An authentication challenge: a scheme and its parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Challenge {
@@ -50,7 +52,7 @@ impl Challenge {
                 let token_len = rest.find(|c: char| !is_tchar(c)).unwrap_or(rest.len());
                 if token_len == 0 {
                     // Not a token: skip this item.
-                    rest = skip_item(rest);
+                    rest = skip_until(rest, &[',']);
                     current = false;
                     continue;
                 }
@@ -82,7 +84,7 @@ impl Challenge {
                     }
                     Some(_) => {
                         // token68 padding: not a parameter.
-                        rest = skip_item(rest);
+                        rest = skip_until(rest, &[',']);
                     }
                     None => {
                         // A new challenge: `scheme` then a space or a comma.
@@ -112,49 +114,6 @@ fn is_token68(s: &str) -> bool {
         && body
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-._~+/".contains(c))
-}
-
-/// The content of a quoted string whose opening `"` is read, and what follows its closing `"`.
-pub(crate) fn unquote(s: &str) -> (String, &str) {
-    let mut value = String::new();
-    let mut chars = s.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => return (value, &s[i + 1..]),
-            '\\' => {
-                if let Some((_, escaped)) = chars.next() {
-                    value.push(escaped);
-                }
-            }
-            c => value.push(c),
-        }
-    }
-    (value, "")
-}
-
-/// `s` from the next comma outside a quoted string.
-fn skip_item(s: &str) -> &str {
-    let mut in_quotes = false;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            ',' if !in_quotes => return &s[i..],
-            _ => {}
-        }
-    }
-    ""
-}
-
-fn is_ws(c: char) -> bool {
-    c == ' ' || c == '\t'
-}
-
-/// RFC 9110 `tchar`.
-fn is_tchar(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }
 
 #[cfg(test)]

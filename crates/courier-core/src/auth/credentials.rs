@@ -142,7 +142,9 @@ impl RequestCredentials {
 /// request carries none of its own.
 ///
 /// Lookup takes the most specific entry: the request's origin (scheme, host and port), else its host
-/// (any scheme and port, as `.netrc`'s `machine` does), else the default.
+/// (any scheme and port, as `.netrc`'s `machine` does), else the default. The default answers only
+/// for the origin the caller asked for: a request the redirect layer sends to another origin (it
+/// carries an [`OriginalUri`](crate::redirect::OriginalUri)) never gets it.
 ///
 /// ```
 /// use courier_core::auth::{CredentialStore, Credentials};
@@ -182,7 +184,8 @@ impl CredentialStore {
         self
     }
 
-    /// `credentials` for every host with no entry of its own.
+    /// `credentials` for every host with no entry of its own, when the caller asked for it: not for a
+    /// host reached by a redirect.
     pub fn default_credentials(mut self, credentials: Credentials) -> CredentialStore {
         self.default = Some(credentials);
         self
@@ -213,13 +216,24 @@ impl CredentialStore {
         self.len() == 0
     }
 
-    /// The credentials for a request to `origin`.
+    /// The credentials for a request to `origin` that the caller made (not reached by a redirect):
+    /// its origin's or host's entry, else the default.
     pub fn lookup(&self, origin: &Origin) -> Option<&Credentials> {
+        self.lookup_hop(origin, false)
+    }
+
+    /// The credentials for a request to `origin`; when it was `redirected` to another origin than the
+    /// one the caller asked for, never the default (which would then go to whatever host a redirect
+    /// names: curl's CVE-2024-11053).
+    pub(crate) fn lookup_hop(&self, origin: &Origin, redirected: bool) -> Option<&Credentials> {
         if let Some((_, credentials)) = self.origins.iter().find(|(o, _)| o == origin) {
             return Some(credentials);
         }
         if let Some((_, credentials)) = self.hosts.iter().find(|(h, _)| *h == origin.host) {
             return Some(credentials);
+        }
+        if redirected {
+            return None;
         }
         self.default.as_ref()
     }

@@ -1,7 +1,6 @@
 //! [`Handshake`]: what one request keeps while it answers challenges, and the decision for each
 //! response (a pure function of the response; polling lives in `future.rs`).
 
-use base64::Engine as _;
 use http::header::{
     HeaderName, AUTHORIZATION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE,
 };
@@ -9,12 +8,14 @@ use http::{
     Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
 };
 
+use super::basic::basic_header;
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Origin, RequestCredentials};
 use super::digest::{self, DigestChallenge, Exchange, Qop};
 use super::layer::Config;
 use super::session::SessionKey;
 use crate::body::{ReplayBody, TryCloneBody};
+use crate::redirect::OriginalUri;
 
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
 const PROXY_AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("proxy-authentication-info");
@@ -112,17 +113,27 @@ where
                 None
             } else {
                 Origin::of(req.uri()).and_then(|origin| {
+                    // A hop to another origin than the caller's: no default credentials.
+                    let redirected = req
+                        .extensions()
+                        .get::<OriginalUri>()
+                        .is_some_and(|first| Origin::of(first.uri()).as_ref() != Some(&origin));
                     let credentials = carried
                         .and_then(|c| c.for_origin(&origin))
-                        .or_else(|| config.store.lookup(&origin))?
+                        .or_else(|| config.store.lookup_hop(&origin, redirected))?
                         .clone();
                     Some(Party::new(credentials, SessionKey::Server(origin)))
                 })
             }
         };
+        // Only a proxy that reads the request (absolute form) may be answered: anything else that
+        // answers 407 is the origin, and gets nothing meant for the proxy.
         let proxy = match &config.proxy {
-            Some(credentials) if !req.headers().contains_key(PROXY_AUTHORIZATION) => {
-                Some(Party::new(credentials.clone(), SessionKey::Proxy))
+            Some((credentials, routes)) if !req.headers().contains_key(PROXY_AUTHORIZATION) => {
+                routes
+                    .forwarding_proxy(req.uri())
+                    .and_then(|proxy| Origin::of(&proxy))
+                    .map(|proxy| Party::new(credentials.clone(), SessionKey::Proxy(proxy)))
             }
             _ => None,
         };
@@ -192,7 +203,10 @@ where
                 && party.credentials.allows_basic()
                 && challenges.iter().any(|c| c.scheme == "basic") =>
             {
-                Some(Answer::Basic(basic(&party.credentials)))
+                Some(Answer::Basic(basic_header(
+                    party.credentials.username(),
+                    party.credentials.password(),
+                )))
             }
             None => None,
         };
@@ -255,7 +269,8 @@ where
                 None => continue,
                 Some(Answer::Basic(value)) => value.clone(),
                 Some(Answer::Digest(challenge, qop)) => {
-                    let nc = self.config.sessions.count_use(&party.key, challenge);
+                    let fresh = party.sent == Sent::Asked;
+                    let nonce_use = self.config.sessions.count_use(&party.key, challenge, fresh);
                     let uri = match who {
                         // The request-target as the origin server sees it.
                         Who::Server => self
@@ -273,8 +288,8 @@ where
                             uri: &uri,
                             qop: *qop,
                             body: body.unwrap_or_default(),
-                            nc,
-                            cnonce: &digest::cnonce(),
+                            nc: nonce_use.nc,
+                            cnonce: &nonce_use.cnonce,
                         },
                     );
                     match HeaderValue::try_from(value) {
@@ -300,17 +315,4 @@ impl Party {
             sent: Sent::Nothing,
         }
     }
-}
-
-/// `Basic base64(user:password)`.
-fn basic(credentials: &Credentials) -> HeaderValue {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        credentials.username(),
-        credentials.password()
-    ));
-    let mut value =
-        HeaderValue::try_from(format!("Basic {encoded}")).expect("base64 is a valid header value");
-    value.set_sensitive(true);
-    value
 }

@@ -8,6 +8,7 @@ use tower_layer::Layer;
 use super::credentials::{CredentialStore, Credentials};
 use super::service::Authenticate;
 use super::session::Sessions;
+use crate::transport::ProxyRoutes;
 
 /// A [`Layer`] that wraps a service in [`Authenticate`]; see the [module docs](super).
 ///
@@ -16,12 +17,22 @@ use super::session::Sessions;
 ///
 /// ```
 /// use courier_core::auth::{AuthLayer, CredentialStore, Credentials};
+/// use courier_core::transport::{Proxy, Transport};
+/// use tower_layer::Layer;
 ///
+/// let transport: Transport = Transport::builder()
+///     .proxy(Proxy::http("http://127.0.0.1:3128").unwrap())
+///     .build()
+///     .unwrap();
 /// let layer = AuthLayer::new(
 ///     CredentialStore::new().host("127.0.0.1", Credentials::new("ada", "lovelace")),
 /// )
-/// .proxy_credentials(Credentials::new("proxy-user", "proxy-pass"));
-/// # drop(layer);
+/// .proxy_credentials(
+///     Credentials::new("proxy-user", "proxy-pass"),
+///     transport.proxy_routes(),
+/// );
+/// let client = layer.layer(transport);
+/// # drop(client);
 /// ```
 #[derive(Clone, Default)]
 pub struct AuthLayer {
@@ -32,7 +43,7 @@ pub struct AuthLayer {
 #[derive(Default)]
 pub(super) struct Config {
     pub(super) store: CredentialStore,
-    pub(super) proxy: Option<Credentials>,
+    pub(super) proxy: Option<(Credentials, ProxyRoutes)>,
     pub(super) sessions: Sessions,
 }
 
@@ -47,12 +58,16 @@ impl AuthLayer {
         }
     }
 
-    /// Answers `407` challenges from a proxy with `credentials`.
-    pub fn proxy_credentials(self, credentials: Credentials) -> AuthLayer {
+    /// Answers `407` challenges from a proxy with `credentials`, for the requests `routes` says are
+    /// forwarded to an HTTP proxy in absolute form (take them from the transport below:
+    /// [`Transport::proxy_routes`](crate::transport::Transport::proxy_routes)). Other requests (`https`
+    /// through a tunnel, `NO_PROXY` hosts, no proxy at all) reach the origin, which gets neither a
+    /// `Proxy-Authorization` nor an answer to a `407`. Digest sessions are kept per proxy.
+    pub fn proxy_credentials(self, credentials: Credentials, routes: ProxyRoutes) -> AuthLayer {
         AuthLayer {
             config: Arc::new(Config {
                 store: self.config.store.clone(),
-                proxy: Some(credentials),
+                proxy: Some((credentials, routes)),
                 sessions: self.config.sessions.clone(),
             }),
         }

@@ -10,10 +10,14 @@
 //!
 //! - the request's own [`RequestCredentials`] extension, bound to one origin (a redirect elsewhere does
 //!   not use them; Courier's `RequestBuilder::digest_auth` sets it);
-//! - else the layer's [`CredentialStore`]: per origin, per host, or a default (`.netrc` fills one).
+//! - else the layer's [`CredentialStore`]: per origin, per host, or a default (`.netrc` fills one),
+//!   which answers only for the origin the caller asked for, never for a host a redirect leads to
+//!   (a hop carries an [`OriginalUri`](crate::redirect::OriginalUri)).
 //!
 //! A request that already has an `Authorization` header is left alone (and `Proxy-Authorization` for
-//! the proxy). Proxy credentials are the layer's ([`AuthLayer::proxy_credentials`]).
+//! the proxy). Proxy credentials are the layer's ([`AuthLayer::proxy_credentials`]), and answer only
+//! for requests the transport forwards to an HTTP proxy in absolute form: an `https` request (inside a
+//! tunnel), a `NO_PROXY` host or a client with no proxy talks to its origin, which never gets them.
 //!
 //! Digest, as RFC 7616 has it:
 //!
@@ -21,7 +25,7 @@
 //!   among several challenges the strongest is answered.
 //! - **qop**: `auth`; `auth-int` (which covers the body) when it is the only one offered and the body
 //!   is in memory; no `qop` (RFC 2069) too.
-//! - **Nonce counting**: the layer remembers the last challenge per origin (and for the proxy), shared
+//! - **Nonce counting**: the layer remembers the last challenge per origin (and per proxy), shared
 //!   by every clone of the service, and answers it on later requests before being asked, with `nc`
 //!   going up.
 //! - **Stale nonces**: a `401` with `stale=true` is answered again with the new nonce.
@@ -71,6 +75,7 @@
 //! # }
 //! ```
 
+mod basic;
 mod challenge;
 mod credentials;
 mod digest;
@@ -83,6 +88,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 
+pub use basic::basic_header;
 pub use credentials::{CredentialStore, Credentials, Origin, RequestCredentials};
 pub use future::ResponseFuture;
 pub use layer::AuthLayer;

@@ -45,8 +45,9 @@ pub fn load_from(path: &Path) -> Result<CredentialStore, NetrcError> {
 /// Words are separated by spaces, tabs and newlines; a word may be written in double quotes (with `\"`
 /// and `\\`) to hold spaces. `machine NAME` starts an entry, `default` starts the entry for every other
 /// host; `login`, `password` and `account` (ignored) give its values. `macdef NAME` and the lines up to
-/// the next empty line are skipped; `#` starts a comment to the end of the line. The first entry for a
-/// machine wins, as in curl.
+/// the next empty line are skipped; a line whose first word starts with `#` is a comment (as in curl,
+/// a `#` elsewhere is part of a word: `password #hash`). The first entry for a machine wins, as in
+/// curl.
 ///
 /// Errors name the line and never quote the file's words (they may be passwords).
 ///
@@ -155,6 +156,8 @@ impl Entry {
 struct Words<'a> {
     rest: &'a str,
     line: usize,
+    /// Nothing but blanks read on the current line yet: a `#` here starts a comment.
+    line_start: bool,
 }
 
 impl<'a> Words<'a> {
@@ -162,6 +165,7 @@ impl<'a> Words<'a> {
         Words {
             rest: text,
             line: 1,
+            line_start: true,
         }
     }
 
@@ -176,11 +180,13 @@ impl<'a> Words<'a> {
             if self.rest.is_empty() {
                 return Ok(None);
             }
-            if self.rest.starts_with('#') {
+            // As in curl, only a line's first word comments: `password #hash` is a password.
+            if self.line_start && self.rest.starts_with('#') {
                 let end = self.rest.find('\n').unwrap_or(self.rest.len());
                 self.advance(end);
                 continue;
             }
+            self.line_start = false;
             let line = self.line;
             if let Some(quoted) = self.rest.strip_prefix('"') {
                 let mut word = String::new();
@@ -241,7 +247,9 @@ impl<'a> Words<'a> {
     }
 
     fn advance(&mut self, n: usize) {
-        self.line += self.rest[..n].matches('\n').count();
+        let newlines = self.rest[..n].matches('\n').count();
+        self.line += newlines;
+        self.line_start |= newlines > 0;
         self.rest = &self.rest[n..];
     }
 }
@@ -328,7 +336,7 @@ mod tests {
     fn machines_default_quotes_comments_and_macros() {
         let store = parse(concat!(
             "# my machines\n",
-            "machine API.example.com\n  login ada\n  password lovelace # trailing comment\n",
+            "machine API.example.com\n  login ada\n  password lovelace\n  # an indented comment\n",
             "machine files.example.com login \"grace h\" password \"with \\\"quotes\\\" and \\\\\" account x\n",
             "macdef init\ncd /pub\nmachine not.a.machine login no password no\n\n",
             "machine api.example.com login second password ignored\n",
@@ -356,6 +364,25 @@ mod tests {
             .lookup(&Origin::of(&"http://x/".parse().unwrap()).unwrap())
             .unwrap()
             .allows_basic());
+    }
+
+    /// Only a line's first word starts a comment: a `#` inside a line belongs to its word.
+    #[test]
+    fn a_hash_within_a_line_is_part_of_a_word() {
+        let store = parse(concat!(
+            "#machine commented.example login no password no\n",
+            "machine h login #user password #hash\n",
+            "\t# comment\n",
+            "machine g login u password pass#word # not a comment\n",
+        ));
+        // `#`, `not`, `a`, `comment` are words: the last line is an error, as in curl.
+        assert_eq!(
+            store.unwrap_err().to_string(),
+            "line 4 of .netrc: unexpected word (expected machine, default, login, password, account or macdef)"
+        );
+        let store = parse("machine h login #user password #hash\n# machine x\n").unwrap();
+        assert_eq!(lookup(&store, "http://h/"), pair("#user", "#hash"));
+        assert_eq!(store.len(), 1);
     }
 
     #[test]

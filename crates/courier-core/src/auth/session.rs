@@ -5,23 +5,55 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::credentials::Origin;
-use super::digest::DigestChallenge;
+use super::digest::{self, DigestChallenge};
 
 /// The most sessions kept: past it, an arbitrary one is forgotten (it is only an optimisation: a
 /// forgotten session costs one more 401).
 const MAX_SESSIONS: usize = 256;
 
-/// Who asked: the origin server (401) or the proxy (407; one per client).
+/// Who asked: the origin server (401) or a proxy (407), each by its origin.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum SessionKey {
     Server(Origin),
-    Proxy,
+    Proxy(Origin),
 }
 
 struct Session {
     challenge: DigestChallenge,
     /// Uses of `challenge.nonce` so far.
     nc: u32,
+    /// The client nonce of the nonce's first use: a `-sess` session key is computed once, with it
+    /// (RFC 7616 §3.4.2), so every later answer to that nonce sends it again.
+    cnonce: String,
+}
+
+/// One more use of a session's nonce: its count, and the client nonce to send.
+pub(crate) struct Use {
+    pub(crate) nc: u32,
+    pub(crate) cnonce: String,
+}
+
+impl Session {
+    fn new(challenge: DigestChallenge) -> Session {
+        Session {
+            challenge,
+            nc: 0,
+            cnonce: digest::cnonce(),
+        }
+    }
+
+    fn next_use(&mut self) -> Use {
+        self.nc = self.nc.saturating_add(1);
+        Use {
+            nc: self.nc,
+            // Plain algorithms take a fresh client nonce each time.
+            cnonce: if self.challenge.algorithm.sess {
+                self.cnonce.clone()
+            } else {
+                digest::cnonce()
+            },
+        }
+    }
 }
 
 /// The shared table, cloned with the layer (clones share it).
@@ -37,27 +69,35 @@ impl Sessions {
         table.get(key).map(|s| s.challenge.clone())
     }
 
-    /// Records one more use of `challenge` for `key` and returns its nonce count: 1 for a new nonce.
-    pub(crate) fn count_use(&self, key: &SessionKey, challenge: &DigestChallenge) -> u32 {
+    /// Records one more use of `challenge` for `key`: its nonce count (1 for a new nonce) and the
+    /// client nonce to answer with.
+    ///
+    /// `fresh`: the challenge came with a response to this request, and starts a new session when its
+    /// nonce is new. A remembered challenge (from [`challenge`](Sessions::challenge)) never replaces
+    /// or brings back a session: if another request replaced or forgot it meanwhile, this use is a
+    /// one-off (`nc` 1), and the newer session stays.
+    pub(crate) fn count_use(
+        &self,
+        key: &SessionKey,
+        challenge: &DigestChallenge,
+        fresh: bool,
+    ) -> Use {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(session) = table.get_mut(key) {
             if session.challenge.nonce == challenge.nonce {
-                session.nc = session.nc.saturating_add(1);
-                return session.nc;
+                return session.next_use();
             }
-        } else if table.len() >= MAX_SESSIONS {
+        } else if fresh && table.len() >= MAX_SESSIONS {
             if let Some(evicted) = table.keys().next().cloned() {
                 table.remove(&evicted);
             }
         }
-        table.insert(
-            key.clone(),
-            Session {
-                challenge: challenge.clone(),
-                nc: 1,
-            },
-        );
-        1
+        let mut session = Session::new(challenge.clone());
+        let first = session.next_use();
+        if fresh {
+            table.insert(key.clone(), session);
+        }
+        first
     }
 
     /// The server named the nonce to use next (`Authentication-Info: nextnonce`).
@@ -65,7 +105,8 @@ impl Sessions {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(session) = table.get_mut(key) {
             session.challenge.nonce = nonce;
-            session.nc = 0;
+            // A new nonce is a new session: a new client nonce (and `-sess` key) with it.
+            *session = Session::new(session.challenge.clone());
         }
     }
 
@@ -73,5 +114,56 @@ impl Sessions {
     pub(crate) fn forget(&self, key: &SessionKey) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         table.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::digest::Algorithm;
+    use super::*;
+
+    fn challenge(nonce: &str) -> DigestChallenge {
+        DigestChallenge {
+            realm: "r".to_owned(),
+            nonce: nonce.to_owned(),
+            opaque: None,
+            algorithm: Algorithm::parse(Some("MD5-sess")).unwrap(),
+            qop_auth: true,
+            qop_auth_int: false,
+            stale: false,
+            userhash: false,
+        }
+    }
+
+    fn key() -> SessionKey {
+        SessionKey::Server(Origin::of(&"http://127.0.0.1:8080/".parse().unwrap()).unwrap())
+    }
+
+    /// A request remembered nonce `a`; meanwhile another request answered a fresh challenge `b`. The
+    /// first request's use of `a` must not bring `a` back with nc 1.
+    #[test]
+    fn a_remembered_challenge_never_replaces_a_newer_session() {
+        let sessions = Sessions::default();
+        assert_eq!(sessions.count_use(&key(), &challenge("a"), true).nc, 1);
+        let remembered = sessions.challenge(&key()).unwrap();
+        let b = sessions.count_use(&key(), &challenge("b"), true);
+        assert_eq!(b.nc, 1);
+
+        let late = sessions.count_use(&key(), &remembered, false);
+        assert_eq!(late.nc, 1);
+        assert_eq!(sessions.challenge(&key()).unwrap().nonce, "b");
+        let next = sessions.count_use(&key(), &challenge("b"), false);
+        assert_eq!(next.nc, 2);
+        // -sess: the session's cnonce, not the one-off's.
+        assert_eq!(next.cnonce, b.cnonce);
+        assert_ne!(late.cnonce, b.cnonce);
+
+        // Forgotten (credentials refused) meanwhile: not brought back either.
+        sessions.forget(&key());
+        assert_eq!(sessions.count_use(&key(), &remembered, false).nc, 1);
+        assert!(sessions.challenge(&key()).is_none());
+        // A fresh challenge starts a session.
+        sessions.count_use(&key(), &challenge("c"), true);
+        assert_eq!(sessions.count_use(&key(), &challenge("c"), false).nc, 2);
     }
 }

@@ -9,6 +9,7 @@ use url::Url;
 use super::attempt::{ActionKind, Attempt};
 use super::error::{InsecureRedirect, InvalidLocation, RedirectLoop};
 use super::history::{Hop, RedirectHistory};
+use super::original::OriginalUri;
 use super::policy::Policy;
 use super::rules;
 use crate::body::{ReplayBody, TryCloneBody};
@@ -100,6 +101,8 @@ where
             })?;
             self.urls.push(url);
             self.methods.push(self.method.clone());
+            // Every hop says where the chain started (layers below tell hops from first requests).
+            self.extensions.insert(OriginalUri::new(self.uri.clone()));
         }
         let current = &self.urls[self.urls.len() - 1];
         let fail = |cause| Error::redirect(cause).with_url(current.clone());

@@ -38,7 +38,7 @@
 //! does nothing at all: no header or body is cloned, no URL is parsed.
 //!
 //! Extensions of the original request are copied to every hop (`http::Extensions` is cheap to
-//! clone when empty).
+//! clone when empty), with an [`OriginalUri`] naming the first request's URI added to each hop.
 //!
 //! ```
 //! use courier_core::redirect::{FollowRedirectLayer, Policy, RedirectHistory};
@@ -75,6 +75,7 @@ mod error;
 mod future;
 mod history;
 mod layer;
+mod original;
 mod policy;
 mod rules;
 mod service;
@@ -88,5 +89,6 @@ pub use error::{
 pub use future::ResponseFuture;
 pub use history::{Hop, RedirectHistory};
 pub use layer::FollowRedirectLayer;
+pub use original::OriginalUri;
 pub use policy::{Policy, DEFAULT_MAX_REDIRECTS};
 pub use service::FollowRedirect;

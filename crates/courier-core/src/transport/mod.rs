@@ -59,7 +59,7 @@ use connect::ConnectorConfig;
 pub use connect::{Connected, Connector, Io, Stream};
 pub use info::{ConnectionInfo, Timings};
 pub use pool::{HostStats, PoolStats};
-pub use proxy::{IntoProxy, NoProxy, Proxy};
+pub use proxy::{IntoProxy, NoProxy, Proxy, ProxyRoutes};
 pub use tls::{Certificate, CertificateRevocationList, Identity, TlsInfo};
 
 use checkout::{Checkout, ConnectSlot};
@@ -154,6 +154,12 @@ impl<B: Send + 'static> Transport<B> {
     /// What the connection pool is doing now: open, idle and waiting connections per host, and counters.
     pub fn pool_stats(&self) -> PoolStats {
         self.shared.pool.stats()
+    }
+
+    /// Which requests this transport forwards to an HTTP proxy in absolute form (for an
+    /// authentication layer answering the proxy's `407`: see [`ProxyRoutes`]).
+    pub fn proxy_routes(&self) -> ProxyRoutes {
+        ProxyRoutes::new(self.shared.proxy.clone())
     }
 }
 
@@ -789,7 +795,7 @@ where
         if let Some(proxy) = proxy {
             // A forwarding proxy (http through an HTTP(S) proxy) reads its credentials and headers
             // from each request; a tunnel gets them in its CONNECT, a SOCKS proxy in its handshake.
-            if uri.scheme() != Some(&http::uri::Scheme::HTTPS) && !proxy.kind.is_socks() {
+            if proxy::forwards(uri, &proxy) {
                 for name in proxy.headers.keys() {
                     if !req.headers().contains_key(name) {
                         for value in proxy.headers.get_all(name) {

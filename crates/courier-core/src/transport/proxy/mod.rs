@@ -20,6 +20,7 @@
 mod config;
 mod no_proxy;
 #[cfg(feature = "socks")]
+mod routes;
 pub(crate) mod socks;
 mod target;
 mod tunnel;
@@ -34,6 +35,8 @@ use crate::error::Error;
 
 pub(crate) use config::{intercept, Proxies, ProxyConfig};
 pub use no_proxy::NoProxy;
+pub(crate) use routes::forwards;
+pub use routes::ProxyRoutes;
 pub(crate) use target::{Kind, Target};
 pub(crate) use tunnel::tunnel;
 

@@ -5,7 +5,6 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::OnceLock;
 
-use base64::Engine as _;
 use http::header::{HeaderMap, HeaderValue, PROXY_AUTHORIZATION};
 use url::Url;
 
@@ -124,11 +123,7 @@ impl Target {
         } else {
             let auth = match (http_auth, &credentials) {
                 (Some(value), _) => Some(value.clone()),
-                (None, Some((user, pass))) => {
-                    let encoded =
-                        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-                    HeaderValue::try_from(format!("Basic {encoded}")).ok()
-                }
+                (None, Some((user, pass))) => Some(crate::auth::basic_header(user, pass)),
                 (None, None) => None,
             };
             if let Some(mut auth) = auth {
