@@ -524,3 +524,33 @@ async fn download_resume_continues_a_part() {
         stdout(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_cache_answers_the_second_run_from_disk() {
+    let server = TestServer::start(|_| async {
+        http::Response::builder()
+            .header("cache-control", "max-age=600")
+            .body(full("cached body"))
+            .unwrap()
+    })
+    .await;
+    let dir = TempDir::new("get-cache");
+    let url = server.url("/c");
+    let run = || courier(args(&["get", &url, "--cache", &dir.arg("cache"), "-i"]));
+
+    let first = run().await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let out = stdout(&first);
+    assert!(
+        out.contains("cache-status: courier; fwd=uri-miss; fwd-status=200; stored\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("\r\n\r\ncached body"), "{out}");
+
+    let second = run().await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    let out = stdout(&second);
+    assert!(out.contains("cache-status: courier; hit; ttl="), "{out}");
+    assert!(out.ends_with("\r\n\r\ncached body"), "{out}");
+    assert_eq!(server.requests().len(), 1, "the second run sent no request");
+}
