@@ -109,6 +109,10 @@ pub(crate) struct DownloadArgs {
     /// Continue `.part` files left by an earlier run instead of starting them over.
     #[arg(long)]
     pub(crate) resume: bool,
+    /// Fetch files already in DIR conditionally (validators saved beside them by an earlier --update
+    /// run, else their modification time) and leave them untouched when unchanged (304).
+    #[arg(long)]
+    pub(crate) update: bool,
     /// Retries per file after transient failures (connection errors, 408, 429, 5xx).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) retries: u32,
