@@ -219,6 +219,7 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
 
     let mut reports = Vec::new();
     for scenario in scenarios {
+        let kinds = scenario.clients(&cli.clients);
         let mut participants: Vec<Participant> =
             kinds.iter().map(|&k| Participant::Client(k)).collect();
         let mut outcomes: Vec<(Participant, Outcome)> = Vec::new();
