@@ -804,3 +804,87 @@ async fn without_a_cache_nothing_changes() {
     assert_eq!(response.cache_status(), CacheStatus::Bypass);
     assert!(response.headers().get("cache-status").is_none());
 }
+
+#[tokio::test]
+async fn a_head_response_with_matching_validators_refreshes_the_stored_get() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            if req.method == http::Method::HEAD {
+                ok(
+                    &c,
+                    &[
+                        ("cache-control", "max-age=100"),
+                        ("etag", "\"e\""),
+                        ("x-from", "head"),
+                    ],
+                    "",
+                )
+            } else {
+                ok(
+                    &c,
+                    &[("cache-control", "max-age=10"), ("etag", "\"e\"")],
+                    "get body",
+                )
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/h");
+    get(&client, &url).await;
+    clock.advance(20);
+    let response = within(10, client.head(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Miss { stored: false });
+    assert_eq!(response.headers()["x-from"], "head");
+    // The stored GET now has the HEAD's freshness and headers, and its own body.
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "get body"));
+    assert_eq!(headers["x-from"], "head");
+    assert_eq!(headers["content-length"], "8");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_304_for_another_representation_is_not_served_from_the_entry() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        let call = n.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if req.header("if-none-match").is_some() {
+                // A confused origin: a 304 naming an ETag the cache never stored.
+                return Response::builder()
+                    .status(304)
+                    .header("etag", "\"other\"")
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            ok(
+                &c,
+                &[("cache-control", "max-age=10"), ("etag", "\"mine\"")],
+                format!("call {call}"),
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/r");
+    assert_eq!(get(&client, &url).await.2, "call 0");
+    clock.advance(20);
+    // The entry is dropped and the request sent again unconditionally.
+    let (status, code, body, _) = get(&client, &url).await;
+    assert_eq!(
+        (status, code, body.as_str()),
+        (CacheStatus::Miss { stored: true }, StatusCode::OK, "call 2")
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[1].header("if-none-match"), Some("\"mine\""));
+    assert_eq!(requests[2].header("if-none-match"), None);
+}

@@ -16,7 +16,7 @@
 //!   bodies larger than [`Cache::max_entry_size`] (they pass through unstored).
 //! - Bodies stream through: a response is stored while the caller reads it, once the body has been read
 //!   to the end; a body dropped halfway or failing is not stored. A disk entry is written to a temporary
-//!   file and renamed into place, and checked against its SHA-256 on every read.
+//!   file and renamed into place, and checked against its CRC-32 on every read.
 //! - `Set-Cookie` headers are stored with the entry but never served from the cache: the cookie jar
 //!   below the cache saw them when the response came from the network, and a cache shared by clients
 //!   with different jars never hands one client's cookies to another.
