@@ -67,6 +67,12 @@ impl ClientKind {
     }
 }
 
+/// The directory of the `courier-disk-cache` client's cache: one per process, emptied whenever such a
+/// client is built, removed at the end of the run.
+pub fn disk_cache_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("courier-bench-cache-{}", std::process::id()))
+}
+
 /// One client instance. Clones share the connection pool.
 // Built once per client and never moved on the hot path; boxing hyper-util's client would add an
 // indirection to the anchor's every request.
@@ -90,8 +96,7 @@ impl Client {
                     .build()?,
             ),
             ClientKind::CourierDiskCache => {
-                let dir = std::env::temp_dir()
-                    .join(format!("courier-bench-cache-{}", std::process::id()));
+                let dir = disk_cache_dir();
                 let _ = std::fs::remove_dir_all(&dir);
                 Client::Courier(
                     courier::Client::builder()

@@ -135,7 +135,10 @@ fn main() -> ExitCode {
     if let Some(cap) = cli.pool_cap {
         settings.pool_per_host_cap = cap.max(1);
     }
-    match run(&cli, settings) {
+    let result = run(&cli, settings);
+    // The disk cache client's entries are of no use after the run.
+    let _ = std::fs::remove_dir_all(clients::disk_cache_dir());
+    match result {
         Ok(report) => {
             if let Some(path) = &cli.save_json {
                 let json = serde_json::to_string_pretty(&report.to_json()).expect("JSON");
