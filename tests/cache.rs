@@ -783,15 +783,26 @@ async fn no_store_and_uncacheable_responses_are_not_stored() {
             );
         }
     }
-    // `private` is storable in a private cache, with or without Authorization.
+    // `private` is storable in a private cache, with Authorization too; a stored response is used only
+    // for the same credentials.
     let url = server.url("/private");
-    let response = within(10, client.get(&url).bearer_auth("t").send())
-        .await
-        .unwrap();
-    assert_eq!(response.cache_status(), CacheStatus::Miss { stored: true });
-    response.bytes().await.unwrap();
-    assert_eq!(get(&client, &url).await.0, CacheStatus::Hit);
-    assert_eq!(server.requests().len(), 5);
+    let bearer = |token: &'static str| {
+        let request = client.get(&url).bearer_auth(token);
+        async move {
+            let response = within(10, request.send()).await.unwrap();
+            let status = response.cache_status();
+            response.bytes().await.unwrap();
+            status
+        }
+    };
+    assert_eq!(bearer("alice").await, CacheStatus::Miss { stored: true });
+    assert_eq!(bearer("alice").await, CacheStatus::Hit);
+    assert_eq!(bearer("bob").await, CacheStatus::Miss { stored: true });
+    assert_eq!(
+        get(&client, &url).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(server.requests().len(), 7);
 }
 
 #[tokio::test]
@@ -887,4 +898,50 @@ async fn a_304_for_another_representation_is_not_served_from_the_entry() {
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[1].header("if-none-match"), Some("\"mine\""));
     assert_eq!(requests[2].header("if-none-match"), None);
+}
+
+#[tokio::test]
+async fn a_body_stored_encoded_never_reaches_a_caller_expecting_it_decoded() {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"plain text").unwrap();
+    let gzipped = Bytes::from(encoder.finish().unwrap());
+    let clock = Clock::new();
+    let c = clock.clone();
+    // No `Vary: Accept-Encoding`: the origin gzips whatever was asked.
+    let server = TestServer::start(move |_| {
+        let (c, gzipped) = (c.clone(), gzipped.clone());
+        async move {
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=60"),
+                    ("content-encoding", "gzip"),
+                ],
+                gzipped,
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/gz");
+    // The caller's own Accept-Encoding: the body is handed over (and stored) as sent.
+    let raw = within(
+        10,
+        client.get(&url).header("accept-encoding", "gzip").send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(raw.headers()["content-encoding"], "gzip");
+    raw.bytes().await.unwrap();
+    // A default request must not get those bytes: it goes to the origin and is decoded.
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Miss { stored: true }, "plain text")
+    );
+    assert!(cache_status(&headers).contains("fwd=vary-miss"));
+    let (status, _, body, _) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "plain text"));
+    assert_eq!(server.requests().len(), 2);
 }

@@ -22,6 +22,13 @@
 //!   with different jars never hands one client's cookies to another.
 //! - One response per URI: a response that varies (`Vary`) replaces the stored one, and matches only
 //!   requests whose nominated headers have the same values (whitespace normalised).
+//! - Every response is also selected by the request's own `Authorization`, `Cookie` and
+//!   `Accept-Encoding`, as if it varied on them: a cache shared by clients or users never hands a
+//!   response to one's credentials to another (those values are kept as SHA-256 hashes, never in the
+//!   clear), and a body stored as the server encoded it (for a caller who set `Accept-Encoding`
+//!   itself) never reaches a caller who expects it decoded. Credentials the layers below add
+//!   (cookies from a jar, answers to Digest challenges) are not seen by the cache: share a cache only
+//!   between clients whose jars and configured credentials may see each other's responses.
 //!
 //! ## How it is used
 //!

@@ -348,20 +348,53 @@ pub(crate) fn normalized(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The nominated request headers a stored response was selected with: each name and its normalised
-/// value.
+/// value (hashed for credentials, see [`request_value`]).
 pub(crate) type VaryKey = Vec<(String, Option<String>)>;
 
-/// The values of the request headers `response_headers` varies on; `None` for `Vary: *`.
+/// Request headers every stored response is selected by, as if it varied on them: the caller's own
+/// `Accept-Encoding` (a body stored as the server encoded it must not reach a caller who expects it
+/// decoded), and the caller's own credentials, so a cache shared by clients or users never hands one's
+/// response to another.
+const IMPLICIT_VARY: [&str; 3] = ["accept-encoding", "authorization", "cookie"];
+
+/// Headers whose values are compared by hash: credentials are never kept in the clear.
+fn is_credential(name: &str) -> bool {
+    matches!(name, "authorization" | "proxy-authorization" | "cookie")
+}
+
+/// A request header's value as a vary key holds it: [`normalized`], and for credentials a SHA-256 of
+/// that.
+pub(crate) fn request_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    let value = normalized(headers, name)?;
+    if !is_credential(name) {
+        return Some(value);
+    }
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    let mut hex = String::from("sha256:");
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    Some(hex)
+}
+
+/// The values of the request headers `response_headers` varies on, and of [`IMPLICIT_VARY`]; `None`
+/// for `Vary: *`.
 pub(crate) fn vary_key(
     response_headers: &HeaderMap,
     request_headers: &HeaderMap,
 ) -> Option<VaryKey> {
-    let names = vary_names(response_headers)?;
+    let mut names = vary_names(response_headers)?;
+    for implicit in IMPLICIT_VARY {
+        if !names.iter().any(|n| n == implicit) {
+            names.push(implicit.to_owned());
+        }
+    }
     Some(
         names
             .into_iter()
             .map(|name| {
-                let value = normalized(request_headers, &name);
+                let value = request_value(request_headers, &name);
                 (name, value)
             })
             .collect(),
@@ -371,7 +404,7 @@ pub(crate) fn vary_key(
 /// Whether a request matches a stored response's `Vary` key (RFC 9111 §4.1).
 pub(crate) fn vary_matches(key: &VaryKey, request_headers: &HeaderMap) -> bool {
     key.iter()
-        .all(|(name, value)| normalized(request_headers, name) == *value)
+        .all(|(name, value)| request_value(request_headers, name) == *value)
 }
 
 /// Weak comparison of two entity tags (RFC 9110 §8.8.3.2): equal opaque tags, `W/` ignored.
@@ -744,6 +777,33 @@ mod tests {
             &headers(&[("accept-language", "en, fr")])
         ));
         assert!(vary_key(&headers(&[("vary", "*")]), &request).is_none());
+    }
+
+    #[test]
+    fn credentials_and_accept_encoding_always_select_and_are_hashed() {
+        let response = HeaderMap::new();
+        let alice = headers(&[("authorization", "Bearer alice")]);
+        let key = vary_key(&response, &alice).unwrap();
+        let stored = key
+            .iter()
+            .find(|(name, _)| name == "authorization")
+            .and_then(|(_, value)| value.clone())
+            .unwrap();
+        assert!(stored.starts_with("sha256:"), "{stored}");
+        assert!(!stored.contains("alice"));
+        assert!(vary_matches(&key, &alice));
+        assert!(!vary_matches(
+            &key,
+            &headers(&[("authorization", "Bearer bob")])
+        ));
+        assert!(!vary_matches(&key, &HeaderMap::new()));
+        let plain = vary_key(&response, &HeaderMap::new()).unwrap();
+        assert!(vary_matches(&plain, &HeaderMap::new()));
+        assert!(!vary_matches(
+            &plain,
+            &headers(&[("accept-encoding", "gzip")])
+        ));
+        assert!(!vary_matches(&plain, &headers(&[("cookie", "a=1")])));
     }
 
     #[test]
