@@ -360,7 +360,7 @@ async fn stale_while_revalidate_serves_stale_and_updates_once() {
         async move {
             if n > 1 {
                 // Slow enough that the stale requests below all arrive during the revalidation.
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                tokio::time::sleep(Duration::from_millis(1000)).await;
             }
             ok(
                 &c,
