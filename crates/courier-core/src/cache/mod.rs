@@ -115,3 +115,19 @@ pub use handle::{Cache, DEFAULT_DISK_SIZE, DEFAULT_MAX_ENTRY_SIZE, DEFAULT_MEMOR
 pub use layer::CacheLayer;
 pub use service::Caching;
 pub use status::{CacheMode, CacheStatus};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Cache>();
+        assert_send_sync::<CacheLayer>();
+        assert_send_sync::<Caching<crate::transport::Transport>>();
+        fn assert_send<T: Send>() {}
+        assert_send::<CacheBody<hyper::body::Incoming>>();
+        assert_send::<ResponseFuture<crate::transport::ResponseFuture, hyper::body::Incoming>>();
+    }
+}
