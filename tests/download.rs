@@ -10,8 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use courier::download::{DownloadError, Downloader, DownloaderBuilder, Event, EventKind, Job};
 use courier::Client;
+use courier_testkit::client::within;
 use courier_testkit::{
-    failing, full, read_request_head, respond, serve_ranges, slow, RawServer, ServerBody,
+    failing, full, read_request_head, respond, serve_ranges, slow, RawServer, Recorded, ServerBody,
     TestServer,
 };
 use http::Response;
@@ -1275,4 +1276,132 @@ async fn a_2xx_other_than_200_is_not_saved_as_the_file() {
         dir.files()
     );
     assert_eq!(server.requests().len(), 1, "not retried");
+}
+
+/// A server for `update`: `/same` answers `304` to `If-None-Match: "v1"`; `/dated` answers `304` to an
+/// `If-Modified-Since` not before its `Last-Modified`, else `200` with new bytes.
+async fn update_server(body: &Bytes, modified: std::time::SystemTime) -> TestServer {
+    let body = body.clone();
+    TestServer::start(move |req: Recorded| {
+        let body = body.clone();
+        async move {
+            let last_modified = httpdate::fmt_http_date(modified);
+            let not_modified = match req.path() {
+                "/same" => req.header("if-none-match") == Some("\"v1\""),
+                _ => req
+                    .header("if-modified-since")
+                    .and_then(|d| httpdate::parse_http_date(d).ok())
+                    .is_some_and(|since| since >= modified),
+            };
+            let builder = Response::builder()
+                .header("etag", "\"v1\"")
+                .header("last-modified", last_modified);
+            if not_modified {
+                builder.status(304).body(courier_testkit::empty()).unwrap()
+            } else {
+                builder.body(full(body)).unwrap()
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn update_leaves_unchanged_files_untouched_and_replaces_changed_ones() {
+    let dir = TempDir::new("update");
+    let body = data(10_000, 3);
+    // Whole seconds, as HTTP dates carry.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let modified = std::time::UNIX_EPOCH + Duration::from_secs(now - 3600);
+    let server = update_server(&body, modified).await;
+    let same = dir.path("same.bin");
+    let dated = dir.path("dated.bin");
+
+    // First run: both downloaded, each with its validators beside it.
+    let (downloader, _) = recording(builder().update(true));
+    let jobs = vec![
+        Job::new(server.url("/same"), &same).unwrap(),
+        Job::new(server.url("/dated"), &dated).unwrap(),
+    ];
+    let summary = within(10, downloader.run(jobs)).await;
+    assert_eq!((summary.files, summary.unchanged), (2, 0), "{summary}");
+    assert_eq!(
+        dir.files(),
+        [
+            "dated.bin",
+            "dated.bin.validators",
+            "same.bin",
+            "same.bin.validators"
+        ]
+    );
+    let stamp = std::fs::metadata(&same).unwrap().modified().unwrap();
+
+    // Second run: both conditional, both 304, files untouched.
+    let (downloader, events) = recording(builder().update(true));
+    let jobs = vec![
+        Job::new(server.url("/same"), &same).unwrap(),
+        Job::new(server.url("/dated"), &dated).unwrap(),
+    ];
+    let summary = within(10, downloader.run(jobs)).await;
+    assert_eq!((summary.files, summary.unchanged), (0, 2), "{summary}");
+    assert!(
+        summary.to_string().starts_with("0 files, 2 unchanged, "),
+        "{summary}"
+    );
+    assert!(kinds(&events)
+        .iter()
+        .any(|k| matches!(k, EventKind::Unchanged { bytes: 10_000 })));
+    assert_eq!(read(&same), body);
+    assert_eq!(std::fs::metadata(&same).unwrap().modified().unwrap(), stamp);
+    let requests = server.requests();
+    let last_two: Vec<_> = requests[2..].iter().collect();
+    let same_request = last_two.iter().find(|r| r.path() == "/same").unwrap();
+    assert_eq!(same_request.header("if-none-match"), Some("\"v1\""));
+    assert_eq!(
+        same_request.header("if-modified-since"),
+        Some(httpdate::fmt_http_date(modified).as_str())
+    );
+
+    // A file without validators is compared by its modification time: older than the server's copy,
+    // it is replaced.
+    std::fs::remove_file(validators_path(&dated)).unwrap();
+    std::fs::write(&dated, b"old").unwrap();
+    let old = std::fs::File::options().write(true).open(&dated).unwrap();
+    old.set_modified(modified - Duration::from_secs(60))
+        .unwrap();
+    drop(old);
+    let (downloader, _) = recording(builder().update(true));
+    let summary = within(
+        10,
+        downloader.run(vec![Job::new(server.url("/dated"), &dated).unwrap()]),
+    )
+    .await;
+    assert_eq!((summary.files, summary.unchanged), (1, 0), "{summary}");
+    assert_eq!(read(&dated), body);
+    let last = server.last_request();
+    assert_eq!(
+        last.header("if-modified-since"),
+        Some(httpdate::fmt_http_date(modified - Duration::from_secs(60)).as_str())
+    );
+    assert_eq!(last.header("if-none-match"), None);
+
+    // Without update, nothing is conditional.
+    let (downloader, _) = recording(builder());
+    let summary = within(
+        10,
+        downloader.run(vec![Job::new(server.url("/same"), &same).unwrap()]),
+    )
+    .await;
+    assert_eq!(summary.files, 1);
+    assert_eq!(server.last_request().header("if-none-match"), None);
+}
+
+/// The validators sidecar of a file.
+fn validators_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".validators");
+    PathBuf::from(name)
 }

@@ -29,6 +29,12 @@ pub enum ClientKind {
     /// hyper-util's `client::legacy::Client` over a plain `HttpConnector`, used directly.
     #[value(name = "hyper-util")]
     HyperUtil,
+    /// `courier::Client` with an in-memory `Cache` (cache scenarios only).
+    #[value(name = "courier-mem-cache")]
+    CourierMemCache,
+    /// `courier::Client` with an on-disk `Cache` in a temporary directory (cache scenarios only).
+    #[value(name = "courier-disk-cache")]
+    CourierDiskCache,
 }
 
 impl ClientKind {
@@ -40,15 +46,31 @@ impl ClientKind {
         ClientKind::HyperUtil,
     ];
 
+    /// The clients of the cache scenarios: Courier without a cache (the reference: the same cacheable
+    /// responses, fetched every time over a kept-alive connection), then with each cache.
+    pub const CACHE: [ClientKind; 3] = [
+        ClientKind::Courier,
+        ClientKind::CourierMemCache,
+        ClientKind::CourierDiskCache,
+    ];
+
     /// The name used in the table, the JSON and on the command line.
     pub fn name(self) -> &'static str {
         match self {
+            ClientKind::CourierMemCache => "courier-mem-cache",
+            ClientKind::CourierDiskCache => "courier-disk-cache",
             ClientKind::Courier => "courier",
             ClientKind::Transport => "courier-transport",
             ClientKind::Reqwest => "reqwest",
             ClientKind::HyperUtil => "hyper-util",
         }
     }
+}
+
+/// The directory of the `courier-disk-cache` client's cache: one per process, emptied whenever such a
+/// client is built, removed at the end of the run.
+pub fn disk_cache_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("courier-bench-cache-{}", std::process::id()))
 }
 
 /// One client instance. Clones share the connection pool.
@@ -68,6 +90,20 @@ impl Client {
     pub fn new(kind: ClientKind) -> Result<Client, BoxError> {
         Ok(match kind {
             ClientKind::Courier => Client::Courier(courier::Client::builder().build()?),
+            ClientKind::CourierMemCache => Client::Courier(
+                courier::Client::builder()
+                    .cache(courier::cache::Cache::in_memory())
+                    .build()?,
+            ),
+            ClientKind::CourierDiskCache => {
+                let dir = disk_cache_dir();
+                let _ = std::fs::remove_dir_all(&dir);
+                Client::Courier(
+                    courier::Client::builder()
+                        .cache(courier::cache::Cache::on_disk(&dir)?)
+                        .build()?,
+                )
+            }
             ClientKind::Transport => {
                 Client::Transport(courier_core::transport::Transport::builder().build()?)
             }
@@ -99,7 +135,7 @@ impl Client {
                     .pool_max_connections_per_host(cap)
                     .build()?,
             ),
-            ClientKind::Reqwest | ClientKind::HyperUtil => Client::new(kind)?,
+            _ => Client::new(kind)?,
         })
     }
 

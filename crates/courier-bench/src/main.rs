@@ -135,7 +135,10 @@ fn main() -> ExitCode {
     if let Some(cap) = cli.pool_cap {
         settings.pool_per_host_cap = cap.max(1);
     }
-    match run(&cli, settings) {
+    let result = run(&cli, settings);
+    // The disk cache client's entries are of no use after the run.
+    let _ = std::fs::remove_dir_all(clients::disk_cache_dir());
+    match result {
         Ok(report) => {
             if let Some(path) = &cli.save_json {
                 let json = serde_json::to_string_pretty(&report.to_json()).expect("JSON");
@@ -219,6 +222,7 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
 
     let mut reports = Vec::new();
     for scenario in scenarios {
+        let kinds = scenario.clients(&cli.clients);
         let mut participants: Vec<Participant> =
             kinds.iter().map(|&k| Participant::Client(k)).collect();
         let mut outcomes: Vec<(Participant, Outcome)> = Vec::new();

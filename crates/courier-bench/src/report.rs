@@ -450,7 +450,7 @@ impl Report {
 
         let _ = write!(out, "{:<38}{:<20}", "scenario", "metric");
         for p in Participant::ALL {
-            let _ = write!(out, "{:>18}", p.name());
+            let _ = write!(out, " {:>18}", p.name());
         }
         out.push('\n');
         let mut notes = Vec::new();
@@ -486,7 +486,7 @@ impl Report {
                             }
                         }
                     };
-                    let _ = write!(out, "{cell:>18}");
+                    let _ = write!(out, " {cell:>18}");
                 }
                 out.push('\n');
             }

@@ -42,11 +42,18 @@ pub enum ScenarioId {
     /// (7) small GETs over many ports (hosts) with a per-host connection cap, each client fresh:
     /// requests per second and the sockets it opened, counted by the server.
     Pool,
+    /// (8) sequential fresh cache hits of a 1 KiB body (memory and disk caches) against the same
+    /// cacheable GETs without a cache: requests per second and client CPU per request.
+    #[value(name = "cache-1k")]
+    Cache1k,
+    /// (8b) the same with a 1 MiB body: MB/s and client CPU per request.
+    #[value(name = "cache-1m")]
+    Cache1m,
 }
 
 impl ScenarioId {
     /// Every scenario, in table and run order.
-    pub const ALL: [ScenarioId; 11] = [
+    pub const ALL: [ScenarioId; 13] = [
         ScenarioId::Latency,
         ScenarioId::Concurrent,
         ScenarioId::Body64k,
@@ -58,6 +65,8 @@ impl ScenarioId {
         ScenarioId::Bulk,
         ScenarioId::Allocs,
         ScenarioId::Pool,
+        ScenarioId::Cache1k,
+        ScenarioId::Cache1m,
     ];
 
     /// The id used in the JSON and on the command line.
@@ -74,6 +83,8 @@ impl ScenarioId {
             ScenarioId::Bulk => "bulk",
             ScenarioId::Allocs => "allocs",
             ScenarioId::Pool => "pool",
+            ScenarioId::Cache1k => "cache-1k",
+            ScenarioId::Cache1m => "cache-1m",
         }
     }
 
@@ -99,6 +110,8 @@ impl ScenarioId {
                 "7  pool {} GETs over {} ports",
                 s.pool_requests, s.pool_ports
             ),
+            ScenarioId::Cache1k => "8  1 KiB fresh cache hits".into(),
+            ScenarioId::Cache1m => "8b 1 MiB fresh cache hits".into(),
         }
     }
 
@@ -133,7 +146,8 @@ impl ScenarioId {
         ];
         match self {
             ScenarioId::Latency => LATENCY,
-            ScenarioId::Concurrent => RPS,
+            ScenarioId::Concurrent | ScenarioId::Cache1k => RPS,
+            ScenarioId::Cache1m => MBPS,
             ScenarioId::Body64k
             | ScenarioId::Body1m
             | ScenarioId::Gzip1m
@@ -164,6 +178,25 @@ impl ScenarioId {
         }
     }
 
+    /// Whether the scenario measures the HTTP cache (its clients are [`ClientKind::CACHE`]).
+    pub fn is_cache(self) -> bool {
+        matches!(self, ScenarioId::Cache1k | ScenarioId::Cache1m)
+    }
+
+    /// The clients measured in this scenario, of those selected: the cache clients only in the cache
+    /// scenarios, and only there.
+    pub fn clients(self, selected: &[ClientKind]) -> Vec<ClientKind> {
+        let all: &[ClientKind] = if self.is_cache() {
+            &ClientKind::CACHE
+        } else {
+            &ClientKind::ALL
+        };
+        all.iter()
+            .copied()
+            .filter(|k| selected.is_empty() || selected.contains(k))
+            .collect()
+    }
+
     /// For the decoding scenarios, the `Content-Encoding` of the body.
     pub fn coding(self) -> Option<&'static str> {
         match self {
@@ -184,6 +217,8 @@ impl ScenarioId {
             ScenarioId::Deflate1m => Some("/1m.deflate"),
             ScenarioId::Br1m => Some("/1m.br"),
             ScenarioId::Zstd1m => Some("/1m.zst"),
+            ScenarioId::Cache1k => Some("/cache/1k"),
+            ScenarioId::Cache1m => Some("/cache/1m"),
             _ => None,
         }
     }
@@ -241,8 +276,10 @@ pub enum Participant {
 
 impl Participant {
     /// Every participant, in table column order.
-    pub const ALL: [Participant; 7] = [
+    pub const ALL: [Participant; 9] = [
         Participant::Client(ClientKind::Courier),
+        Participant::Client(ClientKind::CourierMemCache),
+        Participant::Client(ClientKind::CourierDiskCache),
         Participant::Client(ClientKind::Transport),
         Participant::Client(ClientKind::Reqwest),
         Participant::Client(ClientKind::HyperUtil),
@@ -446,6 +483,13 @@ pub async fn warm_up(
                 .stream(&format!("{base}{path}"), scenario.coding())
                 .await?;
         }
+        ScenarioId::Cache1k | ScenarioId::Cache1m => {
+            // Opens the connection and fills the cache (the body is read to the end, so it is stored).
+            let path = scenario.body_path().unwrap_or_default();
+            for _ in 0..3 {
+                client.stream(&format!("{base}{path}"), None).await?;
+            }
+        }
         ScenarioId::Latency | ScenarioId::Allocs | ScenarioId::Bulk | ScenarioId::Pool => {
             for _ in 0..20 {
                 client.fetch(&format!("{base}/small")).await?;
@@ -502,7 +546,8 @@ impl Raw {
                     cpu_us,
                 ]
             }
-            ScenarioId::Concurrent => vec![n / secs, cpu_us],
+            ScenarioId::Concurrent | ScenarioId::Cache1k => vec![n / secs, cpu_us],
+            ScenarioId::Cache1m => vec![self.received as f64 / secs / 1e6, cpu_us],
             ScenarioId::Body64k
             | ScenarioId::Body1m
             | ScenarioId::Gzip1m
@@ -540,6 +585,8 @@ pub fn requests_per_round(scenario: ScenarioId, s: &Settings) -> usize {
         ScenarioId::Allocs => s.alloc_requests,
         ScenarioId::Bulk => s.bulk_files,
         ScenarioId::Pool => s.pool_requests,
+        ScenarioId::Cache1k => s.medium_requests,
+        ScenarioId::Cache1m => s.large_requests,
     }
 }
 
@@ -605,6 +652,20 @@ pub async fn measure_slice(
             raw.allocs = alloc::stop();
             raw.received = result?;
             raw.expected = small * n as u64;
+        }
+        ScenarioId::Cache1k => {
+            let url = format!("{base}/cache/1k");
+            for _ in 0..n {
+                raw.received += client.fetch(&url).await? as u64;
+            }
+            raw.expected = 1024 * n as u64;
+        }
+        ScenarioId::Cache1m => {
+            let url = format!("{base}/cache/1m");
+            for _ in 0..n {
+                raw.received += client.stream(&url, None).await?;
+            }
+            raw.expected = (LARGE_LEN * n) as u64;
         }
         ScenarioId::Bulk => return Err("the bulk scenario runs in a child process".into()),
         ScenarioId::Pool => return Err("the pool scenario runs whole rounds: pool_round".into()),

@@ -8,6 +8,7 @@
 //! | `/1m` | 1 MiB of pseudo-random bytes |
 //! | `/1m.gz` | 1 MiB of word-like text, sent `Content-Encoding: gzip` whatever the request asks |
 //! | `/1m.deflate`, `/1m.br`, `/1m.zst` | the same text as zlib `deflate`, `br` and `zstd` |
+//! | `/cache/1k`, `/cache/1m` | 1 KiB and 1 MiB of pseudo-random bytes, `Cache-Control: max-age=31536000` |
 //! | `/bulk/{i}` | file `i` of the bulk set: a prefix of one shared pseudo-random buffer |
 //!
 //! For the pool scenario the same server also listens on a set of extra ports (the "hosts" a client
@@ -89,7 +90,10 @@ impl Corpus {
     }
 
     fn respond(&self, path: &str) -> Response<Full<Bytes>> {
+        let cacheable = path.starts_with("/cache/");
         let (body, content_type, coding) = match path {
+            "/cache/1k" => (self.medium.slice(..1024), "application/octet-stream", None),
+            "/cache/1m" => (self.large.clone(), "application/octet-stream", None),
             "/small" => (self.small.clone(), "text/plain", None),
             "/64k" => (self.medium.clone(), "application/octet-stream", None),
             "/1m" => (self.large.clone(), "application/octet-stream", None),
@@ -124,6 +128,12 @@ impl Corpus {
             headers.insert(
                 header::CONTENT_ENCODING,
                 header::HeaderValue::from_static(coding),
+            );
+        }
+        if cacheable {
+            headers.insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("max-age=31536000"),
             );
         }
         response

@@ -9,10 +9,13 @@ use serde_json::Value;
 
 const CLIENTS: [&str; 4] = ["courier", "courier-transport", "reqwest", "hyper-util"];
 
+/// The clients of the cache scenarios: Courier without a cache, then with each cache.
+const CACHE_CLIENTS: [&str; 3] = ["courier", "courier-mem-cache", "courier-disk-cache"];
+
 /// The clients built with a per-host connection cap in the pool scenario.
 const CAPPED: [&str; 2] = ["courier", "courier-transport"];
 
-const SCENARIOS: [(&str, &[&str]); 11] = [
+const SCENARIOS: [(&str, &[&str]); 13] = [
     ("latency", &["p50_us", "p99_us", "cpu_us"]),
     ("concurrent", &["rps", "cpu_us"]),
     ("body-64k", &["mb_s", "cpu_us"]),
@@ -34,6 +37,8 @@ const SCENARIOS: [(&str, &[&str]); 11] = [
             "cpu_us",
         ],
     ),
+    ("cache-1k", &["rps", "cpu_us"]),
+    ("cache-1m", &["mb_s", "cpu_us"]),
 ];
 
 /// Whether `client` reports `metric`: only Courier's clients have pool statistics.
@@ -79,7 +84,19 @@ fn smoke_run_reports_every_scenario_and_client_with_correct_bodies() {
             .map(|m| m["key"].as_str().unwrap())
             .collect();
         assert_eq!(keys, metrics, "{id}: metrics");
-        for client in CLIENTS {
+        let clients: &[&str] = if id.starts_with("cache-") {
+            &CACHE_CLIENTS
+        } else {
+            &CLIENTS
+        };
+        for result in scenario["results"].as_object().unwrap().keys() {
+            assert!(
+                clients.contains(&result.as_str())
+                    || ["wrk", "curl", "reqwest-shipped"].contains(&result.as_str()),
+                "{id}: unexpected participant {result}"
+            );
+        }
+        for &client in clients {
             let result = &scenario["results"][client];
             assert_eq!(result["status"], "ok", "{id} / {client}: {result}");
             assert_eq!(result["verified"], true, "{id} / {client}: {result}");

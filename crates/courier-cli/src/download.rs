@@ -42,6 +42,7 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         .per_host(args.per_host)
         .segments(args.segments)
         .resume(args.resume)
+        .update(args.update)
         .retries(args.retries)
         .on_event(move |event| events.handle(event))
         .build();

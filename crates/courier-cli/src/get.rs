@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use courier::cache::Cache;
 use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use courier::redirect::Policy;
 use courier::{Client, Method, Response, Version};
@@ -20,6 +21,9 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         Policy::none()
     };
     let mut builder = Client::builder().redirect(policy).netrc(args.netrc);
+    if let Some(dir) = &args.cache {
+        builder = builder.cache(Cache::on_disk(dir)?);
+    }
     if !args.compressed {
         // Like curl: without --compressed, ask for no coding and show the bytes as sent.
         builder = builder.no_decompression();

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! courier get https://example.com/ -i
+//! courier get https://example.com/feed.json --cache ~/.cache/courier -i
 //! courier get https://httpbin.org/post -X POST -H 'Accept: application/json' --json '{"a":1}'
 //! courier download -i urls.txt -d downloads -j 16 --per-host 4 --segments 4 --resume
 //! ```
@@ -81,6 +82,10 @@ pub(crate) struct GetArgs {
     /// Answer authentication challenges with the credentials of `$NETRC` or `~/.netrc`.
     #[arg(long)]
     pub(crate) netrc: bool,
+    /// Keep responses in an HTTP cache in DIR (created if missing) and answer from it when RFC 9111
+    /// allows; with -i, the `Cache-Status` header tells what the cache did.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cache: Option<PathBuf>,
 }
 
 /// `courier download`.
@@ -104,6 +109,10 @@ pub(crate) struct DownloadArgs {
     /// Continue `.part` files left by an earlier run instead of starting them over.
     #[arg(long)]
     pub(crate) resume: bool,
+    /// Fetch files already in DIR conditionally (validators saved beside them by an earlier --update
+    /// run, else their modification time) and leave them untouched when unchanged (304).
+    #[arg(long)]
+    pub(crate) update: bool,
     /// Retries per file after transient failures (connection errors, 408, 429, 5xx).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) retries: u32,

@@ -111,7 +111,7 @@ impl Progress {
                     delay.as_millis()
                 ));
             }
-            EventKind::Finished { .. } => {
+            EventKind::Finished { .. } | EventKind::Unchanged { .. } => {
                 state.finished += 1;
                 if let Some(bar) = state.bars.remove(&job) {
                     bar.finish_and_clear();

@@ -515,3 +515,89 @@ async fn download_resume_continues_a_part() {
         stdout(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_cache_answers_the_second_run_from_disk() {
+    let server = TestServer::start(|_| async {
+        http::Response::builder()
+            .header("cache-control", "max-age=600")
+            .body(full("cached body"))
+            .unwrap()
+    })
+    .await;
+    let dir = TempDir::new("get-cache");
+    let url = server.url("/c");
+    let run = || courier(args(&["get", &url, "--cache", &dir.arg("cache"), "-i"]));
+
+    let first = run().await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let out = stdout(&first);
+    assert!(
+        out.contains("cache-status: courier; fwd=uri-miss; fwd-status=200; stored\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("\r\n\r\ncached body"), "{out}");
+
+    let second = run().await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    let out = stdout(&second);
+    assert!(out.contains("cache-status: courier; hit; ttl="), "{out}");
+    assert!(out.ends_with("\r\n\r\ncached body"), "{out}");
+    assert_eq!(server.requests().len(), 1, "the second run sent no request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_update_leaves_unchanged_files_untouched() {
+    let server = TestServer::start(|req| async move {
+        if req.header("if-none-match") == Some("\"e1\"") {
+            return http::Response::builder()
+                .status(304)
+                .header("etag", "\"e1\"")
+                .body(courier_testkit::empty())
+                .unwrap();
+        }
+        http::Response::builder()
+            .header("etag", "\"e1\"")
+            .body(full(format!("content of {}", req.path())))
+            .unwrap()
+    })
+    .await;
+    let dir = TempDir::new("download-update");
+    let list = format!("{}\n{}\n", server.url("/a.txt"), server.url("/b.txt"));
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let out = dir.path("out");
+    let run = || {
+        courier(args(&[
+            "download",
+            "-i",
+            &dir.arg("urls.txt"),
+            "-d",
+            &out.to_string_lossy(),
+            "--update",
+        ]))
+    };
+    let first = run().await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).starts_with("2 files, "),
+        "{}",
+        stdout(&first)
+    );
+
+    let second = run().await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).starts_with("0 files, 2 unchanged, "),
+        "{}",
+        stdout(&second)
+    );
+    assert_eq!(
+        std::fs::read(out.join("a.txt")).unwrap(),
+        b"content of /a.txt"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 4);
+    assert!(requests[2..]
+        .iter()
+        .all(|r| r.header("if-none-match") == Some("\"e1\"")));
+}

@@ -13,6 +13,7 @@
 //! | [`decompression`] | `DecompressionLayer` | advertises `Accept-Encoding`, decodes gzip / deflate / br / zstd as a stream |
 //! | [`cookie`] | `CookieLayer` | stores `Set-Cookie` in an RFC 6265 [`Jar`](cookie::Jar), sends `Cookie` |
 //! | [`redirect`] | `FollowRedirectLayer` | follows 3xx responses under a [`Policy`](redirect::Policy) |
+//! | [`cache`] | `CacheLayer` | a private HTTP cache (RFC 9111), in memory or on disk (opt-in) |
 //! | [`auth`] | `AuthLayer` | answers 401/407 challenges: HTTP Digest (RFC 7616), Basic where allowed |
 //! | [`retry`] | `RetryLayer` | retries connect errors, resets and 429/503 with backoff and a budget (opt-in) |
 //! | [`transport`] | — | the pooled HTTP/1.1 + HTTP/2 client, plain and TLS |
@@ -22,13 +23,17 @@
 //! Courier's `Client` composes them, outermost first:
 //!
 //! ```text
-//! FollowRedirect → Auth → Retry → Cookie → UserAgent → AcceptLanguage → Decompression → Transport
+//! FollowRedirect → Cache → Auth → Retry → Cookie → UserAgent → AcceptLanguage → Decompression → Transport
 //! ```
 //!
 //! - **Redirect outermost**: every hop is a fresh request that travels down through all the other layers,
 //!   so each hop gets its own user agent, `Accept-Encoding` and decoding, and the cookie layer sees every
 //!   hop.
-//! - **Auth** just below it: each hop answers the challenges of its own origin, with that origin's
+//! - **Cache** (off unless configured) right below it: each hop is a hit or a miss of its own, so a
+//!   stored `301` and the page it leads to can both be answered without a request; everything below it
+//!   (auth, retry, cookies, decoding) happens only for what goes to the network, and the cache stores
+//!   decoded bodies.
+//! - **Auth** below it: each hop answers the challenges of its own origin, with that origin's
 //!   credentials; a challenge answered is a new attempt that goes through retry and cookies.
 //! - **Retry** (off unless configured) below it: each hop is retried on its own, and each attempt goes
 //!   through the cookie layer, so it carries fresh cookies and a refused attempt's `Set-Cookie` is kept.
@@ -58,6 +63,7 @@ pub mod transport;
 
 pub mod accept_language;
 pub mod auth;
+pub mod cache;
 pub mod cookie;
 pub mod decompression;
 pub mod redirect;

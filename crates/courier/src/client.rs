@@ -16,6 +16,7 @@ use url::Url;
 
 use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
 use courier_core::auth::{AuthLayer, Authenticate, CredentialStore, Credentials};
+use courier_core::cache::{Cache, Caching};
 use courier_core::cookie::{CookieManager, CookieStore, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
 use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Hop, Policy, RedirectHistory};
@@ -31,12 +32,15 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
 ///
-/// Auth sits right below the redirect layer: each hop answers its own origin's challenges with that
+/// The cache (a pass-through unless configured) sits right below the redirect layer, so each hop is a
+/// hit or a miss of its own. Auth sits below it: each hop answers its own origin's challenges with that
 /// origin's credentials. Retry sits below them (each hop is retried on its own) and above the cookie layer (each
 /// attempt gets fresh cookies, and a 503's `Set-Cookie` is stored).
 type Stack = FollowRedirect<
-    Authenticate<
-        Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
+    Caching<
+        Authenticate<
+            Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
+        >,
     >,
 >;
 
@@ -467,6 +471,7 @@ pub struct ClientBuilder {
     credentials: CredentialStore,
     proxy_credentials: Option<Credentials>,
     netrc: bool,
+    cache: Option<Cache>,
     error: Option<Error>,
 }
 
@@ -501,6 +506,7 @@ impl ClientBuilder {
             credentials: CredentialStore::new(),
             proxy_credentials: None,
             netrc: false,
+            cache: None,
             error: None,
         }
     }
@@ -533,7 +539,8 @@ impl ClientBuilder {
             auth = auth.proxy_credentials(proxy, transport.proxy_routes());
         }
         let auth = auth.layer(retry);
-        let stack = FollowRedirectLayer::new(self.redirect.referer(self.referer)).layer(auth);
+        let cache = Caching::optional(auth, self.cache);
+        let stack = FollowRedirectLayer::new(self.redirect.referer(self.referer)).layer(cache);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
@@ -669,6 +676,24 @@ impl ClientBuilder {
     /// malformed file makes [`build`](ClientBuilder::build) fail with an error naming the line.
     pub fn netrc(mut self, enabled: bool) -> ClientBuilder {
         self.netrc = enabled;
+        self
+    }
+
+    /// Keep responses in `cache` and answer requests from it as a browser's private cache does (RFC 9111;
+    /// see [`courier::cache`](crate::cache)). Off by default. The cache can be shared by several
+    /// clients; each request can choose how it uses it with
+    /// [`RequestBuilder::cache_mode`](crate::RequestBuilder::cache_mode).
+    ///
+    /// ```
+    /// use courier::cache::Cache;
+    ///
+    /// let cache = Cache::in_memory().max_size(32 * 1024 * 1024);
+    /// let client = courier::Client::builder().cache(cache.clone()).build()?;
+    /// # drop(client);
+    /// # Ok::<(), courier::Error>(())
+    /// ```
+    pub fn cache(mut self, cache: Cache) -> ClientBuilder {
+        self.cache = Some(cache);
         self
     }
 

@@ -54,6 +54,12 @@ pub use url::Url;
 pub mod blocking;
 pub mod cookie;
 
+/// The HTTP cache: [`cache::Cache`], used with [`ClientBuilder::cache`]; see
+/// [`courier_core::cache`] for what is cached and what is not.
+pub mod cache {
+    pub use courier_core::cache::{Cache, CacheLayer, CacheMode, CacheStatus};
+}
+
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].
 pub mod redirect {
     pub use courier_core::redirect::{Action, Attempt, Hop, Policy, RedirectHistory};

@@ -388,6 +388,31 @@ impl RequestBuilder {
         })
     }
 
+    /// How this request uses the client's [cache](crate::ClientBuilder::cache): the Fetch standard's
+    /// modes (default [`CacheMode::Default`](crate::cache::CacheMode::Default)). Without a cache it
+    /// changes nothing.
+    ///
+    /// ```no_run
+    /// use courier::cache::{Cache, CacheMode};
+    ///
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let client = courier::Client::builder().cache(Cache::in_memory()).build()?;
+    /// let response = client
+    ///     .get("http://127.0.0.1:8080/feed")
+    ///     .cache_mode(CacheMode::NoCache) // always revalidate
+    ///     .send()
+    ///     .await?;
+    /// # drop(response);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cache_mode(self, mode: courier_core::cache::CacheMode) -> RequestBuilder {
+        self.with(|request| {
+            request.extensions.insert(mode);
+            Ok(())
+        })
+    }
+
     /// Sends a bearer token.
     pub fn bearer_auth<T: fmt::Display>(self, token: T) -> RequestBuilder {
         self.sensitive_header(AUTHORIZATION, format!("Bearer {token}"))

@@ -143,6 +143,27 @@ impl Response {
         &mut self.head.headers
     }
 
+    /// What the client's [cache](crate::ClientBuilder::cache) did for this response (also in its RFC 9211
+    /// `Cache-Status` header); [`CacheStatus::Bypass`](crate::cache::CacheStatus::Bypass) when the client
+    /// has no cache.
+    ///
+    /// ```no_run
+    /// # async fn run(client: courier::Client) -> Result<(), courier::Error> {
+    /// let response = client.get("http://127.0.0.1:8080/").send().await?;
+    /// if response.cache_status().is_hit() {
+    ///     println!("no request was needed");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cache_status(&self) -> crate::cache::CacheStatus {
+        self.head
+            .extensions
+            .get::<crate::cache::CacheStatus>()
+            .copied()
+            .unwrap_or(crate::cache::CacheStatus::Bypass)
+    }
+
     /// The response extensions (connection info, redirect history, ...).
     pub fn extensions(&self) -> &http::Extensions {
         &self.head.extensions

@@ -21,6 +21,7 @@ pub(super) struct Config {
     pub(super) segments: usize,
     pub(super) min_segment_size: u64,
     pub(super) resume: bool,
+    pub(super) update: bool,
 }
 
 impl Default for Config {
@@ -34,6 +35,7 @@ impl Default for Config {
             segments: 1,
             min_segment_size: 1024 * 1024,
             resume: true,
+            update: false,
         }
     }
 }
@@ -122,6 +124,18 @@ impl DownloaderBuilder {
     /// when the server allows it.
     pub fn resume(mut self, enabled: bool) -> DownloaderBuilder {
         self.config.resume = enabled;
+        self
+    }
+
+    /// Fetch files already at their destination conditionally and leave them untouched when the
+    /// server answers `304 Not Modified` (default off), like curl's `--etag-compare` for a whole list.
+    /// The validators come from the `<path>.validators` sidecar this option writes beside each file it
+    /// downloads (the response's `ETag` and `Last-Modified`); a file without one is compared by its
+    /// modification time (`If-Modified-Since`). An unchanged file ends its job with
+    /// [`EventKind::Unchanged`](super::EventKind::Unchanged); its expected size and SHA-256 are not
+    /// checked again.
+    pub fn update(mut self, enabled: bool) -> DownloaderBuilder {
+        self.config.update = enabled;
         self
     }
 

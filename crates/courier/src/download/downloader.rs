@@ -15,6 +15,7 @@ use super::builder::Config;
 use super::event::EventSink;
 use super::part::PartPaths;
 use super::retry::{self, Retry};
+use super::update::Validators;
 use super::{
     fetch, CancelHandle, DownloadError, DownloaderBuilder, EventKind, Failure, Job, JobId, Summary,
 };
@@ -153,7 +154,8 @@ impl Downloader {
                 Err(_) => continue,
             };
             match result {
-                Ok(_) => summary.files += 1,
+                Ok(Outcome::Downloaded(_)) => summary.files += 1,
+                Ok(Outcome::Unchanged(_)) => summary.unchanged += 1,
                 Err(error) => summary.failures.push(Failure {
                     job: ctx.id,
                     url: ctx.job.url().clone(),
@@ -195,7 +197,8 @@ impl fmt::Debug for Downloader {
     }
 }
 
-/// Reserves the three files a job writes (`path`, `path.part`, `path.part.meta`) in `reserved`, or
+/// Reserves the files a job writes (`path`, `path.part`, `path.part.meta`, `path.validators`) in
+/// `reserved`, or
 /// returns the first of them an earlier job already holds (reserving nothing then): a job saving to
 /// `x.part` would otherwise write into the `.part` of the job saving to `x`.
 ///
@@ -204,7 +207,12 @@ impl fmt::Debug for Downloader {
 /// macOS and Windows) are not recognised as the same.
 fn reserve_paths(reserved: &mut HashSet<PathBuf>, path: &Path) -> Option<PathBuf> {
     let paths = PartPaths::new(path);
-    let all = [path.to_owned(), paths.part, paths.meta];
+    let all = [
+        path.to_owned(),
+        paths.part,
+        paths.meta,
+        Validators::path(path),
+    ];
     if let Some(taken) = all.iter().find(|p| reserved.contains(*p)) {
         return Some(taken.clone());
     }
@@ -248,6 +256,19 @@ pub(super) struct JobCtx {
     pub(super) paths: PartPaths,
     pub(super) host: Option<Arc<Semaphore>>,
     downloaded: AtomicU64,
+    /// With `update`: the server said the file in place is current.
+    unchanged: AtomicBool,
+    /// With `update`: the validators of the response the `.part` came from, saved beside the file.
+    validators: Mutex<Option<Validators>>,
+}
+
+/// How a job ended well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Downloaded, verified and put in place: its size.
+    Downloaded(u64),
+    /// Left in place, unchanged on the server: its size.
+    Unchanged(u64),
 }
 
 impl JobCtx {
@@ -264,11 +285,13 @@ impl JobCtx {
             job,
             host,
             downloaded: AtomicU64::new(0),
+            unchanged: AtomicBool::new(false),
+            validators: Mutex::new(None),
         }
     }
 
     /// Runs the job to its end and reports it.
-    async fn run(&self) -> Result<u64, DownloadError> {
+    async fn run(&self) -> Result<Outcome, DownloadError> {
         let cancel = self.shared.cancel.clone();
         let fetched = tokio::select! {
             biased;
@@ -277,11 +300,15 @@ impl JobCtx {
         };
         // Not cancellable: the rename and the sidecar's removal go together.
         let result = match fetched {
-            Ok(bytes) => self.put_in_place().await.map(|()| bytes),
-            Err(err) => Err(err),
+            Ok(Outcome::Downloaded(bytes)) => self
+                .put_in_place()
+                .await
+                .map(|()| Outcome::Downloaded(bytes)),
+            other => other,
         };
         let kind = match &result {
-            Ok(bytes) => EventKind::Finished { bytes: *bytes },
+            Ok(Outcome::Downloaded(bytes)) => EventKind::Finished { bytes: *bytes },
+            Ok(Outcome::Unchanged(bytes)) => EventKind::Unchanged { bytes: *bytes },
             Err(error) => EventKind::Failed {
                 error: error.clone(),
             },
@@ -290,7 +317,7 @@ impl JobCtx {
         result
     }
 
-    async fn fetch_and_verify(&self) -> Result<u64, DownloadError> {
+    async fn fetch_and_verify(&self) -> Result<Outcome, DownloadError> {
         if let Some(parent) = self.job.path().parent() {
             if !parent.as_os_str().is_empty() {
                 tokio::fs::create_dir_all(parent)
@@ -299,7 +326,14 @@ impl JobCtx {
             }
         }
         self.fetch_with_retries().await?;
-        self.verify().await
+        if self.unchanged.load(Ordering::Relaxed) {
+            let len = tokio::fs::metadata(self.job.path())
+                .await
+                .map_err(|e| self.io_error(e))?
+                .len();
+            return Ok(Outcome::Unchanged(len));
+        }
+        self.verify().await.map(Outcome::Downloaded)
     }
 
     async fn fetch_with_retries(&self) -> Result<(), DownloadError> {
@@ -393,7 +427,36 @@ impl JobCtx {
             .await
             .map_err(|e| self.io_error(e))?;
         let _ = self.paths.remove_meta().await;
+        if self.shared.config.update {
+            // Best effort: without it, the next update compares by modification time.
+            let validators = self.lock_validators().take();
+            let _ = Validators::save(self.job.path(), validators.as_ref()).await;
+        }
         Ok(())
+    }
+
+    fn lock_validators(&self) -> std::sync::MutexGuard<'_, Option<Validators>> {
+        self.validators.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the validators of the response the `.part` comes from, for `update`.
+    pub(super) fn remember_validators(&self, validators: Option<Validators>) {
+        if self.shared.config.update {
+            *self.lock_validators() = validators;
+        }
+    }
+
+    /// With `update`: the conditional headers for the file in place, if there is one.
+    pub(super) async fn conditional_headers(&self) -> Option<Vec<(http::HeaderName, String)>> {
+        if !self.shared.config.update {
+            return None;
+        }
+        super::update::conditional(self.job.path(), self.job.url()).await
+    }
+
+    /// The server answered `304` to a conditional request: the file in place stays.
+    pub(super) fn mark_unchanged(&self) {
+        self.unchanged.store(true, Ordering::Relaxed);
     }
 
     // ---- helpers for the attempts ----

@@ -19,8 +19,8 @@ pub struct Event {
 }
 
 /// What happened to a job. A job goes `Queued`, then `Started` (again after each retry that had to
-/// reconnect), `Progress` many times, possibly `Retried`, and ends with exactly one `Finished` or
-/// `Failed`.
+/// reconnect), `Progress` many times, possibly `Retried`, and ends with exactly one `Finished`,
+/// `Unchanged` or `Failed`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum EventKind {
@@ -56,6 +56,12 @@ pub enum EventKind {
     },
     /// The file is complete, verified, and in place.
     Finished {
+        /// Its size.
+        bytes: u64,
+    },
+    /// With [`update`](super::DownloaderBuilder::update): the file in place is current (the server
+    /// answered `304 Not Modified`) and was left untouched.
+    Unchanged {
         /// Its size.
         bytes: u64,
     },

@@ -8,6 +8,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use super::downloader::{AttemptError, JobCtx};
 use super::part::{ContentRange, Meta};
 use super::retry::{self, Retry};
+use super::update::Validators;
 use super::{segmented, EventKind};
 use crate::{Error, RequestBuilder, Response};
 
@@ -16,6 +17,11 @@ pub(super) async fn attempt(ctx: &JobCtx, allow_resume: bool) -> Result<(), Atte
     if allow_resume {
         let len = ctx.paths.part_len().await.map_err(|e| ctx.fail_io(e))?;
         if let Some(meta) = ctx.paths.load_meta(ctx.job.url()).await {
+            ctx.remember_validators(Validators::new(
+                ctx.job.url(),
+                meta.etag.clone(),
+                meta.last_modified.clone(),
+            ));
             if !meta.segments.is_empty() {
                 if segmented::is_consistent(&meta, len) {
                     return segmented::resume(ctx, meta).await;
@@ -30,10 +36,21 @@ pub(super) async fn attempt(ctx: &JobCtx, allow_resume: bool) -> Result<(), Atte
 }
 
 /// A plain `GET` of the whole file. Compression is negotiated as the client does by default; a body
-/// the client decoded cannot be resumed by range and is marked so (no sidecar).
+/// the client decoded cannot be resumed by range and is marked so (no sidecar). With `update`, a file
+/// already in place makes it conditional, and a `304` leaves that file as it is.
 async fn fresh(ctx: &JobCtx) -> Result<(), AttemptError> {
-    let response = send(ctx, ctx.get()).await?;
+    let mut request = ctx.get();
+    let conditional = ctx.conditional_headers().await;
+    for (name, value) in conditional.iter().flatten() {
+        request = request.header(name, value.as_str());
+    }
+    let response = send(ctx, request).await?;
+    if response.status() == StatusCode::NOT_MODIFIED && conditional.is_some() {
+        ctx.mark_unchanged();
+        return Ok(());
+    }
     check_status(ctx, &response)?;
+    ctx.remember_validators(Validators::from_headers(ctx.job.url(), response.headers()));
     if response.status() == StatusCode::PARTIAL_CONTENT {
         let error = ctx.invalid_response("206 Partial Content to a request without Range");
         return Err(ctx.fail(error, Retry::Never));

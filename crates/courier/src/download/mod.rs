@@ -23,6 +23,10 @@
 //!   date), up to [`retries`](DownloaderBuilder::retries) times; other `4xx` fail at once.
 //! - **Progress**: [`Event`]s (queued, started, progress, retried, finished, failed) to a channel or a
 //!   callback, and a [`Summary`] at the end.
+//! - **Update**: with [`update`](DownloaderBuilder::update), a file already in place is fetched
+//!   conditionally (`If-None-Match` / `If-Modified-Since` from its `<path>.validators` sidecar, else its
+//!   modification time) and left untouched on `304` ([`EventKind::Unchanged`], counted in
+//!   [`Summary::unchanged`]).
 //! - **Cancellation**: dropping the [`run`](Downloader::run) future or calling
 //!   [`CancelHandle::cancel`] stops every job at once, keeping the `.part` files for resuming.
 //!
@@ -88,6 +92,7 @@ mod part;
 mod retry;
 mod segmented;
 mod summary;
+mod update;
 
 pub use builder::DownloaderBuilder;
 pub use cancel::CancelHandle;

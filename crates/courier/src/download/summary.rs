@@ -25,6 +25,9 @@ use super::{DownloadError, JobId};
 pub struct Summary {
     /// Files downloaded, verified and put in place.
     pub files: usize,
+    /// Files already in place that the server said were unchanged (with
+    /// [`update`](super::DownloaderBuilder::update)).
+    pub unchanged: usize,
     /// Body bytes received during the run (resumed bytes already on disk are not counted).
     pub bytes: u64,
     /// The jobs that failed, in the order they failed.
@@ -72,9 +75,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} file{}, {} in {:.2} s ({}/s), {} failed",
+            "{} file{}{}, {} in {:.2} s ({}/s), {} failed",
             self.files,
             if self.files == 1 { "" } else { "s" },
+            if self.unchanged > 0 {
+                format!(", {} unchanged", self.unchanged)
+            } else {
+                String::new()
+            },
             HumanBytes(self.bytes),
             self.elapsed.as_secs_f64(),
             HumanBytes(self.throughput() as u64),

@@ -1,0 +1,356 @@
+//! The disk store: one file per entry in a directory, written to a temporary file and renamed into
+//! place (so an entry is never seen half-written), checked against a CRC-32 on every read (so a
+//! damaged or truncated file is dropped, not served), and kept within a size bound by evicting the least recently
+//! used files. Recency survives restarts as the files' modification times.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::store::{Entry, Lru, Store};
+
+const MAGIC: &[u8; 16] = b"courier-cache-2\n";
+const CHECKSUM_LEN: usize = 4;
+const ENTRY_SUFFIX: &str = ".entry";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Entries as files in one directory.
+#[derive(Debug)]
+pub(crate) struct DiskStore {
+    dir: PathBuf,
+    index: Mutex<Lru>,
+    temp_counter: AtomicU64,
+}
+
+/// An entry's head as written to disk.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    key: String,
+    status: u16,
+    version: u8,
+    headers: Vec<(String, Vec<u8>)>,
+    request_time: (u64, u32),
+    response_time: (u64, u32),
+    vary: Vec<(String, Option<String>)>,
+}
+
+impl DiskStore {
+    /// Opens (creating if needed) the store in `dir`: indexes the entries there, oldest use first, and
+    /// removes temporary files a previous process left behind.
+    pub(crate) fn open(dir: &Path, max: u64) -> io::Result<DiskStore> {
+        fs::create_dir_all(dir)?;
+        let mut found = Vec::new();
+        for item in fs::read_dir(dir)? {
+            let item = item?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.ends_with(TEMP_SUFFIX) {
+                let _ = fs::remove_file(item.path());
+            } else if name.ends_with(ENTRY_SUFFIX) {
+                let meta = item.metadata()?;
+                let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                found.push((used, name, meta.len()));
+            }
+        }
+        found.sort();
+        let mut index = Lru::new(max);
+        for (rank, (_, name, size)) in found.into_iter().enumerate() {
+            index.insert_aged(&name, size, rank as u64 + 1);
+        }
+        let store = DiskStore {
+            dir: dir.to_owned(),
+            index: Mutex::new(index),
+            temp_counter: AtomicU64::new(0),
+        };
+        let evicted = store.lock().evict();
+        store.delete(evicted);
+        Ok(store)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn file_name(key: &str) -> String {
+        let digest = Sha256::digest(key.as_bytes());
+        let mut name = String::with_capacity(64 + ENTRY_SUFFIX.len());
+        for byte in digest {
+            name.push_str(&format!("{byte:02x}"));
+        }
+        name.push_str(ENTRY_SUFFIX);
+        name
+    }
+
+    fn delete(&self, names: Vec<String>) {
+        for name in names {
+            let _ = fs::remove_file(self.dir.join(name));
+        }
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let temp = self.dir.join(format!(
+            "{name}.{}.{}{TEMP_SUFFIX}",
+            std::process::id(),
+            self.temp_counter.fetch_add(1, Ordering::Relaxed)
+        ));
+        let result = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            drop(file);
+            fs::rename(&temp, self.dir.join(name))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+}
+
+impl Store for DiskStore {
+    fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        let name = Self::file_name(key);
+        if !self.lock().touch(&name) {
+            return None;
+        }
+        let path = self.dir.join(&name);
+        let decoded = fs::read(&path).ok().and_then(|bytes| decode(key, bytes));
+        match decoded {
+            Some(entry) => {
+                // Recency for the next process; best effort.
+                if let Ok(file) = fs::File::options().write(true).open(&path) {
+                    let _ = file.set_modified(SystemTime::now());
+                }
+                Some(Arc::new(entry))
+            }
+            None => {
+                // Damaged, truncated, another key's, or removed under us: never served.
+                self.lock().remove(&name);
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    fn put(&self, key: &str, entry: Entry) {
+        let name = Self::file_name(key);
+        let bytes = encode(key, &entry);
+        if bytes.len() as u64 > self.max_size() {
+            self.remove(key);
+            return;
+        }
+        if self.write(&name, &bytes).is_err() {
+            // A full disk or a removed directory loses the entry, not the response.
+            self.remove(key);
+            return;
+        }
+        let evicted = self.lock().insert(&name, bytes.len() as u64);
+        self.delete(evicted);
+    }
+
+    fn remove(&self, key: &str) {
+        let name = Self::file_name(key);
+        self.lock().remove(&name);
+        let _ = fs::remove_file(self.dir.join(name));
+    }
+
+    fn set_max_size(&self, bytes: u64) {
+        let evicted = self.lock().set_max(bytes);
+        self.delete(evicted);
+    }
+
+    fn max_size(&self) -> u64 {
+        self.lock().max()
+    }
+
+    fn size(&self) -> u64 {
+        self.lock().total()
+    }
+}
+
+fn time_parts(time: SystemTime) -> (u64, u32) {
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    (since.as_secs(), since.subsec_nanos())
+}
+
+fn time_from(parts: (u64, u32)) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::new(parts.0, parts.1.min(999_999_999)))
+}
+
+fn version_code(version: Version) -> u8 {
+    match version {
+        Version::HTTP_09 => 9,
+        Version::HTTP_10 => 10,
+        Version::HTTP_2 => 20,
+        Version::HTTP_3 => 30,
+        _ => 11,
+    }
+}
+
+fn version_from(code: u8) -> Version {
+    match code {
+        9 => Version::HTTP_09,
+        10 => Version::HTTP_10,
+        20 => Version::HTTP_2,
+        30 => Version::HTTP_3,
+        _ => Version::HTTP_11,
+    }
+}
+
+/// `MAGIC`, the head's JSON length (u32 LE) and JSON, the body's length (u64 LE) and bytes, then the
+/// CRC-32 (u32 LE) of everything before it. A checksum against damage, not tampering: whoever can
+/// write the cache directory can change what is served from it anyway.
+fn encode(key: &str, entry: &Entry) -> Vec<u8> {
+    let meta = Meta {
+        key: key.to_owned(),
+        status: entry.status.as_u16(),
+        version: version_code(entry.version),
+        headers: entry
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+            .collect(),
+        request_time: time_parts(entry.request_time),
+        response_time: time_parts(entry.response_time),
+        vary: entry.vary.clone(),
+    };
+    let meta = serde_json::to_vec(&meta).unwrap_or_default();
+    let mut out =
+        Vec::with_capacity(MAGIC.len() + 4 + meta.len() + 8 + entry.body.len() + CHECKSUM_LEN);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(&(entry.body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&entry.body);
+    let checksum = crc32fast::hash(&out);
+    out.extend_from_slice(&checksum.to_le_bytes());
+    out
+}
+
+/// The entry in `bytes` if they are whole, undamaged and stored under `key`.
+fn decode(key: &str, bytes: Vec<u8>) -> Option<Entry> {
+    let content_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
+    let (content, checksum) = bytes.split_at(content_len);
+    if crc32fast::hash(content).to_le_bytes() != checksum {
+        return None;
+    }
+    let rest = content.strip_prefix(MAGIC.as_slice())?;
+    let (len, rest) = rest.split_at_checked(4)?;
+    let meta_len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+    let (meta, rest) = rest.split_at_checked(meta_len)?;
+    let (len, body) = rest.split_at_checked(8)?;
+    if u64::from_le_bytes(len.try_into().ok()?) != body.len() as u64 {
+        return None;
+    }
+    let body_start = content_len - body.len();
+    let meta: Meta = serde_json::from_slice(meta).ok()?;
+    if meta.key != key {
+        return None;
+    }
+    let mut headers = HeaderMap::with_capacity(meta.headers.len());
+    for (name, value) in meta.headers {
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).ok()?,
+            HeaderValue::from_bytes(&value).ok()?,
+        );
+    }
+    Some(Entry {
+        status: StatusCode::from_u16(meta.status).ok()?,
+        version: version_from(meta.version),
+        headers,
+        request_time: time_from(meta.request_time)?,
+        response_time: time_from(meta.response_time)?,
+        vary: meta.vary,
+        // The file's bytes, not a copy of them.
+        body: Bytes::from(bytes).slice(body_start..content_len),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::tests::entry;
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("courier-disk-store-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn round_trips_every_field() {
+        let original = entry("hello");
+        let decoded = decode("k", encode("k", &original)).unwrap();
+        assert_eq!(decoded.status, original.status);
+        assert_eq!(decoded.version, original.version);
+        assert_eq!(decoded.headers, original.headers);
+        assert_eq!(decoded.request_time, original.request_time);
+        assert_eq!(decoded.response_time, original.response_time);
+        assert_eq!(decoded.vary, original.vary);
+        assert_eq!(decoded.body, original.body);
+        assert!(decode("other key", encode("k", &original)).is_none());
+    }
+
+    #[test]
+    fn every_damage_is_detected() {
+        let bytes = encode("k", &entry("hello"));
+        for cut in [0, 1, 16, bytes.len() / 2, bytes.len() - 1] {
+            assert!(
+                decode("k", bytes[..cut].to_vec()).is_none(),
+                "truncated at {cut}"
+            );
+        }
+        for at in [0, 20, bytes.len() - 10, bytes.len() - 1] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 1;
+            assert!(decode("k", damaged).is_none(), "flipped byte {at}");
+        }
+    }
+
+    #[test]
+    fn survives_reopen_drops_damaged_files_and_temp_leftovers() {
+        let dir = temp_dir("reopen");
+        let store = DiskStore::open(&dir, 1 << 20).unwrap();
+        store.put("http://127.0.0.1/a", entry("a"));
+        store.put("http://127.0.0.1/b", entry("b"));
+        drop(store);
+        fs::write(dir.join("leftover.1.2.tmp"), b"partial").unwrap();
+        let b_path = dir.join(DiskStore::file_name("http://127.0.0.1/b"));
+        let mut damaged = fs::read(&b_path).unwrap();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 0xff;
+        fs::write(&b_path, damaged).unwrap();
+
+        let store = DiskStore::open(&dir, 1 << 20).unwrap();
+        assert!(!dir.join("leftover.1.2.tmp").exists());
+        assert_eq!(&store.get("http://127.0.0.1/a").unwrap().body[..], b"a");
+        assert!(store.get("http://127.0.0.1/b").is_none());
+        assert!(!b_path.exists(), "the damaged file is removed");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn evicts_least_recently_used_files() {
+        let dir = temp_dir("evict");
+        let size = encode("http://127.0.0.1/a", &entry("x")).len() as u64;
+        let store = DiskStore::open(&dir, size * 2).unwrap();
+        store.put("http://127.0.0.1/a", entry("x"));
+        store.put("http://127.0.0.1/b", entry("x"));
+        assert!(store.get("http://127.0.0.1/a").is_some());
+        store.put("http://127.0.0.1/c", entry("x"));
+        assert!(store.get("http://127.0.0.1/b").is_none());
+        assert!(store.get("http://127.0.0.1/a").is_some());
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
+        assert_eq!(store.size(), size * 2);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

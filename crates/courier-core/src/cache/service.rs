@@ -1,0 +1,212 @@
+use std::task::{Context, Poll};
+
+use http::header::RANGE;
+use http::{Method, Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use super::body::CacheBody;
+use super::exchange::{age_of, has_own_conditionals, Forwarded, RequestCopy};
+use super::future::ResponseFuture;
+use super::handle::{key, Cache};
+use super::policy::{self, Directives, Verdict};
+use super::respond::{from_entry, gateway_timeout};
+use super::status::{CacheMode, CacheStatus, Forward, Report};
+use super::validate::{invalidate, revalidate, spawn_revalidation};
+use crate::error::{BoxError, Error};
+
+/// The service made by [`CacheLayer`](super::CacheLayer): answers `GET` and `HEAD` from the cache where
+/// it may, validates stale entries, stores cacheable responses as they are read, and invalidates after
+/// unsafe requests.
+///
+/// ```
+/// use courier_core::cache::{Cache, Caching};
+///
+/// let service = Caching::new(
+///     tower::service_fn(|_req: http::Request<String>| async {
+///         Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Empty::<bytes::Bytes>::new()))
+///     }),
+///     Cache::in_memory(),
+/// );
+/// # drop(service);
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Caching<S> {
+    inner: S,
+    cache: Option<Cache>,
+}
+
+impl<S> Caching<S> {
+    /// Wraps `inner` with `cache`.
+    pub fn new(inner: S, cache: Cache) -> Self {
+        Caching {
+            inner,
+            cache: Some(cache),
+        }
+    }
+
+    /// Wraps `inner` with `cache`, or passes everything through when there is none (how the facade
+    /// keeps one stack type whether or not a cache is configured).
+    pub fn optional(inner: S, cache: Option<Cache>) -> Self {
+        Caching { inner, cache }
+    }
+
+    /// The cache, if there is one.
+    pub fn cache(&self) -> Option<&Cache> {
+        self.cache.as_ref()
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for Caching<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    ReqB: Default + Send + 'static,
+    ResB: Body<Data = bytes::Bytes> + Send + 'static,
+    ResB::Error: Into<BoxError>,
+{
+    type Response = Response<CacheBody<ResB>>;
+    type Error = Error;
+    type Future = ResponseFuture<S::Future, ResB>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Error::from_service)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let Some(cache) = self.cache.clone() else {
+            return ResponseFuture::pass(self.inner.call(req));
+        };
+        let method = req.method().clone();
+        if policy::is_unsafe(&method) {
+            let inner = take_ready(&mut self.inner);
+            return ResponseFuture::boxed(Box::pin(invalidate(cache, inner, req)));
+        }
+        let mode = req
+            .extensions()
+            .get::<CacheMode>()
+            .copied()
+            .unwrap_or_default();
+        let request = Directives::of(req.headers());
+        let key = key(req.uri());
+        let mut ctx = Forwarded {
+            request_headers: req.headers().clone(),
+            request_time: cache.now(),
+            cache,
+            key,
+            method: method.clone(),
+            request,
+            forward: Forward::UriMiss,
+            head_of: None,
+        };
+        let head = method == Method::HEAD;
+        if method != Method::GET && !head {
+            ctx.forward = Forward::Method;
+            return ResponseFuture::forward(self.inner.call(req), ctx);
+        }
+        if mode == CacheMode::NoStore
+            || req.headers().contains_key(RANGE)
+            || has_own_conditionals(req.headers())
+        {
+            ctx.forward = Forward::Bypass;
+            return ResponseFuture::forward(self.inner.call(req), ctx);
+        }
+        if mode == CacheMode::Reload {
+            ctx.forward = Forward::Request;
+            return ResponseFuture::forward(self.inner.call(req), ctx);
+        }
+        let stored = match ctx.cache.get(&ctx.key) {
+            Some(entry) if policy::vary_matches(&entry.vary, req.headers()) => entry,
+            found => {
+                if found.is_some() {
+                    ctx.forward = Forward::VaryMiss;
+                }
+                if mode == CacheMode::OnlyIfCached || ctx.request.only_if_cached {
+                    return ResponseFuture::ready(gateway_timeout());
+                }
+                return ResponseFuture::forward(self.inner.call(req), ctx);
+            }
+        };
+        let age = age_of(&stored, ctx.request_time);
+        let response_directives = Directives::of(&stored.headers);
+        let verdict = match mode {
+            CacheMode::NoCache => Verdict::Revalidate,
+            CacheMode::ForceCache | CacheMode::OnlyIfCached => {
+                match policy::verdict(&ctx.request, &response_directives, age) {
+                    Verdict::Fresh => Verdict::Fresh,
+                    _ => Verdict::StaleAccepted,
+                }
+            }
+            _ => policy::verdict(&ctx.request, &response_directives, age),
+        };
+        let hit = Report {
+            hit: true,
+            ..Report::default()
+        };
+        match verdict {
+            Verdict::Fresh => {
+                ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Hit, hit))
+            }
+            Verdict::StaleAccepted => {
+                ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Stale, hit))
+            }
+            Verdict::StaleWhileRevalidate => {
+                let copy = RequestCopy::of(&req);
+                let background = Forwarded {
+                    request_headers: ctx.request_headers.clone(),
+                    cache: ctx.cache.clone(),
+                    key: ctx.key.clone(),
+                    method: Method::GET,
+                    request: ctx.request.clone(),
+                    request_time: ctx.request_time,
+                    forward: Forward::Stale,
+                    head_of: None,
+                };
+                spawn_revalidation(self.inner.clone(), copy, stored.clone(), background);
+                let report = Report {
+                    detail: Some("stale-while-revalidate"),
+                    ..hit
+                };
+                ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Stale, report))
+            }
+            Verdict::Revalidate if ctx.request.only_if_cached => {
+                ResponseFuture::ready(gateway_timeout())
+            }
+            Verdict::Revalidate if head => {
+                // A `HEAD` is sent as it is; a matching response refreshes the stored `GET`.
+                ctx.forward = Forward::Stale;
+                ctx.head_of = Some(stored);
+                ResponseFuture::forward(self.inner.call(req), ctx)
+            }
+            Verdict::Revalidate => {
+                ctx.forward = Forward::Stale;
+                let inner = take_ready(&mut self.inner);
+                ResponseFuture::boxed(Box::pin(revalidate(inner, req, stored, ctx)))
+            }
+        }
+    }
+}
+
+/// The service that was driven to readiness, leaving a clone in its place (tower's usual move for
+/// services whose futures outlive `call`).
+fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}

@@ -1,0 +1,947 @@
+//! The HTTP cache end to end: a `Client` with a `Cache` against in-process origins that count their
+//! requests, with a clock the test moves.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use courier::cache::{Cache, CacheMode, CacheStatus};
+use courier::{Client, StatusCode};
+use courier_testkit::client::within;
+use courier_testkit::{full, slow, Recorded, ServerBody, TestServer};
+use http::Response;
+
+/// A clock the test moves, starting on a whole second so `Date` headers are exact.
+#[derive(Clone)]
+struct Clock(Arc<Mutex<SystemTime>>);
+
+impl Clock {
+    fn new() -> Clock {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        Clock(Arc::new(Mutex::new(UNIX_EPOCH + Duration::from_secs(secs))))
+    }
+
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+
+    fn advance(&self, secs: u64) {
+        *self.0.lock().unwrap() += Duration::from_secs(secs);
+    }
+
+    fn date(&self) -> String {
+        httpdate::fmt_http_date(self.now())
+    }
+
+    fn cache(&self) -> Cache {
+        let clock = self.clone();
+        Cache::in_memory().clock(move || clock.now())
+    }
+}
+
+fn client(cache: &Cache) -> Client {
+    Client::builder().cache(cache.clone()).build().unwrap()
+}
+
+/// `200` with `body`, `Date` from the test clock, and the headers given.
+fn ok(clock: &Clock, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Response<ServerBody> {
+    let mut builder = Response::builder().header("date", clock.date());
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(full(body)).unwrap()
+}
+
+async fn get(client: &Client, url: &str) -> (CacheStatus, StatusCode, String, http::HeaderMap) {
+    within(10, async {
+        let response = client.get(url).send().await.unwrap();
+        let status = response.cache_status();
+        let code = response.status();
+        let headers = response.headers().clone();
+        (status, code, response.text().await.unwrap(), headers)
+    })
+    .await
+}
+
+fn cache_status(headers: &http::HeaderMap) -> &str {
+    headers["cache-status"].to_str().unwrap()
+}
+
+#[tokio::test]
+async fn fresh_hit_sends_no_request() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move { ok(&c, &[("cache-control", "max-age=60")], "hello") }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/hello");
+
+    let (status, code, body, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Miss { stored: true });
+    assert_eq!((code, body.as_str()), (StatusCode::OK, "hello"));
+    assert_eq!(
+        cache_status(&headers),
+        "courier; fwd=uri-miss; fwd-status=200; stored"
+    );
+
+    clock.advance(20);
+    let (status, code, body, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Hit);
+    assert_eq!((code, body.as_str()), (StatusCode::OK, "hello"));
+    assert_eq!(headers["age"], "20");
+    assert_eq!(headers["content-length"], "5");
+    assert_eq!(cache_status(&headers), "courier; hit; ttl=40");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn stale_entry_is_revalidated_by_etag_then_hit() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            if req.header("if-none-match") == Some("W/\"v1\"") {
+                Response::builder()
+                    .status(304)
+                    .header("date", c.date())
+                    .header("etag", "W/\"v1\"")
+                    .header("cache-control", "max-age=100")
+                    .header("x-revalidated", "yes")
+                    .body(courier_testkit::empty())
+                    .unwrap()
+            } else {
+                ok(
+                    &c,
+                    &[("cache-control", "max-age=10"), ("etag", "W/\"v1\"")],
+                    "body v1",
+                )
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/doc");
+    assert_eq!(
+        get(&client, &url).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+
+    clock.advance(30);
+    let (status, code, body, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Revalidated);
+    assert_eq!((code, body.as_str()), (StatusCode::OK, "body v1"));
+    assert_eq!(headers["x-revalidated"], "yes");
+    assert_eq!(headers["content-length"], "7");
+    assert_eq!(
+        cache_status(&headers),
+        "courier; fwd=stale; fwd-status=304; ttl=100"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].header("if-none-match"), Some("W/\"v1\""));
+
+    // The 304's max-age=100 now applies.
+    clock.advance(50);
+    let (status, _, body, _) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "body v1"));
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn no_cache_response_is_validated_by_last_modified_every_time() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let modified = httpdate::fmt_http_date(clock.now() - Duration::from_secs(3600));
+    let m = modified.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let (c, m) = (c.clone(), m.clone());
+        async move {
+            if req.header("if-modified-since") == Some(m.as_str()) {
+                Response::builder()
+                    .status(304)
+                    .header("date", c.date())
+                    .body(courier_testkit::empty())
+                    .unwrap()
+            } else {
+                ok(
+                    &c,
+                    &[("cache-control", "no-cache"), ("last-modified", &m)],
+                    "v",
+                )
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/nc");
+    assert_eq!(
+        get(&client, &url).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    for _ in 0..2 {
+        let (status, _, body, _) = get(&client, &url).await;
+        assert_eq!((status, body.as_str()), (CacheStatus::Revalidated, "v"));
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(
+        requests[2].header("if-modified-since"),
+        Some(modified.as_str())
+    );
+    assert_eq!(requests[2].header("if-none-match"), None);
+}
+
+#[tokio::test]
+async fn vary_mismatch_goes_to_the_origin() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        let lang = req.header("accept-language").unwrap_or("none").to_owned();
+        async move {
+            ok(
+                &c,
+                &[("cache-control", "max-age=60"), ("vary", "Accept-Language")],
+                lang,
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/v");
+    let send = |lang: &'static str| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let response = within(10, client.get(&url).header("accept-language", lang).send())
+                .await
+                .unwrap();
+            let status = response.cache_status();
+            let headers = response.headers().clone();
+            (status, response.text().await.unwrap(), headers)
+        }
+    };
+    assert_eq!(send("en").await.0, CacheStatus::Miss { stored: true });
+    // Whitespace around list elements is normalised.
+    let (status, body, _) = send("en").await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "en"));
+    let (status, body, headers) = send("fr").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Miss { stored: true }, "fr")
+    );
+    assert!(cache_status(&headers).contains("fwd=vary-miss"));
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn unsafe_requests_invalidate_target_and_same_origin_locations() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            match req.method.as_str() {
+                "POST" => Response::builder()
+                    .status(201)
+                    .header("location", "/b")
+                    .header("content-location", "http://127.0.0.2:1/c")
+                    .body(courier_testkit::empty())
+                    .unwrap(),
+                "DELETE" => Response::builder()
+                    .status(404)
+                    .body(courier_testkit::empty())
+                    .unwrap(),
+                _ => ok(
+                    &c,
+                    &[("cache-control", "max-age=60")],
+                    req.path().to_owned(),
+                ),
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    for path in ["/a", "/b", "/c"] {
+        get(&client, &server.url(path)).await;
+    }
+    // A failed unsafe request invalidates nothing.
+    let response = within(10, client.delete(server.url("/a")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.cache_status(), CacheStatus::Bypass);
+    assert_eq!(get(&client, &server.url("/a")).await.0, CacheStatus::Hit);
+
+    let response = within(10, client.post(server.url("/a")).body("x").send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        get(&client, &server.url("/a")).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(
+        get(&client, &server.url("/b")).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    // Another origin's URI in Content-Location is not touched; /c was not named.
+    assert_eq!(get(&client, &server.url("/c")).await.0, CacheStatus::Hit);
+    assert_eq!(server.requests().len(), 3 + 2 + 2);
+}
+
+#[tokio::test]
+async fn heuristic_freshness_is_a_tenth_of_the_age_of_last_modified() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let modified = httpdate::fmt_http_date(clock.now() - Duration::from_secs(1000));
+    let server = TestServer::start(move |req: Recorded| {
+        let (c, m) = (c.clone(), modified.clone());
+        async move {
+            if req.path() == "/found" {
+                // 302 is not heuristically cacheable.
+                return Response::builder()
+                    .status(302)
+                    .header("location", "/h")
+                    .header("last-modified", m)
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            ok(&c, &[("last-modified", &m)], "h")
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/h");
+    assert_eq!(
+        get(&client, &url).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    clock.advance(99);
+    let (status, _, _, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Hit);
+    assert_eq!(cache_status(&headers), "courier; hit; ttl=1");
+    clock.advance(2);
+    let (status, _, _, _) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Miss { stored: true });
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[1].header("if-modified-since").is_some());
+
+    let no_redirects = Client::builder()
+        .cache(clock.cache())
+        .redirect(courier::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (status, code, _, _) = get(&no_redirects, &server.url("/found")).await;
+    assert_eq!(
+        (status, code),
+        (CacheStatus::Miss { stored: false }, StatusCode::FOUND)
+    );
+}
+
+#[tokio::test]
+async fn stale_while_revalidate_serves_stale_and_updates_once() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let version = Arc::new(AtomicUsize::new(0));
+    let v = version.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        let n = v.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            if n > 1 {
+                // Slow enough that the stale requests below all arrive during the revalidation.
+                tokio::time::sleep(Duration::from_millis(1000)).await;
+            }
+            ok(
+                &c,
+                &[("cache-control", "max-age=10, stale-while-revalidate=60")],
+                format!("v{n}"),
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/swr");
+    assert_eq!(get(&client, &url).await.2, "v1");
+    clock.advance(30);
+    for _ in 0..3 {
+        let (status, _, body, headers) = get(&client, &url).await;
+        assert_eq!((status, body.as_str()), (CacheStatus::Stale, "v1"));
+        assert_eq!(
+            cache_status(&headers),
+            "courier; hit; ttl=-20; detail=stale-while-revalidate"
+        );
+    }
+    within(10, async {
+        loop {
+            let (status, _, body, _) = get(&client, &url).await;
+            if status == CacheStatus::Hit {
+                assert_eq!(body, "v2");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(server.requests().len(), 2, "one background revalidation");
+}
+
+#[tokio::test]
+async fn stale_if_error_covers_a_503() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        let first = n.fetch_add(1, Ordering::SeqCst) == 0;
+        async move {
+            if first {
+                ok(
+                    &c,
+                    &[("cache-control", "max-age=10, stale-if-error=60")],
+                    "good",
+                )
+            } else {
+                courier_testkit::respond(503, "down")
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/sie");
+    get(&client, &url).await;
+    clock.advance(30);
+    let (status, code, body, headers) = get(&client, &url).await;
+    assert_eq!(
+        (status, code, body.as_str()),
+        (CacheStatus::Stale, StatusCode::OK, "good")
+    );
+    assert_eq!(
+        cache_status(&headers),
+        "courier; hit; ttl=-20; detail=stale-if-error"
+    );
+    // Past the window, the error comes through.
+    clock.advance(60);
+    let (status, code, body, _) = get(&client, &url).await;
+    assert_eq!(
+        (status, code, body.as_str()),
+        (
+            CacheStatus::Miss { stored: false },
+            StatusCode::SERVICE_UNAVAILABLE,
+            "down"
+        )
+    );
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn stale_if_error_covers_a_refused_connection_for_a_second_client() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move {
+            ok(
+                &c,
+                &[("cache-control", "max-age=10, stale-if-error=60")],
+                "kept",
+            )
+        }
+    })
+    .await;
+    let cache = clock.cache();
+    let url = server.url("/gone");
+    get(&client(&cache), &url).await;
+    drop(server);
+    clock.advance(30);
+    // A new client (no pooled connection) sharing the cache: the origin refuses the connection.
+    let other = client(&cache);
+    let (status, _, body, _) = get(&other, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Stale, "kept"));
+    clock.advance(100);
+    let err = within(10, other.get(&url).send()).await.unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+}
+
+#[tokio::test]
+async fn disk_cache_survives_reopen() {
+    let dir = std::env::temp_dir().join(format!("courier-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move {
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=60"),
+                    ("set-cookie", "a=1"),
+                    ("set-cookie", "b=2"),
+                ],
+                vec![7u8; 100_000],
+            )
+        }
+    })
+    .await;
+    let url = server.url("/disk");
+    {
+        let cl = clock.clone();
+        let cache = Cache::on_disk(&dir).unwrap().clock(move || cl.now());
+        let (status, _, _, headers) = get(&client(&cache), &url).await;
+        assert_eq!(status, CacheStatus::Miss { stored: true });
+        assert_eq!(headers.get_all("set-cookie").iter().count(), 2);
+    }
+    let cl = clock.clone();
+    let cache = Cache::on_disk(&dir).unwrap().clock(move || cl.now());
+    let response = within(10, client(&cache).get(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Hit);
+    // Cookies are stored but never served from the cache.
+    assert!(response.headers().get("set-cookie").is_none());
+    assert_eq!(response.bytes().await.unwrap(), vec![7u8; 100_000]);
+    assert_eq!(server.requests().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn size_bound_evicts_least_recently_used() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            ok(
+                &c,
+                &[("cache-control", "max-age=60")],
+                vec![b'x'; 1000 + req.path().len()],
+            )
+        }
+    })
+    .await;
+    // Room for two 1 KiB entries, not three.
+    let cache = clock.cache().max_size(2500);
+    let client = client(&cache);
+    get(&client, &server.url("/1")).await;
+    get(&client, &server.url("/2")).await;
+    assert_eq!(get(&client, &server.url("/1")).await.0, CacheStatus::Hit);
+    get(&client, &server.url("/3")).await; // evicts /2
+    assert!(cache.size() <= 2500);
+    assert_eq!(get(&client, &server.url("/1")).await.0, CacheStatus::Hit);
+    assert_eq!(
+        get(&client, &server.url("/2")).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn a_half_read_body_is_not_stored_and_large_bodies_pass_unstored() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            if req.path() == "/big" {
+                return ok(&c, &[("cache-control", "max-age=60")], vec![1u8; 5000]);
+            }
+            Response::builder()
+                .header("date", c.date())
+                .header("cache-control", "max-age=60")
+                .body(slow(
+                    vec![Bytes::from_static(b"first "), Bytes::from_static(b"second")],
+                    Duration::from_millis(20),
+                ))
+                .unwrap()
+        }
+    })
+    .await;
+    let cache = clock.cache().max_entry_size(4096);
+    let client = client(&cache);
+    let url = server.url("/slow");
+    let mut response = within(10, client.get(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Miss { stored: true });
+    assert_eq!(response.chunk().await.unwrap().unwrap(), "first ");
+    drop(response);
+    assert_eq!(cache.size(), 0);
+    let (status, _, body, _) = get(&client, &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Miss { stored: true }, "first second")
+    );
+    let (status, _, body, _) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "first second"));
+    assert_eq!(server.requests().len(), 2);
+
+    let big = server.url("/big");
+    for _ in 0..2 {
+        let response = within(10, client.get(&big).send()).await.unwrap();
+        assert_eq!(response.cache_status(), CacheStatus::Miss { stored: false });
+        assert_eq!(response.bytes().await.unwrap().len(), 5000);
+    }
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn concurrent_readers_of_one_entry() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let expected = body.clone();
+    let server = TestServer::start(move |_| {
+        let (c, body) = (c.clone(), body.clone());
+        async move { ok(&c, &[("cache-control", "max-age=60")], body) }
+    })
+    .await;
+    let cache = clock.cache();
+    let url = server.url("/shared");
+    let first = within(10, client(&cache).get(&url).send()).await.unwrap();
+    assert_eq!(first.bytes().await.unwrap(), expected);
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client(&cache);
+            let url = url.clone();
+            tokio::spawn(async move {
+                let response = client.get(&url).send().await.unwrap();
+                (response.cache_status(), response.bytes().await.unwrap())
+            })
+        })
+        .collect();
+    for reader in readers {
+        let (status, bytes) = within(10, reader).await.unwrap();
+        assert_eq!(status, CacheStatus::Hit);
+        assert_eq!(bytes, expected);
+    }
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn head_is_answered_from_a_stored_get() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move {
+            ok(
+                &c,
+                &[("cache-control", "max-age=60"), ("etag", "\"e\"")],
+                "twelve bytes",
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/h");
+    get(&client, &url).await;
+    let response = within(10, client.head(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Hit);
+    assert_eq!(response.headers()["content-length"], "12");
+    assert_eq!(response.headers()["etag"], "\"e\"");
+    assert_eq!(response.bytes().await.unwrap().len(), 0);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn every_redirect_hop_can_be_a_hit() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            if req.path() == "/old" {
+                Response::builder()
+                    .status(301)
+                    .header("location", "/new")
+                    .header("cache-control", "max-age=600")
+                    .body(courier_testkit::empty())
+                    .unwrap()
+            } else {
+                ok(&c, &[("cache-control", "max-age=60")], "new")
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/old");
+    assert_eq!(get(&client, &url).await.2, "new");
+    let response = within(10, client.get(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Hit);
+    assert_eq!(response.url().path(), "/new");
+    assert_eq!(
+        response.history()[0].status(),
+        StatusCode::MOVED_PERMANENTLY
+    );
+    assert_eq!(response.text().await.unwrap(), "new");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn cache_modes_and_request_directives() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move { ok(&c, &[("cache-control", "max-age=10")], "m") }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/m");
+    let send = |mode: CacheMode| {
+        let request = client.get(&url).cache_mode(mode);
+        async move {
+            let response = within(10, request.send()).await.unwrap();
+            let result = (response.cache_status(), response.status());
+            // Read to the end, so a response being stored is stored.
+            response.bytes().await.unwrap();
+            result
+        }
+    };
+    // Nothing stored: only-if-cached is a 504 without a request.
+    assert_eq!(
+        send(CacheMode::OnlyIfCached).await,
+        (
+            CacheStatus::Miss { stored: false },
+            StatusCode::GATEWAY_TIMEOUT
+        )
+    );
+    assert_eq!(server.requests().len(), 0);
+    assert_eq!(
+        send(CacheMode::NoStore).await,
+        (CacheStatus::Bypass, StatusCode::OK)
+    );
+    assert_eq!(
+        send(CacheMode::OnlyIfCached).await.1,
+        StatusCode::GATEWAY_TIMEOUT
+    );
+    assert_eq!(
+        send(CacheMode::Default).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(send(CacheMode::Default).await.0, CacheStatus::Hit);
+    assert_eq!(
+        send(CacheMode::Reload).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(
+        send(CacheMode::NoCache).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(server.requests().len(), 4);
+    clock.advance(100);
+    assert_eq!(send(CacheMode::ForceCache).await.0, CacheStatus::Stale);
+    assert_eq!(send(CacheMode::OnlyIfCached).await.0, CacheStatus::Stale);
+    assert_eq!(server.requests().len(), 4);
+    // Request directives: max-stale accepts it, Pragma: no-cache does not.
+    let response = within(
+        10,
+        client
+            .get(&url)
+            .header("cache-control", "max-stale=100")
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Stale);
+    let response = within(10, client.get(&url).header("pragma", "no-cache").send())
+        .await
+        .unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Miss { stored: true });
+    assert_eq!(server.requests().len(), 5);
+}
+
+#[tokio::test]
+async fn no_store_and_uncacheable_responses_are_not_stored() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            match req.path() {
+                "/no-store" => ok(&c, &[("cache-control", "no-store, max-age=60")], "n"),
+                "/vary-star" => ok(&c, &[("cache-control", "max-age=60"), ("vary", "*")], "v"),
+                _ => ok(&c, &[("cache-control", "private, max-age=60")], "p"),
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    for path in ["/no-store", "/vary-star"] {
+        for _ in 0..2 {
+            assert_eq!(
+                get(&client, &server.url(path)).await.0,
+                CacheStatus::Miss { stored: false }
+            );
+        }
+    }
+    // `private` is storable in a private cache, with Authorization too; a stored response is used only
+    // for the same credentials.
+    let url = server.url("/private");
+    let bearer = |token: &'static str| {
+        let request = client.get(&url).bearer_auth(token);
+        async move {
+            let response = within(10, request.send()).await.unwrap();
+            let status = response.cache_status();
+            response.bytes().await.unwrap();
+            status
+        }
+    };
+    assert_eq!(bearer("alice").await, CacheStatus::Miss { stored: true });
+    assert_eq!(bearer("alice").await, CacheStatus::Hit);
+    assert_eq!(bearer("bob").await, CacheStatus::Miss { stored: true });
+    assert_eq!(
+        get(&client, &url).await.0,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(server.requests().len(), 7);
+}
+
+#[tokio::test]
+async fn without_a_cache_nothing_changes() {
+    let server = TestServer::start(|_| async { courier_testkit::respond(200, "x") }).await;
+    let client = Client::new();
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Bypass);
+    assert!(response.headers().get("cache-status").is_none());
+}
+
+#[tokio::test]
+async fn a_head_response_with_matching_validators_refreshes_the_stored_get() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            if req.method == http::Method::HEAD {
+                ok(
+                    &c,
+                    &[
+                        ("cache-control", "max-age=100"),
+                        ("etag", "\"e\""),
+                        ("x-from", "head"),
+                    ],
+                    "",
+                )
+            } else {
+                ok(
+                    &c,
+                    &[("cache-control", "max-age=10"), ("etag", "\"e\"")],
+                    "get body",
+                )
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/h");
+    get(&client, &url).await;
+    clock.advance(20);
+    let response = within(10, client.head(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Miss { stored: false });
+    assert_eq!(response.headers()["x-from"], "head");
+    // The stored GET now has the HEAD's freshness and headers, and its own body.
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "get body"));
+    assert_eq!(headers["x-from"], "head");
+    assert_eq!(headers["content-length"], "8");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_304_for_another_representation_is_not_served_from_the_entry() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        let call = n.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if req.header("if-none-match").is_some() {
+                // A confused origin: a 304 naming an ETag the cache never stored.
+                return Response::builder()
+                    .status(304)
+                    .header("etag", "\"other\"")
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            ok(
+                &c,
+                &[("cache-control", "max-age=10"), ("etag", "\"mine\"")],
+                format!("call {call}"),
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/r");
+    assert_eq!(get(&client, &url).await.2, "call 0");
+    clock.advance(20);
+    // The entry is dropped and the request sent again unconditionally.
+    let (status, code, body, _) = get(&client, &url).await;
+    assert_eq!(
+        (status, code, body.as_str()),
+        (CacheStatus::Miss { stored: true }, StatusCode::OK, "call 2")
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[1].header("if-none-match"), Some("\"mine\""));
+    assert_eq!(requests[2].header("if-none-match"), None);
+}
+
+#[tokio::test]
+async fn a_body_stored_encoded_never_reaches_a_caller_expecting_it_decoded() {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"plain text").unwrap();
+    let gzipped = Bytes::from(encoder.finish().unwrap());
+    let clock = Clock::new();
+    let c = clock.clone();
+    // No `Vary: Accept-Encoding`: the origin gzips whatever was asked.
+    let server = TestServer::start(move |_| {
+        let (c, gzipped) = (c.clone(), gzipped.clone());
+        async move {
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=60"),
+                    ("content-encoding", "gzip"),
+                ],
+                gzipped,
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/gz");
+    // The caller's own Accept-Encoding: the body is handed over (and stored) as sent.
+    let raw = within(
+        10,
+        client.get(&url).header("accept-encoding", "gzip").send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(raw.headers()["content-encoding"], "gzip");
+    raw.bytes().await.unwrap();
+    // A default request must not get those bytes: it goes to the origin and is decoded.
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Miss { stored: true }, "plain text")
+    );
+    assert!(cache_status(&headers).contains("fwd=vary-miss"));
+    let (status, _, body, _) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "plain text"));
+    assert_eq!(server.requests().len(), 2);
+}
