@@ -19,8 +19,8 @@
 
 mod config;
 mod no_proxy;
-#[cfg(feature = "socks")]
 mod routes;
+#[cfg(feature = "socks")]
 pub(crate) mod socks;
 mod target;
 mod tunnel;
