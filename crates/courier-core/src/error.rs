@@ -57,6 +57,7 @@ enum Kind {
     Timeout,
     Body,
     Decode,
+    Upgrade,
     Status,
     Redirect,
 }
@@ -133,6 +134,11 @@ impl Error {
     /// text in an unknown charset, JSON that does not match.
     pub fn decode<E: Into<BoxError>>(source: E) -> Error {
         Error::new(Kind::Decode, Some(source.into()))
+    }
+
+    /// A connection could not be upgraded (no `101 Switching Protocols`, or the switch failed).
+    pub fn upgrade<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Upgrade, Some(source.into()))
     }
 
     /// The server answered with an error status (4xx or 5xx); made by `error_for_status`.
@@ -266,6 +272,11 @@ impl Error {
         self.inner.kind == Kind::Decode
     }
 
+    /// True if upgrading the connection (`Response::upgrade`) failed.
+    pub fn is_upgrade(&self) -> bool {
+        self.inner.kind == Kind::Upgrade
+    }
+
     /// True if this is an error status made by `error_for_status`.
     pub fn is_status(&self) -> bool {
         self.inner.kind == Kind::Status
@@ -344,6 +355,7 @@ impl fmt::Display for Error {
             Kind::ConnectTimeout => f.write_str("error connecting")?,
             Kind::Body => f.write_str("error reading a body")?,
             Kind::Decode => f.write_str("error decoding response body")?,
+            Kind::Upgrade => f.write_str("error upgrading connection")?,
             Kind::Redirect => f.write_str("error following redirect")?,
             Kind::Status => {
                 let status = self

@@ -47,7 +47,7 @@ pub use lines::{Lines, DEFAULT_MAX_LINE_LENGTH};
 pub use link::{Link, Links};
 pub use reader::BodyReader;
 pub use request::{Request, RequestBuilder};
-pub use response::Response;
+pub use response::{Response, Upgraded};
 pub use url::Url;
 
 #[cfg(feature = "blocking")]

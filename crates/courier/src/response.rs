@@ -392,6 +392,36 @@ impl Response {
         Lines::new(self, charset.as_deref())
     }
 
+    /// The connection after a `101 Switching Protocols` (a WebSocket handshake, say), as a duplex byte
+    /// stream; the connection is the caller's from then on and never goes back to the pool. Any other
+    /// response is an error for which [`Error::is_upgrade`] is true.
+    pub async fn upgrade(mut self) -> Result<Upgraded, Error> {
+        let url = self.url().clone();
+        if self.status() != StatusCode::SWITCHING_PROTOCOLS {
+            let status = self.status();
+            return Err(Error::upgrade(format!(
+                "the server answered {status}, not 101 Switching Protocols"
+            ))
+            .with_url(url));
+        }
+        let on_upgrade = self
+            .head
+            .extensions
+            .remove::<hyper::upgrade::OnUpgrade>()
+            .ok_or_else(|| {
+                Error::upgrade(
+                    "the connection cannot be upgraded (HTTP/2, or not from Courier's transport)",
+                )
+                .with_url(url.clone())
+            })?;
+        let upgraded = on_upgrade
+            .await
+            .map_err(|err| Error::upgrade(err).with_url(url))?;
+        Ok(Upgraded {
+            io: hyper_util::rt::TokioIo::new(upgraded),
+        })
+    }
+
     /// Converts into an `http::Response` with a streaming [`Body`].
     pub fn into_http(self) -> http::Response<Body> {
         http::Response::from_parts(self.head, self.body)
@@ -419,5 +449,57 @@ impl fmt::Debug for Response {
             .field("status", &self.head.status)
             .field("headers", &self.head.headers)
             .finish()
+    }
+}
+
+/// An upgraded connection (after `101 Switching Protocols`): read and write the new protocol's bytes
+/// with tokio's `AsyncRead` / `AsyncWrite`, e.g. hand it to a WebSocket library.
+pub struct Upgraded {
+    io: hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>,
+}
+
+impl tokio::io::AsyncRead for Upgraded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Upgraded {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
+impl fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upgraded").finish_non_exhaustive()
     }
 }

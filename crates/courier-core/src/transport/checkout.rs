@@ -108,8 +108,13 @@ impl<B: Send + 'static> Checkout<B> {
         &self.meta
     }
 
-    /// The response head arrived: reads the server's keep-alive wishes.
-    pub(crate) fn response_received(&mut self, headers: &http::HeaderMap) {
+    /// The response head arrived: reads the server's keep-alive wishes. A `101 Switching Protocols`
+    /// hands the connection over to the upgrade: it never goes back to the pool.
+    pub(crate) fn response_received(
+        &mut self,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+    ) {
         self.answered = true;
         if let Held::H1 {
             conn: Some(conn), ..
@@ -117,7 +122,8 @@ impl<B: Send + 'static> Checkout<B> {
         {
             conn.uses += 1;
             conn.keep_alive = super::pool::keep_alive_timeout(headers);
-            conn.closing = connection_close(headers);
+            conn.closing =
+                status == http::StatusCode::SWITCHING_PROTOCOLS || connection_close(headers);
         }
     }
 

@@ -871,7 +871,7 @@ where
             match checkout.send(req).await {
                 Ok(mut res) => {
                     in_flight.answered(checkout.reused());
-                    checkout.response_received(res.headers());
+                    checkout.response_received(res.status(), res.headers());
                     let fresh_meta = (!checkout.reused()).then(|| &**checkout.meta());
                     let info = ConnectionInfo::new(
                         checkout.meta().clone(),

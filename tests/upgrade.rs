@@ -1,0 +1,120 @@
+//! `Response::upgrade`: a real WebSocket handshake and echo (tokio-tungstenite on both sides) over a
+//! connection Courier's transport opened, against an in-process hyper server that upgrades.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use courier::Client;
+use courier_testkit::client::within;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::Empty;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// A WebSocket echo server on `/ws`; any other path is a plain 200.
+async fn websocket_server() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let service = service_fn(
+                    |mut req: hyper::Request<hyper::body::Incoming>| async move {
+                        if req.uri().path() != "/ws" {
+                            return Ok::<_, Infallible>(
+                                hyper::Response::new(Empty::<Bytes>::new()),
+                            );
+                        }
+                        let key = req.headers()["sec-websocket-key"].clone();
+                        let on_upgrade = hyper::upgrade::on(&mut req);
+                        tokio::spawn(async move {
+                            let upgraded = TokioIo::new(on_upgrade.await.unwrap());
+                            let mut ws =
+                                WebSocketStream::from_raw_socket(upgraded, Role::Server, None)
+                                    .await;
+                            while let Some(Ok(message)) = ws.next().await {
+                                if message.is_close() {
+                                    break;
+                                }
+                                ws.send(message).await.unwrap();
+                            }
+                        });
+                        let response = hyper::Response::builder()
+                            .status(101)
+                            .header("connection", "Upgrade")
+                            .header("upgrade", "websocket")
+                            .header("sec-websocket-accept", derive_accept_key(key.as_bytes()))
+                            .body(Empty::<Bytes>::new())
+                            .unwrap();
+                        Ok(response)
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_websocket_handshake_and_echo_through_an_upgraded_connection() {
+    let addr = websocket_server().await;
+    let client = Client::new();
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let response = within(
+        10,
+        client
+            .get(format!("http://{addr}/ws"))
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", key)
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 101);
+    assert_eq!(
+        response.headers()["sec-websocket-accept"],
+        derive_accept_key(key.as_bytes())
+    );
+    let upgraded = within(10, response.upgrade()).await.unwrap();
+    let mut ws = WebSocketStream::from_raw_socket(upgraded, Role::Client, None).await;
+    for text in ["hello", "through courier"] {
+        within(10, ws.send(Message::text(text))).await.unwrap();
+        let echoed = within(10, ws.next()).await.unwrap().unwrap();
+        assert_eq!(echoed, Message::text(text));
+    }
+    within(10, ws.send(Message::binary(vec![0u8, 1, 2, 255])))
+        .await
+        .unwrap();
+    let echoed = within(10, ws.next()).await.unwrap().unwrap();
+    assert_eq!(echoed.into_data().as_ref(), &[0u8, 1, 2, 255]);
+
+    // The upgraded connection left the pool: the client still works, on a new connection.
+    let plain = within(10, client.get(format!("http://{addr}/plain")).send())
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    assert!(!plain.connection_info().unwrap().reused());
+}
+
+#[tokio::test]
+async fn upgrading_a_response_that_did_not_switch_is_an_upgrade_error() {
+    let addr = websocket_server().await;
+    let response = within(10, Client::new().get(format!("http://{addr}/plain")).send())
+        .await
+        .unwrap();
+    let err = response.upgrade().await.unwrap_err();
+    assert!(err.is_upgrade(), "{err:?}");
+    assert!(format!("{err:#}").contains("200 OK"), "{err:#}");
+}
