@@ -595,8 +595,11 @@ impl ClientBuilder {
     ///     .unwrap();
     /// # drop(client);
     /// ```
-    pub fn retry(mut self, policy: RetryPolicy) -> ClientBuilder {
-        self.retry = policy;
+    ///
+    /// reqwest 0.13's builders work too: `.retry(courier::retry::for_host("api.example.com")
+    /// .classify_fn(|req_rep| ...))` retries only that host's requests, only when the closure says.
+    pub fn retry<P: Into<RetryPolicy>>(mut self, policy: P) -> ClientBuilder {
+        self.retry = policy.into();
         self
     }
 

@@ -67,7 +67,9 @@ pub mod redirect {
 
 /// Retry policies: [`retry::RetryPolicy`], used with [`ClientBuilder::retry`].
 pub mod retry {
-    pub use courier_core::retry::{RetryBudget, RetryPolicy};
+    pub use courier_core::retry::{
+        for_host, never, Action, Builder, ReqRep, RetryBudget, RetryPolicy,
+    };
 }
 
 /// TLS: certificates to trust, a client identity, revocation lists, versions, and what a handshake

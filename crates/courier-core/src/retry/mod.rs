@@ -78,6 +78,7 @@ mod future;
 mod layer;
 mod policy;
 mod retry_after;
+mod scoped;
 mod service;
 #[cfg(test)]
 mod tests;
@@ -89,6 +90,7 @@ pub use policy::{
     RetryPolicy, DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY, DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_AFTER,
 };
+pub use scoped::{for_host, never, Action, Builder, ReqRep};
 pub use service::Retry;
 
 use std::time::{Duration, SystemTime};

@@ -1,5 +1,7 @@
 //! [`RetryPolicy`]: which failures are retried, how long to wait, and how often.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use http::{Method, Request, Response, StatusCode};
@@ -8,6 +10,7 @@ use super::backoff::full_jitter;
 use super::budget::RetryBudget;
 use super::future::RetryDelay;
 use super::retry_after::retry_after;
+use super::scoped::{Action, ClassifyFn, ReqRep, ScopeFn};
 use crate::body::TryCloneBody;
 use crate::error::Error;
 use crate::transport::Fate;
@@ -52,6 +55,9 @@ pub struct RetryPolicy {
     retry_timeouts: bool,
     retry_non_idempotent: bool,
     budget: Option<RetryBudget>,
+    /// Set by reqwest-style builders ([`for_host`](super::for_host)): which requests the policy
+    /// applies to, and what to retry, instead of the built-in rules.
+    scoped: Option<Scoped>,
     /// Retries made so far for the request this clone belongs to.
     retries: u32,
 }
@@ -67,6 +73,8 @@ enum Reason {
     Timeout,
     /// 429 or 503.
     Status(StatusCode),
+    /// A reqwest-style classifier said so.
+    Classified,
 }
 
 impl RetryPolicy {
@@ -83,6 +91,7 @@ impl RetryPolicy {
             retry_timeouts: false,
             retry_non_idempotent: false,
             budget: Some(RetryBudget::default()),
+            scoped: None,
             retries: 0,
         }
     }
@@ -146,6 +155,11 @@ impl RetryPolicy {
         self.max_retries
     }
 
+    pub(crate) fn scoped(mut self, scope: Arc<ScopeFn>, classify: Arc<ClassifyFn>) -> RetryPolicy {
+        self.scoped = Some(Scoped { scope, classify });
+        self
+    }
+
     fn method_allowed(&self, method: &Method) -> bool {
         self.retry_non_idempotent || method.is_idempotent()
     }
@@ -181,6 +195,23 @@ where
         if self.retries >= self.max_retries {
             return None;
         }
+        if let Some(scoped) = &self.scoped {
+            if !(scoped.scope)(req.method(), req.uri()) {
+                return None;
+            }
+            let req_rep = ReqRep {
+                method: req.method(),
+                uri: req.uri(),
+                outcome: match result {
+                    Ok(res) => Ok(res.status()),
+                    Err(err) => Err(err as &(dyn std::error::Error + 'static)),
+                },
+            };
+            if (scoped.classify)(req_rep) == Action::Success {
+                return None;
+            }
+            return self.next_attempt(req, Reason::Classified, None);
+        }
         let (reason, asked) = match result {
             Ok(res) => {
                 let status = res.status();
@@ -206,6 +237,22 @@ where
         if reason != Reason::Unprocessed && !self.method_allowed(req.method()) {
             return None;
         }
+        self.next_attempt(req, reason, asked)
+    }
+
+    fn clone_request(&mut self, req: &Request<B>) -> Option<Request<B>> {
+        self.copy_for_retry(req)
+    }
+}
+
+impl RetryPolicy {
+    /// Spends the budget and counts the retry; the delay before it.
+    fn next_attempt<B>(
+        &mut self,
+        req: &Request<B>,
+        reason: Reason,
+        asked: Option<Duration>,
+    ) -> Option<RetryDelay> {
         if let Some(budget) = &self.budget {
             if !budget.withdraw() {
                 tracing::debug!(?reason, "retry budget spent; not retrying");
@@ -225,9 +272,15 @@ where
         Some(RetryDelay::new(delay))
     }
 
-    fn clone_request(&mut self, req: &Request<B>) -> Option<Request<B>> {
+    fn copy_for_retry<B: TryCloneBody>(&mut self, req: &Request<B>) -> Option<Request<B>> {
         if self.max_retries == 0 {
             return None;
+        }
+        // A scoped policy neither counts nor copies the requests outside its scope.
+        if let Some(scoped) = &self.scoped {
+            if !(scoped.scope)(req.method(), req.uri()) {
+                return None;
+            }
         }
         // tower calls this once per request before the first attempt (on the layer's copy, whose count
         // is always 0), then before each retry: the first call is where a request is counted.
@@ -247,5 +300,18 @@ where
         *clone.headers_mut() = req.headers().clone();
         *clone.extensions_mut() = req.extensions().clone();
         Some(clone)
+    }
+}
+
+/// A reqwest-style scope and classifier (see [`for_host`](super::for_host)).
+#[derive(Clone)]
+struct Scoped {
+    scope: Arc<ScopeFn>,
+    classify: Arc<ClassifyFn>,
+}
+
+impl fmt::Debug for Scoped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Scoped")
     }
 }

@@ -234,6 +234,14 @@ impl ClientBuilder {
         }
     }
 
+    /// See [`crate::ClientBuilder::retry`].
+    pub fn retry<P: Into<crate::retry::RetryPolicy>>(self, policy: P) -> ClientBuilder {
+        ClientBuilder {
+            inner: self.inner.retry(policy),
+            ..self
+        }
+    }
+
     /// See [`crate::ClientBuilder::proxy`].
     pub fn proxy(self, proxy: crate::Proxy) -> ClientBuilder {
         ClientBuilder {
@@ -279,8 +287,6 @@ impl ClientBuilder {
         identity(identity: crate::Identity);
         /// See [`crate::ClientBuilder::resolve`].
         resolve(domain: &str, addr: std::net::SocketAddr);
-        /// See [`crate::ClientBuilder::retry`].
-        retry(policy: crate::retry::RetryPolicy);
     }
 }
 
