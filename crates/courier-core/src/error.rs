@@ -429,7 +429,23 @@ mod tests {
             format!("{err:#}"),
             "error connecting for url (http://127.0.0.1:1/): refused"
         );
-        assert!(err.source().is_some());
+        // Plain Display is the error's own message and URL: reporters print causes from source().
+        assert_eq!(
+            err.to_string(),
+            "error connecting for url (http://127.0.0.1:1/)"
+        );
+        assert_eq!(err.source().unwrap().to_string(), "refused");
+    }
+
+    #[test]
+    fn with_url_replaces_and_without_url_removes() {
+        let err = Error::builder("bad")
+            .with_url("http://127.0.0.1:1/a".parse().unwrap())
+            .with_url("http://127.0.0.1:2/b".parse().unwrap());
+        assert_eq!(err.url().unwrap().as_str(), "http://127.0.0.1:2/b");
+        let err = err.without_url();
+        assert!(err.url().is_none());
+        assert_eq!(err.to_string(), "builder error");
     }
 
     #[test]
