@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use courier::cache::Cache;
-use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use std::time::{Duration, Instant};
+
+use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, REFERER};
 use courier::redirect::Policy;
-use courier::{Client, Method, Response, Version};
+use courier::{Certificate, Client, Method, NoProxy, Proxy, Response, Version};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::{CliError, GetArgs};
@@ -24,6 +26,36 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     if let Some(dir) = &args.cache {
         builder = builder.cache(Cache::on_disk(dir)?);
     }
+    if let Some(agent) = &args.user_agent {
+        builder = builder.user_agent(agent.as_str());
+    }
+    if let Some(secs) = args.max_time {
+        builder = builder.timeout(seconds(secs, "--max-time")?);
+    }
+    if let Some(secs) = args.connect_timeout {
+        builder = builder.connect_timeout(seconds(secs, "--connect-timeout")?);
+    }
+    if args.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    if let Some(path) = &args.cacert {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for certificate in Certificate::from_pem_bundle(&pem)? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    if let Some(url) = &args.proxy {
+        let proxy = Proxy::all(url.as_str())?
+            .no_proxy(args.noproxy.as_deref().and_then(NoProxy::from_string));
+        builder = builder.proxy(proxy);
+    }
+    if args.http1_1 {
+        builder = builder.http1_only();
+    }
+    if args.http2_prior_knowledge {
+        builder = builder.http2_prior_knowledge();
+    }
     if !args.compressed {
         // Like curl: without --compressed, ask for no coding and show the bytes as sent.
         builder = builder.no_decompression();
@@ -33,10 +65,21 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     let method = match &args.method {
         Some(method) => Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("invalid method {method:?}"))?,
+        None if args.head => Method::HEAD,
         None if args.data.is_some() || args.json.is_some() => Method::POST,
         None => Method::GET,
     };
     let mut request = client.request(method, args.url.as_str());
+    if let Some(user) = &args.user {
+        let (name, password) = match user.split_once(':') {
+            Some((name, password)) => (name, password),
+            None => (user.as_str(), ""),
+        };
+        request = request.basic_auth(name, Some(password));
+    }
+    if let Some(referer) = &args.referer {
+        request = request.header(REFERER, referer.as_str());
+    }
     let mut has_content_type = false;
     let mut has_accept = false;
     for header in &args.headers {
@@ -68,7 +111,9 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         request = request.body(json.clone());
     }
 
+    let started = Instant::now();
     let response = request.send().await?;
+    let head_after = started.elapsed();
     let status = response.status();
     if args.fail && (status.is_client_error() || status.is_server_error()) {
         eprintln!(
@@ -77,16 +122,55 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         );
         return Ok(ExitCode::from(HTTP_ERROR_EXIT));
     }
-    match &args.output {
+    let include = args.include || args.head;
+    let facts = args
+        .write_out
+        .as_ref()
+        .map(|_| crate::write_out::Facts::of(&response, head_after));
+    let output = match (&args.output, args.remote_name) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => Some(remote_name(response.url())?),
+        (None, false) => None,
+    };
+    let written = match &output {
         Some(path) => {
             let mut file = tokio::fs::File::create(path)
                 .await
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            write_response(response, args.include, &mut file).await?;
+            write_response(response, include, &mut file).await?
         }
-        None => write_response(response, args.include, &mut tokio::io::stdout()).await?,
+        None => write_response(response, include, &mut tokio::io::stdout()).await?,
+    };
+    if let (Some(format), Some(facts)) = (&args.write_out, facts) {
+        let text = facts.finish(written, started.elapsed()).render(format);
+        let mut stdout = tokio::io::stdout();
+        stdout.write_all(text.as_bytes()).await?;
+        stdout.flush().await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A timeout given in (fractional) seconds, as curl takes them.
+fn seconds(secs: f64, flag: &str) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{flag} needs a positive number of seconds, not {secs}").into())
+}
+
+/// curl's -O: the URL's last path segment, decoded, as a file name in the current directory.
+fn remote_name(url: &courier::Url) -> Result<std::path::PathBuf, CliError> {
+    let segment = url
+        .path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .unwrap_or("");
+    let name = percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned();
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
+        return Err(format!("-O: no file name in {url}").into());
+    }
+    Ok(std::path::PathBuf::from(name))
 }
 
 /// `Name: value` (the value may be empty).
@@ -105,12 +189,12 @@ async fn read_stdin() -> Result<Vec<u8>, CliError> {
     Ok(body)
 }
 
-/// Writes the head (with `-i`) and streams the body chunk by chunk.
+/// Writes the head (with `-i`) and streams the body chunk by chunk; returns the body bytes written.
 async fn write_response<W>(
     mut response: Response,
     include: bool,
     out: &mut W,
-) -> Result<(), CliError>
+) -> Result<u64, CliError>
 where
     W: AsyncWrite + Unpin,
 {
@@ -137,16 +221,30 @@ where
         head.extend_from_slice(b"\r\n");
         out.write_all(&head).await?;
     }
+    let mut written = 0;
     while let Some(chunk) = response.chunk().await? {
         out.write_all(&chunk).await?;
+        written += chunk.len() as u64;
     }
     out.flush().await?;
-    Ok(())
+    Ok(written)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_names_come_from_the_last_segment() {
+        let name = |url: &str| remote_name(&url.parse().unwrap()).map(|p| p.display().to_string());
+        assert_eq!(
+            name("http://127.0.0.1/a/b/report%20v2.pdf").unwrap(),
+            "report v2.pdf"
+        );
+        assert!(name("http://127.0.0.1/").is_err());
+        assert!(name("http://127.0.0.1/a/%2e%2e").is_err());
+        assert!(name("http://127.0.0.1/a/..%2fetc").is_err());
+    }
 
     #[test]
     fn headers_parse() {

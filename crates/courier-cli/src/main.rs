@@ -14,6 +14,7 @@
 mod download;
 mod get;
 mod progress;
+mod write_out;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,51 @@ pub(crate) struct GetArgs {
     /// allows; with -i, the `Cache-Status` header tells what the cache did.
     #[arg(long, value_name = "DIR")]
     pub(crate) cache: Option<PathBuf>,
+    /// Basic authentication, `USER:PASSWORD` (or `USER` for an empty password).
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub(crate) user: Option<String>,
+    /// The `User-Agent` to send.
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub(crate) user_agent: Option<String>,
+    /// The `Referer` to send.
+    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    pub(crate) referer: Option<String>,
+    /// Give up after SECONDS in all (exit status 28), as curl's -m.
+    #[arg(short = 'm', long = "max-time", value_name = "SECONDS")]
+    pub(crate) max_time: Option<f64>,
+    /// Give up connecting after SECONDS (exit status 28).
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub(crate) connect_timeout: Option<f64>,
+    /// Send a HEAD request and print the response head only.
+    #[arg(short = 'I', long = "head")]
+    pub(crate) head: bool,
+    /// Accept any server certificate (self-signed, expired, another name's). Never in production.
+    #[arg(short = 'k', long = "insecure")]
+    pub(crate) insecure: bool,
+    /// Trust the CA certificates in this PEM file (besides the system's).
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub(crate) cacert: Option<PathBuf>,
+    /// Use this proxy (`http://`, `https://`, `socks5h://`, ...), as curl's -x.
+    #[arg(short = 'x', long = "proxy", value_name = "URL")]
+    pub(crate) proxy: Option<String>,
+    /// Hosts that bypass the proxy, comma-separated, as curl's --noproxy.
+    #[arg(long = "noproxy", value_name = "LIST")]
+    pub(crate) noproxy: Option<String>,
+    /// Speak HTTP/1.1 only.
+    #[arg(long = "http1.1", conflicts_with = "http2_prior_knowledge")]
+    pub(crate) http1_1: bool,
+    /// Speak HTTP/2 from the first byte (no upgrade or ALPN needed).
+    #[arg(long = "http2-prior-knowledge")]
+    pub(crate) http2_prior_knowledge: bool,
+    /// Write the body to a file named like the URL's last path segment, in the current directory.
+    #[arg(short = 'O', long = "remote-name", conflicts_with = "output")]
+    pub(crate) remote_name: bool,
+    /// After the transfer, print FORMAT to stdout with curl's variables replaced: %{http_code},
+    /// %{url_effective}, %{num_redirects}, %{size_download}, %{speed_download}, %{time_namelookup},
+    /// %{time_connect}, %{time_appconnect}, %{time_starttransfer}, %{time_total}, %{remote_ip},
+    /// %{remote_port}, %{http_version}, %{content_type}, %{json}; `\n` is a newline.
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub(crate) write_out: Option<String>,
 }
 
 /// `courier download`.
@@ -139,11 +185,22 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("courier: {err}");
-            ExitCode::FAILURE
+            // `{:#}`: Courier's errors add their causes, so the message says why as well as what.
+            eprintln!("courier: {err:#}");
+            ExitCode::from(exit_code(&*err))
         }
     }
 }
 
-/// An error for the user: printed after `courier: `, then the process exits with status 1.
+/// An error for the user: printed after `courier: `, then the process exits with curl's status for
+/// it (28 for a timeout, 6 for a name that did not resolve, 7 for a failed connection, 1 otherwise).
 pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
+    match err.downcast_ref::<courier::Error>() {
+        Some(err) if err.is_timeout() => 28,
+        Some(err) if err.is_dns() => 6,
+        Some(err) if err.is_connect() => 7,
+        _ => 1,
+    }
+}

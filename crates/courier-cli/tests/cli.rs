@@ -19,9 +19,21 @@ async fn courier(args: Vec<String>) -> Output {
 
 /// [`courier`] with these environment variables set; killed after 60 s (a hang guard).
 async fn courier_with_env(args: Vec<String>, env: Vec<(&'static str, PathBuf)>) -> Output {
+    courier_in(None, args, env).await
+}
+
+/// [`courier_with_env`], run in `dir` when given.
+async fn courier_in(
+    dir: Option<PathBuf>,
+    args: Vec<String>,
+    env: Vec<(&'static str, PathBuf)>,
+) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut command = Command::cargo_bin("courier").unwrap();
         command.timeout(std::time::Duration::from_secs(60));
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
         command.envs(env);
         for var in [
             "HTTP_PROXY",
@@ -309,7 +321,7 @@ async fn netrc_answers_the_challenge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_error_exits_1_with_a_message() {
+async fn a_connection_error_exits_7_with_a_message_and_its_cause() {
     // Bind and drop a listener: its port is very likely closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -319,13 +331,16 @@ async fn a_connection_error_exits_1_with_a_message() {
 
     let output = courier(args(&["get", &format!("http://127.0.0.1:{port}/")])).await;
 
-    assert_eq!(output.status.code(), Some(1));
+    // curl's status for a connection that failed.
+    assert_eq!(output.status.code(), Some(7));
     let message = stderr(&output);
     assert!(
         message.starts_with("courier: error connecting"),
         "{message}"
     );
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    // The cause too, not only what failed.
+    assert!(message.to_lowercase().contains("refused"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -600,4 +615,109 @@ async fn download_update_leaves_unchanged_files_untouched() {
     assert!(requests[2..]
         .iter()
         .all(|r| r.header("if-none-match") == Some("\"e1\"")));
+}
+
+// ---- curl's options ---------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_agent_referer_and_basic_auth_as_curl_sends_them() {
+    let server = TestServer::echo().await;
+    let output = courier(args(&[
+        "get",
+        &server.url("/who"),
+        "-u",
+        "ada:lovelace",
+        "-A",
+        "curlish/1.0",
+        "-e",
+        "http://127.0.0.1/from",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seen = server.last_request();
+    assert_eq!(seen.header("authorization"), Some("Basic YWRhOmxvdmVsYWNl"));
+    assert_eq!(seen.header("user-agent"), Some("curlish/1.0"));
+    assert_eq!(seen.header("referer"), Some("http://127.0.0.1/from"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_prints_the_head_only() {
+    let server = TestServer::start(|_| async { respond(200, "body never shown") }).await;
+    let output = courier(args(&["get", "-I", &server.url("/")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\n"), "{text}");
+    assert!(!text.contains("body never shown"));
+    assert_eq!(server.last_request().method, "HEAD");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_out_reports_curls_variables() {
+    let server = TestServer::start(|req| async move {
+        match req.path() {
+            "/start" => redirect(302, "/final"),
+            _ => respond(200, "hello"),
+        }
+    })
+    .await;
+    let output = courier(args(&[
+        "get",
+        "-L",
+        "-o",
+        "/dev/null",
+        &server.url("/start"),
+        "-w",
+        "%{http_code} %{num_redirects} %{size_download} %{url_effective} %{remote_ip} %{http_version}\\n%{json}",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let (line, json) = text.split_once('\n').unwrap();
+    assert_eq!(
+        line,
+        format!("200 1 5 {} 127.0.0.1 1.1", server.url("/final"))
+    );
+    let json: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(json["http_code"], 200);
+    let total = json["time_total"].as_f64().unwrap();
+    let start = json["time_starttransfer"].as_f64().unwrap();
+    assert!(total >= start && start > 0.0, "{json}");
+    assert!(json["time_connect"].as_f64().unwrap() >= json["time_namelookup"].as_f64().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_time_gives_up_with_curls_exit_status_28() {
+    let server = TestServer::start(|_| async {
+        http::Response::builder()
+            .body(courier_testkit::slow(
+                vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")],
+                std::time::Duration::from_secs(5),
+            ))
+            .unwrap()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let output = courier(args(&["get", "-m", "0.5", &server.url("/")])).await;
+    assert_eq!(output.status.code(), Some(28), "{}", stderr(&output));
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert!(stderr(&output).contains("timed out"), "{}", stderr(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_name_writes_the_file_named_like_the_url() {
+    let server = TestServer::start(|_| async { respond(200, "report body") }).await;
+    let dir = TempDir::new("remote-name");
+    let output = courier_in(
+        Some(dir.0.clone()),
+        args(&["get", "-O", &server.url("/files/report%20v2.txt")]),
+        Vec::new(),
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(dir.path("report v2.txt")).unwrap(),
+        "report body"
+    );
+    assert!(stdout(&output).is_empty());
 }

@@ -1,0 +1,142 @@
+//! `-w/--write-out`: curl's `%{variable}` report after a transfer, fed by the response and the
+//! timings the transport recorded for its connection.
+
+use std::time::Duration;
+
+use courier::{Response, Version};
+use serde_json::{json, Map, Value};
+
+/// What the report can tell, gathered when the response head arrived and completed after the body.
+pub(crate) struct Facts {
+    vars: Map<String, Value>,
+}
+
+impl Facts {
+    /// The facts known at the response head; `head_after` is the time from sending to the head.
+    pub(crate) fn of(response: &Response, head_after: Duration) -> Facts {
+        let mut vars = Map::new();
+        vars.insert("http_code".into(), json!(response.status().as_u16()));
+        vars.insert("response_code".into(), json!(response.status().as_u16()));
+        vars.insert("url_effective".into(), json!(response.url().as_str()));
+        vars.insert("num_redirects".into(), json!(response.redirects().len()));
+        let version = match response.version() {
+            Version::HTTP_09 => "0.9",
+            Version::HTTP_10 => "1",
+            Version::HTTP_2 => "2",
+            Version::HTTP_3 => "3",
+            _ => "1.1",
+        };
+        vars.insert("http_version".into(), json!(version));
+        let content_type = response
+            .headers()
+            .get(courier::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        vars.insert("content_type".into(), json!(content_type));
+        let remote = response.remote_addr();
+        vars.insert(
+            "remote_ip".into(),
+            json!(remote.map(|a| a.ip().to_string()).unwrap_or_default()),
+        );
+        vars.insert(
+            "remote_port".into(),
+            json!(remote.map(|a| a.port()).unwrap_or(0)),
+        );
+        // curl's times are cumulative from the start: lookup, then connect, then TLS. A reused
+        // connection had none of them (0, as curl reports).
+        let timings = response.connection_info().map(|info| info.timings());
+        let dns = timings.and_then(|t| t.dns()).unwrap_or_default();
+        let connect = dns + timings.and_then(|t| t.connect()).unwrap_or_default();
+        let appconnect = match timings.and_then(|t| t.tls()) {
+            Some(tls) => connect + tls,
+            None => Duration::ZERO,
+        };
+        vars.insert("time_namelookup".into(), json!(secs(dns)));
+        vars.insert("time_connect".into(), json!(secs(connect)));
+        vars.insert("time_appconnect".into(), json!(secs(appconnect)));
+        vars.insert("time_starttransfer".into(), json!(secs(head_after)));
+        Facts { vars }
+    }
+
+    /// Adds what the body told: its size, the total time and the speed.
+    pub(crate) fn finish(mut self, size: u64, total: Duration) -> Facts {
+        self.vars.insert("size_download".into(), json!(size));
+        self.vars.insert("time_total".into(), json!(secs(total)));
+        let speed = size as f64 / total.as_secs_f64().max(1e-9);
+        self.vars
+            .insert("speed_download".into(), json!(speed.round() as u64));
+        self
+    }
+
+    /// `format` with `%{name}` replaced (unknown names are left as they are, as curl warns and
+    /// prints nothing; `%{json}` is every variable as one object), `\n`, `\r`, `\t` unescaped and
+    /// `%%` as `%`.
+    pub(crate) fn render(&self, format: &str) -> String {
+        let mut out = String::with_capacity(format.len() + 32);
+        let mut rest = format;
+        while let Some(i) = rest.find(['%', '\\']) {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if let Some(after) = tail.strip_prefix("%{") {
+                if let Some(end) = after.find('}') {
+                    let name = &after[..end];
+                    match name {
+                        "json" => out.push_str(&Value::Object(self.vars.clone()).to_string()),
+                        _ => match self.vars.get(name) {
+                            Some(Value::String(s)) => out.push_str(s),
+                            Some(Value::Number(n)) => match n.as_f64() {
+                                Some(f) if n.is_f64() => out.push_str(&format!("{f:.6}")),
+                                _ => out.push_str(&n.to_string()),
+                            },
+                            _ => {}
+                        },
+                    }
+                    rest = &after[end + 1..];
+                    continue;
+                }
+            }
+            let (text, skip) = match tail.as_bytes().get(1) {
+                Some(b'%') if tail.starts_with('%') => ("%", 2),
+                Some(b'n') if tail.starts_with('\\') => ("\n", 2),
+                Some(b'r') if tail.starts_with('\\') => ("\r", 2),
+                Some(b't') if tail.starts_with('\\') => ("\t", 2),
+                _ => (&tail[..1], 1),
+            };
+            out.push_str(text);
+            rest = &tail[skip..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        let mut vars = Map::new();
+        vars.insert("http_code".into(), json!(200));
+        vars.insert("url_effective".into(), json!("http://127.0.0.1/x"));
+        vars.insert("time_total".into(), json!(0.25));
+        Facts { vars }
+    }
+
+    #[test]
+    fn variables_escapes_and_unknowns() {
+        let facts = facts();
+        assert_eq!(facts.render("%{http_code}\\n"), "200\n");
+        assert_eq!(
+            facts.render("%{url_effective} took %{time_total}s, 100%% %{nope}"),
+            "http://127.0.0.1/x took 0.250000s, 100% "
+        );
+        assert_eq!(facts.render("tail %"), "tail %");
+        assert_eq!(facts.render("%{unclosed"), "%{unclosed");
+        let json: Value = serde_json::from_str(&facts.render("%{json}")).unwrap();
+        assert_eq!(json["http_code"], 200);
+    }
+}
