@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Send one request and write the response body to stdout (or a file), like a small curl.
-    Get(GetArgs),
+    Get(Box<GetArgs>),
     /// Download every URL of a list concurrently, with live progress and a summary.
     Download(DownloadArgs),
 }
@@ -178,7 +178,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Get(args) => get::run(args).await,
+            Command::Get(args) => get::run(*args).await,
             Command::Download(args) => download::run(args).await,
         }
     });
