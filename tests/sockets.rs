@@ -43,7 +43,13 @@ async fn unix_server(
                             .map(|a| a.to_string())
                             .unwrap_or_default(),
                     };
-                    let body = format!("unix {} {host}", req.uri().path());
+                    let mut body = format!("unix {} {host}", req.uri().path());
+                    // Any header meant for a proxy is named in the answer.
+                    for name in ["proxy-authorization", "x-for-proxy"] {
+                        if req.headers().contains_key(name) {
+                            body.push_str(&format!(" LEAKED {name}"));
+                        }
+                    }
                     Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
                         body,
                     ))))
@@ -96,6 +102,30 @@ async fn every_request_goes_over_the_unix_socket() {
         .unwrap_err();
     assert!(err.is_connect() && !err.is_dns(), "{err:?}");
     assert!(format!("{err:#}").contains("missing.sock"), "{err:#}");
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
+async fn no_proxy_credentials_or_headers_reach_the_unix_socket() {
+    let (path, accepted) = unix_server(None).await;
+    let mut headers = courier::header::HeaderMap::new();
+    headers.insert("x-for-proxy", "secret-ish".parse().unwrap());
+    let client = Client::builder()
+        .unix_socket(&path)
+        .proxy(
+            courier::Proxy::all("http://user:pw@127.0.0.1:9")
+                .unwrap()
+                .headers(headers),
+        )
+        .build()
+        .unwrap();
+    // http would be forwarded through an HTTP proxy (its credentials on the request): over the socket
+    // it goes as a plain request to the socket's server.
+    let response = within(10, client.get("http://localhost/p").send())
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "unix /p localhost");
+    assert_eq!(*accepted.lock().unwrap(), 1);
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
 

@@ -400,7 +400,8 @@ impl TransportBuilder {
     }
 
     /// Send every request over the Unix socket at `path` (the URL's host still names the `Host`
-    /// header and, for `https`, the TLS server name); no DNS, TCP or proxy is used.
+    /// header and, for `https`, the TLS server name); no DNS, TCP or proxy is used, and no proxy's
+    /// credentials or headers are sent (not even those of the environment's proxies).
     pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.unix_socket = Some(path.into());
         self
@@ -651,7 +652,12 @@ impl TransportBuilder {
                 ))
             }
         };
-        let proxy = self.proxy.build()?;
+        // Over a Unix socket no proxy is used, so none is configured: its credentials and headers
+        // must not reach the socket's server (environment proxies included).
+        let proxy = match self.unix_socket {
+            Some(_) => None,
+            None => self.proxy.build()?,
+        };
         let connector = Connector::new(ConnectorConfig {
             resolver: Resolver::new(self.resolve, resolver),
             tcp: self.tcp,
