@@ -335,6 +335,66 @@ async fn proxy_headers_and_custom_auth_reach_the_proxy_only() {
 }
 
 #[tokio::test]
+async fn a_custom_proxy_choosing_by_path_is_decided_once_per_request() {
+    custom_proxy_by_path(Client::builder()).await;
+}
+
+#[tokio::test]
+async fn the_proxy_decision_reaches_the_connector_through_connector_layers() {
+    custom_proxy_by_path(
+        Client::builder().connector_layer(tower::limit::ConcurrencyLimitLayer::new(4)),
+    )
+    .await;
+}
+
+/// A `Proxy::custom` that proxies `/via…` paths only: requests through the proxy do go through it, and
+/// the origin never sees what is meant for the proxy on the direct ones.
+async fn custom_proxy_by_path(builder: courier::ClientBuilder) {
+    let origin = TestServer::echo().await;
+    let proxy = ProxyServer::start(origin.addr()).await;
+    let proxy_url = proxy.url();
+    let client = builder
+        .proxy(
+            Proxy::custom(move |url| url.path().starts_with("/via").then(|| proxy_url.clone()))
+                .basic_auth("user", "pw"),
+        )
+        .build()
+        .unwrap();
+    let via = origin.url("/via/1");
+    let direct = origin.url("/direct/2");
+    within(10, async {
+        for url in [&via, &direct, &via, &direct] {
+            assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+        }
+    })
+    .await;
+    // The proxied requests went through the proxy (a connection each: it forwards one request per
+    // connection), with its credentials.
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for head in &seen {
+        assert!(
+            head.starts_with(&format!("GET {via} HTTP/1.1\r\n")),
+            "{head}"
+        );
+        assert_eq!(
+            header_line(head, "proxy-authorization"),
+            Some("Basic dXNlcjpwdw==")
+        );
+    }
+    // The direct ones came straight to the origin, with nothing meant for the proxy.
+    let direct_seen: Vec<_> = origin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path() == "/direct/2")
+        .collect();
+    assert_eq!(direct_seen.len(), 2);
+    for request in direct_seen {
+        assert_eq!(request.header("proxy-authorization"), None);
+    }
+}
+
+#[tokio::test]
 async fn a_custom_proxy_decides_per_url() {
     let origin = TestServer::echo().await;
     let proxy = ProxyServer::start(origin.addr()).await;

@@ -37,7 +37,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::dns::Resolver;
-use super::proxy::{self, Kind, Proxies};
+use super::proxy::{self, Kind, Proxies, Target};
 use super::tcp::{self, TcpOptions};
 use super::tls::TlsInfo;
 use super::verbose::Verbose;
@@ -150,10 +150,29 @@ impl Connector {
         }
     }
 
-    /// Opens a connection for requests to `dst` (`scheme://host:port`).
+    /// Opens a connection for requests to `dst` (`scheme://host:port`), through the proxy the
+    /// transport chose for the request that asked for it (see [`Connector::connect_via`]).
+    ///
+    /// Behind `connector_layer`s the choice travels with the task that connects; a layer that moves
+    /// the call to another task (tower's `Buffer`) loses it, and the proxy is then chosen here from
+    /// `dst` alone — the same choice for every proxy but a `Proxy::custom` that looks past the origin.
     pub async fn connect(&self, dst: Uri) -> Result<Connected, Error> {
+        let proxy = match CHOSEN_PROXY.try_with(Clone::clone) {
+            Ok(chosen) => chosen,
+            Err(_) => proxy::intercept(&self.inner.proxy, &dst)?,
+        };
+        self.connect_via(dst, proxy).await
+    }
+
+    /// Opens a connection to `dst` through `proxy` (`None`: direct), as the transport's `route()`
+    /// decided: one place decides, so the pool key, the proxy headers and the connection agree.
+    pub(crate) async fn connect_via(
+        &self,
+        dst: Uri,
+        proxy: Option<Arc<Target>>,
+    ) -> Result<Connected, Error> {
         let inner = self.inner.clone();
-        let setup = async move { inner.connect(&dst).await };
+        let setup = async move { inner.connect(&dst, proxy).await };
         match self.inner.connect_timeout {
             None => setup.await,
             Some(limit) => match tokio::time::timeout(limit, setup).await {
@@ -164,8 +183,14 @@ impl Connector {
     }
 }
 
+tokio::task_local! {
+    /// The proxy `route()` chose for the connection being opened, handed to [`Connector::connect`]
+    /// through the `connector_layer`s (whose requests are plain `Uri`s).
+    pub(crate) static CHOSEN_PROXY: Option<Arc<Target>>;
+}
+
 impl ConnectorInner {
-    async fn connect(&self, dst: &Uri) -> Result<Connected, Error> {
+    async fn connect(&self, dst: &Uri, proxy: Option<Arc<Target>>) -> Result<Connected, Error> {
         let started = Instant::now();
         let https = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
         let host = dst
@@ -176,7 +201,7 @@ impl ConnectorInner {
         let default_port = if https { 443 } else { 80 };
         let (conn, facts) = match &self.unix_socket {
             Some(path) => (self.unix(path).await?, Facts::default()),
-            None => self.tcp_and_proxy(dst, host, default_port).await?,
+            None => self.tcp_and_proxy(dst, host, default_port, proxy).await?,
         };
         let Facts {
             remote_addr,
@@ -232,16 +257,16 @@ impl ConnectorInner {
     }
 
     /// Resolves, connects over TCP (Happy Eyeballs) to the destination or its proxy, and goes
-    /// through the proxy: TLS to an `https://` proxy, `CONNECT` for `https`, or the SOCKS handshake.
+    /// through `proxy`, if any: TLS to an `https://` proxy, `CONNECT` for `https`, or the SOCKS handshake.
     async fn tcp_and_proxy(
         &self,
         dst: &Uri,
         host: &str,
         default_port: u16,
+        proxy: Option<Arc<Target>>,
     ) -> Result<(Stream, Facts), Error> {
         let https = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
         let port = dst.port_u16().unwrap_or(default_port);
-        let proxy = proxy::intercept(&self.proxy, dst)?;
         let addrs = match &proxy {
             Some(p) => self.resolver.resolve(&p.host, Some(p.port), p.port).await?,
             None => {

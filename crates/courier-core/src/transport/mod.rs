@@ -755,6 +755,8 @@ where
 struct Route {
     key: Key,
     may_be_h2: bool,
+    /// The proxy chosen for the request, decided here once: the connector goes through it.
+    proxy: Option<Arc<proxy::Target>>,
 }
 
 impl<B> Shared<B>
@@ -792,7 +794,7 @@ where
                 }
             }
         });
-        if let Some(proxy) = proxy {
+        if let Some(proxy) = &proxy {
             // A forwarding proxy (http through an HTTP(S) proxy) reads its credentials and headers
             // from each request; a tunnel gets them in its CONNECT, a SOCKS proxy in its handshake.
             if uri.scheme() != Some(&http::uri::Scheme::HTTPS) && !proxy.kind.is_socks() {
@@ -808,18 +810,24 @@ where
         Ok(Route {
             key,
             may_be_h2: self.may_be_h2.check(req.uri()),
+            proxy,
         })
     }
 
-    /// Opens a connection for `uri` in `slot`'s place and checks it out.
-    async fn connect(&self, slot: ConnectSlot<B>, uri: &Uri) -> Result<Checkout<B>, Error> {
+    /// Opens a connection for `uri` through `proxy` (as `route()` chose) in `slot`'s place and checks
+    /// it out.
+    async fn connect(
+        &self,
+        slot: ConnectSlot<B>,
+        uri: &Uri,
+        proxy: Option<Arc<proxy::Target>>,
+    ) -> Result<Checkout<B>, Error> {
         let connected = match &self.layered {
-            None => self.connector.connect(origin_of(uri)).await?,
+            None => self.connector.connect_via(origin_of(uri), proxy).await?,
             Some(layered) => {
                 use tower::ServiceExt as _;
-                layered
-                    .clone()
-                    .oneshot(origin_of(uri))
+                connect::CHOSEN_PROXY
+                    .scope(proxy, layered.clone().oneshot(origin_of(uri)))
                     .await
                     .map_err(connect_layer_error)?
             }
@@ -853,9 +861,12 @@ where
                         host = uri.authority().map_or("", |a| a.as_str()),
                         scheme = uri.scheme_str().unwrap_or(""),
                     );
-                    let checkout = tracing::Instrument::instrument(self.connect(slot, &uri), span)
-                        .await
-                        .map_err(|e| e.with_uri(&uri))?;
+                    let checkout = tracing::Instrument::instrument(
+                        self.connect(slot, &uri, route.proxy.clone()),
+                        span,
+                    )
+                    .await
+                    .map_err(|e| e.with_uri(&uri))?;
                     checkout
                 }
             };
