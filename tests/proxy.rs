@@ -523,3 +523,41 @@ async fn no_proxy_from_env_and_from_string() {
     );
     assert_eq!(proxy.seen().len(), 1, "sub.a.test bypasses the proxy");
 }
+
+/// The proxy at `proxy`, with credentials, for every request.
+fn client_via(proxy: &RawServer) -> Client {
+    Client::builder()
+        .proxy(
+            Proxy::all(format!("http://127.0.0.1:{}", proxy.addr().port()))
+                .unwrap()
+                .basic_auth("alice", "hunter2"),
+        )
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_407_with_a_body_is_reported_as_407() {
+    // Squid's way: the refusal and its HTML page in one write, then the connection held open.
+    let page = "<html><body><h1>Cache Access Denied</h1></body></html>";
+    let proxy = RawServer::reply(
+        format!(
+            "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"squid\"\r\n\
+             Content-Type: text/html\r\nContent-Length: {}\r\n\r\n{page}",
+            page.len()
+        ),
+        Then::Hold,
+    )
+    .await;
+    let err = within(10, client_via(&proxy).get("https://origin.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    let shown = format!("{err:#}");
+    assert!(
+        shown.contains("proxy authentication required (407)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("after its CONNECT"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
