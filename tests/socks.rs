@@ -189,3 +189,46 @@ async fn a_socks_proxy_that_cannot_reach_the_destination_is_a_connect_error() {
     assert!(err.is_connect() && !err.is_dns(), "{err:?}");
     assert_eq!(proxy.seen().len(), 1);
 }
+
+#[tokio::test]
+async fn socks4_with_only_an_ipv6_address_is_a_connect_error() {
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url("socks4")).unwrap())
+        .resolve("v6only.test", "[::1]:8080".parse().unwrap())
+        .build()
+        .unwrap();
+    let err = within(10, client.get("http://v6only.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() && !err.is_dns(), "{err:?}");
+    assert!(format!("{err:#}").contains("IPv4 only"), "{err:#}");
+    assert!(proxy.seen().is_empty(), "nothing to ask the proxy for");
+}
+
+#[tokio::test]
+async fn resolved_here_every_address_is_tried_in_order() {
+    let origin = origin().await;
+    // Nothing listens here: the proxy fails to reach it and says so.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    for scheme in ["socks4", "socks5"] {
+        let client = Client::builder()
+            .proxy(Proxy::all(proxy.url(scheme)).unwrap())
+            .resolve_to_addrs("two.test", &[closed, origin.addr()])
+            .build()
+            .unwrap();
+        assert_eq!(
+            within(10, get_text(&client, "http://two.test/both")).await,
+            "origin saw /both"
+        );
+    }
+    let targets: Vec<_> = proxy.seen().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        targets,
+        [closed, origin.addr(), closed, origin.addr()].map(SocksTarget::Addr)
+    );
+}

@@ -276,7 +276,7 @@ impl ConnectorInner {
             }
         };
         let resolved = Instant::now();
-        let tcp = tcp::connect(addrs, &self.tcp)
+        let tcp = tcp::connect(addrs.clone(), &self.tcp)
             .await
             .map_err(Error::connect)?;
         let mut facts = Facts {
@@ -295,6 +295,11 @@ impl ConnectorInner {
                     host,
                     (dst.port_u16(), default_port),
                     &self.resolver,
+                    || async {
+                        tcp::connect(addrs.clone(), &self.tcp)
+                            .await
+                            .map_err(Error::connect)
+                    },
                 )
                 .await?,
             ),
