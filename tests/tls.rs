@@ -228,6 +228,28 @@ async fn a_revoked_server_certificate_is_refused() {
         get_text(&with_crl(&empty), &server.url("/")).await,
         "secret"
     );
+
+    // tls_crls_only replaces the lists added before; add_crls adds to them.
+    let crl = |pem: &str| CertificateRevocationList::from_pem(pem.as_bytes()).unwrap();
+    let replaced = trusting(&server)
+        .add_crl(crl(&revoking))
+        .tls_crls_only([crl(&empty)])
+        .build()
+        .unwrap();
+    assert_eq!(
+        within(10, get_text(&replaced, &server.url("/"))).await,
+        "secret"
+    );
+    let added = trusting(&server)
+        .tls_crls_only([crl(&revoking)])
+        .add_crls([crl(&empty)])
+        .build()
+        .unwrap();
+    let err = within(10, added.get(server.url("/")).send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert!(format!("{err:#}").contains("Revoked"), "{err:#}");
 }
 
 #[tokio::test]

@@ -501,6 +501,16 @@ impl TransportBuilder {
         self
     }
 
+    /// Check server certificates against these revocation lists only: they replace any added before
+    /// (reqwest 0.13's `tls_crls_only`).
+    pub fn tls_crls_only(
+        mut self,
+        crls: impl IntoIterator<Item = CertificateRevocationList>,
+    ) -> Self {
+        self.tls.crls.clear();
+        self.add_crls(crls)
+    }
+
     /// Accept any server certificate: expired, self-signed, for another name. Handshake signatures are
     /// still checked. For development only: anyone on the path can read and change the traffic.
     pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
