@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+#[cfg(target_os = "linux")]
+use courier::connect::{BoxedConnector, Connected, Stream};
 use courier::Client;
 use courier_testkit::client::{get_text, within};
 use courier_testkit::{respond, TestServer};
@@ -172,19 +174,70 @@ async fn interface_binds_to_the_named_device() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// A `connector_layer` that reads back the TCP options of every connection it sees.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Default)]
+struct ReadOptions(Arc<Mutex<Vec<SocketOptions>>>);
+
+#[cfg(target_os = "linux")]
+#[derive(Debug, PartialEq, Eq)]
+struct SocketOptions {
+    keepalive: bool,
+    time: Duration,
+    interval: Duration,
+    retries: u32,
+    user_timeout: Option<Duration>,
+}
+
+#[cfg(target_os = "linux")]
+impl tower::Layer<BoxedConnector> for ReadOptions {
+    type Service = BoxedConnector;
+
+    fn layer(&self, inner: BoxedConnector) -> BoxedConnector {
+        let seen = self.0.clone();
+        BoxedConnector::new(tower::ServiceExt::map_response(
+            inner,
+            move |conn: Connected| {
+                if let Stream::Tcp(tcp) = conn.stream() {
+                    let socket = socket2::SockRef::from(tcp);
+                    seen.lock().unwrap().push(SocketOptions {
+                        keepalive: socket.keepalive().unwrap(),
+                        time: socket.tcp_keepalive_time().unwrap(),
+                        interval: socket.tcp_keepalive_interval().unwrap(),
+                        retries: socket.tcp_keepalive_retries().unwrap(),
+                        user_timeout: socket.tcp_user_timeout().unwrap(),
+                    });
+                }
+                conn
+            },
+        ))
+    }
+}
+
+#[cfg(target_os = "linux")]
 #[tokio::test]
-async fn keepalive_and_user_timeout_options_are_accepted() {
-    // Their effect on the socket is checked where they are set (the transport's tcp unit tests); here
-    // the facade forwards them and requests still go through.
+async fn keepalive_and_user_timeout_options_reach_the_socket() {
     let server = TestServer::start(|_| async { respond(200, "ok") }).await;
+    let options = ReadOptions::default();
     let client = Client::builder()
         .tcp_keepalive(Duration::from_secs(30))
         .tcp_keepalive_interval(Duration::from_secs(5))
         .tcp_keepalive_retries(3)
         .tcp_user_timeout(Duration::from_secs(7))
+        .connector_layer(options.clone())
         .build()
         .unwrap();
-    assert_eq!(get_text(&client, &server.url("/")).await, "ok");
+    assert_eq!(within(10, get_text(&client, &server.url("/"))).await, "ok");
+    assert_eq!(
+        *options.0.lock().unwrap(),
+        [SocketOptions {
+            keepalive: true,
+            time: Duration::from_secs(30),
+            interval: Duration::from_secs(5),
+            retries: 3,
+            user_timeout: Some(Duration::from_secs(7)),
+        }]
+    );
 }
 
 /// Records the message of every event.

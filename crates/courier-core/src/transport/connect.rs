@@ -72,6 +72,24 @@ pub struct Connected {
 }
 
 impl Connected {
+    /// The connected stream, e.g. for a `connector_layer` to read the socket's options.
+    ///
+    /// ```
+    /// use courier_core::transport::{Connected, Stream};
+    ///
+    /// fn peer(connected: &Connected) -> Option<std::net::SocketAddr> {
+    ///     match connected.stream() {
+    ///         Stream::Tcp(tcp) => tcp.peer_addr().ok(),
+    ///         Stream::Tls(tls) => tls.get_ref().0.peer_addr().ok(),
+    ///         Stream::Other(_) => None,
+    ///     }
+    /// }
+    /// # drop(peer);
+    /// ```
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
     /// True when the connection will speak HTTP/2 (ALPN said `h2`, or prior knowledge).
     pub(crate) fn is_h2(&self) -> bool {
         self.meta.h2
