@@ -515,3 +515,69 @@ async fn a_407_with_a_body_is_reported_as_407() {
     assert!(!shown.contains("after its CONNECT"), "{shown}");
     assert!(!shown.contains("hunter2"), "{shown}");
 }
+
+/// A client that sends `https` through the proxy at `proxy` (with a 1 s connect timeout) and `http`
+/// direct, and the URL of a plain origin to check that it still works after the proxy misbehaved.
+async fn hostile_proxy_client(proxy: &RawServer) -> (Client, TestServer) {
+    let origin = TestServer::start(|_| async { respond(200, "still fine") }).await;
+    let client = Client::builder()
+        .proxy(Proxy::https(format!("http://127.0.0.1:{}", proxy.addr().port())).unwrap())
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    (client, origin)
+}
+
+/// The `https` request through the hostile proxy fails with a connect error (returned), and the
+/// client then still serves a direct request.
+async fn fails_through_hostile_proxy(proxy: &RawServer) -> courier::Error {
+    let (client, origin) = hostile_proxy_client(proxy).await;
+    let err = within(10, client.get("https://origin.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert_eq!(
+        within(10, get_text(&client, &origin.url("/"))).await,
+        "still fine"
+    );
+    err
+}
+
+#[tokio::test]
+async fn an_oversized_connect_reply_head_is_a_connect_error() {
+    // A status line and then header lines without end: past the 16 KiB cap the client gives up.
+    let mut head = String::from("HTTP/1.1 200 Connection Established\r\n");
+    while head.len() < 64 * 1024 {
+        head.push_str("X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    }
+    let proxy = RawServer::reply(head, Then::Hold).await;
+    let err = fails_through_hostile_proxy(&proxy).await;
+    assert!(!err.is_timeout(), "{err:?}");
+    assert!(format!("{err:#}").contains("head too large"), "{err:#}");
+}
+
+#[tokio::test]
+async fn bytes_after_a_connect_200_are_a_connect_error() {
+    let proxy = RawServer::reply(
+        "HTTP/1.1 200 Connection Established\r\n\r\nnot a TLS record",
+        Then::Hold,
+    )
+    .await;
+    let err = fails_through_hostile_proxy(&proxy).await;
+    assert!(
+        format!("{err:#}").contains("proxy sent data after its CONNECT response"),
+        "{err:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_proxy_is_a_connect_timeout() {
+    // Accepts, reads the CONNECT, never answers.
+    let proxy = RawServer::start(|mut stream, _| async move {
+        let _ = courier_testkit::read_request_head(&mut stream).await;
+        Then::Hold.finish(stream).await;
+    })
+    .await;
+    let err = fails_through_hostile_proxy(&proxy).await;
+    assert!(err.is_timeout(), "{err:?}");
+}
