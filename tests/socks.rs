@@ -1,7 +1,7 @@
 //! SOCKS proxies end to end (feature `socks`), through the testkit's SOCKS server: SOCKS5 with the
 //! client resolving and with the proxy resolving (socks5h), with and without a password, SOCKS4 and
-//! SOCKS4a, https inside the SOCKS connection, addresses tried in order, and hostile proxies. Names are resolved by overrides, the test's own
-//! resolver, or the proxy's table: never by DNS.
+//! SOCKS4a, https inside the SOCKS connection, addresses tried in order, and hostile proxies. Names
+//! are resolved by overrides, the test's own resolver, or the proxy's table: never by DNS.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
