@@ -1,6 +1,7 @@
 //! Proxies (absolute-form for http, CONNECT tunnels for https, HTTPS proxies, basic and custom auth,
-//! headers for the proxy, custom proxies, no_proxy, environment) and credentials in URLs, against a
-//! recording test proxy. SOCKS proxies are in `socks.rs`.
+//! headers for the proxy, custom proxies, no_proxy) and credentials in URLs, against a
+//! recording test proxy. SOCKS proxies are in `socks.rs`; the environment in `proxy_env.rs` and
+//! `no_proxy_env.rs` (each alone in its binary: they set environment variables).
 
 use courier::{Client, NoProxy, Proxy};
 use courier_testkit::client::{get_text, within};
@@ -27,9 +28,7 @@ async fn http_requests_go_to_the_proxy_in_absolute_form_with_auth() {
         )
         .build()
         .unwrap();
-    let response = client
-        .get("http://origin.test:8080/path?q=1")
-        .send()
+    let response = within(10, client.get("http://origin.test:8080/path?q=1").send())
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -71,7 +70,9 @@ async fn https_requests_tunnel_through_connect() {
         )
         .build()
         .unwrap();
-    let response = client.get(origin.url("/secure")).send().await.unwrap();
+    let response = within(10, client.get(origin.url("/secure")).send())
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.version(),
@@ -105,7 +106,9 @@ async fn no_proxy_hosts_bypass_the_proxy() {
         )
         .build()
         .unwrap();
-    client.get(origin.url("/direct")).send().await.unwrap();
+    within(10, client.get(origin.url("/direct")).send())
+        .await
+        .unwrap();
     assert!(proxy.seen().is_empty());
     assert_eq!(origin.last_request().path(), "/direct");
 }
@@ -128,50 +131,6 @@ async fn proxies_are_validated() {
 }
 
 #[tokio::test]
-async fn environment_proxies_by_default_and_no_proxy_turns_them_off() {
-    let origin = TestServer::echo().await;
-    let proxy = ProxyServer::start(origin.addr()).await;
-    // The only test in this binary that touches the environment; every other one sets proxies explicitly,
-    // which ignores the environment.
-    std::env::set_var("HTTP_PROXY", proxy.url());
-    std::env::set_var("NO_PROXY", "bypass.test");
-    let from_env = Client::new();
-    let disabled = Client::builder()
-        .no_proxy()
-        .resolve("bypass.test", origin.addr())
-        .build()
-        .unwrap();
-    let bypass = Client::builder()
-        .resolve("bypass.test", origin.addr())
-        .build()
-        .unwrap();
-    std::env::remove_var("HTTP_PROXY");
-    std::env::remove_var("NO_PROXY");
-
-    from_env.get("http://via-env.test/e").send().await.unwrap();
-    assert_eq!(proxy.seen().len(), 1);
-    assert!(proxy.seen()[0].starts_with("GET http://via-env.test/e HTTP/1.1"));
-
-    let port = origin.addr().port();
-    disabled
-        .get(format!("http://bypass.test:{port}/d"))
-        .send()
-        .await
-        .unwrap();
-    bypass
-        .get(format!("http://bypass.test:{port}/b"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        proxy.seen().len(),
-        1,
-        "no_proxy() and NO_PROXY both go direct"
-    );
-    assert_eq!(origin.last_request().path(), "/b");
-}
-
-#[tokio::test]
 async fn url_credentials_become_basic_auth_and_stay_on_their_origin() {
     let other = TestServer::echo().await;
     let other_url = format!("http://localhost:{}/landing", other.addr().port());
@@ -189,11 +148,8 @@ async fn url_credentials_become_basic_auth_and_stay_on_their_origin() {
     let client = Client::builder().no_proxy().build().unwrap();
     let port = origin.addr().port();
 
-    let response = client
-        .get(format!("http://user:p%40ss@127.0.0.1:{port}/here"))
-        .send()
-        .await
-        .unwrap();
+    let here = format!("http://user:p%40ss@127.0.0.1:{port}/here");
+    let response = within(10, client.get(here).send()).await.unwrap();
     assert_eq!(
         response.url().as_str(),
         format!("http://127.0.0.1:{port}/final"),
@@ -204,11 +160,8 @@ async fn url_credentials_become_basic_auth_and_stay_on_their_origin() {
         Some("Basic dXNlcjpwQHNz")
     );
 
-    client
-        .get(format!("http://user:p%40ss@127.0.0.1:{port}/away"))
-        .send()
-        .await
-        .unwrap();
+    let away = format!("http://user:p%40ss@127.0.0.1:{port}/away");
+    within(10, client.get(away).send()).await.unwrap();
     assert_eq!(
         origin
             .requests()
@@ -335,6 +288,66 @@ async fn proxy_headers_and_custom_auth_reach_the_proxy_only() {
 }
 
 #[tokio::test]
+async fn a_custom_proxy_choosing_by_path_is_decided_once_per_request() {
+    custom_proxy_by_path(Client::builder()).await;
+}
+
+#[tokio::test]
+async fn the_proxy_decision_reaches_the_connector_through_connector_layers() {
+    custom_proxy_by_path(
+        Client::builder().connector_layer(tower::limit::ConcurrencyLimitLayer::new(4)),
+    )
+    .await;
+}
+
+/// A `Proxy::custom` that proxies `/via…` paths only: requests through the proxy do go through it, and
+/// the origin never sees what is meant for the proxy on the direct ones.
+async fn custom_proxy_by_path(builder: courier::ClientBuilder) {
+    let origin = TestServer::echo().await;
+    let proxy = ProxyServer::start(origin.addr()).await;
+    let proxy_url = proxy.url();
+    let client = builder
+        .proxy(
+            Proxy::custom(move |url| url.path().starts_with("/via").then(|| proxy_url.clone()))
+                .basic_auth("user", "pw"),
+        )
+        .build()
+        .unwrap();
+    let via = origin.url("/via/1");
+    let direct = origin.url("/direct/2");
+    within(10, async {
+        for url in [&via, &direct, &via, &direct] {
+            assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+        }
+    })
+    .await;
+    // The proxied requests went through the proxy (a connection each: it forwards one request per
+    // connection), with its credentials.
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for head in &seen {
+        assert!(
+            head.starts_with(&format!("GET {via} HTTP/1.1\r\n")),
+            "{head}"
+        );
+        assert_eq!(
+            header_line(head, "proxy-authorization"),
+            Some("Basic dXNlcjpwdw==")
+        );
+    }
+    // The direct ones came straight to the origin, with nothing meant for the proxy.
+    let direct_seen: Vec<_> = origin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path() == "/direct/2")
+        .collect();
+    assert_eq!(direct_seen.len(), 2);
+    for request in direct_seen {
+        assert_eq!(request.header("proxy-authorization"), None);
+    }
+}
+
+#[tokio::test]
 async fn a_custom_proxy_decides_per_url() {
     let origin = TestServer::echo().await;
     let proxy = ProxyServer::start(origin.addr()).await;
@@ -438,7 +451,8 @@ async fn a_refusing_proxy_is_a_connect_error_without_credentials() {
 }
 
 #[tokio::test]
-async fn no_proxy_from_env_and_from_string() {
+async fn no_proxy_from_string_bypasses_the_proxy() {
+    // NoProxy::from_env sets environment variables: it is tested alone, in no_proxy_env.rs.
     assert!(NoProxy::from_string("").is_none());
     let no = NoProxy::from_string("a.test").unwrap();
     assert!(format!("{no:?}").contains("a.test"));
@@ -462,4 +476,108 @@ async fn no_proxy_from_env_and_from_string() {
         "direct"
     );
     assert_eq!(proxy.seen().len(), 1, "sub.a.test bypasses the proxy");
+}
+
+/// The proxy at `proxy`, with credentials, for every request.
+fn client_via(proxy: &RawServer) -> Client {
+    Client::builder()
+        .proxy(
+            Proxy::all(format!("http://127.0.0.1:{}", proxy.addr().port()))
+                .unwrap()
+                .basic_auth("alice", "hunter2"),
+        )
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_407_with_a_body_is_reported_as_407() {
+    // Squid's way: the refusal and its HTML page in one write, then the connection held open.
+    let page = "<html><body><h1>Cache Access Denied</h1></body></html>";
+    let proxy = RawServer::reply(
+        format!(
+            "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"squid\"\r\n\
+             Content-Type: text/html\r\nContent-Length: {}\r\n\r\n{page}",
+            page.len()
+        ),
+        Then::Hold,
+    )
+    .await;
+    let err = within(10, client_via(&proxy).get("https://origin.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    let shown = format!("{err:#}");
+    assert!(
+        shown.contains("proxy authentication required (407)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("after its CONNECT"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+/// A client that sends `https` through the proxy at `proxy` (with a 1 s connect timeout) and `http`
+/// direct, and the URL of a plain origin to check that it still works after the proxy misbehaved.
+async fn hostile_proxy_client(proxy: &RawServer) -> (Client, TestServer) {
+    let origin = TestServer::start(|_| async { respond(200, "still fine") }).await;
+    let client = Client::builder()
+        .proxy(Proxy::https(format!("http://127.0.0.1:{}", proxy.addr().port())).unwrap())
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    (client, origin)
+}
+
+/// The `https` request through the hostile proxy fails with a connect error (returned), and the
+/// client then still serves a direct request.
+async fn fails_through_hostile_proxy(proxy: &RawServer) -> courier::Error {
+    let (client, origin) = hostile_proxy_client(proxy).await;
+    let err = within(10, client.get("https://origin.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert_eq!(
+        within(10, get_text(&client, &origin.url("/"))).await,
+        "still fine"
+    );
+    err
+}
+
+#[tokio::test]
+async fn an_oversized_connect_reply_head_is_a_connect_error() {
+    // A status line and then header lines without end: past the 16 KiB cap the client gives up.
+    let mut head = String::from("HTTP/1.1 200 Connection Established\r\n");
+    while head.len() < 64 * 1024 {
+        head.push_str("X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    }
+    let proxy = RawServer::reply(head, Then::Hold).await;
+    let err = fails_through_hostile_proxy(&proxy).await;
+    assert!(!err.is_timeout(), "{err:?}");
+    assert!(format!("{err:#}").contains("head too large"), "{err:#}");
+}
+
+#[tokio::test]
+async fn bytes_after_a_connect_200_are_a_connect_error() {
+    let proxy = RawServer::reply(
+        "HTTP/1.1 200 Connection Established\r\n\r\nnot a TLS record",
+        Then::Hold,
+    )
+    .await;
+    let err = fails_through_hostile_proxy(&proxy).await;
+    assert!(
+        format!("{err:#}").contains("proxy sent data after its CONNECT response"),
+        "{err:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_proxy_is_a_connect_timeout() {
+    // Accepts, reads the CONNECT, never answers.
+    let proxy = RawServer::start(|mut stream, _| async move {
+        let _ = courier_testkit::read_request_head(&mut stream).await;
+        Then::Hold.finish(stream).await;
+    })
+    .await;
+    let err = fails_through_hostile_proxy(&proxy).await;
+    assert!(err.is_timeout(), "{err:?}");
 }

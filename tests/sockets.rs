@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+#[cfg(target_os = "linux")]
+use courier::connect::{BoxedConnector, Connected, Stream};
 use courier::Client;
 use courier_testkit::client::{get_text, within};
 use courier_testkit::{respond, TestServer};
@@ -43,7 +45,13 @@ async fn unix_server(
                             .map(|a| a.to_string())
                             .unwrap_or_default(),
                     };
-                    let body = format!("unix {} {host}", req.uri().path());
+                    let mut body = format!("unix {} {host}", req.uri().path());
+                    // Any header meant for a proxy is named in the answer.
+                    for name in ["proxy-authorization", "x-for-proxy"] {
+                        if req.headers().contains_key(name) {
+                            body.push_str(&format!(" LEAKED {name}"));
+                        }
+                    }
                     Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(
                         body,
                     ))))
@@ -100,6 +108,30 @@ async fn every_request_goes_over_the_unix_socket() {
 }
 
 #[tokio::test]
+async fn no_proxy_credentials_or_headers_reach_the_unix_socket() {
+    let (path, accepted) = unix_server(None).await;
+    let mut headers = courier::header::HeaderMap::new();
+    headers.insert("x-for-proxy", "secret-ish".parse().unwrap());
+    let client = Client::builder()
+        .unix_socket(&path)
+        .proxy(
+            courier::Proxy::all("http://user:pw@127.0.0.1:9")
+                .unwrap()
+                .headers(headers),
+        )
+        .build()
+        .unwrap();
+    // http would be forwarded through an HTTP proxy (its credentials on the request): over the socket
+    // it goes as a plain request to the socket's server.
+    let response = within(10, client.get("http://localhost/p").send())
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "unix /p localhost");
+    assert_eq!(*accepted.lock().unwrap(), 1);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
 async fn https_over_the_unix_socket() {
     let certs = courier_testkit::tls::TestCerts::generate(&["localhost"]);
     let (path, _) = unix_server(Some(certs.acceptor(courier_testkit::Protocol::Auto))).await;
@@ -142,19 +174,70 @@ async fn interface_binds_to_the_named_device() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// A `connector_layer` that reads back the TCP options of every connection it sees.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Default)]
+struct ReadOptions(Arc<Mutex<Vec<SocketOptions>>>);
+
+#[cfg(target_os = "linux")]
+#[derive(Debug, PartialEq, Eq)]
+struct SocketOptions {
+    keepalive: bool,
+    time: Duration,
+    interval: Duration,
+    retries: u32,
+    user_timeout: Option<Duration>,
+}
+
+#[cfg(target_os = "linux")]
+impl tower::Layer<BoxedConnector> for ReadOptions {
+    type Service = BoxedConnector;
+
+    fn layer(&self, inner: BoxedConnector) -> BoxedConnector {
+        let seen = self.0.clone();
+        BoxedConnector::new(tower::ServiceExt::map_response(
+            inner,
+            move |conn: Connected| {
+                if let Stream::Tcp(tcp) = conn.stream() {
+                    let socket = socket2::SockRef::from(tcp);
+                    seen.lock().unwrap().push(SocketOptions {
+                        keepalive: socket.keepalive().unwrap(),
+                        time: socket.tcp_keepalive_time().unwrap(),
+                        interval: socket.tcp_keepalive_interval().unwrap(),
+                        retries: socket.tcp_keepalive_retries().unwrap(),
+                        user_timeout: socket.tcp_user_timeout().unwrap(),
+                    });
+                }
+                conn
+            },
+        ))
+    }
+}
+
+#[cfg(target_os = "linux")]
 #[tokio::test]
-async fn keepalive_and_user_timeout_options_are_accepted() {
-    // Their effect on the socket is checked where they are set (the transport's tcp unit tests); here
-    // the facade forwards them and requests still go through.
+async fn keepalive_and_user_timeout_options_reach_the_socket() {
     let server = TestServer::start(|_| async { respond(200, "ok") }).await;
+    let options = ReadOptions::default();
     let client = Client::builder()
         .tcp_keepalive(Duration::from_secs(30))
         .tcp_keepalive_interval(Duration::from_secs(5))
         .tcp_keepalive_retries(3)
         .tcp_user_timeout(Duration::from_secs(7))
+        .connector_layer(options.clone())
         .build()
         .unwrap();
-    assert_eq!(get_text(&client, &server.url("/")).await, "ok");
+    assert_eq!(within(10, get_text(&client, &server.url("/"))).await, "ok");
+    assert_eq!(
+        *options.0.lock().unwrap(),
+        [SocketOptions {
+            keepalive: true,
+            time: Duration::from_secs(30),
+            interval: Duration::from_secs(5),
+            retries: 3,
+            user_timeout: Some(Duration::from_secs(7)),
+        }]
+    );
 }
 
 /// Records the message of every event.

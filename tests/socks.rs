@@ -1,7 +1,7 @@
 //! SOCKS proxies end to end (feature `socks`), through the testkit's SOCKS server: SOCKS5 with the
 //! client resolving and with the proxy resolving (socks5h), with and without a password, SOCKS4 and
-//! SOCKS4a, and https inside the SOCKS connection. Names are resolved by overrides, the test's own
-//! resolver, or the proxy's table: never by DNS.
+//! SOCKS4a, https inside the SOCKS connection, addresses tried in order, and hostile proxies. Names
+//! are resolved by overrides, the test's own resolver, or the proxy's table: never by DNS.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -188,4 +188,112 @@ async fn a_socks_proxy_that_cannot_reach_the_destination_is_a_connect_error() {
         .unwrap_err();
     assert!(err.is_connect() && !err.is_dns(), "{err:?}");
     assert_eq!(proxy.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn socks4_with_only_an_ipv6_address_is_a_connect_error() {
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url("socks4")).unwrap())
+        .resolve("v6only.test", "[::1]:8080".parse().unwrap())
+        .build()
+        .unwrap();
+    let err = within(10, client.get("http://v6only.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() && !err.is_dns(), "{err:?}");
+    assert!(format!("{err:#}").contains("IPv4 only"), "{err:#}");
+    assert!(proxy.seen().is_empty(), "nothing to ask the proxy for");
+}
+
+#[tokio::test]
+async fn resolved_here_every_address_is_tried_in_order() {
+    let origin = origin().await;
+    // Nothing listens here: the proxy fails to reach it and says so.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    for scheme in ["socks4", "socks5"] {
+        let client = Client::builder()
+            .proxy(Proxy::all(proxy.url(scheme)).unwrap())
+            .resolve_to_addrs("two.test", &[closed, origin.addr()])
+            .build()
+            .unwrap();
+        assert_eq!(
+            within(10, get_text(&client, "http://two.test/both")).await,
+            "origin saw /both"
+        );
+    }
+    let targets: Vec<_> = proxy.seen().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        targets,
+        [closed, origin.addr(), closed, origin.addr()].map(SocksTarget::Addr)
+    );
+}
+
+/// A SOCKS5 proxy that accepts "no authentication", reads the CONNECT request, then answers `reply`
+/// and holds the connection (or closes it, with `close`).
+async fn hostile_socks5(reply: &'static [u8], close: bool) -> courier_testkit::RawServer {
+    courier_testkit::RawServer::start(move |mut stream, _| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut greeting = [0u8; 3];
+        if stream.read_exact(&mut greeting).await.is_err() {
+            return;
+        }
+        let _ = stream.write_all(&[0x05, 0x00]).await;
+        let mut request = [0u8; 512];
+        let _ = stream.read(&mut request).await;
+        let _ = stream.write_all(reply).await;
+        let then = if close {
+            courier_testkit::Then::Close
+        } else {
+            courier_testkit::Then::Hold
+        };
+        then.finish(stream).await;
+    })
+    .await
+}
+
+/// `https` through the hostile SOCKS proxy fails with a connect error (returned, no hang); the client
+/// then still serves a direct `http` request.
+async fn fails_through_hostile_socks(proxy: &courier_testkit::RawServer) -> courier::Error {
+    let origin = origin().await;
+    let client = Client::builder()
+        .proxy(Proxy::https(format!("socks5h://127.0.0.1:{}", proxy.addr().port())).unwrap())
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let err = within(10, client.get("https://dest.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() && !err.is_timeout(), "{err:?}");
+    assert_eq!(
+        within(10, get_text(&client, &origin.url("/after"))).await,
+        "origin saw /after"
+    );
+    err
+}
+
+#[tokio::test]
+async fn a_socks5_reply_with_the_wrong_version_is_a_connect_error() {
+    let proxy = hostile_socks5(&[0x04, 0x00, 0x00, 0x01, 127, 0, 0, 1, 0, 80], false).await;
+    let err = fails_through_hostile_socks(&proxy).await;
+    let shown = format!("{err:#}");
+    assert!(
+        shown.contains("SOCKS proxy handshake failed")
+            && shown.contains("Invalid response version"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_socks_reply_cut_short_is_a_connect_error() {
+    // Version, success, reserved, IPv4 … and then the proxy hangs up.
+    let proxy = hostile_socks5(&[0x05, 0x00, 0x00, 0x01, 127], true).await;
+    let err = fails_through_hostile_socks(&proxy).await;
+    let shown = format!("{err:#}");
+    assert!(shown.contains("SOCKS proxy handshake failed"), "{shown}");
+    assert!(!shown.contains("Invalid response version"), "{shown}");
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use courier::tls::{Certificate, CertificateRevocationList, Identity, TlsInfo, Version};
-use courier::{Client, ClientBuilder, StatusCode};
+use courier::{Client, StatusCode};
 use courier_testkit::client::{get_text, trusting, within};
 use courier_testkit::tls::{ServerTls, TestCerts};
 use courier_testkit::{respond, Protocol, RawServer, TestServer};
@@ -160,7 +160,9 @@ async fn a_tls12_only_server_is_refused_with_min_tls_version_13() {
         .max_tls_version(Version::TLS_1_2)
         .build()
         .unwrap();
-    let response = client.get(server.url("/")).send().await.unwrap();
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
     assert_eq!(
         response.connection_info().unwrap().tls_version(),
         Some("TLSv1.2")
@@ -189,7 +191,9 @@ async fn tls_info_gives_the_server_certificate() {
     let client = trusting(&server).tls_info(true).build().unwrap();
     for _ in 0..2 {
         // Fresh and reused connections alike.
-        let response = client.get(server.url("/")).send().await.unwrap();
+        let response = within(10, client.get(server.url("/")).send())
+            .await
+            .unwrap();
         let info = response.extensions().get::<TlsInfo>().unwrap();
         assert_eq!(info.peer_certificate(), Some(&leaf[..]));
         assert_eq!(response.text().await.unwrap(), "secret");
@@ -197,7 +201,9 @@ async fn tls_info_gives_the_server_certificate() {
     assert_eq!(server.connections(), 1);
 
     let client = trusting(&server).build().unwrap();
-    let response = client.get(server.url("/")).send().await.unwrap();
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
     assert!(response.extensions().get::<TlsInfo>().is_none());
 }
 
@@ -228,6 +234,28 @@ async fn a_revoked_server_certificate_is_refused() {
         get_text(&with_crl(&empty), &server.url("/")).await,
         "secret"
     );
+
+    // tls_crls_only replaces the lists added before; add_crls adds to them.
+    let crl = |pem: &str| CertificateRevocationList::from_pem(pem.as_bytes()).unwrap();
+    let replaced = trusting(&server)
+        .add_crl(crl(&revoking))
+        .tls_crls_only([crl(&empty)])
+        .build()
+        .unwrap();
+    assert_eq!(
+        within(10, get_text(&replaced, &server.url("/"))).await,
+        "secret"
+    );
+    let added = trusting(&server)
+        .tls_crls_only([crl(&revoking)])
+        .add_crls([crl(&empty)])
+        .build()
+        .unwrap();
+    let err = within(10, added.get(server.url("/")).send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert!(format!("{err:#}").contains("Revoked"), "{err:#}");
 }
 
 #[tokio::test]
@@ -251,7 +279,9 @@ async fn a_preconfigured_rustls_config_is_used_as_it_is() {
         .tls_backend_rustls()
         .build()
         .unwrap();
-    let response = client.get(server.url("/")).send().await.unwrap();
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.version(),
@@ -296,30 +326,6 @@ async fn certificates_read_from_pem_bundles_and_der() {
         .build()
         .unwrap_err();
     assert!(err.is_builder(), "{err:?}");
-}
-
-#[tokio::test]
-async fn session_keys_are_logged_only_when_asked_for() {
-    let server = tls_server(TestCerts::generate(&["localhost"]), ServerTls::default()).await;
-    let dir = std::env::temp_dir().join(format!("courier-keylog-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("keys.log");
-    let _ = std::fs::remove_file(&path);
-    // Only this test in this binary reads SSLKEYLOGFILE.
-    std::env::set_var("SSLKEYLOGFILE", &path);
-
-    let get = |builder: ClientBuilder| async {
-        let client = builder.build().unwrap();
-        assert_eq!(get_text(&client, &server.url("/")).await, "secret");
-    };
-    get(trusting(&server)).await;
-    assert!(!path.exists(), "keys logged without the opt-in");
-
-    get(trusting(&server).tls_sslkeylogfile(true)).await;
-    let log = std::fs::read_to_string(&path).unwrap();
-    assert!(log.contains("CLIENT_HANDSHAKE_TRAFFIC_SECRET "), "{log}");
-    std::env::remove_var("SSLKEYLOGFILE");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -1157,12 +1157,14 @@ impl ClientBuilder {
         self.max_tls_version(version)
     }
 
-    /// reqwest 0.13's name for [`add_crls`](ClientBuilder::add_crls).
+    /// Check server certificates against these revocation lists only: unlike
+    /// [`add_crls`](ClientBuilder::add_crls), they replace any added before (reqwest 0.13).
     pub fn tls_crls_only(
-        self,
+        mut self,
         crls: impl IntoIterator<Item = tls::CertificateRevocationList>,
     ) -> ClientBuilder {
-        self.add_crls(crls)
+        self.transport = self.transport.tls_crls_only(crls);
+        self
     }
 
     /// reqwest 0.13's name for [`use_preconfigured_tls`](ClientBuilder::use_preconfigured_tls).

@@ -97,7 +97,7 @@ pub mod proxy {
 
 /// The connector as [`ClientBuilder::connector_layer`] wraps it.
 pub mod connect {
-    pub use courier_core::transport::{BoxedConnector, Connected};
+    pub use courier_core::transport::{BoxedConnector, Connected, Io, Stream};
 }
 
 /// The error types, for naming `BoxError` in your own layers.

@@ -37,7 +37,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::dns::Resolver;
-use super::proxy::{self, Kind, Proxies};
+use super::proxy::{self, Kind, Proxies, Target};
 use super::tcp::{self, TcpOptions};
 use super::tls::TlsInfo;
 use super::verbose::Verbose;
@@ -72,6 +72,24 @@ pub struct Connected {
 }
 
 impl Connected {
+    /// The connected stream, e.g. for a `connector_layer` to read the socket's options.
+    ///
+    /// ```
+    /// use courier_core::transport::{Connected, Stream};
+    ///
+    /// fn peer(connected: &Connected) -> Option<std::net::SocketAddr> {
+    ///     match connected.stream() {
+    ///         Stream::Tcp(tcp) => tcp.peer_addr().ok(),
+    ///         Stream::Tls(tls) => tls.get_ref().0.peer_addr().ok(),
+    ///         Stream::Other(_) => None,
+    ///     }
+    /// }
+    /// # drop(peer);
+    /// ```
+    pub fn stream(&self) -> &Stream {
+        &self.stream
+    }
+
     /// True when the connection will speak HTTP/2 (ALPN said `h2`, or prior knowledge).
     pub(crate) fn is_h2(&self) -> bool {
         self.meta.h2
@@ -150,10 +168,29 @@ impl Connector {
         }
     }
 
-    /// Opens a connection for requests to `dst` (`scheme://host:port`).
+    /// Opens a connection for requests to `dst` (`scheme://host:port`), through the proxy the
+    /// transport chose for the request that asked for it (see [`Connector::connect_via`]).
+    ///
+    /// Behind `connector_layer`s the choice travels with the task that connects; a layer that moves
+    /// the call to another task (tower's `Buffer`) loses it, and the proxy is then chosen here from
+    /// `dst` alone — the same choice for every proxy but a `Proxy::custom` that looks past the origin.
     pub async fn connect(&self, dst: Uri) -> Result<Connected, Error> {
+        let proxy = match CHOSEN_PROXY.try_with(Clone::clone) {
+            Ok(chosen) => chosen,
+            Err(_) => proxy::intercept(&self.inner.proxy, &dst)?,
+        };
+        self.connect_via(dst, proxy).await
+    }
+
+    /// Opens a connection to `dst` through `proxy` (`None`: direct), as the transport's `route()`
+    /// decided: one place decides, so the pool key, the proxy headers and the connection agree.
+    pub(crate) async fn connect_via(
+        &self,
+        dst: Uri,
+        proxy: Option<Arc<Target>>,
+    ) -> Result<Connected, Error> {
         let inner = self.inner.clone();
-        let setup = async move { inner.connect(&dst).await };
+        let setup = async move { inner.connect(&dst, proxy).await };
         match self.inner.connect_timeout {
             None => setup.await,
             Some(limit) => match tokio::time::timeout(limit, setup).await {
@@ -164,8 +201,14 @@ impl Connector {
     }
 }
 
+tokio::task_local! {
+    /// The proxy `route()` chose for the connection being opened, handed to [`Connector::connect`]
+    /// through the `connector_layer`s (whose requests are plain `Uri`s).
+    pub(crate) static CHOSEN_PROXY: Option<Arc<Target>>;
+}
+
 impl ConnectorInner {
-    async fn connect(&self, dst: &Uri) -> Result<Connected, Error> {
+    async fn connect(&self, dst: &Uri, proxy: Option<Arc<Target>>) -> Result<Connected, Error> {
         let started = Instant::now();
         let https = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
         let host = dst
@@ -176,7 +219,7 @@ impl ConnectorInner {
         let default_port = if https { 443 } else { 80 };
         let (conn, facts) = match &self.unix_socket {
             Some(path) => (self.unix(path).await?, Facts::default()),
-            None => self.tcp_and_proxy(dst, host, default_port).await?,
+            None => self.tcp_and_proxy(dst, host, default_port, proxy).await?,
         };
         let Facts {
             remote_addr,
@@ -232,16 +275,16 @@ impl ConnectorInner {
     }
 
     /// Resolves, connects over TCP (Happy Eyeballs) to the destination or its proxy, and goes
-    /// through the proxy: TLS to an `https://` proxy, `CONNECT` for `https`, or the SOCKS handshake.
+    /// through `proxy`, if any: TLS to an `https://` proxy, `CONNECT` for `https`, or the SOCKS handshake.
     async fn tcp_and_proxy(
         &self,
         dst: &Uri,
         host: &str,
         default_port: u16,
+        proxy: Option<Arc<Target>>,
     ) -> Result<(Stream, Facts), Error> {
         let https = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
         let port = dst.port_u16().unwrap_or(default_port);
-        let proxy = proxy::intercept(&self.proxy, dst)?;
         let addrs = match &proxy {
             Some(p) => self.resolver.resolve(&p.host, Some(p.port), p.port).await?,
             None => {
@@ -251,7 +294,7 @@ impl ConnectorInner {
             }
         };
         let resolved = Instant::now();
-        let tcp = tcp::connect(addrs, &self.tcp)
+        let tcp = tcp::connect(addrs.clone(), &self.tcp)
             .await
             .map_err(Error::connect)?;
         let mut facts = Facts {
@@ -270,6 +313,11 @@ impl ConnectorInner {
                     host,
                     (dst.port_u16(), default_port),
                     &self.resolver,
+                    || async {
+                        tcp::connect(addrs.clone(), &self.tcp)
+                            .await
+                            .map_err(Error::connect)
+                    },
                 )
                 .await?,
             ),

@@ -406,7 +406,8 @@ impl TransportBuilder {
     }
 
     /// Send every request over the Unix socket at `path` (the URL's host still names the `Host`
-    /// header and, for `https`, the TLS server name); no DNS, TCP or proxy is used.
+    /// header and, for `https`, the TLS server name); no DNS, TCP or proxy is used, and no proxy's
+    /// credentials or headers are sent (not even those of the environment's proxies).
     pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.unix_socket = Some(path.into());
         self
@@ -504,6 +505,16 @@ impl TransportBuilder {
     pub fn add_crls(mut self, crls: impl IntoIterator<Item = CertificateRevocationList>) -> Self {
         self.tls.crls.extend(crls);
         self
+    }
+
+    /// Check server certificates against these revocation lists only: they replace any added before
+    /// (reqwest 0.13's `tls_crls_only`).
+    pub fn tls_crls_only(
+        mut self,
+        crls: impl IntoIterator<Item = CertificateRevocationList>,
+    ) -> Self {
+        self.tls.crls.clear();
+        self.add_crls(crls)
     }
 
     /// Accept any server certificate: expired, self-signed, for another name. Handshake signatures are
@@ -657,7 +668,12 @@ impl TransportBuilder {
                 ))
             }
         };
-        let proxy = self.proxy.build()?;
+        // Over a Unix socket no proxy is used, so none is configured: its credentials and headers
+        // must not reach the socket's server (environment proxies included).
+        let proxy = match self.unix_socket {
+            Some(_) => None,
+            None => self.proxy.build()?,
+        };
         let connector = Connector::new(ConnectorConfig {
             resolver: Resolver::new(self.resolve, resolver),
             tcp: self.tcp,
@@ -755,6 +771,8 @@ where
 struct Route {
     key: Key,
     may_be_h2: bool,
+    /// The proxy chosen for the request, decided here once: the connector goes through it.
+    proxy: Option<Arc<proxy::Target>>,
 }
 
 impl<B> Shared<B>
@@ -792,10 +810,10 @@ where
                 }
             }
         });
-        if let Some(proxy) = proxy {
+        if let Some(proxy) = &proxy {
             // A forwarding proxy (http through an HTTP(S) proxy) reads its credentials and headers
             // from each request; a tunnel gets them in its CONNECT, a SOCKS proxy in its handshake.
-            if proxy::forwards(uri, &proxy) {
+            if proxy::forwards(uri, proxy) {
                 for name in proxy.headers.keys() {
                     if !req.headers().contains_key(name) {
                         for value in proxy.headers.get_all(name) {
@@ -808,18 +826,24 @@ where
         Ok(Route {
             key,
             may_be_h2: self.may_be_h2.check(req.uri()),
+            proxy,
         })
     }
 
-    /// Opens a connection for `uri` in `slot`'s place and checks it out.
-    async fn connect(&self, slot: ConnectSlot<B>, uri: &Uri) -> Result<Checkout<B>, Error> {
+    /// Opens a connection for `uri` through `proxy` (as `route()` chose) in `slot`'s place and checks
+    /// it out.
+    async fn connect(
+        &self,
+        slot: ConnectSlot<B>,
+        uri: &Uri,
+        proxy: Option<Arc<proxy::Target>>,
+    ) -> Result<Checkout<B>, Error> {
         let connected = match &self.layered {
-            None => self.connector.connect(origin_of(uri)).await?,
+            None => self.connector.connect_via(origin_of(uri), proxy).await?,
             Some(layered) => {
                 use tower::ServiceExt as _;
-                layered
-                    .clone()
-                    .oneshot(origin_of(uri))
+                connect::CHOSEN_PROXY
+                    .scope(proxy, layered.clone().oneshot(origin_of(uri)))
                     .await
                     .map_err(connect_layer_error)?
             }
@@ -853,9 +877,12 @@ where
                         host = uri.authority().map_or("", |a| a.as_str()),
                         scheme = uri.scheme_str().unwrap_or(""),
                     );
-                    let checkout = tracing::Instrument::instrument(self.connect(slot, &uri), span)
-                        .await
-                        .map_err(|e| e.with_uri(&uri))?;
+                    let checkout = tracing::Instrument::instrument(
+                        self.connect(slot, &uri, route.proxy.clone()),
+                        span,
+                    )
+                    .await
+                    .map_err(|e| e.with_uri(&uri))?;
                     checkout
                 }
             };

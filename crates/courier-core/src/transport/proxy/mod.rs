@@ -91,8 +91,9 @@ impl Proxy {
 
     /// Decide per request: `fun` gets the request's URL and names a proxy, or `None` to let the next
     /// proxy (or none) decide. A URL `fun` returns that is not a valid proxy fails that request with a
-    /// builder error. `fun` is asked for each request and again when a connection is opened for it,
-    /// so it should answer the same for the same origin.
+    /// builder error. `fun` is asked once for each request; a connection opened for the request goes
+    /// through the proxy it named (pooled apart from the connections of other proxies and of direct
+    /// requests), so it may decide by path too.
     ///
     /// ```
     /// use courier_core::transport::Proxy;

@@ -7,7 +7,9 @@ use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 
 /// Hosts that bypass a proxy: comma-separated names (matching subdomains too, with or without a
-/// leading `.`), IP addresses, CIDR ranges, or `*` for all (curl's rules).
+/// leading `.`), IP addresses (IPv6 with or without brackets), CIDR ranges, or `*` for all (curl's
+/// rules). An entry's port (`host:8080`, `[::1]:8080`) is ignored: the entry matches the host on every
+/// port.
 ///
 /// ```
 /// use courier_core::transport::{NoProxy, Proxy};
@@ -30,12 +32,13 @@ pub struct NoProxy {
 const UNUSED_PROXY: &str = "http://no-proxy.invalid";
 
 impl NoProxy {
-    /// The list in `NO_PROXY` (or `no_proxy`); `None` when neither is set to a non-empty list.
+    /// The list in `NO_PROXY` (or, when that is unset or empty, `no_proxy`); `None` when neither
+    /// names anything.
     pub fn from_env() -> Option<NoProxy> {
-        let list = std::env::var("NO_PROXY")
-            .or_else(|_| std::env::var("no_proxy"))
-            .ok()?;
-        NoProxy::from_string(&list)
+        ["NO_PROXY", "no_proxy"]
+            .iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .find_map(|list| NoProxy::from_string(&list))
     }
 
     /// A list in `NO_PROXY` syntax; `None` when it names nothing.
@@ -43,9 +46,10 @@ impl NoProxy {
         if list.split(',').all(|part| part.trim().is_empty()) {
             return None;
         }
+        let entries: Vec<&str> = list.split(',').map(|e| without_port(e.trim())).collect();
         let matcher = Matcher::builder()
             .all(UNUSED_PROXY.to_owned())
-            .no(list.to_owned())
+            .no(entries.join(","))
             .build();
         Some(NoProxy {
             list: list.into(),
@@ -56,6 +60,24 @@ impl NoProxy {
     /// True when `uri`'s host is on the list.
     pub(crate) fn contains(&self, uri: &Uri) -> bool {
         self.matcher.intercept(uri).is_none()
+    }
+}
+
+/// One entry as the matcher takes it: `[::1]` and `[::1]:8080` become `::1`, `host:8080` becomes
+/// `host`; a bare IPv6 address or range (several colons) is left as it is.
+fn without_port(entry: &str) -> &str {
+    if let Some(rest) = entry.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
+    }
+    match entry.rsplit_once(':') {
+        Some((host, port))
+            if !host.contains(':')
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            host
+        }
+        _ => entry,
     }
 }
 
@@ -87,5 +109,28 @@ mod tests {
         assert!(NoProxy::from_string("*")
             .unwrap()
             .contains(&"http://any.test/".parse().unwrap()));
+    }
+
+    #[test]
+    fn ports_and_brackets_are_stripped() {
+        let no =
+            NoProxy::from_string("a.test:8080, [::1], [fe80::1]:443, 127.0.0.2:80, ::2").unwrap();
+        let cases = [
+            ("http://a.test/", true),
+            ("http://a.test:8080/", true),
+            ("http://sub.a.test:9/", true),
+            ("http://b.test:8080/", false),
+            ("http://[::1]:3128/", true),
+            ("http://[fe80::1]/", true),
+            ("http://127.0.0.2:8080/", true),
+            ("http://[::2]/", true),
+            ("http://[::3]/", false),
+        ];
+        for (uri, expected) in cases {
+            assert_eq!(no.contains(&uri.parse().unwrap()), expected, "{uri}");
+        }
+        assert_eq!(without_port("::1/128"), "::1/128");
+        assert_eq!(without_port("10.0.0.0/8"), "10.0.0.0/8");
+        assert_eq!(without_port("host:"), "host:");
     }
 }

@@ -2,10 +2,12 @@
 //! resolved here (by the client's own resolver, overrides included), SOCKS4a and SOCKS5h with the
 //! destination's name sent to the proxy; SOCKS5 with username and password when given.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use tokio::net::TcpStream;
 use tokio_socks::tcp::{Socks4Stream, Socks5Stream};
+use tokio_socks::TargetAddr;
 
 use super::{Kind, Target};
 use crate::error::Error;
@@ -15,52 +17,90 @@ use crate::transport::dns::Resolver;
 /// (`url_port`, else `default_port`, or, resolved here, an override's own port as for a direct
 /// connection); on success the stream leads to the destination. The error never names the
 /// credentials.
-pub(crate) async fn handshake(
+///
+/// Resolved here (SOCKS4, SOCKS5), the addresses are tried in order: when the proxy cannot reach
+/// one, a new connection to the proxy (`reconnect`) asks for the next. SOCKS4 carries IPv4 only, so
+/// a destination with only IPv6 addresses is a connect error (the name did resolve).
+pub(crate) async fn handshake<F, Fut>(
     stream: TcpStream,
     proxy: &Target,
     host: &str,
     (url_port, default_port): (Option<u16>, u16),
     resolver: &Resolver,
-) -> Result<TcpStream, Error> {
+    reconnect: F,
+) -> Result<TcpStream, Error>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<TcpStream, Error>>,
+{
     let port = url_port.unwrap_or(default_port);
-    let local = |v4_only: bool| async move {
-        let addrs = resolver.resolve(host, url_port, default_port).await?;
-        addrs
-            .into_iter()
-            .find(|addr: &SocketAddr| addr.is_ipv4() || !v4_only)
-            .ok_or_else(|| Error::dns(format!("SOCKS4 needs an IPv4 address for {host:?}")))
-    };
-    let result = match proxy.kind {
-        Kind::Socks4 => {
-            let addr = local(true).await?;
-            Socks4Stream::connect_with_socket(stream, addr)
-                .await
-                .map(Socks4Stream::into_inner)
+    if matches!(proxy.kind, Kind::Socks4a | Kind::Socks5h) {
+        return connect(stream, proxy, TargetAddr::Domain(host.into(), port))
+            .await
+            .map_err(|e| Error::connect(SocksError(e)));
+    }
+    let v4_only = proxy.kind == Kind::Socks4;
+    let addrs: Vec<SocketAddr> = resolver
+        .resolve(host, url_port, default_port)
+        .await?
+        .into_iter()
+        .filter(|addr| addr.is_ipv4() || !v4_only)
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::connect(format!(
+            "SOCKS4 carries IPv4 only, and {host:?} has no IPv4 address (use socks4a:// or socks5://)"
+        )));
+    }
+    let mut stream = Some(stream);
+    let last = addrs.len() - 1;
+    for (i, addr) in addrs.into_iter().enumerate() {
+        let conn = match stream.take() {
+            Some(first) => first,
+            None => reconnect().await?,
+        };
+        match connect(conn, proxy, TargetAddr::Ip(addr)).await {
+            Err(err) if i < last && unreachable(&err) => {
+                tracing::debug!(%addr, "the SOCKS proxy could not reach this address; trying the next");
+            }
+            result => return result.map_err(|e| Error::connect(SocksError(e))),
         }
-        Kind::Socks4a => Socks4Stream::connect_with_socket(stream, (host, port))
+    }
+    unreachable!("the last address returns")
+}
+
+/// The proxy answered that it could not reach the address (not a protocol or credentials failure):
+/// another address of the same name may do.
+fn unreachable(err: &tokio_socks::Error) -> bool {
+    use tokio_socks::Error as E;
+    matches!(
+        err,
+        E::GeneralSocksServerFailure
+            | E::NetworkUnreachable
+            | E::HostUnreachable
+            | E::ConnectionRefused
+            | E::TtlExpired
+    )
+}
+
+/// One `CONNECT` through the proxy at the other end of `stream`.
+async fn connect(
+    stream: TcpStream,
+    proxy: &Target,
+    target: TargetAddr<'_>,
+) -> Result<TcpStream, tokio_socks::Error> {
+    match (proxy.kind, &proxy.socks_auth) {
+        (Kind::Socks4 | Kind::Socks4a, _) => Socks4Stream::connect_with_socket(stream, target)
             .await
             .map(Socks4Stream::into_inner),
-        Kind::Socks5 | Kind::Socks5h => {
-            let result = match (proxy.kind, &proxy.socks_auth) {
-                (Kind::Socks5, Some((user, pass))) => {
-                    let addr = local(false).await?;
-                    Socks5Stream::connect_with_password_and_socket(stream, addr, user, pass).await
-                }
-                (Kind::Socks5, None) => {
-                    let addr = local(false).await?;
-                    Socks5Stream::connect_with_socket(stream, addr).await
-                }
-                (_, Some((user, pass))) => {
-                    Socks5Stream::connect_with_password_and_socket(stream, (host, port), user, pass)
-                        .await
-                }
-                (_, None) => Socks5Stream::connect_with_socket(stream, (host, port)).await,
-            };
-            result.map(Socks5Stream::into_inner)
+        (_, Some((user, pass))) => {
+            Socks5Stream::connect_with_password_and_socket(stream, target, user, pass)
+                .await
+                .map(Socks5Stream::into_inner)
         }
-        Kind::Http | Kind::Https => unreachable!("only SOCKS proxies come here"),
-    };
-    result.map_err(|e| Error::connect(SocksError(e)))
+        (_, None) => Socks5Stream::connect_with_socket(stream, target)
+            .await
+            .map(Socks5Stream::into_inner),
+    }
 }
 
 /// A SOCKS failure, saying so.

@@ -42,10 +42,11 @@ where
     stream.write_all(&head).await?;
     stream.flush().await?;
 
-    // Read byte runs until the blank line; the proxy sends nothing after it until we speak (TLS), so
-    // nothing of the tunnel is consumed here.
+    // Read byte runs until the blank line. After a 2xx the proxy sends nothing until we speak (TLS),
+    // so nothing of the tunnel is consumed here; a refusal may come with a body (Squid's HTML page),
+    // which is ignored: the status is the answer.
     let mut buf = Vec::with_capacity(256);
-    loop {
+    let head_end = loop {
         let mut chunk = [0u8; 512];
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -54,15 +55,11 @@ where
                 "proxy closed the connection during CONNECT",
             ));
         }
+        // Search from just before the new bytes: the blank line may straddle two reads.
+        let from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            if end + 4 != buf.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "proxy sent data after its CONNECT response",
-                ));
-            }
-            break;
+        if let Some(at) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+            break from + at + 4;
         }
         if buf.len() > MAX_TUNNEL_HEAD {
             return Err(io::Error::new(
@@ -70,14 +67,22 @@ where
                 "proxy CONNECT response head too large",
             ));
         }
-    }
+    };
     let status_line = buf.split(|&b| b == b'\r').next().unwrap_or_default();
     let status_line = String::from_utf8_lossy(status_line);
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
     let code = parts.next().and_then(|c| c.parse::<u16>().ok());
     match code {
-        Some(code) if version.starts_with("HTTP/1.") && (200..300).contains(&code) => Ok(()),
+        Some(code) if version.starts_with("HTTP/1.") && (200..300).contains(&code) => {
+            if head_end != buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "proxy sent data after its CONNECT response",
+                ));
+            }
+            Ok(())
+        }
         Some(407) => Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             "proxy authentication required (407)",
