@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, REFERER};
 use courier::redirect::Policy;
+use courier::retry::RetryPolicy;
 use courier::{Certificate, Client, Method, NoProxy, Proxy, Response, Version};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -56,20 +57,61 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     if args.http2_prior_knowledge {
         builder = builder.http2_prior_knowledge();
     }
+    if let Some(retries) = args.retry {
+        let mut policy = RetryPolicy::new().max_retries(retries);
+        if let Some(secs) = args.retry_delay {
+            let delay = seconds(secs, "--retry-delay")?;
+            policy = policy.backoff(delay, delay);
+        }
+        if args.retry_all_errors {
+            policy = policy.retry_timeouts(true).retry_non_idempotent(true);
+        }
+        builder = builder.retry(policy);
+    }
     if !args.compressed {
         // Like curl: without --compressed, ask for no coding and show the bytes as sent.
         builder = builder.no_decompression();
     }
     let client = builder.build()?;
 
+    let data = form_data(&args).await?;
     let method = match &args.method {
         Some(method) => Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("invalid method {method:?}"))?,
         None if args.head => Method::HEAD,
-        None if args.data.is_some() || args.json.is_some() => Method::POST,
+        None if args.get => Method::GET,
+        None if data.is_some() || args.json.is_some() || !args.form.is_empty() => Method::POST,
         None => Method::GET,
     };
-    let mut request = client.request(method, args.url.as_str());
+    let mut url =
+        courier::Url::parse(&args.url).map_err(|e| format!("invalid URL {:?}: {e}", args.url))?;
+    let data = match data {
+        // -G: the data is the query string (appended to any the URL has).
+        Some(data) if args.get => {
+            let query = match url.query() {
+                Some(existing) if !existing.is_empty() => {
+                    format!("{existing}&{}", String::from_utf8_lossy(&data))
+                }
+                _ => String::from_utf8_lossy(&data).into_owned(),
+            };
+            url.set_query(Some(&query));
+            None
+        }
+        other => other,
+    };
+    let mut request = client.request(method, url);
+    if let Some(cookie) = &args.cookie {
+        if !cookie.contains('=') {
+            return Err(format!(
+                "-b {cookie:?}: cookie files are not supported yet; give name=value pairs"
+            )
+            .into());
+        }
+        request = request.header(courier::header::COOKIE, cookie.as_str());
+    }
+    if !args.form.is_empty() {
+        request = request.multipart(multipart_form(&args.form).await?);
+    }
     if let Some(user) = &args.user {
         let (name, password) = match user.split_once(':') {
             Some((name, password)) => (name, password),
@@ -88,14 +130,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         has_accept |= name == ACCEPT;
         request = request.header(name, value);
     }
-    if let Some(data) = &args.data {
-        let body = match data.strip_prefix('@') {
-            Some("-") => read_stdin().await?,
-            Some(path) => tokio::fs::read(path)
-                .await
-                .map_err(|e| format!("cannot read {path}: {e}"))?,
-            None => data.clone().into_bytes(),
-        };
+    if let Some(body) = data {
         if !has_content_type {
             request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
@@ -148,6 +183,67 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         stdout.flush().await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The form body of -d (a literal, `@FILE` or `@-` for stdin) and --data-urlencode, joined with `&`
+/// as curl joins them; `None` when there is none.
+async fn form_data(args: &GetArgs) -> Result<Option<Vec<u8>>, CliError> {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    if let Some(data) = &args.data {
+        parts.push(match data.strip_prefix('@') {
+            Some("-") => read_stdin().await?,
+            Some(path) => read_file(path).await?,
+            None => data.clone().into_bytes(),
+        });
+    }
+    for item in &args.data_urlencode {
+        let encode = |bytes: &[u8]| {
+            percent_encoding::percent_encode(bytes, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        // curl's forms: `name=content`, `=content`, `name@file`, `@file`, or plain `content`.
+        let part = if let Some((name, value)) = item.split_once('=') {
+            if name.is_empty() {
+                encode(value.as_bytes())
+            } else {
+                format!("{name}={}", encode(value.as_bytes()))
+            }
+        } else if let Some((name, path)) = item.split_once('@') {
+            let content = encode(&read_file(path).await?);
+            if name.is_empty() {
+                content
+            } else {
+                format!("{name}={content}")
+            }
+        } else {
+            encode(item.as_bytes())
+        };
+        parts.push(part.into_bytes());
+    }
+    Ok((!parts.is_empty()).then(|| parts.join(&b'&')))
+}
+
+/// A multipart form of -F fields: `name=value`, or `name=@FILE` for a file upload.
+async fn multipart_form(fields: &[String]) -> Result<courier::multipart::Form, CliError> {
+    let mut form = courier::multipart::Form::new();
+    for field in fields {
+        let (name, value) = field
+            .split_once('=')
+            .ok_or_else(|| format!("-F {field:?}: expected name=value or name=@file"))?;
+        form = match value.strip_prefix('@') {
+            Some(path) => form
+                .file(name.to_owned(), path)
+                .await
+                .map_err(|e| format!("cannot read {path}: {e}"))?,
+            None => form.text(name.to_owned(), value.to_owned()),
+        };
+    }
+    Ok(form)
+}
+
+async fn read_file(path: &str) -> Result<Vec<u8>, CliError> {
+    Ok(tokio::fs::read(path)
+        .await
+        .map_err(|e| format!("cannot read {path}: {e}"))?)
 }
 
 /// A timeout given in (fractional) seconds, as curl takes them.

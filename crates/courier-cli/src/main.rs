@@ -55,10 +55,42 @@ pub(crate) struct GetArgs {
     #[arg(
         short = 'd',
         long = "data",
+        visible_aliases = ["data-binary", "data-raw"],
         value_name = "DATA",
         conflicts_with = "json"
     )]
     pub(crate) data: Option<String>,
+    /// Form data, URL-encoded: `name=value`, `=value`, `name@FILE` or `@FILE`; repeat for more
+    /// (joined with `&`, after -d's).
+    #[arg(long = "data-urlencode", value_name = "DATA", conflicts_with = "json")]
+    pub(crate) data_urlencode: Vec<String>,
+    /// Send the -d / --data-urlencode data as the URL's query string in a GET, as curl's -G.
+    #[arg(short = 'G', long = "get")]
+    pub(crate) get: bool,
+    /// A multipart form field, `name=value` or `name=@FILE` (a file upload); repeat for more.
+    #[arg(short = 'F', long = "form", value_name = "NAME=VALUE", conflicts_with_all = ["data", "json"])]
+    pub(crate) form: Vec<String>,
+    /// Cookies to send, `name=value; name2=value2`.
+    #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE")]
+    pub(crate) cookie: Option<String>,
+    /// Retry up to N times on transient failures (connection resets and refusals, 429, 503).
+    #[arg(long = "retry", value_name = "N")]
+    pub(crate) retry: Option<u32>,
+    /// Wait SECONDS between retries (instead of exponential backoff).
+    #[arg(long = "retry-delay", value_name = "SECONDS", requires = "retry")]
+    pub(crate) retry_delay: Option<f64>,
+    /// Retry on any error, timeouts included, and for any method.
+    #[arg(long = "retry-all-errors", requires = "retry")]
+    pub(crate) retry_all_errors: bool,
+    /// Print no error message (exit status only), unless -S.
+    #[arg(short = 's', long = "silent")]
+    pub(crate) silent: bool,
+    /// With -s, still print error messages.
+    #[arg(short = 'S', long = "show-error")]
+    pub(crate) show_error: bool,
+    /// Use HTTP/2 when the server offers it (the default; accepted for curl's habit).
+    #[arg(long = "http2")]
+    pub(crate) http2: bool,
     /// Send JSON as the body, with `Content-Type` and `Accept: application/json`.
     #[arg(long, value_name = "JSON")]
     pub(crate) json: Option<String>,
@@ -166,6 +198,7 @@ pub(crate) struct DownloadArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let quiet = matches!(&cli.command, Command::Get(args) if args.silent && !args.show_error);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -186,7 +219,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // `{:#}`: Courier's errors add their causes, so the message says why as well as what.
-            eprintln!("courier: {err:#}");
+            if !quiet {
+                eprintln!("courier: {err:#}");
+            }
             ExitCode::from(exit_code(&*err))
         }
     }

@@ -721,3 +721,113 @@ async fn remote_name_writes_the_file_named_like_the_url() {
     );
     assert!(stdout(&output).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_puts_urlencoded_data_in_the_query_and_cookies_go_as_given() {
+    let server = TestServer::echo().await;
+    let output = courier(args(&[
+        "get",
+        "-G",
+        &server.url("/search?lang=en"),
+        "-d",
+        "page=2",
+        "--data-urlencode",
+        "q=tea & cake",
+        "-b",
+        "session=abc; theme=dark",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seen = server.last_request();
+    assert_eq!(seen.method, "GET");
+    assert_eq!(seen.query(), Some("lang=en&page=2&q=tea%20%26%20cake"));
+    assert_eq!(seen.header("cookie"), Some("session=abc; theme=dark"));
+
+    // Without -G the same data is a POSTed form.
+    let output = courier(args(&[
+        "get",
+        &server.url("/form"),
+        "--data-urlencode",
+        "note=a+b",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seen = server.last_request();
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.body, "note=a%2Bb");
+    assert_eq!(
+        seen.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_fields_and_files_go_as_multipart() {
+    let server = TestServer::echo().await;
+    let dir = TempDir::new("form");
+    std::fs::write(dir.path("notes.txt"), "file content").unwrap();
+    let file_field = format!("upload=@{}", dir.arg("notes.txt"));
+    let output = courier(args(&[
+        "get",
+        &server.url("/upload"),
+        "-F",
+        "title=report",
+        "-F",
+        &file_field,
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seen = server.last_request();
+    assert_eq!(seen.method, "POST");
+    assert!(seen
+        .header("content-type")
+        .unwrap()
+        .starts_with("multipart/form-data; boundary="));
+    let body = String::from_utf8_lossy(&seen.body).into_owned();
+    assert!(body.contains("name=\"title\"\r\n\r\nreport\r\n"), "{body}");
+    assert!(body.contains("filename=\"notes.txt\""), "{body}");
+    assert!(body.contains("file content"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_tries_again_after_503_and_silent_hides_errors() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let server = TestServer::start(move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n < 2 {
+                respond(503, "busy")
+            } else {
+                respond(200, "finally")
+            }
+        }
+    })
+    .await;
+    let output = courier(args(&[
+        "get",
+        "--retry",
+        "3",
+        "--retry-delay",
+        "0.05",
+        &server.url("/"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "finally");
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+
+    // -s: a failure has its exit status and no message; -sS shows it again.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let silent = courier(args(&["get", "-s", &url])).await;
+    assert_eq!(silent.status.code(), Some(7));
+    assert_eq!(stderr(&silent), "");
+    let shown = courier(args(&["get", "-sS", &url])).await;
+    assert_eq!(shown.status.code(), Some(7));
+    assert!(stderr(&shown).starts_with("courier: error connecting"));
+}
