@@ -3,8 +3,10 @@
 use std::process::ExitCode;
 
 use courier::cache::Cache;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use courier::cookie::Jar;
 use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, REFERER};
 use courier::redirect::Policy;
 use courier::retry::RetryPolicy;
@@ -57,6 +59,21 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     if args.http2_prior_knowledge {
         builder = builder.http2_prior_knowledge();
     }
+    // The cookie engine: on with a cookie file to read (-b FILE) or to write (-c FILE).
+    let cookie_file = args.cookie.as_deref().filter(|c| !c.contains('='));
+    let jar = (cookie_file.is_some() || args.cookie_jar.is_some()).then(|| Arc::new(Jar::new()));
+    if let Some(jar) = &jar {
+        if let Some(path) = cookie_file {
+            let text = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            let loaded = if text.trim_ascii_start().starts_with(b"[") {
+                jar.load_json(text.as_slice())
+            } else {
+                jar.load_netscape(text.as_slice())
+            };
+            loaded.map_err(|e| format!("cannot read cookies from {path}: {e}"))?;
+        }
+        builder = builder.cookie_provider(jar.clone());
+    }
     if let Some(retries) = args.retry {
         let mut policy = RetryPolicy::new().max_retries(retries);
         if let Some(secs) = args.retry_delay {
@@ -100,14 +117,8 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         other => other,
     };
     let mut request = client.request(method, url);
-    if let Some(cookie) = &args.cookie {
-        if !cookie.contains('=') {
-            return Err(format!(
-                "-b {cookie:?}: cookie files are not supported yet; give name=value pairs"
-            )
-            .into());
-        }
-        request = request.header(courier::header::COOKIE, cookie.as_str());
+    if let Some(cookie) = args.cookie.as_deref().filter(|c| c.contains('=')) {
+        request = request.header(courier::header::COOKIE, cookie);
     }
     if !args.form.is_empty() {
         request = request.multipart(multipart_form(&args.form).await?);
@@ -176,6 +187,16 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
         None => write_response(response, include, &mut tokio::io::stdout()).await?,
     };
+    if let (Some(path), Some(jar)) = (&args.cookie_jar, &jar) {
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let written = if path.extension().is_some_and(|e| e == "json") {
+            jar.save_json_incl_session(file)
+        } else {
+            jar.save_netscape(file)
+        };
+        written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     if let (Some(format), Some(facts)) = (&args.write_out, facts) {
         let text = facts.finish(written, started.elapsed()).render(format);
         let mut stdout = tokio::io::stdout();

@@ -70,9 +70,14 @@ pub(crate) struct GetArgs {
     /// A multipart form field, `name=value` or `name=@FILE` (a file upload); repeat for more.
     #[arg(short = 'F', long = "form", value_name = "NAME=VALUE", conflicts_with_all = ["data", "json"])]
     pub(crate) form: Vec<String>,
-    /// Cookies to send, `name=value; name2=value2`.
-    #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE")]
+    /// Cookies to send: `name=value; name2=value2`, or a cookie file to start from (curl's Netscape
+    /// format, or Courier's JSON), which also turns the cookie engine on.
+    #[arg(short = 'b', long = "cookie", value_name = "NAME=VALUE|FILE")]
     pub(crate) cookie: Option<String>,
+    /// After the transfer, write every cookie to FILE in curl's Netscape format (JSON if FILE ends
+    /// with `.json`).
+    #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
+    pub(crate) cookie_jar: Option<PathBuf>,
     /// Retry up to N times on transient failures (connection resets and refusals, 429, 503).
     #[arg(long = "retry", value_name = "N")]
     pub(crate) retry: Option<u32>,

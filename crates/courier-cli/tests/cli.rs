@@ -831,3 +831,50 @@ async fn retry_tries_again_after_503_and_silent_hides_errors() {
     assert_eq!(shown.status.code(), Some(7));
     assert!(stderr(&shown).starts_with("courier: error connecting"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_jar_files_are_written_and_read_in_curls_format() {
+    let server = TestServer::start(|req| async move {
+        match req.path() {
+            "/login" => http::Response::builder()
+                .header("set-cookie", "session=s3; Path=/; HttpOnly")
+                .header("set-cookie", "theme=dark; Path=/; Max-Age=3600")
+                .body(full("welcome"))
+                .unwrap(),
+            _ => respond(200, req.header("cookie").unwrap_or("no cookies").to_owned()),
+        }
+    })
+    .await;
+    let dir = TempDir::new("cookies");
+    let jar = dir.arg("jar.txt");
+
+    let output = courier(args(&["get", "-c", &jar, &server.url("/login")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&jar).unwrap();
+    assert!(text.starts_with("# Netscape HTTP Cookie File\n"), "{text}");
+    assert!(
+        text.contains("#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\ts3\n"),
+        "{text}"
+    );
+    assert!(text.contains("\ttheme\tdark\n"), "{text}");
+
+    // Read back with -b FILE: both cookies are sent.
+    let output = courier(args(&["get", "-b", &jar, &server.url("/page")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "session=s3; theme=dark");
+
+    // A file curl wrote by hand, with a leading-dot domain and a comment.
+    std::fs::write(
+        dir.path("curl.txt"),
+        "# Netscape HTTP Cookie File\n.127.0.0.1\tTRUE\t/\tFALSE\t0\tfrom\tcurl\n",
+    )
+    .unwrap();
+    let output = courier(args(&[
+        "get",
+        "-b",
+        &dir.arg("curl.txt"),
+        &server.url("/page"),
+    ]))
+    .await;
+    assert_eq!(stdout(&output), "from=curl");
+}

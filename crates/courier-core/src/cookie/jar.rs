@@ -580,6 +580,113 @@ impl Jar {
     }
 }
 
+impl Jar {
+    /// Writes every unexpired cookie, session cookies included, in the Netscape cookie-file format
+    /// curl and wget read and write (`curl -b FILE` / `-c FILE`): one tab-separated line per cookie,
+    /// `#HttpOnly_` before the domain of HttpOnly cookies, expiry 0 for session cookies.
+    ///
+    /// ```
+    /// # use courier_core::cookie::Jar;
+    /// let jar = Jar::new();
+    /// let url = url::Url::parse("http://127.0.0.1/").unwrap();
+    /// jar.add_cookie_str("id=7; Path=/; HttpOnly", &url);
+    /// let mut file = Vec::new();
+    /// jar.save_netscape(&mut file).unwrap();
+    /// let text = String::from_utf8(file).unwrap();
+    /// assert!(text.ends_with("#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tid\t7\n"));
+    ///
+    /// let restored = Jar::new();
+    /// assert_eq!(restored.load_netscape(text.as_bytes()).unwrap(), 1);
+    /// assert_eq!(restored.cookie_header(&url).unwrap(), "id=7");
+    /// ```
+    pub fn save_netscape<W: io::Write>(&self, mut writer: W) -> io::Result<()> {
+        let now = self.now();
+        let cookies: Vec<StoredCookie> = {
+            let mut store = self.lock();
+            store.remove_expired(now);
+            store.all_by_creation().into_iter().cloned().collect()
+        };
+        writer
+            .write_all(b"# Netscape HTTP Cookie File\n# Written by Courier; curl reads it.\n\n")?;
+        for c in cookies {
+            let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
+            let domain = if c.host_only {
+                c.domain.clone()
+            } else {
+                format!(".{}", c.domain)
+            };
+            writeln!(
+                writer,
+                "{}{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                if c.http_only { "#HttpOnly_" } else { "" },
+                domain,
+                flag(!c.host_only),
+                c.path,
+                flag(c.secure),
+                c.expires.unwrap_or(0).max(0),
+                c.name,
+                c.value
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Reads a Netscape cookie file (as [`Jar::save_netscape`], curl and wget write them) into this
+    /// jar. Comment and blank lines are skipped, as are lines that are not seven tab-separated fields
+    /// and cookies that are expired or that no `Set-Cookie` could have produced. Returns how many were
+    /// loaded.
+    ///
+    /// # Errors
+    /// When reading fails.
+    pub fn load_netscape<R: io::Read>(&self, mut reader: R) -> io::Result<usize> {
+        let mut text = String::new();
+        reader.read_to_string(&mut text)?;
+        let now = self.now();
+        let mut store = self.lock();
+        let mut loaded = 0;
+        for line in text.lines() {
+            let (http_only, line) = match line.strip_prefix("#HttpOnly_") {
+                Some(rest) => (true, rest),
+                None if line.starts_with('#') || line.trim().is_empty() => continue,
+                None => (false, line),
+            };
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [domain, subdomains, path, secure, expires, name, value] = fields[..] else {
+                continue;
+            };
+            let host_only = !subdomains.eq_ignore_ascii_case("TRUE");
+            let domain = domain.trim_start_matches('.').to_ascii_lowercase();
+            let expires = match expires.parse::<i64>() {
+                Ok(0) => None,
+                Ok(t) => Some(t),
+                Err(_) => continue,
+            };
+            let cookie = StoredCookie {
+                name: name.to_owned(),
+                value: value.to_owned(),
+                domain,
+                path: path.to_owned(),
+                host_only,
+                secure: secure.eq_ignore_ascii_case("TRUE"),
+                http_only,
+                expires,
+                creation: now,
+                created_tick: 0,
+                used_tick: 0,
+            };
+            if cookie.is_expired(now) || !is_loadable(&cookie) {
+                continue;
+            }
+            let is_ip =
+                url::Host::parse(&cookie.domain).is_ok_and(|h| !matches!(h, url::Host::Domain(_)));
+            let group = group_key(&cookie.domain, is_ip).to_owned();
+            store.insert(&group, cookie, now);
+            loaded += 1;
+        }
+        Ok(loaded)
+    }
+}
+
 /// Whether a cookie read from JSON is one the parser could have stored, so the `Cookie` header built
 /// from it stays valid.
 fn is_loadable(c: &StoredCookie) -> bool {
