@@ -48,6 +48,17 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
             builder = builder.add_root_certificate(certificate);
         }
     }
+    if let Some(cert) = &args.cert {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let mut pem = read(cert)?;
+        if let Some(key) = &args.key {
+            pem.push(b'\n');
+            pem.extend_from_slice(&read(key)?);
+        }
+        builder = builder.identity(courier::Identity::from_pem(&pem)?);
+    }
     if let Some(url) = &args.proxy {
         let proxy = Proxy::all(url.as_str())?
             .no_proxy(args.noproxy.as_deref().and_then(NoProxy::from_string));

@@ -148,6 +148,12 @@ pub(crate) struct GetArgs {
     /// Trust the CA certificates in this PEM file (besides the system's).
     #[arg(long = "cacert", value_name = "FILE")]
     pub(crate) cacert: Option<PathBuf>,
+    /// A client certificate for mutual TLS, PEM (with its key, unless --key names the key file).
+    #[arg(short = 'E', long = "cert", value_name = "FILE")]
+    pub(crate) cert: Option<PathBuf>,
+    /// The private key of --cert, PEM.
+    #[arg(long = "key", value_name = "FILE", requires = "cert")]
+    pub(crate) key: Option<PathBuf>,
     /// Use this proxy (`http://`, `https://`, `socks5h://`, ...), as curl's -x.
     #[arg(short = 'x', long = "proxy", value_name = "URL")]
     pub(crate) proxy: Option<String>,

@@ -878,3 +878,45 @@ async fn cookie_jar_files_are_written_and_read_in_curls_format() {
     .await;
     assert_eq!(stdout(&output), "from=curl");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cacert_and_cert_with_key_make_mutual_tls_work() {
+    use courier_testkit::tls::{ServerTls, TestCerts};
+    let certs = TestCerts::generate(&["localhost", "127.0.0.1"]);
+    let identity = certs.client_identity_pem();
+    let server = TestServer::builder()
+        .tls_certs(certs)
+        .tls_options(ServerTls {
+            require_client_cert: true,
+            ..ServerTls::default()
+        })
+        .start(|_| async { respond(200, "secret") })
+        .await;
+    let dir = TempDir::new("mtls");
+    std::fs::write(dir.path("ca.pem"), server.ca_pem()).unwrap();
+    let key_at = identity.find("-----BEGIN PRIVATE KEY").unwrap();
+    std::fs::write(dir.path("client.pem"), &identity[..key_at]).unwrap();
+    std::fs::write(dir.path("client.key"), &identity[key_at..]).unwrap();
+
+    let url = server.url("/");
+    let output = courier(args(&[
+        "get",
+        "--cacert",
+        &dir.arg("ca.pem"),
+        "--cert",
+        &dir.arg("client.pem"),
+        "--key",
+        &dir.arg("client.key"),
+        &url,
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "secret");
+
+    // Without the certificate the server refuses; without --cacert the server is not trusted.
+    let output = courier(args(&["get", "--cacert", &dir.arg("ca.pem"), &url])).await;
+    assert!(!output.status.success());
+    let output = courier(args(&["get", &url])).await;
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert_eq!(server.requests().len(), 1);
+}
