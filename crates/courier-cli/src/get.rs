@@ -127,6 +127,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
         other => other,
     };
+    let url_for_name = url.clone();
     let mut request = client.request(method, url);
     if let Some(cookie) = args.cookie.as_deref().filter(|c| c.contains('=')) {
         request = request.header(courier::header::COOKIE, cookie);
@@ -168,6 +169,29 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         request = request.body(json.clone());
     }
 
+    let output = match (&args.output, args.remote_name) {
+        (Some(path), _) => Some(path.clone()),
+        (None, true) => Some(remote_name(&url_for_name)?),
+        (None, false) => None,
+    };
+    let limit = args.limit_rate.as_deref().map(parse_rate).transpose()?;
+    // -C -: ask for what the file lacks.
+    let resume_from = match (&args.continue_at, &output) {
+        (None, _) => None,
+        (Some(at), Some(path)) if at == "-" => std::fs::metadata(path)
+            .ok()
+            .map(|m| m.len())
+            .filter(|&len| len > 0),
+        (Some(at), Some(_)) => {
+            return Err(
+                format!("-C {at}: only '-C -' (resume from the file's size) is supported").into(),
+            )
+        }
+        (Some(_), None) => return Err("-C - needs -o FILE or -O".into()),
+    };
+    if let Some(from) = resume_from {
+        request = request.header(courier::header::RANGE, format!("bytes={from}-"));
+    }
     let started = Instant::now();
     let response = request.send().await?;
     let head_after = started.elapsed();
@@ -184,19 +208,15 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         .write_out
         .as_ref()
         .map(|_| crate::write_out::Facts::of(&response, head_after));
-    let output = match (&args.output, args.remote_name) {
-        (Some(path), _) => Some(path.clone()),
-        (None, true) => Some(remote_name(response.url())?),
-        (None, false) => None,
-    };
     let written = match &output {
         Some(path) => {
-            let mut file = tokio::fs::File::create(path)
-                .await
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            write_response(response, include, &mut file).await?
+            let Some(mut file) = open_output(path, resume_from, &response).await? else {
+                // Already complete: nothing to fetch, the file is left as it is.
+                return Ok(ExitCode::SUCCESS);
+            };
+            write_response(response, include, limit, &mut file).await?
         }
-        None => write_response(response, include, &mut tokio::io::stdout()).await?,
+        None => write_response(response, include, limit, &mut tokio::io::stdout()).await?,
     };
     if let (Some(path), Some(jar)) = (&args.cookie_jar, &jar) {
         let file = std::fs::File::create(path)
@@ -321,6 +341,7 @@ async fn read_stdin() -> Result<Vec<u8>, CliError> {
 async fn write_response<W>(
     mut response: Response,
     include: bool,
+    limit: Option<u64>,
     out: &mut W,
 ) -> Result<u64, CliError>
 where
@@ -350,17 +371,104 @@ where
         out.write_all(&head).await?;
     }
     let mut written = 0;
+    let started = Instant::now();
     while let Some(chunk) = response.chunk().await? {
         out.write_all(&chunk).await?;
         written += chunk.len() as u64;
+        // --limit-rate: not ahead of RATE on average; pausing the reads lets TCP slow the sender.
+        if let Some(rate) = limit {
+            let due = Duration::from_secs_f64(written as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
     }
     out.flush().await?;
     Ok(written)
 }
 
+/// The output file for a response: appended to for exactly the asked-for range, replaced for a whole
+/// body; `None` when the server says the file is already complete (416 to a resume).
+async fn open_output(
+    path: &std::path::Path,
+    resume_from: Option<u64>,
+    response: &Response,
+) -> Result<Option<tokio::fs::File>, CliError> {
+    let create = || async {
+        tokio::fs::File::create(path)
+            .await
+            .map_err(|e| CliError::from(format!("cannot create {}: {e}", path.display())))
+    };
+    let Some(from) = resume_from else {
+        return Ok(Some(create().await?));
+    };
+    match response.status().as_u16() {
+        206 => {
+            // Only bytes that continue the file exactly are appended: anything else would corrupt it.
+            let start = response
+                .headers()
+                .get(courier::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("bytes "))
+                .and_then(|v| v.split('-').next())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if start != Some(from) {
+                return Err(format!(
+                    "-C -: the server sent a range that does not continue {} at byte {from}",
+                    path.display()
+                )
+                .into());
+            }
+            let file = tokio::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .await
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            Ok(Some(file))
+        }
+        416 => Ok(None),
+        _ => Ok(Some(create().await?)),
+    }
+}
+
+/// curl's --limit-rate: a number of bytes per second, with `k`, `M` or `G` (1024-based).
+fn parse_rate(text: &str) -> Result<u64, CliError> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),
+        _ => (text, 'b'),
+    };
+    let factor: u64 = match unit {
+        'b' => 1,
+        'k' => 1024,
+        'm' => 1024 * 1024,
+        'g' => 1024 * 1024 * 1024,
+        _ => return Err(format!("--limit-rate {text:?}: use a number with k, M or G").into()),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("--limit-rate {text:?}: use a number with k, M or G"))?;
+    let rate = (value * factor as f64) as u64;
+    if rate == 0 {
+        return Err(format!("--limit-rate {text:?} must be positive").into());
+    }
+    Ok(rate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_take_curls_suffixes() {
+        assert_eq!(parse_rate("500").unwrap(), 500);
+        assert_eq!(parse_rate("100k").unwrap(), 102_400);
+        assert_eq!(parse_rate("1.5M").unwrap(), 1_572_864);
+        assert_eq!(parse_rate("2G").unwrap(), 2 * 1024 * 1024 * 1024);
+        assert!(parse_rate("0").is_err());
+        assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("10x").is_err());
+    }
 
     #[test]
     fn remote_names_come_from_the_last_segment() {

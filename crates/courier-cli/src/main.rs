@@ -166,6 +166,19 @@ pub(crate) struct GetArgs {
     /// Speak HTTP/2 from the first byte (no upgrade or ALPN needed).
     #[arg(long = "http2-prior-knowledge")]
     pub(crate) http2_prior_knowledge: bool,
+    /// Resume a transfer into the -o/-O file: `-C -` asks for the bytes after those the file has
+    /// (a `Range` request); the file is appended to only if the server answers with exactly that
+    /// range, replaced if it sends the whole body, left as it is if it is already complete.
+    #[arg(
+        short = 'C',
+        long = "continue-at",
+        value_name = "-",
+        allow_hyphen_values = true
+    )]
+    pub(crate) continue_at: Option<String>,
+    /// Read the body no faster than RATE bytes per second (`k`, `M`, `G` suffixes: 1024-based).
+    #[arg(long = "limit-rate", value_name = "RATE")]
+    pub(crate) limit_rate: Option<String>,
     /// Write the body to a file named like the URL's last path segment, in the current directory.
     #[arg(short = 'O', long = "remote-name", conflicts_with = "output")]
     pub(crate) remote_name: bool,

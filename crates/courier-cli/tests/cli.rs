@@ -920,3 +920,94 @@ async fn cacert_and_cert_with_key_make_mutual_tls_work() {
     assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_at_resumes_a_file_exactly_and_never_corrupts_it() {
+    let data = Bytes::from(
+        (0..100_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let ranged = {
+        let data = data.clone();
+        TestServer::start(move |req| {
+            let data = data.clone();
+            async move { serve_ranges(&req, &data, None) }
+        })
+        .await
+    };
+    let dir = TempDir::new("resume");
+    let file = dir.arg("data.bin");
+
+    // Half a file: the rest is fetched with a Range request and appended.
+    std::fs::write(&file, &data[..40_000]).unwrap();
+    let output = courier(args(&["get", "-C", "-", "-o", &file, &ranged.url("/d")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&file).unwrap(), data);
+    assert_eq!(ranged.last_request().header("range"), Some("bytes=40000-"));
+
+    // A complete file: the server answers 416 and the file is left alone.
+    let output = courier(args(&["get", "-C", "-", "-o", &file, &ranged.url("/d")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&file).unwrap(), data);
+
+    // A server that ignores Range sends the whole body: the file is replaced, not appended to.
+    let whole = {
+        let data = data.clone();
+        TestServer::start(move |_| {
+            let data = data.clone();
+            async move { respond(200, data) }
+        })
+        .await
+    };
+    std::fs::write(&file, &data[..10]).unwrap();
+    let output = courier(args(&["get", "-C", "-", "-o", &file, &whole.url("/d")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&file).unwrap(), data);
+
+    // A 206 for another range than asked: an error, and the file keeps what it had.
+    let wrong = TestServer::start(|_| async {
+        http::Response::builder()
+            .status(206)
+            .header("content-range", "bytes 0-9/100000")
+            .body(full(Bytes::from_static(b"0123456789")))
+            .unwrap()
+    })
+    .await;
+    std::fs::write(&file, &data[..500]).unwrap();
+    let output = courier(args(&["get", "-C", "-", "-o", &file, &wrong.url("/d")])).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("does not continue"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), &data[..500]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_rate_reads_no_faster_than_asked() {
+    let body = Bytes::from(vec![b'r'; 60 * 1024]);
+    let server = TestServer::start(move |_| {
+        let body = body.clone();
+        async move { respond(200, body) }
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let output = courier(args(&[
+        "get",
+        "--limit-rate",
+        "100k",
+        "-o",
+        "/dev/null",
+        &server.url("/"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    // 60 KiB at 100 KiB/s: at least 0.6 s (the first chunk may come at once, so allow for it).
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+}
