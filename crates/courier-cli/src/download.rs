@@ -37,7 +37,26 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
 
     let progress = Progress::new(jobs.len(), std::io::stderr().is_terminal());
     let events = progress.clone();
-    let downloader = Downloader::builder(Client::builder().build()?)
+    let mut builder = args.client.apply(Client::builder())?;
+    let mut headers = courier::header::HeaderMap::new();
+    for header in &args.headers {
+        let (name, value) = crate::get::parse_header(header)?;
+        headers.append(name, value);
+    }
+    if let Some(user) = &args.user {
+        let (name, password) = user.split_once(':').unwrap_or((user.as_str(), ""));
+        headers.insert(
+            courier::header::AUTHORIZATION,
+            courier_core::auth::basic_header(name, password),
+        );
+    }
+    if !headers.is_empty() {
+        builder = builder.default_headers(headers);
+    }
+    if let Some(secs) = args.timeout {
+        builder = builder.timeout(crate::get::seconds(secs, "--timeout")?);
+    }
+    let downloader = Downloader::builder(builder.build()?)
         .concurrency(args.jobs)
         .per_host(args.per_host)
         .segments(args.segments)

@@ -10,7 +10,7 @@ use courier::cookie::Jar;
 use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, REFERER};
 use courier::redirect::Policy;
 use courier::retry::RetryPolicy;
-use courier::{Certificate, Client, Method, NoProxy, Proxy, Response, Version};
+use courier::{Client, Method, Response, Version};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::{CliError, GetArgs};
@@ -29,47 +29,10 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     if let Some(dir) = &args.cache {
         builder = builder.cache(Cache::on_disk(dir)?);
     }
-    if let Some(agent) = &args.user_agent {
-        builder = builder.user_agent(agent.as_str());
-    }
     if let Some(secs) = args.max_time {
         builder = builder.timeout(seconds(secs, "--max-time")?);
     }
-    if let Some(secs) = args.connect_timeout {
-        builder = builder.connect_timeout(seconds(secs, "--connect-timeout")?);
-    }
-    if args.insecure {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    if let Some(path) = &args.cacert {
-        let pem =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        for certificate in Certificate::from_pem_bundle(&pem)? {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
-    if let Some(cert) = &args.cert {
-        let read = |path: &std::path::Path| {
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-        };
-        let mut pem = read(cert)?;
-        if let Some(key) = &args.key {
-            pem.push(b'\n');
-            pem.extend_from_slice(&read(key)?);
-        }
-        builder = builder.identity(courier::Identity::from_pem(&pem)?);
-    }
-    if let Some(url) = &args.proxy {
-        let proxy = Proxy::all(url.as_str())?
-            .no_proxy(args.noproxy.as_deref().and_then(NoProxy::from_string));
-        builder = builder.proxy(proxy);
-    }
-    if args.http1_1 {
-        builder = builder.http1_only();
-    }
-    if args.http2_prior_knowledge {
-        builder = builder.http2_prior_knowledge();
-    }
+    builder = args.client.apply(builder)?;
     // The cookie engine: on with a cookie file to read (-b FILE) or to write (-c FILE).
     let cookie_file = args.cookie.as_deref().filter(|c| !c.contains('='));
     let jar = (cookie_file.is_some() || args.cookie_jar.is_some()).then(|| Arc::new(Jar::new()));
@@ -299,7 +262,7 @@ async fn read_file(path: &str) -> Result<Vec<u8>, CliError> {
 }
 
 /// A timeout given in (fractional) seconds, as curl takes them.
-fn seconds(secs: f64, flag: &str) -> Result<Duration, CliError> {
+pub(crate) fn seconds(secs: f64, flag: &str) -> Result<Duration, CliError> {
     Duration::try_from_secs_f64(secs)
         .ok()
         .filter(|d| !d.is_zero())
@@ -322,7 +285,7 @@ fn remote_name(url: &courier::Url) -> Result<std::path::PathBuf, CliError> {
 }
 
 /// `Name: value` (the value may be empty).
-fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), CliError> {
+pub(crate) fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), CliError> {
     let invalid = || format!("invalid header {text:?}: expected 'Name: value'");
     let (name, value) = text.split_once(':').ok_or_else(invalid)?;
     let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| invalid())?;

@@ -11,6 +11,7 @@
 //! Proxies come from `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`, as the client honours
 //! them by default.
 
+mod client_args;
 mod download;
 mod get;
 mod progress;
@@ -37,7 +38,7 @@ enum Command {
     /// Send one request and write the response body to stdout (or a file), like a small curl.
     Get(Box<GetArgs>),
     /// Download every URL of a list concurrently, with live progress and a summary.
-    Download(DownloadArgs),
+    Download(Box<DownloadArgs>),
 }
 
 /// `courier get`.
@@ -120,6 +121,8 @@ pub(crate) struct GetArgs {
     /// Answer authentication challenges with the credentials of `$NETRC` or `~/.netrc`.
     #[arg(long)]
     pub(crate) netrc: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
     /// Keep responses in an HTTP cache in DIR (created if missing) and answer from it when RFC 9111
     /// allows; with -i, the `Cache-Status` header tells what the cache did.
     #[arg(long, value_name = "DIR")]
@@ -127,21 +130,48 @@ pub(crate) struct GetArgs {
     /// Basic authentication, `USER:PASSWORD` (or `USER` for an empty password).
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub(crate) user: Option<String>,
-    /// The `User-Agent` to send.
-    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
-    pub(crate) user_agent: Option<String>,
     /// The `Referer` to send.
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub(crate) referer: Option<String>,
     /// Give up after SECONDS in all (exit status 28), as curl's -m.
     #[arg(short = 'm', long = "max-time", value_name = "SECONDS")]
     pub(crate) max_time: Option<f64>,
-    /// Give up connecting after SECONDS (exit status 28).
-    #[arg(long = "connect-timeout", value_name = "SECONDS")]
-    pub(crate) connect_timeout: Option<f64>,
     /// Send a HEAD request and print the response head only.
     #[arg(short = 'I', long = "head")]
     pub(crate) head: bool,
+    /// Resume a transfer into the -o/-O file: `-C -` asks for the bytes after those the file has
+    /// (a `Range` request); the file is appended to only if the server answers with exactly that
+    /// range, replaced if it sends the whole body, left as it is if it is already complete.
+    #[arg(
+        short = 'C',
+        long = "continue-at",
+        value_name = "-",
+        allow_hyphen_values = true
+    )]
+    pub(crate) continue_at: Option<String>,
+    /// Read the body no faster than RATE bytes per second (`k`, `M`, `G` suffixes: 1024-based).
+    #[arg(long = "limit-rate", value_name = "RATE")]
+    pub(crate) limit_rate: Option<String>,
+    /// Write the body to a file named like the URL's last path segment, in the current directory.
+    #[arg(short = 'O', long = "remote-name", conflicts_with = "output")]
+    pub(crate) remote_name: bool,
+    /// After the transfer, print FORMAT to stdout with curl's variables replaced: %{http_code},
+    /// %{url_effective}, %{num_redirects}, %{size_download}, %{speed_download}, %{time_namelookup},
+    /// %{time_connect}, %{time_appconnect}, %{time_starttransfer}, %{time_total}, %{remote_ip},
+    /// %{remote_port}, %{http_version}, %{content_type}, %{json}; `\n` is a newline.
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub(crate) write_out: Option<String>,
+}
+
+/// How connections are made: the options `get` and `download` share, with curl's names.
+#[derive(Args, Debug, Default)]
+pub(crate) struct ClientArgs {
+    /// The `User-Agent` to send.
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub(crate) user_agent: Option<String>,
+    /// Give up connecting after SECONDS (exit status 28).
+    #[arg(long = "connect-timeout", value_name = "SECONDS")]
+    pub(crate) connect_timeout: Option<f64>,
     /// Accept any server certificate (self-signed, expired, another name's). Never in production.
     #[arg(short = 'k', long = "insecure")]
     pub(crate) insecure: bool,
@@ -166,28 +196,6 @@ pub(crate) struct GetArgs {
     /// Speak HTTP/2 from the first byte (no upgrade or ALPN needed).
     #[arg(long = "http2-prior-knowledge")]
     pub(crate) http2_prior_knowledge: bool,
-    /// Resume a transfer into the -o/-O file: `-C -` asks for the bytes after those the file has
-    /// (a `Range` request); the file is appended to only if the server answers with exactly that
-    /// range, replaced if it sends the whole body, left as it is if it is already complete.
-    #[arg(
-        short = 'C',
-        long = "continue-at",
-        value_name = "-",
-        allow_hyphen_values = true
-    )]
-    pub(crate) continue_at: Option<String>,
-    /// Read the body no faster than RATE bytes per second (`k`, `M`, `G` suffixes: 1024-based).
-    #[arg(long = "limit-rate", value_name = "RATE")]
-    pub(crate) limit_rate: Option<String>,
-    /// Write the body to a file named like the URL's last path segment, in the current directory.
-    #[arg(short = 'O', long = "remote-name", conflicts_with = "output")]
-    pub(crate) remote_name: bool,
-    /// After the transfer, print FORMAT to stdout with curl's variables replaced: %{http_code},
-    /// %{url_effective}, %{num_redirects}, %{size_download}, %{speed_download}, %{time_namelookup},
-    /// %{time_connect}, %{time_appconnect}, %{time_starttransfer}, %{time_total}, %{remote_ip},
-    /// %{remote_port}, %{http_version}, %{content_type}, %{json}; `\n` is a newline.
-    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
-    pub(crate) write_out: Option<String>,
 }
 
 /// `courier download`.
@@ -218,6 +226,17 @@ pub(crate) struct DownloadArgs {
     /// Retries per file after transient failures (connection errors, 408, 429, 5xx).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) retries: u32,
+    /// A request header for every file, `Name: value`; repeat for more.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub(crate) headers: Vec<String>,
+    /// Basic authentication for every file, `USER:PASSWORD`.
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub(crate) user: Option<String>,
+    /// Give up on a file after SECONDS in all.
+    #[arg(long = "timeout", value_name = "SECONDS")]
+    pub(crate) timeout: Option<f64>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
 }
 
 fn main() -> ExitCode {
@@ -236,7 +255,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Get(args) => get::run(*args).await,
-            Command::Download(args) => download::run(args).await,
+            Command::Download(args) => download::run(*args).await,
         }
     });
     match result {
@@ -252,14 +271,49 @@ fn main() -> ExitCode {
 }
 
 /// An error for the user: printed after `courier: `, then the process exits with curl's status for
-/// it (28 for a timeout, 6 for a name that did not resolve, 7 for a failed connection, 1 otherwise).
+/// the same failure (see [`exit_code`]).
 pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
 
+/// curl's exit statuses where curl has one for the failure: 6 a name that did not resolve, 7 a
+/// connection that failed, 28 a timeout, 35 a TLS handshake that failed, 47 too many redirects,
+/// 60 a server certificate that is not trusted; 1 for anything else (22 with `-f` is returned by `get`).
 fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
-    match err.downcast_ref::<courier::Error>() {
-        Some(err) if err.is_timeout() => 28,
-        Some(err) if err.is_dns() => 6,
-        Some(err) if err.is_connect() => 7,
-        _ => 1,
+    let Some(err) = err.downcast_ref::<courier::Error>() else {
+        return 1;
+    };
+    if err.is_timeout() {
+        return 28;
     }
+    if err.is_dns() {
+        return 6;
+    }
+    if err.is_redirect() && cause::<courier::redirect::TooManyRedirects>(err).is_some() {
+        return 47;
+    }
+    if err.is_connect() || err.is_request() {
+        match cause::<rustls::Error>(err) {
+            Some(rustls::Error::InvalidCertificate(_)) => return 60,
+            Some(_) => return 35,
+            None if err.is_connect() => return 7,
+            None => {}
+        }
+    }
+    1
+}
+
+/// The first cause of type `T` in `err`'s chain, looking inside `io::Error`s.
+fn cause<T: std::error::Error + 'static>(err: &courier::Error) -> Option<&T> {
+    let mut next = std::error::Error::source(err);
+    while let Some(current) = next {
+        if let Some(found) = current.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+    }
+    None
 }

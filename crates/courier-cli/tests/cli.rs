@@ -917,7 +917,7 @@ async fn cacert_and_cert_with_key_make_mutual_tls_work() {
     let output = courier(args(&["get", "--cacert", &dir.arg("ca.pem"), &url])).await;
     assert!(!output.status.success());
     let output = courier(args(&["get", &url])).await;
-    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(60), "{}", stderr(&output));
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -1010,4 +1010,74 @@ async fn limit_rate_reads_no_faster_than_asked() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_statuses_are_curls_for_redirect_loops_and_untrusted_certificates() {
+    let looping = TestServer::start(|req| async move {
+        let n: u32 = req.path().trim_start_matches('/').parse().unwrap_or(0);
+        redirect(302, &format!("/{}", n + 1))
+    })
+    .await;
+    let output = courier(args(&[
+        "get",
+        "-L",
+        "--max-redirects",
+        "3",
+        &looping.url("/0"),
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(47), "{}", stderr(&output));
+
+    // A server whose certificate nothing here trusts: 60, as curl's "peer certificate cannot be
+    // authenticated".
+    let tls = TestServer::builder()
+        .tls()
+        .start(|_| async { respond(200, "hidden") })
+        .await;
+    let output = courier(args(&["get", &tls.url("/")])).await;
+    assert_eq!(output.status.code(), Some(60), "{}", stderr(&output));
+    assert!(tls.requests().is_empty());
+    // -k accepts it.
+    let output = courier(args(&["get", "-k", &tls.url("/")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "hidden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_sends_headers_credentials_and_user_agent_with_every_file() {
+    let server =
+        TestServer::start(|req| async move { respond(200, format!("file {}", req.path())) }).await;
+    let dir = TempDir::new("download-options");
+    let list = format!("{}\n{}\n", server.url("/one.txt"), server.url("/two.txt"));
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let out = dir.path("out");
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &out.to_string_lossy(),
+        "-H",
+        "X-Token: t0k3n",
+        "-u",
+        "ada:lovelace",
+        "-A",
+        "fetcher/2",
+        "--timeout",
+        "30",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(out.join("two.txt")).unwrap(),
+        "file /two.txt"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for seen in requests {
+        assert_eq!(seen.header("x-token"), Some("t0k3n"));
+        assert_eq!(seen.header("authorization"), Some("Basic YWRhOmxvdmVsYWNl"));
+        assert_eq!(seen.header("user-agent"), Some("fetcher/2"));
+    }
 }

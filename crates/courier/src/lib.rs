@@ -62,7 +62,10 @@ pub mod cache {
 
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].
 pub mod redirect {
-    pub use courier_core::redirect::{Action, Attempt, Hop, Policy, RedirectHistory};
+    pub use courier_core::redirect::{
+        Action, Attempt, Hop, InsecureRedirect, InvalidLocation, Policy, RedirectHistory,
+        RedirectLoop, TooManyRedirects, UnsupportedScheme,
+    };
 }
 
 /// Retry policies: [`retry::RetryPolicy`], used with [`ClientBuilder::retry`].

@@ -1,0 +1,51 @@
+//! [`ClientArgs::apply`]: the connection options `get` and `download` share, onto a client builder.
+
+use courier::{Certificate, ClientBuilder, NoProxy, Proxy};
+
+use crate::get::seconds;
+use crate::{CliError, ClientArgs};
+
+impl ClientArgs {
+    /// Sets these options on `builder`.
+    pub(crate) fn apply(&self, mut builder: ClientBuilder) -> Result<ClientBuilder, CliError> {
+        if let Some(agent) = &self.user_agent {
+            builder = builder.user_agent(agent.as_str());
+        }
+        if let Some(secs) = self.connect_timeout {
+            builder = builder.connect_timeout(seconds(secs, "--connect-timeout")?);
+        }
+        if self.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        if let Some(path) = &self.cacert {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            for certificate in Certificate::from_pem_bundle(&pem)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        if let Some(cert) = &self.cert {
+            let read = |path: &std::path::Path| {
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            };
+            let mut pem = read(cert)?;
+            if let Some(key) = &self.key {
+                pem.push(b'\n');
+                pem.extend_from_slice(&read(key)?);
+            }
+            builder = builder.identity(courier::Identity::from_pem(&pem)?);
+        }
+        if let Some(url) = &self.proxy {
+            let proxy = Proxy::all(url.as_str())?
+                .no_proxy(self.noproxy.as_deref().and_then(NoProxy::from_string));
+            builder = builder.proxy(proxy);
+        }
+        if self.http1_1 {
+            builder = builder.http1_only();
+        }
+        if self.http2_prior_knowledge {
+            builder = builder.http2_prior_knowledge();
+        }
+        Ok(builder)
+    }
+}
