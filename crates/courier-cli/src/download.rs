@@ -5,7 +5,9 @@ use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
-use courier::download::{Downloader, Job};
+use std::sync::{Arc, Mutex};
+
+use courier::download::{Downloader, Event, EventKind, Job, JobId};
 use courier::Client;
 use url::Url;
 
@@ -35,8 +37,11 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         .map(|(url, name)| Job::new(url, args.dir.join(name)))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let progress = Progress::new(jobs.len(), std::io::stderr().is_terminal());
+    let show_progress = std::io::stderr().is_terminal() && !args.quiet && !args.json;
+    let progress = Progress::new(jobs.len(), show_progress);
     let events = progress.clone();
+    let json = args.json.then(|| Arc::new(JsonReport::default()));
+    let json_events = json.clone();
     let mut builder = args.client.apply(Client::builder())?;
     let mut headers = courier::header::HeaderMap::new();
     for header in &args.headers {
@@ -63,7 +68,12 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         .resume(args.resume)
         .update(args.update)
         .retries(args.retries)
-        .on_event(move |event| events.handle(event))
+        .on_event(move |event| {
+            events.handle(event);
+            if let Some(json) = &json_events {
+                json.handle(event);
+            }
+        })
         .build();
     let cancel = downloader.cancel_handle();
     let notes = progress.clone();
@@ -84,9 +94,28 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
     interrupt.abort();
     progress.finish();
 
-    println!("{summary}");
-    for failure in &summary.failures {
-        eprintln!("failed: {}", failure.error);
+    if args.json {
+        let failures: Vec<_> = summary
+            .failures
+            .iter()
+            .map(|f| serde_json::json!({"url": f.url.as_str(), "error": format!("{:#}", f.error)}))
+            .collect();
+        let line = serde_json::json!({"summary": {
+            "files": summary.files,
+            "unchanged": summary.unchanged,
+            "bytes": summary.bytes,
+            "failed": summary.failures.len(),
+            "failures": failures,
+            "elapsed_s": summary.elapsed.as_secs_f64(),
+        }});
+        println!("{line}");
+    } else if !args.quiet {
+        println!("{summary}");
+    }
+    if !args.json {
+        for failure in &summary.failures {
+            eprintln!("failed: {:#}", failure.error);
+        }
     }
     Ok(if summary.failures.iter().any(|f| f.error.is_cancelled()) {
         ExitCode::from(INTERRUPTED_EXIT)
@@ -282,5 +311,38 @@ mod tests {
         assert_eq!(name("https://h/"), "index.html");
         assert_eq!(name("https://h/dir/"), "dir");
         assert_eq!(name("https://h/a/.."), "index.html");
+    }
+}
+
+/// `--json`: a line per file as it ends, for scripts.
+#[derive(Default)]
+struct JsonReport {
+    /// Each job's URL and path, from its `Queued` event.
+    jobs: Mutex<HashMap<JobId, (String, String)>>,
+}
+
+impl JsonReport {
+    fn handle(&self, event: &Event) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let line = match &event.kind {
+            EventKind::Queued { url, path } => {
+                jobs.insert(event.job, (url.to_string(), path.display().to_string()));
+                return;
+            }
+            EventKind::Finished { bytes } => ("finished", serde_json::json!({ "bytes": bytes })),
+            EventKind::Unchanged { bytes } => ("unchanged", serde_json::json!({ "bytes": bytes })),
+            EventKind::Failed { error } => (
+                "failed",
+                serde_json::json!({ "error": format!("{error:#}") }),
+            ),
+            _ => return,
+        };
+        let (url, path) = jobs.remove(&event.job).unwrap_or_default();
+        let (kind, mut object) = line;
+        object["event"] = kind.into();
+        object["url"] = url.into();
+        object["path"] = path.into();
+        // One write per line, so lines from jobs ending together never interleave.
+        println!("{object}");
     }
 }

@@ -226,6 +226,13 @@ pub(crate) struct DownloadArgs {
     /// Retries per file after transient failures (connection errors, 408, 429, 5xx).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) retries: u32,
+    /// For scripts: one JSON object per file on stdout as it finishes (`finished`, `unchanged` or
+    /// `failed`, with its URL, path and bytes or error), then a `summary` object; no progress display.
+    #[arg(long, conflicts_with = "quiet")]
+    pub(crate) json: bool,
+    /// No progress display and no summary: errors only (the exit status tells the rest).
+    #[arg(short = 'q', long)]
+    pub(crate) quiet: bool,
     /// A request header for every file, `Name: value`; repeat for more.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub(crate) headers: Vec<String>,

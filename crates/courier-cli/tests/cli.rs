@@ -1081,3 +1081,77 @@ async fn download_sends_headers_credentials_and_user_agent_with_every_file() {
         assert_eq!(seen.header("user-agent"), Some("fetcher/2"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_json_reports_each_file_and_a_summary_and_quiet_prints_nothing() {
+    let server = TestServer::start(|req| async move {
+        match req.path() {
+            "/gone.txt" => respond(404, "no"),
+            path => respond(200, format!("file {path}")),
+        }
+    })
+    .await;
+    let dir = TempDir::new("download-json");
+    let list = format!(
+        "{}\n{}\n{}\n",
+        server.url("/one.txt"),
+        server.url("/two.txt"),
+        server.url("/gone.txt")
+    );
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let out = dir.path("out");
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &out.to_string_lossy(),
+        "--retries",
+        "0",
+        "--json",
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let finished: Vec<&Value> = lines.iter().filter(|l| l["event"] == "finished").collect();
+    assert_eq!(finished.len(), 2);
+    assert!(finished.iter().all(|l| l["bytes"] == 13));
+    let failed = lines.iter().find(|l| l["event"] == "failed").unwrap();
+    assert_eq!(failed["url"], server.url("/gone.txt"));
+    assert!(
+        failed["error"].as_str().unwrap().contains("404"),
+        "{failed}"
+    );
+    let summary = &lines[3]["summary"];
+    assert_eq!(summary["files"], 2);
+    assert_eq!(summary["failed"], 1);
+    assert_eq!(summary["bytes"], 26);
+
+    let quiet_out = dir.path("quiet");
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &quiet_out.to_string_lossy(),
+        "--retries",
+        "0",
+        "-q",
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).starts_with("failed: "),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(quiet_out.join("one.txt")).unwrap(),
+        "file /one.txt"
+    );
+}
