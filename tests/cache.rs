@@ -945,3 +945,52 @@ async fn a_body_stored_encoded_never_reaches_a_caller_expecting_it_decoded() {
     assert_eq!((status, body.as_str()), (CacheStatus::Hit, "plain text"));
     assert_eq!(server.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn a_head_during_stale_while_revalidate_revalidates_with_a_get() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        let call = n.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            ok(
+                &c,
+                &[("cache-control", "max-age=10, stale-while-revalidate=60")],
+                format!("v{call}"),
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/swr-head");
+    assert_eq!(get(&client, &url).await.2, "v1");
+    clock.advance(30);
+    let response = within(10, client.head(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Stale);
+    assert_eq!(response.headers()["content-length"], "2");
+    // The background revalidation is a GET, and its response replaces the entry whole.
+    within(10, async {
+        while server.requests().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(server.requests()[1].method, http::Method::GET);
+    within(10, async {
+        loop {
+            let (status, _, body, headers) = get(&client, &url).await;
+            if status == CacheStatus::Hit {
+                assert_eq!(body, "v2");
+                assert_eq!(headers["content-length"], "2");
+                break;
+            }
+            assert_eq!(body, "v1");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(server.requests().len(), 2);
+}

@@ -37,6 +37,13 @@ impl RequestCopy {
         }
     }
 
+    /// The same request as a `GET`: a background revalidation started by a `HEAD` must fetch the
+    /// representation it replaces, body included.
+    pub(crate) fn into_get(mut self) -> RequestCopy {
+        self.method = Method::GET;
+        self
+    }
+
     pub(crate) fn to_request<B: Default>(&self) -> Request<B> {
         let mut req = Request::new(B::default());
         *req.method_mut() = self.method.clone();

@@ -168,7 +168,8 @@ where
                 ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Stale, hit))
             }
             Verdict::StaleWhileRevalidate => {
-                let copy = RequestCopy::of(&req);
+                // The background request refreshes the stored `GET`, whatever the caller sent.
+                let copy = RequestCopy::of(&req).into_get();
                 let background = Forwarded {
                     request_headers: ctx.request_headers.clone(),
                     cache: ctx.cache.clone(),
