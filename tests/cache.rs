@@ -994,3 +994,61 @@ async fn a_head_during_stale_while_revalidate_revalidates_with_a_get() {
     .await;
     assert_eq!(server.requests().len(), 2);
 }
+
+#[tokio::test]
+async fn a_head_or_304_never_labels_the_decoded_stored_body_as_encoded() {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"plain text").unwrap();
+    let gzipped = Bytes::from(encoder.finish().unwrap());
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let (c, gzipped) = (c.clone(), gzipped.clone());
+        async move {
+            let len = gzipped.len().to_string();
+            let encoded = [
+                ("cache-control", "max-age=10"),
+                ("etag", "\"g\""),
+                ("content-encoding", "gzip"),
+            ];
+            if req.header("if-none-match").is_some() {
+                let mut builder = Response::builder().status(304).header("date", c.date());
+                for (name, value) in encoded {
+                    builder = builder.header(name, value);
+                }
+                return builder
+                    .header("content-length", len)
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            ok(&c, &encoded, gzipped)
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/gz-head");
+    let (_, _, body, headers) = get(&client, &url).await;
+    assert_eq!(body, "plain text");
+    assert!(headers.get("content-encoding").is_none());
+
+    // A HEAD with matching validators refreshes the stored GET...
+    clock.advance(20);
+    let response = within(10, client.head(&url).send()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "plain text"));
+    assert!(headers.get("content-encoding").is_none(), "{headers:?}");
+    assert_eq!(headers["content-length"], "10");
+
+    // ...and so does a 304.
+    clock.advance(20);
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Revalidated, "plain text")
+    );
+    assert!(headers.get("content-encoding").is_none(), "{headers:?}");
+    assert_eq!(headers["content-length"], "10");
+    assert_eq!(server.requests().len(), 3);
+}

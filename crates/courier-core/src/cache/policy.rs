@@ -5,7 +5,8 @@
 use std::time::{Duration, SystemTime};
 
 use http::header::{
-    AGE, CACHE_CONTROL, CONTENT_LENGTH, DATE, ETAG, EXPIRES, LAST_MODIFIED, PRAGMA, VARY,
+    AGE, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, DATE, ETAG, EXPIRES,
+    LAST_MODIFIED, PRAGMA, PROXY_AUTHORIZATION, TRANSFER_ENCODING, VARY,
 };
 use http::{HeaderMap, HeaderName, Method, StatusCode};
 
@@ -462,13 +463,26 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Headers a `304` or a `HEAD` response never changes in a stored entry: they describe the message they
+/// came with, not the stored body (which the cache holds decoded, while the decompression layer leaves
+/// bodiless responses' headers as sent), or they carry proxy credentials.
+const NOT_UPDATED: [HeaderName; 6] = [
+    CONTENT_ENCODING,
+    CONTENT_LENGTH,
+    CONTENT_RANGE,
+    TRANSFER_ENCODING,
+    HeaderName::from_static("proxy-authentication-info"),
+    PROXY_AUTHORIZATION,
+];
+
 /// Updates stored headers from a `304` or a `HEAD` response (RFC 9111 §3.2): each header it carries
-/// replaces the stored ones of that name, except `Content-Length` (which describes its own empty body)
-/// and hop-by-hop headers.
+/// replaces the stored ones of that name, except [`NOT_UPDATED`] and hop-by-hop headers.
 pub(crate) fn update_headers(stored: &mut HeaderMap, fresh: &HeaderMap) {
     let mut fresh = fresh.clone();
     strip_hop_by_hop(&mut fresh);
-    fresh.remove(CONTENT_LENGTH);
+    for name in &NOT_UPDATED {
+        fresh.remove(name);
+    }
     for name in fresh.keys() {
         stored.remove(name);
     }
@@ -839,6 +853,11 @@ mod tests {
             ("content-length", "0"),
             ("x-a", "3"),
             ("connection", "close"),
+            ("content-encoding", "gzip"),
+            ("content-range", "bytes 0-1/2"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-authentication-info", "nextnonce=x"),
+            ("proxy-authorization", "Basic eDp5"),
         ]);
         update_headers(&mut stored, &fresh);
         assert_eq!(stored["cache-control"], "max-age=60");
@@ -846,6 +865,15 @@ mod tests {
         assert_eq!(stored["content-type"], "text/plain");
         assert_eq!(stored.get_all("x-a").iter().count(), 1);
         assert!(stored.get("connection").is_none());
+        for name in [
+            "content-encoding",
+            "content-range",
+            "transfer-encoding",
+            "proxy-authentication-info",
+            "proxy-authorization",
+        ] {
+            assert!(stored.get(name).is_none(), "{name}");
+        }
     }
 
     #[test]
