@@ -15,6 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::policy;
 use super::store::{Entry, Lru, Store};
 
 const MAGIC: &[u8; 16] = b"courier-cache-2\n";
@@ -46,7 +47,7 @@ impl DiskStore {
     /// Opens (creating if needed) the store in `dir`: indexes the entries there, oldest use first, and
     /// removes temporary files a previous process left behind.
     pub(crate) fn open(dir: &Path, max: u64) -> io::Result<DiskStore> {
-        fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
         let mut found = Vec::new();
         for item in fs::read_dir(dir)? {
             let item = item?;
@@ -101,7 +102,7 @@ impl DiskStore {
             self.temp_counter.fetch_add(1, Ordering::Relaxed)
         ));
         let result = (|| {
-            let mut file = fs::File::create(&temp)?;
+            let mut file = create_private_file(&temp)?;
             file.write_all(bytes)?;
             drop(file);
             fs::rename(&temp, self.dir.join(name))
@@ -174,6 +175,25 @@ impl Store for DiskStore {
     }
 }
 
+/// Creates `dir` (and its missing parents) readable by the owner only, on Unix: cached responses may
+/// be private. An existing directory is left as it is.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates a new file readable and writable by the owner only, on Unix.
+fn create_private_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::File::options();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 fn time_parts(time: SystemTime) -> (u64, u32) {
     let since = time
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -206,7 +226,8 @@ fn version_from(code: u8) -> Version {
 }
 
 /// `MAGIC`, the head's JSON length (u32 LE) and JSON, the body's length (u64 LE) and bytes, then the
-/// CRC-32 (u32 LE) of everything before it. A checksum against damage, not tampering: whoever can
+/// CRC-32 (u32 LE) of everything before it. Credential-bearing headers
+/// ([`policy::is_secret_response_header`]) are left out: they never reach the disk. A checksum against damage, not tampering: whoever can
 /// write the cache directory can change what is served from it anyway.
 fn encode(key: &str, entry: &Entry) -> Vec<u8> {
     let meta = Meta {
@@ -216,6 +237,7 @@ fn encode(key: &str, entry: &Entry) -> Vec<u8> {
         headers: entry
             .headers
             .iter()
+            .filter(|(name, _)| !policy::is_secret_response_header(name))
             .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
             .collect(),
         request_time: time_parts(entry.request_time),
@@ -292,12 +314,52 @@ mod tests {
         let decoded = decode("k", encode("k", &original)).unwrap();
         assert_eq!(decoded.status, original.status);
         assert_eq!(decoded.version, original.version);
-        assert_eq!(decoded.headers, original.headers);
+        let mut kept = original.headers.clone();
+        kept.remove("set-cookie");
+        assert_eq!(decoded.headers, kept);
         assert_eq!(decoded.request_time, original.request_time);
         assert_eq!(decoded.response_time, original.response_time);
         assert_eq!(decoded.vary, original.vary);
         assert_eq!(decoded.body, original.body);
         assert!(decode("other key", encode("k", &original)).is_none());
+    }
+
+    #[test]
+    fn credentials_never_reach_the_disk() {
+        let dir = temp_dir("secrets");
+        let store = DiskStore::open(&dir, 1 << 20).unwrap();
+        let mut secret = entry("body");
+        for (name, value) in [
+            ("set-cookie", "session=s3cr3t-cookie"),
+            ("set-cookie2", "old=s3cr3t-cookie2"),
+            ("authentication-info", "nextnonce=\"s3cr3t-nonce\""),
+            ("proxy-authentication-info", "nextnonce=\"s3cr3t-proxy\""),
+        ] {
+            secret.headers.append(name, value.parse().unwrap());
+        }
+        store.put("http://127.0.0.1/s", secret);
+        let path = dir.join(DiskStore::file_name("http://127.0.0.1/s"));
+        let bytes = fs::read(&path).unwrap();
+        // Header values are written as JSON arrays of bytes.
+        let as_json = serde_json::to_string(&b"s3cr3t".to_vec()).unwrap();
+        let needle = as_json.trim_end_matches(']').as_bytes();
+        for needle in [b"s3cr3t".as_slice(), needle] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "a credential was written"
+            );
+        }
+        let read = store.get("http://127.0.0.1/s").unwrap();
+        assert_eq!(read.headers.len(), 1, "{:?}", read.headers);
+        assert_eq!(read.headers["content-type"], "text/plain");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700);
+            assert_eq!(mode(&path), 0o600);
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

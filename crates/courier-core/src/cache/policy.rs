@@ -432,6 +432,20 @@ pub(crate) fn validators_match(stored: &HeaderMap, fresh: &HeaderMap) -> bool {
     }
 }
 
+/// Whether a response header carries a credential (a cookie or authentication data), so the disk store
+/// never writes it.
+pub(crate) fn is_secret_response_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "set-cookie"
+            | "set-cookie2"
+            | "authentication-info"
+            | "proxy-authentication-info"
+            | "authorization"
+            | "proxy-authorization"
+    )
+}
+
 /// Headers that describe one connection, never stored (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
