@@ -1052,3 +1052,63 @@ async fn a_head_or_304_never_labels_the_decoded_stored_body_as_encoded() {
     assert_eq!(headers["content-length"], "10");
     assert_eq!(server.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn a_304_restarts_the_age_of_the_entry_it_refreshes() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        let call = n.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if req.header("if-none-match").is_some() {
+                // Without an Age: the refreshed entry's age starts again from zero.
+                return Response::builder()
+                    .status(304)
+                    .header("date", c.date())
+                    .header("etag", "\"a\"")
+                    .header("cache-control", "max-age=100")
+                    .header("x-call", call.to_string())
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            // A shared cache upstream held this one for 5 s.
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=10"),
+                    ("etag", "\"a\""),
+                    ("age", "5"),
+                ],
+                "aged",
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/aged");
+    let (_, _, _, headers) = get(&client, &url).await;
+    assert_eq!(headers["age"], "5");
+
+    clock.advance(30);
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Revalidated, "aged"));
+    assert_eq!(headers["age"], "0");
+    assert_eq!(
+        cache_status(&headers),
+        "courier; fwd=stale; fwd-status=304; ttl=100"
+    );
+
+    clock.advance(101);
+    let (status, _, _, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Revalidated);
+    assert_eq!(headers["age"], "0");
+    assert_eq!(headers["x-call"], "2");
+    clock.advance(20);
+    let (status, _, _, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Hit);
+    assert_eq!(headers["age"], "20");
+    assert_eq!(server.requests().len(), 3);
+}

@@ -176,9 +176,10 @@ impl Forwarded {
     /// Stores `stored` with the headers of a `304` or `HEAD` response, received now; returns it.
     pub(crate) fn update(&self, stored: &Entry, fresh: &HeaderMap) -> Entry {
         let mut updated = stored.clone();
-        policy::update_headers(&mut updated.headers, fresh);
+        let now = self.cache.now();
+        policy::update_headers(&mut updated.headers, fresh, now);
         updated.request_time = self.request_time;
-        updated.response_time = self.cache.now();
+        updated.response_time = now;
         self.cache.put(&self.key, updated.clone());
         updated
     }

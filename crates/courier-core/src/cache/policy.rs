@@ -8,7 +8,7 @@ use http::header::{
     AGE, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, DATE, ETAG, EXPIRES,
     LAST_MODIFIED, PRAGMA, PROXY_AUTHORIZATION, TRANSFER_ENCODING, VARY,
 };
-use http::{HeaderMap, HeaderName, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 /// The `Cache-Control` directives the cache acts on, from a request or a response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -489,14 +489,23 @@ const NOT_UPDATED: [HeaderName; 6] = [
     PROXY_AUTHORIZATION,
 ];
 
-/// Updates stored headers from a `304` or a `HEAD` response (RFC 9111 §3.2): each header it carries
-/// replaces the stored ones of that name, except [`NOT_UPDATED`] and hop-by-hop headers.
-pub(crate) fn update_headers(stored: &mut HeaderMap, fresh: &HeaderMap) {
+/// Updates stored headers from a `304` or a `HEAD` response received at `received` (RFC 9111 §3.2):
+/// each header it carries replaces the stored ones of that name, except [`NOT_UPDATED`] and hop-by-hop
+/// headers. The entry's age restarts with this response: the stored `Age` goes (the response's own, if
+/// any, replaces it), and so does the stored `Date`, replaced by the response's or, when it has none,
+/// by `received` (RFC 9110 §6.6.1).
+pub(crate) fn update_headers(stored: &mut HeaderMap, fresh: &HeaderMap, received: SystemTime) {
     let mut fresh = fresh.clone();
     strip_hop_by_hop(&mut fresh);
     for name in &NOT_UPDATED {
         fresh.remove(name);
     }
+    if !fresh.contains_key(DATE) {
+        if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(received)) {
+            fresh.insert(DATE, value);
+        }
+    }
+    stored.remove(AGE);
     for name in fresh.keys() {
         stored.remove(name);
     }
@@ -516,7 +525,6 @@ pub(crate) fn is_unsafe(method: &Method) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -859,6 +867,8 @@ mod tests {
             ("content-type", "text/plain"),
             ("content-length", "5"),
             ("cache-control", "max-age=1"),
+            ("age", "30"),
+            ("date", &http_date(0)),
             ("x-a", "1"),
             ("x-a", "2"),
         ]);
@@ -873,7 +883,7 @@ mod tests {
             ("proxy-authentication-info", "nextnonce=x"),
             ("proxy-authorization", "Basic eDp5"),
         ]);
-        update_headers(&mut stored, &fresh);
+        update_headers(&mut stored, &fresh, at(3));
         assert_eq!(stored["cache-control"], "max-age=60");
         assert_eq!(stored["content-length"], "5");
         assert_eq!(stored["content-type"], "text/plain");
@@ -888,6 +898,14 @@ mod tests {
         ] {
             assert!(stored.get(name).is_none(), "{name}");
         }
+        // The age restarts: no stored Age, and the Date of when the 304 came, without one of its own.
+        assert!(stored.get("age").is_none());
+        assert_eq!(stored["date"], http_date(3).as_str());
+        let mut again = stored.clone();
+        update_headers(&mut again, &headers(&[("date", &http_date(7))]), at(9));
+        assert_eq!(again["date"], http_date(7).as_str());
+        update_headers(&mut again, &HeaderMap::new(), at(20));
+        assert_eq!(again["date"], http_date(20).as_str());
     }
 
     #[test]
