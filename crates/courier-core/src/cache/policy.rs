@@ -176,7 +176,8 @@ pub(crate) fn date(headers: &HeaderMap, name: HeaderName) -> Option<SystemTime> 
 
 /// How long a response stays fresh (RFC 9111 §4.2.1): `max-age`, else `Expires − Date` (an invalid
 /// `Expires` means already stale), else the heuristic of §4.2.2: a tenth of the time since
-/// `Last-Modified`, for heuristically cacheable status codes only.
+/// `Last-Modified`, for heuristically cacheable status codes and responses marked `public`
+/// (§5.2.2.9).
 pub(crate) fn freshness_lifetime(
     status: StatusCode,
     headers: &HeaderMap,
@@ -193,7 +194,7 @@ pub(crate) fn freshness_lifetime(
             None => Duration::ZERO,
         };
     }
-    if heuristically_cacheable(status) {
+    if heuristically_cacheable(status) || directives.public {
         if let Some(last_modified) = date(headers, LAST_MODIFIED) {
             return date_value.duration_since(last_modified).unwrap_or_default() / 10;
         }
@@ -682,6 +683,28 @@ mod tests {
         );
         assert_eq!(
             freshness_lifetime(ok, &HeaderMap::new(), &Directives::default(), at(0)),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn public_gets_heuristic_freshness_whatever_the_status() {
+        // RFC 9111 §4.2.2: `public` marks a response explicitly cacheable, so a heuristic applies.
+        let h = headers(&[
+            ("cache-control", "public"),
+            ("date", &http_date(1000)),
+            ("last-modified", &http_date(0)),
+        ]);
+        let d = Directives::of(&h);
+        assert_eq!(
+            freshness_lifetime(StatusCode::FOUND, &h, &d, at(1000)),
+            Duration::from_secs(100)
+        );
+        // Without `Last-Modified` there is nothing to base it on.
+        let h = headers(&[("cache-control", "public"), ("date", &http_date(1000))]);
+        let d = Directives::of(&h);
+        assert_eq!(
+            freshness_lifetime(StatusCode::FOUND, &h, &d, at(1000)),
             Duration::ZERO
         );
     }
