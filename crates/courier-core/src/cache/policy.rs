@@ -295,9 +295,10 @@ pub(crate) fn verdict(request: &Directives, response: &Directives, age: Age) -> 
 }
 
 /// Whether a stale response may stand in for an error (RFC 5861 §4): within the `stale-if-error` window
-/// of the response or of the request, and never past `must-revalidate`.
+/// of the response or of the request, and never past `must-revalidate` or for a `no-cache` response
+/// (which is never served without a successful validation, RFC 9111 §5.2.2.4).
 pub(crate) fn stale_if_error(request: &Directives, response: &Directives, age: Age) -> bool {
-    if response.must_revalidate {
+    if response.must_revalidate || response.no_cache {
         return false;
     }
     let staleness = age.staleness();
@@ -805,6 +806,17 @@ mod tests {
         assert!(!stale_if_error(
             &none,
             &dirs("stale-if-error=60, must-revalidate"),
+            age(11, 10)
+        ));
+        // `no-cache` means never served without a successful validation, so not for an error either.
+        assert!(!stale_if_error(
+            &none,
+            &dirs("max-age=10, stale-if-error=60, no-cache"),
+            age(11, 10)
+        ));
+        assert!(!stale_if_error(
+            &dirs("stale-if-error=60"),
+            &dirs("no-cache=\"set-cookie\""),
             age(11, 10)
         ));
     }
