@@ -63,7 +63,8 @@ impl Directives {
             "must-revalidate" => self.must_revalidate = true,
             "public" => self.public = true,
             "private" => self.private = true,
-            "max-stale" => self.max_stale = Some(argument.and_then(delta_seconds)),
+            // Without a value any staleness is accepted; an invalid value accepts none.
+            "max-stale" => self.max_stale = Some(argument.map(|a| delta_seconds(a).unwrap_or(0))),
             "min-fresh" => self.min_fresh = seconds(),
             "only-if-cached" => self.only_if_cached = true,
             "stale-while-revalidate" => self.stale_while_revalidate = seconds(),
@@ -779,6 +780,20 @@ mod tests {
             verdict(&dirs("max-stale"), &none, age(1000, 10)),
             Verdict::StaleAccepted
         );
+        // An invalid value accepts no staleness at all, not any.
+        for garbage in [
+            "max-stale=abc",
+            "max-stale=-1",
+            "max-stale=",
+            "max-stale=\"\"",
+        ] {
+            assert_eq!(dirs(garbage).max_stale, Some(Some(0)), "{garbage}");
+            assert_eq!(
+                verdict(&dirs(garbage), &none, age(11, 10)),
+                Verdict::Revalidate,
+                "{garbage}"
+            );
+        }
         assert_eq!(
             verdict(&dirs("max-stale"), &dirs("must-revalidate"), age(11, 10)),
             Verdict::Revalidate
