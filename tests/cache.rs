@@ -427,9 +427,10 @@ async fn stale_if_error_covers_a_503() {
         (status, code, body.as_str()),
         (CacheStatus::Stale, StatusCode::OK, "good")
     );
+    // Not a hit: the cache went to the origin, which failed (RFC 9211 §2.2, §2.3).
     assert_eq!(
         cache_status(&headers),
-        "courier; hit; ttl=-20; detail=stale-if-error"
+        "courier; fwd=stale; fwd-status=503; ttl=-20; detail=stale-if-error"
     );
     // Past the window, the error comes through.
     clock.advance(60);
@@ -467,8 +468,12 @@ async fn stale_if_error_covers_a_refused_connection_for_a_second_client() {
     clock.advance(30);
     // A new client (no pooled connection) sharing the cache: the origin refuses the connection.
     let other = client(&cache);
-    let (status, _, body, _) = get(&other, &url).await;
+    let (status, _, body, headers) = get(&other, &url).await;
     assert_eq!((status, body.as_str()), (CacheStatus::Stale, "kept"));
+    assert_eq!(
+        cache_status(&headers),
+        "courier; fwd=stale; ttl=-20; detail=stale-if-error"
+    );
     clock.advance(100);
     let err = within(10, other.get(&url).send()).await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
@@ -1111,4 +1116,39 @@ async fn a_304_restarts_the_age_of_the_entry_it_refreshes() {
     assert_eq!(status, CacheStatus::Hit);
     assert_eq!(headers["age"], "20");
     assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn every_upstream_cache_status_line_is_kept_before_ours() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move {
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=60"),
+                    ("cache-status", "origin-cache; fwd=uri-miss"),
+                    ("cache-status", "edge; hit, cdn; hit"),
+                ],
+                "layers",
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/layers");
+    let (_, _, _, headers) = get(&client, &url).await;
+    assert_eq!(headers.get_all("cache-status").iter().count(), 1);
+    assert_eq!(
+        cache_status(&headers),
+        "origin-cache; fwd=uri-miss, edge; hit, cdn; hit, courier; fwd=uri-miss; fwd-status=200; stored"
+    );
+    let (status, _, _, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Hit);
+    assert_eq!(
+        cache_status(&headers),
+        "origin-cache; fwd=uri-miss, edge; hit, cdn; hit, courier; hit; ttl=60"
+    );
 }
