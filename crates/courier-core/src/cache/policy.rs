@@ -373,13 +373,20 @@ pub(crate) fn request_value(headers: &HeaderMap, name: &str) -> Option<String> {
     if !is_credential(name) {
         return Some(value);
     }
+    Some(format!("sha256:{}", sha256_hex(value.as_bytes())))
+}
+
+/// The SHA-256 of `bytes` as 64 lower-case hex digits (the disk store's file names, hashed vary
+/// values).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(value.as_bytes());
-    let mut hex = String::from("sha256:");
+    use std::fmt::Write as _;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
     for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
+        let _ = write!(hex, "{byte:02x}");
     }
-    Some(hex)
+    hex
 }
 
 /// The values of the request headers `response_headers` varies on, and of [`IMPLICIT_VARY`]; `None`
