@@ -229,10 +229,10 @@ async fn vary_mismatch_goes_to_the_origin() {
             (status, response.text().await.unwrap(), headers)
         }
     };
-    assert_eq!(send("en").await.0, CacheStatus::Miss { stored: true });
+    assert_eq!(send("en ,  fr").await.0, CacheStatus::Miss { stored: true });
     // Whitespace around list elements is normalised.
-    let (status, body, _) = send("en").await;
-    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "en"));
+    let (status, body, _) = send("en, fr").await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "en ,  fr"));
     let (status, body, headers) = send("fr").await;
     assert_eq!(
         (status, body.as_str()),
@@ -354,13 +354,15 @@ async fn stale_while_revalidate_serves_stale_and_updates_once() {
     let c = clock.clone();
     let version = Arc::new(AtomicUsize::new(0));
     let v = version.clone();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let r = release.clone();
     let server = TestServer::start(move |_| {
-        let c = c.clone();
+        let (c, r) = (c.clone(), r.clone());
         let n = v.fetch_add(1, Ordering::SeqCst) + 1;
         async move {
             if n > 1 {
-                // Slow enough that the stale requests below all arrive during the revalidation.
-                tokio::time::sleep(Duration::from_millis(1000)).await;
+                // The revalidation waits until the stale requests below have all been answered.
+                r.notified().await;
             }
             ok(
                 &c,
@@ -382,6 +384,7 @@ async fn stale_while_revalidate_serves_stale_and_updates_once() {
             "courier; hit; ttl=-20; detail=stale-while-revalidate"
         );
     }
+    release.notify_one();
     within(10, async {
         loop {
             let (status, _, body, _) = get(&client, &url).await;
@@ -461,13 +464,27 @@ async fn stale_if_error_covers_a_refused_connection_for_a_second_client() {
         }
     })
     .await;
+    // One URL, by a name each client resolves itself: the first to the origin, the second to an
+    // address with nothing listening on the URL's port (bound, then dropped).
+    let port = server.addr().port();
+    let url = format!("http://origin.test:{port}/gone");
+    let closed = std::net::TcpListener::bind(("127.0.0.2", port))
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let cache = clock.cache();
-    let url = server.url("/gone");
-    get(&client(&cache), &url).await;
-    drop(server);
+    let first = Client::builder()
+        .cache(cache.clone())
+        .resolve("origin.test", server.addr())
+        .build()
+        .unwrap();
+    assert_eq!(get(&first, &url).await.2, "kept");
     clock.advance(30);
-    // A new client (no pooled connection) sharing the cache: the origin refuses the connection.
-    let other = client(&cache);
+    let other = Client::builder()
+        .cache(cache.clone())
+        .resolve("origin.test", closed)
+        .build()
+        .unwrap();
     let (status, _, body, headers) = get(&other, &url).await;
     assert_eq!((status, body.as_str()), (CacheStatus::Stale, "kept"));
     assert_eq!(
@@ -477,6 +494,7 @@ async fn stale_if_error_covers_a_refused_connection_for_a_second_client() {
     clock.advance(100);
     let err = within(10, other.get(&url).send()).await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
