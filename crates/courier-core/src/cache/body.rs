@@ -1,3 +1,7 @@
+//! The body of a response through the cache ([`CacheBody`]): a stored body, the network's passed
+//! through, or the network's copied into the cache as the caller reads it (the `Writer` commits it
+//! once read to the end within the entry limit).
+
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 

@@ -10,6 +10,8 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
+use crate::header_text;
+
 /// The `Cache-Control` directives the cache acts on, from a request or a response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Directives {
@@ -93,41 +95,40 @@ pub(crate) fn delta_seconds(s: &str) -> Option<u64> {
 }
 
 /// Splits a `Cache-Control` value into lower-cased names and unquoted arguments; commas inside quoted
-/// strings (`no-cache="a, b"`) do not split.
+/// strings (`no-cache="a, b"`) do not split. The quoted-string syntax is `header_text`'s.
 fn split_directives(value: &str) -> Vec<(String, Option<String>)> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in value.chars() {
-        match c {
-            _ if escaped => {
-                current.push(c);
-                escaped = false;
-            }
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ',' if !quoted => parts.push(std::mem::take(&mut current)),
-            _ => current.push(c),
+    let mut directives = Vec::new();
+    let mut rest = value;
+    loop {
+        let after = header_text::skip_until(rest, &[',']);
+        directives.extend(directive(&rest[..rest.len() - after.len()]));
+        match after.strip_prefix(',') {
+            Some(next) => rest = next,
+            None => return directives,
         }
     }
-    parts.push(current);
-    parts
-        .into_iter()
-        .filter_map(|part| {
-            let part = part.trim();
-            if part.is_empty() {
-                return None;
-            }
-            Some(match part.split_once('=') {
-                Some((name, argument)) => (
-                    name.trim().to_ascii_lowercase(),
-                    Some(argument.trim().to_owned()),
-                ),
-                None => (part.to_ascii_lowercase(), None),
-            })
-        })
-        .collect()
+}
+
+/// One `name` or `name=argument` directive; `None` for an empty list element.
+fn directive(part: &str) -> Option<(String, Option<String>)> {
+    let part = part.trim_matches(header_text::is_ws);
+    if part.is_empty() {
+        return None;
+    }
+    Some(match part.split_once('=') {
+        Some((name, argument)) => {
+            let argument = argument.trim_matches(header_text::is_ws);
+            let argument = match argument.strip_prefix('"') {
+                Some(quoted) => header_text::unquote(quoted).0,
+                None => argument.to_owned(),
+            };
+            (
+                name.trim_matches(header_text::is_ws).to_ascii_lowercase(),
+                Some(argument),
+            )
+        }
+        None => (part.to_ascii_lowercase(), None),
+    })
 }
 
 /// Status codes cacheable by default, whose responses may get heuristic freshness (RFC 9110 §15.1).
@@ -570,6 +571,21 @@ mod tests {
         assert_eq!(d.stale_if_error, Some(30));
         assert_eq!(d.max_stale, Some(None));
         assert!(!d.no_store);
+    }
+
+    #[test]
+    fn splits_directives_outside_quoted_strings() {
+        let owned =
+            |name: &str, argument: Option<&str>| (name.to_owned(), argument.map(str::to_owned));
+        assert_eq!(
+            split_directives(" Private=\"a, \\\"b\\\"\" ,, max-age = \"60\",no-store "),
+            vec![
+                owned("private", Some("a, \"b\"")),
+                owned("max-age", Some("60")),
+                owned("no-store", None),
+            ]
+        );
+        assert_eq!(split_directives(""), vec![]);
     }
 
     #[test]

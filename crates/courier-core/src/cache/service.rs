@@ -1,3 +1,6 @@
+//! [`Caching`]: the service that decides, per request, whether to answer from the cache, validate,
+//! revalidate in the background, forward, or invalidate; multi-step exchanges are in `validate.rs`.
+
 use std::task::{Context, Poll};
 
 use http::header::RANGE;

@@ -1,3 +1,6 @@
+//! What a request asks of the cache ([`CacheMode`]) and what the cache did ([`CacheStatus`], and the
+//! RFC 9211 `Cache-Status` member it adds).
+
 use std::fmt::Write as _;
 
 use http::HeaderValue;
