@@ -37,8 +37,9 @@
 //! - **Freshness**: `max-age`, else `Expires − Date` (an invalid `Expires` means stale), else a tenth
 //!   of the time since `Last-Modified` for status codes cacheable by default and `public` responses;
 //!   `Age` and the age calculation of RFC 9111 §4.2.3. `s-maxage` and `proxy-revalidate` are ignored,
-//!   as a private cache must. Request directives `max-age`, `max-stale`, `min-fresh`, `no-cache`, `only-if-cached` (a `504`
-//!   when nothing usable is stored) and `Pragma: no-cache` (without `Cache-Control`) are honoured.
+//!   as a private cache must. Request directives `max-age`, `max-stale` (an invalid value accepts no
+//!   staleness), `min-fresh`, `no-cache`, `only-if-cached` (a `504` when nothing usable is stored) and
+//!   `Pragma: no-cache` (without `Cache-Control`) are honoured.
 //! - **Validation**: a stale entry (or one marked `no-cache`) is revalidated with `If-None-Match` and
 //!   `If-Modified-Since`; a matching `304` updates its stored headers (never `Content-Encoding`,
 //!   `Content-Length` and the like, which describe the stored body) and restarts its age, and it is
