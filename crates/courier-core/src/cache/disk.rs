@@ -259,8 +259,9 @@ fn version_from(code: u8) -> Version {
 
 /// `MAGIC`, the head's JSON length (u32 LE) and JSON, the body's length (u64 LE) and bytes, then the
 /// CRC-32 (u32 LE) of everything before it. Credential-bearing headers
-/// ([`policy::is_secret_response_header`]) are left out: they never reach the disk. A checksum against damage, not tampering: whoever can
-/// write the cache directory can change what is served from it anyway.
+/// ([`policy::is_secret_response_header`]) are left out: they never reach the disk. A checksum against
+/// damage, not tampering: whoever can write the cache directory can change what is served from it
+/// anyway.
 fn encode(key: &str, entry: &Entry) -> Vec<u8> {
     let meta = Meta {
         key: key.to_owned(),
