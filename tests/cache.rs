@@ -229,10 +229,10 @@ async fn vary_mismatch_goes_to_the_origin() {
             (status, response.text().await.unwrap(), headers)
         }
     };
-    assert_eq!(send("en").await.0, CacheStatus::Miss { stored: true });
+    assert_eq!(send("en ,  fr").await.0, CacheStatus::Miss { stored: true });
     // Whitespace around list elements is normalised.
-    let (status, body, _) = send("en").await;
-    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "en"));
+    let (status, body, _) = send("en, fr").await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "en ,  fr"));
     let (status, body, headers) = send("fr").await;
     assert_eq!(
         (status, body.as_str()),
@@ -354,13 +354,15 @@ async fn stale_while_revalidate_serves_stale_and_updates_once() {
     let c = clock.clone();
     let version = Arc::new(AtomicUsize::new(0));
     let v = version.clone();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let r = release.clone();
     let server = TestServer::start(move |_| {
-        let c = c.clone();
+        let (c, r) = (c.clone(), r.clone());
         let n = v.fetch_add(1, Ordering::SeqCst) + 1;
         async move {
             if n > 1 {
-                // Slow enough that the stale requests below all arrive during the revalidation.
-                tokio::time::sleep(Duration::from_millis(1000)).await;
+                // The revalidation waits until the stale requests below have all been answered.
+                r.notified().await;
             }
             ok(
                 &c,
@@ -382,6 +384,7 @@ async fn stale_while_revalidate_serves_stale_and_updates_once() {
             "courier; hit; ttl=-20; detail=stale-while-revalidate"
         );
     }
+    release.notify_one();
     within(10, async {
         loop {
             let (status, _, body, _) = get(&client, &url).await;
@@ -427,9 +430,10 @@ async fn stale_if_error_covers_a_503() {
         (status, code, body.as_str()),
         (CacheStatus::Stale, StatusCode::OK, "good")
     );
+    // Not a hit: the cache went to the origin, which failed (RFC 9211 §2.2, §2.3).
     assert_eq!(
         cache_status(&headers),
-        "courier; hit; ttl=-20; detail=stale-if-error"
+        "courier; fwd=stale; fwd-status=503; ttl=-20; detail=stale-if-error"
     );
     // Past the window, the error comes through.
     clock.advance(60);
@@ -460,18 +464,37 @@ async fn stale_if_error_covers_a_refused_connection_for_a_second_client() {
         }
     })
     .await;
+    // One URL, by a name each client resolves itself: the first to the origin, the second to an
+    // address with nothing listening on the URL's port (bound, then dropped).
+    let port = server.addr().port();
+    let url = format!("http://origin.test:{port}/gone");
+    let closed = std::net::TcpListener::bind(("127.0.0.2", port))
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let cache = clock.cache();
-    let url = server.url("/gone");
-    get(&client(&cache), &url).await;
-    drop(server);
+    let first = Client::builder()
+        .cache(cache.clone())
+        .resolve("origin.test", server.addr())
+        .build()
+        .unwrap();
+    assert_eq!(get(&first, &url).await.2, "kept");
     clock.advance(30);
-    // A new client (no pooled connection) sharing the cache: the origin refuses the connection.
-    let other = client(&cache);
-    let (status, _, body, _) = get(&other, &url).await;
+    let other = Client::builder()
+        .cache(cache.clone())
+        .resolve("origin.test", closed)
+        .build()
+        .unwrap();
+    let (status, _, body, headers) = get(&other, &url).await;
     assert_eq!((status, body.as_str()), (CacheStatus::Stale, "kept"));
+    assert_eq!(
+        cache_status(&headers),
+        "courier; fwd=stale; ttl=-20; detail=stale-if-error"
+    );
     clock.advance(100);
     let err = within(10, other.get(&url).send()).await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
@@ -944,4 +967,206 @@ async fn a_body_stored_encoded_never_reaches_a_caller_expecting_it_decoded() {
     let (status, _, body, _) = get(&client, &url).await;
     assert_eq!((status, body.as_str()), (CacheStatus::Hit, "plain text"));
     assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_head_during_stale_while_revalidate_revalidates_with_a_get() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        let call = n.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            ok(
+                &c,
+                &[("cache-control", "max-age=10, stale-while-revalidate=60")],
+                format!("v{call}"),
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/swr-head");
+    assert_eq!(get(&client, &url).await.2, "v1");
+    clock.advance(30);
+    let response = within(10, client.head(&url).send()).await.unwrap();
+    assert_eq!(response.cache_status(), CacheStatus::Stale);
+    assert_eq!(response.headers()["content-length"], "2");
+    // The background revalidation is a GET, and its response replaces the entry whole.
+    within(10, async {
+        while server.requests().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(server.requests()[1].method, http::Method::GET);
+    within(10, async {
+        loop {
+            let (status, _, body, headers) = get(&client, &url).await;
+            if status == CacheStatus::Hit {
+                assert_eq!(body, "v2");
+                assert_eq!(headers["content-length"], "2");
+                break;
+            }
+            assert_eq!(body, "v1");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_head_or_304_never_labels_the_decoded_stored_body_as_encoded() {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"plain text").unwrap();
+    let gzipped = Bytes::from(encoder.finish().unwrap());
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let (c, gzipped) = (c.clone(), gzipped.clone());
+        async move {
+            let len = gzipped.len().to_string();
+            let encoded = [
+                ("cache-control", "max-age=10"),
+                ("etag", "\"g\""),
+                ("content-encoding", "gzip"),
+            ];
+            if req.header("if-none-match").is_some() {
+                let mut builder = Response::builder().status(304).header("date", c.date());
+                for (name, value) in encoded {
+                    builder = builder.header(name, value);
+                }
+                return builder
+                    .header("content-length", len)
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            ok(&c, &encoded, gzipped)
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/gz-head");
+    let (_, _, body, headers) = get(&client, &url).await;
+    assert_eq!(body, "plain text");
+    assert!(headers.get("content-encoding").is_none());
+
+    // A HEAD with matching validators refreshes the stored GET...
+    clock.advance(20);
+    let response = within(10, client.head(&url).send()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "plain text"));
+    assert!(headers.get("content-encoding").is_none(), "{headers:?}");
+    assert_eq!(headers["content-length"], "10");
+
+    // ...and so does a 304.
+    clock.advance(20);
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Revalidated, "plain text")
+    );
+    assert!(headers.get("content-encoding").is_none(), "{headers:?}");
+    assert_eq!(headers["content-length"], "10");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_304_restarts_the_age_of_the_entry_it_refreshes() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let n = calls.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        let call = n.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if req.header("if-none-match").is_some() {
+                // Without an Age: the refreshed entry's age starts again from zero.
+                return Response::builder()
+                    .status(304)
+                    .header("date", c.date())
+                    .header("etag", "\"a\"")
+                    .header("cache-control", "max-age=100")
+                    .header("x-call", call.to_string())
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            // A shared cache upstream held this one for 5 s.
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=10"),
+                    ("etag", "\"a\""),
+                    ("age", "5"),
+                ],
+                "aged",
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/aged");
+    let (_, _, _, headers) = get(&client, &url).await;
+    assert_eq!(headers["age"], "5");
+
+    clock.advance(30);
+    let (status, _, body, headers) = get(&client, &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Revalidated, "aged"));
+    assert_eq!(headers["age"], "0");
+    assert_eq!(
+        cache_status(&headers),
+        "courier; fwd=stale; fwd-status=304; ttl=100"
+    );
+
+    clock.advance(101);
+    let (status, _, _, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Revalidated);
+    assert_eq!(headers["age"], "0");
+    assert_eq!(headers["x-call"], "2");
+    clock.advance(20);
+    let (status, _, _, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Hit);
+    assert_eq!(headers["age"], "20");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn every_upstream_cache_status_line_is_kept_before_ours() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move {
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=60"),
+                    ("cache-status", "origin-cache; fwd=uri-miss"),
+                    ("cache-status", "edge; hit, cdn; hit"),
+                ],
+                "layers",
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/layers");
+    let (_, _, _, headers) = get(&client, &url).await;
+    assert_eq!(headers.get_all("cache-status").iter().count(), 1);
+    assert_eq!(
+        cache_status(&headers),
+        "origin-cache; fwd=uri-miss, edge; hit, cdn; hit, courier; fwd=uri-miss; fwd-status=200; stored"
+    );
+    let (status, _, _, headers) = get(&client, &url).await;
+    assert_eq!(status, CacheStatus::Hit);
+    assert_eq!(
+        cache_status(&headers),
+        "origin-cache; fwd=uri-miss, edge; hit, cdn; hit, courier; hit; ttl=60"
+    );
 }

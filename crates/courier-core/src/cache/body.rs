@@ -1,3 +1,7 @@
+//! The body of a response through the cache ([`CacheBody`]): a stored body, the network's passed
+//! through, or the network's copied into the cache as the caller reads it (the `Writer` commits it
+//! once read to the end within the entry limit).
+
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -160,7 +164,7 @@ impl Writer {
         }
     }
 
-    /// Keeps a chunk (a reference count, not a copy); `false` once the body is over the limit.
+    /// Keeps a chunk (a reference count until the commit); `false` once the body is over the limit.
     fn push(&mut self, chunk: &Bytes) -> bool {
         self.len += chunk.len() as u64;
         if self.len > self.limit {
@@ -172,19 +176,39 @@ impl Writer {
         true
     }
 
-    /// Stores the entry with the whole body.
+    /// Stores the entry with the whole body, always copied into a buffer of its own: a chunk may be a
+    /// slice of a much larger buffer (a read of many responses, a decoder's window) that the entry must
+    /// not keep alive, or the store's size accounting would be wrong. The copy is bounded by the
+    /// entry size limit.
     fn commit(mut self) {
-        self.entry.body = match self.chunks.len() {
-            0 => Bytes::new(),
-            1 => self.chunks.pop().unwrap_or_default(),
-            _ => {
-                let mut body = BytesMut::with_capacity(self.len as usize);
-                for chunk in &self.chunks {
-                    body.extend_from_slice(chunk);
-                }
-                body.freeze()
-            }
-        };
+        let mut body = BytesMut::with_capacity(self.len as usize);
+        for chunk in &self.chunks {
+            body.extend_from_slice(chunk);
+        }
+        self.entry.body = body.freeze();
         self.cache.put(&self.key, self.entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::store::tests::entry;
+    use super::*;
+
+    #[test]
+    fn a_stored_body_never_pins_the_buffer_it_was_read_from() {
+        let cache = Cache::in_memory();
+        let buffer = Bytes::from(vec![b'x'; 64 * 1024]);
+        let chunk = buffer.slice(10..20);
+        let mut writer = Writer::new(cache.clone(), "k".to_owned(), entry(""));
+        assert!(writer.push(&chunk));
+        writer.commit();
+        let stored = cache.get("k").unwrap();
+        assert_eq!(&stored.body[..], &chunk[..]);
+        let range = buffer.as_ptr_range();
+        assert!(
+            !range.contains(&stored.body.as_ptr()),
+            "the stored body is a slice of the network buffer"
+        );
     }
 }

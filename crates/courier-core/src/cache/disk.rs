@@ -7,20 +7,22 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::policy;
 use super::store::{Entry, Lru, Store};
 
 const MAGIC: &[u8; 16] = b"courier-cache-2\n";
 const CHECKSUM_LEN: usize = 4;
 const ENTRY_SUFFIX: &str = ".entry";
 const TEMP_SUFFIX: &str = ".tmp";
+/// How old a temporary file must be before [`DiskStore::open`] treats it as abandoned.
+const TEMP_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// Entries as files in one directory.
 #[derive(Debug)]
@@ -44,19 +46,25 @@ struct Meta {
 
 impl DiskStore {
     /// Opens (creating if needed) the store in `dir`: indexes the entries there, oldest use first, and
-    /// removes temporary files a previous process left behind.
+    /// removes temporary files a previous process left behind (those older than [`TEMP_MAX_AGE`]: a
+    /// younger one may be another process's write under way). A file that disappears while the
+    /// directory is scanned is skipped.
     pub(crate) fn open(dir: &Path, max: u64) -> io::Result<DiskStore> {
-        fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
+        let now = SystemTime::now();
         let mut found = Vec::new();
         for item in fs::read_dir(dir)? {
-            let item = item?;
+            // Gone since the directory was listed (another process evicted or renamed it).
+            let Ok(item) = item else { continue };
+            let Ok(meta) = item.metadata() else { continue };
             let name = item.file_name().to_string_lossy().into_owned();
+            let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
             if name.ends_with(TEMP_SUFFIX) {
-                let _ = fs::remove_file(item.path());
+                if now.duration_since(modified).unwrap_or_default() > TEMP_MAX_AGE {
+                    let _ = fs::remove_file(item.path());
+                }
             } else if name.ends_with(ENTRY_SUFFIX) {
-                let meta = item.metadata()?;
-                let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                found.push((used, name, meta.len()));
+                found.push((modified, name, meta.len()));
             }
         }
         found.sort();
@@ -69,47 +77,58 @@ impl DiskStore {
             index: Mutex::new(index),
             temp_counter: AtomicU64::new(0),
         };
-        let evicted = store.lock().evict();
-        store.delete(evicted);
+        let mut index = store.lock();
+        let evicted = index.evict();
+        store.delete(&index, evicted);
+        drop(index);
         Ok(store)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
+    /// The index. Every change to the entry files (rename into place, delete) is made while holding
+    /// it, so the index and the directory agree: an eviction never deletes the file of a concurrent
+    /// `put` of the same key.
+    fn lock(&self) -> MutexGuard<'_, Lru> {
         self.index.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn file_name(key: &str) -> String {
-        let digest = Sha256::digest(key.as_bytes());
-        let mut name = String::with_capacity(64 + ENTRY_SUFFIX.len());
-        for byte in digest {
-            name.push_str(&format!("{byte:02x}"));
-        }
+        let mut name = policy::sha256_hex(key.as_bytes());
         name.push_str(ENTRY_SUFFIX);
         name
     }
 
-    fn delete(&self, names: Vec<String>) {
+    /// Deletes the files of `names`, already removed from `_index` (whose guard proves the lock is held).
+    fn delete(&self, _index: &MutexGuard<'_, Lru>, names: Vec<String>) {
         for name in names {
             let _ = fs::remove_file(self.dir.join(name));
         }
     }
 
-    fn write(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+    /// Writes `bytes` to a new temporary file; the caller renames it into place under the lock.
+    fn write_temp(&self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
         let temp = self.dir.join(format!(
             "{name}.{}.{}{TEMP_SUFFIX}",
             std::process::id(),
             self.temp_counter.fetch_add(1, Ordering::Relaxed)
         ));
         let result = (|| {
-            let mut file = fs::File::create(&temp)?;
-            file.write_all(bytes)?;
-            drop(file);
-            fs::rename(&temp, self.dir.join(name))
+            let mut file = create_private_file(&temp)?;
+            file.write_all(bytes)
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&temp);
+        match result {
+            Ok(()) => Ok(temp),
+            Err(err) => {
+                let _ = fs::remove_file(&temp);
+                Err(err)
+            }
         }
-        result
+    }
+
+    /// The entry in the file `name`, if it is whole and `key`'s.
+    fn read(&self, key: &str, name: &str) -> Option<Entry> {
+        fs::read(self.dir.join(name))
+            .ok()
+            .and_then(|bytes| decode(key, bytes))
     }
 }
 
@@ -119,23 +138,27 @@ impl Store for DiskStore {
         if !self.lock().touch(&name) {
             return None;
         }
-        let path = self.dir.join(&name);
-        let decoded = fs::read(&path).ok().and_then(|bytes| decode(key, bytes));
-        match decoded {
-            Some(entry) => {
-                // Recency for the next process; best effort.
-                if let Ok(file) = fs::File::options().write(true).open(&path) {
-                    let _ = file.set_modified(SystemTime::now());
-                }
-                Some(Arc::new(entry))
-            }
+        let entry = match self.read(key, &name) {
+            Some(entry) => entry,
             None => {
-                // Damaged, truncated, another key's, or removed under us: never served.
-                self.lock().remove(&name);
-                let _ = fs::remove_file(&path);
-                None
+                // Damaged, truncated, another key's, or replaced under us: look again under the lock
+                // (no file changes then), and drop it only if it is still unreadable.
+                let mut index = self.lock();
+                match self.read(key, &name) {
+                    Some(entry) => entry,
+                    None => {
+                        index.remove(&name);
+                        self.delete(&index, vec![name]);
+                        return None;
+                    }
+                }
             }
+        };
+        // Recency for the next process; best effort.
+        if let Ok(file) = fs::File::options().write(true).open(self.dir.join(&name)) {
+            let _ = file.set_modified(SystemTime::now());
         }
+        Some(Arc::new(entry))
     }
 
     fn put(&self, key: &str, entry: Entry) {
@@ -145,24 +168,34 @@ impl Store for DiskStore {
             self.remove(key);
             return;
         }
-        if self.write(&name, &bytes).is_err() {
+        let temp = self.write_temp(&name, &bytes);
+        let mut index = self.lock();
+        let placed = temp.and_then(|temp| {
+            fs::rename(&temp, self.dir.join(&name)).inspect_err(|_| {
+                let _ = fs::remove_file(&temp);
+            })
+        });
+        if placed.is_err() {
             // A full disk or a removed directory loses the entry, not the response.
-            self.remove(key);
+            index.remove(&name);
+            self.delete(&index, vec![name]);
             return;
         }
-        let evicted = self.lock().insert(&name, bytes.len() as u64);
-        self.delete(evicted);
+        let evicted = index.insert(&name, bytes.len() as u64);
+        self.delete(&index, evicted);
     }
 
     fn remove(&self, key: &str) {
         let name = Self::file_name(key);
-        self.lock().remove(&name);
-        let _ = fs::remove_file(self.dir.join(name));
+        let mut index = self.lock();
+        index.remove(&name);
+        self.delete(&index, vec![name]);
     }
 
     fn set_max_size(&self, bytes: u64) {
-        let evicted = self.lock().set_max(bytes);
-        self.delete(evicted);
+        let mut index = self.lock();
+        let evicted = index.set_max(bytes);
+        self.delete(&index, evicted);
     }
 
     fn max_size(&self) -> u64 {
@@ -172,6 +205,25 @@ impl Store for DiskStore {
     fn size(&self) -> u64 {
         self.lock().total()
     }
+}
+
+/// Creates `dir` (and its missing parents) readable by the owner only, on Unix: cached responses may
+/// be private. An existing directory is left as it is.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates a new file readable and writable by the owner only, on Unix.
+fn create_private_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = fs::File::options();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 fn time_parts(time: SystemTime) -> (u64, u32) {
@@ -206,8 +258,10 @@ fn version_from(code: u8) -> Version {
 }
 
 /// `MAGIC`, the head's JSON length (u32 LE) and JSON, the body's length (u64 LE) and bytes, then the
-/// CRC-32 (u32 LE) of everything before it. A checksum against damage, not tampering: whoever can
-/// write the cache directory can change what is served from it anyway.
+/// CRC-32 (u32 LE) of everything before it. Credential-bearing headers
+/// ([`policy::is_secret_response_header`]) are left out: they never reach the disk. A checksum against
+/// damage, not tampering: whoever can write the cache directory can change what is served from it
+/// anyway.
 fn encode(key: &str, entry: &Entry) -> Vec<u8> {
     let meta = Meta {
         key: key.to_owned(),
@@ -216,6 +270,7 @@ fn encode(key: &str, entry: &Entry) -> Vec<u8> {
         headers: entry
             .headers
             .iter()
+            .filter(|(name, _)| !policy::is_secret_response_header(name))
             .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
             .collect(),
         request_time: time_parts(entry.request_time),
@@ -292,12 +347,52 @@ mod tests {
         let decoded = decode("k", encode("k", &original)).unwrap();
         assert_eq!(decoded.status, original.status);
         assert_eq!(decoded.version, original.version);
-        assert_eq!(decoded.headers, original.headers);
+        let mut kept = original.headers.clone();
+        kept.remove("set-cookie");
+        assert_eq!(decoded.headers, kept);
         assert_eq!(decoded.request_time, original.request_time);
         assert_eq!(decoded.response_time, original.response_time);
         assert_eq!(decoded.vary, original.vary);
         assert_eq!(decoded.body, original.body);
         assert!(decode("other key", encode("k", &original)).is_none());
+    }
+
+    #[test]
+    fn credentials_never_reach_the_disk() {
+        let dir = temp_dir("secrets");
+        let store = DiskStore::open(&dir, 1 << 20).unwrap();
+        let mut secret = entry("body");
+        for (name, value) in [
+            ("set-cookie", "session=s3cr3t-cookie"),
+            ("set-cookie2", "old=s3cr3t-cookie2"),
+            ("authentication-info", "nextnonce=\"s3cr3t-nonce\""),
+            ("proxy-authentication-info", "nextnonce=\"s3cr3t-proxy\""),
+        ] {
+            secret.headers.append(name, value.parse().unwrap());
+        }
+        store.put("http://127.0.0.1/s", secret);
+        let path = dir.join(DiskStore::file_name("http://127.0.0.1/s"));
+        let bytes = fs::read(&path).unwrap();
+        // Header values are written as JSON arrays of bytes.
+        let as_json = serde_json::to_string(&b"s3cr3t".to_vec()).unwrap();
+        let needle = as_json.trim_end_matches(']').as_bytes();
+        for needle in [b"s3cr3t".as_slice(), needle] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "a credential was written"
+            );
+        }
+        let read = store.get("http://127.0.0.1/s").unwrap();
+        assert_eq!(read.headers.len(), 1, "{:?}", read.headers);
+        assert_eq!(read.headers["content-type"], "text/plain");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700);
+            assert_eq!(mode(&path), 0o600);
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -324,6 +419,15 @@ mod tests {
         store.put("http://127.0.0.1/b", entry("b"));
         drop(store);
         fs::write(dir.join("leftover.1.2.tmp"), b"partial").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(120);
+        let leftover = fs::File::options()
+            .write(true)
+            .open(dir.join("leftover.1.2.tmp"))
+            .unwrap();
+        leftover.set_modified(old).unwrap();
+        drop(leftover);
+        // A young temporary file may be another process's write under way: it stays.
+        fs::write(dir.join("writing.3.4.tmp"), b"partial").unwrap();
         let b_path = dir.join(DiskStore::file_name("http://127.0.0.1/b"));
         let mut damaged = fs::read(&b_path).unwrap();
         let last = damaged.len() - 1;
@@ -332,6 +436,7 @@ mod tests {
 
         let store = DiskStore::open(&dir, 1 << 20).unwrap();
         assert!(!dir.join("leftover.1.2.tmp").exists());
+        assert!(dir.join("writing.3.4.tmp").exists());
         assert_eq!(&store.get("http://127.0.0.1/a").unwrap().body[..], b"a");
         assert!(store.get("http://127.0.0.1/b").is_none());
         assert!(!b_path.exists(), "the damaged file is removed");

@@ -37,6 +37,13 @@ impl RequestCopy {
         }
     }
 
+    /// The same request as a `GET`: a background revalidation started by a `HEAD` must fetch the
+    /// representation it replaces, body included.
+    pub(crate) fn into_get(mut self) -> RequestCopy {
+        self.method = Method::GET;
+        self
+    }
+
     pub(crate) fn to_request<B: Default>(&self) -> Request<B> {
         let mut req = Request::new(B::default());
         *req.method_mut() = self.method.clone();
@@ -169,9 +176,10 @@ impl Forwarded {
     /// Stores `stored` with the headers of a `304` or `HEAD` response, received now; returns it.
     pub(crate) fn update(&self, stored: &Entry, fresh: &HeaderMap) -> Entry {
         let mut updated = stored.clone();
-        policy::update_headers(&mut updated.headers, fresh);
+        let now = self.cache.now();
+        policy::update_headers(&mut updated.headers, fresh, now);
         updated.request_time = self.request_time;
-        updated.response_time = self.cache.now();
+        updated.response_time = now;
         self.cache.put(&self.key, updated.clone());
         updated
     }

@@ -1,3 +1,6 @@
+//! The future of a [`Caching`](super::Caching) call: ready at once (a hit, a `504`), the inner
+//! service's future finished by the cache (stored, marked), or a boxed multi-step exchange.
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};

@@ -1,3 +1,6 @@
+//! [`Cache`]: the handle users configure and share between clients (in memory or on disk, size bounds,
+//! clock), the store behind it, and the key a request is stored under.
+
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;

@@ -1,3 +1,6 @@
+//! [`CacheLayer`]: the tower layer that wraps a service in [`Caching`](super::Caching) with a
+//! [`Cache`].
+
 use tower_layer::Layer;
 
 use super::handle::Cache;

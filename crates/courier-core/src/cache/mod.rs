@@ -17,9 +17,11 @@
 //! - Bodies stream through: a response is stored while the caller reads it, once the body has been read
 //!   to the end; a body dropped halfway or failing is not stored. A disk entry is written to a temporary
 //!   file and renamed into place, and checked against its CRC-32 on every read.
-//! - `Set-Cookie` headers are stored with the entry but never served from the cache: the cookie jar
+//! - `Set-Cookie` headers are kept with a memory entry but never served from the cache: the cookie jar
 //!   below the cache saw them when the response came from the network, and a cache shared by clients
-//!   with different jars never hands one client's cookies to another.
+//!   with different jars never hands one client's cookies to another. The disk store never writes
+//!   `Set-Cookie` or other credential-bearing headers, and on Unix keeps its directory `0700` and its
+//!   files `0600`.
 //! - One response per URI: a response that varies (`Vary`) replaces the stored one, and matches only
 //!   requests whose nominated headers have the same values (whitespace normalised).
 //! - Every response is also selected by the request's own `Authorization`, `Cookie` and
@@ -33,16 +35,20 @@
 //! ## How it is used
 //!
 //! - **Freshness**: `max-age`, else `Expires − Date` (an invalid `Expires` means stale), else a tenth
-//!   of the time since `Last-Modified` for status codes cacheable by default; `Age` and the age
-//!   calculation of RFC 9111 §4.2.3. `s-maxage` and `proxy-revalidate` are ignored, as a private cache
-//!   must. Request directives `max-age`, `max-stale`, `min-fresh`, `no-cache`, `only-if-cached` (a `504`
-//!   when nothing usable is stored) and `Pragma: no-cache` (without `Cache-Control`) are honoured.
+//!   of the time since `Last-Modified` for status codes cacheable by default and `public` responses;
+//!   `Age` and the age calculation of RFC 9111 §4.2.3. `s-maxage` and `proxy-revalidate` are ignored,
+//!   as a private cache must. Request directives `max-age`, `max-stale` (an invalid value accepts no
+//!   staleness), `min-fresh`, `no-cache`, `only-if-cached` (a `504` when nothing usable is stored) and
+//!   `Pragma: no-cache` (without `Cache-Control`) are honoured.
 //! - **Validation**: a stale entry (or one marked `no-cache`) is revalidated with `If-None-Match` and
-//!   `If-Modified-Since`; a matching `304` updates its stored headers and it is served.
+//!   `If-Modified-Since`; a matching `304` updates its stored headers (never `Content-Encoding`,
+//!   `Content-Length` and the like, which describe the stored body) and restarts its age, and it is
+//!   served.
 //! - **`stale-while-revalidate`**: within the window, the stale entry is served at once and revalidated
-//!   once in the background (on the current tokio runtime).
+//!   once in the background (on the current tokio runtime; a `GET`, also when a `HEAD` was served).
 //! - **`stale-if-error`**: within the window, a stale entry stands in for a `500`, `502`, `503`, `504`
-//!   or a failed request.
+//!   or a failed request (never for a `no-cache` or `must-revalidate` entry); its `Cache-Status` says
+//!   `fwd=stale` with the origin's `fwd-status`.
 //! - **Invalidation**: a successful `POST`, `PUT`, `DELETE`, `PATCH` (any unsafe method) removes the
 //!   entries for its URI and the same-origin URIs in `Location` and `Content-Location`.
 //! - **`HEAD`** is answered from a fresh stored `GET`; a `HEAD` response whose validators match the

@@ -5,9 +5,12 @@
 use std::time::{Duration, SystemTime};
 
 use http::header::{
-    AGE, CACHE_CONTROL, CONTENT_LENGTH, DATE, ETAG, EXPIRES, LAST_MODIFIED, PRAGMA, VARY,
+    AGE, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, DATE, ETAG, EXPIRES,
+    LAST_MODIFIED, PRAGMA, PROXY_AUTHORIZATION, TRANSFER_ENCODING, VARY,
 };
-use http::{HeaderMap, HeaderName, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+
+use crate::header_text;
 
 /// The `Cache-Control` directives the cache acts on, from a request or a response.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,7 +65,8 @@ impl Directives {
             "must-revalidate" => self.must_revalidate = true,
             "public" => self.public = true,
             "private" => self.private = true,
-            "max-stale" => self.max_stale = Some(argument.and_then(delta_seconds)),
+            // Without a value any staleness is accepted; an invalid value accepts none.
+            "max-stale" => self.max_stale = Some(argument.map(|a| delta_seconds(a).unwrap_or(0))),
             "min-fresh" => self.min_fresh = seconds(),
             "only-if-cached" => self.only_if_cached = true,
             "stale-while-revalidate" => self.stale_while_revalidate = seconds(),
@@ -91,41 +95,40 @@ pub(crate) fn delta_seconds(s: &str) -> Option<u64> {
 }
 
 /// Splits a `Cache-Control` value into lower-cased names and unquoted arguments; commas inside quoted
-/// strings (`no-cache="a, b"`) do not split.
+/// strings (`no-cache="a, b"`) do not split. The quoted-string syntax is `header_text`'s.
 fn split_directives(value: &str) -> Vec<(String, Option<String>)> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in value.chars() {
-        match c {
-            _ if escaped => {
-                current.push(c);
-                escaped = false;
-            }
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ',' if !quoted => parts.push(std::mem::take(&mut current)),
-            _ => current.push(c),
+    let mut directives = Vec::new();
+    let mut rest = value;
+    loop {
+        let after = header_text::skip_until(rest, &[',']);
+        directives.extend(directive(&rest[..rest.len() - after.len()]));
+        match after.strip_prefix(',') {
+            Some(next) => rest = next,
+            None => return directives,
         }
     }
-    parts.push(current);
-    parts
-        .into_iter()
-        .filter_map(|part| {
-            let part = part.trim();
-            if part.is_empty() {
-                return None;
-            }
-            Some(match part.split_once('=') {
-                Some((name, argument)) => (
-                    name.trim().to_ascii_lowercase(),
-                    Some(argument.trim().to_owned()),
-                ),
-                None => (part.to_ascii_lowercase(), None),
-            })
-        })
-        .collect()
+}
+
+/// One `name` or `name=argument` directive; `None` for an empty list element.
+fn directive(part: &str) -> Option<(String, Option<String>)> {
+    let part = part.trim_matches(header_text::is_ws);
+    if part.is_empty() {
+        return None;
+    }
+    Some(match part.split_once('=') {
+        Some((name, argument)) => {
+            let argument = argument.trim_matches(header_text::is_ws);
+            let argument = match argument.strip_prefix('"') {
+                Some(quoted) => header_text::unquote(quoted).0,
+                None => argument.to_owned(),
+            };
+            (
+                name.trim_matches(header_text::is_ws).to_ascii_lowercase(),
+                Some(argument),
+            )
+        }
+        None => (part.to_ascii_lowercase(), None),
+    })
 }
 
 /// Status codes cacheable by default, whose responses may get heuristic freshness (RFC 9110 §15.1).
@@ -175,7 +178,8 @@ pub(crate) fn date(headers: &HeaderMap, name: HeaderName) -> Option<SystemTime> 
 
 /// How long a response stays fresh (RFC 9111 §4.2.1): `max-age`, else `Expires − Date` (an invalid
 /// `Expires` means already stale), else the heuristic of §4.2.2: a tenth of the time since
-/// `Last-Modified`, for heuristically cacheable status codes only.
+/// `Last-Modified`, for heuristically cacheable status codes and responses marked `public`
+/// (§5.2.2.9).
 pub(crate) fn freshness_lifetime(
     status: StatusCode,
     headers: &HeaderMap,
@@ -192,7 +196,7 @@ pub(crate) fn freshness_lifetime(
             None => Duration::ZERO,
         };
     }
-    if heuristically_cacheable(status) {
+    if heuristically_cacheable(status) || directives.public {
         if let Some(last_modified) = date(headers, LAST_MODIFIED) {
             return date_value.duration_since(last_modified).unwrap_or_default() / 10;
         }
@@ -293,9 +297,10 @@ pub(crate) fn verdict(request: &Directives, response: &Directives, age: Age) -> 
 }
 
 /// Whether a stale response may stand in for an error (RFC 5861 §4): within the `stale-if-error` window
-/// of the response or of the request, and never past `must-revalidate`.
+/// of the response or of the request, and never past `must-revalidate` or for a `no-cache` response
+/// (which is never served without a successful validation, RFC 9111 §5.2.2.4).
 pub(crate) fn stale_if_error(request: &Directives, response: &Directives, age: Age) -> bool {
-    if response.must_revalidate {
+    if response.must_revalidate || response.no_cache {
         return false;
     }
     let staleness = age.staleness();
@@ -369,13 +374,20 @@ pub(crate) fn request_value(headers: &HeaderMap, name: &str) -> Option<String> {
     if !is_credential(name) {
         return Some(value);
     }
+    Some(format!("sha256:{}", sha256_hex(value.as_bytes())))
+}
+
+/// The SHA-256 of `bytes` as 64 lower-case hex digits (the disk store's file names, hashed vary
+/// values).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(value.as_bytes());
-    let mut hex = String::from("sha256:");
+    use std::fmt::Write as _;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
     for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
+        let _ = write!(hex, "{byte:02x}");
     }
-    Some(hex)
+    hex
 }
 
 /// The values of the request headers `response_headers` varies on, and of [`IMPLICIT_VARY`]; `None`
@@ -431,6 +443,20 @@ pub(crate) fn validators_match(stored: &HeaderMap, fresh: &HeaderMap) -> bool {
     }
 }
 
+/// Whether a response header carries a credential (a cookie or authentication data), so the disk store
+/// never writes it.
+pub(crate) fn is_secret_response_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "set-cookie"
+            | "set-cookie2"
+            | "authentication-info"
+            | "proxy-authentication-info"
+            | "authorization"
+            | "proxy-authorization"
+    )
+}
+
 /// Headers that describe one connection, never stored (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
@@ -462,13 +488,35 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Updates stored headers from a `304` or a `HEAD` response (RFC 9111 §3.2): each header it carries
-/// replaces the stored ones of that name, except `Content-Length` (which describes its own empty body)
-/// and hop-by-hop headers.
-pub(crate) fn update_headers(stored: &mut HeaderMap, fresh: &HeaderMap) {
+/// Headers a `304` or a `HEAD` response never changes in a stored entry: they describe the message they
+/// came with, not the stored body (which the cache holds decoded, while the decompression layer leaves
+/// bodiless responses' headers as sent), or they carry proxy credentials.
+const NOT_UPDATED: [HeaderName; 6] = [
+    CONTENT_ENCODING,
+    CONTENT_LENGTH,
+    CONTENT_RANGE,
+    TRANSFER_ENCODING,
+    HeaderName::from_static("proxy-authentication-info"),
+    PROXY_AUTHORIZATION,
+];
+
+/// Updates stored headers from a `304` or a `HEAD` response received at `received` (RFC 9111 §3.2):
+/// each header it carries replaces the stored ones of that name, except [`NOT_UPDATED`] and hop-by-hop
+/// headers. The entry's age restarts with this response: the stored `Age` goes (the response's own, if
+/// any, replaces it), and so does the stored `Date`, replaced by the response's or, when it has none,
+/// by `received` (RFC 9110 §6.6.1).
+pub(crate) fn update_headers(stored: &mut HeaderMap, fresh: &HeaderMap, received: SystemTime) {
     let mut fresh = fresh.clone();
     strip_hop_by_hop(&mut fresh);
-    fresh.remove(CONTENT_LENGTH);
+    for name in &NOT_UPDATED {
+        fresh.remove(name);
+    }
+    if !fresh.contains_key(DATE) {
+        if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(received)) {
+            fresh.insert(DATE, value);
+        }
+    }
+    stored.remove(AGE);
     for name in fresh.keys() {
         stored.remove(name);
     }
@@ -488,7 +536,6 @@ pub(crate) fn is_unsafe(method: &Method) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -524,6 +571,21 @@ mod tests {
         assert_eq!(d.stale_if_error, Some(30));
         assert_eq!(d.max_stale, Some(None));
         assert!(!d.no_store);
+    }
+
+    #[test]
+    fn splits_directives_outside_quoted_strings() {
+        let owned =
+            |name: &str, argument: Option<&str>| (name.to_owned(), argument.map(str::to_owned));
+        assert_eq!(
+            split_directives(" Private=\"a, \\\"b\\\"\" ,, max-age = \"60\",no-store "),
+            vec![
+                owned("private", Some("a, \"b\"")),
+                owned("max-age", Some("60")),
+                owned("no-store", None),
+            ]
+        );
+        assert_eq!(split_directives(""), vec![]);
     }
 
     #[test]
@@ -651,6 +713,28 @@ mod tests {
     }
 
     #[test]
+    fn public_gets_heuristic_freshness_whatever_the_status() {
+        // RFC 9111 §4.2.2: `public` marks a response explicitly cacheable, so a heuristic applies.
+        let h = headers(&[
+            ("cache-control", "public"),
+            ("date", &http_date(1000)),
+            ("last-modified", &http_date(0)),
+        ]);
+        let d = Directives::of(&h);
+        assert_eq!(
+            freshness_lifetime(StatusCode::FOUND, &h, &d, at(1000)),
+            Duration::from_secs(100)
+        );
+        // Without `Last-Modified` there is nothing to base it on.
+        let h = headers(&[("cache-control", "public"), ("date", &http_date(1000))]);
+        let d = Directives::of(&h);
+        assert_eq!(
+            freshness_lifetime(StatusCode::FOUND, &h, &d, at(1000)),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
     fn age_calculation_of_section_4_2_3() {
         // Date says the origin sent it 2 s before we received it; Age says a cache held it 10 s; the
         // response took 3 s to arrive; it has been stored 20 s.
@@ -719,6 +803,20 @@ mod tests {
             verdict(&dirs("max-stale"), &none, age(1000, 10)),
             Verdict::StaleAccepted
         );
+        // An invalid value accepts no staleness at all, not any.
+        for garbage in [
+            "max-stale=abc",
+            "max-stale=-1",
+            "max-stale=",
+            "max-stale=\"\"",
+        ] {
+            assert_eq!(dirs(garbage).max_stale, Some(Some(0)), "{garbage}");
+            assert_eq!(
+                verdict(&dirs(garbage), &none, age(11, 10)),
+                Verdict::Revalidate,
+                "{garbage}"
+            );
+        }
         assert_eq!(
             verdict(&dirs("max-stale"), &dirs("must-revalidate"), age(11, 10)),
             Verdict::Revalidate
@@ -746,6 +844,17 @@ mod tests {
         assert!(!stale_if_error(
             &none,
             &dirs("stale-if-error=60, must-revalidate"),
+            age(11, 10)
+        ));
+        // `no-cache` means never served without a successful validation, so not for an error either.
+        assert!(!stale_if_error(
+            &none,
+            &dirs("max-age=10, stale-if-error=60, no-cache"),
+            age(11, 10)
+        ));
+        assert!(!stale_if_error(
+            &dirs("stale-if-error=60"),
+            &dirs("no-cache=\"set-cookie\""),
             age(11, 10)
         ));
     }
@@ -831,6 +940,8 @@ mod tests {
             ("content-type", "text/plain"),
             ("content-length", "5"),
             ("cache-control", "max-age=1"),
+            ("age", "30"),
+            ("date", &http_date(0)),
             ("x-a", "1"),
             ("x-a", "2"),
         ]);
@@ -839,13 +950,35 @@ mod tests {
             ("content-length", "0"),
             ("x-a", "3"),
             ("connection", "close"),
+            ("content-encoding", "gzip"),
+            ("content-range", "bytes 0-1/2"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-authentication-info", "nextnonce=x"),
+            ("proxy-authorization", "Basic eDp5"),
         ]);
-        update_headers(&mut stored, &fresh);
+        update_headers(&mut stored, &fresh, at(3));
         assert_eq!(stored["cache-control"], "max-age=60");
         assert_eq!(stored["content-length"], "5");
         assert_eq!(stored["content-type"], "text/plain");
         assert_eq!(stored.get_all("x-a").iter().count(), 1);
         assert!(stored.get("connection").is_none());
+        for name in [
+            "content-encoding",
+            "content-range",
+            "transfer-encoding",
+            "proxy-authentication-info",
+            "proxy-authorization",
+        ] {
+            assert!(stored.get(name).is_none(), "{name}");
+        }
+        // The age restarts: no stored Age, and the Date of when the 304 came, without one of its own.
+        assert!(stored.get("age").is_none());
+        assert_eq!(stored["date"], http_date(3).as_str());
+        let mut again = stored.clone();
+        update_headers(&mut again, &headers(&[("date", &http_date(7))]), at(9));
+        assert_eq!(again["date"], http_date(7).as_str());
+        update_headers(&mut again, &HeaderMap::new(), at(20));
+        assert_eq!(again["date"], http_date(20).as_str());
     }
 
     #[test]

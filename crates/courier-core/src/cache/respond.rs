@@ -63,20 +63,18 @@ pub(crate) fn gateway_timeout<B>() -> Response<CacheBody<B>> {
     response
 }
 
-/// Records `status` in the extensions and adds this cache's member last to `Cache-Status` (the member
-/// nearest the user comes last, RFC 9211 §2).
+/// Records `status` in the extensions and adds this cache's member last to `Cache-Status`, after every
+/// member of every upstream line (the member nearest the user comes last, RFC 9211 §2).
 pub(crate) fn mark<B>(response: &mut Response<B>, status: CacheStatus, report: Report) {
     response.extensions_mut().insert(status);
     let ours = report.header_value();
     let headers = response.headers_mut();
-    let value = match headers.get(&CACHE_STATUS) {
-        Some(existing) => {
-            let mut joined = existing.as_bytes().to_vec();
-            joined.extend_from_slice(b", ");
-            joined.extend_from_slice(ours.as_bytes());
-            HeaderValue::from_bytes(&joined).unwrap_or(ours)
-        }
-        None => ours,
-    };
+    let mut joined = Vec::new();
+    for line in headers.get_all(&CACHE_STATUS) {
+        joined.extend_from_slice(line.as_bytes());
+        joined.extend_from_slice(b", ");
+    }
+    joined.extend_from_slice(ours.as_bytes());
+    let value = HeaderValue::from_bytes(&joined).unwrap_or(ours);
     headers.insert(CACHE_STATUS, value);
 }

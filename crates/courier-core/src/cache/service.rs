@@ -1,3 +1,6 @@
+//! [`Caching`]: the service that decides, per request, whether to answer from the cache, validate,
+//! revalidate in the background, forward, or invalidate; multi-step exchanges are in `validate.rs`.
+
 use std::task::{Context, Poll};
 
 use http::header::RANGE;
@@ -168,7 +171,8 @@ where
                 ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Stale, hit))
             }
             Verdict::StaleWhileRevalidate => {
-                let copy = RequestCopy::of(&req);
+                // The background request refreshes the stored `GET`, whatever the caller sent.
+                let copy = RequestCopy::of(&req).into_get();
                 let background = Forwarded {
                     request_headers: ctx.request_headers.clone(),
                     cache: ctx.cache.clone(),

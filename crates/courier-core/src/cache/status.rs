@@ -1,3 +1,6 @@
+//! What a request asks of the cache ([`CacheMode`]) and what the cache did ([`CacheStatus`], and the
+//! RFC 9211 `Cache-Status` member it adds).
+
 use std::fmt::Write as _;
 
 use http::HeaderValue;
@@ -170,12 +173,23 @@ mod tests {
         let stale = Report {
             hit: true,
             ttl: Some(-5),
-            detail: Some("stale-if-error"),
+            detail: Some("stale-while-revalidate"),
             ..Report::default()
         };
         assert_eq!(
             stale.header_value(),
-            "courier; hit; ttl=-5; detail=stale-if-error"
+            "courier; hit; ttl=-5; detail=stale-while-revalidate"
+        );
+        let stale_if_error = Report {
+            forward: Some(Forward::Stale),
+            fwd_status: Some(503),
+            ttl: Some(-5),
+            detail: Some("stale-if-error"),
+            ..Report::default()
+        };
+        assert_eq!(
+            stale_if_error.header_value(),
+            "courier; fwd=stale; fwd-status=503; ttl=-5; detail=stale-if-error"
         );
     }
 }

@@ -92,10 +92,14 @@ impl Lru {
         }
     }
 
-    /// Tracks `key` with `size` bytes as the most recently used; returns the keys to evict (possibly
-    /// `key` itself, when it is larger than the bound).
+    /// Tracks `key` with `size` bytes as the most recently used; returns the keys to evict. A `key`
+    /// larger than the bound is not tracked and is the only key returned: one oversize entry never
+    /// empties the store.
     pub(crate) fn insert(&mut self, key: &str, size: u64) -> Vec<String> {
         self.remove(key);
+        if size > self.max {
+            return vec![key.to_owned()];
+        }
         self.tick += 1;
         self.slots.insert(
             key.to_owned(),
@@ -202,6 +206,12 @@ impl Store for MemoryStore {
     fn put(&self, key: &str, entry: Entry) {
         let mut inner = self.lock();
         let size = entry.size();
+        if size > inner.lru.max() {
+            // Not stored, and the older entry under its key is gone: it no longer answers.
+            inner.entries.remove(key);
+            inner.lru.remove(key);
+            return;
+        }
         inner.entries.insert(key.to_owned(), Arc::new(entry));
         for evicted in inner.lru.insert(key, size) {
             inner.entries.remove(&evicted);
@@ -261,12 +271,10 @@ pub(crate) mod tests {
         assert!(lru.touch("a"));
         assert_eq!(lru.insert("c", 40), vec!["b".to_owned()]);
         assert_eq!(lru.total(), 80);
-        // Larger than the bound: everything goes, itself included.
-        assert_eq!(
-            lru.insert("big", 101),
-            vec!["a".to_owned(), "c".to_owned(), "big".to_owned()]
-        );
-        assert_eq!(lru.total(), 0);
+        // Larger than the bound: only itself goes, the others stay.
+        assert_eq!(lru.insert("big", 101), vec!["big".to_owned()]);
+        assert_eq!(lru.total(), 80);
+        assert!(lru.touch("a") && lru.touch("c"));
     }
 
     #[test]
@@ -281,6 +289,15 @@ pub(crate) mod tests {
         assert!(store.get("a").is_some());
         assert!(store.get("c").is_some());
         assert_eq!(store.size(), one * 2);
+        // An entry larger than the bound is not stored, and evicts nothing but an older entry under
+        // its own key.
+        let mut big = entry("x");
+        big.body = Bytes::from(vec![b'x'; (one * 2) as usize]);
+        store.put("a", big);
+        assert!(store.get("a").is_none());
+        assert!(store.get("c").is_some());
+        assert_eq!(store.size(), one);
+        store.put("a", entry("x"));
         store.set_max_size(one);
         assert_eq!(store.size(), one);
         store.remove("c");

@@ -40,12 +40,15 @@ where
     let conditional = add_validators(req.headers_mut(), &entry.headers);
     let result = inner.oneshot(req).await.map_err(Error::from_service);
     let response_directives = Directives::of(&entry.headers);
-    let serve_stale = |detail| {
+    // The origin failed: the stale entry stands in, reported as a forward that failed, not a hit
+    // (RFC 9211 §2.2, §2.3), with the origin's status when there was one.
+    let serve_stale = |fwd_status: Option<u16>| {
         let age = age_of(&entry, ctx.cache.now());
         policy::stale_if_error(&ctx.request, &response_directives, age).then(|| {
             let report = Report {
-                hit: true,
-                detail: Some(detail),
+                forward: Some(Forward::Stale),
+                fwd_status,
+                detail: Some("stale-if-error"),
                 ..Report::default()
             };
             from_entry(&entry, age, false, CacheStatus::Stale, report)
@@ -53,12 +56,12 @@ where
     };
     let response = match result {
         Err(err) => {
-            return serve_stale("stale-if-error").ok_or(err);
+            return serve_stale(None).ok_or(err);
         }
         Ok(response) => response,
     };
     if policy::is_error_status(response.status()) {
-        if let Some(stale) = serve_stale("stale-if-error") {
+        if let Some(stale) = serve_stale(Some(response.status().as_u16())) {
             return Ok(stale);
         }
     }
