@@ -19,6 +19,15 @@ fn start_server() -> (TestServer, tokio::runtime::Runtime) {
             "/json" => respond(200, r#"{"id":7,"name":"widget"}"#),
             "/missing" => respond(404, "no such thing"),
             "/big" => respond(200, vec![b'x'; 300_000]),
+            "/slow" => http::Response::builder()
+                .body(courier_testkit::slow(
+                    vec![
+                        bytes::Bytes::from_static(b"a"),
+                        bytes::Bytes::from_static(b"b"),
+                    ],
+                    std::time::Duration::from_secs(3),
+                ))
+                .unwrap(),
             _ => echo(&req),
         }
     }));
@@ -183,4 +192,25 @@ async fn inside_an_async_runtime_it_refuses_with_a_clear_error() {
     let err = client.get("http://127.0.0.1:9/").send().unwrap_err();
     assert!(err.is_builder(), "{err:?}");
     drop(client);
+}
+
+#[test]
+fn a_timeout_set_on_the_async_builder_is_kept_and_partial_reads_stay_in_text() {
+    let (server, _runtime) = start_server();
+    // 0.3 s from the async builder, not the blocking default of 30 s: the slow path times out.
+    let client = courier::blocking::ClientBuilder::from(
+        courier::Client::builder().timeout(std::time::Duration::from_millis(300)),
+    )
+    .build()
+    .unwrap();
+    let slow = client.get(server.url("/slow")).send();
+    let err = slow.and_then(|r| r.bytes()).unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+
+    // Bytes taken with `read` are not lost to `text()`: it returns the rest.
+    let mut response = Client::new().get(server.url("/json")).send().unwrap();
+    let mut first = [0u8; 8];
+    response.read_exact(&mut first).unwrap();
+    assert_eq!(&first, br#"{"id":7,"#);
+    assert_eq!(response.text().unwrap(), r#""name":"widget"}"#);
 }

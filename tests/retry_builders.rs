@@ -97,3 +97,36 @@ async fn retries_stop_at_the_per_request_limit_and_never_means_never() {
         .unwrap();
     assert_eq!(seen.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn a_scoped_retry_waits_as_retry_after_asks() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let server = TestServer::start(move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                http::Response::builder()
+                    .status(503)
+                    .header("retry-after", "1")
+                    .body(courier_testkit::full("later"))
+                    .unwrap()
+            } else {
+                respond(200, "now")
+            }
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .retry(retry_5xx("127.0.0.1"))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+    // The default backoff's first wait is at most 100 ms: a second means Retry-After was read.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+}

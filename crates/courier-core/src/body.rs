@@ -149,9 +149,17 @@ impl http_body::Body for Body {
             Inner::Streaming(streaming) => {
                 let body = streaming.body.get_mut();
                 let frame = Pin::new(&mut *body).poll_frame(cx);
-                if frame.is_ready() {
-                    streaming.end = body.is_end_stream();
-                    streaming.hint = body.size_hint();
+                match &frame {
+                    // Ended: whatever the wrapped body says of itself now.
+                    Poll::Ready(None) => {
+                        streaming.end = true;
+                        streaming.hint = SizeHint::with_exact(0);
+                    }
+                    Poll::Ready(Some(_)) => {
+                        streaming.end = body.is_end_stream();
+                        streaming.hint = body.size_hint();
+                    }
+                    Poll::Pending => {}
                 }
                 frame
             }

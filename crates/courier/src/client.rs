@@ -464,7 +464,7 @@ pub struct ClientBuilder {
     user_agent: Option<HeaderValue>,
     accept_language: Option<HeaderValue>,
     default_headers: HeaderMap,
-    timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
     read_timeout: Option<Duration>,
     min_speed: Option<MinSpeed>,
     https_only: bool,

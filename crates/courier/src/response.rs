@@ -322,7 +322,7 @@ impl Response {
         Ok(decode_text(&bytes, Some(&charset)))
     }
 
-    fn charset(&self) -> Option<String> {
+    pub(crate) fn charset(&self) -> Option<String> {
         let content_type = self
             .head
             .headers

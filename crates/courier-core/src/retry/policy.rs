@@ -210,7 +210,15 @@ where
             if (scoped.classify)(req_rep) == Action::Success {
                 return None;
             }
-            return self.next_attempt(req, Reason::Classified, None);
+            // The server's `Retry-After` is honoured here too, within `max_retry_after`.
+            let asked = match result {
+                Ok(res) => retry_after(res.headers(), SystemTime::now()),
+                Err(_) => None,
+            };
+            if asked.is_some_and(|wait| wait > self.max_retry_after) {
+                return None;
+            }
+            return self.next_attempt(req, Reason::Classified, asked);
         }
         let (reason, asked) = match result {
             Ok(res) => {

@@ -58,27 +58,32 @@ impl Body {
             Kind::Buffered(body) => return body,
             Kind::Reader(reader) => reader,
         };
-        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-        std::thread::spawn(move || loop {
-            let mut buf = vec![0; 64 * 1024];
-            let item = match reader.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Ok(Bytes::from(buf))
+        // The thread starts when the body is first polled (the request is being sent), not when the
+        // builder is made: a request never sent reads nothing from the reader.
+        let start = futures_util::stream::once(async move {
+            let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+            std::thread::spawn(move || loop {
+                let mut buf = vec![0; 64 * 1024];
+                let item = match reader.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(Bytes::from(buf))
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(err) => Err(err),
+                };
+                let failed = item.is_err();
+                // The receiver is gone when the request ended: stop reading.
+                if tx.blocking_send(item).is_err() || failed {
+                    return;
                 }
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(err) => Err(err),
-            };
-            let failed = item.is_err();
-            // The receiver is gone when the request ended or was never sent: stop reading.
-            if tx.blocking_send(item).is_err() || failed {
-                return;
-            }
+            });
+            futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            })
         });
-        crate::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        }))
+        crate::Body::wrap_stream(futures_util::StreamExt::flatten(start))
     }
 }
 

@@ -127,7 +127,11 @@ impl Client {
 
     /// Sends a built request.
     pub fn execute(&self, request: crate::Request) -> Result<super::Response, Error> {
-        let response = self.driver.wait(self.inner.execute(request))??;
+        let inner = self.inner.clone();
+        // Built and run on the client's runtime: the stack is called when the future is made.
+        let response = self
+            .driver
+            .wait(async move { inner.execute(request).await })??;
         Ok(super::Response::new(response, self.driver.clone()))
     }
 }
@@ -164,10 +168,9 @@ pub struct ClientBuilder {
 
 impl From<crate::ClientBuilder> for ClientBuilder {
     fn from(inner: crate::ClientBuilder) -> ClientBuilder {
-        ClientBuilder {
-            inner,
-            timeout: None,
-        }
+        // A timeout the async builder already has is kept; none means the blocking default.
+        let timeout = inner.timeout.map(Some);
+        ClientBuilder { inner, timeout }
     }
 }
 

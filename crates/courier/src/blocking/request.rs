@@ -112,7 +112,12 @@ impl RequestBuilder {
 
     /// Sends the request and waits for the response head.
     pub fn send(self) -> Result<Response, Error> {
-        let response = self.client.driver.wait(self.inner.send())??;
+        let inner = self.inner;
+        // Built and run on the client's runtime: the stack is called when the future is made.
+        let response = self
+            .client
+            .driver
+            .wait(async move { inner.send().await })??;
         Ok(Response::new(response, self.client.driver.clone()))
     }
 }

@@ -118,22 +118,29 @@ impl Response {
         Ok([pending, rest].concat().into())
     }
 
-    /// The body as text, decoded as [`crate::Response::text`] does.
+    /// The rest of the body as text, decoded as [`crate::Response::text`] does (bytes already taken
+    /// by `read` are not part of it).
     pub fn text(self) -> Result<String, Error> {
-        let Response { inner, driver, .. } = self;
-        driver.wait(inner.text())?
+        let charset = self.inner.charset();
+        let bytes = self.bytes()?;
+        Ok(crate::text::decode_text(&bytes, charset.as_deref()))
     }
 
-    /// The body as text in `default_charset` when `Content-Type` names none.
+    /// The rest of the body as text in `default_charset` when `Content-Type` names none.
     pub fn text_with_charset(self, default_charset: &str) -> Result<String, Error> {
-        let Response { inner, driver, .. } = self;
-        driver.wait(inner.text_with_charset(default_charset))?
+        let charset = self
+            .inner
+            .charset()
+            .unwrap_or_else(|| default_charset.to_owned());
+        let bytes = self.bytes()?;
+        Ok(crate::text::decode_text(&bytes, Some(&charset)))
     }
 
-    /// The body parsed as JSON.
+    /// The rest of the body parsed as JSON.
     pub fn json<T: DeserializeOwned>(self) -> Result<T, Error> {
-        let Response { inner, driver, .. } = self;
-        driver.wait(inner.json())?
+        let url = self.url().clone();
+        let bytes = self.bytes()?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::decode(e).with_url(url))
     }
 
     /// Copies the rest of the body into `writer`, chunk by chunk; returns the bytes copied.
