@@ -51,6 +51,17 @@ async fn http_responses_convert_into_responses() {
 }
 
 #[tokio::test]
+async fn a_response_keeps_its_url_through_into_http_and_back() {
+    let server = TestServer::start(|req| async move { echo(&req) }).await;
+    let response = within(10, Client::new().get(server.url("/there?x=1")).send())
+        .await
+        .unwrap();
+    let back = Response::from(response.into_http());
+    assert_eq!(back.url().as_str(), server.url("/there?x=1"));
+    assert_eq!(back.status(), 200);
+}
+
+#[tokio::test]
 async fn a_file_streams_as_a_body_and_from_parts_keeps_the_request() {
     let server = TestServer::start(|req| async move { echo(&req) }).await;
     let dir = std::env::temp_dir().join(format!("courier-conversions-{}", std::process::id()));

@@ -422,18 +422,28 @@ impl Response {
         })
     }
 
-    /// Converts into an `http::Response` with a streaming [`Body`].
+    /// Converts into an `http::Response` with a streaming [`Body`]. The final URL goes along in the
+    /// extensions, so converting back with `From` gives the same [`url`](Response::url).
     pub fn into_http(self) -> http::Response<Body> {
-        http::Response::from_parts(self.head, self.body)
+        let mut head = self.head;
+        head.extensions.insert(ResponseUrl(self.url.url().clone()));
+        http::Response::from_parts(head, self.body)
     }
 }
 
-/// An `http::Response` as a Courier response, e.g. a canned answer in a test. Its URL is the final
-/// URL recorded by Courier's redirect layer when there is one, else `http://no.url.provided.local/`
-/// (as reqwest's).
+/// The URL of a response turned into an `http::Response` by [`Response::into_http`].
+#[derive(Clone, Debug)]
+struct ResponseUrl(Url);
+
+/// An `http::Response` as a Courier response, e.g. a canned answer in a test. Its URL is the one
+/// [`Response::into_http`] left in its extensions, else the final URL recorded by Courier's redirect
+/// layer, else `http://no.url.provided.local/` (as reqwest's).
 impl<T: Into<Body>> From<http::Response<T>> for Response {
-    fn from(response: http::Response<T>) -> Response {
-        let url = Url::parse("http://no.url.provided.local/").expect("a valid URL");
+    fn from(mut response: http::Response<T>) -> Response {
+        let url = match response.extensions_mut().remove::<ResponseUrl>() {
+            Some(ResponseUrl(url)) => url,
+            None => Url::parse("http://no.url.provided.local/").expect("a valid URL"),
+        };
         Response::new(
             response.map(Into::into),
             Target::from_url(url),
