@@ -221,6 +221,6 @@ mod tests {
     #[test]
     fn socks_needs_its_feature() {
         let err = target("socks5://127.0.0.1:1080").unwrap_err();
-        assert!(err.to_string().contains("`socks` feature"), "{err}");
+        assert!(format!("{err:#}").contains("`socks` feature"), "{err:#}");
     }
 }
