@@ -83,12 +83,14 @@ mod future;
 mod handshake;
 mod layer;
 pub mod netrc;
+mod party;
 mod service;
 mod session;
 #[cfg(test)]
 mod tests;
 
 pub use basic::basic_header;
+pub(crate) use credentials::secret_hash;
 pub use credentials::{CredentialStore, Credentials, Origin, RequestCredentials};
 pub use future::ResponseFuture;
 pub use layer::AuthLayer;

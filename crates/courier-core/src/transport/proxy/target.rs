@@ -2,8 +2,6 @@
 //! headers — parsed from a proxy URL once.
 
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::OnceLock;
 
 use http::header::{HeaderMap, HeaderValue, PROXY_AUTHORIZATION};
 use url::Url;
@@ -154,17 +152,14 @@ impl Target {
     }
 }
 
-/// A hash of the credentials with a key chosen at random for this process: it tells identities apart
-/// in pool keys without letting anyone who sees a key test passwords against it.
+/// A keyed hash of the credentials and headers: it tells identities apart in pool keys without
+/// letting anyone who sees a key test passwords against it.
 fn secret_hash(headers: &HeaderMap, socks_auth: &Option<(String, String)>) -> u64 {
-    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    let mut hasher = KEY.get_or_init(Default::default).build_hasher();
-    for (name, value) in headers {
-        name.as_str().hash(&mut hasher);
-        value.as_bytes().hash(&mut hasher);
-    }
-    socks_auth.hash(&mut hasher);
-    hasher.finish()
+    let headers: Vec<(&str, &[u8])> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    crate::auth::secret_hash(&(headers, socks_auth))
 }
 
 /// Credentials and headers are never printed.
