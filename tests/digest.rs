@@ -558,3 +558,187 @@ async fn the_auth_layer_in_a_custom_stack() {
     assert_eq!(server.requests().len(), 3);
     assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
 }
+
+/// `Proxy-Authorization` of the `i`th request head a proxy saw.
+fn proxy_answer(proxy: &ProxyServer, i: usize) -> Option<String> {
+    proxy.seen()[i].lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("proxy-authorization")
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// The parameter `name` of a Digest answer.
+fn param(answer: &str, name: &str) -> String {
+    let params = params(answer).unwrap_or_else(|| panic!("not a Digest answer: {answer}"));
+    params.into_iter().find(|(n, _)| n == name).unwrap().1
+}
+
+/// A TLS origin that echoes requests.
+async fn tls_echo() -> TestServer {
+    TestServer::builder()
+        .tls()
+        .start(|req| async move { echo(&req) })
+        .await
+}
+
+/// A client that trusts the TLS origin `origin`, speaks HTTP/1.1 and keeps no idle connection: each
+/// request opens a connection (so a tunnel) of its own, through `proxy` with `user` / `password`.
+async fn through_digest_proxy(
+    proxy: &ProxyServer,
+    origin: &TestServer,
+    user: &str,
+    password: &str,
+) -> Client {
+    let proxy = Proxy::all(proxy.url()).unwrap().basic_auth(user, password);
+    trusting(origin)
+        .proxy(proxy)
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+/// An `https` request through a proxy that wants Digest on `CONNECT`: the first tunnel is asked
+/// (the Basic sent first is refused) and answered with one more `CONNECT`, on the same connection
+/// when the proxy keeps it open, else on a new one; the next tunnel answers the remembered nonce at
+/// once, with the next count.
+#[tokio::test]
+async fn https_through_a_proxy_that_wants_digest_on_connect() {
+    let origin = tls_echo().await;
+    let port = origin.addr().port();
+    for algorithm in ["MD5", "MD5-sess", "SHA-256", "SHA-512-256"] {
+        for keep_alive in [true, false] {
+            let case = format!("{algorithm}, keep-alive {keep_alive}");
+            let digest = DigestServer::new(algorithm, Some("auth"));
+            let proxy = ProxyServer::digest(origin.addr(), digest.clone(), keep_alive).await;
+            let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Circle of Life").await;
+
+            // The second request opens a new connection: the remembered nonce is answered before
+            // being asked.
+            for (path, connects, connections) in [("/first", 2, 1), ("/second", 3, 2)] {
+                let response = within(10, client.get(origin.url(path)).send())
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{case} {path}");
+                assert_eq!(proxy.connects(), connects, "{case} {path}");
+                // Closed after each 407: one more connection for the answer.
+                let connections = if keep_alive { connections } else { connects };
+                assert_eq!(proxy.connections(), connections, "{case} {path}");
+            }
+            let seen = proxy.seen();
+            assert!(
+                seen[1].starts_with(&format!("CONNECT localhost:{port} HTTP/1.1\r\n")),
+                "{case}: {}",
+                seen[1]
+            );
+            // Basic first (the proxy's credentials as before), then the Digest answer.
+            assert_eq!(
+                proxy_answer(&proxy, 0).as_deref(),
+                Some("Basic TXVmYXNhOkNpcmNsZSBvZiBMaWZl"),
+                "{case}"
+            );
+            let answer = proxy_answer(&proxy, 1).unwrap();
+            assert_eq!(param(&answer, "username"), "Mufasa", "{case}");
+            assert_eq!(param(&answer, "uri"), format!("localhost:{port}"), "{case}");
+            assert_eq!(param(&answer, "algorithm"), algorithm, "{case}");
+            assert_eq!(param(&answer, "nc"), "00000001", "{case}");
+            let again = proxy_answer(&proxy, 2).unwrap();
+            assert_eq!(param(&again, "nonce"), param(&answer, "nonce"), "{case}");
+            assert_eq!(param(&again, "nc"), "00000002", "{case}");
+            assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"], "{case}");
+            assert_eq!(digest.challenges(), 1, "{case}");
+        }
+    }
+    // The origin saw both requests of each case, and nothing meant for the proxy.
+    let requests = origin.requests();
+    assert_eq!(requests.len(), 16);
+    assert!(requests
+        .iter()
+        .all(|r| r.header("proxy-authorization").is_none()));
+}
+
+/// A wrong proxy password: the proxy's second `407` comes back as a connect error with status 407,
+/// after two `CONNECT`s (no loop), naming no credentials; the refused session is forgotten.
+#[tokio::test]
+async fn a_wrong_proxy_password_is_a_407_connect_error() {
+    let origin = tls_echo().await;
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), true).await;
+    let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Hakuna Matata").await;
+    for attempt in 1..=2 {
+        let err = within(10, client.get(origin.url("/")).send())
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        assert_eq!(
+            err.status(),
+            Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+        );
+        let shown = format!("{err} {err:#} {err:?}");
+        assert!(
+            shown
+                .contains("proxy authentication required (407): the proxy refused the credentials"),
+            "{shown}"
+        );
+        for secret in ["Hakuna", "Mufasa", "TXVmYXNhOkhha3VuYSBNYXRhdGE="] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert_eq!(proxy.connects(), 2 * attempt);
+        // Each attempt starts over: Basic, then a fresh Digest answer (the refused nonce is not
+        // answered again before being asked).
+        assert!(proxy_answer(&proxy, 2 * attempt - 2)
+            .unwrap()
+            .starts_with("Basic "));
+        let answer = proxy_answer(&proxy, 2 * attempt - 1).unwrap();
+        assert_eq!(param(&answer, "nc"), "00000001");
+    }
+    assert!(digest.accepted_ncs().is_empty());
+    assert!(origin.requests().is_empty());
+}
+
+/// A proxy nonce that wore out: the remembered answer gets `407` with `stale=true`, which is
+/// answered once with the new nonce. A proxy that calls every nonce stale gets its 407 back.
+#[tokio::test]
+async fn a_stale_proxy_nonce_is_answered_once() {
+    let origin = tls_echo().await;
+    let mut digest = DigestServer::new("MD5", Some("auth"));
+    digest.nonce_uses = 1;
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), false).await;
+    let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Circle of Life").await;
+    for path in ["/a", "/b"] {
+        let response = within(10, client.get(origin.url(path)).send())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    // /a: Basic, then nonce 1. /b: nonce 1 again at once (nc 2): stale; then nonce 2.
+    assert_eq!(proxy.connects(), 4);
+    let answers: Vec<(String, String)> = (1..4)
+        .map(|i| {
+            let answer = proxy_answer(&proxy, i).unwrap();
+            (param(&answer, "nonce"), param(&answer, "nc"))
+        })
+        .collect();
+    assert_eq!(answers[1], (answers[0].0.clone(), "00000002".to_owned()));
+    assert_ne!(answers[2].0, answers[0].0);
+    assert_eq!(answers[2].1, "00000001");
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000001"]);
+    assert_eq!(digest.challenges(), 2);
+
+    // Every nonce stale: Basic, an answer, one more answer to the stale nonce, then the 407.
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.nonce_uses = 0;
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), true).await;
+    let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Circle of Life").await;
+    let err = within(10, client.get(origin.url("/c")).send())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED),
+        "{err:#}"
+    );
+    assert_eq!(proxy.connects(), 3);
+    assert_eq!(digest.challenges(), 3);
+}
