@@ -222,9 +222,17 @@ impl Error {
         self.inner.url.as_mut()
     }
 
-    /// The response status, for errors made by `error_for_status`.
+    /// The response status, for errors made by `error_for_status`; and for a connect error where a
+    /// proxy refused to open a tunnel, its status (`407 Proxy Authentication Required` when it
+    /// wanted credentials, or refused the ones sent).
     pub fn status(&self) -> Option<StatusCode> {
         self.inner.status
+    }
+
+    /// Records the status of a response that made this error (a proxy's refusal of a `CONNECT`).
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Error {
+        self.inner.status = Some(status);
+        self
     }
 
     /// True if the request or client configuration was invalid.

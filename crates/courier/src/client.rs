@@ -659,7 +659,8 @@ impl ClientBuilder {
 
     /// Answer a proxy's `407` Digest challenge (`Proxy-Authenticate`) with `username` and `password`.
     /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
-    /// `https` URLs takes its credentials from [`Proxy`]'s own settings. Requests that reach their
+    /// `https` URLs takes its credentials from [`Proxy`]'s own settings ([`Proxy::basic_auth`] or the
+    /// proxy URL, which answer a Digest challenge there too). Requests that reach their
     /// origin (`https`, `no_proxy` hosts, no proxy) never send these credentials, even when the origin
     /// answers `407`.
     pub fn proxy_digest_auth(
