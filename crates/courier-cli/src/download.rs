@@ -128,6 +128,8 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         tokio::spawn(async move {
             let start = tokio::time::Instant::now() + plain_progress::TICK;
             let mut ticks = tokio::time::interval_at(start, plain_progress::TICK);
+            // A busy machine gets one late line, not a burst of them.
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
                 plain.tick();

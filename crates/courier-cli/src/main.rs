@@ -6,6 +6,8 @@
 //! courier get https://example.com/feed.json --cache ~/.cache/courier -i
 //! courier get https://httpbin.org/post -X POST -H 'Accept: application/json' --json '{"a":1}'
 //! courier download -i urls.txt -d downloads -j 16 --per-host 4 --segments 4 --resume
+//! courier download -i urls.txt -d downloads --checksums SHA256SUMS --limit-rate 10M
+//! courier get -v -L https://example.com/old-page -o /dev/null
 //! ```
 //!
 //! Proxies come from `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`, as the client honours
@@ -240,7 +242,8 @@ pub(crate) struct DownloadArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) retries: u32,
     /// For scripts: one JSON object per file on stdout as it finishes (`finished`, `unchanged` or
-    /// `failed`, with its URL, path and bytes or error), then a `summary` object; no progress display.
+    /// `failed`, with its URL, path, and bytes or error and its cause), then a `summary` object with
+    /// the summary table's data; no progress display.
     #[arg(long, conflicts_with = "quiet")]
     pub(crate) json: bool,
     /// No progress and no summary: errors only (the exit status tells the rest). Without it, progress

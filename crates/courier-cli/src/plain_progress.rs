@@ -66,16 +66,11 @@ impl PlainProgress {
                 let before = state.on_disk.insert(job, *downloaded).unwrap_or(0);
                 state.received += downloaded.saturating_sub(before);
             }
-            EventKind::Retried {
-                attempt,
-                error,
-                delay,
-            } => {
-                let name = state.names.get(&job).cloned().unwrap_or_default();
-                eprintln!(
-                    "{}",
-                    crate::progress::retry_line(&name, *attempt, *delay, error)
-                );
+            EventKind::Retried { .. } => {
+                let name = state.names.get(&job).map_or("", String::as_str);
+                if let Some(line) = crate::progress::retry_line(name, &event.kind) {
+                    eprintln!("{line}");
+                }
             }
             EventKind::Finished { bytes } => {
                 state.done += 1;

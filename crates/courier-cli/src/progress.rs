@@ -99,15 +99,11 @@ impl Progress {
                 }
                 self.set_done(&mut state, job, *downloaded);
             }
-            EventKind::Retried {
-                attempt,
-                error,
-                delay,
-            } => {
-                let name = state.names.get(&job).cloned().unwrap_or_default();
-                let _ = self
-                    .multi
-                    .println(retry_line(&name, *attempt, *delay, error));
+            EventKind::Retried { .. } => {
+                let name = state.names.get(&job).map_or("", String::as_str);
+                if let Some(line) = retry_line(name, &event.kind) {
+                    let _ = self.multi.println(line);
+                }
             }
             EventKind::Finished { .. } | EventKind::Unchanged { .. } => {
                 state.finished += 1;
@@ -168,17 +164,19 @@ pub(crate) fn file_name(path: &std::path::Path) -> String {
     name.to_string_lossy().into_owned()
 }
 
-/// The line announcing a retry.
-pub(crate) fn retry_line(
-    name: &str,
-    attempt: u32,
-    delay: Duration,
-    error: &courier::download::DownloadError,
-) -> String {
-    format!(
-        "{name}: retry {attempt} in {} ms: {error}",
-        delay.as_millis()
-    )
+/// The line announcing a retry, for an [`EventKind::Retried`].
+pub(crate) fn retry_line(name: &str, kind: &EventKind) -> Option<String> {
+    match kind {
+        EventKind::Retried {
+            attempt,
+            error,
+            delay,
+        } => Some(format!(
+            "{name}: retry {attempt} in {} ms: {error}",
+            delay.as_millis()
+        )),
+        _ => None,
+    }
 }
 
 fn style(template: &str) -> ProgressStyle {
