@@ -1,7 +1,8 @@
 //! `get -v`: curl's verbose log on stderr, from the client's [`Exchange`]s: `*` lines for the
 //! connection (the address, reuse, TLS version and cipher, the protocol) and for redirects followed,
 //! `>` lines for the request head as written, `<` lines for the response head. Every exchange on the
-//! network is shown, redirect hops, retries and authentication round trips included; bodies are not.
+//! network is shown, redirect hops, retries and authentication round trips included; bodies are not,
+//! nor a request that got no response head (the error printed after says what happened).
 
 use std::fmt::Write;
 use std::sync::Mutex;

@@ -2,10 +2,11 @@
 //!
 //! [`Transport`] is a `tower::Service<http::Request<B>>`. It sends exactly the request it is given
 //! (absolute-form URI; it adds only `Host` for HTTP/1.1, and a forwarding proxy's credentials and
-//! headers) and returns the response with a streaming [`ResponseBody`] and a [`ConnectionInfo`] (and,
-//! with `tls_info`, a [`TlsInfo`]) in its extensions. Everything else (user agent, decompression,
-//! cookies, redirects, retries with backoff) is done by the layers stacked on top of it. Clones share
-//! one pool.
+//! headers; with an [`on_exchange`](TransportBuilder::on_exchange) observer, also the body-framing
+//! header hyper would add while writing) and returns the response with a streaming
+//! [`ResponseBody`] and a [`ConnectionInfo`] (and, with `tls_info`, a [`TlsInfo`]) in its
+//! extensions. Everything else (user agent, decompression, cookies, redirects, retries with backoff)
+//! is done by the layers stacked on top of it. Clones share one pool.
 //!
 //! How a request goes, one module per step:
 //!
