@@ -984,6 +984,34 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `observer` with every [`Exchange`](crate::Exchange) on the network: each request as it
+    /// was handed to its connection (the head written: `Host`, cookies, credentials and body framing
+    /// included), the response head that answered it, and the connection's
+    /// [`ConnectionInfo`](crate::ConnectionInfo). Every redirect hop, retry and authentication round
+    /// trip is an exchange of its own; a cache hit is none. For a `curl -v` style log; keep it quick.
+    ///
+    /// ```
+    /// let client = courier::Client::builder()
+    ///     .on_exchange(|exchange| {
+    ///         let request = exchange.request();
+    ///         eprintln!("> {} {}", request.method(), request.uri());
+    ///         for (name, value) in request.headers() {
+    ///             eprintln!("> {name}: {}", value.to_str().unwrap_or("<binary>"));
+    ///         }
+    ///         eprintln!("< {} {}", exchange.response().status().as_u16(), exchange.reason());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn on_exchange<F>(mut self, observer: F) -> ClientBuilder
+    where
+        F: Fn(&crate::Exchange<'_>) + Send + Sync + 'static,
+    {
+        self.transport = self.transport.on_exchange(observer);
+        self
+    }
+
     /// Speak only HTTP/1.1.
     pub fn http1_only(mut self) -> ClientBuilder {
         self.transport = self.transport.http1_only();
