@@ -111,7 +111,11 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
             Some((name, password)) => (name, password),
             None => (user.as_str(), ""),
         };
-        request = request.basic_auth(name, Some(password));
+        request = if args.digest {
+            request.digest_auth(name, password)
+        } else {
+            request.basic_auth(name, Some(password))
+        };
     }
     if let Some(referer) = &args.referer {
         request = request.header(REFERER, referer.as_str());

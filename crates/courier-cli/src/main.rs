@@ -142,9 +142,14 @@ pub(crate) struct GetArgs {
     /// allows; with -i, the `Cache-Status` header tells what the cache did.
     #[arg(long, value_name = "DIR")]
     pub(crate) cache: Option<PathBuf>,
-    /// Basic authentication, `USER:PASSWORD` (or `USER` for an empty password).
+    /// Basic authentication, `USER:PASSWORD` (or `USER` for an empty password); with `--digest`,
+    /// the credentials answer a Digest challenge instead.
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub(crate) user: Option<String>,
+    /// Use `-u`'s credentials for HTTP Digest authentication (RFC 7616): sent only in answer to the
+    /// server's `401` Digest challenge, never as Basic.
+    #[arg(long, requires = "user")]
+    pub(crate) digest: bool,
     /// The `Referer` to send.
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub(crate) referer: Option<String>,

@@ -321,6 +321,49 @@ async fn netrc_answers_the_challenge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_answers_the_digest_challenge_and_never_sends_basic() {
+    let digest = courier_testkit::digest::DigestServer::new("SHA-256", Some("auth"));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (handler, log) = (digest.clone(), seen.clone());
+    let server = TestServer::start(move |req| {
+        let (digest, log) = (handler.clone(), log.clone());
+        async move {
+            let auth = req.header("authorization").unwrap_or("-");
+            log.lock()
+                .unwrap()
+                .push(auth.split(' ').next().unwrap().to_owned());
+            digest.handle(&req)
+        }
+    })
+    .await;
+    let url = server.url("/private");
+
+    let with = courier(args(&[
+        "get",
+        "--digest",
+        "-u",
+        "Mufasa:Circle of Life",
+        &url,
+    ]))
+    .await;
+    assert!(with.status.success(), "{}", stderr(&with));
+    assert_eq!(stdout(&with), "hello Mufasa");
+    assert_eq!(*seen.lock().unwrap(), ["-", "Digest"]);
+    assert_eq!(digest.challenges(), 1);
+    assert_eq!(digest.accepted_ncs(), ["00000001"]);
+
+    // Without --digest, -u is Basic: sent at once, and refused by a Digest-only server.
+    seen.lock().unwrap().clear();
+    let basic = courier(args(&["get", "-f", "-u", "Mufasa:Circle of Life", &url])).await;
+    assert_eq!(basic.status.code(), Some(22));
+    assert_eq!(seen.lock().unwrap()[0], "Basic");
+
+    // --digest needs -u.
+    let alone = courier(args(&["get", "--digest", &url])).await;
+    assert_eq!(alone.status.code(), Some(2), "{}", stderr(&alone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_error_exits_7_with_a_message_and_its_cause() {
     // Bind and drop a listener: its port is very likely closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
