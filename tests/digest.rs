@@ -671,10 +671,14 @@ async fn a_wrong_proxy_password_is_a_407_connect_error() {
             .await
             .unwrap_err();
         assert!(err.is_connect(), "{err:?}");
+        // The proxy's refusal, not the origin's answer.
+        assert_eq!(err.status(), None);
         assert_eq!(
-            err.status(),
+            err.proxy_status(),
             Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED)
         );
+        // Nothing a retry could change: no fate that invites sending it again.
+        assert_eq!(err.fate(), None);
         let shown = format!("{err} {err:#} {err:?}");
         assert!(
             shown
@@ -735,10 +739,109 @@ async fn a_stale_proxy_nonce_is_answered_once() {
         .await
         .unwrap_err();
     assert_eq!(
-        err.status(),
+        err.proxy_status(),
         Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED),
         "{err:#}"
     );
     assert_eq!(proxy.connects(), 3);
     assert_eq!(digest.challenges(), 3);
+}
+
+/// Retries do not repeat a refused proxy login: with a retrying client, a wrong password still costs
+/// exactly one Basic and one Digest attempt per request.
+#[tokio::test]
+async fn a_refused_proxy_login_is_not_retried() {
+    let origin = tls_echo().await;
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), true).await;
+    let client = trusting(&origin)
+        .proxy(
+            Proxy::all(proxy.url())
+                .unwrap()
+                .basic_auth("Mufasa", "Hakuna Matata"),
+        )
+        .retry(courier::retry::RetryPolicy::new().max_retries(3).backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(1),
+        ))
+        .http1_only()
+        .build()
+        .unwrap();
+    let err = within(10, client.get(origin.url("/")).send())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.proxy_status(),
+        Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+    );
+    assert_eq!(proxy.connects(), 2);
+}
+
+/// A proxy whose 407 says nothing of closing (HTTP/1.1, a `Content-Length`) and closes anyway: the
+/// answer that went out on the dead connection is sent again on a new one, and the tunnel opens.
+#[tokio::test]
+async fn a_proxy_that_closes_after_a_keep_alive_407_gets_the_answer_on_a_new_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let origin = tls_echo().await;
+    let origin_addr = origin.addr();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", listener.local_addr().unwrap());
+    let challenge = DigestServer::new("SHA-256", Some("auth")).challenge_value(false);
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        for connection in 0.. {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            if connection == 0 {
+                // Keep-alive by every sign, then gone without reading the answer.
+                let reply = format!(
+                    "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: {challenge}\r\nContent-Length: 5\r\n\r\nnope!"
+                );
+                client.write_all(reply.as_bytes()).await.unwrap();
+                drop(client);
+                continue;
+            }
+            let mut upstream = tokio::net::TcpStream::connect(origin_addr).await.unwrap();
+            client
+                .write_all(b"HTTP/1.1 200 Connection established\r\nProxy-agent : lenient\r\n\r\n")
+                .await
+                .unwrap();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    let client = trusting(&origin)
+        .proxy(
+            Proxy::all(&proxy_url)
+                .unwrap()
+                .basic_auth("Mufasa", "Circle of Life"),
+        )
+        .http1_only()
+        .build()
+        .unwrap();
+    let response = within(10, client.get(origin.url("/tunnelled")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(heads[0].contains("Basic "), "{}", heads[0]);
+    let answer = heads[1]
+        .lines()
+        .find_map(|l| l.strip_prefix("proxy-authorization: "))
+        .unwrap_or_else(|| panic!("no answer in {}", heads[1]));
+    // The answer made for the dead connection counted nc 1; the one the proxy reads is the next.
+    assert_eq!(param(answer, "nc"), "00000002");
 }

@@ -18,6 +18,8 @@ impl Checksums {
     /// names holding those. Blank lines are skipped; anything else is an error naming the line.
     pub(crate) fn parse(text: &str) -> Result<Checksums, CliError> {
         let mut checksums = Checksums::default();
+        // A byte-order mark, as some Windows editors save files: not part of the first digest.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (index, line) in text.lines().enumerate() {
             let number = index + 1;
             let line = line.strip_suffix('\r').unwrap_or(line);
@@ -110,7 +112,7 @@ mod tests {
     #[test]
     fn text_and_binary_lines_and_escaped_names() {
         let text = format!(
-            "{A}  a.txt\r\n\n{B} *dir/b.bin\n\\{A}  new\\nline\n{A}  ./dot/c\n{A}  a.txt\n"
+            "\u{feff}{A}  a.txt\r\n\n{B} *dir/b.bin\n\\{A}  new\\nline\n{A}  ./dot/c\n{A}  a.txt\n"
         );
         let checksums = Checksums::parse(&text).unwrap();
         assert_eq!(checksums.get(Path::new("a.txt")), Some(A));

@@ -118,7 +118,7 @@ pub(crate) struct GetArgs {
     pub(crate) include: bool,
     /// On stderr, as curl: `*` the connection (address, reuse, TLS version, protocol) and redirects
     /// followed, `>` each request head as written, `<` each response head, redirect hops and retries
-    /// included.
+    /// included. As with curl, credentials (`Authorization`, `Cookie`) are shown as sent.
     #[arg(short = 'v', long = "verbose")]
     pub(crate) verbose: bool,
     /// Follow redirects (up to 10, or --max-redirects).

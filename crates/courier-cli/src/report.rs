@@ -8,13 +8,17 @@ use courier::download::{DownloadError, DownloadErrorKind, Summary};
 use indicatif::BinaryBytes;
 use serde_json::{json, Value};
 
-/// Why a download failed, in a few words to group failures by: `http 404`, `checksum mismatch`,
-/// `timeout`, `connect`, `dns`, `tls`, ...
+/// Why a download failed, in a few words to group failures by: `http 404`, `proxy 407` (a proxy
+/// refused the tunnel), `checksum mismatch`, `timeout`, `connect`, `dns`, `tls`, ...
 pub(crate) fn cause(error: &DownloadError) -> String {
     let words = match error.kind() {
         DownloadErrorKind::Http => match error.http_error() {
             Some(err) => match err.status() {
                 Some(status) => return format!("http {}", status.as_u16()),
+                None if err.proxy_status().is_some() => {
+                    let status = err.proxy_status().map_or(0, |s| s.as_u16());
+                    return format!("proxy {status}");
+                }
                 // The classes curl's exit statuses tell apart.
                 None => match crate::exit_code(err) {
                     6 => "dns",

@@ -80,16 +80,46 @@ fn render(exchange: &Exchange<'_>, after_redirect: bool) -> String {
 
     let response = exchange.response();
     let status = status_line(response.version(), response.status(), exchange.reason());
-    let _ = writeln!(out, "< {status}");
+    let _ = writeln!(out, "< {}", printable(&status));
     headers(&mut out, '<', response.headers());
     out
+}
+
+/// `text` with control characters (C0 but tab, DEL, C1: a server's `ESC [` or `U+009B` would drive
+/// the terminal) shown as `\u{..}` escapes.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// `> name: value` for each header, then `> ` for the blank line that ends the head.
 fn headers(out: &mut String, marker: char, headers: &HeaderMap) {
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes());
-        let _ = writeln!(out, "{marker} {name}: {value}");
+        let _ = writeln!(out, "{marker} {name}: {}", printable(&value));
     }
     let _ = writeln!(out, "{marker} ");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_from_a_server_are_escaped() {
+        assert_eq!(printable("text/html; q=1\tx"), "text/html; q=1\tx");
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("\u{9b}31m"), "\\u{9b}31m");
+    }
 }

@@ -287,7 +287,8 @@ impl RetryPolicy {
         let delay =
             asked.unwrap_or_else(|| full_jitter(self.base_delay, self.max_delay, self.retries));
         if let (Some(max), Some(first)) = (self.max_elapsed, self.first_attempt) {
-            if first.elapsed() + delay >= max {
+            // Saturating: a `Retry-After` past any clock is `Duration::MAX`.
+            if first.elapsed().saturating_add(delay) >= max {
                 tracing::debug!(
                     ?reason,
                     ?max,

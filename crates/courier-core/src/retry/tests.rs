@@ -404,4 +404,17 @@ async fn no_retry_starts_past_max_elapsed() {
     // Without it, max_retries alone decides.
     let (_, seen) = run(policy(), request(Method::GET), busy()).await;
     assert_eq!(seen.len(), 11);
+
+    // A Retry-After past any clock (Duration::MAX once parsed), honoured in full: the limit
+    // arithmetic saturates instead of overflowing, and no retry is made.
+    let (result, seen) = run(
+        policy()
+            .max_retry_after(Duration::MAX)
+            .max_elapsed(Duration::from_secs(30)),
+        request(Method::GET),
+        vec![Outcome::Status(503, Some("99999999999999999999"))],
+    )
+    .await;
+    assert_eq!(result.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(seen.len(), 1);
 }

@@ -8,8 +8,9 @@
 //! else on a new connection. The answer is made by the auth layer's code ([`Party`]), with the
 //! connector's own sessions: later tunnels to the same proxy with the same credentials answer the
 //! remembered nonce before being asked (`nc` going up), and a `stale=true` nonce is answered again,
-//! once. Credentials the proxy refuses give its `407` back as a connect error with that status: no
-//! loop. Errors never quote what was sent.
+//! once. Credentials the proxy refuses give its `407` back as a connect error with that status
+//! (`Error::proxy_status`): no loop, and no retry (a 4xx refusal is not sent again; 408, 429 and 5xx
+//! are). Errors never quote what was sent.
 
 use std::fmt;
 use std::future::Future;
@@ -65,6 +66,9 @@ where
         party
     });
     let mut answers = 0;
+    // The connection carried a refusal before this CONNECT: the proxy may close it at any moment
+    // after its 407 (a keep-alive timeout, a per-connection limit) even though it did not say so.
+    let mut reused = false;
     loop {
         let mut headers = proxy.headers.clone();
         if let Some(answer) = party
@@ -73,10 +77,21 @@ where
         {
             headers.insert(PROXY_AUTHORIZATION, answer);
         }
-        send_connect(&mut stream, &authority, &headers)
-            .await
-            .map_err(Error::connect)?;
-        let (reply, past_head) = read_reply(&mut stream).await.map_err(Error::connect)?;
+        let exchanged = async {
+            send_connect(&mut stream, &authority, &headers).await?;
+            read_reply(&mut stream).await
+        }
+        .await;
+        let (reply, past_head) = match exchanged {
+            Ok(reply) => reply,
+            // No tunnel exists yet, so the same CONNECT goes again on a new connection, once.
+            Err(_) if reused => {
+                reused = false;
+                stream = reconnect().await?;
+                continue;
+            }
+            Err(err) => return Err(Error::connect(err)),
+        };
         if reply.status.is_success() {
             // After a 2xx the proxy sends nothing until we speak (TLS).
             if past_head != 0 {
@@ -101,12 +116,12 @@ where
                 party.challenged(&challenges, true, answers < MAX_ANSWERS)
             });
         if !answer {
-            return Err(Error::connect(refused).with_status(reply.status));
+            return Err(Error::connect(refused).with_proxy_status(reply.status));
         }
         answers += 1;
-        stream = match reply.reusable_after(past_head) {
-            Some(rest) if skip(&mut stream, rest).await => stream,
-            _ => reconnect().await?,
+        (stream, reused) = match reply.reusable_after(past_head) {
+            Some(rest) if skip(&mut stream, rest).await => (stream, true),
+            _ => (reconnect().await?, false),
         };
     }
 }
@@ -155,7 +170,14 @@ impl Reply {
         let lines = head.iter().filter(|&&b| b == b'\n').count();
         let mut slots = vec![httparse::EMPTY_HEADER; lines];
         let mut response = httparse::Response::new(&mut slots);
-        if !response.parse(head).map_err(|_| invalid())?.is_complete() {
+        // As lenient as a CONNECT reply has always been read here (only the status line mattered):
+        // a header line that does not parse is skipped, not a failed tunnel.
+        let parsed = httparse::ParserConfig::default()
+            .allow_spaces_after_header_name_in_responses(true)
+            .allow_obsolete_multiline_headers_in_responses(true)
+            .ignore_invalid_headers_in_responses(true)
+            .parse_response(&mut response, head);
+        if !parsed.map_err(|_| invalid())?.is_complete() {
             return Err(invalid());
         }
         let status = response
@@ -174,7 +196,9 @@ impl Reply {
         Ok(Reply {
             status,
             reason: response.reason.unwrap_or_default().to_owned(),
-            keep_alive: response.version == Some(1) && !connection_close(&headers),
+            keep_alive: response.version == Some(1)
+                && !connection_close(&headers)
+                && !proxy_connection_close(&headers),
             headers,
         })
     }
@@ -236,13 +260,31 @@ where
     }
 }
 
-/// Reads and drops `len` bytes; false if the stream ends (or fails) first.
+/// How long the rest of a refusal's body may take to arrive before a new connection is cheaper.
+/// Its own deadline: `connect_timeout` may be unset, and a proxy that announces a body and stalls
+/// must not hang the request.
+const SKIP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and drops `len` bytes; false if the stream ends (or fails, or stalls) first.
 async fn skip<S>(stream: &mut S, len: u64) -> bool
 where
     S: AsyncRead + Unpin,
 {
-    let copied = tokio::io::copy(&mut (&mut *stream).take(len), &mut tokio::io::sink()).await;
-    matches!(copied, Ok(n) if n == len)
+    let mut body = (&mut *stream).take(len);
+    let mut sink = tokio::io::sink();
+    let copied = tokio::time::timeout(SKIP_DEADLINE, tokio::io::copy(&mut body, &mut sink)).await;
+    matches!(copied, Ok(Ok(n)) if n == len)
+}
+
+/// `Proxy-Connection: close`: the non-standard header some proxies (and HTTP/1.0 clients' habits)
+/// still use for the same meaning as `Connection: close`.
+fn proxy_connection_close(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("proxy-connection")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("close"))
 }
 
 /// The proxy refused the tunnel.
@@ -298,6 +340,7 @@ mod tests {
 
         for head in [
             "HTTP/1.1 407 X\r\nContent-Length: 10\r\nConnection: keep-alive, Close\r\n\r\n",
+            "HTTP/1.1 407 X\r\nContent-Length: 10\r\nProxy-Connection: close\r\n\r\n",
             "HTTP/1.0 407 X\r\nContent-Length: 10\r\n\r\n",
             "HTTP/1.1 407 X\r\n\r\n",
             "HTTP/1.1 407 X\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -311,6 +354,32 @@ mod tests {
             reply("HTTP/1.1 407 X\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n")
                 .reusable_after(0),
             Some(3)
+        );
+    }
+
+    #[test]
+    fn header_lines_that_do_not_parse_are_skipped_as_before() {
+        let r = reply("HTTP/1.1 200 Connection established\r\nProxy-agent : X\r\nbad\x01line\r\nVia: 1.1 p\r\n\r\n");
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.headers["via"], "1.1 p");
+    }
+
+    #[test]
+    fn a_refusal_is_retried_only_when_the_proxy_might_say_yes_later() {
+        use crate::transport::Fate;
+        let refused = |status| Error::connect(io::Error::other("no")).with_proxy_status(status);
+        let forbidden = refused(StatusCode::FORBIDDEN);
+        assert_eq!(forbidden.status(), None);
+        assert_eq!(forbidden.proxy_status(), Some(StatusCode::FORBIDDEN));
+        assert_eq!(forbidden.fate(), None);
+        assert_eq!(
+            refused(StatusCode::PROXY_AUTHENTICATION_REQUIRED).fate(),
+            None
+        );
+        assert_eq!(refused(StatusCode::BAD_GATEWAY).fate(), Some(Fate::NotSent));
+        assert_eq!(
+            refused(StatusCode::TOO_MANY_REQUESTS).fate(),
+            Some(Fate::NotSent)
         );
     }
 
