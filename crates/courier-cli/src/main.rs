@@ -271,7 +271,8 @@ pub(crate) struct DownloadArgs {
     #[arg(long = "checksums", value_name = "FILE")]
     pub(crate) checksums: Option<PathBuf>,
     /// Read no faster than RATE bytes per second in total, all files together (`k`, `M`, `G`
-    /// suffixes: 1024-based).
+    /// suffixes: 1024-based). Time spent held back counts toward each file's `--timeout`: size
+    /// the timeout for the capped rate shared by `-j` files.
     #[arg(long = "limit-rate", value_name = "RATE")]
     pub(crate) limit_rate: Option<String>,
     #[command(flatten)]
