@@ -261,7 +261,7 @@ async fn proxy_credentials_on_connect_are_never_traced() {
     let err = within(10, client("wr0ng-s3cret").get(origin.url("/no")).send())
         .await
         .unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(407), "{err:#}");
+    assert_eq!(err.proxy_status().map(|s| s.as_u16()), Some(407), "{err:#}");
     assert_eq!(digest.accepted_ncs().len(), 1);
 
     let answers: Vec<String> = proxy
