@@ -16,8 +16,7 @@
 //! [`Restart`](Decision::Restart) (drop the `.part` and fail, so the retry starts over).
 //!
 //! What it does not do: retry, wait, verify or rename (the [`downloader`](super::downloader)), check
-//! the answer to a range request ([`range`](super::range)), or run segments
-//! ([`segmented`](super::segmented)).
+//! the answer to a range request ([`range`]), or run segments ([`segmented`]).
 
 use http::StatusCode;
 use tokio::fs::File;
