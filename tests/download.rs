@@ -1570,6 +1570,52 @@ async fn update_leaves_unchanged_files_untouched_and_replaces_changed_ones() {
     assert_eq!(server.last_request().header("if-none-match"), None);
 }
 
+/// With `update`, a resume that finds the file changed (`If-Range` no longer matches, so a `200`
+/// with the new file) keeps the new file's validators: the next run asks with them and gets `304`.
+#[tokio::test]
+async fn a_resume_answered_with_a_changed_file_keeps_the_new_validators() {
+    let old = data(20_000, 5);
+    let new = data(30_000, 6);
+    let attempts = AtomicUsize::new(0);
+    let (old_body, new_body) = (old.clone(), new.clone());
+    let server = TestServer::start(move |req| {
+        let (old, new) = (old_body.clone(), new_body.clone());
+        let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if attempt == 0 {
+                return cut_response(&old, "\"v1\"", 5_000);
+            }
+            if req.header("if-none-match") == Some("\"v2\"") {
+                return Response::builder()
+                    .status(304)
+                    .header("etag", "\"v2\"")
+                    .body(courier_testkit::empty())
+                    .unwrap();
+            }
+            serve_ranges(&req, &new, Some("\"v2\""))
+        }
+    })
+    .await;
+    let dir = TempDir::new("update-resume");
+    let path = dir.path("file.bin");
+    let job = || Job::new(server.url("/file.bin"), &path).unwrap();
+
+    let summary = within(10, builder().update(true).retries(0).build().run([job()])).await;
+    assert_eq!(summary.failures.len(), 1, "{summary}");
+    let summary = within(10, builder().update(true).build().run([job()])).await;
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(read(&path), new);
+    let resumed = &server.requests()[1];
+    assert_eq!(resumed.header("if-range"), Some("\"v1\""));
+
+    let summary = within(10, builder().update(true).build().run([job()])).await;
+    assert_eq!((summary.files, summary.unchanged), (0, 1), "{summary}");
+    assert_eq!(
+        server.last_request().header("if-none-match"),
+        Some("\"v2\"")
+    );
+}
+
 /// The validators sidecar of a file.
 fn validators_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();

@@ -179,6 +179,9 @@ async fn fresh(ctx: &JobCtx) -> Result<(), Decision> {
 /// Writes a response holding the whole file into a new `.part`, saving the sidecar first when it
 /// can be resumed.
 async fn whole(ctx: &JobCtx, response: Response) -> Result<(), Decision> {
+    // The file's validators are this response's: a resume that found the file changed must not
+    // leave the old file's behind for the next `update`.
+    ctx.remember_validators(Validators::from_headers(ctx.job.url(), response.headers()));
     let meta = Meta::from_response(ctx.job.url(), response.headers());
     check_total(ctx, response.content_length())?;
     let file = ctx.paths.create().await.map_err(|e| ctx.fail_io(e))?;

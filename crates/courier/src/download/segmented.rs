@@ -307,7 +307,12 @@ impl Workers {
                 break Err(ctx.fail_io(err));
             }
             position += take as u64;
-            ctx.add_downloaded(take as u64).await;
+            // Under a rate limit this waits for the run's bandwidth: a stop must not sit it out.
+            tokio::select! {
+                biased;
+                () = self.until_stopped() => break Ok(()),
+                () = ctx.add_downloaded(take as u64) => {}
+            }
             if position - saved >= SAVE_EVERY {
                 if let Err(err) = self.save_progress(ctx, &mut file, index, position).await {
                     break Err(err);
