@@ -16,6 +16,7 @@
 //! | [`cache`] | `CacheLayer` | a private HTTP cache (RFC 9111), in memory or on disk (opt-in) |
 //! | [`auth`] | `AuthLayer` | answers 401/407 challenges: HTTP Digest (RFC 7616), Basic where allowed |
 //! | [`retry`] | `RetryLayer` | retries connect errors, resets and 429/503 with backoff and a budget (opt-in) |
+//! | [`timeout`] | `TimeoutLayer` | a total timeout, a read timeout that leaves out uploads, a minimum speed |
 //! | [`transport`] | — | the pooled HTTP/1.1 + HTTP/2 client, plain and TLS |
 //!
 //! ## The default stack, and why in this order
@@ -23,10 +24,12 @@
 //! Courier's `Client` composes them, outermost first:
 //!
 //! ```text
-//! FollowRedirect → Cache → Auth → Retry → Cookie → UserAgent → AcceptLanguage → Decompression → Transport
+//! Timeout → FollowRedirect → Cache → Auth → Retry → Cookie → UserAgent → AcceptLanguage → Decompression → Transport
 //! ```
 //!
-//! - **Redirect outermost**: every hop is a fresh request that travels down through all the other layers,
+//! - **Timeout outermost** (a pass-through unless configured): the total timeout covers every hop, retry
+//!   and challenge answered below it, and the read timeout the wait for the final response head.
+//! - **Redirect next**: every hop is a fresh request that travels down through all the other layers,
 //!   so each hop gets its own user agent, `Accept-Encoding` and decoding, and the cookie layer sees every
 //!   hop.
 //! - **Cache** (off unless configured) right below it: each hop is a hit or a miss of its own, so a
@@ -68,6 +71,7 @@ pub mod cookie;
 pub mod decompression;
 pub mod redirect;
 pub mod retry;
+pub mod timeout;
 pub mod user_agent;
 
 pub use body::Body;

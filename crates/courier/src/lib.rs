@@ -32,7 +32,6 @@ mod request;
 mod response;
 mod target;
 mod text;
-mod timeout;
 
 pub use client::{Client, ClientBuilder};
 pub use courier_core::accept_language::AcceptLanguage;

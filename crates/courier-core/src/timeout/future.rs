@@ -1,0 +1,117 @@
+//! [`ResponseFuture`] of [`Timeout`](super::Timeout).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::{Response, Uri};
+use pin_project_lite::pin_project;
+
+use super::{Deadlines, TimeoutBody, UploadDone};
+use crate::error::{BoxError, Error};
+
+/// Resolves to what a deadline says when it passes before the response head arrived.
+type HeadDeadline = Pin<Box<dyn Future<Output = &'static str> + Send>>;
+
+pin_project! {
+    /// The response future of [`Timeout`](super::Timeout): the inner future under the total and read
+    /// timeouts, and then the response with its body under all the deadlines.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        // `None` when neither the total nor the read timeout applies. Boxed: its timers would
+        // otherwise take room in every request's future.
+        head_deadline: Option<HeadDeadline>,
+        deadlines: Deadlines,
+        // Named in timeout errors; `None` when no deadline applies.
+        uri: Option<Uri>,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    /// No deadline: the inner future, its errors converted.
+    pub(super) fn unlimited(inner: F) -> ResponseFuture<F> {
+        ResponseFuture {
+            inner,
+            head_deadline: None,
+            deadlines: Deadlines::default(),
+            uri: None,
+        }
+    }
+
+    pub(super) fn new(
+        inner: F,
+        deadlines: Deadlines,
+        upload: Option<UploadDone>,
+        uri: Uri,
+    ) -> ResponseFuture<F> {
+        let head_deadline = deadlines
+            .applies_to_head()
+            .then(|| Box::pin(head_deadline(deadlines, upload)) as HeadDeadline);
+        ResponseFuture {
+            inner,
+            head_deadline,
+            deadlines,
+            uri: Some(uri),
+        }
+    }
+}
+
+/// Waits for the total deadline or the read timeout, which starts once a streaming upload has been
+/// sent, whichever passes first.
+async fn head_deadline(deadlines: Deadlines, upload: Option<UploadDone>) -> &'static str {
+    let total = async {
+        match deadlines.total {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    let read = async {
+        match deadlines.read {
+            Some(read) => {
+                if let Some(upload) = upload {
+                    upload.wait().await;
+                }
+                tokio::time::sleep(read).await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = total => "total request timeout elapsed waiting for the response headers",
+        _ = read => "read timeout elapsed waiting for the response headers",
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<Response<TimeoutBody<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(result) = this.inner.poll(cx) {
+            let response = result.map_err(Error::from_service)?;
+            let (deadlines, uri) = (*this.deadlines, this.uri.take());
+            return Poll::Ready(Ok(
+                response.map(|body| TimeoutBody::new(body, deadlines, uri.unwrap_or_default()))
+            ));
+        }
+        let Some(deadline) = this.head_deadline.as_mut() else {
+            return Poll::Pending;
+        };
+        let what = ready!(deadline.as_mut().poll(cx));
+        let uri = this.uri.take().unwrap_or_default();
+        Poll::Ready(Err(Error::timeout(what).with_uri(&uri)))
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("deadlines", &self.deadlines)
+            .finish_non_exhaustive()
+    }
+}
