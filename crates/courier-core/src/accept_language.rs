@@ -34,6 +34,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::Error;
+use crate::headers::insert_if_absent;
 
 /// A list of language ranges with quality values, rendered as an `Accept-Language` header value.
 ///
@@ -342,9 +343,7 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         if let Some(value) = &self.value {
-            if !req.headers().contains_key(ACCEPT_LANGUAGE) {
-                req.headers_mut().insert(ACCEPT_LANGUAGE, value.clone());
-            }
+            insert_if_absent(req.headers_mut(), ACCEPT_LANGUAGE, value);
         }
         self.inner.call(req)
     }

@@ -62,7 +62,11 @@ pub mod body;
 pub mod error;
 #[doc(hidden)]
 pub mod header_text;
+#[doc(hidden)]
+pub mod headers;
 pub mod transport;
+#[doc(hidden)]
+pub mod urls;
 
 pub mod accept_language;
 pub mod auth;

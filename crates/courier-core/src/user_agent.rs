@@ -9,6 +9,8 @@ use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::headers::insert_if_absent;
+
 /// The default `User-Agent`: `courier/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("courier/", env!("CARGO_PKG_VERSION"));
 
@@ -97,9 +99,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if !req.headers().contains_key(USER_AGENT) {
-            req.headers_mut().insert(USER_AGENT, self.value.clone());
-        }
+        insert_if_absent(req.headers_mut(), USER_AGENT, &self.value);
         self.inner.call(req)
     }
 }

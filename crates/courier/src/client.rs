@@ -18,14 +18,14 @@ use courier_core::auth::{AuthLayer, Authenticate, CredentialStore, Credentials};
 use courier_core::cache::{Cache, Caching};
 use courier_core::cookie::{CookieManager, CookieStore, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
-use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Hop, Policy, RedirectHistory};
+use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy};
 use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
 use courier_core::timeout::{Timeout, TimeoutLayer, TotalTimeout};
 use courier_core::transport::tls::{self, Certificate, Identity};
 use courier_core::transport::{PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
-use crate::target::Target;
+use crate::lazy_url::LazyUrl;
 use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
@@ -147,8 +147,8 @@ impl Client {
 
     /// Starts a request with any method.
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
-        let request = crate::into_url::sealed::Sealed::into_target(url)
-            .map(|url| Request::from_target(method, url));
+        let request = crate::into_url::sealed::Sealed::into_lazy_url(url)
+            .map(|url| Request::from_lazy_url(method, url));
         RequestBuilder::new(self.clone(), request)
     }
 
@@ -224,7 +224,7 @@ impl Client {
     /// Turns the stack's answer into a [`Response`], or names the URL in its error.
     fn finish(
         result: Result<http::Response<Body>, Error>,
-        url: Target,
+        url: LazyUrl,
         span: tracing::Span,
     ) -> Result<Response, Error> {
         match result {
@@ -250,13 +250,7 @@ impl Client {
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
         let inner = &self.inner;
-        for name in inner.default_headers.keys() {
-            if !req.headers().contains_key(name) {
-                for value in inner.default_headers.get_all(name) {
-                    req.headers_mut().append(name, value.clone());
-                }
-            }
-        }
+        courier_core::headers::append_missing(req.headers_mut(), &inner.default_headers);
         if let Some(timeout) = timeout {
             req.extensions_mut().insert(TotalTimeout(timeout));
         }
@@ -271,7 +265,7 @@ impl Client {
 /// A request handed to the stack: its future, and what the response or error will need.
 struct Prepared<F> {
     dispatch: F,
-    url: Target,
+    url: LazyUrl,
     span: tracing::Span,
 }
 
@@ -279,21 +273,11 @@ struct Prepared<F> {
 /// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
 /// header on any hop to another origin.
 fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
-    if !headers.contains_key(http::header::AUTHORIZATION) {
-        // Userinfo is stored percent-encoded.
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        let value = courier_core::auth::basic_header(
-            &decode(url.username()),
-            &decode(url.password().unwrap_or("")),
-        );
-        headers.insert(http::header::AUTHORIZATION, value);
+    if let Some((username, password)) = courier_core::urls::credentials(url) {
+        let value = courier_core::auth::basic_header(&username, &password);
+        courier_core::headers::insert_if_absent(headers, http::header::AUTHORIZATION, &value);
     }
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
+    courier_core::urls::remove_credentials(url);
 }
 
 impl Default for Client {
@@ -358,27 +342,6 @@ impl Service<http::Request<Body>> for Client {
         let response = self.send_request(Request::try_from(req));
         Box::pin(async move { Ok(response.await?.into_http()) })
     }
-}
-
-/// The final URL recorded by the redirect layer, if it followed any redirect.
-pub(crate) fn final_url(extensions: &http::Extensions) -> Option<&Url> {
-    extensions
-        .get::<RedirectHistory>()
-        .map(RedirectHistory::final_url)
-}
-
-/// The URLs redirected through, original first, recorded by the redirect layer.
-pub(crate) fn redirect_hops(extensions: &http::Extensions) -> &[Url] {
-    extensions
-        .get::<RedirectHistory>()
-        .map_or(&[][..], RedirectHistory::previous)
-}
-
-/// The redirect responses followed, first first, recorded by the redirect layer.
-pub(crate) fn redirect_responses(extensions: &http::Extensions) -> &[Hop] {
-    extensions
-        .get::<RedirectHistory>()
-        .map_or(&[][..], RedirectHistory::hops)
 }
 
 /// Configures a [`Client`].
@@ -596,7 +559,7 @@ impl ClientBuilder {
         username: impl Into<String>,
         password: impl Into<String>,
     ) -> ClientBuilder {
-        let target = crate::into_url::sealed::Sealed::into_target(url).and_then(|t| t.to_uri());
+        let target = crate::into_url::sealed::Sealed::into_lazy_url(url).and_then(|t| t.to_uri());
         match target {
             Ok(uri) => {
                 self.credentials = std::mem::take(&mut self.credentials)

@@ -24,13 +24,13 @@
 mod client;
 pub mod download;
 mod into_url;
+mod lazy_url;
 mod lines;
 mod link;
 pub mod multipart;
 mod reader;
 mod request;
 mod response;
-mod target;
 mod text;
 
 pub use client::{Client, ClientBuilder};

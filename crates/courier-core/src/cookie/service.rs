@@ -7,7 +7,7 @@ use http::header::COOKIE;
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::future::{RequestTarget, ResponseFuture};
+use super::future::{RequestUrl, ResponseFuture};
 use super::CookieStore;
 
 /// Adds the store's `Cookie` header to requests and stores responses' `Set-Cookie` headers.
@@ -85,15 +85,15 @@ where
         let target = if uri.scheme().is_none() || uri.authority().is_none() {
             None
         } else if store.may_have_cookies() && !req.headers().contains_key(COOKIE) {
-            let url = RequestTarget::url_of(uri);
+            let url = crate::urls::to_url(uri).ok();
             if let Some(value) = url.as_ref().and_then(|url| store.cookies(url)) {
                 req.headers_mut().insert(COOKIE, value);
             }
-            url.map(RequestTarget::Url)
+            url.map(RequestUrl::Url)
         } else {
             // The common case with an empty jar: keep the URI (reference-counted) and only turn it into
             // a URL if the response sets a cookie.
-            Some(RequestTarget::Uri(uri.clone()))
+            Some(RequestUrl::Uri(uri.clone()))
         };
         ResponseFuture::new(
             self.inner.call(req),

@@ -10,6 +10,7 @@ use super::future::{Decode, ResponseFuture};
 use super::layer::Config;
 use super::DecompressionLayer;
 use crate::error::{BoxError, Error};
+use crate::headers::insert_if_absent;
 
 /// The service made by [`DecompressionLayer`]: sets `Accept-Encoding` on requests that have none and
 /// decodes the responses to them.
@@ -124,9 +125,12 @@ where
             Decode::All
         };
         // `HEAD` still advertises, so its headers match those of a `GET`.
-        if !self.config.accept.is_empty() && !req.headers().contains_key(ACCEPT_ENCODING) {
-            req.headers_mut()
-                .insert(ACCEPT_ENCODING, self.config.accept.header_value());
+        if !self.config.accept.is_empty() {
+            insert_if_absent(
+                req.headers_mut(),
+                ACCEPT_ENCODING,
+                self.config.accept.header_value(),
+            );
         }
         ResponseFuture {
             inner: self.inner.call(req),
