@@ -6,18 +6,46 @@
 //! `Client`, or a service of your own — and composes with any other tower layer (timeouts, retries,
 //! rate limits, tracing).
 //!
-//! | module | layer | what it does |
+//! | module | layer → service | what it does |
 //! | --- | --- | --- |
-//! | [`user_agent`] | `UserAgentLayer` | sets `User-Agent` when the request has none |
-//! | [`accept_language`] | `AcceptLanguageLayer` | sets `Accept-Language` from a validated list with q-values |
-//! | [`decompression`] | `DecompressionLayer` | advertises `Accept-Encoding`, decodes gzip / deflate / br / zstd as a stream |
-//! | [`cookie`] | `CookieLayer` | stores `Set-Cookie` in an RFC 6265 [`Jar`](cookie::Jar), sends `Cookie` |
-//! | [`redirect`] | `FollowRedirectLayer` | follows 3xx responses under a [`Policy`](redirect::Policy) |
-//! | [`cache`] | `CacheLayer` | a private HTTP cache (RFC 9111), in memory or on disk (opt-in) |
-//! | [`auth`] | `AuthLayer` | answers 401/407 challenges: HTTP Digest (RFC 7616), Basic where allowed |
-//! | [`retry`] | `RetryLayer` | retries connect errors, resets and 429/503 with backoff and a budget (opt-in) |
-//! | [`timeout`] | `TimeoutLayer` | a total timeout, a read timeout that leaves out uploads, a minimum speed |
+//! | [`user_agent`] | `UserAgentLayer` → `UserAgent` | sets `User-Agent` when the request has none |
+//! | [`accept_language`] | `SetAcceptLanguageLayer` → `SetAcceptLanguage` | sets `Accept-Language` from a validated list with q-values |
+//! | [`decompression`] | `DecompressionLayer` → `Decompression` | advertises `Accept-Encoding`, decodes gzip / deflate / br / zstd as a stream |
+//! | [`cookie`] | `CookieManagerLayer` → `CookieManager` | stores `Set-Cookie` in an RFC 6265 [`Jar`](cookie::Jar), sends `Cookie` |
+//! | [`redirect`] | `FollowRedirectLayer` → `FollowRedirect` | follows 3xx responses under a [`Policy`](redirect::Policy) |
+//! | [`cache`] | `CachingLayer` → `Caching` | a private HTTP cache (RFC 9111), in memory or on disk (opt-in) |
+//! | [`auth`] | `AuthLayer` → `Auth` | answers 401/407 challenges: HTTP Digest (RFC 7616), Basic where allowed |
+//! | [`retry`] | `RetryLayer` → `Retry` | retries connect errors, resets and 429/503 with backoff and a budget (opt-in) |
+//! | [`timeout`] | `TimeoutLayer` → `Timeout` | a total timeout, a read timeout that leaves out uploads, a minimum speed |
 //! | [`transport`] | — | the pooled HTTP/1.1 + HTTP/2 client, plain and TLS |
+//!
+//! ## Names
+//!
+//! One pattern, tower's and tower-http's: the layer `FooLayer` makes the service `Foo<S>`, whose
+//! future is the module's `ResponseFuture` and whose response body, when it wraps one, is a `…Body`
+//! (`DecompressionBody`, `CacheBody`, `TimeoutBody`). `Foo` says what the service does, as
+//! tower-http's names do: the concern where that name is free (`Decompression`, `Retry`, `Timeout`),
+//! a verb or the doing where the concern already names the value the layer is built from
+//! (`SetAcceptLanguage` sets an [`AcceptLanguage`](accept_language::AcceptLanguage), `Caching` keeps
+//! responses in a [`Cache`](cache::Cache)). Every service has `get_ref`, `get_mut` and `into_inner`.
+//! The former names `AcceptLanguageLayer`, `CookieLayer` and `CacheLayer` remain as deprecated
+//! aliases.
+//!
+//! ## Errors
+//!
+//! Every service here answers with Courier's [`Error`], whatever the inner service's error: it is
+//! converted with [`Error::from_service`] (a response body's with [`Error::from_body`]), which keeps a
+//! Courier error as it is and classifies any other (a timeout anywhere in its causes is a timeout, a
+//! refused connection a connect error), keeping it as the cause. Decided once, for every layer,
+//! because:
+//!
+//! - most layers make errors of their own (a redirect loop, a corrupt gzip stream, a deadline), which
+//!   need a type the inner service's cannot be; converting in every layer, not only in those, means
+//!   that adding, removing or moving a layer never changes a stack's error type;
+//! - what callers and the layers above ask of an error (`is_timeout`, `is_connect`, its URL, whether the
+//!   request may be sent again: [`Error::fate`]) can then be asked of any stack's error, and the retry
+//!   layer classifies an inner failure wherever it sits;
+//! - it costs nothing on the way to a response: a `map_err`, run on errors only.
 //!
 //! ## The default stack, and why in this order
 //!
@@ -58,6 +86,27 @@
 
 #![warn(missing_docs)]
 
+/// `get_ref`, `get_mut` and `into_inner` of a service that wraps `inner: S`, as tower-http's
+/// `define_inner_service_accessors!`: every service of this crate has the three.
+macro_rules! inner_service_accessors {
+    () => {
+        /// The wrapped service.
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The wrapped service, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Unwraps the inner service.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 pub mod body;
 pub mod error;
 #[doc(hidden)]
@@ -74,6 +123,7 @@ pub mod cache;
 pub mod cookie;
 pub mod decompression;
 pub mod redirect;
+mod request_only;
 pub mod retry;
 pub mod timeout;
 pub mod user_agent;

@@ -1,6 +1,8 @@
 //! Sets `User-Agent` on requests that have none.
 //!
-//! The layer never overrides a `User-Agent` the request already carries.
+//! [`UserAgentLayer`] wraps a service in [`UserAgent`], which never overrides a `User-Agent` the request
+//! already carries, and changes nothing else: not the response, not other headers. Errors of the inner
+//! service become Courier [`Error`]s, as every layer's do.
 
 use std::task::{Context, Poll};
 
@@ -9,7 +11,9 @@ use http::Request;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::error::{BoxError, Error};
 use crate::headers::insert_if_absent;
+pub use crate::request_only::ResponseFuture;
 
 /// The default `User-Agent`: `courier/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("courier/", env!("CARGO_PKG_VERSION"));
@@ -80,26 +84,24 @@ impl<S> UserAgent<S> {
         UserAgent { inner, value }
     }
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S, B> Service<Request<B>> for UserAgent<S>
 where
     S: Service<Request<B>>,
+    S::Error: Into<BoxError>,
 {
     type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
+    type Error = Error;
+    type Future = ResponseFuture<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Error::from_service)
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         insert_if_absent(req.headers_mut(), USER_AGENT, &self.value);
-        self.inner.call(req)
+        ResponseFuture::new(self.inner.call(req))
     }
 }

@@ -14,7 +14,7 @@ use tower_service::Service;
 use url::Url;
 
 use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
-use courier_core::auth::{AuthLayer, Authenticate, CredentialStore, Credentials};
+use courier_core::auth::{Auth, AuthLayer, CredentialStore, Credentials};
 use courier_core::cache::{Cache, Caching};
 use courier_core::cookie::{CookieManager, CookieStore, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
@@ -39,7 +39,7 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 type Stack = Timeout<
     FollowRedirect<
         Caching<
-            Authenticate<
+            Auth<
                 Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
             >,
         >,
@@ -570,7 +570,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Answer a proxy's `407` Digest challenge (`Proxy-Authenticate`) with `username` and `password`.
+    /// Answer a proxy's `407` Digest challenge (`Proxy-Auth`) with `username` and `password`.
     /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
     /// `https` URLs takes its credentials from [`Proxy`]'s own settings. Requests that reach their
     /// origin (`https`, `no_proxy` hosts, no proxy) never send these credentials, even when the origin

@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use url::Url;
 
 use super::CookieStore;
+use crate::error::{BoxError, Error};
 
 /// The request URL the response's cookies are stored for.
 #[derive(Debug)]
@@ -43,12 +44,13 @@ impl<F> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<B>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
+        let response = ready!(this.inner.poll(cx)).map_err(Error::from_service)?;
         if let Some((store, target)) = this.target.take() {
             if response.headers().contains_key(SET_COOKIE) {
                 let url = match target {

@@ -59,38 +59,30 @@ impl UploadDone {
     }
 }
 
+/// `body` wrapped by `rewrap` (a boxing constructor) in a [`Watched`] body, and its signal.
+fn watch<B>(body: B, rewrap: impl FnOnce(Watched<B>) -> B) -> (B, Option<UploadDone>) {
+    let done = UploadDone::default();
+    (rewrap(Watched::new(body, done.clone())), Some(done))
+}
+
 impl WatchUpload for Body {
     fn watch_upload(self) -> (Body, Option<UploadDone>) {
-        if self.as_bytes().is_some() {
-            return (self, None);
+        match self.as_bytes() {
+            Some(_) => (self, None),
+            None => watch(self, Body::new),
         }
-        let done = UploadDone::default();
-        (Body::new(Watched::new(self, done.clone())), Some(done))
     }
 }
 
-impl<D, E> WatchUpload for BoxBody<D, E>
-where
-    D: Buf + 'static,
-    E: 'static,
-{
+impl<D: Buf + 'static, E: 'static> WatchUpload for BoxBody<D, E> {
     fn watch_upload(self) -> (Self, Option<UploadDone>) {
-        let done = UploadDone::default();
-        (BoxBody::new(Watched::new(self, done.clone())), Some(done))
+        watch(self, BoxBody::new)
     }
 }
 
-impl<D, E> WatchUpload for UnsyncBoxBody<D, E>
-where
-    D: Buf + 'static,
-    E: 'static,
-{
+impl<D: Buf + 'static, E: 'static> WatchUpload for UnsyncBoxBody<D, E> {
     fn watch_upload(self) -> (Self, Option<UploadDone>) {
-        let done = UploadDone::default();
-        (
-            UnsyncBoxBody::new(Watched::new(self, done.clone())),
-            Some(done),
-        )
+        watch(self, UnsyncBoxBody::new)
     }
 }
 
