@@ -28,15 +28,11 @@
 //! - It does not sort the list: the server weighs entries by their `q`, and the order given is kept.
 
 use std::fmt;
-use std::task::{Context, Poll};
 
 use http::header::{HeaderValue, ACCEPT_LANGUAGE};
-use http::Request;
 use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::error::{BoxError, Error};
-use crate::headers::insert_if_absent;
+use crate::error::Error;
 pub use crate::request_only::ResponseFuture;
 
 /// A list of language ranges with quality values, rendered as an `Accept-Language` header value.
@@ -323,30 +319,12 @@ impl<S> SetAcceptLanguage<S> {
     inner_service_accessors!();
 }
 
-impl<S, B> Service<Request<B>> for SetAcceptLanguage<S>
-where
-    S: Service<Request<B>>,
-    S::Error: Into<BoxError>,
-{
-    type Response = S::Response;
-    type Error = Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner.poll_ready(cx).map_err(Error::from_service)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if let Some(value) = &self.value {
-            insert_if_absent(req.headers_mut(), ACCEPT_LANGUAGE, value);
-        }
-        ResponseFuture::new(self.inner.call(req))
-    }
-}
+set_header_if_absent_service!(SetAcceptLanguage, ACCEPT_LANGUAGE);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Request;
     use tower::ServiceExt;
 
     fn render(languages: AcceptLanguage) -> String {

@@ -107,6 +107,38 @@ macro_rules! inner_service_accessors {
     };
 }
 
+/// The `Service` impl of a layer's service that only sets one header, `$header`, to its
+/// `value: Option<HeaderValue>` on requests that have none (`user_agent`, `accept_language`).
+macro_rules! set_header_if_absent_service {
+    ($service:ident, $header:expr) => {
+        impl<S, B> tower_service::Service<http::Request<B>> for $service<S>
+        where
+            S: tower_service::Service<http::Request<B>>,
+            S::Error: Into<$crate::error::BoxError>,
+        {
+            type Response = S::Response;
+            type Error = $crate::error::Error;
+            type Future = $crate::request_only::ResponseFuture<S::Future>;
+
+            fn poll_ready(
+                &mut self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                self.inner
+                    .poll_ready(cx)
+                    .map_err($crate::error::Error::from_service)
+            }
+
+            fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+                if let Some(value) = &self.value {
+                    $crate::headers::insert_if_absent(req.headers_mut(), $header, value);
+                }
+                $crate::request_only::ResponseFuture::new(self.inner.call(req))
+            }
+        }
+    };
+}
+
 pub mod body;
 pub mod error;
 #[doc(hidden)]

@@ -2,17 +2,11 @@
 //!
 //! [`UserAgentLayer`] wraps a service in [`UserAgent`], which never overrides a `User-Agent` the request
 //! already carries, and changes nothing else: not the response, not other headers. Errors of the inner
-//! service become Courier [`Error`]s, as every layer's do.
-
-use std::task::{Context, Poll};
+//! service become Courier [`Error`](crate::Error)s, as every layer's do.
 
 use http::header::{HeaderValue, USER_AGENT};
-use http::Request;
 use tower_layer::Layer;
-use tower_service::Service;
 
-use crate::error::{BoxError, Error};
-use crate::headers::insert_if_absent;
 pub use crate::request_only::ResponseFuture;
 
 /// The default `User-Agent`: `courier/<version>`.
@@ -64,10 +58,7 @@ impl<S> Layer<S> for UserAgentLayer {
     type Service = UserAgent<S>;
 
     fn layer(&self, inner: S) -> UserAgent<S> {
-        UserAgent {
-            inner,
-            value: self.value.clone(),
-        }
+        UserAgent::new(inner, self.value.clone())
     }
 }
 
@@ -75,33 +66,20 @@ impl<S> Layer<S> for UserAgentLayer {
 #[derive(Clone, Debug)]
 pub struct UserAgent<S> {
     inner: S,
-    value: HeaderValue,
+    // Always set: an `Option` only to share the service impl with `SetAcceptLanguage`.
+    value: Option<HeaderValue>,
 }
 
 impl<S> UserAgent<S> {
     /// Wraps `inner`, setting `value` as the user agent.
     pub fn new(inner: S, value: HeaderValue) -> Self {
-        UserAgent { inner, value }
+        UserAgent {
+            inner,
+            value: Some(value),
+        }
     }
 
     inner_service_accessors!();
 }
 
-impl<S, B> Service<Request<B>> for UserAgent<S>
-where
-    S: Service<Request<B>>,
-    S::Error: Into<BoxError>,
-{
-    type Response = S::Response;
-    type Error = Error;
-    type Future = ResponseFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner.poll_ready(cx).map_err(Error::from_service)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        insert_if_absent(req.headers_mut(), USER_AGENT, &self.value);
-        ResponseFuture::new(self.inner.call(req))
-    }
-}
+set_header_if_absent_service!(UserAgent, USER_AGENT);

@@ -46,41 +46,7 @@ impl<S> Decompression<S> {
         DecompressionLayer::new()
     }
 
-    /// See [`DecompressionLayer::gzip`].
-    pub fn gzip(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_gzip(enabled);
-        self
-    }
-
-    /// See [`DecompressionLayer::deflate`].
-    pub fn deflate(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_deflate(enabled);
-        self
-    }
-
-    /// See [`DecompressionLayer::br`].
-    pub fn br(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_br(enabled);
-        self
-    }
-
-    /// See [`DecompressionLayer::zstd`].
-    pub fn zstd(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_zstd(enabled);
-        self
-    }
-
-    /// See [`DecompressionLayer::max_size`].
-    pub fn max_size(mut self, limit: Option<u64>) -> Self {
-        self.config.limits.max_size = limit;
-        self
-    }
-
-    /// See [`DecompressionLayer::max_ratio`].
-    pub fn max_ratio(mut self, ratio: Option<u32>) -> Self {
-        self.config.limits.max_ratio = ratio;
-        self
-    }
+    decompression_settings!();
 
     inner_service_accessors!();
 }
