@@ -45,6 +45,11 @@ struct Clock {
 }
 
 impl<B> TimeoutBody<B> {
+    /// No deadline: the body only converts errors.
+    pub(super) fn unlimited(inner: B) -> TimeoutBody<B> {
+        TimeoutBody { inner, clock: None }
+    }
+
     pub(super) fn new(inner: B, deadlines: Deadlines, uri: Uri) -> TimeoutBody<B> {
         let clock = deadlines.applies_to_body().then(|| {
             let now = Instant::now();

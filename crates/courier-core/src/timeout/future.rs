@@ -19,13 +19,18 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        // `None` when neither the total nor the read timeout applies. Boxed: its timers would
-        // otherwise take room in every request's future.
-        head_deadline: Option<HeadDeadline>,
-        deadlines: Deadlines,
-        // Named in timeout errors; `None` when no deadline applies.
-        uri: Option<Uri>,
+        // `None` when no deadline applies. Boxed: a request with no deadline pays one word for it.
+        limits: Option<Box<Limits>>,
     }
+}
+
+/// The deadlines of a request, and what they need.
+struct Limits {
+    deadlines: Deadlines,
+    /// `None` when neither the total nor the read timeout applies.
+    head_deadline: Option<HeadDeadline>,
+    /// Named in timeout errors.
+    uri: Uri,
 }
 
 impl<F> ResponseFuture<F> {
@@ -33,9 +38,7 @@ impl<F> ResponseFuture<F> {
     pub(super) fn unlimited(inner: F) -> ResponseFuture<F> {
         ResponseFuture {
             inner,
-            head_deadline: None,
-            deadlines: Deadlines::default(),
-            uri: None,
+            limits: None,
         }
     }
 
@@ -50,9 +53,11 @@ impl<F> ResponseFuture<F> {
             .then(|| Box::pin(head_deadline(deadlines, upload)) as HeadDeadline);
         ResponseFuture {
             inner,
-            head_deadline,
-            deadlines,
-            uri: Some(uri),
+            limits: Some(Box::new(Limits {
+                deadlines,
+                head_deadline,
+                uri,
+            })),
         }
     }
 }
@@ -94,24 +99,29 @@ where
         let this = self.project();
         if let Poll::Ready(result) = this.inner.poll(cx) {
             let response = result.map_err(Error::from_service)?;
-            let (deadlines, uri) = (*this.deadlines, this.uri.take());
-            return Poll::Ready(Ok(
-                response.map(|body| TimeoutBody::new(body, deadlines, uri.unwrap_or_default()))
-            ));
+            return Poll::Ready(Ok(match this.limits.take() {
+                Some(limits) => {
+                    let Limits { deadlines, uri, .. } = *limits;
+                    response.map(|body| TimeoutBody::new(body, deadlines, uri))
+                }
+                None => response.map(TimeoutBody::unlimited),
+            }));
         }
-        let Some(deadline) = this.head_deadline.as_mut() else {
+        let Some(limits) = this.limits.as_deref_mut() else {
+            return Poll::Pending;
+        };
+        let Some(deadline) = limits.head_deadline.as_mut() else {
             return Poll::Pending;
         };
         let what = ready!(deadline.as_mut().poll(cx));
-        let uri = this.uri.take().unwrap_or_default();
-        Poll::Ready(Err(Error::timeout(what).with_uri(&uri)))
+        Poll::Ready(Err(Error::timeout(what).with_uri(&limits.uri)))
     }
 }
 
 impl<F> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture")
-            .field("deadlines", &self.deadlines)
+            .field("deadlines", &self.limits.as_ref().map(|l| l.deadlines))
             .finish_non_exhaustive()
     }
 }
