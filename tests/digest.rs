@@ -2,281 +2,12 @@
 //! server side (its own hashing, nonces, nonce counts, stale nonces, userhash, auth-int) and a proxy
 //! answering 407.
 
-use std::sync::{Arc, Mutex};
-
 use bytes::Bytes;
 use courier::{Client, Proxy};
 use courier_testkit::client::{trusting, within};
-use courier_testkit::{echo, redirect, respond, ProxyServer, Recorded, ServerBody, TestServer};
-use http::{Response, StatusCode};
-use sha2::Digest as _;
-
-/// `H(data)` as hex, computed here independently of Courier.
-fn h(algorithm: &str, data: &[u8]) -> String {
-    let base = algorithm.trim_end_matches("-sess");
-    let bytes: Vec<u8> = match base {
-        "MD5" => md5::Md5::digest(data).to_vec(),
-        "SHA-256" => sha2::Sha256::digest(data).to_vec(),
-        "SHA-512-256" => sha2::Sha512_256::digest(data).to_vec(),
-        other => panic!("test server: unknown algorithm {other}"),
-    };
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The parameters of `Digest a=b, c="d"` (the test's own reading).
-fn params(value: &str) -> Option<Vec<(String, String)>> {
-    let mut rest = value.strip_prefix("Digest ")?;
-    let mut out = Vec::new();
-    loop {
-        rest = rest.trim_start_matches([' ', ',']);
-        if rest.is_empty() {
-            return Some(out);
-        }
-        let (name, after) = rest.split_once('=')?;
-        let (value, after) = match after.strip_prefix('"') {
-            Some(quoted) => {
-                let end = quoted.find('"')?;
-                (quoted[..end].replace("\\\"", "\""), &quoted[end + 1..])
-            }
-            None => {
-                let end = after.find(',').unwrap_or(after.len());
-                (after[..end].to_owned(), &after[end..])
-            }
-        };
-        out.push((name.trim().to_owned(), value));
-        rest = after;
-    }
-}
-
-#[derive(Default)]
-struct State {
-    nonces: u32,
-    nonce: String,
-    /// Accepted uses of the current nonce.
-    uses: u32,
-    last_nc: u32,
-    /// Every `nc` accepted, in order.
-    accepted_ncs: Vec<String>,
-    /// For `-sess`: the session key (HA1) computed once, with the first accepted answer's cnonce
-    /// (RFC 7616 §3.4.2), for the current nonce.
-    sess_key: Option<String>,
-}
-
-/// The server side of RFC 7616 for one user, one realm, one algorithm.
-#[derive(Clone)]
-struct DigestServer {
-    algorithm: &'static str,
-    /// The `qop` offered; `None` for RFC 2069 style (no qop).
-    qop: Option<&'static str>,
-    userhash: bool,
-    user: &'static str,
-    password: &'static str,
-    /// A nonce is good for this many requests; then it is `stale`.
-    nonce_uses: u32,
-    /// 401 for the origin server, 407 for a proxy.
-    proxy: bool,
-    state: Arc<Mutex<State>>,
-}
-
-const REALM: &str = "courier-tests@127.0.0.1";
-
-impl DigestServer {
-    fn new(algorithm: &'static str, qop: Option<&'static str>) -> Self {
-        DigestServer {
-            algorithm,
-            qop,
-            userhash: false,
-            user: "Mufasa",
-            password: "Circle of Life",
-            nonce_uses: u32::MAX,
-            proxy: false,
-            state: Arc::default(),
-        }
-    }
-
-    fn challenge(&self, stale: bool) -> Response<ServerBody> {
-        let mut state = self.state.lock().unwrap();
-        state.nonces += 1;
-        state.nonce = format!(
-            "nonce-{}-{}",
-            state.nonces,
-            h("MD5", &state.nonces.to_be_bytes())
-        );
-        state.uses = 0;
-        state.last_nc = 0;
-        state.sess_key = None;
-        let mut value = format!(
-            "Digest realm=\"{REALM}\", nonce=\"{}\", algorithm={}, opaque=\"opaque-value\"",
-            state.nonce, self.algorithm
-        );
-        if let Some(qop) = self.qop {
-            value.push_str(&format!(", qop=\"{qop}\""));
-        }
-        if stale {
-            value.push_str(", stale=true");
-        }
-        if self.userhash {
-            value.push_str(", charset=UTF-8, userhash=true");
-        }
-        // A Basic challenge too: a client with Digest credentials must not use it.
-        let (status, header) = if self.proxy {
-            (407, "proxy-authenticate")
-        } else {
-            (401, "www-authenticate")
-        };
-        Response::builder()
-            .status(status)
-            .header(header, format!("Basic realm=\"{REALM}\""))
-            .header(header, value)
-            .body(courier_testkit::full("who are you?"))
-            .unwrap()
-    }
-
-    fn handle(&self, req: &Recorded) -> Response<ServerBody> {
-        let header = if self.proxy {
-            "proxy-authorization"
-        } else {
-            "authorization"
-        };
-        let Some(params) = req.header(header).and_then(params) else {
-            return self.challenge(false);
-        };
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let alg = self.algorithm;
-        {
-            let state = self.state.lock().unwrap();
-            if get("nonce") != Some(state.nonce.as_str()) {
-                drop(state);
-                // An old nonce: the client must try again with the new one.
-                return self.challenge(true);
-            }
-            if state.uses >= self.nonce_uses {
-                drop(state);
-                return self.challenge(true);
-            }
-        }
-        let expected_user = if self.userhash {
-            h(alg, format!("{}:{REALM}", self.user).as_bytes())
-        } else {
-            self.user.to_owned()
-        };
-        let user_ok = match (get("username"), get("username*")) {
-            (Some(user), None) => user == expected_user,
-            (None, Some(ext)) => ext == format!("UTF-8''{}", percent_encode(self.user)),
-            _ => false,
-        };
-        let uri = if self.proxy {
-            req.uri.to_string()
-        } else {
-            req.uri
-                .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap()
-        };
-        let mut ok = user_ok
-            && get("realm") == Some(REALM)
-            && get("uri") == Some(uri.as_str())
-            && get("algorithm") == Some(alg)
-            && get("opaque") == Some("opaque-value")
-            && (get("userhash") == Some("true")) == self.userhash;
-        let nonce = get("nonce").unwrap();
-        let cnonce = get("cnonce").unwrap_or("");
-        let nc = get("nc").unwrap_or("");
-        let qop = get("qop");
-        let mut ha1 = h(
-            alg,
-            format!("{}:{REALM}:{}", self.user, self.password).as_bytes(),
-        );
-        if alg.ends_with("-sess") {
-            // Later answers to the nonce must use the key made with the first cnonce.
-            ha1 = match &self.state.lock().unwrap().sess_key {
-                Some(key) => key.clone(),
-                None => h(alg, format!("{ha1}:{nonce}:{cnonce}").as_bytes()),
-            };
-        }
-        let method = req.method.as_str();
-        let ha2 = match qop {
-            Some("auth-int") => h(
-                alg,
-                format!("{method}:{uri}:{}", h(alg, &req.body)).as_bytes(),
-            ),
-            _ => h(alg, format!("{method}:{uri}").as_bytes()),
-        };
-        let expected = match qop {
-            None => h(alg, format!("{ha1}:{nonce}:{ha2}").as_bytes()),
-            Some(qop) => {
-                ok &= self
-                    .qop
-                    .is_some_and(|offered| offered.split(", ").any(|q| q == qop));
-                h(
-                    alg,
-                    format!("{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}").as_bytes(),
-                )
-            }
-        };
-        ok &= qop.is_some() == self.qop.is_some();
-        ok &= get("response") == Some(expected.as_str());
-        let mut state = self.state.lock().unwrap();
-        if qop.is_some() {
-            // The nonce count must go up (RFC 7616 §3.4: replay protection).
-            let count = u32::from_str_radix(nc, 16).unwrap_or(0);
-            ok &= nc.len() == 8 && count > state.last_nc && !cnonce.is_empty();
-            if ok {
-                state.last_nc = count;
-            }
-        }
-        if !ok {
-            drop(state);
-            return self.challenge(false);
-        }
-        state.uses += 1;
-        state.accepted_ncs.push(nc.to_owned());
-        if alg.ends_with("-sess") {
-            state.sess_key = Some(ha1);
-        }
-        respond(200, format!("hello {}", self.user))
-    }
-
-    async fn start(self) -> TestServer {
-        TestServer::start(move |req| {
-            let server = self.clone();
-            async move { server.handle(&req) }
-        })
-        .await
-    }
-
-    /// The same over TLS (`https://localhost:PORT`).
-    async fn start_tls(self) -> TestServer {
-        TestServer::builder()
-            .tls()
-            .start(move |req| {
-                let server = self.clone();
-                async move { server.handle(&req) }
-            })
-            .await
-    }
-
-    fn accepted_ncs(&self) -> Vec<String> {
-        self.state.lock().unwrap().accepted_ncs.clone()
-    }
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+use courier_testkit::digest::{params, DigestServer};
+use courier_testkit::{echo, redirect, ProxyServer, TestServer};
+use http::StatusCode;
 
 async fn get(client: &Client, url: &str, user: &str, password: &str) -> (StatusCode, String) {
     let response = within(10, client.get(url).digest_auth(user, password).send())
@@ -432,12 +163,63 @@ async fn a_wrong_password_gives_the_401_back_without_a_loop() {
     assert!(digest.accepted_ncs().len() == 1);
 }
 
+/// Two users on one client, one origin: each starts its own challenge-response and then answers its
+/// own nonce before being asked; neither answers with the other's session. (A nonce belongs to the
+/// user who answered it first, here: the other's answer to it is refused.)
+#[tokio::test]
+async fn two_users_on_one_client_never_share_a_session() {
+    let mut digest = DigestServer::new("MD5-sess", Some("auth"));
+    digest.users = vec![("Mufasa", "Circle of Life"), ("Scar", "Long live the king")];
+    let server = digest.clone().start().await;
+    let client = Client::new();
+    for (user, password) in [
+        ("Mufasa", "Circle of Life"),
+        ("Scar", "Long live the king"),
+        ("Mufasa", "Circle of Life"),
+        ("Scar", "Long live the king"),
+    ] {
+        let got = get(&client, &server.url("/pride-rock"), user, password).await;
+        assert_eq!(got, (StatusCode::OK, format!("hello {user}")));
+    }
+    // Each user's first request goes unanswered and is challenged; each later one is answered at once,
+    // with the user's own name and nonce.
+    let answers: Vec<Option<(String, String, String)>> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            let answer = params(r.header("authorization")?)?;
+            let get = |name: &str| answer.iter().find(|(n, _)| n == name).unwrap().1.clone();
+            Some((get("username"), get("nonce"), get("nc")))
+        })
+        .collect();
+    assert_eq!(digest.challenges(), 2);
+    assert_eq!(answers.len(), 6, "{answers:?}");
+    let (mufasa, scar) = (answers[1].clone().unwrap(), answers[3].clone().unwrap());
+    assert_eq!((answers[0].clone(), answers[2].clone()), (None, None));
+    assert_eq!(
+        (mufasa.0.as_str(), mufasa.2.as_str()),
+        ("Mufasa", "00000001")
+    );
+    assert_eq!((scar.0.as_str(), scar.2.as_str()), ("Scar", "00000001"));
+    assert_ne!(mufasa.1, scar.1, "each user has a nonce of their own");
+    let next = |(user, nonce, _): (String, String, String)| (user, nonce, "00000002".to_owned());
+    assert_eq!(answers[4], Some(next(mufasa)));
+    assert_eq!(answers[5], Some(next(scar)));
+
+    // A wrong password for one user is that user's 401; the other's session is untouched.
+    let (status, _) = get(&client, &server.url("/"), "Scar", "wrong").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let before = server.requests().len();
+    let got = get(&client, &server.url("/"), "Mufasa", "Circle of Life").await;
+    assert_eq!(got.0, StatusCode::OK);
+    assert_eq!(server.requests().len(), before + 1, "answered at once");
+}
+
 #[tokio::test]
 async fn userhash_and_a_name_that_is_not_ascii() {
     let mut digest = DigestServer::new("SHA-512-256", Some("auth"));
     digest.userhash = true;
-    digest.user = "J\u{e4}s\u{f8}n Doe";
-    digest.password = "Secret, or not?";
+    digest.users = vec![("J\u{e4}s\u{f8}n Doe", "Secret, or not?")];
     let server = digest.clone().start().await;
     let got = get(
         &Client::new(),
@@ -456,7 +238,7 @@ async fn userhash_and_a_name_that_is_not_ascii() {
 
     // Without userhash the name goes as an RFC 8187 ext-value.
     let mut digest = DigestServer::new("SHA-256", Some("auth"));
-    digest.user = "J\u{e4}s\u{f8}n Doe";
+    digest.users = vec![("J\u{e4}s\u{f8}n Doe", "Circle of Life")];
     let server = digest.clone().start().await;
     let got = get(
         &Client::new(),
@@ -775,4 +557,291 @@ async fn the_auth_layer_in_a_custom_stack() {
     // Clones share the session: one challenge for both requests.
     assert_eq!(server.requests().len(), 3);
     assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"]);
+}
+
+/// `Proxy-Authorization` of the `i`th request head a proxy saw.
+fn proxy_answer(proxy: &ProxyServer, i: usize) -> Option<String> {
+    proxy.seen()[i].lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("proxy-authorization")
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// The parameter `name` of a Digest answer.
+fn param(answer: &str, name: &str) -> String {
+    let params = params(answer).unwrap_or_else(|| panic!("not a Digest answer: {answer}"));
+    params.into_iter().find(|(n, _)| n == name).unwrap().1
+}
+
+/// A TLS origin that echoes requests.
+async fn tls_echo() -> TestServer {
+    TestServer::builder()
+        .tls()
+        .start(|req| async move { echo(&req) })
+        .await
+}
+
+/// A client that trusts the TLS origin `origin`, speaks HTTP/1.1 and keeps no idle connection: each
+/// request opens a connection (so a tunnel) of its own, through `proxy` with `user` / `password`.
+async fn through_digest_proxy(
+    proxy: &ProxyServer,
+    origin: &TestServer,
+    user: &str,
+    password: &str,
+) -> Client {
+    let proxy = Proxy::all(proxy.url()).unwrap().basic_auth(user, password);
+    trusting(origin)
+        .proxy(proxy)
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+/// An `https` request through a proxy that wants Digest on `CONNECT`: the first tunnel is asked
+/// (the Basic sent first is refused) and answered with one more `CONNECT`, on the same connection
+/// when the proxy keeps it open, else on a new one; the next tunnel answers the remembered nonce at
+/// once, with the next count.
+#[tokio::test]
+async fn https_through_a_proxy_that_wants_digest_on_connect() {
+    let origin = tls_echo().await;
+    let port = origin.addr().port();
+    for algorithm in ["MD5", "MD5-sess", "SHA-256", "SHA-512-256"] {
+        for keep_alive in [true, false] {
+            let case = format!("{algorithm}, keep-alive {keep_alive}");
+            let digest = DigestServer::new(algorithm, Some("auth"));
+            let proxy = ProxyServer::digest(origin.addr(), digest.clone(), keep_alive).await;
+            let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Circle of Life").await;
+
+            // The second request opens a new connection: the remembered nonce is answered before
+            // being asked.
+            for (path, connects, connections) in [("/first", 2, 1), ("/second", 3, 2)] {
+                let response = within(10, client.get(origin.url(path)).send())
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{case} {path}");
+                assert_eq!(proxy.connects(), connects, "{case} {path}");
+                // Closed after each 407: one more connection for the answer.
+                let connections = if keep_alive { connections } else { connects };
+                assert_eq!(proxy.connections(), connections, "{case} {path}");
+            }
+            let seen = proxy.seen();
+            assert!(
+                seen[1].starts_with(&format!("CONNECT localhost:{port} HTTP/1.1\r\n")),
+                "{case}: {}",
+                seen[1]
+            );
+            // Basic first (the proxy's credentials as before), then the Digest answer.
+            assert_eq!(
+                proxy_answer(&proxy, 0).as_deref(),
+                Some("Basic TXVmYXNhOkNpcmNsZSBvZiBMaWZl"),
+                "{case}"
+            );
+            let answer = proxy_answer(&proxy, 1).unwrap();
+            assert_eq!(param(&answer, "username"), "Mufasa", "{case}");
+            assert_eq!(param(&answer, "uri"), format!("localhost:{port}"), "{case}");
+            assert_eq!(param(&answer, "algorithm"), algorithm, "{case}");
+            assert_eq!(param(&answer, "nc"), "00000001", "{case}");
+            let again = proxy_answer(&proxy, 2).unwrap();
+            assert_eq!(param(&again, "nonce"), param(&answer, "nonce"), "{case}");
+            assert_eq!(param(&again, "nc"), "00000002", "{case}");
+            assert_eq!(digest.accepted_ncs(), ["00000001", "00000002"], "{case}");
+            assert_eq!(digest.challenges(), 1, "{case}");
+        }
+    }
+    // The origin saw both requests of each case, and nothing meant for the proxy.
+    let requests = origin.requests();
+    assert_eq!(requests.len(), 16);
+    assert!(requests
+        .iter()
+        .all(|r| r.header("proxy-authorization").is_none()));
+}
+
+/// A wrong proxy password: the proxy's second `407` comes back as a connect error with status 407,
+/// after two `CONNECT`s (no loop), naming no credentials; the refused session is forgotten.
+#[tokio::test]
+async fn a_wrong_proxy_password_is_a_407_connect_error() {
+    let origin = tls_echo().await;
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), true).await;
+    let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Hakuna Matata").await;
+    for attempt in 1..=2 {
+        let err = within(10, client.get(origin.url("/")).send())
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        // The proxy's refusal, not the origin's answer.
+        assert_eq!(err.status(), None);
+        assert_eq!(
+            err.proxy_status(),
+            Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+        );
+        // Nothing a retry could change: no fate that invites sending it again.
+        assert_eq!(err.fate(), None);
+        let shown = format!("{err} {err:#} {err:?}");
+        assert!(
+            shown
+                .contains("proxy authentication required (407): the proxy refused the credentials"),
+            "{shown}"
+        );
+        for secret in ["Hakuna", "Mufasa", "TXVmYXNhOkhha3VuYSBNYXRhdGE="] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert_eq!(proxy.connects(), 2 * attempt);
+        // Each attempt starts over: Basic, then a fresh Digest answer (the refused nonce is not
+        // answered again before being asked).
+        assert!(proxy_answer(&proxy, 2 * attempt - 2)
+            .unwrap()
+            .starts_with("Basic "));
+        let answer = proxy_answer(&proxy, 2 * attempt - 1).unwrap();
+        assert_eq!(param(&answer, "nc"), "00000001");
+    }
+    assert!(digest.accepted_ncs().is_empty());
+    assert!(origin.requests().is_empty());
+}
+
+/// A proxy nonce that wore out: the remembered answer gets `407` with `stale=true`, which is
+/// answered once with the new nonce. A proxy that calls every nonce stale gets its 407 back.
+#[tokio::test]
+async fn a_stale_proxy_nonce_is_answered_once() {
+    let origin = tls_echo().await;
+    let mut digest = DigestServer::new("MD5", Some("auth"));
+    digest.nonce_uses = 1;
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), false).await;
+    let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Circle of Life").await;
+    for path in ["/a", "/b"] {
+        let response = within(10, client.get(origin.url(path)).send())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    // /a: Basic, then nonce 1. /b: nonce 1 again at once (nc 2): stale; then nonce 2.
+    assert_eq!(proxy.connects(), 4);
+    let answers: Vec<(String, String)> = (1..4)
+        .map(|i| {
+            let answer = proxy_answer(&proxy, i).unwrap();
+            (param(&answer, "nonce"), param(&answer, "nc"))
+        })
+        .collect();
+    assert_eq!(answers[1], (answers[0].0.clone(), "00000002".to_owned()));
+    assert_ne!(answers[2].0, answers[0].0);
+    assert_eq!(answers[2].1, "00000001");
+    assert_eq!(digest.accepted_ncs(), ["00000001", "00000001"]);
+    assert_eq!(digest.challenges(), 2);
+
+    // Every nonce stale: Basic, an answer, one more answer to the stale nonce, then the 407.
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.nonce_uses = 0;
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), true).await;
+    let client = through_digest_proxy(&proxy, &origin, "Mufasa", "Circle of Life").await;
+    let err = within(10, client.get(origin.url("/c")).send())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.proxy_status(),
+        Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED),
+        "{err:#}"
+    );
+    assert_eq!(proxy.connects(), 3);
+    assert_eq!(digest.challenges(), 3);
+}
+
+/// Retries do not repeat a refused proxy login: with a retrying client, a wrong password still costs
+/// exactly one Basic and one Digest attempt per request.
+#[tokio::test]
+async fn a_refused_proxy_login_is_not_retried() {
+    let origin = tls_echo().await;
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), true).await;
+    let client = trusting(&origin)
+        .proxy(
+            Proxy::all(proxy.url())
+                .unwrap()
+                .basic_auth("Mufasa", "Hakuna Matata"),
+        )
+        .retry(courier::retry::RetryPolicy::new().max_retries(3).backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(1),
+        ))
+        .http1_only()
+        .build()
+        .unwrap();
+    let err = within(10, client.get(origin.url("/")).send())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.proxy_status(),
+        Some(StatusCode::PROXY_AUTHENTICATION_REQUIRED)
+    );
+    assert_eq!(proxy.connects(), 2);
+}
+
+/// A proxy whose 407 says nothing of closing (HTTP/1.1, a `Content-Length`) and closes anyway: the
+/// answer that went out on the dead connection is sent again on a new one, and the tunnel opens.
+#[tokio::test]
+async fn a_proxy_that_closes_after_a_keep_alive_407_gets_the_answer_on_a_new_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let origin = tls_echo().await;
+    let origin_addr = origin.addr();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", listener.local_addr().unwrap());
+    let challenge = DigestServer::new("SHA-256", Some("auth")).challenge_value(false);
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        for connection in 0.. {
+            let (mut client, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                    break;
+                }
+                head.push(byte[0]);
+            }
+            seen.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head).into_owned());
+            if connection == 0 {
+                // Keep-alive by every sign, then gone without reading the answer.
+                let reply = format!(
+                    "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: {challenge}\r\nContent-Length: 5\r\n\r\nnope!"
+                );
+                client.write_all(reply.as_bytes()).await.unwrap();
+                drop(client);
+                continue;
+            }
+            let mut upstream = tokio::net::TcpStream::connect(origin_addr).await.unwrap();
+            client
+                .write_all(b"HTTP/1.1 200 Connection established\r\nProxy-agent : lenient\r\n\r\n")
+                .await
+                .unwrap();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    let client = trusting(&origin)
+        .proxy(
+            Proxy::all(&proxy_url)
+                .unwrap()
+                .basic_auth("Mufasa", "Circle of Life"),
+        )
+        .http1_only()
+        .build()
+        .unwrap();
+    let response = within(10, client.get(origin.url("/tunnelled")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(heads[0].contains("Basic "), "{}", heads[0]);
+    let answer = heads[1]
+        .lines()
+        .find_map(|l| l.strip_prefix("proxy-authorization: "))
+        .unwrap_or_else(|| panic!("no answer in {}", heads[1]));
+    // The answer made for the dead connection counted nc 1; the one the proxy reads is the next.
+    assert_eq!(param(answer, "nc"), "00000002");
 }

@@ -226,3 +226,65 @@ async fn credentials_are_never_traced() {
         "the Digest answer traced:\n{log}"
     );
 }
+
+/// A proxy's Digest challenge to `CONNECT` answered (and, with a wrong password, refused) with
+/// tracing on at every level: neither the password, nor its Basic form, nor a Digest answer appears
+/// in anything traced or in the error.
+#[tokio::test(flavor = "current_thread")]
+async fn proxy_credentials_on_connect_are_never_traced() {
+    use courier_testkit::digest::DigestServer;
+    use courier_testkit::ProxyServer;
+
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let origin = TestServer::builder()
+        .tls()
+        .start(|_| async { respond(200, "through") })
+        .await;
+    let mut digest = DigestServer::new("SHA-256", Some("auth"));
+    digest.users = vec![("proxy-user", "proxy-s3cret")];
+    let proxy = ProxyServer::digest(origin.addr(), digest.clone(), true).await;
+    let client = |password: &str| {
+        courier_testkit::client::trusting(&origin)
+            .proxy(
+                courier::Proxy::all(proxy.url())
+                    .unwrap()
+                    .basic_auth("proxy-user", password),
+            )
+            .build()
+            .unwrap()
+    };
+    let response = within(10, client("proxy-s3cret").get(origin.url("/ok")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let err = within(10, client("wr0ng-s3cret").get(origin.url("/no")).send())
+        .await
+        .unwrap_err();
+    assert_eq!(err.proxy_status().map(|s| s.as_u16()), Some(407), "{err:#}");
+    assert_eq!(digest.accepted_ncs().len(), 1);
+
+    let answers: Vec<String> = proxy
+        .seen()
+        .iter()
+        .filter_map(|head| {
+            head.lines()
+                .find_map(|line| line.strip_prefix("proxy-authorization: "))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    let log = format!("{}\n{err} {err:#} {err:?}", recorder.text());
+    assert!(log.contains("/ok"), "the capture works:\n{log}");
+    // Basic's base64, and each Digest answer's response hash.
+    let sent = answers
+        .iter()
+        .map(|answer| match answer.split_once("response=\"") {
+            Some((_, rest)) => rest.split('"').next().unwrap(),
+            None => answer.strip_prefix("Basic ").unwrap(),
+        });
+    for secret in ["proxy-s3cret", "wr0ng-s3cret"].into_iter().chain(sent) {
+        assert!(secret.len() >= 12, "{secret}");
+        assert!(!log.contains(secret), "{secret} traced:\n{log}");
+    }
+}

@@ -7,12 +7,14 @@
 //!   bytes.
 //! - [`tls`]: generated CA + server certificates (valid, expired, wrong host), and the [`TestServer`]
 //!   builder's TLS options.
-//! - [`proxy`]: [`ProxyServer`], an HTTP proxy (plain or TLS) forwarding everything to one upstream;
-//!   [`socks::SocksServer`]: a SOCKS4/4a/5 proxy.
+//! - [`proxy`]: [`ProxyServer`], an HTTP proxy (plain or TLS) forwarding everything to one upstream,
+//!   optionally asking `CONNECT`s for Digest credentials; [`socks::SocksServer`]: a SOCKS4/4a/5 proxy.
+//! - [`digest::DigestServer`]: the server side of HTTP Digest (RFC 7616), for origins and proxies.
 //! - [`client`]: client-side helpers for tests of the `Client` facade (hang guard, trusting client,
 //!   one-line GETs).
 
 pub mod client;
+pub mod digest;
 pub mod plain;
 pub mod proxy;
 pub mod raw;

@@ -13,6 +13,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower_service::Service;
 
+use crate::scenarios::ScenarioId;
+
 /// Errors of any client.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -118,6 +120,50 @@ impl Client {
                 )
             }
         })
+    }
+
+    /// Builds a client that speaks HTTP/2 with prior knowledge (h2c), each with its own defaults
+    /// otherwise: hyper-util's legacy client shares one connection per host and queues streams past
+    /// the server's limit; Courier's opens another connection there.
+    pub fn h2c(kind: ClientKind) -> Result<Client, BoxError> {
+        Ok(match kind {
+            ClientKind::Courier => {
+                Client::Courier(courier::Client::builder().http2_prior_knowledge().build()?)
+            }
+            ClientKind::Transport => Client::Transport(
+                courier_core::transport::Transport::builder()
+                    .http2_prior_knowledge()
+                    .build()?,
+            ),
+            ClientKind::Reqwest => Client::Reqwest(
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .http2_prior_knowledge()
+                    .build()?,
+            ),
+            ClientKind::HyperUtil => {
+                let mut connector = HttpConnector::new();
+                connector.set_nodelay(true);
+                Client::HyperUtil(
+                    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+                        .http2_only(true)
+                        .build(connector),
+                )
+            }
+            ClientKind::CourierMemCache | ClientKind::CourierDiskCache => {
+                return Err("the cache clients have no part in the h2c scenarios".into())
+            }
+        })
+    }
+
+    /// Builds the client `kind` as `scenario` measures it: h2c for the HTTP/2 scenarios, else with its
+    /// defaults.
+    pub fn for_scenario(kind: ClientKind, scenario: ScenarioId) -> Result<Client, BoxError> {
+        if scenario.h2c().is_some() {
+            Client::h2c(kind)
+        } else {
+            Client::new(kind)
+        }
     }
 
     /// Builds a client for the pool scenario: Courier's `Client` and transport with at most `cap`

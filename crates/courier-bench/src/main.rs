@@ -237,10 +237,14 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
         // In-process clients live for the whole scenario: built and warmed up once, then measured
         // round after round (except where every round starts from a fresh client).
         let mut instances: Vec<(ClientKind, Client)> = Vec::new();
+        let base = match scenario.h2c() {
+            Some(max_streams) => server.h2c_url(max_streams),
+            None => base.clone(),
+        };
         if !scenario.fresh_clients() {
             for &kind in &kinds {
                 let warmed = runtime.block_on(async {
-                    let mut client = Client::new(kind)?;
+                    let mut client = Client::for_scenario(kind, scenario)?;
                     scenarios::warm_up(scenario, &mut client, &base, &settings).await?;
                     Ok::<_, clients::BoxError>(client)
                 });

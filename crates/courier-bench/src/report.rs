@@ -181,6 +181,19 @@ pub const TARGETS: &[Target] = &[
         anchor: Some(REQWEST),
         bound: Bound::Below(1.0),
     },
+    // Issue 11's HTTP/2 targets.
+    Target {
+        scenario: ScenarioId::H2c,
+        metric: "rps",
+        anchor: Some(HYPER_UTIL),
+        bound: Bound::AtLeast(1.0),
+    },
+    Target {
+        scenario: ScenarioId::H2c16,
+        metric: "rps",
+        anchor: Some(HYPER_UTIL),
+        bound: Bound::AtLeast(1.0),
+    },
 ];
 
 /// The anchors Courier is compared with, in column order.

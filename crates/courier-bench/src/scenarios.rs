@@ -49,11 +49,18 @@ pub enum ScenarioId {
     /// (8b) the same with a 1 MiB body: MB/s and client CPU per request.
     #[value(name = "cache-1m")]
     Cache1m,
+    /// (9) small GETs, 64 in flight, over HTTP/2 with prior knowledge (h2c) to a server that allows
+    /// hyper's default of 200 concurrent streams: requests per second.
+    H2c,
+    /// (9b) the same against a server that allows 16 concurrent streams per connection: a client that
+    /// opens another connection when the limit is reached gets more requests through.
+    #[value(name = "h2c-16")]
+    H2c16,
 }
 
 impl ScenarioId {
     /// Every scenario, in table and run order.
-    pub const ALL: [ScenarioId; 13] = [
+    pub const ALL: [ScenarioId; 15] = [
         ScenarioId::Latency,
         ScenarioId::Concurrent,
         ScenarioId::Body64k,
@@ -67,6 +74,8 @@ impl ScenarioId {
         ScenarioId::Pool,
         ScenarioId::Cache1k,
         ScenarioId::Cache1m,
+        ScenarioId::H2c,
+        ScenarioId::H2c16,
     ];
 
     /// The id used in the JSON and on the command line.
@@ -85,6 +94,8 @@ impl ScenarioId {
             ScenarioId::Pool => "pool",
             ScenarioId::Cache1k => "cache-1k",
             ScenarioId::Cache1m => "cache-1m",
+            ScenarioId::H2c => "h2c",
+            ScenarioId::H2c16 => "h2c-16",
         }
     }
 
@@ -112,6 +123,8 @@ impl ScenarioId {
             ),
             ScenarioId::Cache1k => "8  1 KiB fresh cache hits".into(),
             ScenarioId::Cache1m => "8b 1 MiB fresh cache hits".into(),
+            ScenarioId::H2c => format!("9  h2c small GET, {} in flight", s.in_flight),
+            ScenarioId::H2c16 => format!("9b h2c, {} in flight, 16 streams", s.in_flight),
         }
     }
 
@@ -146,7 +159,9 @@ impl ScenarioId {
         ];
         match self {
             ScenarioId::Latency => LATENCY,
-            ScenarioId::Concurrent | ScenarioId::Cache1k => RPS,
+            ScenarioId::Concurrent | ScenarioId::Cache1k | ScenarioId::H2c | ScenarioId::H2c16 => {
+                RPS
+            }
             ScenarioId::Cache1m => MBPS,
             ScenarioId::Body64k
             | ScenarioId::Body1m
@@ -174,6 +189,16 @@ impl ScenarioId {
             ScenarioId::Gzip1m | ScenarioId::Deflate1m | ScenarioId::Br1m | ScenarioId::Zstd1m => {
                 Some(External::ReqwestShipped)
             }
+            _ => None,
+        }
+    }
+
+    /// For the HTTP/2 scenarios, the server's `SETTINGS_MAX_CONCURRENT_STREAMS` (`None`: hyper's
+    /// default, 200); the clients speak h2c with prior knowledge to that server.
+    pub fn h2c(self) -> Option<Option<u32>> {
+        match self {
+            ScenarioId::H2c => Some(None),
+            ScenarioId::H2c16 => Some(Some(16)),
             _ => None,
         }
     }
@@ -463,7 +488,7 @@ pub async fn warm_up(
     s: &Settings,
 ) -> Result<(), BoxError> {
     match scenario {
-        ScenarioId::Concurrent => {
+        ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 => {
             concurrent(
                 client,
                 &format!("{base}/small"),
@@ -546,7 +571,9 @@ impl Raw {
                     cpu_us,
                 ]
             }
-            ScenarioId::Concurrent | ScenarioId::Cache1k => vec![n / secs, cpu_us],
+            ScenarioId::Concurrent | ScenarioId::Cache1k | ScenarioId::H2c | ScenarioId::H2c16 => {
+                vec![n / secs, cpu_us]
+            }
             ScenarioId::Cache1m => vec![self.received as f64 / secs / 1e6, cpu_us],
             ScenarioId::Body64k
             | ScenarioId::Body1m
@@ -576,7 +603,7 @@ impl Raw {
 pub fn requests_per_round(scenario: ScenarioId, s: &Settings) -> usize {
     match scenario {
         ScenarioId::Latency => s.latency_requests,
-        ScenarioId::Concurrent => s.concurrent_requests,
+        ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 => s.concurrent_requests,
         ScenarioId::Body64k => s.medium_requests,
         ScenarioId::Body1m => s.large_requests,
         ScenarioId::Gzip1m | ScenarioId::Deflate1m | ScenarioId::Br1m | ScenarioId::Zstd1m => {
@@ -617,7 +644,7 @@ pub async fn measure_slice(
             }
             raw.expected = small * n as u64;
         }
-        ScenarioId::Concurrent => {
+        ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 => {
             raw.received = concurrent(client, &format!("{base}/small"), n, s.in_flight).await?;
             raw.expected = small * n as u64;
         }

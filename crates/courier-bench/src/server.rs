@@ -11,6 +11,9 @@
 //! | `/cache/1k`, `/cache/1m` | 1 KiB and 1 MiB of pseudo-random bytes, `Cache-Control: max-age=31536000` |
 //! | `/bulk/{i}` | file `i` of the bulk set: a prefix of one shared pseudo-random buffer |
 //!
+//! The same bodies are served over HTTP/2 with prior knowledge (h2c) on two more ports, for the h2c
+//! scenarios: one with hyper's default stream limit (200), one allowing 16 streams per connection.
+//!
 //! For the pool scenario the same server also listens on a set of extra ports (the "hosts" a client
 //! spreads its requests over), counting the connections open on each: [`PoolCounters`].
 
@@ -143,6 +146,8 @@ impl Corpus {
 /// A running server. It lives until the process exits.
 pub struct Server {
     addr: SocketAddr,
+    /// h2c with the default stream limit, and with 16 streams per connection.
+    h2c_addrs: [SocketAddr; 2],
     pool_addrs: Vec<SocketAddr>,
     pool_counters: Arc<PoolCounters>,
 }
@@ -159,6 +164,11 @@ impl Server {
         };
         let listener = bind()?;
         let addr = listener.local_addr()?;
+        let h2c_listeners = [bind()?, bind()?];
+        let h2c_addrs = [
+            h2c_listeners[0].local_addr()?,
+            h2c_listeners[1].local_addr()?,
+        ];
         let pool_listeners = (0..pool_ports)
             .map(|_| bind())
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -186,13 +196,17 @@ impl Server {
                 runtime.block_on(async move {
                     for (port, listener) in pool_listeners.into_iter().enumerate() {
                         let counted = Some((counters.clone(), port));
-                        tokio::spawn(serve(listener, corpus.clone(), counted));
+                        tokio::spawn(serve(listener, corpus.clone(), Protocol::Http1, counted));
                     }
-                    serve(listener, corpus, None).await
+                    let [h2c, h2c_16] = h2c_listeners;
+                    tokio::spawn(serve(h2c, corpus.clone(), Protocol::H2c(None), None));
+                    tokio::spawn(serve(h2c_16, corpus.clone(), Protocol::H2c(Some(16)), None));
+                    serve(listener, corpus, Protocol::Http1, None).await
                 })
             })?;
         Ok(Server {
             addr,
+            h2c_addrs,
             pool_addrs,
             pool_counters,
         })
@@ -201,6 +215,17 @@ impl Server {
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The h2c port with the stream limit `max_streams` (`None`: hyper's default; `Some(16)`), as
+    /// `http://127.0.0.1:PORT`.
+    pub fn h2c_url(&self, max_streams: Option<u32>) -> String {
+        let addr = match max_streams {
+            None => self.h2c_addrs[0],
+            Some(16) => self.h2c_addrs[1],
+            Some(other) => panic!("the bench server has no h2c port with {other} streams"),
+        };
+        format!("http://{addr}")
     }
 
     /// The pool scenario's ports as `http://127.0.0.1:PORT` (no trailing slash), in port-index order.
@@ -316,10 +341,21 @@ impl Drop for OpenConnection {
     }
 }
 
+/// What a listener speaks.
+#[derive(Clone, Copy)]
+enum Protocol {
+    /// HTTP/1.1 with keep-alive.
+    Http1,
+    /// HTTP/2 only, with prior knowledge; the server's concurrent stream limit (`None`: hyper's
+    /// default).
+    H2c(Option<u32>),
+}
+
 /// Serves `listener`; with `counted`, counts its connections in the pool counters under that port index.
 async fn serve(
     listener: std::net::TcpListener,
     corpus: Arc<Corpus>,
+    protocol: Protocol,
     counted: Option<(Arc<PoolCounters>, usize)>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("register listener");
@@ -341,9 +377,23 @@ async fn serve(
                 async move { Ok::<_, Infallible>(response) }
             });
             // Clients closing their connections is how every run ends: not an error worth reporting.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let io = TokioIo::new(stream);
+            let _ = match protocol {
+                Protocol::Http1 => {
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, service)
+                        .await
+                }
+                Protocol::H2c(max_streams) => {
+                    let mut builder = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    if let Some(max) = max_streams {
+                        builder.max_concurrent_streams(max);
+                    }
+                    builder.serve_connection(io, service).await
+                }
+            };
             drop(open);
         });
     }

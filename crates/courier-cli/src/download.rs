@@ -5,12 +5,15 @@ use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use courier::download::{Downloader, Event, EventKind, Job, JobId};
 use courier::Client;
 use url::Url;
 
+use crate::checksums::Checksums;
+use crate::plain_progress::{self, PlainProgress};
 use crate::progress::Progress;
 use crate::{CliError, DownloadArgs};
 
@@ -32,14 +35,34 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
     if entries.is_empty() {
         return Err(format!("{} holds no URL", args.input.display()).into());
     }
+    let checksums = match &args.checksums {
+        Some(path) => {
+            let text = tokio::fs::read_to_string(path)
+                .await
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Checksums::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Checksums::default(),
+    };
     let jobs = entries
         .into_iter()
-        .map(|(url, name)| Job::new(url, args.dir.join(name)))
+        .map(|(url, name)| {
+            let job = Job::new(url, args.dir.join(&name))?;
+            match checksums.get(&name) {
+                Some(digest) => job.sha256(digest),
+                None => Ok(job),
+            }
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let show_progress = std::io::stderr().is_terminal() && !args.quiet && !args.json;
-    let progress = Progress::new(jobs.len(), show_progress);
+    let live = !args.quiet && !args.json;
+    let terminal = std::io::stderr().is_terminal();
+    let progress = Progress::new(jobs.len(), live && terminal);
+    let plain = (live && !terminal).then(|| PlainProgress::new(jobs.len()));
+    let retries = Arc::new(AtomicU64::new(0));
     let events = progress.clone();
+    let plain_events = plain.clone();
+    let retry_count = retries.clone();
     let json = args.json.then(|| Arc::new(JsonReport::default()));
     let json_events = json.clone();
     let mut builder = args.client.apply(Client::builder())?;
@@ -61,7 +84,12 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
     if let Some(secs) = args.timeout {
         builder = builder.timeout(crate::get::seconds(secs, "--timeout")?);
     }
+    let limit_rate = match &args.limit_rate {
+        Some(rate) => crate::get::parse_rate(rate)?,
+        None => 0,
+    };
     let downloader = Downloader::builder(builder.build()?)
+        .limit_rate(limit_rate)
         .concurrency(args.jobs)
         .per_host(args.per_host)
         .segments(args.segments)
@@ -69,7 +97,13 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         .update(args.update)
         .retries(args.retries)
         .on_event(move |event| {
+            if matches!(event.kind, EventKind::Retried { .. }) {
+                retry_count.fetch_add(1, Ordering::Relaxed);
+            }
             events.handle(event);
+            if let Some(plain) = &plain_events {
+                plain.handle(event);
+            }
             if let Some(json) = &json_events {
                 json.handle(event);
             }
@@ -90,27 +124,31 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         }
     });
 
+    let ticker = plain.clone().map(|plain| {
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + plain_progress::TICK;
+            let mut ticks = tokio::time::interval_at(start, plain_progress::TICK);
+            // A busy machine gets one late line, not a burst of them.
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                plain.tick();
+            }
+        })
+    });
+
     let summary = downloader.run(jobs).await;
     interrupt.abort();
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     progress.finish();
 
+    let retries = retries.load(Ordering::Relaxed);
     if args.json {
-        let failures: Vec<_> = summary
-            .failures
-            .iter()
-            .map(|f| serde_json::json!({"url": f.url.as_str(), "error": format!("{:#}", f.error)}))
-            .collect();
-        let line = serde_json::json!({"summary": {
-            "files": summary.files,
-            "unchanged": summary.unchanged,
-            "bytes": summary.bytes,
-            "failed": summary.failures.len(),
-            "failures": failures,
-            "elapsed_s": summary.elapsed.as_secs_f64(),
-        }});
-        println!("{line}");
+        println!("{}", crate::report::json(&summary, retries));
     } else if !args.quiet {
-        println!("{summary}");
+        print!("{}", crate::report::table(&summary, retries));
     }
     if !args.json {
         for failure in &summary.failures {
@@ -333,7 +371,10 @@ impl JsonReport {
             EventKind::Unchanged { bytes } => ("unchanged", serde_json::json!({ "bytes": bytes })),
             EventKind::Failed { error } => (
                 "failed",
-                serde_json::json!({ "error": format!("{error:#}") }),
+                serde_json::json!({
+                    "cause": crate::report::cause(error),
+                    "error": format!("{error:#}"),
+                }),
             ),
             _ => return,
         };

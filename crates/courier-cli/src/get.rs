@@ -57,7 +57,15 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         if args.retry_all_errors {
             policy = policy.retry_timeouts(true).retry_non_idempotent(true);
         }
+        // 0: no limit, as curl's.
+        if let Some(secs) = args.retry_max_time.filter(|&secs| secs != 0.0) {
+            policy = policy.max_elapsed(seconds(secs, "--retry-max-time")?);
+        }
         builder = builder.retry(policy);
+    }
+    if args.verbose {
+        let log = crate::verbose::Log::default();
+        builder = builder.on_exchange(move |exchange| log.exchange(exchange));
     }
     if !args.compressed {
         // Like curl: without --compressed, ask for no coding and show the bytes as sent.
@@ -103,7 +111,11 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
             Some((name, password)) => (name, password),
             None => (user.as_str(), ""),
         };
-        request = request.basic_auth(name, Some(password));
+        request = if args.digest {
+            request.digest_auth(name, password)
+        } else {
+            request.basic_auth(name, Some(password))
+        };
     }
     if let Some(referer) = &args.referer {
         request = request.header(REFERER, referer.as_str());
@@ -311,17 +323,9 @@ where
     W: AsyncWrite + Unpin,
 {
     if include {
-        let version = match response.version() {
-            Version::HTTP_09 => "HTTP/0.9",
-            Version::HTTP_10 => "HTTP/1.0",
-            Version::HTTP_2 => "HTTP/2",
-            Version::HTTP_3 => "HTTP/3",
-            _ => "HTTP/1.1",
-        };
         let mut head = format!(
-            "{version} {} {}\r\n",
-            response.status().as_str(),
-            response.reason()
+            "{}\r\n",
+            status_line(response.version(), response.status(), response.reason())
         )
         .into_bytes();
         for (name, value) in response.headers() {
@@ -348,6 +352,22 @@ where
     }
     out.flush().await?;
     Ok(written)
+}
+
+/// `HTTP/1.1`, `HTTP/2`, ... as a status or request line writes the version.
+pub(crate) fn version_text(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// `HTTP/1.1 200 OK`, as `-i` and `-v` show a response.
+pub(crate) fn status_line(version: Version, status: courier::StatusCode, reason: &str) -> String {
+    format!("{} {} {reason}", version_text(version), status.as_str())
 }
 
 /// The output file for a response: appended to for exactly the asked-for range, replaced for a whole
@@ -395,7 +415,7 @@ async fn open_output(
 }
 
 /// curl's --limit-rate: a number of bytes per second, with `k`, `M` or `G` (1024-based).
-fn parse_rate(text: &str) -> Result<u64, CliError> {
+pub(crate) fn parse_rate(text: &str) -> Result<u64, CliError> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_lowercase()),

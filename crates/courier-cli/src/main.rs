@@ -6,15 +6,21 @@
 //! courier get https://example.com/feed.json --cache ~/.cache/courier -i
 //! courier get https://httpbin.org/post -X POST -H 'Accept: application/json' --json '{"a":1}'
 //! courier download -i urls.txt -d downloads -j 16 --per-host 4 --segments 4 --resume
+//! courier download -i urls.txt -d downloads --checksums SHA256SUMS --limit-rate 10M
+//! courier get -v -L https://example.com/old-page -o /dev/null
 //! ```
 //!
 //! Proxies come from `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`, as the client honours
 //! them by default.
 
+mod checksums;
 mod client_args;
 mod download;
 mod get;
+mod plain_progress;
 mod progress;
+mod report;
+mod verbose;
 mod write_out;
 
 use std::path::PathBuf;
@@ -85,6 +91,10 @@ pub(crate) struct GetArgs {
     /// Wait SECONDS between retries (instead of exponential backoff).
     #[arg(long = "retry-delay", value_name = "SECONDS", requires = "retry")]
     pub(crate) retry_delay: Option<f64>,
+    /// Start no retry once SECONDS have passed since the first attempt (one whose wait would end
+    /// later is not made either); 0: no limit. Each redirect hop has its own clock.
+    #[arg(long = "retry-max-time", value_name = "SECONDS", requires = "retry")]
+    pub(crate) retry_max_time: Option<f64>,
     /// Retry on any error, timeouts included, and for any method.
     #[arg(long = "retry-all-errors", requires = "retry")]
     pub(crate) retry_all_errors: bool,
@@ -106,6 +116,11 @@ pub(crate) struct GetArgs {
     /// Print the status line and headers before the body.
     #[arg(short = 'i', long = "include")]
     pub(crate) include: bool,
+    /// On stderr, as curl: `*` the connection (address, reuse, TLS version, protocol) and redirects
+    /// followed, `>` each request head as written, `<` each response head, redirect hops and retries
+    /// included. As with curl, credentials (`Authorization`, `Cookie`) are shown as sent.
+    #[arg(short = 'v', long = "verbose")]
+    pub(crate) verbose: bool,
     /// Follow redirects (up to 10, or --max-redirects).
     #[arg(short = 'L', long = "location")]
     pub(crate) location: bool,
@@ -127,9 +142,14 @@ pub(crate) struct GetArgs {
     /// allows; with -i, the `Cache-Status` header tells what the cache did.
     #[arg(long, value_name = "DIR")]
     pub(crate) cache: Option<PathBuf>,
-    /// Basic authentication, `USER:PASSWORD` (or `USER` for an empty password).
+    /// Basic authentication, `USER:PASSWORD` (or `USER` for an empty password); with `--digest`,
+    /// the credentials answer a Digest challenge instead.
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub(crate) user: Option<String>,
+    /// Use `-u`'s credentials for HTTP Digest authentication (RFC 7616): sent only in answer to the
+    /// server's `401` Digest challenge, never as Basic.
+    #[arg(long, requires = "user")]
+    pub(crate) digest: bool,
     /// The `Referer` to send.
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub(crate) referer: Option<String>,
@@ -227,10 +247,13 @@ pub(crate) struct DownloadArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) retries: u32,
     /// For scripts: one JSON object per file on stdout as it finishes (`finished`, `unchanged` or
-    /// `failed`, with its URL, path and bytes or error), then a `summary` object; no progress display.
+    /// `failed`, with its URL, path, and bytes or error and its cause), then a `summary` object with
+    /// the summary table's data; no progress display.
     #[arg(long, conflicts_with = "quiet")]
     pub(crate) json: bool,
-    /// No progress display and no summary: errors only (the exit status tells the rest).
+    /// No progress and no summary: errors only (the exit status tells the rest). Without it, progress
+    /// is drawn as bars on a terminal, and as plain lines otherwise (every second, and one per file
+    /// as it finishes), and a summary table ends the run.
     #[arg(short = 'q', long)]
     pub(crate) quiet: bool,
     /// A request header for every file, `Name: value`; repeat for more.
@@ -242,6 +265,16 @@ pub(crate) struct DownloadArgs {
     /// Give up on a file after SECONDS in all.
     #[arg(long = "timeout", value_name = "SECONDS")]
     pub(crate) timeout: Option<f64>,
+    /// Verify files against FILE, in `sha256sum` format (`<64 hex digits>  <name>`, or
+    /// `<hex> *<name>`): a downloaded file whose name (as saved under DIR) is listed must have that
+    /// SHA-256, or it fails (and is not kept); files not listed are not checked.
+    #[arg(long = "checksums", value_name = "FILE")]
+    pub(crate) checksums: Option<PathBuf>,
+    /// Read no faster than RATE bytes per second in total, all files together (`k`, `M`, `G`
+    /// suffixes: 1024-based). Time spent held back counts toward each file's `--timeout`: size
+    /// the timeout for the capped rate shared by `-j` files.
+    #[arg(long = "limit-rate", value_name = "RATE")]
+    pub(crate) limit_rate: Option<String>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }
@@ -284,7 +317,7 @@ pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
 /// curl's exit statuses where curl has one for the failure: 6 a name that did not resolve, 7 a
 /// connection that failed, 28 a timeout, 35 a TLS handshake that failed, 47 too many redirects,
 /// 60 a server certificate that is not trusted; 1 for anything else (22 with `-f` is returned by `get`).
-fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
+pub(crate) fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
     let Some(err) = err.downcast_ref::<courier::Error>() else {
         return 1;
     };

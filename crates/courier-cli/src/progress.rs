@@ -1,5 +1,5 @@
 //! Live progress on stderr with indicatif: one bar per active file and a total with rate and ETA.
-//! Nothing is drawn when stderr is not a terminal.
+//! Nothing is drawn when stderr is not a terminal (see `plain_progress` for what is printed then).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -55,8 +55,7 @@ impl Progress {
         let job = event.job;
         match &event.kind {
             EventKind::Queued { path, .. } => {
-                let name = path.file_name().unwrap_or(path.as_os_str());
-                state.names.insert(job, name.to_string_lossy().into_owned());
+                state.names.insert(job, file_name(path));
             }
             EventKind::Started {
                 total,
@@ -100,16 +99,11 @@ impl Progress {
                 }
                 self.set_done(&mut state, job, *downloaded);
             }
-            EventKind::Retried {
-                attempt,
-                error,
-                delay,
-            } => {
-                let name = state.names.get(&job).cloned().unwrap_or_default();
-                let _ = self.multi.println(format!(
-                    "{name}: retry {attempt} in {} ms: {error}",
-                    delay.as_millis()
-                ));
+            EventKind::Retried { .. } => {
+                let name = state.names.get(&job).map_or("", String::as_str);
+                if let Some(line) = retry_line(name, &event.kind) {
+                    let _ = self.multi.println(line);
+                }
             }
             EventKind::Finished { .. } | EventKind::Unchanged { .. } => {
                 state.finished += 1;
@@ -161,6 +155,27 @@ impl Progress {
             bar.finish_and_clear();
         }
         self.total.finish_and_clear();
+    }
+}
+
+/// The name a file is shown under: its last path component.
+pub(crate) fn file_name(path: &std::path::Path) -> String {
+    let name = path.file_name().unwrap_or(path.as_os_str());
+    name.to_string_lossy().into_owned()
+}
+
+/// The line announcing a retry, for an [`EventKind::Retried`].
+pub(crate) fn retry_line(name: &str, kind: &EventKind) -> Option<String> {
+    match kind {
+        EventKind::Retried {
+            attempt,
+            error,
+            delay,
+        } => Some(format!(
+            "{name}: retry {attempt} in {} ms: {error}",
+            delay.as_millis()
+        )),
+        _ => None,
     }
 }
 

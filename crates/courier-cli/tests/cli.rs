@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use assert_cmd::Command;
 use bytes::Bytes;
-use courier_testkit::{full, redirect, respond, serve_ranges, TestServer};
+use courier_testkit::{full, read_request, redirect, respond, serve_ranges, RawServer, TestServer};
 use serde_json::Value;
 
 /// Runs `courier args...` on the blocking pool (the servers keep running on the runtime), with the
@@ -321,6 +321,49 @@ async fn netrc_answers_the_challenge() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digest_answers_the_digest_challenge_and_never_sends_basic() {
+    let digest = courier_testkit::digest::DigestServer::new("SHA-256", Some("auth"));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (handler, log) = (digest.clone(), seen.clone());
+    let server = TestServer::start(move |req| {
+        let (digest, log) = (handler.clone(), log.clone());
+        async move {
+            let auth = req.header("authorization").unwrap_or("-");
+            log.lock()
+                .unwrap()
+                .push(auth.split(' ').next().unwrap().to_owned());
+            digest.handle(&req)
+        }
+    })
+    .await;
+    let url = server.url("/private");
+
+    let with = courier(args(&[
+        "get",
+        "--digest",
+        "-u",
+        "Mufasa:Circle of Life",
+        &url,
+    ]))
+    .await;
+    assert!(with.status.success(), "{}", stderr(&with));
+    assert_eq!(stdout(&with), "hello Mufasa");
+    assert_eq!(*seen.lock().unwrap(), ["-", "Digest"]);
+    assert_eq!(digest.challenges(), 1);
+    assert_eq!(digest.accepted_ncs(), ["00000001"]);
+
+    // Without --digest, -u is Basic: sent at once, and refused by a Digest-only server.
+    seen.lock().unwrap().clear();
+    let basic = courier(args(&["get", "-f", "-u", "Mufasa:Circle of Life", &url])).await;
+    assert_eq!(basic.status.code(), Some(22));
+    assert_eq!(seen.lock().unwrap()[0], "Basic");
+
+    // --digest needs -u.
+    let alone = courier(args(&["get", "--digest", &url])).await;
+    assert_eq!(alone.status.code(), Some(2), "{}", stderr(&alone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_error_exits_7_with_a_message_and_its_cause() {
     // Bind and drop a listener: its port is very likely closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -394,11 +437,11 @@ async fn download_fetches_a_list_into_a_folder() {
 
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).starts_with("5 files, "),
+        stdout(&output).starts_with("files:     5 ok, 0 failed\n"),
         "{}",
         stdout(&output)
     );
-    assert!(stdout(&output).ends_with(", 0 failed\n"));
+    assert!(stdout(&output).ends_with("retries:   1\nfailures:  none\n"));
     let read = |name: &str| std::fs::read(out.join(name)).unwrap();
     assert_eq!(read("a.txt"), b"content of /docs/a.txt");
     assert_eq!(read("a.txt.1"), b"content of /other/a.txt");
@@ -441,11 +484,11 @@ async fn download_exits_non_zero_when_a_file_fails() {
 
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stdout(&output).starts_with("1 file, "),
+        stdout(&output).starts_with("files:     1 ok, 1 failed\n"),
         "{}",
         stdout(&output)
     );
-    assert!(stdout(&output).ends_with(", 1 failed\n"));
+    assert!(stdout(&output).ends_with("failures:  http 404: 1\n"));
     let message = stderr(&output);
     assert!(
         message.contains(&format!(
@@ -525,7 +568,7 @@ async fn download_resume_continues_a_part() {
     assert_eq!(std::fs::read(out.join("data.bin")).unwrap(), body);
     assert_eq!(server.last_request().header("range"), Some("bytes=80000-"));
     assert!(
-        stdout(&output).starts_with("1 file, 117.2 KiB in "),
+        stdout(&output).starts_with("files:     1 ok, 0 failed\nbytes:     117.19 KiB\n"),
         "{}",
         stdout(&output)
     );
@@ -594,7 +637,7 @@ async fn download_update_leaves_unchanged_files_untouched() {
     let first = run().await;
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
-        stdout(&first).starts_with("2 files, "),
+        stdout(&first).starts_with("files:     2 ok, 0 failed\n"),
         "{}",
         stdout(&first)
     );
@@ -602,7 +645,7 @@ async fn download_update_leaves_unchanged_files_untouched() {
     let second = run().await;
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(
-        stdout(&second).starts_with("0 files, 2 unchanged, "),
+        stdout(&second).starts_with("files:     0 ok, 2 unchanged, 0 failed\n"),
         "{}",
         stdout(&second)
     );
@@ -1154,4 +1197,540 @@ async fn download_json_reports_each_file_and_a_summary_and_quiet_prints_nothing(
         std::fs::read_to_string(quiet_out.join("one.txt")).unwrap(),
         "file /one.txt"
     );
+}
+
+// ---- -v, --retry-max-time; download's --checksums, --limit-rate, progress lines and summary ------------
+
+/// The request heads a [`raw_server`] read, as they arrived, with the client's address.
+type Heads = Arc<std::sync::Mutex<Vec<(String, std::net::SocketAddr)>>>;
+
+/// A keep-alive HTTP/1.1 server writing, for each request, the reply `replies` has for its path (a
+/// `404` for others), byte for byte; records each request head as it came off the wire.
+async fn raw_server(replies: &'static [(&'static str, &'static str)]) -> (RawServer, Heads) {
+    let heads: Heads = Arc::default();
+    let seen = heads.clone();
+    let server = RawServer::start(move |mut stream, _| {
+        let seen = seen.clone();
+        async move {
+            use tokio::io::AsyncWriteExt;
+            let peer = stream.peer_addr().unwrap();
+            while let Some(request) = read_request(&mut stream).await {
+                let path = request.request_line().split(' ').nth(1).unwrap_or("");
+                let reply = replies
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map_or("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n", |r| {
+                        r.1
+                    });
+                seen.lock().unwrap().push((request.head.clone(), peer));
+                if stream.write_all(reply.as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    (server, heads)
+}
+
+/// A head as `-v` shows it, each line after `marker` and a space, and `marker ` for the blank line.
+fn marked(marker: char, head: &str) -> String {
+    let head = head.split("\r\n\r\n").next().unwrap();
+    let mut out: String = head
+        .split("\r\n")
+        .map(|line| format!("{marker} {line}\n"))
+        .collect();
+    out.push_str(&format!("{marker} \n"));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_shows_the_connection_and_each_head_as_written() {
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nx-answer: 42\r\n\r\nhello";
+    const MOVED: &str = "HTTP/1.1 302 Found\r\nlocation: /new\r\ncontent-length: 0\r\n\r\n";
+
+    // A plain request on a new connection.
+    let (server, heads) = raw_server(&[("/plain", OK)]).await;
+    let output = courier(args(&[
+        "get",
+        "-v",
+        "-H",
+        "X-Token: t0k3n",
+        &server.url("/plain"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "hello");
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1);
+    let (head, client) = &heads[0];
+    let port = server.addr().port();
+    assert!(head.starts_with("GET /plain HTTP/1.1\r\n"), "{head}");
+    assert!(head.contains("\r\nx-token: t0k3n\r\n"), "{head}");
+    assert!(
+        head.contains(&format!("\r\nhost: 127.0.0.1:{port}\r\n")),
+        "{head}"
+    );
+    let expected = format!(
+        "* Connected to 127.0.0.1 port {port} from 127.0.0.1 port {} (#1)\n\
+         * using HTTP/1.1\n\
+         {}{}",
+        client.port(),
+        marked('>', head),
+        marked('<', OK),
+    );
+    assert_eq!(stderr(&output), expected);
+
+    // A POST redirected (303-style, to a GET) on the same connection, reused.
+    let (server, heads) = raw_server(&[("/old", MOVED), ("/new", OK)]).await;
+    let output = courier(args(&["get", "-v", "-L", "-d", "a=1", &server.url("/old")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "hello");
+    let heads = heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 2);
+    assert_eq!(server.connections(), 1);
+    let port = server.addr().port();
+    let (first, client) = &heads[0];
+    let (second, _) = &heads[1];
+    assert!(first.starts_with("POST /old HTTP/1.1\r\n"), "{first}");
+    // The body framing hyper writes is in the head shown.
+    assert!(first.contains("\r\ncontent-length: 3\r\n"), "{first}");
+    assert!(second.starts_with("GET /new HTTP/1.1\r\n"), "{second}");
+    let expected = format!(
+        "* Connected to 127.0.0.1 port {port} from 127.0.0.1 port {} (#1)\n\
+         * using HTTP/1.1\n\
+         {}{}\
+         * Issue another request to this URL: 'http://127.0.0.1:{port}/new'\n\
+         * Re-using existing connection #1 to 127.0.0.1 port {port}\n\
+         {}{}",
+        client.port(),
+        marked('>', first),
+        marked('<', MOVED),
+        marked('>', second),
+        marked('<', OK),
+    );
+    assert_eq!(stderr(&output), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_shows_the_tls_version_and_the_protocol_negotiated() {
+    let server = TestServer::builder()
+        .tls()
+        .start(|_| async { respond(200, "secret") })
+        .await;
+    let url = server.url("/secure");
+    let port = server.addr().port();
+
+    let output = courier(args(&["get", "-v", "-k", &url])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = stderr(&output);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines[0].starts_with("* Connected to "), "{log}");
+    assert!(
+        lines[1].starts_with("* SSL connection using TLSv1.3 / TLS13_"),
+        "{log}"
+    );
+    assert_eq!(lines[2], "* using HTTP/2", "{log}");
+    assert_eq!(lines[3], "> GET /secure HTTP/2", "{log}");
+    assert_eq!(lines[4], format!("> :authority: localhost:{port}"), "{log}");
+    assert!(lines.contains(&"< HTTP/2 200 OK"), "{log}");
+    assert!(lines.contains(&"< content-length: 6"), "{log}");
+
+    let output = courier(args(&["get", "-v", "-k", "--http1.1", &url])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = stderr(&output);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(
+        lines[1].starts_with("* SSL connection using TLSv1.3 / "),
+        "{log}"
+    );
+    assert_eq!(lines[2], "* using HTTP/1.1", "{log}");
+    assert_eq!(lines[3], "> GET /secure HTTP/1.1", "{log}");
+    assert!(lines.contains(&"< HTTP/1.1 200 OK"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_max_time_starts_no_retry_past_the_limit() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |req| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        // Busy, back in 1 s (or at once): the waits are the server's, not random backoff.
+        let wait = if req.path() == "/slow" { "1" } else { "0" };
+        async move {
+            http::Response::builder()
+                .status(503)
+                .header("retry-after", wait)
+                .body(full("busy"))
+                .unwrap()
+        }
+    })
+    .await;
+
+    // Attempts at 0, 1 and 2 s; a fourth would start at 3 s, past 2.5.
+    let started = std::time::Instant::now();
+    let output = courier(args(&[
+        "get",
+        "--retry",
+        "10",
+        "--retry-max-time",
+        "2.5",
+        &server.url("/slow"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "busy");
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+
+    // 0: no limit; --retry alone decides.
+    attempts.store(0, Ordering::SeqCst);
+    let output = courier(args(&[
+        "get",
+        "--retry",
+        "3",
+        "--retry-max-time",
+        "0",
+        &server.url("/quick"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(attempts.load(Ordering::SeqCst), 4);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checksums_verify_the_files_listed_and_only_those() {
+    let server =
+        TestServer::start(|req| async move { respond(200, format!("file {}", req.path())) }).await;
+    let dir = TempDir::new("checksums");
+    let list = format!(
+        "{}\n{}\tsub/b.txt\n{}\n",
+        server.url("/a.txt"),
+        server.url("/b.txt"),
+        server.url("/c.txt"),
+    );
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    // a.txt right (text mode), b.txt wrong (binary mode, `./`), c.txt not listed; d.txt not downloaded.
+    let wrong = sha256_hex(b"something else");
+    let sums = format!(
+        "{}  a.txt\n{wrong} *./sub/b.txt\n{}  d.txt\n",
+        sha256_hex(b"file /a.txt"),
+        sha256_hex(b"d"),
+    );
+    std::fs::write(dir.path("SHA256SUMS"), sums).unwrap();
+    let out = dir.path("out");
+    let run = |json: bool| {
+        let mut list = args(&[
+            "download",
+            "-i",
+            &dir.arg("urls.txt"),
+            "-d",
+            &out.to_string_lossy(),
+            "--checksums",
+            &dir.arg("SHA256SUMS"),
+        ]);
+        if json {
+            list.push("--json".into());
+        }
+        courier(list)
+    };
+
+    let output = run(false).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(std::fs::read(out.join("a.txt")).unwrap(), b"file /a.txt");
+    assert_eq!(std::fs::read(out.join("c.txt")).unwrap(), b"file /c.txt");
+    assert!(!out.join("sub/b.txt").exists());
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!(
+            "failed: download of {} to {} failed: SHA-256 mismatch: expected {wrong}, got {}\n",
+            server.url("/b.txt"),
+            out.join("sub/b.txt").display(),
+            sha256_hex(b"file /b.txt"),
+        )),
+        "{message}"
+    );
+    assert!(
+        stdout(&output).ends_with("failures:  checksum mismatch: 1\n"),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = run(true).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let failed = lines.iter().find(|l| l["event"] == "failed").unwrap();
+    assert_eq!(failed["url"], server.url("/b.txt"));
+    assert_eq!(failed["cause"], "checksum mismatch");
+    let summary = &lines.last().unwrap()["summary"];
+    assert_eq!(
+        summary["failures_by_cause"],
+        serde_json::json!({"checksum mismatch": 1})
+    );
+    assert_eq!(summary["failures"][0]["cause"], "checksum mismatch");
+
+    // A malformed line: an error naming it, before anything is fetched.
+    let before = server.requests().len();
+    std::fs::write(
+        dir.path("SHA256SUMS"),
+        format!("{}  a.txt\n{}\n", sha256_hex(b"a"), "abc  c.txt"),
+    )
+    .unwrap();
+    let output = run(false).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "courier: {}: line 2: expected '<64 hex digits>  <name>' or '<64 hex digits> *<name>' \
+             (sha256sum format), got \"abc  c.txt\"\n",
+            dir.path("SHA256SUMS").display()
+        )
+    );
+    assert_eq!(server.requests().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_limit_rate_caps_all_files_together() {
+    let file = |n: u8| {
+        Bytes::from(
+            (0..256 * 1024u32)
+                .map(|i| (i as u8) ^ n)
+                .collect::<Vec<u8>>(),
+        )
+    };
+    let server = TestServer::start(move |req| async move {
+        let n: u8 = req.path().trim_start_matches("/f").parse().unwrap_or(0);
+        respond(200, file(n))
+    })
+    .await;
+    let dir = TempDir::new("download-rate");
+    let list: String = (0..4)
+        .map(|n| format!("{}\n", server.url(&format!("/f{n}"))))
+        .collect();
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let out = dir.path("out");
+    let started = std::time::Instant::now();
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("urls.txt"),
+        "-d",
+        &out.to_string_lossy(),
+        "-j",
+        "4",
+        "--limit-rate",
+        "512k",
+    ]))
+    .await;
+    let elapsed = started.elapsed();
+    assert!(output.status.success(), "{}", stderr(&output));
+    // 1 MiB at 512 KiB/s: 2 s, less the chunks that arrive before their wait.
+    assert!(
+        elapsed >= std::time::Duration::from_millis(1500),
+        "{elapsed:?}"
+    );
+    for n in 0..4u8 {
+        assert_eq!(std::fs::read(out.join(format!("f{n}"))).unwrap(), file(n));
+    }
+    assert!(
+        stdout(&output).starts_with("files:     4 ok, 0 failed\nbytes:     1.00 MiB\n"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_progress_is_plain_lines_off_a_terminal_and_nothing_with_quiet() {
+    let server = TestServer::start(|req| async move {
+        match req.path() {
+            // About 1.5 s: long enough for a line of the run's progress.
+            "/slow.bin" => http::Response::builder()
+                .header("content-length", "3")
+                .body(courier_testkit::slow(
+                    vec![
+                        Bytes::from_static(b"a"),
+                        Bytes::from_static(b"b"),
+                        Bytes::from_static(b"c"),
+                    ],
+                    std::time::Duration::from_millis(500),
+                ))
+                .unwrap(),
+            _ => respond(200, "fast"),
+        }
+    })
+    .await;
+    let dir = TempDir::new("download-progress");
+    let list = format!("{}\n{}\n", server.url("/fast.txt"), server.url("/slow.bin"));
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let run = |out: &str, quiet: bool| {
+        let mut list = args(&["download", "-i", &dir.arg("urls.txt"), "-d", &dir.arg(out)]);
+        if quiet {
+            list.push("--quiet".into());
+        }
+        courier(list)
+    };
+
+    let output = run("out", false).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(!log.contains('\x1b') && !log.contains('\r'), "{log:?}");
+    let lines: Vec<&str> = log.lines().collect();
+    for line in &lines {
+        assert!(
+            line.starts_with("progress: ") || line.starts_with("finished: "),
+            "{log}"
+        );
+    }
+    let progress = lines.iter().find(|l| l.starts_with("progress: ")).unwrap();
+    // fast.txt's 4 bytes and some of slow.bin's 3, depending on when the tick came.
+    let received = progress
+        .strip_prefix("progress: 1/2 files done, ")
+        .and_then(|rest| rest.split_once(" B received, "));
+    let Some((bytes, rate)) = received else {
+        panic!("{log}")
+    };
+    assert!((4..7).contains(&bytes.parse::<u32>().unwrap()), "{log}");
+    assert!(rate.ends_with("/s"), "{log}");
+    let finished: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with("finished: "))
+        .collect();
+    assert_eq!(finished.len(), 2, "{log}");
+    assert!(
+        finished[0].starts_with("finished: fast.txt, 4 B in "),
+        "{log}"
+    );
+    assert!(
+        finished[1].starts_with("finished: slow.bin, 3 B in "),
+        "{log}"
+    );
+    assert!(finished[1].ends_with(" B/s)"), "{log}");
+
+    let output = run("quiet", true).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        std::fs::read(dir.path("quiet").join("slow.bin")).unwrap(),
+        b"abc"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_summary_counts_bytes_retries_and_failures_by_cause() {
+    let flaky = Arc::new(AtomicUsize::new(0));
+    let flaky_attempts = flaky.clone();
+    let server = TestServer::start(move |req| {
+        let flaky = flaky.clone();
+        async move {
+            match req.path() {
+                "/gone1" | "/gone2" => respond(404, "no"),
+                "/flaky" if flaky.fetch_add(1, Ordering::SeqCst) == 0 => respond(503, "busy"),
+                "/stuck" => {
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    respond(200, "late")
+                }
+                path => respond(200, format!("file {path}")),
+            }
+        }
+    })
+    .await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = TempDir::new("download-summary");
+    let list = [
+        server.url("/ok"),
+        server.url("/flaky"),
+        server.url("/bad"),
+        server.url("/gone1"),
+        server.url("/gone2"),
+        server.url("/stuck"),
+        format!("http://127.0.0.1:{closed}/refused"),
+    ]
+    .join("\n");
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    std::fs::write(
+        dir.path("sums"),
+        format!("{}  bad\n", sha256_hex(b"not it")),
+    )
+    .unwrap();
+    let out = dir.path("out");
+    let run = |json: bool| {
+        let mut list = args(&[
+            "download",
+            "-i",
+            &dir.arg("urls.txt"),
+            "-d",
+            &out.to_string_lossy(),
+            "-j",
+            "8",
+            "--retries",
+            "1",
+            "--timeout",
+            "1",
+            "--checksums",
+            &dir.arg("sums"),
+        ]);
+        if json {
+            list.push("--json".into());
+        }
+        courier(list)
+    };
+
+    let output = run(false).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().collect();
+    // ok: 8 + 11 bytes, bad: 9 (received, then failed its check).
+    assert_eq!(
+        lines[..2],
+        ["files:     2 ok, 5 failed", "bytes:     28 B"],
+        "{table}"
+    );
+    assert!(
+        lines[2].starts_with("time:      ") && lines[2].ends_with("/s on average"),
+        "{table}"
+    );
+    // One retry each: the 503, the timeout, the refused connection.
+    assert_eq!(
+        lines[3..],
+        [
+            "retries:   3",
+            "failures:  http 404: 2",
+            "           checksum mismatch: 1",
+            "           connect: 1",
+            "           timeout: 1",
+        ],
+        "{table}"
+    );
+
+    // The same run, for scripts: the summary object carries the same data.
+    flaky_attempts.store(0, Ordering::SeqCst);
+    let output = run(true).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let summary: Value = serde_json::from_str(stdout(&output).lines().last().unwrap()).unwrap();
+    let summary = &summary["summary"];
+    assert_eq!(summary["files"], 2);
+    assert_eq!(summary["failed"], 5);
+    assert_eq!(summary["bytes"], 28);
+    assert_eq!(summary["retries"], 3);
+    assert_eq!(
+        summary["failures_by_cause"],
+        serde_json::json!({"http 404": 2, "checksum mismatch": 1, "connect": 1, "timeout": 1})
+    );
+    assert!(summary["bytes_per_s"].as_f64().unwrap() > 0.0, "{summary}");
 }

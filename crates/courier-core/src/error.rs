@@ -38,9 +38,18 @@ pub struct Error {
 struct Inner {
     kind: Kind,
     url: Option<Url>,
-    status: Option<StatusCode>,
+    status: Option<Status>,
     fate: Option<Fate>,
     source: Option<BoxError>,
+}
+
+/// Whose status an error carries.
+#[derive(Debug, Clone, Copy)]
+enum Status {
+    /// The response's (`error_for_status`).
+    Response(StatusCode),
+    /// A proxy's refusal of a `CONNECT`.
+    Proxy(StatusCode),
 }
 
 /// What kind of failure an [`Error`] is. Kept private so new kinds are not breaking changes; use the
@@ -144,7 +153,7 @@ impl Error {
     /// The server answered with an error status (4xx or 5xx); made by `error_for_status`.
     pub fn from_status(status: StatusCode, url: Option<Url>) -> Error {
         let mut err = Error::new(Kind::Status, None);
-        err.inner.status = Some(status);
+        err.inner.status = Some(Status::Response(status));
         err.inner.url = url;
         err
     }
@@ -219,9 +228,34 @@ impl Error {
         self.inner.url.as_mut()
     }
 
-    /// The response status, for errors made by `error_for_status`.
+    /// The response status, for errors made by `error_for_status`. A proxy's refusal to open a
+    /// tunnel is not the origin's answer: see [`Error::proxy_status`].
     pub fn status(&self) -> Option<StatusCode> {
-        self.inner.status
+        match self.inner.status {
+            Some(Status::Response(status)) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// For a connect error where an HTTP proxy refused to open a tunnel (`CONNECT`), the status it
+    /// answered: `407 Proxy Authentication Required` when it wanted credentials or refused the ones
+    /// sent, `403` when it forbids the destination, `502`/`503` when it could not reach it.
+    pub fn proxy_status(&self) -> Option<StatusCode> {
+        match self.inner.status {
+            Some(Status::Proxy(status)) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Records the status with which a proxy refused a `CONNECT`. Only a transient refusal (408,
+    /// 429, 5xx) keeps the connect error's "not sent, send again" fate: a proxy that said 403 or
+    /// 407 to these credentials will say it again, so retrying only repeats a failed login.
+    pub(crate) fn with_proxy_status(mut self, status: StatusCode) -> Error {
+        self.inner.status = Some(Status::Proxy(status));
+        if !crate::retry::transient_status(status) {
+            self.inner.fate = None;
+        }
+        self
     }
 
     /// True if the request or client configuration was invalid.
@@ -331,8 +365,14 @@ impl fmt::Debug for Error {
         if let Some(url) = &self.inner.url {
             d.field("url", &url.as_str());
         }
-        if let Some(status) = &self.inner.status {
-            d.field("status", status);
+        match &self.inner.status {
+            Some(Status::Response(status)) => {
+                d.field("status", status);
+            }
+            Some(Status::Proxy(status)) => {
+                d.field("proxy_status", status);
+            }
+            None => {}
         }
         if let Some(source) = &self.inner.source {
             d.field("source", source);
@@ -355,10 +395,7 @@ impl fmt::Display for Error {
             Kind::Upgrade => f.write_str("error upgrading connection")?,
             Kind::Redirect => f.write_str("error following redirect")?,
             Kind::Status => {
-                let status = self
-                    .inner
-                    .status
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status = self.status().unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let prefix = if status.is_client_error() {
                     "HTTP status client error"
                 } else if status.is_server_error() {

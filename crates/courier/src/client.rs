@@ -572,7 +572,8 @@ impl ClientBuilder {
 
     /// Answer a proxy's `407` Digest challenge (`Proxy-Auth`) with `username` and `password`.
     /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
-    /// `https` URLs takes its credentials from [`Proxy`]'s own settings. Requests that reach their
+    /// `https` URLs takes its credentials from [`Proxy`]'s own settings ([`Proxy::basic_auth`] or the
+    /// proxy URL, which answer a Digest challenge there too). Requests that reach their
     /// origin (`https`, `no_proxy` hosts, no proxy) never send these credentials, even when the origin
     /// answers `407`.
     pub fn proxy_digest_auth(
@@ -890,6 +891,34 @@ impl ClientBuilder {
         <L::Service as Service<http::Uri>>::Future: Send + 'static,
     {
         self.transport = self.transport.connector_layer(layer);
+        self
+    }
+
+    /// Calls `observer` with every [`Exchange`](crate::Exchange) on the network: each request as it
+    /// was handed to its connection (the head written: `Host`, cookies, credentials and body framing
+    /// included), the response head that answered it, and the connection's
+    /// [`ConnectionInfo`](crate::ConnectionInfo). Every redirect hop, retry and authentication round
+    /// trip is an exchange of its own; a cache hit is none. For a `curl -v` style log; keep it quick.
+    ///
+    /// ```
+    /// let client = courier::Client::builder()
+    ///     .on_exchange(|exchange| {
+    ///         let request = exchange.request();
+    ///         eprintln!("> {} {}", request.method(), request.uri());
+    ///         for (name, value) in request.headers() {
+    ///             eprintln!("> {name}: {}", value.to_str().unwrap_or("<binary>"));
+    ///         }
+    ///         eprintln!("< {} {}", exchange.response().status().as_u16(), exchange.reason());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn on_exchange<F>(mut self, observer: F) -> ClientBuilder
+    where
+        F: Fn(&crate::Exchange<'_>) + Send + Sync + 'static,
+    {
+        self.transport = self.transport.on_exchange(observer);
         self
     }
 

@@ -37,7 +37,7 @@ pub use client::{Client, ClientBuilder};
 pub use courier_core::accept_language::AcceptLanguage;
 pub use courier_core::transport::tls::{Certificate, Identity};
 pub use courier_core::transport::{
-    ConnectionInfo, Fate, HostStats, NoProxy, PoolStats, Proxy, Timings,
+    ConnectionInfo, Exchange, Fate, HostStats, NoProxy, PoolStats, Proxy, Timings,
 };
 pub use courier_core::{Body, Error, Result};
 pub use http::{header, Method, StatusCode, Version};

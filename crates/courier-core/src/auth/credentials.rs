@@ -2,6 +2,8 @@
 //! they are matched against.
 
 use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::sync::OnceLock;
 
 use http::Uri;
 
@@ -53,6 +55,19 @@ impl Credentials {
     pub(crate) fn allows_basic(&self) -> bool {
         self.basic
     }
+
+    /// Tells credentials apart without holding or showing the password: a [`secret_hash`] of the
+    /// user name and password.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        secret_hash(&(&self.username, &self.password))
+    }
+}
+
+/// A hash of `value` with a key chosen at random for this process: it tells secrets apart (in pool
+/// and session keys) without letting anyone who sees the hash test guesses against it.
+pub(crate) fn secret_hash<T: Hash + ?Sized>(value: &T) -> u64 {
+    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    KEY.get_or_init(Default::default).hash_one(value)
 }
 
 impl fmt::Debug for Credentials {

@@ -4,16 +4,12 @@
 use http::header::{
     HeaderName, AUTHORIZATION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE,
 };
-use http::{
-    Extensions, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
-};
+use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 
-use super::basic::basic_header;
 use super::challenge::Challenge;
-use super::credentials::{Credentials, Origin, RequestCredentials};
-use super::digest::{self, DigestChallenge, Exchange, Qop};
+use super::credentials::{Origin, RequestCredentials};
 use super::layer::Config;
-use super::session::SessionKey;
+use super::party::Party;
 use crate::body::{ReplayBody, TryCloneBody};
 use crate::redirect::OriginalUri;
 
@@ -30,29 +26,6 @@ pub(super) enum Step<ResB, ReqB> {
     Done(Response<ResB>),
     /// Send this request next.
     Again(Request<ReqB>),
-}
-
-/// One party that may challenge the request: the origin server or the proxy.
-struct Party {
-    credentials: Credentials,
-    key: SessionKey,
-    answer: Option<Answer>,
-    sent: Sent,
-}
-
-enum Answer {
-    Digest(DigestChallenge, Qop),
-    Basic(HeaderValue),
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Sent {
-    /// Nothing yet.
-    Nothing,
-    /// An answer to the challenge remembered from an earlier request.
-    Remembered,
-    /// An answer to this party's challenge to this request.
-    Asked,
 }
 
 #[derive(Clone, Copy)]
@@ -81,7 +54,6 @@ impl Who {
 pub(super) struct Handshake<S, B> {
     /// A clone of the inner service for the next attempts.
     pub(super) service: S,
-    config: std::sync::Arc<Config>,
     method: Method,
     uri: Uri,
     version: Version,
@@ -105,6 +77,7 @@ where
         config: &std::sync::Arc<Config>,
         req: &mut Request<B>,
     ) -> Option<Self> {
+        let sessions = &config.sessions;
         let server = if req.headers().contains_key(AUTHORIZATION) {
             None
         } else {
@@ -122,7 +95,7 @@ where
                         .and_then(|c| c.for_origin(&origin))
                         .or_else(|| config.store.lookup_hop(&origin, redirected))?
                         .clone();
-                    Some(Party::new(credentials, SessionKey::Server(origin)))
+                    Some(Party::server(origin, credentials, sessions))
                 })
             }
         };
@@ -133,7 +106,7 @@ where
                 routes
                     .forwarding_proxy(req.uri())
                     .and_then(|proxy| Origin::of(&proxy))
-                    .map(|proxy| Party::new(credentials.clone(), SessionKey::Proxy(proxy)))
+                    .map(|proxy| Party::proxy(proxy, credentials.clone(), sessions))
             }
             _ => None,
         };
@@ -142,7 +115,6 @@ where
         }
         let mut handshake = Handshake {
             service: service(),
-            config: config.clone(),
             method: req.method().clone(),
             uri: req.uri().clone(),
             version: req.version(),
@@ -154,15 +126,9 @@ where
             retries: 0,
         };
         let body_known = handshake.body.bytes().is_some();
-        let sessions = handshake.config.sessions.clone();
         for who in [Who::Server, Who::Proxy] {
             if let Some(party) = handshake.party(who) {
-                if let Some(challenge) = sessions.challenge(&party.key) {
-                    if let Some(qop) = challenge.choose_qop(body_known) {
-                        party.answer = Some(Answer::Digest(challenge, qop));
-                        party.sent = Sent::Remembered;
-                    }
-                }
+                party.answer_remembered(body_known);
             }
         }
         handshake.add_answers(req.headers_mut(), handshake.body.bytes());
@@ -186,41 +152,15 @@ where
                 return Step::Done(res);
             }
         };
-        let retries = self.retries;
+        let may_retry = self.retries < MAX_RETRIES;
         let body_known = self.body.bytes().is_some();
-        let sessions = self.config.sessions.clone();
         let Some(party) = self.party(who) else {
             return Step::Done(res);
         };
         let challenges = Challenge::parse_all(res.headers().get_all(who.challenge_header()));
-        let answer = match DigestChallenge::best(&challenges) {
-            // A fresh answer refused without `stale`: the credentials are wrong.
-            Some(challenge) if party.sent == Sent::Asked && !challenge.stale => None,
-            Some(challenge) => challenge
-                .choose_qop(body_known)
-                .map(|qop| Answer::Digest(challenge, qop)),
-            None if party.sent == Sent::Nothing
-                && party.credentials.allows_basic()
-                && challenges.iter().any(|c| c.scheme == "basic") =>
-            {
-                Some(Answer::Basic(basic_header(
-                    party.credentials.username(),
-                    party.credentials.password(),
-                )))
-            }
-            None => None,
-        };
-        let answer = match answer {
-            Some(answer) if retries < MAX_RETRIES => answer,
-            _ => {
-                if party.sent != Sent::Nothing {
-                    sessions.forget(&party.key);
-                }
-                return Step::Done(res);
-            }
-        };
-        party.answer = Some(answer);
-        party.sent = Sent::Asked;
+        if !party.challenged(&challenges, body_known, may_retry) {
+            return Step::Done(res);
+        }
         // A stream cannot be sent again: the caller gets the challenge.
         let Some(body) = self.body.take() else {
             return Step::Done(res);
@@ -240,79 +180,36 @@ where
         Step::Again(req)
     }
 
-    /// An accepted Digest answer may name the nonce to use next (`Authentication-Info: nextnonce`,
-    /// RFC 7616 §3.5).
+    /// An accepted answer may name the nonce to use next (`Authentication-Info: nextnonce`).
     fn note_next_nonces(&self, headers: &HeaderMap) {
         for (name, party) in [
             (AUTHENTICATION_INFO, &self.server),
             (PROXY_AUTHENTICATION_INFO, &self.proxy),
         ] {
-            let Some(party) = party else { continue };
-            if !matches!(party.answer, Some(Answer::Digest(..))) {
-                continue;
-            }
-            let next = headers
-                .get(name)
-                .and_then(Challenge::info_params)
-                .and_then(|info| info.param("nextnonce").map(str::to_owned));
-            if let Some(nonce) = next {
-                self.config.sessions.next_nonce(&party.key, nonce);
+            if let Some(party) = party {
+                party.accepted(headers.get(name));
             }
         }
     }
 
-    /// Writes each party's answer into `headers`: a Digest answer counts one more use of its nonce.
+    /// Writes each party's answer into `headers`.
     fn add_answers(&self, headers: &mut HeaderMap, body: Option<&[u8]>) {
         for (who, party) in [(Who::Server, &self.server), (Who::Proxy, &self.proxy)] {
-            let Some(party) = party else { continue };
-            let value = match &party.answer {
-                None => continue,
-                Some(Answer::Basic(value)) => value.clone(),
-                Some(Answer::Digest(challenge, qop)) => {
-                    let fresh = party.sent == Sent::Asked;
-                    let nonce_use = self.config.sessions.count_use(&party.key, challenge, fresh);
-                    let uri = match who {
-                        // The request-target as the origin server sees it.
-                        Who::Server => self
-                            .uri
-                            .path_and_query()
-                            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
-                        // A proxy sees the absolute form.
-                        Who::Proxy => self.uri.to_string(),
-                    };
-                    let value = digest::authorization(
-                        challenge,
-                        &party.credentials,
-                        &Exchange {
-                            method: self.method.as_str(),
-                            uri: &uri,
-                            qop: *qop,
-                            body: body.unwrap_or_default(),
-                            nc: nonce_use.nc,
-                            cnonce: &nonce_use.cnonce,
-                        },
-                    );
-                    match HeaderValue::try_from(value) {
-                        Ok(value) => value,
-                        // Only a realm, nonce or opaque with control characters gets here.
-                        Err(_) => continue,
-                    }
-                }
+            let Some(party) = party.as_ref().filter(|p| p.has_answer()) else {
+                continue;
             };
-            let mut value = value;
-            value.set_sensitive(true);
-            headers.insert(who.answer_header(), value);
-        }
-    }
-}
-
-impl Party {
-    fn new(credentials: Credentials, key: SessionKey) -> Party {
-        Party {
-            credentials,
-            key,
-            answer: None,
-            sent: Sent::Nothing,
+            let uri = match who {
+                // The request-target as the origin server sees it.
+                Who::Server => self
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+                // A proxy sees the absolute form.
+                Who::Proxy => self.uri.to_string(),
+            };
+            if let Some(value) = party.header_value(self.method.as_str(), &uri, body) {
+                headers.insert(who.answer_header(), value);
+            }
         }
     }
 }

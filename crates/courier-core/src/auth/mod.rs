@@ -18,6 +18,9 @@
 //! the proxy). Proxy credentials are the layer's ([`AuthLayer::proxy_credentials`]), and answer only
 //! for requests the transport forwards to an HTTP proxy in absolute form: an `https` request (inside a
 //! tunnel), a `NO_PROXY` host or a client with no proxy talks to its origin, which never gets them.
+//! A proxy's Digest challenge to the `CONNECT` that opens a tunnel is answered by the transport
+//! itself, with the proxy's own credentials ([`Proxy::basic_auth`](crate::transport::Proxy::basic_auth)
+//! or its URL) and the code of this module.
 //!
 //! Digest, as RFC 7616 has it:
 //!
@@ -25,9 +28,10 @@
 //!   among several challenges the strongest is answered.
 //! - **qop**: `auth`; `auth-int` (which covers the body) when it is the only one offered and the body
 //!   is in memory; no `qop` (RFC 2069) too.
-//! - **Nonce counting**: the layer remembers the last challenge per origin (and per proxy), shared
-//!   by every clone of the service, and answers it on later requests before being asked, with `nc`
-//!   going up.
+//! - **Nonce counting**: the layer remembers the last challenge per origin (and per proxy) and
+//!   credentials, shared by every clone of the service, and answers it on later requests with the
+//!   same credentials before being asked, with `nc` going up. Other credentials for the same origin
+//!   (another user) start a challenge-response of their own.
 //! - **Stale nonces**: a `401` with `stale=true` is answered again with the new nonce.
 //! - **`userhash`**, and user names that are not ASCII (`username*`).
 //! - **Wrong credentials**: a fresh answer refused without `stale` returns that `401` to the caller:
@@ -83,13 +87,18 @@ mod future;
 mod handshake;
 mod layer;
 pub mod netrc;
+mod party;
 mod service;
 mod session;
 #[cfg(test)]
 mod tests;
 
 pub use basic::basic_header;
+pub(crate) use challenge::Challenge;
+pub(crate) use credentials::secret_hash;
 pub use credentials::{CredentialStore, Credentials, Origin, RequestCredentials};
 pub use future::ResponseFuture;
 pub use layer::AuthLayer;
+pub(crate) use party::Party;
 pub use service::Auth;
+pub(crate) use session::Sessions;

@@ -1,21 +1,46 @@
 //! [`Sessions`]: the Digest challenges a client has answered, so later requests to the same origin
-//! answer them at once and count the nonce's uses (RFC 7616 §3.4: `nc`).
+//! with the same credentials answer them at once and count the nonce's uses (RFC 7616 §3.4: `nc`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::credentials::Origin;
+use super::credentials::{Credentials, Origin};
 use super::digest::{self, DigestChallenge};
 
 /// The most sessions kept: past it, an arbitrary one is forgotten (it is only an optimisation: a
 /// forgotten session costs one more 401).
 const MAX_SESSIONS: usize = 256;
 
-/// Who asked: the origin server (401) or a proxy (407), each by its origin.
+/// Whose session: who asked (the origin server with a 401, or a proxy with a 407, by its origin),
+/// and with which credentials. Other credentials for the same origin are another session: a user
+/// never answers with a nonce (and `-sess` key, and count) another user's answer started.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum SessionKey {
-    Server(Origin),
-    Proxy(Origin),
+pub(crate) struct SessionKey {
+    proxy: bool,
+    origin: Origin,
+    /// [`Credentials::fingerprint`]: the key holds no password (it is a keyed hash, which no one
+    /// can test guesses against).
+    credentials: u64,
+}
+
+impl SessionKey {
+    /// The session of `credentials` with the origin server `origin`.
+    pub(crate) fn server(origin: Origin, credentials: &Credentials) -> SessionKey {
+        SessionKey {
+            proxy: false,
+            origin,
+            credentials: credentials.fingerprint(),
+        }
+    }
+
+    /// The session of `credentials` with the proxy at `origin`.
+    pub(crate) fn proxy(origin: Origin, credentials: &Credentials) -> SessionKey {
+        SessionKey {
+            proxy: true,
+            origin,
+            credentials: credentials.fingerprint(),
+        }
+    }
 }
 
 struct Session {
@@ -135,8 +160,33 @@ mod tests {
         }
     }
 
+    fn origin() -> Origin {
+        Origin::of(&"http://127.0.0.1:8080/".parse().unwrap()).unwrap()
+    }
+
     fn key() -> SessionKey {
-        SessionKey::Server(Origin::of(&"http://127.0.0.1:8080/".parse().unwrap()).unwrap())
+        SessionKey::server(origin(), &Credentials::new("ada", "pw"))
+    }
+
+    /// Other credentials (even another password alone), or the proxy at the same origin: other
+    /// sessions. The key shows no password.
+    #[test]
+    fn keys_tell_credentials_and_parties_apart_without_the_password() {
+        let ada = Credentials::new("ada", "pw");
+        assert_eq!(key(), SessionKey::server(origin(), &ada.clone()));
+        for other in [
+            SessionKey::server(origin(), &Credentials::new("bob", "pw")),
+            SessionKey::server(origin(), &Credentials::new("ada", "pw2")),
+            SessionKey::proxy(origin(), &ada),
+        ] {
+            assert_ne!(key(), other);
+        }
+        let sessions = Sessions::default();
+        sessions.count_use(&key(), &challenge("a"), true);
+        let bob = SessionKey::server(origin(), &Credentials::new("bob", "pw"));
+        assert!(sessions.challenge(&bob).is_none());
+        let shown = format!("{:?}", key());
+        assert!(!shown.contains("pw"), "{shown}");
     }
 
     /// A request remembered nonce `a`; meanwhile another request answered a fresh challenge `b`. The

@@ -143,3 +143,54 @@ async fn without_credentials_nothing_happens() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(*seen.lock().unwrap(), [None]);
 }
+
+#[test]
+fn debug_output_never_shows_a_password() {
+    let credentials = Credentials::new("ada", "s3cret-pw").allow_basic(true);
+    let uri: http::Uri = "http://a.test/".parse().unwrap();
+    let store = CredentialStore::new()
+        .host("a.test", credentials.clone())
+        .origin(&uri, credentials.clone())
+        .default_credentials(credentials.clone());
+    let bound = RequestCredentials::for_uri(&uri, credentials.clone()).unwrap();
+    let layer = AuthLayer::new(store.clone());
+    let shown = format!(
+        "{credentials:?} {store:?} {bound:?} {layer:?} {:?} {:?}",
+        layer.layer(()),
+        Origin::of(&uri)
+    );
+    assert!(shown.contains("ada"), "the capture works: {shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+/// The answers made for a party (Digest and Basic) are sensitive header values: `Debug` of the
+/// headers does not show them.
+#[test]
+fn answers_are_sensitive_header_values() {
+    let sessions = session::Sessions::default();
+    let origin = Origin::of(&"http://a.test/".parse().unwrap()).unwrap();
+    let credentials = Credentials::new("ada", "s3cret-pw").allow_basic(true);
+    let mut values = Vec::new();
+    for challenge in [
+        r#"Digest realm="r", nonce="n", qop="auth""#,
+        r#"Basic realm="r""#,
+    ] {
+        let mut party = party::Party::proxy(origin.clone(), credentials.clone(), &sessions);
+        let challenges =
+            challenge::Challenge::parse_all([&http::HeaderValue::from_static(challenge)]);
+        assert!(party.challenged(&challenges, true, true), "{challenge}");
+        values.push(party.header_value("CONNECT", "a.test:443", None).unwrap());
+    }
+    assert!(values[0].to_str().unwrap().contains("uri=\"a.test:443\""));
+    assert_eq!(values[1], "Basic YWRhOnMzY3JldC1wdw==");
+    let mut headers = http::HeaderMap::new();
+    for value in values {
+        assert!(value.is_sensitive());
+        headers.append(header::PROXY_AUTHORIZATION, value);
+    }
+    let shown = format!("{headers:?}");
+    assert!(
+        !shown.contains("response=") && !shown.contains("YWRh"),
+        "{shown}"
+    );
+}

@@ -126,6 +126,21 @@ pub fn retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duratio
     retry_after::retry_after(headers, now)
 }
 
+/// True for a status that may be different if asked again: 408 Request Timeout, 429 Too Many
+/// Requests and the 5xx. The rule the downloader applies to responses, and the transport to a
+/// proxy's refusal of a tunnel.
+///
+/// ```
+/// use http::StatusCode;
+/// assert!(courier_core::retry::transient_status(StatusCode::SERVICE_UNAVAILABLE));
+/// assert!(!courier_core::retry::transient_status(StatusCode::FORBIDDEN));
+/// ```
+pub fn transient_status(status: http::StatusCode) -> bool {
+    status == http::StatusCode::REQUEST_TIMEOUT
+        || status == http::StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+}
+
 /// True when a request that failed with `err` (before any response) may be sent again with `method`:
 /// what the transport recorded as the request's [`Fate`](crate::transport::Fate) allows it. The one
 /// rule [`RetryPolicy`] and the downloader share (timeouts are each one's own setting).

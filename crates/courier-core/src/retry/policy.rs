@@ -55,6 +55,10 @@ pub struct RetryPolicy {
     retry_timeouts: bool,
     retry_non_idempotent: bool,
     budget: Option<RetryBudget>,
+    /// No retry starts later than this after the first attempt began.
+    max_elapsed: Option<Duration>,
+    /// When the first attempt of the request this clone belongs to began (with `max_elapsed`).
+    first_attempt: Option<tokio::time::Instant>,
     /// Set by reqwest-style builders ([`for_host`](super::for_host)): which requests the policy
     /// applies to, and what to retry, instead of the built-in rules.
     scoped: Option<Scoped>,
@@ -91,6 +95,8 @@ impl RetryPolicy {
             retry_timeouts: false,
             retry_non_idempotent: false,
             budget: Some(RetryBudget::default()),
+            max_elapsed: None,
+            first_attempt: None,
             scoped: None,
             retries: 0,
         }
@@ -135,6 +141,23 @@ impl RetryPolicy {
     /// (for example one that deduplicates on an idempotency key). Off by default.
     pub fn retry_non_idempotent(mut self, enabled: bool) -> RetryPolicy {
         self.retry_non_idempotent = enabled;
+        self
+    }
+
+    /// No retry starts later than `max` after the request's first attempt began, as curl's
+    /// `--retry-max-time`: a retry whose wait would end past that is not made, and the last outcome is
+    /// returned. An attempt under way is not cut short (a total timeout does that). Each request has its
+    /// own clock; below a redirect layer, each hop. Default: no limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use courier_core::retry::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::new().max_retries(10).max_elapsed(Duration::from_secs(30));
+    /// # drop(policy);
+    /// ```
+    pub fn max_elapsed(mut self, max: Duration) -> RetryPolicy {
+        self.max_elapsed = Some(max);
         self
     }
 
@@ -261,14 +284,25 @@ impl RetryPolicy {
         reason: Reason,
         asked: Option<Duration>,
     ) -> Option<RetryDelay> {
+        let delay =
+            asked.unwrap_or_else(|| full_jitter(self.base_delay, self.max_delay, self.retries));
+        if let (Some(max), Some(first)) = (self.max_elapsed, self.first_attempt) {
+            // Saturating: a `Retry-After` past any clock is `Duration::MAX`.
+            if first.elapsed().saturating_add(delay) >= max {
+                tracing::debug!(
+                    ?reason,
+                    ?max,
+                    "max_elapsed would pass before the retry; not retrying"
+                );
+                return None;
+            }
+        }
         if let Some(budget) = &self.budget {
             if !budget.withdraw() {
                 tracing::debug!(?reason, "retry budget spent; not retrying");
                 return None;
             }
         }
-        let delay =
-            asked.unwrap_or_else(|| full_jitter(self.base_delay, self.max_delay, self.retries));
         self.retries += 1;
         tracing::debug!(
             method = %req.method(),
@@ -295,6 +329,10 @@ impl RetryPolicy {
         if self.retries == 0 {
             if let Some(budget) = &self.budget {
                 budget.deposit();
+            }
+            // The copy the request's future takes is made after this call: it starts the clock.
+            if self.max_elapsed.is_some() {
+                self.first_attempt = Some(tokio::time::Instant::now());
             }
         }
         // The last attempt will not be retried, so it needs no copy.

@@ -374,3 +374,47 @@ async fn inner_errors_become_courier_errors() {
     assert!(err.is_request());
     assert_eq!(format!("{err:#}"), "error sending request: reset");
 }
+
+#[tokio::test(start_paused = true)]
+async fn no_retry_starts_past_max_elapsed() {
+    // 503 with `Retry-After: 1`: attempts at 0 s, 1 s, 2 s; the next would start at 3 s.
+    let busy = || vec![Outcome::Status(503, Some("1"))];
+    let policy = || RetryPolicy::new().max_retries(10).no_budget();
+
+    let started = tokio::time::Instant::now();
+    let (result, seen) = run(
+        policy().max_elapsed(Duration::from_millis(2500)),
+        request(Method::GET),
+        busy(),
+    )
+    .await;
+    assert_eq!(result.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(seen.len(), 3);
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+
+    // A retry that would start exactly at the limit is not made either.
+    let (_, seen) = run(
+        policy().max_elapsed(Duration::from_secs(3)),
+        request(Method::GET),
+        busy(),
+    )
+    .await;
+    assert_eq!(seen.len(), 3);
+
+    // Without it, max_retries alone decides.
+    let (_, seen) = run(policy(), request(Method::GET), busy()).await;
+    assert_eq!(seen.len(), 11);
+
+    // A Retry-After past any clock (Duration::MAX once parsed), honoured in full: the limit
+    // arithmetic saturates instead of overflowing, and no retry is made.
+    let (result, seen) = run(
+        policy()
+            .max_retry_after(Duration::MAX)
+            .max_elapsed(Duration::from_secs(30)),
+        request(Method::GET),
+        vec![Outcome::Status(503, Some("99999999999999999999"))],
+    )
+    .await;
+    assert_eq!(result.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(seen.len(), 1);
+}

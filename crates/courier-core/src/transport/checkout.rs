@@ -213,7 +213,7 @@ impl<B: Send + 'static> Drop for Checkout<B> {
 }
 
 /// `Connection: close` in a response: the server will close the connection after it.
-fn connection_close(headers: &http::HeaderMap) -> bool {
+pub(crate) fn connection_close(headers: &http::HeaderMap) -> bool {
     headers
         .get_all(http::header::CONNECTION)
         .iter()

@@ -41,6 +41,7 @@ use super::proxy::{self, Kind, Proxies, Target};
 use super::tcp::{self, TcpOptions};
 use super::tls::TlsInfo;
 use super::verbose::Verbose;
+use crate::auth::Sessions;
 use crate::error::Error;
 
 /// Opens connections; cheap to clone.
@@ -56,6 +57,9 @@ struct ConnectorInner {
     /// TLS to an `https://` proxy: the same trust, ALPN `http/1.1` only (`CONNECT` is HTTP/1.1).
     proxy_tls: TlsConnector,
     proxy: Option<Arc<Proxies>>,
+    /// The Digest sessions of `CONNECT`s to proxies, per proxy and credentials: later tunnels
+    /// answer a proxy's nonce before being asked.
+    proxy_sessions: Sessions,
     connect_timeout: Option<Duration>,
     /// Every connection speaks HTTP/2 without ALPN (prior knowledge).
     http2_prior_knowledge: bool,
@@ -159,6 +163,7 @@ impl Connector {
                 tls: TlsConnector::from(Arc::new(config.tls)),
                 proxy_tls: TlsConnector::from(Arc::new(to_proxy)),
                 proxy: config.proxy,
+                proxy_sessions: Sessions::default(),
                 connect_timeout: config.connect_timeout,
                 http2_prior_knowledge: config.http2_prior_knowledge,
                 tls_info: config.tls_info,
@@ -322,28 +327,44 @@ impl ConnectorInner {
                 .await?,
             ),
             Some(p) => {
-                let mut conn = if p.kind == Kind::Https {
-                    let name = ServerName::try_from(p.host.clone()).map_err(Error::connect)?;
-                    let tls = self
-                        .proxy_tls
-                        .connect(name, tcp)
-                        .await
-                        .map_err(|e| Error::connect(ProxyTlsError(e)))?;
-                    Stream::Tls(Box::new(tls))
-                } else {
-                    Stream::Tcp(tcp)
-                };
+                let conn = self.to_proxy(tcp, p).await?;
                 if https {
-                    proxy::tunnel(&mut conn, host, port, &p.headers)
-                        .await
-                        .map_err(Error::connect)?;
+                    // A proxy that closes the connection after its Digest challenge gets the answer on
+                    // a new one.
+                    let reconnect = || async {
+                        let tcp = tcp::connect(addrs.clone(), &self.tcp)
+                            .await
+                            .map_err(Error::connect)?;
+                        self.to_proxy(tcp, p).await
+                    };
+                    let conn =
+                        proxy::tunnel(conn, p, host, port, &self.proxy_sessions, reconnect).await?;
+                    if let Some(tcp) = conn.tcp() {
+                        facts.remote_addr = tcp.peer_addr().ok();
+                        facts.local_addr = tcp.local_addr().ok();
+                    }
+                    conn
                 } else {
                     facts.proxied = true;
+                    conn
                 }
-                conn
             }
         };
         Ok((conn, facts))
+    }
+
+    /// `tcp` to the HTTP(S) proxy `p`: as it is, or inside TLS to an `https://` proxy.
+    async fn to_proxy(&self, tcp: TcpStream, p: &Target) -> Result<Stream, Error> {
+        if p.kind != Kind::Https {
+            return Ok(Stream::Tcp(tcp));
+        }
+        let name = ServerName::try_from(p.host.clone()).map_err(Error::connect)?;
+        let tls = self
+            .proxy_tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| Error::connect(ProxyTlsError(e)))?;
+        Ok(Stream::Tls(Box::new(tls)))
     }
 
     /// Connects to the Unix socket at `path`.
@@ -469,6 +490,17 @@ pub enum Stream {
     Tls(Box<TlsStream<TcpStream>>),
     /// Any other stream: TLS through an `https://` proxy's tunnel.
     Other(Box<dyn Io>),
+}
+
+impl Stream {
+    /// The TCP connection under a plain or TLS stream.
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Tcp(tcp) => Some(tcp),
+            Stream::Tls(tls) => Some(tls.get_ref().0),
+            Stream::Other(_) => None,
+        }
+    }
 }
 
 /// What a [`Stream::Other`] is: any tokio byte stream that can move between tasks.

@@ -2,10 +2,11 @@
 //!
 //! [`Transport`] is a `tower::Service<http::Request<B>>`. It sends exactly the request it is given
 //! (absolute-form URI; it adds only `Host` for HTTP/1.1, and a forwarding proxy's credentials and
-//! headers) and returns the response with a streaming [`ResponseBody`] and a [`ConnectionInfo`] (and,
-//! with `tls_info`, a [`TlsInfo`]) in its extensions. Everything else (user agent, decompression,
-//! cookies, redirects, retries with backoff) is done by the layers stacked on top of it. Clones share
-//! one pool.
+//! headers; with an [`on_exchange`](TransportBuilder::on_exchange) observer, also the body-framing
+//! header hyper would add while writing) and returns the response with a streaming
+//! [`ResponseBody`] and a [`ConnectionInfo`] (and, with `tls_info`, a [`TlsInfo`]) in its
+//! extensions. Everything else (user agent, decompression, cookies, redirects, retries with backoff)
+//! is done by the layers stacked on top of it. Clones share one pool.
 //!
 //! How a request goes, one module per step:
 //!
@@ -31,6 +32,7 @@ pub mod dns;
 mod http1;
 mod http2;
 mod info;
+mod observe;
 mod pool;
 mod proxy;
 mod tcp;
@@ -58,6 +60,7 @@ pub use classify::Fate;
 use connect::ConnectorConfig;
 pub use connect::{Connected, Connector, Io, Stream};
 pub use info::{ConnectionInfo, Timings};
+pub use observe::Exchange;
 pub use pool::{HostStats, PoolStats};
 pub use proxy::{IntoProxy, NoProxy, Proxy, ProxyRoutes};
 pub use tls::{Certificate, CertificateRevocationList, Identity, TlsInfo};
@@ -119,6 +122,7 @@ struct Shared<B: Send + 'static> {
     proxy: Option<Arc<proxy::Proxies>>,
     retry_stale: bool,
     may_be_h2: MayBeH2,
+    observer: Option<observe::Observer>,
     http1: hyper::client::conn::http1::Builder,
     http2: hyper::client::conn::http2::Builder<TokioExecutor>,
 }
@@ -204,6 +208,7 @@ pub struct TransportBuilder {
     unix_socket: Option<std::path::PathBuf>,
     connection_verbose: bool,
     connector_layers: Vec<ConnectorLayer>,
+    observer: Option<observe::Observer>,
     per_host: Option<usize>,
     total: Option<usize>,
     retry_stale: bool,
@@ -248,6 +253,7 @@ impl Default for TransportBuilder {
             unix_socket: None,
             connection_verbose: false,
             connector_layers: Vec::new(),
+            observer: None,
             per_host: None,
             total: None,
             retry_stale: true,
@@ -449,6 +455,32 @@ impl TransportBuilder {
             .push(ConnectorLayer(Arc::new(move |inner: BoxedConnector| {
                 BoxedConnector::new(layer.layer(inner).map_err(Into::into))
             })));
+        self
+    }
+
+    /// Calls `observer` with every [`Exchange`]: a request as it was handed to its connection (the
+    /// head written, `Host` and body framing included), the response head that answered it, and the
+    /// connection's [`ConnectionInfo`]; for a `curl -v` style log. Called once per response head, on
+    /// the task that sent the request, before the response is returned: keep it quick. Default none
+    /// (then nothing is copied). See [`Exchange`] for what it does not show.
+    ///
+    /// ```
+    /// use courier_core::transport::Transport;
+    ///
+    /// let transport: Transport = Transport::builder()
+    ///     .on_exchange(|exchange| {
+    ///         let reused = exchange.connection().reused();
+    ///         eprintln!("{} {} (reused: {reused})", exchange.request().method(), exchange.uri());
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(transport);
+    /// ```
+    pub fn on_exchange<F>(mut self, observer: F) -> Self
+    where
+        F: Fn(&Exchange<'_>) + Send + Sync + 'static,
+    {
+        self.observer = Some(observe::Observer(Arc::new(observer)));
         self
     }
 
@@ -739,6 +771,7 @@ impl TransportBuilder {
                 proxy,
                 retry_stale: self.retry_stale,
                 may_be_h2,
+                observer: self.observer,
                 http1,
                 http2,
             }),
@@ -889,6 +922,10 @@ where
             let head_request = req.method() == Method::HEAD;
             let idempotent = req.method().is_idempotent();
             prepare(&mut req, &checkout)?;
+            let sent = self.observer.as_ref().map(|_| {
+                observe::add_framing(&mut req, checkout.is_h2());
+                observe::head_of(&req)
+            });
             match checkout.send(req).await {
                 Ok(mut res) => {
                     in_flight.answered(checkout.reused());
@@ -916,6 +953,17 @@ where
                         res.extensions_mut().insert(tls.clone());
                     }
                     res.extensions_mut().insert(info.clone());
+                    if let (Some(observer), Some(sent)) = (&self.observer, &sent) {
+                        let (parts, body) = res.into_parts();
+                        let head = Response::from_parts(parts, ());
+                        (observer.0)(&Exchange {
+                            uri: &uri,
+                            request: sent,
+                            response: &head,
+                            connection: &info,
+                        });
+                        res = Response::from_parts(head.into_parts().0, body);
+                    }
                     return Ok(res.map(|body| ResponseBody::new(body, checkout, info, remaining)));
                 }
                 Err(failure) => {

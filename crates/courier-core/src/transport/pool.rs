@@ -87,8 +87,12 @@ impl<B: Send + 'static> Drop for Inner<B> {
     }
 }
 
+/// The host table. Every request looks its host up a few times (checkout, in-flight count, give-back),
+/// so the hasher matters: foldhash with a per-table random seed instead of SipHash.
+type Hosts<B> = HashMap<Key, Host<B>, foldhash::fast::RandomState>;
+
 pub(super) struct State<B: Send + 'static> {
-    hosts: HashMap<Key, Host<B>>,
+    hosts: Hosts<B>,
     /// Connections open or being opened, all hosts together.
     open_total: usize,
     next_seq: u64,
@@ -237,7 +241,7 @@ impl<B: Send + 'static> Pool<B> {
             inner: Arc::new(Inner {
                 config,
                 state: Mutex::new(State {
-                    hosts: HashMap::new(),
+                    hosts: Hosts::default(),
                     open_total: 0,
                     next_seq: 0,
                     retired: Counters::default(),
@@ -264,8 +268,7 @@ impl<B: Send + 'static> Pool<B> {
             let rx = {
                 let mut doomed = Vec::new();
                 let mut state = self.lock();
-                state.host_mut(key);
-                if state.hosts[key].waiters.is_empty() {
+                if state.host_mut(key).waiters.is_empty() {
                     let mut covered = 0;
                     match state.decide(
                         &self.inner.config,
@@ -428,22 +431,19 @@ impl<B: Send + 'static> State<B> {
             if self.hosts.len() >= self.sweep_at {
                 self.sweep();
             }
-            self.hosts.insert(
-                key.clone(),
-                Host {
-                    protocol: Protocol::Unknown,
-                    idle: Vec::new(),
-                    h2: Vec::new(),
-                    open: 0,
-                    connecting: 0,
-                    streams_hint: DEFAULT_STREAMS_HINT,
-                    waiters: VecDeque::new(),
-                    in_flight: 0,
-                    counters: Counters::default(),
-                },
-            );
+            return self.hosts.entry(key.clone()).or_insert_with(|| Host {
+                protocol: Protocol::Unknown,
+                idle: Vec::new(),
+                h2: Vec::new(),
+                open: 0,
+                connecting: 0,
+                streams_hint: DEFAULT_STREAMS_HINT,
+                waiters: VecDeque::new(),
+                in_flight: 0,
+                counters: Counters::default(),
+            });
         }
-        self.hosts.get_mut(key).expect("just inserted")
+        self.hosts.get_mut(key).expect("checked above")
     }
 
     /// Drops host entries nobody uses once the table has doubled, keeping their counters in the

@@ -22,6 +22,8 @@ pub(super) struct Config {
     pub(super) min_segment_size: u64,
     pub(super) resume: bool,
     pub(super) update: bool,
+    /// The total bandwidth cap, bytes per second.
+    pub(super) rate_limit: Option<u64>,
 }
 
 impl Default for Config {
@@ -36,6 +38,7 @@ impl Default for Config {
             min_segment_size: 1024 * 1024,
             resume: true,
             update: false,
+            rate_limit: None,
         }
     }
 }
@@ -136,6 +139,26 @@ impl DownloaderBuilder {
     /// checked again.
     pub fn update(mut self, enabled: bool) -> DownloaderBuilder {
         self.config.update = enabled;
+        self
+    }
+
+    /// Read no more than `bytes_per_second` in total, across all jobs and segments (default 0: no
+    /// limit), like curl's `--limit-rate` for the whole run. The bodies are paced chunk by chunk, in
+    /// the order the chunks arrive, so TCP slows the servers down; idle time is not saved up for a
+    /// burst. Clones of the downloader share the limit.
+    ///
+    /// ```
+    /// use courier::download::Downloader;
+    ///
+    /// // 8 files at once, 2 MiB/s between them.
+    /// let downloader = Downloader::builder(courier::Client::new())
+    ///     .concurrency(8)
+    ///     .limit_rate(2 * 1024 * 1024)
+    ///     .build();
+    /// # drop(downloader);
+    /// ```
+    pub fn limit_rate(mut self, bytes_per_second: u64) -> DownloaderBuilder {
+        self.config.rate_limit = (bytes_per_second > 0).then_some(bytes_per_second);
         self
     }
 

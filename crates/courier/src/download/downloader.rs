@@ -14,6 +14,7 @@ use url::Url;
 use super::builder::Config;
 use super::event::EventSink;
 use super::part::PartPaths;
+use super::rate::RateLimit;
 use super::retry::{self, Retry};
 use super::update::Validators;
 use super::{
@@ -56,6 +57,7 @@ pub(super) struct Shared {
     jobs: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     cancel: CancelHandle,
+    rate_limit: Option<RateLimit>,
 }
 
 impl Downloader {
@@ -74,6 +76,7 @@ impl Downloader {
             shared: Arc::new(Shared {
                 client,
                 jobs: Arc::new(Semaphore::new(config.concurrency)),
+                rate_limit: config.rate_limit.map(RateLimit::new),
                 config,
                 events,
                 hosts: Mutex::new(HashMap::new()),
@@ -476,10 +479,15 @@ impl JobCtx {
         self.emit(EventKind::Progress { downloaded: bytes }).await;
     }
 
-    /// Counts `bytes` more on disk and reports the new total.
+    /// Counts `bytes` more on disk and reports the new total; under a
+    /// [`limit_rate`](super::DownloaderBuilder::limit_rate), then waits until the run's bandwidth has
+    /// paid for them, so the next chunk is read no sooner.
     pub(super) async fn add_downloaded(&self, bytes: u64) {
         let downloaded = self.downloaded.fetch_add(bytes, Ordering::Relaxed) + bytes;
         self.emit(EventKind::Progress { downloaded }).await;
+        if let Some(limit) = &self.shared.rate_limit {
+            limit.take(bytes).await;
+        }
     }
 
     /// Accounts a chunk just received: counted in the run's bytes, and held until the guard drops.

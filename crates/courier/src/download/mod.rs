@@ -21,6 +21,8 @@
 //! - **Retries**: connect errors, resets and cut bodies, timeouts, `408`, `429` and `5xx` are retried
 //!   with exponential backoff and jitter, or after the server's `Retry-After` (seconds or an HTTP
 //!   date), up to [`retries`](DownloaderBuilder::retries) times; other `4xx` fail at once.
+//! - **Bandwidth**: with [`limit_rate`](DownloaderBuilder::limit_rate), all jobs together read no
+//!   faster than a total rate, paced chunk by chunk.
 //! - **Progress**: [`Event`]s (queued, started, progress, retried, finished, failed) to a channel or a
 //!   callback, and a [`Summary`] at the end.
 //! - **Update**: with [`update`](DownloaderBuilder::update), a file already in place is fetched
@@ -89,6 +91,7 @@ mod event;
 mod fetch;
 mod job;
 mod part;
+mod rate;
 mod retry;
 mod segmented;
 mod summary;

@@ -33,10 +33,7 @@ pub(super) fn for_error(err: &Error) -> Retry {
 /// How an error status is retried: 408, 429 and 5xx are transient (honouring `Retry-After` when the
 /// server sent one), other 4xx are not.
 pub(super) fn for_status(status: StatusCode, headers: &HeaderMap) -> Retry {
-    let transient = status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error();
-    if !transient {
+    if !courier_core::retry::transient_status(status) {
         return Retry::Never;
     }
     match retry_after(headers, SystemTime::now()) {

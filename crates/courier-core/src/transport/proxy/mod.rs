@@ -12,7 +12,11 @@
 //!
 //! The proxy's credentials (from its URL, [`Proxy::basic_auth`] or [`Proxy::custom_http_auth`]) and
 //! [`Proxy::headers`] go to the proxy only: in the `CONNECT` request, on each request forwarded by an
-//! HTTP proxy, or in the SOCKS5 handshake. They appear in no error, log or `Debug` output.
+//! HTTP proxy, or in the SOCKS5 handshake. They appear in no error, log or `Debug` output. A proxy
+//! that answers `CONNECT` with a Digest challenge (`407`, `Proxy-Authenticate: Digest`) gets one more
+//! `CONNECT` answering it with the URL's or [`Proxy::basic_auth`]'s credentials; later tunnels to it
+//! answer its nonce before being asked. If it refuses them, the request fails with a connect error
+//! whose [`status`](crate::Error::status) is `407`.
 //!
 //! The first proxy (in the order they were added) that applies to a request and whose
 //! [`NoProxy`] list does not name its host is used; with none, the request goes direct.
@@ -125,7 +129,9 @@ impl Proxy {
     }
 
     /// Authenticate to the proxy: HTTP Basic (`Proxy-Authorization`) for an HTTP(S) proxy, username and
-    /// password for SOCKS5. Credentials in the proxy URL (`http://user:pass@proxy:3128`) work too.
+    /// password for SOCKS5. Credentials in the proxy URL (`http://user:pass@proxy:3128`) work too. An
+    /// HTTP(S) proxy that asks the `CONNECT` of an `https` request for HTTP Digest instead gets a
+    /// Digest answer made with them.
     pub fn basic_auth(mut self, username: &str, password: &str) -> Proxy {
         self.basic_auth = Some((username.to_owned(), password.to_owned()));
         self

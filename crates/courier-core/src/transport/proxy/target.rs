@@ -2,12 +2,11 @@
 //! headers — parsed from a proxy URL once.
 
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::OnceLock;
 
 use http::header::{HeaderMap, HeaderValue, PROXY_AUTHORIZATION};
 use url::Url;
 
+use crate::auth::{Credentials, Origin};
 use crate::error::Error;
 
 /// How the proxy is spoken to.
@@ -78,6 +77,9 @@ pub(crate) struct Target {
     /// For SOCKS5: username and password.
     #[cfg_attr(not(feature = "socks"), allow(dead_code))]
     pub(crate) socks_auth: Option<(String, String)>,
+    /// For HTTP(S) proxies with credentials (in the URL, or `Proxy::basic_auth`): the proxy's origin
+    /// and the credentials that answer its Digest challenge to a `CONNECT`.
+    pub(crate) digest: Option<(Origin, Credentials)>,
     /// The pool key's suffix: the proxy's address, and a keyed hash of its credentials and headers
     /// so connections made as different users are never shared (and credentials never shown).
     pub(crate) key: String,
@@ -107,11 +109,23 @@ impl Target {
         let credentials = basic_auth
             .cloned()
             .or_else(|| crate::urls::credentials(url));
+        let address = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
         let mut headers = HeaderMap::new();
         let mut socks_auth = None;
+        let mut digest = None;
         if kind.is_socks() {
             socks_auth = credentials;
         } else {
+            let origin: Option<http::Uri> = format!("{}://{address}", kind.as_str()).parse().ok();
+            digest = origin
+                .as_ref()
+                .and_then(Origin::of)
+                .zip(credentials.as_ref())
+                .map(|(origin, (user, pass))| (origin, Credentials::new(user, pass)));
             let auth = match (http_auth, &credentials) {
                 (Some(value), _) => Some(value.clone()),
                 (None, Some((user, pass))) => Some(crate::auth::basic_header(user, pass)),
@@ -125,11 +139,6 @@ impl Target {
                 headers.append(name, value.clone());
             }
         }
-        let address = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
         let mut key = format!("{}://{address}", kind.as_str());
         if !headers.is_empty() || socks_auth.is_some() {
             key.push_str(&format!(" as {:016x}", secret_hash(&headers, &socks_auth)));
@@ -140,22 +149,20 @@ impl Target {
             port,
             headers,
             socks_auth,
+            digest,
             key,
         })
     }
 }
 
-/// A hash of the credentials with a key chosen at random for this process: it tells identities apart
-/// in pool keys without letting anyone who sees a key test passwords against it.
+/// A keyed hash of the credentials and headers: it tells identities apart in pool keys without
+/// letting anyone who sees a key test passwords against it.
 fn secret_hash(headers: &HeaderMap, socks_auth: &Option<(String, String)>) -> u64 {
-    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    let mut hasher = KEY.get_or_init(Default::default).build_hasher();
-    for (name, value) in headers {
-        name.as_str().hash(&mut hasher);
-        value.as_bytes().hash(&mut hasher);
-    }
-    socks_auth.hash(&mut hasher);
-    hasher.finish()
+    let headers: Vec<(&str, &[u8])> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    crate::auth::secret_hash(&(headers, socks_auth))
 }
 
 /// Credentials and headers are never printed.
@@ -186,6 +193,11 @@ mod tests {
         );
         assert!(t.headers[PROXY_AUTHORIZATION].is_sensitive());
         assert!(t.key.starts_with("http://proxy.test:3128 as "), "{}", t.key);
+        let (origin, credentials) = t.digest.as_ref().unwrap();
+        assert_eq!(
+            (origin.host(), credentials.username()),
+            ("proxy.test", "Aladdin")
+        );
         let printed = format!("{t:?} {}", t.key);
         assert!(
             !printed.contains("Aladdin") && !printed.contains("sesame"),
@@ -212,6 +224,7 @@ mod tests {
     #[test]
     fn socks_needs_its_feature() {
         let err = target("socks5://127.0.0.1:1080").unwrap_err();
-        assert!(err.to_string().contains("`socks` feature"), "{err}");
+        // The cause says why: `{:#}` shows it.
+        assert!(format!("{err:#}").contains("`socks` feature"), "{err:#}");
     }
 }
