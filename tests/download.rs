@@ -1004,6 +1004,24 @@ async fn segments_count_against_the_per_host_limit() {
     assert!((1..=2).contains(&most), "{most} requests at once");
 }
 
+/// A `200` for the whole of `body`, in ranges, with ETag `"v1"`, whose bytes never come: the probe
+/// of a segmented download, stalled on its first segment.
+fn stalled_probe(body: Bytes) -> Response<ServerBody> {
+    Response::builder()
+        .header("content-length", body.len())
+        .header("accept-ranges", "bytes")
+        .header("etag", "\"v1\"")
+        .body(slow(vec![body], Duration::from_secs(3600)))
+        .unwrap()
+}
+
+/// Runs `job`, failing the test after a minute: a run that waits for a stalled segment never ends.
+async fn run_past_a_stall(downloader: &Downloader, job: Job) -> courier::download::Summary {
+    tokio::time::timeout(Duration::from_secs(60), downloader.run([job]))
+        .await
+        .expect("the run waited for the stalled segment")
+}
+
 #[tokio::test]
 async fn a_restart_does_not_wait_for_a_stalled_segment() {
     const SIZE: usize = 200_000;
@@ -1019,12 +1037,7 @@ async fn a_restart_does_not_wait_for_a_stalled_segment() {
         async move {
             match (req.header("range"), first) {
                 // The first segment's body (the probe's) never comes...
-                (None, true) => Response::builder()
-                    .header("content-length", SIZE)
-                    .header("accept-ranges", "bytes")
-                    .header("etag", "\"v1\"")
-                    .body(slow(vec![body], Duration::from_secs(3600)))
-                    .unwrap(),
+                (None, true) => stalled_probe(body),
                 // ...while the second segment gets a range it did not ask for: restart.
                 (Some(_), true) => partial("bytes 0-99999/200000", body.slice(..100_000)),
                 _ => serve_ranges(&req, &body, Some("\"v1\"")),
@@ -1036,13 +1049,12 @@ async fn a_restart_does_not_wait_for_a_stalled_segment() {
     let path = dir.path("file.bin");
     let (downloader, events) = recording(builder().segments(2).min_segment_size(1).retries(1));
 
-    // Without the stalled body being left, the run never ends: the limit turns a hang into a failure.
-    let summary = tokio::time::timeout(
-        Duration::from_secs(60),
-        downloader.run([Job::new(server.url("/file.bin"), &path).unwrap()]),
+    // Without the stalled body being left, the run never ends.
+    let summary = run_past_a_stall(
+        &downloader,
+        Job::new(server.url("/file.bin"), &path).unwrap(),
     )
-    .await
-    .expect("the restart waited for the stalled segment");
+    .await;
 
     assert!(summary.is_success(), "{summary}");
     assert!(read(&path) == body);
@@ -1057,6 +1069,165 @@ async fn a_restart_does_not_wait_for_a_stalled_segment() {
             None,
             Some("bytes=100000-199999".to_owned())
         ]
+    );
+}
+
+/// Every `Started` event: `(total, offset, segments)`.
+fn starts(events: &Mutex<Vec<Event>>) -> Vec<(Option<u64>, u64, usize)> {
+    kinds(events)
+        .into_iter()
+        .filter_map(|k| match k {
+            EventKind::Started {
+                total,
+                offset,
+                segments,
+            } => Some((total, offset, segments)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_changed_file_ends_a_segmented_resume_as_one_stream() {
+    let new = data(90_000, 21);
+    let server = ranges_server(&new, "\"v2\"").await;
+    let dir = TempDir::new("segchanged");
+    let path = dir.path("file.bin");
+    let url = server.url("/file.bin");
+    // An earlier run's segmented `.part` of the old 64,000-byte file, 10,000 bytes in.
+    std::fs::write(dir.path("file.bin.part"), data(64_000, 20)).unwrap();
+    let meta = serde_json::json!({
+        "url": url, "etag": "\"v1\"", "total": 64_000, "ranges": true,
+        "segments": [
+            {"start": 0, "end": 32_000, "done": 10_000},
+            {"start": 32_000, "end": 64_000, "done": 0},
+        ],
+    });
+    std::fs::write(dir.path("file.bin.part.meta"), meta.to_string()).unwrap();
+    let (downloader, events) = recording(builder().retries(2));
+
+    let summary = downloader.run([Job::new(&url, &path).unwrap()]).await;
+
+    assert!(summary.is_success(), "{summary}");
+    assert!(read(&path) == new, "the old bytes must not survive");
+    assert_eq!(dir.files(), vec!["file.bin"]);
+    // If-Range "v1" no longer matches: the first 200 to a segment's request is the new file, taken
+    // whole in the same attempt (no retry, no request without Range); a second segment's request
+    // may or may not have gone out before it.
+    let requests = server.requests();
+    assert!((1..=2).contains(&requests.len()), "{:?}", ranges(&server));
+    for request in &requests {
+        assert!(
+            matches!(
+                request.header("range"),
+                Some("bytes=10000-31999" | "bytes=32000-63999")
+            ),
+            "{:?}",
+            request.header("range")
+        );
+        assert_eq!(request.header("if-range"), Some("\"v1\""));
+    }
+    assert!(retried(&events).is_empty());
+    assert_eq!(
+        starts(&events),
+        vec![(Some(64_000), 10_000, 2), (Some(90_000), 0, 1)]
+    );
+    assert_eq!(summary.bytes, 90_000);
+}
+
+#[tokio::test]
+async fn a_segment_answered_404_fails_the_job_at_once() {
+    const SIZE: usize = 200_000;
+    let body = data(SIZE, 22);
+    let server = TestServer::start(move |req| {
+        let body = body.clone();
+        async move {
+            match req.header("range") {
+                // The first segment's body (the probe's) never comes...
+                None => stalled_probe(body),
+                // ...and the second segment is gone.
+                Some(_) => respond(404, "gone"),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("seg404");
+    let path = dir.path("file.bin");
+    let (downloader, events) = recording(builder().segments(2).min_segment_size(1).retries(3));
+
+    // The 404 stops the stalled segment too: without that, the run never ends.
+    let summary = run_past_a_stall(
+        &downloader,
+        Job::new(server.url("/file.bin"), &path).unwrap(),
+    )
+    .await;
+
+    assert_eq!(summary.failures.len(), 1, "{summary}");
+    let error = &summary.failures[0].error;
+    assert!(error.is_http(), "{error:?}");
+    assert_eq!(error.status(), Some(http::StatusCode::NOT_FOUND));
+    assert!(retried(&events).is_empty());
+    assert_eq!(
+        ranges(&server),
+        vec![None, Some("bytes=100000-199999".to_owned())]
+    );
+    // The `.part` and its sidecar stay for a later run.
+    assert_eq!(dir.files(), vec!["file.bin.part", "file.bin.part.meta"]);
+}
+
+#[tokio::test]
+async fn a_whole_file_answer_outranks_an_earlier_segment_failure() {
+    const SIZE: usize = 300_000;
+    let body = data(SIZE, 23);
+    let served = body.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        async move {
+            match req.header("range") {
+                // The second segment fails at once, with a status a retry may cure...
+                Some("bytes=100000-199999") => respond(503, "busy"),
+                // ...then the third gets the whole file: the server stopped honouring ranges.
+                Some(_) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    respond(200, body)
+                }
+                None => serve_ranges(&req, &body, Some("\"v1\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("segoutrank");
+    let path = dir.path("file.bin");
+    let (downloader, events) = recording(
+        builder()
+            .segments(3)
+            .min_segment_size(1)
+            .per_host(4)
+            .retries(2),
+    );
+
+    let summary = downloader
+        .run([Job::new(server.url("/file.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{summary}");
+    assert!(read(&path) == body);
+    assert_eq!(dir.files(), vec!["file.bin"]);
+    // The 503 did not end the attempt: the 200 decided it, taken whole at once.
+    assert!(retried(&events).is_empty());
+    let mut ranges = ranges(&server);
+    ranges.sort();
+    assert_eq!(
+        ranges,
+        vec![
+            None,
+            Some("bytes=100000-199999".to_owned()),
+            Some("bytes=200000-299999".to_owned()),
+        ]
+    );
+    assert_eq!(
+        starts(&events),
+        vec![(Some(SIZE as u64), 0, 3), (Some(SIZE as u64), 0, 1)]
     );
 }
 

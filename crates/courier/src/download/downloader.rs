@@ -1,4 +1,7 @@
-//! [`Downloader`]: runs jobs under the concurrency limits, retries them, verifies and renames.
+//! [`Downloader`]: runs jobs under the concurrency limits, retries them, verifies and renames; and
+//! [`JobCtx`], one job's state and the helpers its attempts share (events, progress, errors).
+//!
+//! What it does not do: any one attempt's requests and writes, which are [`fetch`]'s.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -20,7 +23,7 @@ use super::update::Validators;
 use super::{
     fetch, CancelHandle, DownloadError, DownloaderBuilder, EventKind, Failure, Job, JobId, Summary,
 };
-use crate::{Client, Error, RequestBuilder};
+use crate::{Client, Error, RequestBuilder, Response};
 
 /// Downloads many files concurrently over one [`Client`]'s connection pool.
 ///
@@ -469,14 +472,33 @@ impl JobCtx {
         self.shared.client.get(self.job.url().clone())
     }
 
+    /// Sends a request of this job; a failure is retried when transient.
+    pub(super) async fn send(&self, request: RequestBuilder) -> Result<Response, AttemptError> {
+        request.send().await.map_err(|err| self.fail_http(err))
+    }
+
+    /// The server answered with an error status: retried as the status allows (`Retry-After`).
+    pub(super) fn status_error(&self, response: &Response) -> AttemptError {
+        let status = response.status();
+        let error = self.http_error(Error::from_status(status, Some(response.url().clone())));
+        self.fail(error, retry::for_status(status, response.headers()))
+    }
+
     pub(super) async fn emit(&self, kind: EventKind) {
         self.shared.events.emit(self.id, kind).await;
     }
 
-    /// Sets the bytes on disk so far (at the start of an attempt) and reports them.
-    pub(super) async fn set_downloaded(&self, bytes: u64) {
-        self.downloaded.store(bytes, Ordering::Relaxed);
-        self.emit(EventKind::Progress { downloaded: bytes }).await;
+    /// Reports that an attempt's transfer starts, with `offset` bytes already on disk: a `Started`
+    /// event, then the bytes so far as `Progress`.
+    pub(super) async fn started(&self, total: Option<u64>, offset: u64, segments: usize) {
+        self.emit(EventKind::Started {
+            total,
+            offset,
+            segments,
+        })
+        .await;
+        self.downloaded.store(offset, Ordering::Relaxed);
+        self.emit(EventKind::Progress { downloaded: offset }).await;
     }
 
     /// Counts `bytes` more on disk and reports the new total; under a

@@ -1,50 +1,156 @@
-//! One attempt at a job: resume the `.part` or start over, then stream the body to disk.
+//! One attempt at a job, start to end: resume the `.part` or fetch the file afresh, as one stream or
+//! as segments, and carry out what each step decides.
+//!
+//! An attempt is a short chain of steps. Each ends with `Ok(())` (the `.part` is complete) or with a
+//! [`Decision`], which only [`attempt`] acts on:
+//!
+//! 1. [`resume`]: with a usable sidecar, continue the `.part`: one stream asking for
+//!    `bytes=len-`, or the sidecar's unfinished segments. Anything else starts over.
+//! 2. [`fresh`]: a plain `GET` (conditional with `update`). A file the server offers in ranges and
+//!    large enough for two segments goes to the [`segmented`] workers; any other is taken whole.
+//! 3. [`whole`]: a response holding the whole file, written into a new `.part` from byte 0.
+//!
+//! A step's `Decision` is [`Fail`](Decision::Fail) (the attempt ends with that error),
+//! [`StartOver`](Decision::StartOver) (drop the `.part`, go to 2),
+//! [`WholeFile`](Decision::WholeFile) (go to 3 with that response) or
+//! [`Restart`](Decision::Restart) (drop the `.part` and fail, so the retry starts over).
+//!
+//! What it does not do: retry, wait, verify or rename (the [`downloader`](super::downloader)), check
+//! the answer to a range request ([`range`]), or run segments ([`segmented`]).
 
-use http::header::{ACCEPT_ENCODING, CONTENT_RANGE, IF_RANGE, RANGE};
 use http::StatusCode;
-use tokio::fs::{File, OpenOptions};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::fs::File;
+use tokio::io::AsyncWriteExt;
 
 use super::downloader::{AttemptError, JobCtx};
-use super::part::{ContentRange, Meta};
-use super::retry::{self, Retry};
+use super::part::{write_chunk, Meta};
+use super::range::{self, ByteRange, ContentRange};
+use super::retry::Retry;
+use super::segmented;
 use super::update::Validators;
-use super::{segmented, EventKind};
-use crate::{Error, RequestBuilder, Response};
+use crate::{Error, Response};
+
+/// What a step of an attempt found, for [`attempt`] to act on.
+#[derive(Debug)]
+pub(super) enum Decision {
+    /// End the attempt with this error; the downloader retries it or not, as the error says.
+    Fail(AttemptError),
+    /// The `.part` cannot be continued (no usable sidecar, or a `416` saying the file is not what
+    /// the sidecar describes): drop it and fetch the file afresh, in this attempt.
+    StartOver,
+    /// A response holding the whole file from byte 0: a `200` to the plain `GET`, or to a range
+    /// request whose `If-Range` no longer matched (the file changed) or whose server ignores ranges.
+    /// Taken as one stream.
+    WholeFile(Box<Response>),
+    /// The server answered a range request inconsistently (a `206` for other bytes or another
+    /// total): drop the `.part` and fail as an invalid response, so the retry starts over.
+    Restart(String),
+}
+
+impl From<AttemptError> for Decision {
+    fn from(err: AttemptError) -> Self {
+        Decision::Fail(err)
+    }
+}
 
 /// Makes the `.part` complete, resuming it when `allow_resume` and its sidecar allow.
 pub(super) async fn attempt(ctx: &JobCtx, allow_resume: bool) -> Result<(), AttemptError> {
-    if allow_resume {
-        let len = ctx.paths.part_len().await.map_err(|e| ctx.fail_io(e))?;
-        if let Some(meta) = ctx.paths.load_meta(ctx.job.url()).await {
-            ctx.remember_validators(Validators::new(
-                ctx.job.url(),
-                meta.etag.clone(),
-                meta.last_modified.clone(),
-            ));
-            if !meta.segments.is_empty() {
-                if segmented::is_consistent(&meta, len) {
-                    return segmented::resume(ctx, meta).await;
-                }
-            } else if len > 0 && meta.total.is_none_or(|total| len <= total) {
-                return resume(ctx, meta, len).await;
+    let mut step = if allow_resume {
+        resume(ctx).await
+    } else {
+        Err(Decision::StartOver)
+    };
+    // At most three steps: only `resume` starts over, and `whole` decides nothing but failure.
+    loop {
+        step = match step {
+            Ok(()) => return Ok(()),
+            Err(Decision::Fail(err)) => return Err(err),
+            Err(Decision::StartOver) => {
+                ctx.paths.discard().await.map_err(|e| ctx.fail_io(e))?;
+                fresh(ctx).await
+            }
+            Err(Decision::WholeFile(response)) => whole(ctx, *response).await,
+            Err(Decision::Restart(reason)) => {
+                ctx.paths.discard().await.map_err(|e| ctx.fail_io(e))?;
+                return Err(ctx.fail(ctx.invalid_response(reason), Retry::Backoff));
             }
         }
     }
-    ctx.paths.discard().await.map_err(|e| ctx.fail_io(e))?;
-    fresh(ctx).await
+}
+
+/// Continues the `.part` its sidecar describes: its unfinished segments, or, for a single stream,
+/// the rest of the file from the `.part`'s length.
+async fn resume(ctx: &JobCtx) -> Result<(), Decision> {
+    let len = ctx.paths.part_len().await.map_err(|e| ctx.fail_io(e))?;
+    let Some(meta) = ctx.paths.load_meta(ctx.job.url()).await else {
+        return Err(Decision::StartOver);
+    };
+    ctx.remember_validators(Validators::new(
+        ctx.job.url(),
+        meta.etag.clone(),
+        meta.last_modified.clone(),
+    ));
+    if !meta.segments.is_empty() {
+        if !segmented::is_consistent(&meta, len) {
+            return Err(Decision::StartOver);
+        }
+        return segmented::run(ctx, meta, None).await;
+    }
+    if len == 0 || meta.total.is_some_and(|total| len > total) {
+        return Err(Decision::StartOver);
+    }
+    // Without a validator (`If-Range`), the total is the only check that the file did not change.
+    let asked = ByteRange {
+        first: len,
+        end: None,
+    };
+    let response = ctx
+        .send(range::request(ctx, asked, meta.validator()))
+        .await?;
+    if response.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+        return already_complete(ctx, &response, &meta, len).await;
+    }
+    // Exactly the rest of the file the sidecar describes, as segments check theirs.
+    let (response, total) = range::check(ctx, response, asked, meta.total)?;
+    check_total(ctx, Some(total))?;
+    let file = ctx.paths.open_at(len).await.map_err(|e| ctx.fail_io(e))?;
+    Ok(write_stream(ctx, response, file, len, Some(total)).await?)
+}
+
+/// A `416` to `bytes=len-`: done when its `Content-Range` (`bytes */total`) says the `.part` already
+/// holds the whole file (an earlier run stopped before renaming it); otherwise the file shrank, or
+/// the server is confused, and the `.part` starts over.
+async fn already_complete(
+    ctx: &JobCtx,
+    response: &Response,
+    meta: &Meta,
+    len: u64,
+) -> Result<(), Decision> {
+    let complete = match ContentRange::from_headers(response.headers()) {
+        Some(ContentRange {
+            range: None,
+            total: Some(total),
+        }) => total == len && meta.total.is_none_or(|m| m == total),
+        None => meta.total == Some(len),
+        Some(_) => false,
+    };
+    if !complete {
+        return Err(Decision::StartOver);
+    }
+    ctx.started(Some(len), len, 1).await;
+    Ok(())
 }
 
 /// A plain `GET` of the whole file. Compression is negotiated as the client does by default; a body
 /// the client decoded cannot be resumed by range and is marked so (no sidecar). With `update`, a file
 /// already in place makes it conditional, and a `304` leaves that file as it is.
-async fn fresh(ctx: &JobCtx) -> Result<(), AttemptError> {
+async fn fresh(ctx: &JobCtx) -> Result<(), Decision> {
     let mut request = ctx.get();
     let conditional = ctx.conditional_headers().await;
     for (name, value) in conditional.iter().flatten() {
         request = request.header(name, value.as_str());
     }
-    let response = send(ctx, request).await?;
+    let response = ctx.send(request).await?;
     if response.status() == StatusCode::NOT_MODIFIED && conditional.is_some() {
         ctx.mark_unchanged();
         return Ok(());
@@ -53,121 +159,29 @@ async fn fresh(ctx: &JobCtx) -> Result<(), AttemptError> {
     ctx.remember_validators(Validators::from_headers(ctx.job.url(), response.headers()));
     if response.status() == StatusCode::PARTIAL_CONTENT {
         let error = ctx.invalid_response("206 Partial Content to a request without Range");
-        return Err(ctx.fail(error, Retry::Never));
+        return Err(ctx.fail(error, Retry::Never).into());
     }
-    let meta = Meta::from_response(ctx.job.url(), response.headers());
-    check_total(ctx, response.content_length())?;
     let config = &ctx.shared.config;
-    match meta {
+    match Meta::from_response(ctx.job.url(), response.headers()) {
         Some(meta) if meta.ranges => {
             let total = meta.total.unwrap_or(0);
             let segments = (config.segments as u64).min(total / config.min_segment_size);
-            if segments >= 2 {
-                return segmented::start(ctx, response, meta, segments).await;
+            if segments < 2 {
+                return Err(Decision::WholeFile(Box::new(response)));
             }
-            stream_whole(ctx, response, Some(meta)).await
-        }
-        meta => stream_whole(ctx, response, meta).await,
-    }
-}
-
-/// Continues a single-stream `.part` of `len` bytes with `Range: bytes=len-` and `If-Range`.
-async fn resume(ctx: &JobCtx, meta: Meta, len: u64) -> Result<(), AttemptError> {
-    // Without a validator (`If-Range`), the total is the only check that the file did not change.
-    let request = ranged(ctx, &meta, &format!("bytes={len}-"));
-    let mut response = send(ctx, request).await?;
-    match response.status() {
-        StatusCode::PARTIAL_CONTENT => {
-            // Exactly the rest of the file the sidecar describes, as segments check theirs: a `*`
-            // total is taken as the sidecar's, and no total at all leaves nothing to check against.
-            let announced = ContentRange::from_headers(response.headers());
-            let total = announced.and_then(|cr| {
-                let total = match (cr.total, meta.total) {
-                    (Some(total), Some(known)) if total != known => return None,
-                    (total, known) => total.or(known)?,
-                };
-                (cr.range? == (len, total.checked_sub(1)?)).then_some(total)
-            });
-            let Some(total) = total else {
-                let got = response
-                    .headers()
-                    .get(CONTENT_RANGE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("none");
-                let size = meta
-                    .total
-                    .map(|t| format!(" of a {t}-byte file"))
-                    .unwrap_or_default();
-                return Err(restart(
-                    ctx,
-                    format!("asked for bytes={len}-{size}, got Content-Range: {got}"),
-                )
-                .await);
-            };
-            check_total(ctx, Some(total))?;
-            let mut file = OpenOptions::new()
-                .write(true)
-                .open(&ctx.paths.part)
-                .await
-                .map_err(|e| ctx.fail_io(e))?;
-            file.seek(std::io::SeekFrom::Start(len))
-                .await
-                .map_err(|e| ctx.fail_io(e))?;
-            ctx.emit(EventKind::Started {
-                total: Some(total),
-                offset: len,
-                segments: 1,
-            })
-            .await;
-            ctx.set_downloaded(len).await;
-            let written = write_body(ctx, &mut response, &mut file, len, Some(total)).await?;
-            check_complete(ctx, len + written, Some(total))
-        }
-        StatusCode::RANGE_NOT_SATISFIABLE => {
-            let announced = ContentRange::from_headers(response.headers());
-            let complete = match announced {
-                Some(ContentRange {
-                    range: None,
-                    total: Some(total),
-                }) => total == len && meta.total.is_none_or(|m| m == total),
-                None => meta.total == Some(len),
-                Some(_) => false,
-            };
-            if !complete {
-                // The file shrank, or the server is confused: start over.
-                ctx.paths.discard().await.map_err(|e| ctx.fail_io(e))?;
-                return fresh(ctx).await;
-            }
-            // The `.part` already holds the whole file (an earlier run stopped before renaming it).
-            ctx.emit(EventKind::Started {
-                total: Some(len),
-                offset: len,
-                segments: 1,
-            })
-            .await;
-            ctx.set_downloaded(len).await;
-            Ok(())
-        }
-        status if status.is_success() => {
-            // The validator no longer matches, or the server ignores ranges: this is the whole
-            // (possibly new) file, sent as identity since the request asked for it.
-            let meta = Meta::from_response(ctx.job.url(), response.headers());
             check_total(ctx, response.content_length())?;
-            stream_whole(ctx, response, meta).await
+            segmented::start(ctx, response, meta, segments).await
         }
-        _ => Err(status_error(ctx, &response)),
+        _ => Err(Decision::WholeFile(Box::new(response))),
     }
 }
 
-/// Writes a whole body into a fresh `.part`, saving the sidecar first when it can be resumed.
-pub(super) async fn stream_whole(
-    ctx: &JobCtx,
-    mut response: Response,
-    meta: Option<Meta>,
-) -> Result<(), AttemptError> {
-    let mut file = File::create(&ctx.paths.part)
-        .await
-        .map_err(|e| ctx.fail_io(e))?;
+/// Writes a response holding the whole file into a new `.part`, saving the sidecar first when it
+/// can be resumed.
+async fn whole(ctx: &JobCtx, response: Response) -> Result<(), Decision> {
+    let meta = Meta::from_response(ctx.job.url(), response.headers());
+    check_total(ctx, response.content_length())?;
+    let file = ctx.paths.create().await.map_err(|e| ctx.fail_io(e))?;
     match &meta {
         Some(meta) => ctx.paths.save_meta(meta).await,
         None => ctx.paths.remove_meta().await,
@@ -177,29 +191,22 @@ pub(super) async fn stream_whole(
         .as_ref()
         .and_then(|m| m.total)
         .or(response.content_length());
-    ctx.emit(EventKind::Started {
-        total,
-        offset: 0,
-        segments: 1,
-    })
-    .await;
-    ctx.set_downloaded(0).await;
-    let written = write_body(ctx, &mut response, &mut file, 0, total).await?;
-    check_complete(ctx, written, total)
+    Ok(write_stream(ctx, response, file, 0, total).await?)
 }
 
-/// Streams the body into `file` chunk by chunk (never more than one chunk in memory), from `offset`
-/// of the file up to `end` (the total the server announced), never past it. Returns the bytes
-/// written. The file is flushed on every path out.
-async fn write_body(
+/// Streams the body into `file` from byte `offset` of the file up to `end` (the total the server
+/// announced), never past it, chunk by chunk (never more than one chunk in memory); then the `.part`
+/// must hold exactly that total. The file is flushed on every path out.
+async fn write_stream(
     ctx: &JobCtx,
-    response: &mut Response,
-    file: &mut File,
+    mut response: Response,
+    mut file: File,
     offset: u64,
     end: Option<u64>,
-) -> Result<u64, AttemptError> {
+) -> Result<(), AttemptError> {
+    ctx.started(end, offset, 1).await;
     let expected = ctx.job.get_expected_size();
-    let mut written = 0u64;
+    let mut position = offset;
     let outcome = loop {
         let chunk = match response.chunk().await {
             Ok(Some(chunk)) => chunk,
@@ -207,7 +214,6 @@ async fn write_body(
             Err(err) => break Err(ctx.fail_http(err)),
         };
         let _held = ctx.hold(chunk.len());
-        let position = offset + written;
         // A body longer than its `Content-Range` (or `Content-Length`) announced: the bytes past the
         // announced end belong to no position of the file. They are dropped, as a segment drops
         // what lies past its range; the total, the size and the SHA-256 are checked as usual.
@@ -217,10 +223,10 @@ async fn write_body(
             let error = ctx.size_mismatch(expected, position + len);
             break Err(ctx.fail(error, Retry::Never));
         }
-        if let Err(err) = write_chunk(file, &chunk[..len as usize]).await {
+        if let Err(err) = write_chunk(&mut file, &chunk[..len as usize]).await {
             break Err(ctx.fail_io(err));
         }
-        written += len;
+        position += len;
         ctx.add_downloaded(len).await;
         if len < chunk.len() as u64 {
             tracing::debug!(
@@ -232,36 +238,13 @@ async fn write_body(
         }
     };
     let flushed = file.flush().await.map_err(|e| ctx.fail_io(e));
-    outcome.and(flushed).map(|()| written)
-}
-
-/// Writes a chunk and waits until it is in the file: progress then counts bytes on disk, and a
-/// cancelled job leaves no write behind in flight.
-pub(super) async fn write_chunk(file: &mut File, chunk: &[u8]) -> std::io::Result<()> {
-    file.write_all(chunk).await?;
-    file.flush().await
-}
-
-/// `GET` with `Range`, `If-Range` (when there is a validator) and `Accept-Encoding: identity`: ranges
-/// count bytes of the identity representation, so the client must not negotiate a coding.
-pub(super) fn ranged(ctx: &JobCtx, meta: &Meta, range: &str) -> RequestBuilder {
-    let request = ctx
-        .get()
-        .header(RANGE, range)
-        .header(ACCEPT_ENCODING, "identity");
-    match meta.validator() {
-        Some(validator) => request.header(IF_RANGE, validator),
-        None => request,
-    }
-}
-
-pub(super) async fn send(ctx: &JobCtx, request: RequestBuilder) -> Result<Response, AttemptError> {
-    request.send().await.map_err(|err| ctx.fail_http(err))
+    outcome.and(flushed)?;
+    check_complete(ctx, position, end)
 }
 
 /// Fails on any status but 2xx (a 3xx here is a redirect the client did not follow), saying whether
 /// a retry may help.
-pub(super) fn check_status(ctx: &JobCtx, response: &Response) -> Result<(), AttemptError> {
+fn check_status(ctx: &JobCtx, response: &Response) -> Result<(), AttemptError> {
     match response.status() {
         StatusCode::OK | StatusCode::PARTIAL_CONTENT => Ok(()),
         // 202 "being generated", 204 "nothing here"...: not the file, whatever the body.
@@ -269,18 +252,12 @@ pub(super) fn check_status(ctx: &JobCtx, response: &Response) -> Result<(), Atte
             let error = ctx.invalid_response(format!("{status} is not a file download"));
             Err(ctx.fail(error, Retry::Never))
         }
-        _ => Err(status_error(ctx, response)),
+        _ => Err(ctx.status_error(response)),
     }
 }
 
-pub(super) fn status_error(ctx: &JobCtx, response: &Response) -> AttemptError {
-    let status = response.status();
-    let error = ctx.http_error(Error::from_status(status, Some(response.url().clone())));
-    ctx.fail(error, retry::for_status(status, response.headers()))
-}
-
 /// Fails at once when the announced size is not the expected one.
-pub(super) fn check_total(ctx: &JobCtx, total: Option<u64>) -> Result<(), AttemptError> {
+fn check_total(ctx: &JobCtx, total: Option<u64>) -> Result<(), AttemptError> {
     match (ctx.job.get_expected_size(), total) {
         (Some(expected), Some(total)) if expected != total => {
             Err(ctx.fail(ctx.size_mismatch(expected, total), Retry::Never))
@@ -290,7 +267,7 @@ pub(super) fn check_total(ctx: &JobCtx, total: Option<u64>) -> Result<(), Attemp
 }
 
 /// The `.part` must hold exactly the announced total. Less is a cut connection: retried, resuming.
-/// More cannot come from [`write_body`], which stops at the total; should it happen anyway, the
+/// More cannot come from [`write_stream`], which stops at the total; should it happen anyway, the
 /// retry finds the `.part` longer than the sidecar's total and starts over.
 fn check_complete(ctx: &JobCtx, len: u64, total: Option<u64>) -> Result<(), AttemptError> {
     match total {
@@ -304,12 +281,4 @@ fn check_complete(ctx: &JobCtx, len: u64, total: Option<u64>) -> Result<(), Atte
         }
         _ => Ok(()),
     }
-}
-
-/// The server answered a range request inconsistently: drop the `.part` so the retry starts over.
-pub(super) async fn restart(ctx: &JobCtx, reason: impl Into<String>) -> AttemptError {
-    if let Err(err) = ctx.paths.discard().await {
-        return ctx.fail_io(err);
-    }
-    ctx.fail(ctx.invalid_response(reason), Retry::Backoff)
 }

@@ -83,6 +83,13 @@
 //! # }
 //! ```
 
+// The files, top to bottom. `downloader` runs the jobs: limits, retries, verification, the rename.
+// `fetch` is one attempt at a job: it resumes or fetches afresh, hands large files to `segmented`,
+// and is the only place that acts on what a step decides. `segmented` runs the segment workers.
+// `range` builds a range request and checks its answer, for a resumed stream and a segment alike.
+// `part` keeps the `.part` and its sidecar on disk. `retry` says which failures are retried, `rate`
+// paces the run's bandwidth, `update` makes a request conditional on the file in place. The public
+// types: `builder`, `job`, `event`, `summary`, `error`, `cancel`.
 mod builder;
 mod cancel;
 mod downloader;
@@ -91,6 +98,7 @@ mod event;
 mod fetch;
 mod job;
 mod part;
+mod range;
 mod rate;
 mod retry;
 mod segmented;

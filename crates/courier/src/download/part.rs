@@ -1,17 +1,21 @@
-//! The `.part` file and its `.part.meta` sidecar: what is needed to resume, and range arithmetic.
+//! The `.part` file and its `.part.meta` sidecar on disk, and how a file splits into segments.
 //!
 //! The sidecar is small JSON written when a response that can be resumed starts: the URL, the
 //! validator for `If-Range` (a strong `ETag`, else `Last-Modified`), the total size and, for a
 //! segmented download, each segment's progress. A `.part` without a readable sidecar for the same URL
-//! is never resumed: it is started over.
+//! is never resumed: it is started over. The `.part` is created (or truncated) in one place and
+//! opened for writing at an offset in one place, [`PartPaths::create`] and [`PartPaths::open_at`].
+//!
+//! What it does not do: decide anything. Whether a `.part` is resumed, and how, is
+//! [`fetch`](super::fetch)'s; what a range answer means is [`range`](super::range)'s.
 
 use std::path::{Path, PathBuf};
 
-use http::header::{
-    ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, ETAG, LAST_MODIFIED,
-};
+use http::header::{ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, ETAG, LAST_MODIFIED};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use tokio::fs::{File, OpenOptions};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use url::Url;
 
 use super::job::with_suffix;
@@ -155,6 +159,25 @@ impl PartPaths {
         remove_if_exists(&self.part).await?;
         remove_if_exists(&self.meta).await
     }
+
+    /// An empty `.part`, replacing any earlier one.
+    pub(super) async fn create(&self) -> std::io::Result<File> {
+        File::create(&self.part).await
+    }
+
+    /// The existing `.part`, for writing from byte `offset` on.
+    pub(super) async fn open_at(&self, offset: u64) -> std::io::Result<File> {
+        let mut file = OpenOptions::new().write(true).open(&self.part).await?;
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+        Ok(file)
+    }
+}
+
+/// Writes a chunk and waits until it is in the file: progress then counts bytes on disk, and a
+/// cancelled job leaves no write behind in flight.
+pub(super) async fn write_chunk(file: &mut File, chunk: &[u8]) -> std::io::Result<()> {
+    file.write_all(chunk).await?;
+    file.flush().await
 }
 
 async fn remove_if_exists(path: &Path) -> std::io::Result<()> {
@@ -162,53 +185,6 @@ async fn remove_if_exists(path: &Path) -> std::io::Result<()> {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
         _ => Ok(()),
     }
-}
-
-/// A `Content-Range` header: `bytes first-last/total` or `bytes */total` (`total` may be `*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct ContentRange {
-    /// `(first, last)`, inclusive; `None` for `bytes */total`.
-    pub(super) range: Option<(u64, u64)>,
-    pub(super) total: Option<u64>,
-}
-
-impl ContentRange {
-    pub(super) fn from_headers(headers: &HeaderMap) -> Option<ContentRange> {
-        ContentRange::parse(header_str(headers, CONTENT_RANGE)?)
-    }
-
-    pub(super) fn parse(value: &str) -> Option<ContentRange> {
-        let rest = value.trim().strip_prefix("bytes")?;
-        let rest = rest.strip_prefix(' ')?.trim_start();
-        let (range, total) = rest.split_once('/')?;
-        let total = match total.trim() {
-            "*" => None,
-            total => Some(parse_digits(total)?),
-        };
-        let range = match range.trim() {
-            "*" => None,
-            range => {
-                let (first, last) = range.split_once('-')?;
-                let (first, last) = (parse_digits(first)?, parse_digits(last)?);
-                if last < first || total.is_some_and(|total| last >= total) {
-                    return None;
-                }
-                Some((first, last))
-            }
-        };
-        if range.is_none() && total.is_none() {
-            return None;
-        }
-        Some(ContentRange { range, total })
-    }
-}
-
-/// Only ASCII digits: `u64::from_str` would accept a `+`.
-fn parse_digits(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 /// Splits `[0, total)` into `count` contiguous segments of near-equal length.
@@ -235,45 +211,6 @@ pub(super) fn split(total: u64, count: u64) -> Vec<Segment> {
 mod tests {
     use super::*;
     use http::HeaderValue;
-
-    #[test]
-    fn content_range_parsing() {
-        let parse = ContentRange::parse;
-        assert_eq!(
-            parse("bytes 10-19/100"),
-            Some(ContentRange {
-                range: Some((10, 19)),
-                total: Some(100)
-            })
-        );
-        assert_eq!(
-            parse("bytes 0-0/*"),
-            Some(ContentRange {
-                range: Some((0, 0)),
-                total: None
-            })
-        );
-        assert_eq!(
-            parse("bytes */42"),
-            Some(ContentRange {
-                range: None,
-                total: Some(42)
-            })
-        );
-        for bad in [
-            "bytes */*",
-            "bytes 5-4/10",
-            "bytes 0-10/10",
-            "items 0-1/2",
-            "bytes0-1/2",
-            "bytes +1-2/3",
-            "bytes 1-2",
-            "bytes -1-2/3",
-            "",
-        ] {
-            assert_eq!(parse(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn split_covers_the_file_exactly() {

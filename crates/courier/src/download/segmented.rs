@@ -1,21 +1,34 @@
-//! Segmented download: one file fetched as N byte ranges over N connections at once, written at their
-//! offsets into one `.part` file, each segment's progress kept in the sidecar for resuming.
+//! Segment workers: one file fetched as N byte ranges over N connections at once, written at their
+//! offsets into one `.part`, each segment's progress kept in the sidecar for resuming.
+//!
+//! [`start`] sizes the `.part` and splits the file; [`run`] (also for a sidecar's unfinished
+//! segments) hands the segments to workers, one per host connection slot it gets, and ends when
+//! every segment is done or a [`Decision`] stops them. A worker fetches its segment with one range
+//! request, checked by [`range::check`], or, for the first segment of a fresh file, reads it from the
+//! `200` that asked whether the file can be segmented (the probe).
+//!
+//! The workers share a queue, the probe and the one decision of the attempt under one lock, and the
+//! sidecar under another, held while it is written so that an older snapshot never overwrites a
+//! newer one. A decision about the whole file ([`WholeFile`](Decision::WholeFile),
+//! [`Restart`](Decision::Restart)) outranks a segment's failure; otherwise the first decision stays.
+//! A failure a retry may cure leaves the other segments running (the retry resumes the failed one);
+//! any other decision stops them at once, without waiting for their requests or bodies.
+//!
+//! What it does not do: choose to segment, or act on the decision ([`fetch`](super::fetch)).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use http::header::CONTENT_RANGE;
-use http::StatusCode;
-use tokio::fs::{File, OpenOptions};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::fs::File;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
 use super::downloader::{AttemptError, JobCtx};
-use super::fetch;
-use super::part::{split, ContentRange, Meta};
+use super::fetch::Decision;
+use super::part::{split, write_chunk, Meta, Segment};
+use super::range::{self, ByteRange};
 use super::retry::Retry;
-use super::EventKind;
 use crate::{Error, Response};
 
 /// How often (in bytes per segment) progress is flushed and saved to the sidecar. Bytes past the last
@@ -44,12 +57,10 @@ pub(super) async fn start(
     probe: Response,
     mut meta: Meta,
     count: u64,
-) -> Result<(), AttemptError> {
+) -> Result<(), Decision> {
     let total = meta.total.unwrap_or(0);
     meta.segments = split(total, count);
-    let file = File::create(&ctx.paths.part)
-        .await
-        .map_err(|e| ctx.fail_io(e))?;
+    let file = ctx.paths.create().await.map_err(|e| ctx.fail_io(e))?;
     // Sized up front so every segment can write at its offset (sparse where the file system allows).
     file.set_len(total).await.map_err(|e| ctx.fail_io(e))?;
     drop(file);
@@ -60,30 +71,172 @@ pub(super) async fn start(
     run(ctx, meta, Some(probe)).await
 }
 
-/// Continues the segments a sidecar says are incomplete.
-pub(super) async fn resume(ctx: &JobCtx, meta: Meta) -> Result<(), AttemptError> {
-    run(ctx, meta, None).await
+/// Fetches the segments `meta` says are incomplete (with `probe`, the first one from it), and
+/// returns the workers' decision, if any, once none of them runs.
+pub(super) async fn run(ctx: &JobCtx, meta: Meta, probe: Option<Response>) -> Result<(), Decision> {
+    let total = meta.total.unwrap_or(0);
+    ctx.started(Some(total), meta.segments_done(), meta.segments.len())
+        .await;
+    let workers = Workers::new(meta, probe);
+    workers.run(ctx).await;
+
+    let decision = workers
+        .queue
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .decision;
+    if let Some(decision @ (Decision::WholeFile(_) | Decision::Restart(_))) = decision {
+        // The `.part` is about to be replaced or dropped: its progress is not worth saving.
+        return Err(decision);
+    }
+    let meta = workers.sidecar.into_inner();
+    ctx.paths
+        .save_meta(&meta)
+        .await
+        .map_err(|e| ctx.fail_io(e))?;
+    if let Some(decision) = decision {
+        return Err(decision);
+    }
+    if meta.segments.iter().any(|s| s.remaining() > 0) {
+        let missing = total - meta.segments_done();
+        let err = Error::body(format!(
+            "{missing} of {total} bytes missing after all segments"
+        ));
+        return Err(ctx.fail_http(err.with_url(ctx.job.url().clone())).into());
+    }
+    Ok(())
 }
 
-/// The segments of one attempt, shared by its workers.
-struct State {
-    meta: Mutex<Meta>,
-    pending: Mutex<VecDeque<usize>>,
-    probe: Mutex<Option<Response>>,
-    /// Set when the attempt is decided (a restart, the whole file, an error not worth retrying): the
-    /// workers take no more segments and leave the requests and bodies they are waiting for.
+/// The workers of one attempt and what they share.
+struct Workers {
+    /// Which segments are left, and what the workers decided.
+    queue: Mutex<Queue>,
+    /// The sidecar's contents, held while it is written.
+    sidecar: tokio::sync::Mutex<Meta>,
+    /// Raised with a decision that stops the attempt, for the workers waiting on a request or a body.
     stop: watch::Sender<bool>,
-    error: Mutex<Option<AttemptError>>,
-    /// A `200` to a range request: the whole file, to be taken as a single stream.
-    whole: Mutex<Option<Response>>,
-    /// A `206` for the wrong range: the `.part` is dropped and the retry starts over.
-    invalid: Mutex<Option<String>>,
-    save: tokio::sync::Mutex<()>,
+    total: u64,
+    validator: Option<String>,
 }
 
-impl State {
-    fn stop(&self) {
-        self.stop.send_replace(true);
+struct Queue {
+    /// The segments no worker has taken yet, in order, with their indexes in the sidecar.
+    pending: VecDeque<(usize, Segment)>,
+    /// The `200` that serves the first segment of a fresh file.
+    probe: Option<Response>,
+    /// The attempt's one decision, as [`Workers::decide`] ranks them.
+    decision: Option<Decision>,
+}
+
+/// One segment for a worker: the bytes left of it, and the probe when it is the first segment.
+struct Task {
+    index: usize,
+    segment: Segment,
+    probe: Option<Response>,
+}
+
+impl Workers {
+    fn new(meta: Meta, probe: Option<Response>) -> Workers {
+        let pending = meta
+            .segments
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, segment)| segment.remaining() > 0)
+            .collect();
+        Workers {
+            queue: Mutex::new(Queue {
+                pending,
+                probe,
+                decision: None,
+            }),
+            total: meta.total.unwrap_or(0),
+            validator: meta.validator().map(str::to_owned),
+            sidecar: tokio::sync::Mutex::new(meta),
+            stop: watch::Sender::new(false),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the first worker on the attempt's own connection slot, and one more per slot of the
+    /// host that frees up (in turn with other jobs waiting for the host) while segments are
+    /// waiting: a segmented job never blocks on slots it does not have, and uses those others give
+    /// back.
+    async fn run(&self, ctx: &JobCtx) {
+        // More workers than segments would have nothing to do.
+        let most = self.queue().pending.len();
+        let mut workers = FuturesUnordered::new();
+        workers.push(self.worker(ctx, None));
+        loop {
+            let waiting = !self.stopped() && !self.queue().pending.is_empty();
+            let recruit = async {
+                match &ctx.host {
+                    Some(host) => host.clone().acquire_owned().await.ok(),
+                    None => None,
+                }
+            };
+            tokio::select! {
+                finished = workers.next() => {
+                    if finished.is_none() {
+                        return;
+                    }
+                }
+                permit = recruit, if waiting && workers.len() < most => {
+                    workers.push(self.worker(ctx, permit));
+                }
+            }
+        }
+    }
+
+    /// Takes segments until none is left or the attempt stops; a segment that decides something
+    /// ends the worker. `_slot` is the host connection slot it uses, released when it ends.
+    async fn worker(&self, ctx: &JobCtx, _slot: Option<OwnedSemaphorePermit>) {
+        while let Some(task) = self.next_task() {
+            if let Err(decision) = self.fetch(ctx, task).await {
+                self.decide(decision);
+                return;
+            }
+        }
+    }
+
+    fn next_task(&self) -> Option<Task> {
+        if self.stopped() {
+            return None;
+        }
+        let mut queue = self.queue();
+        let (index, segment) = queue.pending.pop_front()?;
+        let probe = if index == 0 { queue.probe.take() } else { None };
+        Some(Task {
+            index,
+            segment,
+            probe,
+        })
+    }
+
+    /// Keeps `decision` unless one that outranks it is kept already, and stops the other workers
+    /// unless it is a failure a retry may cure.
+    fn decide(&self, decision: Decision) {
+        let stops = !matches!(&decision, Decision::Fail(err) if err.retry != Retry::Never);
+        {
+            let mut queue = self.queue();
+            let replaces = match &queue.decision {
+                None => true,
+                // What happens to the whole file makes a segment's failure moot.
+                Some(Decision::Fail(_)) => {
+                    matches!(decision, Decision::WholeFile(_) | Decision::Restart(_))
+                }
+                Some(_) => false,
+            };
+            if replaces {
+                queue.decision = Some(decision);
+            }
+        }
+        if stops {
+            self.stop.send_replace(true);
+        }
     }
 
     fn stopped(&self) -> bool {
@@ -96,263 +249,94 @@ impl State {
         // Fails only if the sender is gone, and `self` holds it.
         let _ = stop.wait_for(|stopped| *stopped).await;
     }
-}
 
-enum SegmentFailure {
-    Error(AttemptError),
-    Whole(Box<Response>),
-    Invalid(String),
-}
-
-impl From<AttemptError> for SegmentFailure {
-    fn from(err: AttemptError) -> Self {
-        SegmentFailure::Error(err)
-    }
-}
-
-async fn run(ctx: &JobCtx, meta: Meta, probe: Option<Response>) -> Result<(), AttemptError> {
-    let total = meta.total.unwrap_or(0);
-    let done = meta.segments_done();
-    let pending: VecDeque<usize> = (0..meta.segments.len())
-        .filter(|&i| meta.segments[i].remaining() > 0)
-        .collect();
-    ctx.emit(EventKind::Started {
-        total: Some(total),
-        offset: done,
-        segments: meta.segments.len(),
-    })
-    .await;
-    ctx.set_downloaded(done).await;
-
-    let state = State {
-        meta: Mutex::new(meta),
-        pending: Mutex::new(pending),
-        probe: Mutex::new(probe),
-        stop: watch::Sender::new(false),
-        error: Mutex::new(None),
-        whole: Mutex::new(None),
-        invalid: Mutex::new(None),
-        save: tokio::sync::Mutex::new(()),
-    };
-    run_workers(ctx, &state).await;
-
-    let whole = lock(&state.whole).take();
-    if let Some(response) = whole {
-        // The file changed (If-Range did not match) or the server stopped honouring ranges.
-        let meta = Meta::from_response(ctx.job.url(), response.headers());
-        fetch::check_total(ctx, response.content_length())?;
-        return fetch::stream_whole(ctx, response, meta).await;
-    }
-    let invalid = lock(&state.invalid).take();
-    if let Some(reason) = invalid {
-        return Err(fetch::restart(ctx, reason).await);
-    }
-    let meta = lock(&state.meta).clone();
-    ctx.paths
-        .save_meta(&meta)
-        .await
-        .map_err(|e| ctx.fail_io(e))?;
-    let error = lock(&state.error).take();
-    if let Some(err) = error {
-        return Err(err);
-    }
-    if meta.segments.iter().any(|s| s.remaining() > 0) {
-        let missing = total - meta.segments_done();
-        let err = Error::body(format!(
-            "{missing} of {total} bytes missing after all segments"
-        ));
-        return Err(ctx.fail_http(err.with_url(ctx.job.url().clone())));
-    }
-    Ok(())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Runs the first worker on the attempt's own connection slot, and one more per slot of the host
-/// that frees up (in turn with other jobs waiting for the host) while segments are waiting: a
-/// segmented job never blocks on slots it does not have, and uses those others give back.
-async fn run_workers(ctx: &JobCtx, state: &State) {
-    // More workers than segments would have nothing to do.
-    let most = lock(&state.pending).len();
-    let mut workers = FuturesUnordered::new();
-    workers.push(worker(ctx, state, None));
-    loop {
-        let waiting = !lock(&state.pending).is_empty() && !state.stopped();
-        let recruit = async {
-            match &ctx.host {
-                Some(host) => host.clone().acquire_owned().await.ok(),
-                None => None,
+    /// Fetches the rest of one segment into the `.part`, saving its progress as it goes.
+    async fn fetch(&self, ctx: &JobCtx, task: Task) -> Result<(), Decision> {
+        let Task {
+            index,
+            segment,
+            probe,
+        } = task;
+        let (from, end) = (segment.next(), segment.end);
+        let mut response = match probe {
+            // The probe is a `200` for the whole file: its first bytes are this segment.
+            Some(response) => response,
+            None => {
+                let asked = ByteRange {
+                    first: from,
+                    end: Some(end),
+                };
+                let request = range::request(ctx, asked, self.validator.as_deref());
+                // A stalled server must not hold up a decision another segment made.
+                let response = tokio::select! {
+                    biased;
+                    () = self.until_stopped() => return Ok(()),
+                    response = ctx.send(request) => response?,
+                };
+                range::check(ctx, response, asked, Some(self.total))?.0
             }
         };
-        tokio::select! {
-            finished = workers.next() => {
-                if finished.is_none() {
-                    return;
-                }
-            }
-            permit = recruit, if waiting && workers.len() < most => {
-                workers.push(worker(ctx, state, permit));
-            }
-        }
-    }
-}
 
-/// Takes segments off the queue until it is empty, a segment fails, or the attempt stops. `_slot`
-/// is the host connection slot it uses, released when it ends.
-async fn worker(ctx: &JobCtx, state: &State, _slot: Option<OwnedSemaphorePermit>) {
-    loop {
-        if state.stopped() {
-            return;
-        }
-        let Some(index) = lock(&state.pending).pop_front() else {
-            return;
-        };
-        let failure = match fetch_segment(ctx, state, index).await {
-            Ok(()) => continue,
-            Err(failure) => failure,
-        };
-        match failure {
-            SegmentFailure::Error(err) => {
-                // Transient failures leave the other segments running; the retry resumes this one.
-                if err.retry == Retry::Never {
-                    state.stop();
-                }
-                lock(&state.error).get_or_insert(err);
+        let mut file = ctx.paths.open_at(from).await.map_err(|e| ctx.fail_io(e))?;
+        let mut position = from;
+        let mut saved = from;
+        let outcome = loop {
+            if position == end || self.stopped() {
+                break Ok(());
             }
-            SegmentFailure::Whole(response) => {
-                state.stop();
-                lock(&state.whole).get_or_insert(*response);
-            }
-            SegmentFailure::Invalid(reason) => {
-                state.stop();
-                lock(&state.invalid).get_or_insert(reason);
-            }
-        }
-        return;
-    }
-}
-
-async fn fetch_segment(ctx: &JobCtx, state: &State, index: usize) -> Result<(), SegmentFailure> {
-    let (segment, meta) = {
-        let meta = lock(&state.meta);
-        (meta.segments[index], meta.clone())
-    };
-    let (from, end) = (segment.next(), segment.end);
-    let probe = match (index, segment.done) {
-        (0, 0) => lock(&state.probe).take(),
-        _ => None,
-    };
-    let mut response = match probe {
-        // The probe is a `200` for the whole file: its first bytes are this segment.
-        Some(response) => response,
-        None => {
-            let range = format!("bytes={from}-{}", end - 1);
-            // A stalled server must not hold up a decision another segment made.
-            let response = tokio::select! {
+            let chunk = tokio::select! {
                 biased;
-                () = state.until_stopped() => return Ok(()),
-                response = fetch::send(ctx, fetch::ranged(ctx, &meta, &range)) => response?,
+                // What is on disk so far is saved below; the rest of the body is not waited for.
+                () = self.until_stopped() => break Ok(()),
+                chunk = response.chunk() => chunk,
             };
-            match response.status() {
-                StatusCode::PARTIAL_CONTENT => {
-                    let announced = ContentRange::from_headers(response.headers());
-                    let matches = announced.is_some_and(|cr| {
-                        cr.range == Some((from, end - 1))
-                            && cr.total.is_none_or(|t| Some(t) == meta.total)
-                    });
-                    if !matches {
-                        let got = response
-                            .headers()
-                            .get(CONTENT_RANGE)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("none");
-                        return Err(SegmentFailure::Invalid(format!(
-                            "asked for {range}, got Content-Range: {got}"
-                        )));
-                    }
-                    response
+            let chunk = match chunk {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => {
+                    let err = Error::body(format!(
+                        "segment body ended at byte {position} of {from}..{end}"
+                    ));
+                    break Err(ctx.fail_http(err.with_url(ctx.job.url().clone())));
                 }
-                status if status.is_success() => {
-                    return Err(SegmentFailure::Whole(Box::new(response)))
+                Err(err) => break Err(ctx.fail_http(err)),
+            };
+            let _held = ctx.hold(chunk.len());
+            // The probe carries the whole file: keep only this segment's share.
+            let take = (chunk.len() as u64).min(end - position) as usize;
+            if let Err(err) = write_chunk(&mut file, &chunk[..take]).await {
+                break Err(ctx.fail_io(err));
+            }
+            position += take as u64;
+            ctx.add_downloaded(take as u64).await;
+            if position - saved >= SAVE_EVERY {
+                if let Err(err) = self.save_progress(ctx, &mut file, index, position).await {
+                    break Err(err);
                 }
-                _ => return Err(fetch::status_error(ctx, &response).into()),
+                saved = position;
             }
-        }
-    };
-
-    let mut file = OpenOptions::new()
-        .write(true)
-        .open(&ctx.paths.part)
-        .await
-        .map_err(|e| ctx.fail_io(e))?;
-    file.seek(std::io::SeekFrom::Start(from))
-        .await
-        .map_err(|e| ctx.fail_io(e))?;
-    let mut position = from;
-    let mut saved = from;
-    let outcome = loop {
-        if position == end || state.stopped() {
-            break Ok(());
-        }
-        let chunk = tokio::select! {
-            biased;
-            // What is on disk so far is saved below; the rest of the body is not waited for.
-            () = state.until_stopped() => break Ok(()),
-            chunk = response.chunk() => chunk,
         };
-        let chunk = match chunk {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => {
-                let err = Error::body(format!(
-                    "segment body ended at byte {position} of {from}..{end}"
-                ));
-                break Err(ctx.fail_http(err.with_url(ctx.job.url().clone())));
-            }
-            Err(err) => break Err(ctx.fail_http(err)),
-        };
-        let _held = ctx.hold(chunk.len());
-        // The probe carries the whole file: keep only this segment's share.
-        let take = (chunk.len() as u64).min(end - position) as usize;
-        if let Err(err) = fetch::write_chunk(&mut file, &chunk[..take]).await {
-            break Err(ctx.fail_io(err));
-        }
-        position += take as u64;
-        ctx.add_downloaded(take as u64).await;
-        if position - saved >= SAVE_EVERY {
-            if let Err(err) = save_progress(ctx, state, &mut file, index, position).await {
-                break Err(err);
-            }
-            saved = position;
-        }
-    };
-    // Only what is flushed counts as done.
-    let saved = save_progress(ctx, state, &mut file, index, position).await;
-    outcome.and(saved).map_err(SegmentFailure::Error)
-}
+        // Only what is flushed counts as done.
+        let saved = self.save_progress(ctx, &mut file, index, position).await;
+        Ok(outcome.and(saved)?)
+    }
 
-/// Flushes the segment's file and syncs it to disk, then records `position` as its progress in the
-/// sidecar.
-async fn save_progress(
-    ctx: &JobCtx,
-    state: &State,
-    file: &mut File,
-    index: usize,
-    position: u64,
-) -> Result<(), AttemptError> {
-    file.flush().await.map_err(|e| ctx.fail_io(e))?;
-    // The sidecar's `done` is trusted on resume: it must never count bytes that are only in the page
-    // cache, or a power loss would leave a hole (zeros, in a file sized up front) that a resume skips.
-    // Once per `SAVE_EVERY` bytes and segment end, the sync costs little.
-    file.sync_data().await.map_err(|e| ctx.fail_io(e))?;
-    // Serialized so an older snapshot never overwrites a newer one.
-    let _saving = state.save.lock().await;
-    let meta = {
-        let mut meta = lock(&state.meta);
+    /// Flushes the segment's file and syncs it to disk, then records `position` as its progress in
+    /// the sidecar.
+    async fn save_progress(
+        &self,
+        ctx: &JobCtx,
+        file: &mut File,
+        index: usize,
+        position: u64,
+    ) -> Result<(), AttemptError> {
+        file.flush().await.map_err(|e| ctx.fail_io(e))?;
+        // The sidecar's `done` is trusted on resume: it must never count bytes that are only in the
+        // page cache, or a power loss would leave a hole (zeros, in a file sized up front) that a
+        // resume skips. Once per `SAVE_EVERY` bytes and segment end, the sync costs little.
+        file.sync_data().await.map_err(|e| ctx.fail_io(e))?;
+        let mut meta = self.sidecar.lock().await;
         let segment = &mut meta.segments[index];
         segment.done = position - segment.start;
-        meta.clone()
-    };
-    ctx.paths.save_meta(&meta).await.map_err(|e| ctx.fail_io(e))
+        ctx.paths.save_meta(&meta).await.map_err(|e| ctx.fail_io(e))
+    }
 }
