@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use courier_core::accept_language::{AcceptLanguage, AcceptLanguageLayer};
+use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguageLayer};
 use courier_core::decompression::DecompressionLayer;
 use courier_core::transport::Transport;
 use courier_core::user_agent::UserAgentLayer;
@@ -72,7 +72,7 @@ async fn main() -> Result<(), BoxError> {
         .concurrency_limit(8)
         .timeout(Duration::from_secs(10))
         .layer(UserAgentLayer::new("custom-stack/1.0"))
-        .layer(AcceptLanguageLayer::new(
+        .layer(SetAcceptLanguageLayer::new(
             AcceptLanguage::new().lang("sv").lang_q("en", 0.8),
         )?)
         .layer(DecompressionLayer::new())

@@ -1,6 +1,6 @@
-//! `AcceptLanguageLayer` around the real transport: what the server receives.
+//! `SetAcceptLanguageLayer` around the real transport: what the server receives.
 
-use courier_core::accept_language::{AcceptLanguage, AcceptLanguageLayer};
+use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguageLayer};
 use courier_core::transport::Transport;
 use courier_core::Body;
 use courier_testkit::TestServer;
@@ -19,7 +19,7 @@ async fn sends_the_rendered_list() {
         .lang_q("en-GB", 0.8)
         .lang_q("en", 0.75)
         .lang_q("*", 0.125);
-    let service = AcceptLanguageLayer::new(languages)
+    let service = SetAcceptLanguageLayer::new(languages)
         .unwrap()
         .layer(transport());
 
@@ -35,7 +35,7 @@ async fn sends_the_rendered_list() {
 #[tokio::test]
 async fn an_explicit_header_is_left_alone() {
     let server = TestServer::echo().await;
-    let service = AcceptLanguageLayer::new(AcceptLanguage::new().lang("sv"))
+    let service = SetAcceptLanguageLayer::new(AcceptLanguage::new().lang("sv"))
         .unwrap()
         .layer(transport());
 
@@ -62,7 +62,7 @@ async fn an_explicit_header_is_left_alone() {
 async fn a_prebuilt_header_value_is_sent_as_is() {
     let server = TestServer::echo().await;
     let value = http::HeaderValue::from_static("da, en-gb;q=0.8, en;q=0.7");
-    let service = AcceptLanguageLayer::from_header_value(value).layer(transport());
+    let service = SetAcceptLanguageLayer::from_header_value(value).layer(transport());
     let request = Request::get(server.url("/")).body(Body::empty()).unwrap();
     service.oneshot(request).await.unwrap();
     assert_eq!(
@@ -101,7 +101,7 @@ fn invalid_languages_are_builder_errors() {
         (AcceptLanguage::new(), "no language range given"),
     ];
     for (languages, message) in cases {
-        let err = AcceptLanguageLayer::new(languages).unwrap_err();
+        let err = SetAcceptLanguageLayer::new(languages).unwrap_err();
         assert!(err.is_builder(), "{err:?}");
         assert!(
             format!("{err:#}").starts_with(&format!("builder error: {message}")),

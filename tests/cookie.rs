@@ -7,7 +7,9 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use courier_core::cookie::{CookieLayer, CookieManager, Jar, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN};
+use courier_core::cookie::{
+    CookieManager, CookieManagerLayer, Jar, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN,
+};
 use courier_core::transport::{Certificate, Transport};
 use courier_core::Body;
 use courier_testkit::{full, Recorded, ServerBody, TestServer};
@@ -41,7 +43,7 @@ async fn server() -> TestServer {
 type Client = CookieManager<Transport>;
 
 fn client(jar: &Arc<Jar>) -> Client {
-    CookieLayer::new(jar.clone()).layer(Transport::builder().build().unwrap())
+    CookieManagerLayer::new(jar.clone()).layer(Transport::builder().build().unwrap())
 }
 
 /// Sends a GET with the given `x-set-cookie` headers; returns the response's body.
@@ -132,7 +134,7 @@ async fn secure_cookies_are_sent_over_https_only() {
         .build()
         .unwrap();
     let jar = Arc::new(Jar::new());
-    let client = CookieLayer::new(jar.clone()).layer(transport);
+    let client = CookieManagerLayer::new(jar.clone()).layer(transport);
 
     // https://localhost:TLS_PORT sets both; cookies ignore ports, so plain localhost gets them too...
     let tls_set = tls.url("/set");
@@ -301,7 +303,7 @@ async fn cookies_over_http2() {
         .http2_prior_knowledge()
         .build()
         .unwrap();
-    let client = CookieLayer::new(jar.clone()).layer(transport);
+    let client = CookieManagerLayer::new(jar.clone()).layer(transport);
     get(&client, &server.url("/set"), &["a=1", "b=2"]).await;
     assert_eq!(get(&client, &server.url("/"), &[]).await, "a=1; b=2");
     assert_eq!(server.last_request().version, http::Version::HTTP_2);
@@ -356,7 +358,7 @@ async fn hostile_responses_do_not_blow_up_the_jar() {
         Ok(res)
     }
     let jar = Arc::new(Jar::new());
-    let service = CookieLayer::new(jar.clone()).layer(tower::service_fn(hostile));
+    let service = CookieManagerLayer::new(jar.clone()).layer(tower::service_fn(hostile));
 
     let get = |url: String| Request::get(url).body(()).unwrap();
     service

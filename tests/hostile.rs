@@ -1197,7 +1197,7 @@ async fn cookie_store_ignores_a_huge_cookie_and_caps_per_domain() {
 /// the 1 MiB cookie and keeps only the last 50 of 10,000 for one domain.
 #[tokio::test]
 async fn jar_ignores_a_1_mib_cookie_and_caps_10_000_per_domain() {
-    use courier_core::cookie::{CookieLayer, Jar, MAX_COOKIES_PER_DOMAIN};
+    use courier_core::cookie::{CookieManagerLayer, Jar, MAX_COOKIES_PER_DOMAIN};
     use tower::{Layer, ServiceExt};
 
     let server = tower::service_fn(|req: http::Request<()>| async move {
@@ -1218,7 +1218,7 @@ async fn jar_ignores_a_1_mib_cookie_and_caps_10_000_per_domain() {
         Ok::<_, std::convert::Infallible>(res.body(cookie.unwrap_or_default()).unwrap())
     });
     let jar = Arc::new(Jar::new());
-    let client = CookieLayer::new(jar.clone()).layer(server);
+    let client = CookieManagerLayer::new(jar.clone()).layer(server);
     let get = |path: &str| {
         let req = http::Request::get(format!("http://example.com{path}"))
             .body(())

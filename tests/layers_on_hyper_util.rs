@@ -5,8 +5,8 @@ use std::io::Write;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use courier_core::accept_language::{AcceptLanguage, AcceptLanguageLayer};
-use courier_core::cookie::{CookieLayer, Jar};
+use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguageLayer};
+use courier_core::cookie::{CookieManagerLayer, Jar};
 use courier_core::decompression::DecompressionLayer;
 use courier_core::redirect::{FollowRedirectLayer, Policy, RedirectHistory};
 use courier_core::user_agent::UserAgentLayer;
@@ -52,10 +52,11 @@ async fn the_default_stack_over_a_raw_hyper_util_client() {
     let jar = Arc::new(Jar::new());
     let stack = ServiceBuilder::new()
         .layer(FollowRedirectLayer::new(Policy::limited(5)))
-        .layer(CookieLayer::new(jar.clone()))
+        .layer(CookieManagerLayer::new(jar.clone()))
         .layer(UserAgentLayer::new("raw/1"))
         .layer(
-            AcceptLanguageLayer::new(AcceptLanguage::new().lang("de").lang_q("en", 0.5)).unwrap(),
+            SetAcceptLanguageLayer::new(AcceptLanguage::new().lang("de").lang_q("en", 0.5))
+                .unwrap(),
         )
         .layer(DecompressionLayer::new())
         .service(raw);

@@ -7,7 +7,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
-use crate::Protocol;
+use crate::{Protocol, TestServer, TestServerBuilder};
 
 /// A CA and a server certificate signed by it.
 #[derive(Clone)]
@@ -169,4 +169,35 @@ pub fn pem_to_der(pem: &str) -> Vec<u8> {
     CertificateDer::from_pem_slice(pem.as_bytes())
         .unwrap()
         .to_vec()
+}
+
+impl TestServerBuilder {
+    /// Serve TLS with a certificate for `localhost` and `127.0.0.1` signed by a fresh CA.
+    pub fn tls(self) -> Self {
+        self.tls_certs(TestCerts::generate(&["localhost", "127.0.0.1"]))
+    }
+
+    /// Serve TLS with the given certificates.
+    pub fn tls_certs(mut self, certs: TestCerts) -> Self {
+        self.tls = Some(certs);
+        self
+    }
+
+    /// Serve TLS as `options` say (TLS 1.2 only, client certificate required).
+    pub fn tls_options(mut self, options: ServerTls) -> Self {
+        self.tls_options = options;
+        self
+    }
+}
+
+impl TestServer {
+    /// The certificates, for TLS servers.
+    pub fn certs(&self) -> Option<&TestCerts> {
+        self.tls.as_ref()
+    }
+
+    /// The CA certificate that signed this TLS server's certificate, as PEM.
+    pub fn ca_pem(&self) -> String {
+        self.tls.as_ref().expect("not a TLS server").ca_pem.clone()
+    }
 }

@@ -1,16 +1,17 @@
 //! Sets `Accept-Language` on requests that have none, from a validated list of language ranges with
 //! quality values.
 //!
-//! Build the list with [`AcceptLanguage`], then wrap a service with [`AcceptLanguageLayer`]:
+//! Build the list with [`AcceptLanguage`], then wrap a service with [`SetAcceptLanguageLayer`], which
+//! makes a [`SetAcceptLanguage`] service:
 //!
 //! ```
-//! use courier_core::accept_language::{AcceptLanguage, AcceptLanguageLayer};
+//! use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguageLayer};
 //! use tower_layer::Layer;
 //!
 //! let languages = AcceptLanguage::new().lang("sv").lang_q("en-GB", 0.8).lang_q("*", 0.1);
 //! assert_eq!(languages.build().unwrap(), "sv, en-GB;q=0.8, *;q=0.1");
 //!
-//! let layer = AcceptLanguageLayer::new(languages).unwrap();
+//! let layer = SetAcceptLanguageLayer::new(languages).unwrap();
 //! let service = layer.layer(tower::service_fn(|req: http::Request<()>| async move {
 //!     Ok::<_, std::convert::Infallible>(req.headers()["accept-language"].clone())
 //! }));
@@ -19,21 +20,20 @@
 //!
 //! ## What it does not do
 //!
-//! - It never replaces an `Accept-Language` the request already carries.
+//! - It never replaces an `Accept-Language` the request already carries, and changes nothing else (not
+//!   the response; errors of the inner service become Courier [`Error`]s, as every layer's do).
 //! - It does not check that a tag names a real language (`xx-yyyy` is well-formed, so it is accepted);
 //!   it checks the syntax of RFC 4647 basic language ranges: a 1–8 letter primary subtag, then
 //!   `-`-separated 1–8 letter-or-digit subtags, or `*`.
 //! - It does not sort the list: the server weighs entries by their `q`, and the order given is kept.
 
 use std::fmt;
-use std::task::{Context, Poll};
 
 use http::header::{HeaderValue, ACCEPT_LANGUAGE};
-use http::Request;
 use tower_layer::Layer;
-use tower_service::Service;
 
 use crate::error::Error;
+pub use crate::request_only::ResponseFuture;
 
 /// A list of language ranges with quality values, rendered as an `Accept-Language` header value.
 ///
@@ -254,32 +254,32 @@ impl std::error::Error for InvalidLanguage {}
 /// A [`Layer`] that sets `Accept-Language` when the request has none.
 ///
 /// ```
-/// use courier_core::accept_language::{AcceptLanguage, AcceptLanguageLayer};
+/// use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguageLayer};
 ///
-/// let layer = AcceptLanguageLayer::new(AcceptLanguage::new().lang("fi").lang_q("sv", 0.5))?;
+/// let layer = SetAcceptLanguageLayer::new(AcceptLanguage::new().lang("fi").lang_q("sv", 0.5))?;
 /// # drop(layer);
 /// # Ok::<(), courier_core::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct AcceptLanguageLayer {
+pub struct SetAcceptLanguageLayer {
     value: HeaderValue,
 }
 
-impl AcceptLanguageLayer {
+impl SetAcceptLanguageLayer {
     /// Sets the rendered `languages`; fails like [`AcceptLanguage::build`].
     pub fn new(languages: AcceptLanguage) -> Result<Self, Error> {
-        Ok(AcceptLanguageLayer {
+        Ok(SetAcceptLanguageLayer {
             value: languages.build()?,
         })
     }
 
     /// Sets the given value as it is, unchecked.
     pub fn from_header_value(value: HeaderValue) -> Self {
-        AcceptLanguageLayer { value }
+        SetAcceptLanguageLayer { value }
     }
 }
 
-impl<S> Layer<S> for AcceptLanguageLayer {
+impl<S> Layer<S> for SetAcceptLanguageLayer {
     type Service = SetAcceptLanguage<S>;
 
     fn layer(&self, inner: S) -> SetAcceptLanguage<S> {
@@ -290,7 +290,11 @@ impl<S> Layer<S> for AcceptLanguageLayer {
     }
 }
 
-/// The service made by [`AcceptLanguageLayer`].
+/// `AcceptLanguageLayer` was renamed [`SetAcceptLanguageLayer`], after the service it makes.
+#[deprecated(note = "renamed SetAcceptLanguageLayer, after the service it makes")]
+pub type AcceptLanguageLayer = SetAcceptLanguageLayer;
+
+/// The service made by [`SetAcceptLanguageLayer`].
 #[derive(Clone, Debug)]
 pub struct SetAcceptLanguage<S> {
     inner: S,
@@ -312,47 +316,15 @@ impl<S> SetAcceptLanguage<S> {
         SetAcceptLanguage { inner, value }
     }
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
-impl<S, B> Service<Request<B>> for SetAcceptLanguage<S>
-where
-    S: Service<Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if let Some(value) = &self.value {
-            if !req.headers().contains_key(ACCEPT_LANGUAGE) {
-                req.headers_mut().insert(ACCEPT_LANGUAGE, value.clone());
-            }
-        }
-        self.inner.call(req)
-    }
-}
+set_header_if_absent_service!(SetAcceptLanguage, ACCEPT_LANGUAGE);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Request;
     use tower::ServiceExt;
 
     fn render(languages: AcceptLanguage) -> String {
@@ -490,7 +462,7 @@ mod tests {
     #[test]
     fn rejects_an_empty_list() {
         assert_eq!(rejection(AcceptLanguage::new()), "no language range given");
-        assert!(AcceptLanguageLayer::new(AcceptLanguage::new()).is_err());
+        assert!(SetAcceptLanguageLayer::new(AcceptLanguage::new()).is_err());
     }
 
     #[test]
@@ -509,8 +481,8 @@ mod tests {
 
     #[tokio::test]
     async fn sets_the_header_only_when_missing() {
-        let layer =
-            AcceptLanguageLayer::new(AcceptLanguage::new().lang("sv").lang_q("en", 0.8)).unwrap();
+        let layer = SetAcceptLanguageLayer::new(AcceptLanguage::new().lang("sv").lang_q("en", 0.8))
+            .unwrap();
         let echo = tower::service_fn(|req: Request<()>| async move {
             Ok::<_, std::convert::Infallible>(
                 req.headers()

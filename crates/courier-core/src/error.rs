@@ -196,10 +196,7 @@ impl Error {
     /// Sets the URL the error happened for, replacing any it had (as reqwest's does). Credentials in
     /// the URL (`user:pass@`) are removed: errors get logged.
     pub fn with_url(mut self, mut url: Url) -> Error {
-        if !url.username().is_empty() || url.password().is_some() {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-        }
+        crate::urls::remove_credentials(&mut url);
         self.inner.url = Some(url);
         self
     }
@@ -209,7 +206,7 @@ impl Error {
         if self.inner.url.is_some() {
             return self;
         }
-        match Url::parse(&uri.to_string()) {
+        match crate::urls::to_url(uri) {
             Ok(url) => self.with_url(url),
             Err(_) => self,
         }

@@ -1,13 +1,13 @@
 //! Sets `User-Agent` on requests that have none.
 //!
-//! The layer never overrides a `User-Agent` the request already carries.
-
-use std::task::{Context, Poll};
+//! [`UserAgentLayer`] wraps a service in [`UserAgent`], which never overrides a `User-Agent` the request
+//! already carries, and changes nothing else: not the response, not other headers. Errors of the inner
+//! service become Courier [`Error`](crate::Error)s, as every layer's do.
 
 use http::header::{HeaderValue, USER_AGENT};
-use http::Request;
 use tower_layer::Layer;
-use tower_service::Service;
+
+pub use crate::request_only::ResponseFuture;
 
 /// The default `User-Agent`: `courier/<version>`.
 pub const DEFAULT_USER_AGENT: &str = concat!("courier/", env!("CARGO_PKG_VERSION"));
@@ -58,10 +58,7 @@ impl<S> Layer<S> for UserAgentLayer {
     type Service = UserAgent<S>;
 
     fn layer(&self, inner: S) -> UserAgent<S> {
-        UserAgent {
-            inner,
-            value: self.value.clone(),
-        }
+        UserAgent::new(inner, self.value.clone())
     }
 }
 
@@ -69,37 +66,20 @@ impl<S> Layer<S> for UserAgentLayer {
 #[derive(Clone, Debug)]
 pub struct UserAgent<S> {
     inner: S,
-    value: HeaderValue,
+    // Always set: an `Option` only to share the service impl with `SetAcceptLanguage`.
+    value: Option<HeaderValue>,
 }
 
 impl<S> UserAgent<S> {
     /// Wraps `inner`, setting `value` as the user agent.
     pub fn new(inner: S, value: HeaderValue) -> Self {
-        UserAgent { inner, value }
-    }
-
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-}
-
-impl<S, B> Service<Request<B>> for UserAgent<S>
-where
-    S: Service<Request<B>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if !req.headers().contains_key(USER_AGENT) {
-            req.headers_mut().insert(USER_AGENT, self.value.clone());
+        UserAgent {
+            inner,
+            value: Some(value),
         }
-        self.inner.call(req)
     }
+
+    inner_service_accessors!();
 }
+
+set_header_if_absent_service!(UserAgent, USER_AGENT);

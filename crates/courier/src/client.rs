@@ -9,37 +9,39 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderValue};
 use http::Method;
-use tokio::time::Instant;
 use tower_layer::Layer;
 use tower_service::Service;
 use url::Url;
 
 use courier_core::accept_language::{AcceptLanguage, SetAcceptLanguage};
-use courier_core::auth::{AuthLayer, Authenticate, CredentialStore, Credentials};
+use courier_core::auth::{Auth, AuthLayer, CredentialStore, Credentials};
 use courier_core::cache::{Cache, Caching};
 use courier_core::cookie::{CookieManager, CookieStore, Jar};
 use courier_core::decompression::{Decompression, DecompressionLayer};
-use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Hop, Policy, RedirectHistory};
+use courier_core::redirect::{FollowRedirect, FollowRedirectLayer, Policy};
 use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
+use courier_core::timeout::{Timeout, TimeoutLayer, TotalTimeout};
 use courier_core::transport::tls::{self, Certificate, Identity};
 use courier_core::transport::{PoolStats, Proxy, Transport, TransportBuilder};
 use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
 
-use crate::target::Target;
-use crate::timeout::{Deadlines, MinSpeed, ObservedUpload, TimeoutBody, UploadDone};
+use crate::lazy_url::LazyUrl;
 use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
 ///
-/// The cache (a pass-through unless configured) sits right below the redirect layer, so each hop is a
-/// hit or a miss of its own. Auth sits below it: each hop answers its own origin's challenges with that
-/// origin's credentials. Retry sits below them (each hop is retried on its own) and above the cookie layer (each
-/// attempt gets fresh cookies, and a 503's `Set-Cookie` is stored).
-type Stack = FollowRedirect<
-    Caching<
-        Authenticate<
-            Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
+/// The timeouts (a pass-through unless configured) sit outermost, so the total covers every hop and
+/// retry. The cache (a pass-through unless configured) sits right below the redirect layer, so each hop
+/// is a hit or a miss of its own. Auth sits below it: each hop answers its own origin's challenges with
+/// that origin's credentials. Retry sits below them (each hop is retried on its own) and above the
+/// cookie layer (each attempt gets fresh cookies, and a 503's `Set-Cookie` is stored).
+type Stack = Timeout<
+    FollowRedirect<
+        Caching<
+            Auth<
+                Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
+            >,
         >,
     >,
 >;
@@ -88,9 +90,7 @@ struct ClientRef {
     /// The transport at the bottom of `stack`, kept for `pool_stats` (clones share the pool).
     transport: Transport<Body>,
     default_headers: HeaderMap,
-    timeout: Option<Duration>,
-    read_timeout: Option<Duration>,
-    min_speed: Option<MinSpeed>,
+    timeouts: TimeoutLayer,
     https_only: bool,
 }
 
@@ -147,8 +147,8 @@ impl Client {
 
     /// Starts a request with any method.
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
-        let request = crate::into_url::sealed::Sealed::into_target(url)
-            .map(|url| Request::from_target(method, url));
+        let request = crate::into_url::sealed::Sealed::into_lazy_url(url)
+            .map(|url| Request::from_lazy_url(method, url));
         RequestBuilder::new(self.clone(), request)
     }
 
@@ -224,7 +224,7 @@ impl Client {
     /// Turns the stack's answer into a [`Response`], or names the URL in its error.
     fn finish(
         result: Result<http::Response<Body>, Error>,
-        url: Target,
+        url: LazyUrl,
         span: tracing::Span,
     ) -> Result<Response, Error> {
         match result {
@@ -242,60 +242,30 @@ impl Client {
         }
     }
 
-    /// Runs an `http::Request` through the stack, enforcing the timeouts.
+    /// Runs an `http::Request` through the stack, with the client's default headers and the request's
+    /// own total timeout.
     fn dispatch(
         &self,
         mut req: http::Request<Body>,
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
         let inner = &self.inner;
-        for name in inner.default_headers.keys() {
-            if !req.headers().contains_key(name) {
-                for value in inner.default_headers.get_all(name) {
-                    req.headers_mut().append(name, value.clone());
-                }
-            }
+        courier_core::headers::append_missing(req.headers_mut(), &inner.default_headers);
+        if let Some(timeout) = timeout {
+            req.extensions_mut().insert(TotalTimeout(timeout));
         }
-        let deadlines = Deadlines {
-            total: timeout.or(inner.timeout).map(|t| Instant::now() + t),
-            read: inner.read_timeout,
-            min_speed: inner.min_speed,
-        };
-        // The read timeout measures the server's silence: with a streaming upload, it starts once the
-        // body has been sent.
-        let upload = match (deadlines.read, req.body().as_bytes()) {
-            (Some(_), None) => {
-                let done = UploadDone::default();
-                let body = std::mem::take(req.body_mut());
-                *req.body_mut() = Body::new(ObservedUpload::new(body, done.clone()));
-                Some(done)
-            }
-            _ => None,
-        };
         let mut stack = inner.stack.clone();
         // Boxed once here: the stack's future is large (every layer's state), and the futures above it
         // would otherwise copy it around on every move.
         let call = Box::pin(stack.call(req));
-        async move {
-            let response = if deadlines.total.is_none() && deadlines.read.is_none() {
-                call.await?
-            } else {
-                // Boxed: its timers would otherwise take room in every request's future.
-                Box::pin(wait_for_head(call, deadlines, upload)).await?
-            };
-            Ok(if deadlines.is_none() {
-                response.map(Body::new)
-            } else {
-                response.map(|body| Body::new(TimeoutBody::new(body, deadlines)))
-            })
-        }
+        async move { Ok(call.await?.map(Body::new)) }
     }
 }
 
 /// A request handed to the stack: its future, and what the response or error will need.
 struct Prepared<F> {
     dispatch: F,
-    url: Target,
+    url: LazyUrl,
     span: tracing::Span,
 }
 
@@ -303,55 +273,11 @@ struct Prepared<F> {
 /// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
 /// header on any hop to another origin.
 fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
-    if !headers.contains_key(http::header::AUTHORIZATION) {
-        // Userinfo is stored percent-encoded.
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        let value = courier_core::auth::basic_header(
-            &decode(url.username()),
-            &decode(url.password().unwrap_or("")),
-        );
-        headers.insert(http::header::AUTHORIZATION, value);
+    if let Some((username, password)) = courier_core::urls::credentials(url) {
+        let value = courier_core::auth::basic_header(&username, &password);
+        courier_core::headers::insert_if_absent(headers, http::header::AUTHORIZATION, &value);
     }
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-}
-
-/// Awaits the response head under the total deadline and the read timeout (which starts once a streaming
-/// upload has been sent).
-async fn wait_for_head<F, T>(
-    call: F,
-    deadlines: Deadlines,
-    upload: Option<UploadDone>,
-) -> Result<T, Error>
-where
-    F: Future<Output = Result<T, Error>>,
-{
-    let total = async {
-        match deadlines.total {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
-        }
-    };
-    let read = async {
-        match deadlines.read {
-            Some(read) => {
-                if let Some(upload) = upload {
-                    upload.wait().await;
-                }
-                tokio::time::sleep(read).await
-            }
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        result = call => result,
-        _ = total => Err(Error::timeout("total request timeout elapsed waiting for the response headers")),
-        _ = read => Err(Error::timeout("read timeout elapsed waiting for the response headers")),
-    }
+    courier_core::urls::remove_credentials(url);
 }
 
 impl Default for Client {
@@ -364,8 +290,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("default_headers", &self.inner.default_headers)
-            .field("timeout", &self.inner.timeout)
-            .field("read_timeout", &self.inner.read_timeout)
+            .field("timeouts", &self.inner.timeouts)
             .field("https_only", &self.inner.https_only)
             .finish_non_exhaustive()
     }
@@ -419,27 +344,6 @@ impl Service<http::Request<Body>> for Client {
     }
 }
 
-/// The final URL recorded by the redirect layer, if it followed any redirect.
-pub(crate) fn final_url(extensions: &http::Extensions) -> Option<&Url> {
-    extensions
-        .get::<RedirectHistory>()
-        .map(RedirectHistory::final_url)
-}
-
-/// The URLs redirected through, original first, recorded by the redirect layer.
-pub(crate) fn redirect_hops(extensions: &http::Extensions) -> &[Url] {
-    extensions
-        .get::<RedirectHistory>()
-        .map_or(&[][..], RedirectHistory::previous)
-}
-
-/// The redirect responses followed, first first, recorded by the redirect layer.
-pub(crate) fn redirect_responses(extensions: &http::Extensions) -> &[Hop] {
-    extensions
-        .get::<RedirectHistory>()
-        .map_or(&[][..], RedirectHistory::hops)
-}
-
 /// Configures a [`Client`].
 ///
 /// ```
@@ -466,7 +370,7 @@ pub struct ClientBuilder {
     default_headers: HeaderMap,
     pub(crate) timeout: Option<Duration>,
     read_timeout: Option<Duration>,
-    min_speed: Option<MinSpeed>,
+    min_speed: Option<(u64, Duration)>,
     https_only: bool,
     credentials: CredentialStore,
     proxy_credentials: Option<Credentials>,
@@ -540,15 +444,24 @@ impl ClientBuilder {
         }
         let auth = auth.layer(retry);
         let cache = Caching::optional(auth, self.cache);
-        let stack = FollowRedirectLayer::new(self.redirect.referer(self.referer)).layer(cache);
+        let redirect = FollowRedirectLayer::new(self.redirect.referer(self.referer)).layer(cache);
+        let mut timeouts = TimeoutLayer::default();
+        if let Some(total) = self.timeout {
+            timeouts = timeouts.total_timeout(total);
+        }
+        if let Some(read) = self.read_timeout {
+            timeouts = timeouts.read_timeout(read);
+        }
+        if let Some((bytes_per_sec, window)) = self.min_speed {
+            timeouts = timeouts.min_speed(bytes_per_sec, window);
+        }
+        let stack = timeouts.layer(redirect);
         Ok(Client {
             inner: Arc::new(ClientRef {
                 stack,
                 transport,
                 default_headers: self.default_headers,
-                timeout: self.timeout,
-                read_timeout: self.read_timeout,
-                min_speed: self.min_speed,
+                timeouts,
                 https_only: self.https_only,
             }),
         })
@@ -646,7 +559,7 @@ impl ClientBuilder {
         username: impl Into<String>,
         password: impl Into<String>,
     ) -> ClientBuilder {
-        let target = crate::into_url::sealed::Sealed::into_target(url).and_then(|t| t.to_uri());
+        let target = crate::into_url::sealed::Sealed::into_lazy_url(url).and_then(|t| t.to_uri());
         match target {
             Ok(uri) => {
                 self.credentials = std::mem::take(&mut self.credentials)
@@ -657,7 +570,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Answer a proxy's `407` Digest challenge (`Proxy-Authenticate`) with `username` and `password`.
+    /// Answer a proxy's `407` Digest challenge (`Proxy-Auth`) with `username` and `password`.
     /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
     /// `https` URLs takes its credentials from [`Proxy`]'s own settings ([`Proxy::basic_auth`] or the
     /// proxy URL, which answer a Digest challenge there too). Requests that reach their
@@ -803,10 +716,7 @@ impl ClientBuilder {
     /// arrived in any `window` (curl's `--speed-limit` / `--speed-time`): stalled downloads fail instead
     /// of hanging.
     pub fn min_speed(mut self, bytes_per_sec: u64, window: Duration) -> ClientBuilder {
-        self.min_speed = Some(MinSpeed {
-            bytes_per_sec,
-            window,
-        });
+        self.min_speed = Some((bytes_per_sec, window));
         self
     }
 

@@ -2,7 +2,7 @@
 
 use url::Url;
 
-use crate::target::Target;
+use crate::lazy_url::LazyUrl;
 use crate::Error;
 
 /// Something that can be turned into a `Url`: `&str`, `String`, `&String`, `Url`, `&Url`.
@@ -20,21 +20,9 @@ pub trait IntoUrl: sealed::Sealed {
     fn into_url(self) -> Result<Url, Error>;
 }
 
-impl IntoUrl for Url {
+impl<T: sealed::Sealed> IntoUrl for T {
     fn into_url(self) -> Result<Url, Error> {
-        Ok(self)
-    }
-}
-
-impl IntoUrl for &Url {
-    fn into_url(self) -> Result<Url, Error> {
-        Ok(self.clone())
-    }
-}
-
-impl IntoUrl for &str {
-    fn into_url(self) -> Result<Url, Error> {
-        parse_url(self)
+        self.into_lazy_url().map(LazyUrl::into_url)
     }
 }
 
@@ -48,54 +36,42 @@ pub(crate) fn parse_url(input: &str) -> Result<Url, Error> {
     })
 }
 
-impl IntoUrl for &String {
-    fn into_url(self) -> Result<Url, Error> {
-        self.as_str().into_url()
-    }
-}
-
-impl IntoUrl for String {
-    fn into_url(self) -> Result<Url, Error> {
-        self.as_str().into_url()
-    }
-}
-
 pub(crate) mod sealed {
     use super::*;
 
-    /// How the client takes a URL: strings go through [`Target::parse`], which skips the full `Url`
+    /// How the client takes a URL: strings go through [`LazyUrl::parse`], which skips the full `Url`
     /// parse when it can.
     pub trait Sealed {
-        fn into_target(self) -> Result<Target, Error>;
+        fn into_lazy_url(self) -> Result<LazyUrl, Error>;
     }
 
     impl Sealed for Url {
-        fn into_target(self) -> Result<Target, Error> {
-            Ok(Target::from_url(self))
+        fn into_lazy_url(self) -> Result<LazyUrl, Error> {
+            Ok(LazyUrl::from_url(self))
         }
     }
 
     impl Sealed for &Url {
-        fn into_target(self) -> Result<Target, Error> {
-            Ok(Target::from_url(self.clone()))
+        fn into_lazy_url(self) -> Result<LazyUrl, Error> {
+            Ok(LazyUrl::from_url(self.clone()))
         }
     }
 
     impl Sealed for &str {
-        fn into_target(self) -> Result<Target, Error> {
-            Target::parse(self)
+        fn into_lazy_url(self) -> Result<LazyUrl, Error> {
+            LazyUrl::parse(self)
         }
     }
 
     impl Sealed for &String {
-        fn into_target(self) -> Result<Target, Error> {
-            Target::parse(self)
+        fn into_lazy_url(self) -> Result<LazyUrl, Error> {
+            LazyUrl::parse(self)
         }
     }
 
     impl Sealed for String {
-        fn into_target(self) -> Result<Target, Error> {
-            Target::parse(&self)
+        fn into_lazy_url(self) -> Result<LazyUrl, Error> {
+            LazyUrl::parse(&self)
         }
     }
 }
@@ -126,14 +102,4 @@ pub(crate) fn check_sendable(url: &Url, https_only: bool) -> Result<(), Error> {
         Some(problem) => Err(Error::builder(problem).with_url(url.clone())),
         None => Ok(()),
     }
-}
-
-/// The request target for hyper: the URL without its fragment (HTTP never sends fragments).
-pub(crate) fn to_uri(url: &Url) -> Result<http::Uri, Error> {
-    let s = match url.fragment() {
-        Some(_) => &url.as_str()[..url.as_str().find('#').unwrap_or(url.as_str().len())],
-        None => url.as_str(),
-    };
-    s.parse::<http::Uri>()
-        .map_err(|e| Error::builder(e).with_url(url.clone()))
 }

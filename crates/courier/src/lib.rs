@@ -24,15 +24,14 @@
 mod client;
 pub mod download;
 mod into_url;
+mod lazy_url;
 mod lines;
 mod link;
 pub mod multipart;
 mod reader;
 mod request;
 mod response;
-mod target;
 mod text;
-mod timeout;
 
 pub use client::{Client, ClientBuilder};
 pub use courier_core::accept_language::AcceptLanguage;
@@ -57,7 +56,9 @@ pub mod cookie;
 /// The HTTP cache: [`cache::Cache`], used with [`ClientBuilder::cache`]; see
 /// [`courier_core::cache`] for what is cached and what is not.
 pub mod cache {
-    pub use courier_core::cache::{Cache, CacheLayer, CacheMode, CacheStatus};
+    #[allow(deprecated)]
+    pub use courier_core::cache::CacheLayer;
+    pub use courier_core::cache::{Cache, CacheMode, CacheStatus, CachingLayer};
 }
 
 /// Redirect policies: [`redirect::Policy`], used with [`ClientBuilder::redirect`].

@@ -9,7 +9,7 @@ use http::{Method, Version};
 use serde::Serialize;
 use url::Url;
 
-use crate::target::Target;
+use crate::lazy_url::LazyUrl;
 
 use crate::{Body, Client, Error, Response};
 
@@ -21,7 +21,7 @@ use crate::{Body, Client, Error, Response};
 /// ```
 pub struct Request {
     method: Method,
-    url: Target,
+    url: LazyUrl,
     headers: HeaderMap,
     body: Option<Body>,
     timeout: Option<Duration>,
@@ -33,10 +33,10 @@ pub struct Request {
 impl Request {
     /// A request with no headers and no body.
     pub fn new(method: Method, url: Url) -> Request {
-        Request::from_target(method, Target::from_url(url))
+        Request::from_lazy_url(method, LazyUrl::from_url(url))
     }
 
-    pub(crate) fn from_target(method: Method, url: Target) -> Request {
+    pub(crate) fn from_lazy_url(method: Method, url: LazyUrl) -> Request {
         Request {
             method,
             url,
@@ -129,7 +129,7 @@ impl Request {
         self,
     ) -> (
         Method,
-        Target,
+        LazyUrl,
         HeaderMap,
         Option<Body>,
         Option<Duration>,
@@ -161,8 +161,8 @@ impl<T: Into<Body>> TryFrom<http::Request<T>> for Request {
 
     fn try_from(req: http::Request<T>) -> Result<Request, Error> {
         let (parts, body) = req.into_parts();
-        let url = crate::IntoUrl::into_url(parts.uri.to_string().as_str())?;
-        let mut request = Request::new(parts.method, url);
+        let url = LazyUrl::parse(&parts.uri.to_string())?;
+        let mut request = Request::from_lazy_url(parts.method, url);
         request.headers = parts.headers;
         request.version = parts.version;
         request.extensions = parts.extensions;

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
+use courier_core::redirect::RedirectHistory;
 use courier_core::transport::ConnectionInfo;
 use futures_core::Stream;
 use http::{HeaderMap, StatusCode, Version};
@@ -13,7 +14,7 @@ use http_body::Body as _;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::target::Target;
+use crate::lazy_url::LazyUrl;
 
 use crate::lines::Lines;
 use crate::link::Links;
@@ -37,7 +38,7 @@ use crate::{Body, Error};
 pub struct Response {
     head: http::response::Parts,
     body: Body,
-    url: Target,
+    url: LazyUrl,
     /// The request's tracing span, to record the body size once it has been read.
     span: tracing::Span,
     received: u64,
@@ -46,18 +47,16 @@ pub struct Response {
 impl Response {
     pub(crate) fn new(
         response: http::Response<Body>,
-        url: Target,
+        url: LazyUrl,
         span: tracing::Span,
     ) -> Response {
         let (head, body) = response.into_parts();
-        let url = match crate::client::final_url(&head.extensions) {
-            // RFC 9110 §10.2.2: a redirect without a fragment keeps the original request's fragment.
-            Some(final_url) if final_url.fragment().is_none() && url.url().fragment().is_some() => {
-                let mut final_url = final_url.clone();
-                final_url.set_fragment(url.url().fragment());
-                Target::from_url(final_url)
+        let url = match head.extensions.get::<RedirectHistory>() {
+            Some(history) => {
+                let mut final_url = history.final_url().clone();
+                courier_core::urls::inherit_fragment(&mut final_url, url.url());
+                LazyUrl::from_url(final_url)
             }
-            Some(final_url) => Target::from_url(final_url.clone()),
             None => url,
         };
         Response {
@@ -94,7 +93,8 @@ impl Response {
 
     /// The URLs redirected through before the final one, in order; empty when there was no redirect.
     pub fn redirects(&self) -> &[Url] {
-        crate::client::redirect_hops(&self.head.extensions)
+        self.redirect_history()
+            .map_or(&[][..], RedirectHistory::previous)
     }
 
     /// The links of the `Link` headers (RFC 8288), targets resolved against [`url`](Response::url), to
@@ -130,7 +130,13 @@ impl Response {
     /// # }
     /// ```
     pub fn history(&self) -> &[crate::redirect::Hop] {
-        crate::client::redirect_responses(&self.head.extensions)
+        self.redirect_history()
+            .map_or(&[][..], RedirectHistory::hops)
+    }
+
+    /// What the redirect layer recorded, if it followed any redirect.
+    fn redirect_history(&self) -> Option<&RedirectHistory> {
+        self.head.extensions.get::<RedirectHistory>()
     }
 
     /// The response headers.
@@ -446,7 +452,7 @@ impl<T: Into<Body>> From<http::Response<T>> for Response {
         };
         Response::new(
             response.map(Into::into),
-            Target::from_url(url),
+            LazyUrl::from_url(url),
             tracing::Span::none(),
         )
     }

@@ -15,7 +15,7 @@ use crate::body::TryCloneBody;
 use crate::error::{BoxError, Error};
 
 pin_project! {
-    /// The future returned by [`Authenticate`](super::Authenticate): the final response (a challenge
+    /// The future returned by [`Auth`](super::Auth): the final response (a challenge
     /// that could not be answered is returned as it is), or a Courier [`Error`].
     pub struct ResponseFuture<S: Service<Request<B>>, B> {
         #[pin]

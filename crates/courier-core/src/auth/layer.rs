@@ -6,11 +6,11 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::credentials::{CredentialStore, Credentials};
-use super::service::Authenticate;
+use super::service::Auth;
 use super::session::Sessions;
 use crate::transport::ProxyRoutes;
 
-/// A [`Layer`] that wraps a service in [`Authenticate`]; see the [module docs](super).
+/// A [`Layer`] that wraps a service in [`Auth`]; see the [module docs](super).
 ///
 /// Services made by one layer (and their clones) share the Digest sessions: a nonce is answered
 /// before being asked on later requests, with its count going up.
@@ -81,10 +81,10 @@ impl AuthLayer {
 }
 
 impl<S> Layer<S> for AuthLayer {
-    type Service = Authenticate<S>;
+    type Service = Auth<S>;
 
-    fn layer(&self, inner: S) -> Authenticate<S> {
-        Authenticate::from_config(inner, self.config.clone())
+    fn layer(&self, inner: S) -> Auth<S> {
+        Auth::from_config(inner, self.config.clone())
     }
 }
 

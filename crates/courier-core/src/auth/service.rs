@@ -1,4 +1,4 @@
-//! [`Authenticate`]: the service made by [`AuthLayer`](super::AuthLayer).
+//! [`Auth`]: the service made by [`AuthLayer`](super::AuthLayer).
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,33 +19,20 @@ use crate::error::{BoxError, Error};
 /// A request with no credentials to answer with (none carried, none in the store, no proxy
 /// credentials) goes through untouched, at no cost.
 #[derive(Clone)]
-pub struct Authenticate<S> {
+pub struct Auth<S> {
     inner: S,
     config: Arc<Config>,
 }
 
-impl<S> Authenticate<S> {
+impl<S> Auth<S> {
     pub(super) fn from_config(inner: S, config: Arc<Config>) -> Self {
-        Authenticate { inner, config }
+        Auth { inner, config }
     }
 
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
-impl<S, ReqB, ResB> Service<Request<ReqB>> for Authenticate<S>
+impl<S, ReqB, ResB> Service<Request<ReqB>> for Auth<S>
 where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     S::Error: Into<BoxError>,
@@ -65,9 +52,9 @@ where
     }
 }
 
-impl<S> fmt::Debug for Authenticate<S> {
+impl<S> fmt::Debug for Auth<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authenticate")
+        f.debug_struct("Auth")
             .field("credentials", &self.config.store.len())
             .field("proxy", &self.config.proxy.is_some())
             .finish_non_exhaustive()

@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 
 use super::handle::Cache;
 use super::store::Entry;
-use crate::error::BoxError;
+use crate::error::{BoxError, Error};
 
 pin_project! {
     /// The body of a response that passed through a [`Caching`](super::Caching) service: a stored body,
@@ -86,15 +86,15 @@ where
     B::Error: Into<BoxError>,
 {
     type Data = Bytes;
-    type Error = BoxError;
+    type Error = Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         match self.project().state.project() {
             StateProj::Stored { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            StateProj::Pass { inner } => inner.poll_frame(cx).map_err(Into::into),
+            StateProj::Pass { inner } => inner.poll_frame(cx).map_err(Error::from_body),
             StateProj::Tee { mut inner, writer } => match ready!(inner.as_mut().poll_frame(cx)) {
                 Some(Ok(frame)) => {
                     if let (Some(data), Some(w)) = (frame.data_ref(), writer.as_mut()) {
@@ -111,7 +111,7 @@ where
                 }
                 Some(Err(err)) => {
                     *writer = None;
-                    Poll::Ready(Some(Err(err.into())))
+                    Poll::Ready(Some(Err(Error::from_body(err))))
                 }
                 None => {
                     if let Some(w) = writer.take() {

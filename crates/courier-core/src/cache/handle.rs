@@ -26,7 +26,7 @@ pub const DEFAULT_MAX_ENTRY_SIZE: u64 = 16 * 1024 * 1024;
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
-/// A private HTTP cache: where [`CacheLayer`](super::CacheLayer) keeps responses.
+/// A private HTTP cache: where [`CachingLayer`](super::CachingLayer) keeps responses.
 ///
 /// Cheap to clone: clones share the same entries, so one `Cache` can serve several layers and clients.
 /// Open a disk directory once per process and clone the handle, rather than opening it twice.

@@ -1,7 +1,7 @@
 //! A private HTTP cache (RFC 9111, with RFC 5861's `stale-while-revalidate` and `stale-if-error`), in
 //! memory or on disk.
 //!
-//! [`CacheLayer`] wraps a service in [`Caching`], which keeps responses in a [`Cache`] and answers
+//! [`CachingLayer`] wraps a service in [`Caching`], which keeps responses in a [`Cache`] and answers
 //! later requests from it the way a browser's cache does: a fresh stored response costs no request at
 //! all, a stale one costs a conditional request and, usually, a `304`.
 //!
@@ -69,7 +69,7 @@
 //! use std::sync::Arc;
 //!
 //! use bytes::Bytes;
-//! use courier_core::cache::{Cache, CacheLayer, CacheStatus};
+//! use courier_core::cache::{Cache, CachingLayer, CacheStatus};
 //! use http_body_util::{BodyExt, Full};
 //! use tower::{Layer, ServiceExt};
 //!
@@ -87,7 +87,7 @@
 //!         Ok::<_, std::convert::Infallible>(response)
 //!     }
 //! });
-//! let client = CacheLayer::new(Cache::in_memory()).layer(origin);
+//! let client = CachingLayer::new(Cache::in_memory()).layer(origin);
 //! let get = || http::Request::get("http://127.0.0.1/greeting").body(()).unwrap();
 //!
 //! let first = client.clone().oneshot(get()).await.unwrap();
@@ -118,7 +118,8 @@ mod validate;
 pub use body::CacheBody;
 pub use future::ResponseFuture;
 pub use handle::{Cache, DEFAULT_DISK_SIZE, DEFAULT_MAX_ENTRY_SIZE, DEFAULT_MEMORY_SIZE};
-pub use layer::CacheLayer;
+#[allow(deprecated)]
+pub use layer::{CacheLayer, CachingLayer};
 pub use service::Caching;
 pub use status::{CacheMode, CacheStatus};
 
@@ -130,7 +131,7 @@ mod tests {
     fn types_are_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Cache>();
-        assert_send_sync::<CacheLayer>();
+        assert_send_sync::<CachingLayer>();
         assert_send_sync::<Caching<crate::transport::Transport>>();
         fn assert_send<T: Send>() {}
         assert_send::<CacheBody<hyper::body::Incoming>>();

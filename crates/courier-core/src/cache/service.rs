@@ -18,7 +18,7 @@ use super::status::{CacheMode, CacheStatus, Forward, Report};
 use super::validate::{invalidate, revalidate, spawn_revalidation};
 use crate::error::{BoxError, Error};
 
-/// The service made by [`CacheLayer`](super::CacheLayer): answers `GET` and `HEAD` from the cache where
+/// The service made by [`CachingLayer`](super::CachingLayer): answers `GET` and `HEAD` from the cache where
 /// it may, validates stale entries, stores cacheable responses as they are read, and invalidates after
 /// unsafe requests.
 ///
@@ -60,20 +60,7 @@ impl<S> Caching<S> {
         self.cache.as_ref()
     }
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for Caching<S>

@@ -184,13 +184,9 @@ where
 /// The key of a `Location`-like header's URI reference, resolved against `base`, when it has the same
 /// origin.
 fn same_origin_target(base: &Uri, value: Option<&http::HeaderValue>) -> Option<String> {
-    let base = url::Url::parse(&base.to_string()).ok()?;
-    let mut target = base.join(value?.to_str().ok()?.trim()).ok()?;
-    target.set_fragment(None);
-    (target.origin() == base.origin()).then(|| {
-        let uri: Uri = target.as_str().parse().ok()?;
-        Some(key(&uri))
-    })?
+    let base = crate::urls::to_url(base).ok()?;
+    let target = base.join(value?.to_str().ok()?.trim()).ok()?;
+    (target.origin() == base.origin()).then(|| Some(key(&crate::urls::to_uri(&target).ok()?)))?
 }
 
 #[cfg(test)]

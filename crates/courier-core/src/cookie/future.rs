@@ -11,21 +11,15 @@ use pin_project_lite::pin_project;
 use url::Url;
 
 use super::CookieStore;
+use crate::error::{BoxError, Error};
 
 /// The request URL the response's cookies are stored for.
 #[derive(Debug)]
-pub(crate) enum RequestTarget {
+pub(crate) enum RequestUrl {
     /// Already parsed (the request needed it for its `Cookie` header).
     Url(Url),
     /// Parsed only if the response sets a cookie.
     Uri(Uri),
-}
-
-impl RequestTarget {
-    /// The URL of an absolute request URI.
-    pub(crate) fn url_of(uri: &Uri) -> Option<Url> {
-        Url::parse(&uri.to_string()).ok()
-    }
 }
 
 pin_project! {
@@ -34,14 +28,14 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        target: Option<(Arc<dyn CookieStore>, RequestTarget)>,
+        target: Option<(Arc<dyn CookieStore>, RequestUrl)>,
     }
 }
 
 impl<F> ResponseFuture<F> {
     pub(crate) fn new(
         inner: F,
-        target: Option<(Arc<dyn CookieStore>, RequestTarget)>,
+        target: Option<(Arc<dyn CookieStore>, RequestUrl)>,
     ) -> ResponseFuture<F> {
         ResponseFuture { inner, target }
     }
@@ -50,17 +44,18 @@ impl<F> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
 {
-    type Output = Result<Response<B>, E>;
+    type Output = Result<Response<B>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
+        let response = ready!(this.inner.poll(cx)).map_err(Error::from_service)?;
         if let Some((store, target)) = this.target.take() {
             if response.headers().contains_key(SET_COOKIE) {
                 let url = match target {
-                    RequestTarget::Url(url) => Some(url),
-                    RequestTarget::Uri(uri) => RequestTarget::url_of(&uri),
+                    RequestUrl::Url(url) => Some(url),
+                    RequestUrl::Uri(uri) => crate::urls::to_url(&uri).ok(),
                 };
                 if let Some(url) = url {
                     store.set_cookies(&mut response.headers().get_all(SET_COOKIE).iter(), &url);

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::matching::{
     canonical_domain, default_path, domain_match, group_key, is_public_suffix, path_match,
-    registrable_domain, Target,
+    registrable_domain, UrlFacts,
 };
 use super::parse::{parse_set_cookie, SetCookie, MAX_TIME, MIN_TIME};
 
@@ -115,7 +115,7 @@ impl StoredCookie {
         self.expires.is_some_and(|t| t <= now)
     }
 
-    fn matches(&self, target: &Target<'_>) -> bool {
+    fn matches(&self, target: &UrlFacts<'_>) -> bool {
         let domain_ok = if self.host_only {
             target.host == self.domain
         } else {
@@ -152,7 +152,7 @@ impl Store {
     }
 
     /// §5.3 steps 4 to 12 for one parsed `Set-Cookie` from `target`, whose [`group_key`] is `group`.
-    fn store(&mut self, parsed: SetCookie, target: &Target<'_>, group: &str, now: i64) {
+    fn store(&mut self, parsed: SetCookie, target: &UrlFacts<'_>, group: &str, now: i64) {
         let (domain, host_only) = match parsed.domain {
             None => (target.host.to_owned(), true),
             Some(raw) => {
@@ -271,7 +271,7 @@ impl Store {
 
     /// §5.4: the cookies for `target`, in `Cookie` header order. Drops the group's expired cookies; with
     /// `touch`, marks the returned ones as used now.
-    fn select(&mut self, target: &Target<'_>, now: i64, touch: bool) -> Vec<&StoredCookie> {
+    fn select(&mut self, target: &UrlFacts<'_>, now: i64, touch: bool) -> Vec<&StoredCookie> {
         let tick = if touch { self.next_tick() } else { 0 };
         let key = group_key(target.host, target.host_is_ip);
         let Some(cookies) = self.groups.get_mut(key) else {
@@ -417,7 +417,7 @@ impl Jar {
     }
 
     fn store_lines<'a>(&self, url: &Url, lines: impl Iterator<Item = &'a [u8]>) {
-        let Some(target) = Target::new(url) else {
+        let Some(target) = UrlFacts::new(url) else {
             return;
         };
         let now = self.now();
@@ -449,7 +449,7 @@ impl Jar {
     /// assert!(cookies[0].expires_datetime().is_some());
     /// ```
     pub fn cookies_for(&self, url: &Url) -> Vec<cookie::Cookie<'static>> {
-        let Some(target) = Target::new(url) else {
+        let Some(target) = UrlFacts::new(url) else {
             return Vec::new();
         };
         let now = self.now();
@@ -464,7 +464,7 @@ impl Jar {
         if self.stored.load(Ordering::Acquire) == 0 {
             return None;
         }
-        let target = Target::new(url)?;
+        let target = UrlFacts::new(url)?;
         let now = self.now();
         let mut store = self.lock();
         let selected = store.select(&target, now, true);

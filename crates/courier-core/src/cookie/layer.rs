@@ -1,4 +1,4 @@
-//! [`CookieLayer`].
+//! [`CookieManagerLayer`].
 
 use std::sync::Arc;
 
@@ -13,26 +13,26 @@ use super::{CookieManager, CookieStore};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use courier_core::cookie::{CookieLayer, Jar};
+/// use courier_core::cookie::{CookieManagerLayer, Jar};
 /// use tower_layer::Layer;
 ///
 /// let jar = Arc::new(Jar::new());
-/// let layer = CookieLayer::new(jar.clone());
+/// let layer = CookieManagerLayer::new(jar.clone());
 /// let service = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
 ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
 /// }));
 /// # drop(service);
 /// ```
 #[derive(Clone)]
-pub struct CookieLayer {
+pub struct CookieManagerLayer {
     store: Arc<dyn CookieStore>,
 }
 
-impl CookieLayer {
+impl CookieManagerLayer {
     /// Uses `store` (shared: every service this layer makes, and anyone else holding the `Arc`, see
     /// the same cookies).
-    pub fn new<C: CookieStore + 'static>(store: Arc<C>) -> CookieLayer {
-        CookieLayer { store }
+    pub fn new<C: CookieStore + 'static>(store: Arc<C>) -> CookieManagerLayer {
+        CookieManagerLayer { store }
     }
 
     /// The cookie store.
@@ -41,13 +41,17 @@ impl CookieLayer {
     }
 }
 
-impl std::fmt::Debug for CookieLayer {
+impl std::fmt::Debug for CookieManagerLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CookieLayer").finish_non_exhaustive()
+        f.debug_struct("CookieManagerLayer").finish_non_exhaustive()
     }
 }
 
-impl<S> Layer<S> for CookieLayer {
+/// `CookieLayer` was renamed [`CookieManagerLayer`], after the service it makes.
+#[deprecated(note = "renamed CookieManagerLayer, after the service it makes")]
+pub type CookieLayer = CookieManagerLayer;
+
+impl<S> Layer<S> for CookieManagerLayer {
     type Service = CookieManager<S>;
 
     fn layer(&self, inner: S) -> CookieManager<S> {

@@ -4,7 +4,7 @@ use url::{Host, Url};
 
 /// What the storage and retrieval algorithms need to know about a request URL.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Target<'a> {
+pub(crate) struct UrlFacts<'a> {
     /// The canonicalized host: lowercase, punycode; IPv6 in brackets.
     pub(crate) host: &'a str,
     /// IP-address hosts only ever match themselves.
@@ -14,9 +14,9 @@ pub(crate) struct Target<'a> {
     pub(crate) secure: bool,
 }
 
-impl<'a> Target<'a> {
+impl<'a> UrlFacts<'a> {
     /// The facts for `url`, or `None` when cookies don't apply to it (not http(s)/ws(s), no host).
-    pub(crate) fn new(url: &'a Url) -> Option<Target<'a>> {
+    pub(crate) fn new(url: &'a Url) -> Option<UrlFacts<'a>> {
         let secure = match url.scheme() {
             "https" | "wss" => true,
             "http" | "ws" => false,
@@ -26,7 +26,7 @@ impl<'a> Target<'a> {
             Host::Domain(_) => false,
             Host::Ipv4(_) | Host::Ipv6(_) => true,
         };
-        Some(Target {
+        Some(UrlFacts {
             host: url.host_str()?,
             host_is_ip,
             path: url.path(),
@@ -157,18 +157,18 @@ mod tests {
     #[test]
     fn targets() {
         let url = Url::parse("https://WWW.Example.ORG:8443/a/b?q#f").unwrap();
-        let t = Target::new(&url).unwrap();
+        let t = UrlFacts::new(&url).unwrap();
         assert_eq!(
             (t.host, t.host_is_ip, t.path, t.secure),
             ("www.example.org", false, "/a/b", true)
         );
 
         let url = Url::parse("http://[::1]:80/").unwrap();
-        let t = Target::new(&url).unwrap();
+        let t = UrlFacts::new(&url).unwrap();
         assert_eq!((t.host, t.host_is_ip, t.secure), ("[::1]", true, false));
 
         let url = Url::parse("ws://127.0.0.1/").unwrap();
-        assert!(Target::new(&url).unwrap().host_is_ip);
+        assert!(UrlFacts::new(&url).unwrap().host_is_ip);
 
         for other in [
             "file:///etc/passwd",
@@ -177,7 +177,7 @@ mod tests {
             "mailto:a@b.c",
         ] {
             assert!(
-                Target::new(&Url::parse(other).unwrap()).is_none(),
+                UrlFacts::new(&Url::parse(other).unwrap()).is_none(),
                 "{other}"
             );
         }

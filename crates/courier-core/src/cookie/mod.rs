@@ -1,11 +1,12 @@
-//! Cookies: an RFC 6265 [`Jar`] and the [`CookieLayer`] that uses it (or any other [`CookieStore`]).
+//! Cookies: an RFC 6265 [`Jar`] and the [`CookieManagerLayer`] that uses it (or any other [`CookieStore`]).
 //!
-//! [`CookieManager`], the service [`CookieLayer`] makes, does two things per request:
+//! [`CookieManager`], the service [`CookieManagerLayer`] makes, does two things per request:
 //! - if the request has no `Cookie` header, it adds the jar's cookies for the request URL;
 //! - it stores the response's `Set-Cookie` headers in the jar, for the request URL.
 //!
 //! What it does not do: touch a `Cookie` header the request already has (not even to merge), change the
-//! body or the error type, or handle requests whose URI is not absolute (`scheme://authority/...`) —
+//! body (errors of the inner service become Courier [`Error`](crate::Error)s, as every layer's do), or
+//! handle requests whose URI is not absolute (`scheme://authority/...`) —
 //! without an origin there is nothing to match cookies against, so those pass through untouched. Put it
 //! inside (below) a redirect layer so that every hop is handled.
 //!
@@ -19,7 +20,7 @@
 //! use std::convert::Infallible;
 //! use std::sync::Arc;
 //!
-//! use courier_core::cookie::{CookieLayer, Jar};
+//! use courier_core::cookie::{CookieManagerLayer, Jar};
 //! use http::{header, Request, Response};
 //! use tower::ServiceExt;
 //! use tower_layer::Layer;
@@ -38,7 +39,7 @@
 //! });
 //!
 //! let jar = Arc::new(Jar::new());
-//! let client = CookieLayer::new(jar.clone()).layer(server);
+//! let client = CookieManagerLayer::new(jar.clone()).layer(server);
 //!
 //! let login = Request::get("https://example.com/login").body(()).unwrap();
 //! client.clone().oneshot(login).await.unwrap();
@@ -60,7 +61,8 @@ mod store;
 
 pub use self::future::ResponseFuture;
 pub use self::jar::{Jar, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN, MAX_COOKIE_BYTES};
-pub use self::layer::CookieLayer;
+#[allow(deprecated)]
+pub use self::layer::{CookieLayer, CookieManagerLayer};
 pub use self::service::CookieManager;
 pub use self::store::CookieStore;
 

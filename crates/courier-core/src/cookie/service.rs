@@ -1,4 +1,4 @@
-//! [`CookieManager`], the service made by [`CookieLayer`](super::CookieLayer).
+//! [`CookieManager`], the service made by [`CookieManagerLayer`](super::CookieManagerLayer).
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -7,12 +7,13 @@ use http::header::COOKIE;
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::future::{RequestTarget, ResponseFuture};
+use super::future::{RequestUrl, ResponseFuture};
 use super::CookieStore;
+use crate::error::{BoxError, Error};
 
 /// Adds the store's `Cookie` header to requests and stores responses' `Set-Cookie` headers.
 ///
-/// Made by [`CookieLayer`](super::CookieLayer); see the [module docs](super).
+/// Made by [`CookieManagerLayer`](super::CookieManagerLayer); see the [module docs](super).
 #[derive(Clone)]
 pub struct CookieManager<S> {
     inner: S,
@@ -39,20 +40,7 @@ impl<S> CookieManager<S> {
         self.store.as_ref()
     }
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for CookieManager<S> {
@@ -67,13 +55,14 @@ impl<S: std::fmt::Debug> std::fmt::Debug for CookieManager<S> {
 impl<S, B, ResB> Service<Request<B>> for CookieManager<S>
 where
     S: Service<Request<B>, Response = Response<ResB>>,
+    S::Error: Into<BoxError>,
 {
     type Response = Response<ResB>;
-    type Error = S::Error;
+    type Error = Error;
     type Future = ResponseFuture<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx).map_err(Error::from_service)
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
@@ -85,15 +74,15 @@ where
         let target = if uri.scheme().is_none() || uri.authority().is_none() {
             None
         } else if store.may_have_cookies() && !req.headers().contains_key(COOKIE) {
-            let url = RequestTarget::url_of(uri);
+            let url = crate::urls::to_url(uri).ok();
             if let Some(value) = url.as_ref().and_then(|url| store.cookies(url)) {
                 req.headers_mut().insert(COOKIE, value);
             }
-            url.map(RequestTarget::Url)
+            url.map(RequestUrl::Url)
         } else {
             // The common case with an empty jar: keep the URI (reference-counted) and only turn it into
             // a URL if the response sets a cookie.
-            Some(RequestTarget::Uri(uri.clone()))
+            Some(RequestUrl::Uri(uri.clone()))
         };
         ResponseFuture::new(
             self.inner.call(req),
@@ -172,7 +161,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn errors_pass_through_and_store_nothing() {
+    async fn errors_become_courier_errors_and_store_nothing() {
         let jar = Arc::new(Jar::new());
         let failing = tower::service_fn(|_req: Request<()>| async {
             Err::<Response<()>, _>("inner failure")
@@ -181,7 +170,9 @@ mod tests {
             .oneshot(get("http://example.com/"))
             .await
             .unwrap_err();
-        assert_eq!(err, "inner failure");
+        assert!(err.is_request(), "{err:?}");
+        let cause = std::error::Error::source(&err).unwrap();
+        assert_eq!(cause.to_string(), "inner failure");
         assert!(jar.is_empty());
     }
 }

@@ -11,7 +11,7 @@ use tokio::io::AsyncBufRead;
 use super::coding::Codings;
 use super::error::{into_error, RatioLimitExceeded, SizeLimitExceeded};
 use super::layer::Limits;
-use super::reader::{BodyReader, Chain};
+use super::reader::{BodyReader, DecoderStack};
 use super::RATIO_EXEMPT_SIZE;
 use crate::error::{BoxError, Error};
 
@@ -148,14 +148,14 @@ struct Decoder<B> {
     buf: BytesMut,
 }
 
-// The whole `Decoder` is boxed once per decoded body; boxing the chain too would add an allocation.
+// The whole `Decoder` is boxed once per decoded body; boxing the stack too would add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum State<B> {
     /// Waiting for the first bytes: an empty body is answered as empty, not as a truncated stream
     /// (servers send `Content-Encoding: gzip` on empty chunked bodies), and no decoder is built for it.
     Probing(BodyReader<B>),
     /// Decoding. The decoders check what follows their streams, down to the body's end.
-    Reading(Chain<B>),
+    Reading(DecoderStack<B>),
     Trailers(HeaderMap),
     Done,
 }
@@ -175,7 +175,7 @@ fn over_limit<B>(
     limits: &Limits,
     decoded: u64,
     codings: &Codings,
-    chain: &Chain<B>,
+    decoders: &DecoderStack<B>,
 ) -> Option<Error>
 where
     B: Body,
@@ -192,7 +192,7 @@ where
     }
     // Over the whole body so far: a bomb's ratio is in the thousands from its first bytes, ordinary
     // text and JSON stay near 10:1, and one very compressible stretch of a large body is averaged out.
-    let received = chain.body().map_or(0, BodyReader::received);
+    let received = decoders.body().map_or(0, BodyReader::received);
     (decoded > received.saturating_mul(u64::from(ratio)))
         .then(|| Error::decode(RatioLimitExceeded::new(ratio, codings)))
 }
@@ -210,12 +210,12 @@ where
                     Ok(_) => self.start_decoding(),
                     Err(err) => return self.fail(into_error(err, self.codings.first())),
                 },
-                State::Reading(chain) => {
+                State::Reading(decoders) => {
                     if self.buf.capacity() < MIN_READ {
                         self.buf.reserve(READ_CHUNK);
                     }
                     match ready!(tokio_util::io::poll_read_buf(
-                        Pin::new(chain),
+                        Pin::new(decoders),
                         cx,
                         &mut self.buf
                     )) {
@@ -223,7 +223,7 @@ where
                         Ok(n) => {
                             self.decoded = self.decoded.saturating_add(n as u64);
                             if let Some(err) =
-                                over_limit(&self.limits, self.decoded, &self.codings, chain)
+                                over_limit(&self.limits, self.decoded, &self.codings, decoders)
                             {
                                 return self.fail(err);
                             }
@@ -247,7 +247,7 @@ where
     /// Probing → Reading: builds the decoders.
     fn start_decoding(&mut self) {
         self.state = match std::mem::replace(&mut self.state, State::Done) {
-            State::Probing(body) => State::Reading(Chain::new(body, &self.codings)),
+            State::Probing(body) => State::Reading(DecoderStack::new(body, &self.codings)),
             other => other,
         };
     }
@@ -256,7 +256,7 @@ where
     fn finish_decoding(&mut self) {
         self.buf = BytesMut::new();
         let body = match std::mem::replace(&mut self.state, State::Done) {
-            State::Reading(chain) => chain.into_body(),
+            State::Reading(decoders) => decoders.into_body(),
             _ => None,
         };
         if let Some(body) = body.filter(|body| !body.is_abandoned()) {

@@ -135,8 +135,8 @@ impl AcceptEncoding {
     }
 
     /// The `Accept-Encoding` value advertising the enabled codings, e.g. `gzip, deflate, br, zstd`.
-    pub(crate) fn header_value(self) -> HeaderValue {
-        ACCEPT_ENCODING_VALUES[usize::from(self.bits & 0xF)].clone()
+    pub(crate) fn header_value(self) -> &'static HeaderValue {
+        &ACCEPT_ENCODING_VALUES[usize::from(self.bits & 0xF)]
     }
 
     fn allows(self, coding: Coding) -> bool {
@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn accept_encoding_lists_enabled_codings_in_order() {
         assert_eq!(
-            AcceptEncoding::default().header_value(),
+            *AcceptEncoding::default().header_value(),
             "gzip, deflate, br, zstd"
         );
         let some = AcceptEncoding::default().set_deflate(false).set_zstd(false);

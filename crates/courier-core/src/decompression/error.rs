@@ -178,7 +178,7 @@ impl fmt::Display for UnsupportedTransferCoding {
 
 impl StdError for UnsupportedTransferCoding {}
 
-/// An error of the inner (compressed) body, carried through the `std::io` reader chain so it comes out
+/// An error of the inner (compressed) body, carried through the `std::io` decoder stack so it comes out
 /// as a body error, not as a decoding error.
 #[derive(Debug)]
 pub(crate) struct InnerBodyError(pub(crate) BoxError);
@@ -197,7 +197,7 @@ pub(crate) fn is_classified(err: &io::Error) -> bool {
         .is_some_and(|e| e.is::<InnerBodyError>() || e.is::<DecodeError>())
 }
 
-/// Names the coding of a decoder's error, unless it passed through from further down the chain.
+/// Names the coding of a decoder's error, unless it passed through from further down the stack.
 pub(crate) fn tag(err: io::Error, coding: Coding) -> io::Error {
     if is_classified(&err) {
         err
@@ -206,7 +206,7 @@ pub(crate) fn tag(err: io::Error, coding: Coding) -> io::Error {
     }
 }
 
-/// Turns an error out of the reader chain into a Courier error: inner body errors stay body errors
+/// Turns an error out of the decoder stack into a Courier error: inner body errors stay body errors
 /// (or timeouts), decoder errors become decode errors.
 pub(crate) fn into_error(err: io::Error, outermost: Coding) -> Error {
     if !is_classified(&err) {

@@ -109,6 +109,56 @@
     allow(unreachable_code, unused)
 )]
 
+/// The settings of [`DecompressionLayer`] and [`Decompression`], written once for both (each keeps
+/// them in a `config: Config` field).
+macro_rules! decompression_settings {
+    () => {
+        /// Advertise and decode `gzip` (and `x-gzip`). Needs the `gzip` feature.
+        pub fn gzip(mut self, enabled: bool) -> Self {
+            self.config.accept = self.config.accept.set_gzip(enabled);
+            self
+        }
+
+        /// Advertise and decode `deflate`, zlib-wrapped or raw. Needs the `deflate` feature.
+        pub fn deflate(mut self, enabled: bool) -> Self {
+            self.config.accept = self.config.accept.set_deflate(enabled);
+            self
+        }
+
+        /// Advertise and decode `br` (Brotli). Needs the `brotli` feature.
+        pub fn br(mut self, enabled: bool) -> Self {
+            self.config.accept = self.config.accept.set_br(enabled);
+            self
+        }
+
+        /// Advertise and decode `zstd` (windows up to 8 MiB, per RFC 9659). Needs the `zstd` feature.
+        pub fn zstd(mut self, enabled: bool) -> Self {
+            self.config.accept = self.config.accept.set_zstd(enabled);
+            self
+        }
+
+        /// The most bytes a decoded body may have; past it, reading the body fails with a decode error.
+        /// This stops decompression bombs (a few KiB that inflate to gigabytes). `None` removes the limit.
+        /// The default is [`DEFAULT_MAX_SIZE`](super::DEFAULT_MAX_SIZE). Bodies that are not decoded are
+        /// not limited.
+        pub fn max_size(mut self, limit: Option<u64>) -> Self {
+            self.config.limits.max_size = limit;
+            self
+        }
+
+        /// The most a decoded body may grow per compressed byte received, once it is larger than
+        /// [`RATIO_EXEMPT_SIZE`](super::RATIO_EXEMPT_SIZE); past it, reading the body fails with a decode
+        /// error whose cause is a [`RatioLimitExceeded`](super::RatioLimitExceeded). This stops bombs early
+        /// (after megabytes, not the gigabyte of [`max_size`](super::DecompressionLayer::max_size)) whether
+        /// the body is streamed or collected. `None` removes the limit. The default is
+        /// [`DEFAULT_MAX_RATIO`](super::DEFAULT_MAX_RATIO).
+        pub fn max_ratio(mut self, ratio: Option<u32>) -> Self {
+            self.config.limits.max_ratio = ratio;
+            self
+        }
+    };
+}
+
 mod body;
 mod coding;
 mod error;

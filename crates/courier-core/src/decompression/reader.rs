@@ -1,4 +1,4 @@
-//! The `std::io`-style reader chain that decodes a body as it streams:
+//! The `std::io`-style reader stack that decodes a body as it streams:
 //!
 //! ```text
 //! http body ─▶ BodyReader ─▶ decoder ─▶ [BufReader ─▶ decoder ...] ─▶ DecompressionBody
@@ -11,7 +11,7 @@
 //! neither ends nor sends more is given [`END_GRACE`] to end before it is abandoned, so a server that
 //! stalls after a complete stream cannot hang the reader (a stall mid-stream is the timeouts' business).
 //!
-//! Errors of the inner body travel through the chain wrapped in [`InnerBodyError`]; each decoder's own
+//! Errors of the inner body travel through the stack wrapped in [`InnerBodyError`]; each decoder's own
 //! errors are tagged with its coding on the way out, so the body can tell the two apart at the end.
 
 use std::future::Future;
@@ -55,7 +55,7 @@ const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
 /// An `AsyncBufRead` over the data frames of an HTTP body; trailers are kept aside.
 pub(crate) struct BodyReader<B> {
-    // Boxed so the whole reader chain is `Unpin` whatever `B` is; only decoded responses pay for it.
+    // Boxed so the whole reader stack is `Unpin` whatever `B` is; only decoded responses pay for it.
     body: Pin<Box<B>>,
     chunk: Bytes,
     trailers: Option<HeaderMap>,
@@ -160,7 +160,7 @@ where
     }
 }
 
-impl<B> Source for BufReader<Box<Chain<B>>>
+impl<B> Source for BufReader<Box<DecoderStack<B>>>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -601,45 +601,46 @@ impl<R: Source> AsyncRead for CodingReader<R> {
 }
 
 /// All the decoders of one response, innermost (the coding applied last) at the bottom.
-pub(crate) enum Chain<B> {
+pub(crate) enum DecoderStack<B> {
     Single(CodingReader<BodyReader<B>>),
-    Stacked(CodingReader<BufReader<Box<Chain<B>>>>),
+    Stacked(CodingReader<BufReader<Box<DecoderStack<B>>>>),
 }
 
-impl<B> Chain<B>
+impl<B> DecoderStack<B>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    pub(crate) fn new(body: BodyReader<B>, codings: &Codings) -> Chain<B> {
-        let mut chain: Chain<B> = Chain::Single(CodingReader::new(codings.first(), body));
+    pub(crate) fn new(body: BodyReader<B>, codings: &Codings) -> DecoderStack<B> {
+        let mut stack: DecoderStack<B> =
+            DecoderStack::Single(CodingReader::new(codings.first(), body));
         // `decode_order` starts with `first`, already at the bottom.
         for coding in codings.decode_order().skip(1) {
-            let below = BufReader::with_capacity(STACKED_BUFFER, Box::new(chain));
-            chain = Chain::Stacked(CodingReader::new(coding, below));
+            let below = BufReader::with_capacity(STACKED_BUFFER, Box::new(stack));
+            stack = DecoderStack::Stacked(CodingReader::new(coding, below));
         }
-        chain
+        stack
     }
 
-    /// The body at the bottom of the chain.
+    /// The body at the bottom of the stack.
     pub(crate) fn body(&self) -> Option<&BodyReader<B>> {
         match self {
-            Chain::Single(reader) => reader.get_ref(),
-            Chain::Stacked(reader) => reader.get_ref()?.get_ref().body(),
+            DecoderStack::Single(reader) => reader.get_ref(),
+            DecoderStack::Stacked(reader) => reader.get_ref()?.get_ref().body(),
         }
     }
 
-    /// The body at the bottom of the chain, once every decoder is done with it: each one checked what
+    /// The body at the bottom of the stack, once every decoder is done with it: each one checked what
     /// followed its last stream, down to the body's end.
     pub(crate) fn into_body(self) -> Option<BodyReader<B>> {
         match self {
-            Chain::Single(reader) => reader.into_inner(),
-            Chain::Stacked(reader) => reader.into_inner()?.into_inner().into_body(),
+            DecoderStack::Single(reader) => reader.into_inner(),
+            DecoderStack::Stacked(reader) => reader.into_inner()?.into_inner().into_body(),
         }
     }
 }
 
-impl<B> AsyncRead for Chain<B>
+impl<B> AsyncRead for DecoderStack<B>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -650,8 +651,8 @@ where
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Chain::Single(reader) => Pin::new(reader).poll_read(cx, buf),
-            Chain::Stacked(reader) => Pin::new(reader).poll_read(cx, buf),
+            DecoderStack::Single(reader) => Pin::new(reader).poll_read(cx, buf),
+            DecoderStack::Stacked(reader) => Pin::new(reader).poll_read(cx, buf),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::future::{Decode, ResponseFuture};
 use super::layer::Config;
 use super::DecompressionLayer;
 use crate::error::{BoxError, Error};
+use crate::headers::insert_if_absent;
 
 /// The service made by [`DecompressionLayer`]: sets `Accept-Encoding` on requests that have none and
 /// decodes the responses to them.
@@ -45,56 +46,9 @@ impl<S> Decompression<S> {
         DecompressionLayer::new()
     }
 
-    /// See [`DecompressionLayer::gzip`].
-    pub fn gzip(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_gzip(enabled);
-        self
-    }
+    decompression_settings!();
 
-    /// See [`DecompressionLayer::deflate`].
-    pub fn deflate(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_deflate(enabled);
-        self
-    }
-
-    /// See [`DecompressionLayer::br`].
-    pub fn br(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_br(enabled);
-        self
-    }
-
-    /// See [`DecompressionLayer::zstd`].
-    pub fn zstd(mut self, enabled: bool) -> Self {
-        self.config.accept = self.config.accept.set_zstd(enabled);
-        self
-    }
-
-    /// See [`DecompressionLayer::max_size`].
-    pub fn max_size(mut self, limit: Option<u64>) -> Self {
-        self.config.limits.max_size = limit;
-        self
-    }
-
-    /// See [`DecompressionLayer::max_ratio`].
-    pub fn max_ratio(mut self, ratio: Option<u32>) -> Self {
-        self.config.limits.max_ratio = ratio;
-        self
-    }
-
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    inner_service_accessors!();
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for Decompression<S>
@@ -124,9 +78,12 @@ where
             Decode::All
         };
         // `HEAD` still advertises, so its headers match those of a `GET`.
-        if !self.config.accept.is_empty() && !req.headers().contains_key(ACCEPT_ENCODING) {
-            req.headers_mut()
-                .insert(ACCEPT_ENCODING, self.config.accept.header_value());
+        if !self.config.accept.is_empty() {
+            insert_if_absent(
+                req.headers_mut(),
+                ACCEPT_ENCODING,
+                self.config.accept.header_value(),
+            );
         }
         ResponseFuture {
             inner: self.inner.call(req),

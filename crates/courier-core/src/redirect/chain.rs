@@ -90,7 +90,7 @@ where
         };
 
         if self.urls.is_empty() {
-            let url = Url::parse(&self.uri.to_string()).map_err(|err| {
+            let url = crate::urls::to_url(&self.uri).map_err(|err| {
                 Error::redirect(InvalidLocation::new(
                     location.as_bytes(),
                     format!(

@@ -52,16 +52,13 @@ pub(super) fn resolve_location(current: &Url, location: &HeaderValue) -> Result<
     if !matches!(next.scheme(), "http" | "https") {
         return Err(UnsupportedScheme::new(next).into());
     }
-    if next.fragment().is_none() && current.fragment().is_some() {
-        next.set_fragment(current.fragment());
-    }
+    crate::urls::inherit_fragment(&mut next, current);
     Ok(next)
 }
 
 /// The request URI for a URL: `http::Uri` has no fragment, so it is left out.
 pub(super) fn request_uri(url: &Url) -> Result<Uri, BoxError> {
-    url[..url::Position::AfterQuery]
-        .parse::<Uri>()
+    crate::urls::to_uri(url)
         .map_err(|err| InvalidLocation::new(url.as_str().as_bytes(), err.to_string()).into())
 }
 
@@ -103,8 +100,7 @@ pub(super) fn set_referer(headers: &mut HeaderMap, current: &Url, next: &Url) {
     }
     let mut referer = current.clone();
     referer.set_fragment(None);
-    let _ = referer.set_username("");
-    let _ = referer.set_password(None);
+    crate::urls::remove_credentials(&mut referer);
     if let Ok(value) = HeaderValue::from_str(referer.as_str()) {
         headers.insert(REFERER, value);
     }

@@ -13,8 +13,9 @@ use tower::retry::Policy;
 use tower_service::Service;
 
 use super::policy::RetryPolicy;
-use super::service::{ClassifyErrors, ClassifyErrorsFuture};
+use super::service::ClassifyErrors;
 use crate::error::{BoxError, Error};
+use crate::request_only::ResponseFuture as ClassifyErrorsFuture;
 
 pin_project! {
     /// The future returned by [`Retry`](super::Retry): the response of the last attempt, or its

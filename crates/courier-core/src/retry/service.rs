@@ -1,11 +1,8 @@
 //! [`Retry`]: the service made by [`RetryLayer`](super::RetryLayer).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
-use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::future::ResponseFuture;
@@ -96,34 +93,13 @@ where
 {
     type Response = S::Response;
     type Error = Error;
-    type Future = ClassifyErrorsFuture<S::Future>;
+    type Future = crate::request_only::ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx).map_err(Error::from_service)
     }
 
     fn call(&mut self, req: R) -> Self::Future {
-        ClassifyErrorsFuture {
-            inner: self.inner.call(req),
-        }
-    }
-}
-
-pin_project! {
-    pub(crate) struct ClassifyErrorsFuture<F> {
-        #[pin]
-        inner: F,
-    }
-}
-
-impl<F, T, E> Future for ClassifyErrorsFuture<F>
-where
-    F: Future<Output = Result<T, E>>,
-    E: Into<BoxError>,
-{
-    type Output = Result<T, Error>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.project().inner.poll(cx).map_err(Error::from_service)
+        crate::request_only::ResponseFuture::new(self.inner.call(req))
     }
 }

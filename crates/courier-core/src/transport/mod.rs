@@ -847,13 +847,7 @@ where
             // A forwarding proxy (http through an HTTP(S) proxy) reads its credentials and headers
             // from each request; a tunnel gets them in its CONNECT, a SOCKS proxy in its handshake.
             if proxy::forwards(uri, proxy) {
-                for name in proxy.headers.keys() {
-                    if !req.headers().contains_key(name) {
-                        for value in proxy.headers.get_all(name) {
-                            req.headers_mut().append(name, value.clone());
-                        }
-                    }
-                }
+                crate::headers::append_missing(req.headers_mut(), &proxy.headers);
             }
         }
         Ok(Route {

@@ -160,7 +160,7 @@ impl Proxies {
                     http_auth,
                     headers,
                 } => {
-                    let url = Url::parse(&dst.to_string()).map_err(Error::builder)?;
+                    let url = crate::urls::to_url(dst).map_err(Error::builder)?;
                     if let Some(proxy) = fun(&url) {
                         let target =
                             Target::new(&proxy?, basic_auth.as_ref(), http_auth.as_ref(), headers)?;

@@ -106,18 +106,9 @@ impl Target {
             Kind::Https => 443,
             _ => 1080,
         });
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        let credentials = match basic_auth {
-            Some(pair) => Some(pair.clone()),
-            None if !url.username().is_empty() || url.password().is_some() => {
-                Some((decode(url.username()), decode(url.password().unwrap_or(""))))
-            }
-            None => None,
-        };
+        let credentials = basic_auth
+            .cloned()
+            .or_else(|| crate::urls::credentials(url));
         let address = if host.contains(':') {
             format!("[{host}]:{port}")
         } else {

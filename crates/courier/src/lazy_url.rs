@@ -1,4 +1,4 @@
-//! [`Target`]: a request's URL, parsed as little as the request needs.
+//! [`LazyUrl`]: a request's URL, parsed as little as the request needs.
 //!
 //! Parsing a string with `url::Url` (WHATWG rules, IDNA, IPv4 forms) costs more than the rest of a small
 //! request's client-side work in Courier's own code. The transport needs only an `http::Uri`. So a URL
@@ -12,33 +12,33 @@ use std::sync::OnceLock;
 
 use url::Url;
 
-use crate::into_url::{check_sendable, parse_url, to_uri};
+use crate::into_url::{check_sendable, parse_url};
 use crate::Error;
 
 /// A request's URL: a `Url`, or a canonical `http::Uri` whose `Url` is made on first use.
 #[derive(Clone)]
-pub struct Target {
+pub struct LazyUrl {
     url: OnceLock<Url>,
     /// Set when the string was canonical: then `Url::parse` of it prints it back unchanged.
     uri: Option<http::Uri>,
 }
 
-impl Target {
+impl LazyUrl {
     /// Parses `s`, taking the fast path when it is canonical.
-    pub(crate) fn parse(s: &str) -> Result<Target, Error> {
+    pub(crate) fn parse(s: &str) -> Result<LazyUrl, Error> {
         if is_canonical(s) {
             if let Ok(uri) = s.parse::<http::Uri>() {
-                return Ok(Target {
+                return Ok(LazyUrl {
                     url: OnceLock::new(),
                     uri: Some(uri),
                 });
             }
         }
-        parse_url(s).map(Target::from_url)
+        parse_url(s).map(LazyUrl::from_url)
     }
 
-    pub(crate) fn from_url(url: Url) -> Target {
-        Target {
+    pub(crate) fn from_url(url: Url) -> LazyUrl {
+        LazyUrl {
             url: OnceLock::from(url),
             uri: None,
         }
@@ -47,9 +47,9 @@ impl Target {
     /// The URL, parsed now if it was not yet.
     pub(crate) fn url(&self) -> &Url {
         self.url.get_or_init(|| {
-            let uri = self.uri.as_ref().map(|u| u.to_string()).unwrap_or_default();
+            let uri = self.uri.as_ref().expect("a LazyUrl holds a Url or a Uri");
             // `is_canonical` admits only strings `Url::parse` accepts (see the tests).
-            Url::parse(&uri).expect("a canonical URL parses")
+            courier_core::urls::to_url(uri).expect("a canonical URL parses")
         })
     }
 
@@ -86,12 +86,15 @@ impl Target {
     pub(crate) fn to_uri(&self) -> Result<http::Uri, Error> {
         match &self.uri {
             Some(uri) => Ok(uri.clone()),
-            None => to_uri(self.url()),
+            None => {
+                let url = self.url();
+                courier_core::urls::to_uri(url).map_err(|e| Error::builder(e).with_url(url.clone()))
+            }
         }
     }
 }
 
-impl fmt::Display for Target {
+impl fmt::Display for LazyUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.uri, self.url.get()) {
             (_, Some(url)) => fmt::Display::fmt(url, f),
@@ -101,7 +104,7 @@ impl fmt::Display for Target {
     }
 }
 
-impl fmt::Debug for Target {
+impl fmt::Debug for LazyUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.to_string(), f)
     }
@@ -235,7 +238,7 @@ mod tests {
             assert_eq!(url.as_str(), s, "{s:?} fast but Url prints it otherwise");
             assert!(url.fragment().is_none() && url.username().is_empty());
             let uri: http::Uri = s.parse().unwrap_or_else(|e| panic!("{s:?}: {e}"));
-            assert_eq!(uri, to_uri(&url).unwrap(), "{s:?}");
+            assert_eq!(uri, courier_core::urls::to_uri(&url).unwrap(), "{s:?}");
         }
     }
 
@@ -336,7 +339,7 @@ mod tests {
 
     #[test]
     fn the_url_is_made_on_first_use_and_can_be_changed() {
-        let mut target = Target::parse("http://example.com/a?b=c").unwrap();
+        let mut target = LazyUrl::parse("http://example.com/a?b=c").unwrap();
         assert!(target.url.get().is_none());
         assert_eq!(target.to_string(), "http://example.com/a?b=c");
         assert_eq!(target.url().path(), "/a");
@@ -345,8 +348,8 @@ mod tests {
             target.to_uri().unwrap(),
             "http://example.com/a?d=e".parse::<http::Uri>().unwrap()
         );
-        let slow = Target::parse("HTTP://EXAMPLE.com").unwrap();
+        let slow = LazyUrl::parse("HTTP://EXAMPLE.com").unwrap();
         assert_eq!(slow.to_string(), "http://example.com/");
-        assert!(Target::parse("not a url").unwrap_err().is_builder());
+        assert!(LazyUrl::parse("not a url").unwrap_err().is_builder());
     }
 }

@@ -1,0 +1,35 @@
+//! Defaults for a header map: what a layer or client sets only where the caller set nothing.
+//!
+//! Not part of the stable API: shared by Courier's own crates so the rule is written once.
+//!
+//! ```
+//! use http::header::{HeaderMap, HeaderValue, ACCEPT, USER_AGENT};
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert(ACCEPT, HeaderValue::from_static("text/html"));
+//! let mut defaults = HeaderMap::new();
+//! defaults.insert(ACCEPT, HeaderValue::from_static("*/*"));
+//! defaults.append(USER_AGENT, HeaderValue::from_static("a"));
+//! defaults.append(USER_AGENT, HeaderValue::from_static("b"));
+//! courier_core::headers::append_missing(&mut headers, &defaults);
+//! assert_eq!(headers[ACCEPT], "text/html");
+//! assert_eq!(headers.get_all(USER_AGENT).iter().count(), 2);
+//! ```
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// Sets `name` to `value` when `headers` has no `name`; a value the caller set is left alone.
+pub fn insert_if_absent(headers: &mut HeaderMap, name: HeaderName, value: &HeaderValue) {
+    headers.entry(name).or_insert_with(|| value.clone());
+}
+
+/// Appends every value of each header of `defaults` that `headers` does not have at all.
+pub fn append_missing(headers: &mut HeaderMap, defaults: &HeaderMap) {
+    for name in defaults.keys() {
+        if !headers.contains_key(name) {
+            for value in defaults.get_all(name) {
+                headers.append(name, value.clone());
+            }
+        }
+    }
+}

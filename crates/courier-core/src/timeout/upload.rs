@@ -1,0 +1,139 @@
+//! [`WatchUpload`]: how the read timeout learns that a streaming request body has been sent.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+use tokio::sync::Notify;
+
+use crate::Body;
+
+/// Request bodies whose end the read timeout waits for: it measures the server's silence, so it starts
+/// once the request body has been sent, never while a slow upload is still running.
+///
+/// Bodies held in memory are sent at once and keep the provided method (the read timeout starts with
+/// the request); Courier's [`Body`] and the boxed `http-body-util` bodies watch their streams. Implement
+/// it with no methods for a body type of your own to use it under a read timeout that starts with the
+/// request.
+///
+/// ```
+/// use courier_core::timeout::WatchUpload;
+///
+/// let (body, sent) = courier_core::Body::from("in memory").watch_upload();
+/// assert!(sent.is_none(), "sent with the request head");
+/// # drop(body);
+/// ```
+pub trait WatchUpload: Sized {
+    /// This body, and a signal that it has been sent, when it is a stream (`None`: it is sent with the
+    /// request head).
+    fn watch_upload(self) -> (Self, Option<UploadDone>) {
+        (self, None)
+    }
+}
+
+/// Set once a watched request body has been sent (or failed, or was dropped unsent).
+#[derive(Clone, Debug, Default)]
+pub struct UploadDone {
+    done: Arc<(AtomicBool, Notify)>,
+}
+
+impl UploadDone {
+    fn finish(&self) {
+        self.done.0.store(true, Ordering::Release);
+        self.done.1.notify_waiters();
+    }
+
+    /// Waits until the body has been sent.
+    pub(super) async fn wait(&self) {
+        loop {
+            let notified = self.done.1.notified();
+            if self.done.0.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// `body` wrapped by `rewrap` (a boxing constructor) in a [`Watched`] body, and its signal.
+fn watch<B>(body: B, rewrap: impl FnOnce(Watched<B>) -> B) -> (B, Option<UploadDone>) {
+    let done = UploadDone::default();
+    (rewrap(Watched::new(body, done.clone())), Some(done))
+}
+
+impl WatchUpload for Body {
+    fn watch_upload(self) -> (Body, Option<UploadDone>) {
+        match self.as_bytes() {
+            Some(_) => (self, None),
+            None => watch(self, Body::new),
+        }
+    }
+}
+
+impl<D: Buf + 'static, E: 'static> WatchUpload for BoxBody<D, E> {
+    fn watch_upload(self) -> (Self, Option<UploadDone>) {
+        watch(self, BoxBody::new)
+    }
+}
+
+impl<D: Buf + 'static, E: 'static> WatchUpload for UnsyncBoxBody<D, E> {
+    fn watch_upload(self) -> (Self, Option<UploadDone>) {
+        watch(self, UnsyncBoxBody::new)
+    }
+}
+
+impl<D> WatchUpload for http_body_util::Full<D> {}
+impl<D> WatchUpload for http_body_util::Empty<D> {}
+impl WatchUpload for String {}
+impl WatchUpload for Bytes {}
+impl WatchUpload for () {}
+
+pin_project_lite::pin_project! {
+    /// A request body that signals [`UploadDone`] once it has been sent (or failed, or was dropped).
+    struct Watched<B> {
+        #[pin]
+        inner: B,
+        done: UploadDone,
+    }
+
+    impl<B> PinnedDrop for Watched<B> {
+        fn drop(this: Pin<&mut Self>) {
+            this.done.finish();
+        }
+    }
+}
+
+impl<B> Watched<B> {
+    fn new(inner: B, done: UploadDone) -> Self {
+        Watched { inner, done }
+    }
+}
+
+impl<B: HttpBody> HttpBody for Watched<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let frame = this.inner.poll_frame(cx);
+        if matches!(frame, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+            this.done.finish();
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,218 @@
+//! The timeouts against real loopback servers: `courier_core::timeout` alone around hyper-util's own
+//! client (the layer works around any service), and through `Client`'s `read_timeout` and `min_speed`.
+//!
+//! These run on the real clock: with tokio's paused clock the runtime jumps to the next timer whenever it
+//! would wait for a socket, so a deadline (or the hang guard) would pass before the loopback bytes it
+//! waits for are read. The deadlines' arithmetic is tested on the paused clock, with services and bodies
+//! in memory, in `courier_core::timeout`'s unit tests.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use courier::{Body, Client};
+use courier_core::timeout::TimeoutLayer;
+use courier_testkit::client::within;
+use courier_testkit::{respond, RawServer, ServerBody, TestServer, Then};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tower::Layer;
+use tower::ServiceExt;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// hyper-util's legacy client: a plain service with no Courier code in it.
+fn hyper_util_client<B>() -> hyper_util::client::legacy::Client<HttpConnector, B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http()
+}
+
+fn get(url: &str) -> http::Request<Full<Bytes>> {
+    http::Request::get(url).body(Full::default()).unwrap()
+}
+
+/// A body that sends `chunks` (each after `pause`) and then nothing, without ending.
+fn stalling(chunks: &'static [&'static str], pause: Duration) -> ServerBody {
+    let sent = futures_util::stream::unfold(chunks.iter(), move |mut chunks| async move {
+        let chunk = chunks.next()?;
+        tokio::time::sleep(pause).await;
+        Some((
+            Ok(Frame::data(Bytes::from_static(chunk.as_bytes()))),
+            chunks,
+        ))
+    });
+    let stall = futures_util::stream::pending();
+    StreamBody::new(futures_util::StreamExt::chain(sent, stall)).boxed()
+}
+
+#[tokio::test]
+async fn the_total_timeout_alone_ends_the_wait_for_a_silent_server() {
+    let server = RawServer::reply(Bytes::new(), Then::Hold).await;
+    let client = TimeoutLayer::new(Duration::from_millis(300)).layer(hyper_util_client());
+    let start = Instant::now();
+    let err = within(10, client.oneshot(get(&server.url("/silent"))))
+        .await
+        .unwrap_err();
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.url().unwrap().as_str(), server.url("/silent"));
+    assert!(
+        format!("{err:#}")
+            .contains("total request timeout elapsed waiting for the response headers"),
+        "{err:#}"
+    );
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn the_read_timeout_alone_ends_a_body_that_stalls() {
+    let server = TestServer::start(|_| async {
+        http::Response::new(stalling(&["ab", "cd"], Duration::from_millis(50)))
+    })
+    .await;
+    let client = TimeoutLayer::default()
+        .read_timeout(Duration::from_millis(300))
+        .layer(hyper_util_client());
+    let response = within(10, client.oneshot(get(&server.url("/stall"))))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut received = Vec::new();
+    let err = within(10, async {
+        loop {
+            match body.frame().await {
+                Some(Ok(frame)) => received.extend_from_slice(&frame.into_data().unwrap()),
+                Some(Err(err)) => return err,
+                None => panic!("the body ended"),
+            }
+        }
+    })
+    .await;
+    assert_eq!(received, b"abcd");
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.url().unwrap().as_str(), server.url("/stall"));
+    assert!(
+        format!("{err:#}").contains("read timeout elapsed waiting for the next body chunk"),
+        "{err:#}"
+    );
+}
+
+#[tokio::test]
+async fn the_read_timeout_alone_waits_out_a_slow_upload() {
+    let server =
+        TestServer::start(|req| async move { respond(200, format!("{} bytes", req.body.len())) })
+            .await;
+    // Six chunks 150 ms apart: the upload takes twice the read timeout.
+    let chunks = futures_util::stream::unfold(0, |i| async move {
+        if i == 6 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        Some((
+            Ok::<_, BoxError>(Frame::data(Bytes::from_static(b"0123456789"))),
+            i + 1,
+        ))
+    });
+    let request = http::Request::post(server.url("/upload"))
+        .body(BoxBody::new(StreamBody::new(chunks)))
+        .unwrap();
+    let client = TimeoutLayer::default()
+        .read_timeout(Duration::from_millis(400))
+        .layer(hyper_util_client());
+    let response = within(10, client.oneshot(request)).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "60 bytes");
+}
+
+#[tokio::test]
+async fn the_minimum_speed_alone_ends_a_crawling_body() {
+    let server = TestServer::start(|_| async {
+        http::Response::new(courier_testkit::slow(
+            (0..40).map(|_| Bytes::from_static(b"x")).collect(),
+            Duration::from_millis(50),
+        ))
+    })
+    .await;
+    // 20 B/s against a minimum of 1 KiB/s over 400 ms.
+    let client = TimeoutLayer::default()
+        .min_speed(1024, Duration::from_millis(400))
+        .layer(hyper_util_client());
+    let response = within(10, client.oneshot(get(&server.url("/crawl"))))
+        .await
+        .unwrap();
+    let err = within(10, response.into_body().collect())
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.url().unwrap().as_str(), server.url("/crawl"));
+    assert!(
+        format!("{err:#}").contains("below the minimum speed of 1024 bytes/s"),
+        "{err:#}"
+    );
+}
+
+#[tokio::test]
+async fn read_timeout_does_not_run_during_a_slow_upload() {
+    let server =
+        TestServer::start(|req| async move { respond(200, format!("{} bytes", req.body.len())) })
+            .await;
+    let client = Client::builder()
+        .read_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    // Three seconds of upload, a chunk every 250 ms: each pause is shorter than the read timeout, and the
+    // whole upload is much longer than it.
+    let chunks = futures_util::stream::unfold(0, |i| async move {
+        if i == 12 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Some((
+            Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789")),
+            i + 1,
+        ))
+    });
+    let response = client
+        .post(server.url("/upload"))
+        .body(Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "120 bytes");
+}
+
+#[tokio::test]
+async fn min_speed_ends_a_stalled_download() {
+    let server = TestServer::start(|_| async {
+        http::Response::new(courier_testkit::slow(
+            (0..20).map(|_| Bytes::from_static(b"x")).collect(),
+            Duration::from_millis(100),
+        ))
+    })
+    .await;
+    // 1 byte every 100 ms is 10 B/s, far below 1 KiB/s.
+    let client = Client::builder()
+        .min_speed(1024, Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let err = client
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        format!("{err:#}").contains("below the minimum speed"),
+        "{err}"
+    );
+}
