@@ -172,6 +172,10 @@ impl Error {
             Ok(err) => return *err,
             Err(err) => err,
         };
+        let err = match Error::classified_within(err) {
+            Ok(classified) => return classified,
+            Err(err) => err,
+        };
         if chain_has_timeout(&*err) {
             return Error::new(Kind::Timeout, Some(err));
         }
@@ -186,11 +190,45 @@ impl Error {
     /// already classified is a body error.
     pub fn from_body<E: Into<BoxError>>(err: E) -> Error {
         let err: BoxError = err.into();
-        match err.downcast::<Error>() {
-            Ok(err) => *err,
+        let err = match err.downcast::<Error>() {
+            Ok(err) => return *err,
+            Err(err) => err,
+        };
+        match Error::classified_within(err) {
+            Ok(classified) => classified,
             Err(err) if chain_has_timeout(&*err) => Error::new(Kind::Timeout, Some(err)),
             Err(err) => Error::new(Kind::Body, Some(err)),
         }
+    }
+
+    /// A Courier error further down `err`'s causes (under a `tower::buffer` `ServiceError`, say)
+    /// keeps what it knew: its kind, fate, status and URL, with `err` as the cause. `Err(err)` when
+    /// there is none.
+    fn classified_within(err: BoxError) -> Result<Error, BoxError> {
+        let mut cur = err.source();
+        let found = loop {
+            match cur {
+                Some(e) => match e.downcast_ref::<Error>() {
+                    Some(inner) => break Some(inner),
+                    None => cur = e.source(),
+                },
+                None => break None,
+            }
+        };
+        let Some(inner) = found else {
+            return Err(err);
+        };
+        let (kind, fate, status, url) = (
+            inner.inner.kind,
+            inner.inner.fate,
+            inner.inner.status,
+            inner.inner.url.clone(),
+        );
+        let mut classified = Error::new(kind, Some(err));
+        classified.inner.fate = fate;
+        classified.inner.status = status;
+        classified.inner.url = url;
+        Ok(classified)
     }
 
     /// Sets the URL the error happened for, replacing any it had (as reqwest's does). Credentials in
@@ -345,7 +383,7 @@ fn chain_has_timeout(err: &(dyn StdError + 'static)) -> bool {
                 return true;
             }
         }
-        if err.is::<tokio::time::error::Elapsed>() {
+        if err.is::<tokio::time::error::Elapsed>() || err.is::<tower::timeout::error::Elapsed>() {
             return true;
         }
         if let Some(hyper_err) = err.downcast_ref::<hyper::Error>() {
@@ -452,6 +490,43 @@ mod tests {
         let boxed: BoxError = Box::new(err);
         let err = Error::from_service(boxed);
         assert!(err.is_redirect());
+    }
+
+    /// A Courier error wrapped by another layer (as `tower::buffer` wraps its inner service's) keeps
+    /// its kind, fate and URL; tower's own timeout is a timeout.
+    #[test]
+    fn from_service_finds_courier_errors_under_a_wrapper() {
+        #[derive(Debug)]
+        struct Wrapper(Error);
+        impl fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("buffered service failed")
+            }
+        }
+        impl StdError for Wrapper {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let inner = Error::connect(refused).with_url("http://127.0.0.1:1/x".parse().unwrap());
+        for err in [
+            Error::from_service(Wrapper(inner)),
+            Error::from_body(Wrapper(
+                Error::connect(std::io::Error::other("x"))
+                    .with_url("http://127.0.0.1:1/x".parse().unwrap()),
+            )),
+        ] {
+            assert!(err.is_connect(), "{err:?}");
+            assert_eq!(err.fate(), Some(Fate::NotSent));
+            assert_eq!(err.url().unwrap().as_str(), "http://127.0.0.1:1/x");
+            assert!(
+                format!("{err:#}").contains("buffered service failed"),
+                "{err:#}"
+            );
+        }
+        let elapsed: BoxError = Box::new(tower::timeout::error::Elapsed::new());
+        assert!(Error::from_service(elapsed).is_timeout());
     }
 
     #[test]

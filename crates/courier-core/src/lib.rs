@@ -28,8 +28,8 @@
 //! a verb or the doing where the concern already names the value the layer is built from
 //! (`SetAcceptLanguage` sets an [`AcceptLanguage`](accept_language::AcceptLanguage), `Caching` keeps
 //! responses in a [`Cache`](cache::Cache)). Every service has `get_ref`, `get_mut` and `into_inner`.
-//! The former names `AcceptLanguageLayer`, `CookieLayer` and `CacheLayer` remain as deprecated
-//! aliases.
+//! The former names `AcceptLanguageLayer`, `CookieLayer`, `CacheLayer` and `auth::Authenticate`
+//! remain as deprecated aliases.
 //!
 //! ## Errors
 //!

@@ -570,7 +570,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Answer a proxy's `407` Digest challenge (`Proxy-Auth`) with `username` and `password`.
+    /// Answer a proxy's `407` Digest challenge (`Proxy-Authenticate`) with `username` and `password`.
     /// This covers requests sent *through* an HTTP proxy (plain `http` URLs); the `CONNECT` tunnel for
     /// `https` URLs takes its credentials from [`Proxy`]'s own settings ([`Proxy::basic_auth`] or the
     /// proxy URL, which answer a Digest challenge there too). Requests that reach their

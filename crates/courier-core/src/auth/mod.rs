@@ -3,7 +3,7 @@
 //!
 //! [`AuthLayer`] wraps any `Service<http::Request<B>>` whose request body can be rebuilt ([`Default`],
 //! [`TryCloneBody`](crate::body::TryCloneBody)). When a response is a `401` with a
-//! `WWW-Auth` challenge (or a `407` with `Proxy-Auth`) and there are credentials for
+//! `WWW-Authenticate` challenge (or a `407` with `Proxy-Authenticate`) and there are credentials for
 //! the request, the request is sent again with `Authorization` (or `Proxy-Authorization`).
 //!
 //! Where credentials come from, for the origin server:
@@ -101,4 +101,8 @@ pub use future::ResponseFuture;
 pub use layer::AuthLayer;
 pub(crate) use party::Party;
 pub use service::Auth;
+
+/// The former name of [`Auth`].
+#[deprecated(note = "renamed `Auth` (a `FooLayer` makes a `Foo<S>`: `AuthLayer` makes `Auth<S>`)")]
+pub type Authenticate<S> = Auth<S>;
 pub(crate) use session::Sessions;

@@ -86,12 +86,15 @@ impl<B> TimeoutBody<B> {
 
 impl Clock {
     fn next_deadline(&self) -> Instant {
-        let far = self.last_bytes + Duration::from_secs(86400 * 365);
-        let read = self.deadlines.read.map(|d| self.last_bytes + d);
+        let far = super::after(self.last_bytes, Duration::MAX);
+        let read = self
+            .deadlines
+            .read
+            .map(|d| super::after(self.last_bytes, d));
         let window = self
             .deadlines
             .min_speed
-            .map(|s| self.window_start + s.window);
+            .map(|s| super::after(self.window_start, s.window));
         [self.deadlines.total, read, window]
             .into_iter()
             .flatten()
@@ -131,12 +134,12 @@ impl Clock {
         } else if self
             .deadlines
             .read
-            .is_some_and(|d| now >= self.last_bytes + d)
+            .is_some_and(|d| now >= super::after(self.last_bytes, d))
         {
             "read timeout elapsed waiting for the next body chunk".to_owned()
         } else {
             let speed = self.deadlines.min_speed?;
-            if now < self.window_start + speed.window {
+            if now < super::after(self.window_start, speed.window) {
                 return None;
             }
             if self.window_bytes >= speed.minimum_bytes() {

@@ -41,7 +41,7 @@ impl Config {
         Deadlines {
             total: total
                 .or(self.total)
-                .map(|t| tokio::time::Instant::now() + t),
+                .map(|t| super::after(tokio::time::Instant::now(), t)),
             read: self.read,
             min_speed: self.min_speed,
         }

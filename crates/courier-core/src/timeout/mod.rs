@@ -125,5 +125,12 @@ impl MinSpeed {
     }
 }
 
+/// `start + d`, or a deadline a year away when that would overflow the clock (`Duration::MAX` means
+/// "no limit" to a caller, as it does to tokio's `sleep`).
+pub(crate) fn after(start: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(86400 * 365);
+    start.checked_add(d).unwrap_or_else(|| start + FAR)
+}
+
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 //! against real loopback servers are tested in the workspace's `tests/timeout.rs`.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -43,6 +44,20 @@ fn answering(
     })
 }
 
+/// On the paused clock a test whose deadline never fires would park forever: this turns that into a
+/// failure (a week of paused time passes at once).
+trait Guarded: Future + Sized {
+    fn guarded(self) -> impl Future<Output = Self::Output> {
+        async move {
+            tokio::time::timeout(Duration::from_secs(86_400 * 7), self)
+                .await
+                .expect("hung: no deadline fired")
+        }
+    }
+}
+
+impl<F: Future> Guarded for F {}
+
 /// A service that never answers.
 fn silent(
 ) -> impl tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone {
@@ -55,6 +70,7 @@ async fn the_total_timeout_ends_the_wait_for_the_head_exactly_on_time() {
     let err = TimeoutLayer::new(Duration::from_secs(3))
         .layer(silent())
         .oneshot(request(Body::empty()))
+        .guarded()
         .await
         .unwrap_err();
     assert_eq!(start.elapsed(), Duration::from_secs(3));
@@ -76,6 +92,7 @@ async fn a_request_s_own_total_timeout_replaces_the_layer_s() {
     let err = TimeoutLayer::new(Duration::from_secs(60))
         .layer(silent())
         .oneshot(req)
+        .guarded()
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -89,6 +106,7 @@ async fn a_request_s_own_total_timeout_replaces_the_layer_s() {
     let err = TimeoutLayer::default()
         .layer(silent())
         .oneshot(req)
+        .guarded()
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -101,9 +119,10 @@ async fn the_total_timeout_covers_the_body() {
     let response = TimeoutLayer::new(Duration::from_secs(5))
         .layer(answering(|| slow_body(10, 1, Duration::from_secs(1))))
         .oneshot(request(Body::empty()))
+        .guarded()
         .await
         .unwrap();
-    let err = response.into_body().collect().await.unwrap_err();
+    let err = response.into_body().collect().guarded().await.unwrap_err();
     assert_eq!(start.elapsed(), Duration::from_secs(5));
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.url().unwrap().as_str(), URL);
@@ -117,7 +136,13 @@ async fn the_total_timeout_covers_the_body() {
 async fn the_read_timeout_starts_once_a_streaming_upload_has_been_sent() {
     // The service reads the whole upload (10 s: five chunks, 2 s apart), then never answers.
     let reading = tower::service_fn(|req: Request<Body>| async move {
-        let body = req.into_body().collect().await.unwrap().to_bytes();
+        let body = req
+            .into_body()
+            .collect()
+            .guarded()
+            .await
+            .unwrap()
+            .to_bytes();
         assert_eq!(body.len(), 5);
         std::future::pending::<Result<Response<Body>, Infallible>>().await
     });
@@ -126,6 +151,7 @@ async fn the_read_timeout_starts_once_a_streaming_upload_has_been_sent() {
         .read_timeout(Duration::from_secs(3))
         .layer(reading)
         .oneshot(request(slow_body(5, 1, Duration::from_secs(2))))
+        .guarded()
         .await
         .unwrap_err();
     assert_eq!(start.elapsed(), Duration::from_secs(13));
@@ -140,6 +166,7 @@ async fn the_read_timeout_starts_once_a_streaming_upload_has_been_sent() {
         .read_timeout(Duration::from_secs(3))
         .layer(silent())
         .oneshot(request(Body::from("in memory")))
+        .guarded()
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -161,6 +188,7 @@ async fn the_read_timeout_is_per_chunk_and_leaves_out_the_reader_s_pauses() {
         .read_timeout(Duration::from_secs(3))
         .layer(answering(body))
         .oneshot(request(Body::empty()))
+        .guarded()
         .await
         .unwrap();
     let start = Instant::now();
@@ -188,10 +216,11 @@ async fn the_minimum_speed_ends_a_crawling_body_at_the_end_of_a_window() {
         .min_speed(1024, Duration::from_secs(2))
         .layer(answering(|| slow_body(100, 1, Duration::from_millis(100))))
         .oneshot(request(Body::empty()))
+        .guarded()
         .await
         .unwrap();
     let start = Instant::now();
-    let err = response.into_body().collect().await.unwrap_err();
+    let err = response.into_body().collect().guarded().await.unwrap_err();
     assert_eq!(start.elapsed(), Duration::from_secs(2));
     assert!(err.is_timeout(), "{err:?}");
     assert!(
@@ -205,9 +234,16 @@ async fn the_minimum_speed_ends_a_crawling_body_at_the_end_of_a_window() {
         .min_speed(1024, Duration::from_secs(2))
         .layer(answering(|| slow_body(30, 2048, Duration::from_secs(1))))
         .oneshot(request(Body::empty()))
+        .guarded()
         .await
         .unwrap();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .guarded()
+        .await
+        .unwrap()
+        .to_bytes();
     assert_eq!(body.len(), 30 * 2048);
 }
 
@@ -216,9 +252,16 @@ async fn with_no_deadline_it_only_passes_the_exchange_on() {
     let response = TimeoutLayer::default()
         .layer(answering(|| slow_body(3, 4, Duration::from_secs(3600))))
         .oneshot(request(Body::empty()))
+        .guarded()
         .await
         .unwrap();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .guarded()
+        .await
+        .unwrap()
+        .to_bytes();
     assert_eq!(body, "xxxxxxxxxxxx");
 }
 
@@ -230,6 +273,7 @@ async fn errors_of_the_inner_service_and_body_keep_their_kinds() {
     let err = TimeoutLayer::new(Duration::from_secs(5))
         .layer(refused)
         .oneshot(request(Body::empty()))
+        .guarded()
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
@@ -247,9 +291,25 @@ async fn errors_of_the_inner_service_and_body_keep_their_kinds() {
         let response = layer
             .layer(answering(cut))
             .oneshot(request(Body::empty()))
+            .guarded()
             .await
             .unwrap();
-        let err = response.into_body().collect().await.unwrap_err();
+        let err = response.into_body().collect().guarded().await.unwrap_err();
         assert!(err.is_body(), "{err:?}");
     }
+}
+
+/// `Duration::MAX` is "no limit" (as for tokio's `sleep`), never an overflow panic.
+#[tokio::test(start_paused = true)]
+async fn the_longest_durations_do_not_overflow_the_clock() {
+    let response = TimeoutLayer::new(Duration::MAX)
+        .read_timeout(Duration::MAX)
+        .min_speed(1, Duration::MAX)
+        .layer(answering(|| Body::from("fine")))
+        .oneshot(request(Body::empty()))
+        .guarded()
+        .await
+        .unwrap();
+    let body = response.into_body().collect().guarded().await.unwrap();
+    assert_eq!(body.to_bytes(), Bytes::from_static(b"fine"));
 }

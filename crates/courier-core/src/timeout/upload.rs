@@ -15,10 +15,12 @@ use crate::Body;
 /// Request bodies whose end the read timeout waits for: it measures the server's silence, so it starts
 /// once the request body has been sent, never while a slow upload is still running.
 ///
-/// Bodies held in memory are sent at once and keep the provided method (the read timeout starts with
-/// the request); Courier's [`Body`] and the boxed `http-body-util` bodies watch their streams. Implement
-/// it with no methods for a body type of your own to use it under a read timeout that starts with the
-/// request.
+/// Bodies held in memory keep the provided method: the read timeout starts with the request (for a
+/// large buffer on a slow link that includes its upload). Courier's [`Body`] and the boxed
+/// `http-body-util` bodies watch their streams; hyper's `Incoming`, `StreamBody`, `Limited` and
+/// `Either` are not watched (box them to be). For a body type of your own, implement it with no methods
+/// (the read timeout starts with the request), or return an [`UploadDone`] and
+/// [`finish`](UploadDone::finish) it once the body has been sent.
 ///
 /// ```
 /// use courier_core::timeout::WatchUpload;
@@ -42,7 +44,14 @@ pub struct UploadDone {
 }
 
 impl UploadDone {
-    fn finish(&self) {
+    /// A signal not yet set: for a request body type of your own that knows when it has been sent
+    /// (return a clone from [`WatchUpload::watch_upload`] and call [`UploadDone::finish`] then).
+    pub fn new() -> UploadDone {
+        UploadDone::default()
+    }
+
+    /// Marks the body as sent (or failed, or dropped unsent): the read timeout starts now.
+    pub fn finish(&self) {
         self.done.0.store(true, Ordering::Release);
         self.done.1.notify_waiters();
     }
@@ -90,7 +99,15 @@ impl<D> WatchUpload for http_body_util::Full<D> {}
 impl<D> WatchUpload for http_body_util::Empty<D> {}
 impl WatchUpload for String {}
 impl WatchUpload for Bytes {}
+impl WatchUpload for Vec<u8> {}
+impl WatchUpload for &'static str {}
 impl WatchUpload for () {}
+// Streams that cannot be rewrapped as themselves: the read timeout starts with the request head (wrap
+// them in a `BoxBody` to have their end watched).
+impl WatchUpload for hyper::body::Incoming {}
+impl<S> WatchUpload for http_body_util::StreamBody<S> {}
+impl<B> WatchUpload for http_body_util::Limited<B> {}
+impl<L, R> WatchUpload for http_body_util::Either<L, R> {}
 
 pin_project_lite::pin_project! {
     /// A request body that signals [`UploadDone`] once it has been sent (or failed, or was dropped).

@@ -308,10 +308,12 @@ impl Workers {
             }
             position += take as u64;
             // Under a rate limit this waits for the run's bandwidth: a stop must not sit it out.
+            // Counted on the first poll (so a stop never undercounts bytes already written), then the
+            // wait for the run's bandwidth under a rate limit, which a stop must not sit out.
             tokio::select! {
                 biased;
-                () = self.until_stopped() => break Ok(()),
                 () = ctx.add_downloaded(take as u64) => {}
+                () = self.until_stopped() => break Ok(()),
             }
             if position - saved >= SAVE_EVERY {
                 if let Err(err) = self.save_progress(ctx, &mut file, index, position).await {
