@@ -155,6 +155,7 @@ pub mod cache;
 pub mod cookie;
 pub mod decompression;
 pub mod redirect;
+mod request_copy;
 mod request_only;
 pub mod retry;
 pub mod timeout;
