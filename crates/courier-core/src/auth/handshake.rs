@@ -12,7 +12,7 @@ use super::layer::Config;
 use super::party::Party;
 use crate::body::{ReplayBody, TryCloneBody};
 use crate::redirect::OriginalUri;
-use crate::request_copy::RequestCopy;
+use crate::resend::RequestCopy;
 
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
 const PROXY_AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("proxy-authentication-info");

@@ -17,7 +17,7 @@ use super::respond::{from_entry, gateway_timeout};
 use super::status::{CacheMode, CacheStatus, Forward, Report};
 use super::validate::{invalidate, revalidate, spawn_revalidation};
 use crate::error::{BoxError, Error};
-use crate::request_copy::RequestCopy;
+use crate::resend::RequestCopy;
 
 /// The service made by [`CachingLayer`](super::CachingLayer): answers `GET` and `HEAD` from the cache where
 /// it may, validates stale entries, stores cacheable responses as they are read, and invalidates after

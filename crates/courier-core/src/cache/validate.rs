@@ -19,7 +19,7 @@ use super::respond::{from_entry, mark};
 use super::status::{CacheStatus, Forward, Report};
 use super::store::Entry;
 use crate::error::{BoxError, Error};
-use crate::request_copy::RequestCopy;
+use crate::resend::RequestCopy;
 
 /// Sends `req` made conditional on `entry`; a `304` that matches it refreshes and serves it, an error
 /// or a 5xx within `stale-if-error` serves it stale, anything else is a new response (stored if it may

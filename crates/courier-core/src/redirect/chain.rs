@@ -14,7 +14,7 @@ use super::policy::Policy;
 use super::rules;
 use crate::body::{ReplayBody, TryCloneBody};
 use crate::error::Error;
-use crate::request_copy::RequestCopy;
+use crate::resend::RequestCopy;
 
 /// What to do after a response.
 pub(super) enum Step<ResB, ReqB> {

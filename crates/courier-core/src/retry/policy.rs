@@ -13,7 +13,7 @@ use super::retry_after::retry_after;
 use super::scoped::{Action, ClassifyFn, ReqRep, ScopeFn};
 use crate::body::TryCloneBody;
 use crate::error::Error;
-use crate::request_copy::try_clone_request;
+use crate::resend::try_clone_request;
 use crate::transport::Fate;
 
 /// How many times a request is retried by default, after its first attempt.

@@ -54,7 +54,7 @@ use tokio::time::Instant;
 
 use crate::body::{Body, TryCloneBody};
 use crate::error::{BoxError, Error};
-use crate::request_copy::try_clone_request;
+use crate::resend::try_clone_request;
 
 pub use body::ResponseBody;
 pub use classify::Fate;
