@@ -156,6 +156,7 @@ pub mod cookie;
 pub mod decompression;
 pub mod redirect;
 mod request_only;
+mod resend;
 pub mod retry;
 pub mod timeout;
 pub mod user_agent;

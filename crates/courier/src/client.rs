@@ -110,40 +110,9 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// Starts a `GET` request.
-    pub fn get<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::GET, url)
-    }
+    method_shorthands!(RequestBuilder);
 
-    /// Starts a `POST` request.
-    pub fn post<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::POST, url)
-    }
-
-    /// Starts a `PUT` request.
-    pub fn put<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::PUT, url)
-    }
-
-    /// Starts a `PATCH` request.
-    pub fn patch<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::PATCH, url)
-    }
-
-    /// Starts a `DELETE` request.
-    pub fn delete<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::DELETE, url)
-    }
-
-    /// Starts a `HEAD` request.
-    pub fn head<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::HEAD, url)
-    }
-
-    /// Starts an `OPTIONS` request.
-    pub fn options<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::OPTIONS, url)
-    }
+    method_shorthands!(RequestBuilder: options => OPTIONS);
 
     /// Starts a request with any method.
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {

@@ -21,6 +21,30 @@
 
 #![warn(missing_docs)]
 
+/// The per-method shorthands of a client (`get`, `post`, ...): each starts `self.request` with its
+/// method. Written once for the async and the blocking client.
+macro_rules! method_shorthands {
+    // reqwest's six.
+    ($builder:ty) => {
+        method_shorthands!($builder:
+            get => GET,
+            post => POST,
+            put => PUT,
+            patch => PATCH,
+            delete => DELETE,
+            head => HEAD,
+        );
+    };
+    ($builder:ty: $($name:ident => $method:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Starts a `", stringify!($method), "` request to `url`.")]
+            pub fn $name<U: IntoUrl>(&self, url: U) -> $builder {
+                self.request(Method::$method, url)
+            }
+        )*
+    };
+}
+
 mod client;
 pub mod download;
 mod into_url;

@@ -7,12 +7,12 @@ use std::task::{ready, Context, Poll};
 
 use http::{Request, Response};
 use pin_project_lite::pin_project;
-use tower::util::Oneshot;
 use tower_service::Service;
 
 use super::handshake::{Handshake, Step};
 use crate::body::TryCloneBody;
 use crate::error::{BoxError, Error};
+use crate::resend::Attempt;
 
 pin_project! {
     /// The future returned by [`Auth`](super::Auth): the final response (a challenge
@@ -25,24 +25,10 @@ pin_project! {
     }
 }
 
-pin_project! {
-    #[project = AttemptProj]
-    enum Attempt<S: Service<Request<B>>, B> {
-        First {
-            #[pin]
-            future: S::Future,
-        },
-        // Boxed: only requests that answer a challenge pay for the room.
-        Again {
-            oneshot: Pin<Box<Oneshot<S, Request<B>>>>,
-        },
-    }
-}
-
 impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
     pub(super) fn new(future: S::Future, handshake: Option<Box<Handshake<S, B>>>) -> Self {
         ResponseFuture {
-            attempt: Attempt::First { future },
+            attempt: Attempt::first(future),
             handshake,
         }
     }
@@ -59,19 +45,16 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            let result = match this.attempt.as_mut().project() {
-                AttemptProj::First { future } => ready!(future.poll(cx)),
-                AttemptProj::Again { oneshot } => ready!(oneshot.as_mut().poll(cx)),
-            };
-            let res = result.map_err(Error::from_service)?;
+            let res =
+                ready!(this.attempt.as_mut().poll_response(cx)).map_err(Error::from_service)?;
             let Some(handshake) = this.handshake.as_mut() else {
                 return Poll::Ready(Ok(res));
             };
             match handshake.next(res) {
                 Step::Done(res) => return Poll::Ready(Ok(res)),
-                Step::Again(req) => this.attempt.set(Attempt::Again {
-                    oneshot: Box::pin(Oneshot::new(handshake.service.clone(), req)),
-                }),
+                Step::Again(req) => this
+                    .attempt
+                    .set(Attempt::again(handshake.service.clone(), req)),
             }
         }
     }

@@ -4,7 +4,7 @@
 use http::header::{
     HeaderName, AUTHORIZATION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, WWW_AUTHENTICATE,
 };
-use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http::{HeaderMap, Request, Response, StatusCode};
 
 use super::challenge::Challenge;
 use super::credentials::{Origin, RequestCredentials};
@@ -12,6 +12,7 @@ use super::layer::Config;
 use super::party::Party;
 use crate::body::{ReplayBody, TryCloneBody};
 use crate::redirect::OriginalUri;
+use crate::resend::RequestCopy;
 
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
 const PROXY_AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("proxy-authentication-info");
@@ -54,12 +55,8 @@ impl Who {
 pub(super) struct Handshake<S, B> {
     /// A clone of the inner service for the next attempts.
     pub(super) service: S,
-    method: Method,
-    uri: Uri,
-    version: Version,
-    /// The request's own headers, without the answers added here.
-    headers: HeaderMap,
-    extensions: Extensions,
+    /// The request's own head, without the answers added here.
+    head: RequestCopy,
     body: ReplayBody<B>,
     server: Option<Party>,
     proxy: Option<Party>,
@@ -115,11 +112,7 @@ where
         }
         let mut handshake = Handshake {
             service: service(),
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            version: req.version(),
-            headers: req.headers().clone(),
-            extensions: req.extensions().clone(),
+            head: RequestCopy::of(req),
             body: ReplayBody::of(req.body()),
             server,
             proxy,
@@ -169,15 +162,9 @@ where
         drop(res);
         self.retries += 1;
 
-        let mut headers = self.headers.clone();
-        self.add_answers(&mut headers, body.buffered_bytes());
-        let mut req = Request::new(body);
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.version_mut() = self.version;
-        *req.headers_mut() = headers;
-        *req.extensions_mut() = self.extensions.clone();
-        Step::Again(req)
+        let (mut head, body) = self.head.with_body(body).into_parts();
+        self.add_answers(&mut head.headers, body.buffered_bytes());
+        Step::Again(Request::from_parts(head, body))
     }
 
     /// An accepted answer may name the nonce to use next (`Authentication-Info: nextnonce`).
@@ -201,13 +188,14 @@ where
             let uri = match who {
                 // The request-target as the origin server sees it.
                 Who::Server => self
+                    .head
                     .uri
                     .path_and_query()
                     .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
                 // A proxy sees the absolute form.
-                Who::Proxy => self.uri.to_string(),
+                Who::Proxy => self.head.uri.to_string(),
             };
-            if let Some(value) = party.header_value(self.method.as_str(), &uri, body) {
+            if let Some(value) = party.header_value(self.head.method.as_str(), &uri, body) {
                 headers.insert(who.answer_header(), value);
             }
         }

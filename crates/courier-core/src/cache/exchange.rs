@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
-use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http::{HeaderMap, Method, Response, StatusCode};
 use http_body::Body;
 
 use super::body::{CacheBody, Writer};
@@ -14,46 +14,6 @@ use super::policy::{self, Age, Directives};
 use super::respond::mark;
 use super::status::{CacheStatus, Forward, Report};
 use super::store::Entry;
-
-/// A copy of a request's head, to send it again (after a `304` that matched nothing, or in the
-/// background for `stale-while-revalidate`).
-#[derive(Clone, Debug)]
-pub(crate) struct RequestCopy {
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
-    extensions: Extensions,
-}
-
-impl RequestCopy {
-    pub(crate) fn of<B>(req: &Request<B>) -> RequestCopy {
-        RequestCopy {
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            version: req.version(),
-            headers: req.headers().clone(),
-            extensions: req.extensions().clone(),
-        }
-    }
-
-    /// The same request as a `GET`: a background revalidation started by a `HEAD` must fetch the
-    /// representation it replaces, body included.
-    pub(crate) fn into_get(mut self) -> RequestCopy {
-        self.method = Method::GET;
-        self
-    }
-
-    pub(crate) fn to_request<B: Default>(&self) -> Request<B> {
-        let mut req = Request::new(B::default());
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers.clone();
-        *req.extensions_mut() = self.extensions.clone();
-        req
-    }
-}
 
 /// Makes `headers` a conditional request for `stored` (RFC 9111 §4.3.1): `If-None-Match` with its
 /// `ETag`, `If-Modified-Since` with its `Last-Modified`. `false` when it has no validator.

@@ -9,7 +9,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::body::CacheBody;
-use super::exchange::{age_of, has_own_conditionals, Forwarded, RequestCopy};
+use super::exchange::{age_of, has_own_conditionals, Forwarded};
 use super::future::ResponseFuture;
 use super::handle::{key, Cache};
 use super::policy::{self, Directives, Verdict};
@@ -17,6 +17,7 @@ use super::respond::{from_entry, gateway_timeout};
 use super::status::{CacheMode, CacheStatus, Forward, Report};
 use super::validate::{invalidate, revalidate, spawn_revalidation};
 use crate::error::{BoxError, Error};
+use crate::resend::RequestCopy;
 
 /// The service made by [`CachingLayer`](super::CachingLayer): answers `GET` and `HEAD` from the cache where
 /// it may, validates stale entries, stores cacheable responses as they are read, and invalidates after

@@ -12,13 +12,14 @@ use tower::ServiceExt;
 use tower_service::Service;
 
 use super::body::CacheBody;
-use super::exchange::{add_validators, age_of, Forwarded, RequestCopy};
+use super::exchange::{add_validators, age_of, Forwarded};
 use super::handle::{key, Cache};
 use super::policy::{self, Directives};
 use super::respond::{from_entry, mark};
 use super::status::{CacheStatus, Forward, Report};
 use super::store::Entry;
 use crate::error::{BoxError, Error};
+use crate::resend::RequestCopy;
 
 /// Sends `req` made conditional on `entry`; a `304` that matches it refreshes and serves it, an error
 /// or a 5xx within `stale-if-error` serves it stale, anything else is a new response (stored if it may

@@ -419,6 +419,37 @@ enum Stream<R> {
     Never(std::convert::Infallible, std::marker::PhantomData<R>),
 }
 
+/// `$any` on whichever decoder `$stream` holds (bound to `$decoder`), or `$deflate` on the deflate
+/// reader: the one match that lists the compiled-in codings.
+macro_rules! on_decoder {
+    ($stream:expr, $decoder:ident => $any:expr) => {
+        on_decoder!($stream, $decoder => $any, deflate => $any)
+    };
+    ($stream:expr, $decoder:ident => $any:expr, deflate => $deflate:expr) => {
+        match $stream {
+            #[cfg(feature = "gzip")]
+            Stream::Gzip($decoder) => $any,
+            #[cfg(feature = "deflate")]
+            Stream::Deflate($decoder) => $deflate,
+            #[cfg(feature = "brotli")]
+            Stream::Brotli($decoder) => $any,
+            #[cfg(feature = "zstd")]
+            Stream::Zstd($decoder) => $any,
+            #[cfg(not(any(
+                feature = "gzip",
+                feature = "deflate",
+                feature = "brotli",
+                feature = "zstd"
+            )))]
+            Stream::Never(never, _) => {
+                // `never` is by value or by reference, as `$stream` is.
+                let never: &std::convert::Infallible = std::borrow::Borrow::borrow(&never);
+                match *never {}
+            }
+        }
+    };
+}
+
 impl<R: AsyncBufRead + Unpin> Stream<R> {
     fn new(coding: Coding, inner: R) -> Self {
         match coding {
@@ -440,23 +471,7 @@ impl<R: AsyncBufRead + Unpin> Stream<R> {
 
     /// The reader under the decoder; `None` only for a deflate stream caught switching decoders.
     fn get_ref(&self) -> Option<&R> {
-        match self {
-            #[cfg(feature = "gzip")]
-            Stream::Gzip(decoder) => Some(decoder.get_ref()),
-            #[cfg(feature = "deflate")]
-            Stream::Deflate(decoder) => decoder.get_ref(),
-            #[cfg(feature = "brotli")]
-            Stream::Brotli(decoder) => Some(decoder.get_ref()),
-            #[cfg(feature = "zstd")]
-            Stream::Zstd(decoder) => Some(decoder.get_ref()),
-            #[cfg(not(any(
-                feature = "gzip",
-                feature = "deflate",
-                feature = "brotli",
-                feature = "zstd"
-            )))]
-            Stream::Never(never, _) => match *never {},
-        }
+        on_decoder!(self, decoder => Some(decoder.get_ref()), deflate => decoder.get_ref())
     }
 
     /// Whether bytes wait under the decoder: those of its input, or a deflate header not yet decoded.
@@ -464,63 +479,15 @@ impl<R: AsyncBufRead + Unpin> Stream<R> {
     where
         R: Source,
     {
-        match self {
-            #[cfg(feature = "gzip")]
-            Stream::Gzip(decoder) => decoder.get_mut().poll_more(cx),
-            #[cfg(feature = "deflate")]
-            Stream::Deflate(decoder) => decoder.poll_more(cx),
-            #[cfg(feature = "brotli")]
-            Stream::Brotli(decoder) => decoder.get_mut().poll_more(cx),
-            #[cfg(feature = "zstd")]
-            Stream::Zstd(decoder) => decoder.get_mut().poll_more(cx),
-            #[cfg(not(any(
-                feature = "gzip",
-                feature = "deflate",
-                feature = "brotli",
-                feature = "zstd"
-            )))]
-            Stream::Never(never, _) => match *never {},
-        }
+        on_decoder!(self, decoder => decoder.get_mut().poll_more(cx), deflate => decoder.poll_more(cx))
     }
 
     fn into_inner(self) -> Option<R> {
-        match self {
-            #[cfg(feature = "gzip")]
-            Stream::Gzip(decoder) => Some(decoder.into_inner()),
-            #[cfg(feature = "deflate")]
-            Stream::Deflate(decoder) => decoder.into_inner(),
-            #[cfg(feature = "brotli")]
-            Stream::Brotli(decoder) => Some(decoder.into_inner()),
-            #[cfg(feature = "zstd")]
-            Stream::Zstd(decoder) => Some(decoder.into_inner()),
-            #[cfg(not(any(
-                feature = "gzip",
-                feature = "deflate",
-                feature = "brotli",
-                feature = "zstd"
-            )))]
-            Stream::Never(never, _) => match never {},
-        }
+        on_decoder!(self, decoder => Some(decoder.into_inner()), deflate => decoder.into_inner())
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self {
-            #[cfg(feature = "gzip")]
-            Stream::Gzip(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(feature = "deflate")]
-            Stream::Deflate(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(feature = "brotli")]
-            Stream::Brotli(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(feature = "zstd")]
-            Stream::Zstd(decoder) => Pin::new(decoder).poll_read(cx, buf),
-            #[cfg(not(any(
-                feature = "gzip",
-                feature = "deflate",
-                feature = "brotli",
-                feature = "zstd"
-            )))]
-            Stream::Never(never, _) => match *never {},
-        }
+        on_decoder!(self, decoder => Pin::new(decoder).poll_read(cx, buf))
     }
 }
 

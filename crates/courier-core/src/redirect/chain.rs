@@ -3,7 +3,7 @@
 use std::mem;
 
 use http::header::LOCATION;
-use http::{Extensions, HeaderMap, Method, Request, Response, Uri, Version};
+use http::{Method, Request, Response};
 use url::Url;
 
 use super::attempt::{ActionKind, Attempt};
@@ -14,6 +14,7 @@ use super::policy::Policy;
 use super::rules;
 use crate::body::{ReplayBody, TryCloneBody};
 use crate::error::Error;
+use crate::resend::RequestCopy;
 
 /// What to do after a response.
 pub(super) enum Step<ResB, ReqB> {
@@ -29,11 +30,8 @@ pub(super) struct Chain<S, B> {
     /// A clone of the inner service for the next hops.
     pub(super) service: S,
     policy: Policy,
-    method: Method,
-    uri: Uri,
-    version: Version,
-    headers: HeaderMap,
-    extensions: Extensions,
+    /// The head of the next hop's request.
+    head: RequestCopy,
     body: ReplayBody<B>,
     /// Every URL requested, the current one last; parsed only once a redirect arrives, so empty
     /// until then.
@@ -52,11 +50,7 @@ where
         Chain {
             service,
             policy,
-            method: req.method().clone(),
-            uri: req.uri().clone(),
-            version: req.version(),
-            headers: req.headers().clone(),
-            extensions: req.extensions().clone(),
+            head: RequestCopy::of(req),
             body: ReplayBody::of(req.body()),
             urls: Vec::new(),
             methods: Vec::new(),
@@ -72,7 +66,7 @@ where
     /// Decides what follows `res`: return it, send another request, or fail.
     pub(super) fn next<ResB>(&mut self, res: Response<ResB>) -> Result<Step<ResB, B>, Error> {
         let status = res.status();
-        let Some(rewrite) = rules::rewrite(status, &self.method) else {
+        let Some(rewrite) = rules::rewrite(status, &self.head.method) else {
             return Ok(Step::Done(self.finish(res)));
         };
         // Without a Location there is nowhere to go: the 3xx is the answer.
@@ -90,19 +84,21 @@ where
         };
 
         if self.urls.is_empty() {
-            let url = crate::urls::to_url(&self.uri).map_err(|err| {
+            let url = crate::urls::to_url(&self.head.uri).map_err(|err| {
                 Error::redirect(InvalidLocation::new(
                     location.as_bytes(),
                     format!(
                         "cannot resolve it against the request URI {}: {err}",
-                        self.uri
+                        self.head.uri
                     ),
                 ))
             })?;
             self.urls.push(url);
-            self.methods.push(self.method.clone());
+            self.methods.push(self.head.method.clone());
             // Every hop says where the chain started (layers below tell hops from first requests).
-            self.extensions.insert(OriginalUri::new(self.uri.clone()));
+            self.head
+                .extensions
+                .insert(OriginalUri::new(self.head.uri.clone()));
         }
         let current = &self.urls[self.urls.len() - 1];
         let fail = |cause| Error::redirect(cause).with_url(current.clone());
@@ -133,31 +129,24 @@ where
         let uri = rules::request_uri(&next).map_err(fail)?;
 
         if rewrite.drop_body {
-            rules::remove_body_headers(&mut self.headers);
+            rules::remove_body_headers(&mut self.head.headers);
             self.body = ReplayBody::Empty;
         }
         if !rules::same_origin(current, &next) {
-            rules::remove_origin_headers(&mut self.headers);
+            rules::remove_origin_headers(&mut self.head.headers);
         }
         if self.policy.sends_referer() {
-            rules::set_referer(&mut self.headers, current, &next);
+            rules::set_referer(&mut self.head.headers, current, &next);
         }
         // The redirect's head is kept in the history; its body is dropped unread.
         self.hops.push(Hop::of(current.clone(), &res));
         drop(res);
 
-        self.method = rewrite.method;
-        self.uri = uri.clone();
+        self.head.method = rewrite.method;
+        self.head.uri = uri;
         self.urls.push(next);
-        self.methods.push(self.method.clone());
-
-        let mut req = Request::new(body);
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = uri;
-        *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers.clone();
-        *req.extensions_mut() = self.extensions.clone();
-        Ok(Step::Follow(req))
+        self.methods.push(self.head.method.clone());
+        Ok(Step::Follow(self.head.with_body(body)))
     }
 
     /// A loop is a hop taken twice: the same request redirected to the same next request. A repeated

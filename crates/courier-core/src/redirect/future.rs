@@ -12,38 +12,23 @@ use tower_service::Service;
 use super::chain::{Chain, Step};
 use crate::body::TryCloneBody;
 use crate::error::{BoxError, Error};
+use crate::resend::Attempt;
 
 pin_project! {
     /// The future returned by [`FollowRedirect`](super::FollowRedirect): the final response, or a
     /// Courier [`Error`].
     pub struct ResponseFuture<S: Service<Request<B>>, B> {
         #[pin]
-        hop: Hop<S, B>,
+        hop: Attempt<S, B>,
         // `None` for `Policy::none()`: the first response is the answer.
         chain: Option<Chain<S, B>>,
-    }
-}
-
-pin_project! {
-    /// One request to the inner service: like `tower::util::Oneshot`, waits for a fresh clone of the
-    /// service to be ready, then calls it.
-    #[project = HopProj]
-    enum Hop<S: Service<Request<B>>, B> {
-        NotReady {
-            service: S,
-            request: Option<Request<B>>,
-        },
-        Called {
-            #[pin]
-            future: S::Future,
-        },
     }
 }
 
 impl<S: Service<Request<B>>, B> ResponseFuture<S, B> {
     pub(super) fn new(future: S::Future, chain: Option<Chain<S, B>>) -> Self {
         ResponseFuture {
-            hop: Hop::Called { future },
+            hop: Attempt::first(future),
             chain,
         }
     }
@@ -60,27 +45,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            let result = match this.hop.as_mut().project() {
-                HopProj::Called { future } => ready!(future.poll(cx)),
-                HopProj::NotReady { service, request } => {
-                    let called = match ready!(service.poll_ready(cx)) {
-                        Ok(()) => {
-                            let request = request
-                                .take()
-                                .expect("redirect ResponseFuture polled after completion");
-                            Ok(service.call(request))
-                        }
-                        Err(err) => Err(err),
-                    };
-                    match called {
-                        Ok(future) => {
-                            this.hop.set(Hop::Called { future });
-                            continue;
-                        }
-                        Err(err) => Err(err),
-                    }
-                }
-            };
+            let result = ready!(this.hop.as_mut().poll_response(cx));
             let res = match result {
                 Ok(res) => res,
                 Err(err) => {
@@ -96,10 +61,9 @@ where
             };
             match chain.next(res)? {
                 Step::Done(res) => return Poll::Ready(Ok(res)),
-                Step::Follow(request) => this.hop.set(Hop::NotReady {
-                    service: chain.service.clone(),
-                    request: Some(request),
-                }),
+                Step::Follow(request) => {
+                    this.hop.set(Attempt::again(chain.service.clone(), request))
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ use super::retry_after::retry_after;
 use super::scoped::{Action, ClassifyFn, ReqRep, ScopeFn};
 use crate::body::TryCloneBody;
 use crate::error::Error;
+use crate::resend::try_clone_request;
 use crate::transport::Fate;
 
 /// How many times a request is retried by default, after its first attempt.
@@ -339,13 +340,7 @@ impl RetryPolicy {
         if self.retries >= self.max_retries {
             return None;
         }
-        let mut clone = Request::new(req.body().try_clone_body()?);
-        *clone.method_mut() = req.method().clone();
-        *clone.uri_mut() = req.uri().clone();
-        *clone.version_mut() = req.version();
-        *clone.headers_mut() = req.headers().clone();
-        *clone.extensions_mut() = req.extensions().clone();
-        Some(clone)
+        try_clone_request(req)
     }
 }
 

@@ -54,6 +54,7 @@ use tokio::time::Instant;
 
 use crate::body::{Body, TryCloneBody};
 use crate::error::{BoxError, Error};
+use crate::resend::try_clone_request;
 
 pub use body::ResponseBody;
 pub use classify::Fate;
@@ -917,7 +918,7 @@ where
             let replay = (self.retry_stale
                 && !replayed
                 && (checkout.is_h2() || (checkout.reused() && req.method().is_idempotent())))
-            .then(|| clone_request(&req))
+            .then(|| try_clone_request(&req))
             .flatten();
             let head_request = req.method() == Method::HEAD;
             let idempotent = req.method().is_idempotent();
@@ -1111,16 +1112,6 @@ fn log_connection(meta: &connect::ConnMeta) {
         tls_us = meta.tls.map(|t| t.as_micros() as u64),
         "connection opened"
     );
-}
-
-fn clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
-    let mut clone = Request::new(req.body().try_clone_body()?);
-    *clone.method_mut() = req.method().clone();
-    *clone.uri_mut() = req.uri().clone();
-    *clone.version_mut() = req.version();
-    *clone.headers_mut() = req.headers().clone();
-    *clone.extensions_mut() = req.extensions().clone();
-    Some(clone)
 }
 
 type BoxedSend<B> =

@@ -90,35 +90,7 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// A `GET` request to `url`.
-    pub fn get<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::GET, url)
-    }
-
-    /// A `POST` request to `url`.
-    pub fn post<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::POST, url)
-    }
-
-    /// A `PUT` request to `url`.
-    pub fn put<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::PUT, url)
-    }
-
-    /// A `PATCH` request to `url`.
-    pub fn patch<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::PATCH, url)
-    }
-
-    /// A `DELETE` request to `url`.
-    pub fn delete<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::DELETE, url)
-    }
-
-    /// A `HEAD` request to `url`.
-    pub fn head<U: IntoUrl>(&self, url: U) -> RequestBuilder {
-        self.request(Method::HEAD, url)
-    }
+    method_shorthands!(RequestBuilder);
 
     /// A request with `method` to `url`.
     pub fn request<U: IntoUrl>(&self, method: Method, url: U) -> RequestBuilder {
