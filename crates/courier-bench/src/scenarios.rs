@@ -489,6 +489,12 @@ pub async fn warm_up(
 ) -> Result<(), BoxError> {
     match scenario {
         ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 => {
+            if scenario.h2c().is_some() {
+                // One request first, so the connection and the server's SETTINGS (its stream limit)
+                // are there before the burst: hyper-util's legacy client opens streams past a limit
+                // it has not heard yet, and the refused ones fail (REFUSED_STREAM is not replayed).
+                client.fetch(&format!("{base}/small")).await?;
+            }
             concurrent(
                 client,
                 &format!("{base}/small"),
