@@ -214,8 +214,13 @@ impl<B: Send + 'static> Drop for Checkout<B> {
 
 /// `Connection: close` in a response: the server will close the connection after it.
 pub(crate) fn connection_close(headers: &http::HeaderMap) -> bool {
+    says_close(headers, http::header::CONNECTION)
+}
+
+/// Whether header `name` lists the `close` token (`Connection`, or a proxy's `Proxy-Connection`).
+pub(crate) fn says_close(headers: &http::HeaderMap, name: impl http::header::AsHeaderName) -> bool {
     headers
-        .get_all(http::header::CONNECTION)
+        .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))

@@ -23,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::Target;
 use crate::auth::{Challenge, Party, Sessions};
 use crate::error::Error;
-use crate::transport::checkout::connection_close;
+use crate::transport::checkout::{connection_close, says_close};
 
 /// The most bytes of a `CONNECT` response head read before giving up on the proxy.
 const MAX_TUNNEL_HEAD: usize = 16 * 1024;
@@ -198,7 +198,8 @@ impl Reply {
             reason: response.reason.unwrap_or_default().to_owned(),
             keep_alive: response.version == Some(1)
                 && !connection_close(&headers)
-                && !proxy_connection_close(&headers),
+                // The non-standard `Proxy-Connection` some proxies still send, meaning the same.
+                && !says_close(&headers, "proxy-connection"),
             headers,
         })
     }
@@ -274,17 +275,6 @@ where
     let mut sink = tokio::io::sink();
     let copied = tokio::time::timeout(SKIP_DEADLINE, tokio::io::copy(&mut body, &mut sink)).await;
     matches!(copied, Ok(Ok(n)) if n == len)
-}
-
-/// `Proxy-Connection: close`: the non-standard header some proxies (and HTTP/1.0 clients' habits)
-/// still use for the same meaning as `Connection: close`.
-fn proxy_connection_close(headers: &HeaderMap) -> bool {
-    headers
-        .get_all("proxy-connection")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|token| token.trim().eq_ignore_ascii_case("close"))
 }
 
 /// The proxy refused the tunnel.
