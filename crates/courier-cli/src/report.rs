@@ -13,14 +13,11 @@ use serde_json::{json, Value};
 pub(crate) fn cause(error: &DownloadError) -> String {
     let words = match error.kind() {
         DownloadErrorKind::Http => match error.http_error() {
-            Some(err) => match err.status() {
-                Some(status) => return format!("http {}", status.as_u16()),
-                None if err.proxy_status().is_some() => {
-                    let status = err.proxy_status().map_or(0, |s| s.as_u16());
-                    return format!("proxy {status}");
-                }
+            Some(err) => match (err.status(), err.proxy_status()) {
+                (Some(status), _) => return format!("http {}", status.as_u16()),
+                (None, Some(status)) => return format!("proxy {}", status.as_u16()),
                 // The classes curl's exit statuses tell apart.
-                None => match crate::exit_code(err) {
+                (None, None) => match crate::exit_code(err) {
                     6 => "dns",
                     7 => "connect",
                     28 => "timeout",
