@@ -167,12 +167,7 @@ impl Error {
     /// passes through unchanged, a timeout anywhere in the cause chain is a timeout, anything else
     /// becomes a request error with the original as its cause.
     pub fn from_service<E: Into<BoxError>>(err: E) -> Error {
-        let err: BoxError = err.into();
-        let err = match err.downcast::<Error>() {
-            Ok(err) => return *err,
-            Err(err) => err,
-        };
-        let err = match Error::classified_within(err) {
+        let err = match Error::classified(err.into()) {
             Ok(classified) => return classified,
             Err(err) => err,
         };
@@ -189,22 +184,21 @@ impl Error {
     /// Like [`Error::from_service`], for errors raised while reading a response body: anything not
     /// already classified is a body error.
     pub fn from_body<E: Into<BoxError>>(err: E) -> Error {
-        let err: BoxError = err.into();
-        let err = match err.downcast::<Error>() {
-            Ok(err) => return *err,
-            Err(err) => err,
-        };
-        match Error::classified_within(err) {
+        match Error::classified(err.into()) {
             Ok(classified) => classified,
             Err(err) if chain_has_timeout(&*err) => Error::new(Kind::Timeout, Some(err)),
             Err(err) => Error::new(Kind::Body, Some(err)),
         }
     }
 
-    /// A Courier error further down `err`'s causes (under a `tower::buffer` `ServiceError`, say)
-    /// keeps what it knew: its kind, fate, status and URL, with `err` as the cause. `Err(err)` when
-    /// there is none.
-    fn classified_within(err: BoxError) -> Result<Error, BoxError> {
+    /// `err` when it is a Courier error; one further down its causes (under a `tower::buffer`
+    /// `ServiceError`, say) keeps what it knew: its kind, fate, status and URL, with `err` as the
+    /// cause. `Err(err)` when there is none.
+    fn classified(err: BoxError) -> Result<Error, BoxError> {
+        let err = match err.downcast::<Error>() {
+            Ok(err) => return Ok(*err),
+            Err(err) => err,
+        };
         let mut cur = err.source();
         let found = loop {
             match cur {
