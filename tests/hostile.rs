@@ -275,6 +275,21 @@ async fn header_section_of_1_mib_is_rejected() {
     assert_head_too_large(&Client::new(), reply).await;
 }
 
+/// A head of 300 KiB is under hyper's limit (~400 KiB) and parses whole, though the transport reads a
+/// plain TCP stream at most 96 KiB at a time: the per-read cap is not a limit on the head.
+#[tokio::test]
+async fn header_section_of_300_kib_is_accepted() {
+    let value = "b".repeat(300 * 1024);
+    let reply = format!("HTTP/1.1 200 OK\r\nX-Big: {value}\r\nContent-Length: 2\r\n\r\nok");
+    let server = RawServer::reply(reply.into_bytes(), Then::Hold).await;
+    let client = Client::new();
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .expect("a 300 KiB head is accepted");
+    assert_eq!(response.headers()["x-big"].as_bytes(), value.as_bytes());
+    assert_eq!(&within(10, response.bytes()).await.unwrap()[..], b"ok");
+}
+
 /// A header section that never ends: the client stops reading at hyper's head limit (~400 KiB) and
 /// closes the connection, instead of buffering what the server sends.
 #[tokio::test]

@@ -383,3 +383,27 @@ async fn http1_knobs_title_case_headers_and_lenient_responses() {
     assert!(last.contains("\r\nUser-Agent: "), "{last}");
     assert!(heads[0].contains("\r\nuser-agent: "), "{}", heads[0]);
 }
+
+/// A plain TCP stream is read at most 96 KiB at a time, however much the socket holds: a large body
+/// comes in pieces no larger, and whole.
+#[tokio::test]
+async fn plain_tcp_reads_are_capped_at_96_kib() {
+    const LEN: usize = 4 * 1024 * 1024;
+    let body: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+    let mut reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {LEN}\r\n\r\n").into_bytes();
+    reply.extend_from_slice(&body);
+    let server = RawServer::reply(reply, courier_testkit::Then::Hold).await;
+    let client = Client::new();
+    let mut response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
+    // Let the socket fill before reading, so an uncapped read would take more than the cap.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (mut received, mut largest) = (Vec::with_capacity(LEN), 0);
+    while let Some(chunk) = within(10, response.chunk()).await.unwrap() {
+        largest = largest.max(chunk.len());
+        received.extend_from_slice(&chunk);
+    }
+    assert!(largest <= 96 * 1024, "a chunk of {largest} bytes");
+    assert!(received == body, "the body arrived changed");
+}

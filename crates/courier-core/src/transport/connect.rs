@@ -515,11 +515,46 @@ impl AsyncRead for Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tcp(s) => poll_read_capped(Pin::new(s), cx, buf),
             Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Other(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
+}
+
+/// The most one read of a plain TCP stream takes from the socket.
+///
+/// hyper's adaptive read buffer grows to about 400 KiB on a large body, and one `read` then waits for
+/// that much: with many connections in flight, megabytes sit in socket queues and in read buffers.
+/// Reading at most 96 KiB at a time (curl reads 100 KiB) drains sockets sooner. Measured in
+/// courier-bench's bulk scenario (1,000 × 1 MiB, 32 in flight): wall time 0.27–0.29 s → 0.23–0.24 s,
+/// peak RSS 38 → 19 MiB, client CPU lower. Response heads larger than this still parse: the cap is per
+/// read, not on hyper's buffer. TLS streams are not capped: rustls reads records of at most ~16 KiB.
+const MAX_TCP_READ: usize = 96 * 1024;
+
+fn poll_read_capped(
+    stream: Pin<&mut TcpStream>,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    if buf.remaining() <= MAX_TCP_READ {
+        return stream.poll_read(cx, buf);
+    }
+    let mut part = buf.take(MAX_TCP_READ);
+    let start = part.filled().as_ptr();
+    let result = stream.poll_read(cx, &mut part);
+    // The same check tokio's `Take` makes: the bytes read are in `buf`'s memory.
+    assert_eq!(
+        start,
+        part.filled().as_ptr(),
+        "the read replaced its buffer"
+    );
+    let n = part.filled().len();
+    // SAFETY: `part` is a view of `buf`'s unfilled memory (checked above), and the read initialized and
+    // filled its first `n` bytes: they are `buf`'s next `n` bytes.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    result
 }
 
 impl AsyncWrite for Stream {
