@@ -26,6 +26,29 @@ pub fn other_process_cpu_time(pid: u32) -> Option<Duration> {
     ))
 }
 
+/// User + system CPU time used so far by this process's threads named `name` (the server's), from
+/// `/proc/self/task/*/stat` (clock-tick resolution).
+pub fn named_threads_cpu_time(name: &str) -> Option<Duration> {
+    let ticks = imp::clock_ticks_per_second()?;
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if stat.get(open + 1..close) != Some(name) {
+            continue;
+        }
+        let mut fields = stat[close + 1..].split_whitespace();
+        let utime: u64 = fields.nth(11)?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        total += utime + stime;
+    }
+    Some(Duration::from_secs_f64(total as f64 / ticks as f64))
+}
+
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 mod imp {
     use std::time::Duration;

@@ -398,6 +398,24 @@ fn measure_client_slice(
     })
 }
 
+/// Runs a bulk round and adds the CPU time the server's threads spent on it: at equal client CPU, a
+/// client whose reads leave more queued in the sockets costs the one-thread server more, and on two
+/// cores that shows in the wall time.
+fn with_server_cpu(
+    round: impl FnOnce() -> Result<scenarios::Sample, clients::BoxError>,
+) -> Result<scenarios::Sample, clients::BoxError> {
+    let before = cpu::named_threads_cpu_time(server::THREAD_NAME);
+    let mut sample = round()?;
+    let after = cpu::named_threads_cpu_time(server::THREAD_NAME);
+    let spent = after
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before));
+    sample
+        .values
+        .push(spent.map_or(f64::NAN, |cpu| cpu.as_secs_f64()));
+    Ok(sample)
+}
+
 /// One round of a bulk child, a fresh pool client or an external tool.
 fn measure_one(
     scenario: ScenarioId,
@@ -421,7 +439,7 @@ fn measure_one(
             })
         }
         (ScenarioId::Bulk, Participant::Client(kind)) => {
-            external::bulk_client(kind, base, settings)
+            with_server_cpu(|| external::bulk_client(kind, base, settings))
         }
         (_, Participant::External(External::ReqwestShipped)) if scenario.coding().is_some() => {
             let path = scenario.body_path().unwrap_or_default();
@@ -432,7 +450,8 @@ fn measure_one(
             )
         }
         (ScenarioId::Bulk, Participant::External(External::Curl)) => {
-            external::bulk_curl(&tool(External::Curl)?, base, settings)
+            let curl = tool(External::Curl)?;
+            with_server_cpu(|| external::bulk_curl(&curl, base, settings))
         }
         (ScenarioId::Latency | ScenarioId::Concurrent, Participant::External(External::Wrk)) => {
             let wrk = tool(External::Wrk)?;

@@ -244,7 +244,8 @@ impl Report {
         let mut ratios = Vec::new();
         for report in &self.scenarios {
             for (index, metric) in report.scenario.metrics().iter().enumerate() {
-                let Some(courier) = report.median(COURIER, index) else {
+                // A zero figure (a CPU time under the clock's tick) has no meaningful ratio.
+                let Some(courier) = report.median(COURIER, index).filter(|v| *v > 0.0) else {
                     continue;
                 };
                 for anchor in ANCHORS {

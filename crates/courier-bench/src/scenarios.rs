@@ -142,6 +142,7 @@ impl ScenarioId {
             Metric::new("wall_s", "wall s", Better::Lower),
             Metric::new("peak_rss_mib", "peak RSS MiB", Better::Lower),
             Metric::new("cpu_s", "CPU s", Better::Lower),
+            Metric::new("server_cpu_s", "server CPU s", Better::Lower),
         ];
         const ALLOCS: &[Metric] = &[
             Metric::new("allocs", "allocations", Better::Lower),

@@ -143,6 +143,9 @@ impl Corpus {
     }
 }
 
+/// The name of every thread the server runs on.
+pub const THREAD_NAME: &str = "bench-server";
+
 /// A running server. It lives until the process exits.
 pub struct Server {
     addr: SocketAddr,
@@ -184,14 +187,14 @@ impl Server {
         } else {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(threads)
-                .thread_name("bench-server")
+                .thread_name(THREAD_NAME)
                 .enable_all()
                 .build()?
         };
         let corpus = Arc::new(corpus);
         let counters = pool_counters.clone();
         std::thread::Builder::new()
-            .name("bench-server".into())
+            .name(THREAD_NAME.into())
             .spawn(move || {
                 runtime.block_on(async move {
                     for (port, listener) in pool_listeners.into_iter().enumerate() {
