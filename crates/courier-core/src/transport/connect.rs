@@ -524,12 +524,13 @@ impl AsyncRead for Stream {
 
 /// The most one read of a plain TCP stream takes from the socket.
 ///
-/// hyper's adaptive read buffer grows to about 400 KiB on a large body, and one `read` then waits for
-/// that much: with many connections in flight, megabytes sit in socket queues and in read buffers.
-/// Reading at most 96 KiB at a time (curl reads 100 KiB) drains sockets sooner. Measured in
-/// courier-bench's bulk scenario (1,000 × 1 MiB, 32 in flight): wall time 0.27–0.29 s → 0.23–0.24 s,
-/// peak RSS 38 → 19 MiB, client CPU lower. Response heads larger than this still parse: the cap is per
-/// read, not on hyper's buffer. TLS streams are not capped: rustls reads records of at most ~16 KiB.
+/// hyper reads into all of its buffer's spare capacity, which on a large body grows past 400 KiB: one
+/// read then takes up to that much. With many connections in flight, megabytes sit in socket queues
+/// and read buffers. Reading at most 96 KiB at a time (the curl tool reads 100 KiB) drains sockets
+/// sooner. Measured in courier-bench's bulk scenario (1,000 × 1 MiB, 32 in flight; alternated runs,
+/// before and after): wall time 0.27–0.29 s → 0.23–0.24 s, peak RSS 38 → 19 MiB. Response heads larger
+/// than this still parse: the cap is per read, not on hyper's buffer. TLS streams are not capped:
+/// rustls reads the socket a few KiB at a time anyway.
 const MAX_TCP_READ: usize = 96 * 1024;
 
 fn poll_read_capped(
