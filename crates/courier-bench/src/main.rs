@@ -15,6 +15,7 @@
 mod alloc;
 mod clients;
 mod cpu;
+mod decoders;
 mod external;
 mod report;
 mod scenarios;
@@ -93,18 +94,39 @@ enum Command {
     /// Internal: one client's bulk download, run in a child process so its peak RSS is its own.
     #[command(hide = true)]
     BulkChild(BulkChildArgs),
+    /// Each coding's decoder alone on the decoding scenarios' body, no HTTP: their ceiling here.
+    Decoders {
+        /// Bodies decoded per round.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Rounds; the best is shown.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::BulkChild(args)) = &cli.command {
-        return match external::bulk_child(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("courier-bench bulk-child: {err}");
-                ExitCode::FAILURE
-            }
-        };
+    match &cli.command {
+        Some(Command::BulkChild(args)) => {
+            return match external::bulk_child(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("courier-bench bulk-child: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::Decoders { iterations, rounds }) => {
+            return match decoders::run(*iterations, *rounds) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("courier-bench decoders: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
     }
     let mut settings = if cli.smoke {
         Settings::smoke()
@@ -399,8 +421,8 @@ fn measure_client_slice(
 }
 
 /// Runs a bulk round and adds the CPU time the server's threads spent on it: at equal client CPU, a
-/// client whose reads leave more queued in the sockets costs the one-thread server more, and on two
-/// cores that shows in the wall time.
+/// client whose reads leave more queued in the sockets costs the server more, and on two cores (the
+/// server on one thread, by default) that shows in the wall time.
 fn with_server_cpu(
     round: impl FnOnce() -> Result<scenarios::Sample, clients::BoxError>,
 ) -> Result<scenarios::Sample, clients::BoxError> {

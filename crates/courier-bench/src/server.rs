@@ -92,6 +92,16 @@ impl Corpus {
         self.gzip.len()
     }
 
+    /// The 1 MiB text as sent with each content coding: `(coding, encoded bytes)`.
+    pub fn encoded_text(&self) -> [(&'static str, Bytes); 4] {
+        [
+            ("gzip", self.gzip.clone()),
+            ("deflate", self.deflate.clone()),
+            ("br", self.brotli.clone()),
+            ("zstd", self.zstd.clone()),
+        ]
+    }
+
     fn respond(&self, path: &str) -> Response<Full<Bytes>> {
         let cacheable = path.starts_with("/cache/");
         let (body, content_type, coding) = match path {
