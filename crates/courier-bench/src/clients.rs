@@ -23,7 +23,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum ClientKind {
     /// `courier::Client` with its default stack.
     Courier,
-    /// `courier_core::transport::Transport` alone: the pooled hyper-util client, no layers.
+    /// `courier_core::transport::Transport` alone: Courier's own pool and connections, no layers.
     #[value(name = "courier-transport")]
     Transport,
     /// `reqwest::Client` (rustls, gzip).
