@@ -260,7 +260,7 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
         // round after round (except where every round starts from a fresh client).
         let mut instances: Vec<(ClientKind, Client)> = Vec::new();
         let base = match scenario.h2c() {
-            Some(max_streams) => server.h2c_url(max_streams),
+            Some(port) => server.h2c_url(port),
             None => base.clone(),
         };
         if !scenario.fresh_clients() {

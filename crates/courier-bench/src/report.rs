@@ -194,6 +194,12 @@ pub const TARGETS: &[Target] = &[
         anchor: Some(HYPER_UTIL),
         bound: Bound::AtLeast(1.0),
     },
+    Target {
+        scenario: ScenarioId::H2c16Slow,
+        metric: "rps",
+        anchor: Some(HYPER_UTIL),
+        bound: Bound::AtLeast(1.0),
+    },
 ];
 
 /// The anchors Courier is compared with, in column order.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::alloc;
 use crate::clients::{BoxError, Client, ClientKind};
 use crate::cpu;
-use crate::server::{PoolCounters, LARGE_LEN, MEDIUM_LEN, SMALL_BODY};
+use crate::server::{H2cPort, PoolCounters, LARGE_LEN, MEDIUM_LEN, SMALL_BODY};
 
 /// A scenario of issue 5, numbered as there (3a is an extra: 64 KiB bodies), and issue 7's pool
 /// scenario (7).
@@ -56,11 +56,15 @@ pub enum ScenarioId {
     /// opens another connection when the limit is reached gets more requests through.
     #[value(name = "h2c-16")]
     H2c16,
+    /// (9c) the same 16-stream server answering each request after 1 ms, as a server waiting on its
+    /// database does: requests per second are bounded by how many are in flight, not by CPU.
+    #[value(name = "h2c-16-slow")]
+    H2c16Slow,
 }
 
 impl ScenarioId {
     /// Every scenario, in table and run order.
-    pub const ALL: [ScenarioId; 15] = [
+    pub const ALL: [ScenarioId; 16] = [
         ScenarioId::Latency,
         ScenarioId::Concurrent,
         ScenarioId::Body64k,
@@ -76,6 +80,7 @@ impl ScenarioId {
         ScenarioId::Cache1m,
         ScenarioId::H2c,
         ScenarioId::H2c16,
+        ScenarioId::H2c16Slow,
     ];
 
     /// The id used in the JSON and on the command line.
@@ -96,6 +101,7 @@ impl ScenarioId {
             ScenarioId::Cache1m => "cache-1m",
             ScenarioId::H2c => "h2c",
             ScenarioId::H2c16 => "h2c-16",
+            ScenarioId::H2c16Slow => "h2c-16-slow",
         }
     }
 
@@ -125,6 +131,7 @@ impl ScenarioId {
             ScenarioId::Cache1m => "8b 1 MiB fresh cache hits".into(),
             ScenarioId::H2c => format!("9  h2c small GET, {} in flight", s.in_flight),
             ScenarioId::H2c16 => format!("9b h2c, {} in flight, 16 streams", s.in_flight),
+            ScenarioId::H2c16Slow => format!("9c h2c, {} in flight, 16 streams, 1 ms", s.in_flight),
         }
     }
 
@@ -160,9 +167,11 @@ impl ScenarioId {
         ];
         match self {
             ScenarioId::Latency => LATENCY,
-            ScenarioId::Concurrent | ScenarioId::Cache1k | ScenarioId::H2c | ScenarioId::H2c16 => {
-                RPS
-            }
+            ScenarioId::Concurrent
+            | ScenarioId::Cache1k
+            | ScenarioId::H2c
+            | ScenarioId::H2c16
+            | ScenarioId::H2c16Slow => RPS,
             ScenarioId::Cache1m => MBPS,
             ScenarioId::Body64k
             | ScenarioId::Body1m
@@ -194,12 +203,12 @@ impl ScenarioId {
         }
     }
 
-    /// For the HTTP/2 scenarios, the server's `SETTINGS_MAX_CONCURRENT_STREAMS` (`None`: hyper's
-    /// default, 200); the clients speak h2c with prior knowledge to that server.
-    pub fn h2c(self) -> Option<Option<u32>> {
+    /// For the HTTP/2 scenarios, the server's h2c port; the clients speak h2c with prior knowledge.
+    pub fn h2c(self) -> Option<H2cPort> {
         match self {
-            ScenarioId::H2c => Some(None),
-            ScenarioId::H2c16 => Some(Some(16)),
+            ScenarioId::H2c => Some(H2cPort::Default),
+            ScenarioId::H2c16 => Some(H2cPort::Streams16),
+            ScenarioId::H2c16Slow => Some(H2cPort::Streams16Slow),
             _ => None,
         }
     }
@@ -489,7 +498,7 @@ pub async fn warm_up(
     s: &Settings,
 ) -> Result<(), BoxError> {
     match scenario {
-        ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 => {
+        ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 | ScenarioId::H2c16Slow => {
             if scenario.h2c().is_some() {
                 // One request first, so the connection and the server's SETTINGS (its stream limit)
                 // are there before the burst: hyper-util's legacy client opens streams past a limit
@@ -578,7 +587,11 @@ impl Raw {
                     cpu_us,
                 ]
             }
-            ScenarioId::Concurrent | ScenarioId::Cache1k | ScenarioId::H2c | ScenarioId::H2c16 => {
+            ScenarioId::Concurrent
+            | ScenarioId::Cache1k
+            | ScenarioId::H2c
+            | ScenarioId::H2c16
+            | ScenarioId::H2c16Slow => {
                 vec![n / secs, cpu_us]
             }
             ScenarioId::Cache1m => vec![self.received as f64 / secs / 1e6, cpu_us],
@@ -611,6 +624,8 @@ pub fn requests_per_round(scenario: ScenarioId, s: &Settings) -> usize {
     match scenario {
         ScenarioId::Latency => s.latency_requests,
         ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 => s.concurrent_requests,
+        // Bounded by the server's 1 ms per request: a tenth as many keeps the rounds short.
+        ScenarioId::H2c16Slow => (s.concurrent_requests / 10).max(1),
         ScenarioId::Body64k => s.medium_requests,
         ScenarioId::Body1m => s.large_requests,
         ScenarioId::Gzip1m | ScenarioId::Deflate1m | ScenarioId::Br1m | ScenarioId::Zstd1m => {
@@ -651,7 +666,7 @@ pub async fn measure_slice(
             }
             raw.expected = small * n as u64;
         }
-        ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 => {
+        ScenarioId::Concurrent | ScenarioId::H2c | ScenarioId::H2c16 | ScenarioId::H2c16Slow => {
             raw.received = concurrent(client, &format!("{base}/small"), n, s.in_flight).await?;
             raw.expected = small * n as u64;
         }

@@ -159,8 +159,8 @@ pub const THREAD_NAME: &str = "bench-server";
 /// A running server. It lives until the process exits.
 pub struct Server {
     addr: SocketAddr,
-    /// h2c with the default stream limit, and with 16 streams per connection.
-    h2c_addrs: [SocketAddr; 2],
+    /// The h2c ports, in [`H2cPort::ALL`] order.
+    h2c_addrs: [SocketAddr; 3],
     pool_addrs: Vec<SocketAddr>,
     pool_counters: Arc<PoolCounters>,
 }
@@ -177,10 +177,11 @@ impl Server {
         };
         let listener = bind()?;
         let addr = listener.local_addr()?;
-        let h2c_listeners = [bind()?, bind()?];
+        let h2c_listeners = [bind()?, bind()?, bind()?];
         let h2c_addrs = [
             h2c_listeners[0].local_addr()?,
             h2c_listeners[1].local_addr()?,
+            h2c_listeners[2].local_addr()?,
         ];
         let pool_listeners = (0..pool_ports)
             .map(|_| bind())
@@ -211,9 +212,9 @@ impl Server {
                         let counted = Some((counters.clone(), port));
                         tokio::spawn(serve(listener, corpus.clone(), Protocol::Http1, counted));
                     }
-                    let [h2c, h2c_16] = h2c_listeners;
-                    tokio::spawn(serve(h2c, corpus.clone(), Protocol::H2c(None), None));
-                    tokio::spawn(serve(h2c_16, corpus.clone(), Protocol::H2c(Some(16)), None));
+                    for (port, listener) in H2cPort::ALL.into_iter().zip(h2c_listeners) {
+                        tokio::spawn(serve(listener, corpus.clone(), Protocol::H2c(port), None));
+                    }
                     serve(listener, corpus, Protocol::Http1, None).await
                 })
             })?;
@@ -230,15 +231,10 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// The h2c port with the stream limit `max_streams` (`None`: hyper's default; `Some(16)`), as
-    /// `http://127.0.0.1:PORT`.
-    pub fn h2c_url(&self, max_streams: Option<u32>) -> String {
-        let addr = match max_streams {
-            None => self.h2c_addrs[0],
-            Some(16) => self.h2c_addrs[1],
-            Some(other) => panic!("the bench server has no h2c port with {other} streams"),
-        };
-        format!("http://{addr}")
+    /// The h2c port `port` as `http://127.0.0.1:PORT`.
+    pub fn h2c_url(&self, port: H2cPort) -> String {
+        let index = H2cPort::ALL.iter().position(|p| *p == port).unwrap_or(0);
+        format!("http://{}", self.h2c_addrs[index])
     }
 
     /// The pool scenario's ports as `http://127.0.0.1:PORT` (no trailing slash), in port-index order.
@@ -354,14 +350,43 @@ impl Drop for OpenConnection {
     }
 }
 
+/// The server's h2c ports (HTTP/2 only, with prior knowledge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum H2cPort {
+    /// hyper's default concurrent stream limit (200).
+    Default,
+    /// 16 concurrent streams per connection.
+    Streams16,
+    /// 16 concurrent streams per connection, each response after [`SLOW_THINK_TIME`].
+    Streams16Slow,
+}
+
+/// How long the slow h2c port takes over each request, as a server waiting on its database would.
+pub const SLOW_THINK_TIME: std::time::Duration = std::time::Duration::from_millis(1);
+
+impl H2cPort {
+    pub const ALL: [H2cPort; 3] = [H2cPort::Default, H2cPort::Streams16, H2cPort::Streams16Slow];
+
+    /// The server's `SETTINGS_MAX_CONCURRENT_STREAMS` (`None`: hyper's default).
+    fn max_streams(self) -> Option<u32> {
+        match self {
+            H2cPort::Default => None,
+            H2cPort::Streams16 | H2cPort::Streams16Slow => Some(16),
+        }
+    }
+
+    fn think_time(self) -> Option<std::time::Duration> {
+        (self == H2cPort::Streams16Slow).then_some(SLOW_THINK_TIME)
+    }
+}
+
 /// What a listener speaks.
 #[derive(Clone, Copy)]
 enum Protocol {
     /// HTTP/1.1 with keep-alive.
     Http1,
-    /// HTTP/2 only, with prior knowledge; the server's concurrent stream limit (`None`: hyper's
-    /// default).
-    H2c(Option<u32>),
+    /// HTTP/2 only, with prior knowledge.
+    H2c(H2cPort),
 }
 
 /// Serves `listener`; with `counted`, counts its connections in the pool counters under that port index.
@@ -385,9 +410,18 @@ async fn serve(
         let _ = stream.set_nodelay(true);
         let corpus = corpus.clone();
         tokio::spawn(async move {
+            let think = match protocol {
+                Protocol::H2c(port) => port.think_time(),
+                Protocol::Http1 => None,
+            };
             let service = service_fn(move |req: Request<Incoming>| {
                 let response = corpus.respond(req.uri().path());
-                async move { Ok::<_, Infallible>(response) }
+                async move {
+                    if let Some(think) = think {
+                        tokio::time::sleep(think).await;
+                    }
+                    Ok::<_, Infallible>(response)
+                }
             });
             // Clients closing their connections is how every run ends: not an error worth reporting.
             let io = TokioIo::new(stream);
@@ -397,11 +431,11 @@ async fn serve(
                         .serve_connection(io, service)
                         .await
                 }
-                Protocol::H2c(max_streams) => {
+                Protocol::H2c(port) => {
                     let mut builder = hyper::server::conn::http2::Builder::new(
                         hyper_util::rt::TokioExecutor::new(),
                     );
-                    if let Some(max) = max_streams {
+                    if let Some(max) = port.max_streams() {
                         builder.max_concurrent_streams(max);
                     }
                     builder.serve_connection(io, service).await

@@ -15,7 +15,7 @@ const CACHE_CLIENTS: [&str; 3] = ["courier", "courier-mem-cache", "courier-disk-
 /// The clients built with a per-host connection cap in the pool scenario.
 const CAPPED: [&str; 2] = ["courier", "courier-transport"];
 
-const SCENARIOS: [(&str, &[&str]); 15] = [
+const SCENARIOS: [(&str, &[&str]); 16] = [
     ("latency", &["p50_us", "p99_us", "cpu_us"]),
     ("concurrent", &["rps", "cpu_us"]),
     ("body-64k", &["mb_s", "cpu_us"]),
@@ -41,6 +41,7 @@ const SCENARIOS: [(&str, &[&str]); 15] = [
     ("cache-1m", &["mb_s", "cpu_us"]),
     ("h2c", &["rps", "cpu_us"]),
     ("h2c-16", &["rps", "cpu_us"]),
+    ("h2c-16-slow", &["rps", "cpu_us"]),
 ];
 
 /// Whether `client` reports `metric`: only Courier's clients have pool statistics.
