@@ -61,7 +61,8 @@ struct Cli {
     /// Rounds per scenario (default: 5 full, 3 quick, 1 smoke).
     #[arg(long)]
     rounds: Option<usize>,
-    /// Requests per round in every in-process scenario, overriding the mode's counts (for profiling).
+    /// Requests per round in every in-process scenario, overriding the mode's counts (for profiling;
+    /// 9c, whose server waits 1 ms per request, runs a tenth of them).
     #[arg(long)]
     requests: Option<usize>,
     /// Pool scenario: how many ports (hosts) the requests are spread over (default: 200 full, 100 quick).

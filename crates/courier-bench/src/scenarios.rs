@@ -56,8 +56,9 @@ pub enum ScenarioId {
     /// opens another connection when the limit is reached gets more requests through.
     #[value(name = "h2c-16")]
     H2c16,
-    /// (9c) the same 16-stream server answering each request after 1 ms, as a server waiting on its
-    /// database does: requests per second are bounded by how many are in flight, not by CPU.
+    /// (9c) the same 16-stream server answering each request after 1 to 2 ms (tokio's timer tick), as
+    /// a server waiting on its database does: requests per second grow with how many are in flight.
+    /// A tenth of scenario 2's requests per round.
     #[value(name = "h2c-16-slow")]
     H2c16Slow,
 }

@@ -178,11 +178,9 @@ impl Server {
         let listener = bind()?;
         let addr = listener.local_addr()?;
         let h2c_listeners = [bind()?, bind()?, bind()?];
-        let h2c_addrs = [
-            h2c_listeners[0].local_addr()?,
-            h2c_listeners[1].local_addr()?,
-            h2c_listeners[2].local_addr()?,
-        ];
+        let h2c_addrs = [0, 1, 2].map(|i| h2c_listeners[i].local_addr());
+        let [a, b, c] = h2c_addrs;
+        let h2c_addrs = [a?, b?, c?];
         let pool_listeners = (0..pool_ports)
             .map(|_| bind())
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -233,8 +231,7 @@ impl Server {
 
     /// The h2c port `port` as `http://127.0.0.1:PORT`.
     pub fn h2c_url(&self, port: H2cPort) -> String {
-        let index = H2cPort::ALL.iter().position(|p| *p == port).unwrap_or(0);
-        format!("http://{}", self.h2c_addrs[index])
+        format!("http://{}", self.h2c_addrs[port as usize])
     }
 
     /// The pool scenario's ports as `http://127.0.0.1:PORT` (no trailing slash), in port-index order.
@@ -350,21 +347,24 @@ impl Drop for OpenConnection {
     }
 }
 
-/// The server's h2c ports (HTTP/2 only, with prior knowledge).
+/// The server's h2c ports (HTTP/2 only, with prior knowledge); the discriminant indexes
+/// [`H2cPort::ALL`] and the server's addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum H2cPort {
     /// hyper's default concurrent stream limit (200).
-    Default,
+    Default = 0,
     /// 16 concurrent streams per connection.
-    Streams16,
+    Streams16 = 1,
     /// 16 concurrent streams per connection, each response after [`SLOW_THINK_TIME`].
-    Streams16Slow,
+    Streams16Slow = 2,
 }
 
-/// How long the slow h2c port takes over each request, as a server waiting on its database would.
+/// How long the slow h2c port waits before each response, as a server waiting on its database would.
+/// tokio's timer rounds a sleep up to its next 1 ms tick, so the wait is 1 to 2 ms.
 pub const SLOW_THINK_TIME: std::time::Duration = std::time::Duration::from_millis(1);
 
 impl H2cPort {
+    /// Every port, in discriminant order.
     pub const ALL: [H2cPort; 3] = [H2cPort::Default, H2cPort::Streams16, H2cPort::Streams16Slow];
 
     /// The server's `SETTINGS_MAX_CONCURRENT_STREAMS` (`None`: hyper's default).

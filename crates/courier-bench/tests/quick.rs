@@ -229,3 +229,32 @@ fn check_pool(report: &Value, pool: &Value) {
         "no uncapped client exceeded {cap} per host"
     );
 }
+
+/// `courier-bench decoders` decodes each coding's body in full (it checks the decoded length itself)
+/// and prints one line per coding with positive figures.
+#[test]
+fn decoders_ceiling_decodes_every_coding() {
+    let output = Command::new(env!("CARGO_BIN_EXE_courier-bench"))
+        .args(["decoders", "--iterations", "1", "--rounds", "1"])
+        .output()
+        .expect("run courier-bench decoders");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "courier-bench decoders failed:\n{}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for coding in ["gzip", "deflate", "br", "zstd"] {
+        let line = stdout
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(coding))
+            .unwrap_or_else(|| panic!("no line for {coding}:\n{stdout}"));
+        let figures: Vec<f64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().expect("a number"))
+            .collect();
+        assert_eq!(figures.len(), 2, "{line}");
+        assert!(figures.iter().all(|f| *f > 0.0), "{line}");
+    }
+}
