@@ -86,6 +86,12 @@ struct Cli {
     /// Server runtime threads (1: a current_thread runtime on one dedicated thread).
     #[arg(long, default_value_t = 1)]
     server_threads: usize,
+    /// TCP congestion control of the server's sockets, the sending side of every download: `cubic`
+    /// (Linux's own default), another algorithm the kernel offers, or `system` for the machine's
+    /// setting. Fixed by default so runs compare across machines: a pacing algorithm such as BBR on
+    /// loopback rates each connection by how fast its client happened to read it.
+    #[arg(long, default_value = "cubic")]
+    server_congestion: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -140,6 +146,8 @@ fn main() -> ExitCode {
         settings.rounds = rounds.max(1);
     }
     settings.server_threads = cli.server_threads.max(1);
+    settings.server_congestion =
+        (cli.server_congestion != "system").then(|| cli.server_congestion.clone());
     if let Some(n) = cli.requests {
         settings = settings.with_requests(n);
     }
@@ -229,7 +237,12 @@ fn run(cli: &Cli, settings: Settings) -> Result<Report, clients::BoxError> {
     } else {
         0
     };
-    let server = Server::start(corpus, settings.server_threads, pool_ports)?;
+    let server = Server::start(
+        corpus,
+        settings.server_threads,
+        pool_ports,
+        settings.server_congestion.clone(),
+    )?;
     let base = server.base_url();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -518,6 +531,9 @@ fn machine() -> serde_json::Value {
         .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
     let kernel = read("/proc/sys/kernel/osrelease").trim().to_owned();
+    let congestion = read("/proc/sys/net/ipv4/tcp_congestion_control")
+        .trim()
+        .to_owned();
     let load = read("/proc/loadavg")
         .split_whitespace()
         .next()
@@ -529,6 +545,7 @@ fn machine() -> serde_json::Value {
         "memory_gib": (memory_gib * 10.0).round() / 10.0,
         "kernel": kernel,
         "load_average_1m_at_start": load,
+        "tcp_congestion_control": congestion,
         "summary": format!(
             "{cpu}, {cores} cores, {memory_gib:.0} GiB, Linux {kernel}, load {load} at start"
         ),

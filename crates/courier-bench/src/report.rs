@@ -417,6 +417,7 @@ impl Report {
             "settings": {
                 "rounds": s.rounds,
                 "server_threads": s.server_threads,
+                "server_congestion_control": s.server_congestion.as_deref().unwrap_or("system"),
                 "client_runtime": "tokio current_thread (one thread)",
                 "latency_requests": s.latency_requests,
                 "concurrent_requests": s.concurrent_requests,
@@ -458,9 +459,18 @@ impl Report {
         };
         let _ = writeln!(
             out,
-            "courier-bench, {} mode, {}, median of {} round(s); server: {} thread(s); clients: one \
-             current_thread runtime",
-            s.mode, build, s.rounds, s.server_threads
+            "courier-bench, {} mode, {}, median of {} round(s); server: {} thread(s), congestion \
+             control {}; clients: one current_thread runtime",
+            s.mode,
+            build,
+            s.rounds,
+            s.server_threads,
+            s.server_congestion.clone().unwrap_or_else(|| format!(
+                "the system's ({})",
+                self.machine["tcp_congestion_control"]
+                    .as_str()
+                    .unwrap_or("unknown")
+            ))
         );
         let _ = writeln!(
             out,

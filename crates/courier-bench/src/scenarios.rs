@@ -400,6 +400,8 @@ pub struct Settings {
     /// slice by slice, so a burst of load from elsewhere on the machine hits every client alike.
     pub slices: usize,
     pub server_threads: usize,
+    /// The TCP congestion control set on the server's sockets (`None`: the machine's default).
+    pub server_congestion: Option<String>,
     /// Longest a single round of one client may take before it is reported as failed.
     pub round_timeout: Duration,
 }
@@ -428,6 +430,7 @@ impl Settings {
             wrk_secs: 5,
             slices: 10,
             server_threads: 1,
+            server_congestion: Some("cubic".into()),
             round_timeout: Duration::from_secs(300),
         }
     }

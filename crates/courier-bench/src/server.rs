@@ -168,8 +168,14 @@ pub struct Server {
 impl Server {
     /// Binds 127.0.0.1 on a free port, plus `pool_ports` more for the pool scenario, and serves `corpus`
     /// on all of them from `threads` runtime threads (`1`: a `current_thread` runtime on one dedicated
-    /// thread).
-    pub fn start(corpus: Corpus, threads: usize, pool_ports: usize) -> std::io::Result<Server> {
+    /// thread), with `congestion` as every accepted socket's TCP congestion control (`None`: the
+    /// machine's default).
+    pub fn start(
+        corpus: Corpus,
+        threads: usize,
+        pool_ports: usize,
+        congestion: Option<String>,
+    ) -> std::io::Result<Server> {
         let bind = || -> std::io::Result<std::net::TcpListener> {
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             listener.set_nonblocking(true)?;
@@ -202,18 +208,28 @@ impl Server {
         };
         let corpus = Arc::new(corpus);
         let counters = pool_counters.clone();
+        let congestion: Option<Arc<str>> = congestion.map(Arc::from);
         std::thread::Builder::new()
             .name(THREAD_NAME.into())
             .spawn(move || {
                 runtime.block_on(async move {
                     for (port, listener) in pool_listeners.into_iter().enumerate() {
                         let counted = Some((counters.clone(), port));
-                        tokio::spawn(serve(listener, corpus.clone(), Protocol::Http1, counted));
+                        tokio::spawn(serve(
+                            listener,
+                            corpus.clone(),
+                            Protocol::Http1,
+                            counted,
+                            congestion.clone(),
+                        ));
                     }
                     for (port, listener) in H2cPort::ALL.into_iter().zip(h2c_listeners) {
-                        tokio::spawn(serve(listener, corpus.clone(), Protocol::H2c(port), None));
+                        let protocol = Protocol::H2c(port);
+                        let served =
+                            serve(listener, corpus.clone(), protocol, None, congestion.clone());
+                        tokio::spawn(served);
                     }
-                    serve(listener, corpus, Protocol::Http1, None).await
+                    serve(listener, corpus, Protocol::Http1, None, congestion).await
                 })
             })?;
         Ok(Server {
@@ -389,12 +405,14 @@ enum Protocol {
     H2c(H2cPort),
 }
 
-/// Serves `listener`; with `counted`, counts its connections in the pool counters under that port index.
+/// Serves `listener`; with `counted`, counts its connections in the pool counters under that port index;
+/// with `congestion`, sets that TCP congestion control on every accepted socket.
 async fn serve(
     listener: std::net::TcpListener,
     corpus: Arc<Corpus>,
     protocol: Protocol,
     counted: Option<(Arc<PoolCounters>, usize)>,
+    congestion: Option<Arc<str>>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("register listener");
     loop {
@@ -408,6 +426,9 @@ async fn serve(
             .as_ref()
             .map(|(counters, port)| counters.opened(*port));
         let _ = stream.set_nodelay(true);
+        if let Some(name) = &congestion {
+            set_congestion(&stream, name);
+        }
         let corpus = corpus.clone();
         tokio::spawn(async move {
             let think = match protocol {
@@ -443,6 +464,23 @@ async fn serve(
             };
             drop(open);
         });
+    }
+}
+
+/// Sets the socket's TCP congestion control; says once on stderr if the kernel refuses it.
+fn set_congestion(stream: &tokio::net::TcpStream, name: &str) {
+    #[cfg(target_os = "linux")]
+    let result = socket2::SockRef::from(stream).set_tcp_congestion(name.as_bytes());
+    #[cfg(not(target_os = "linux"))]
+    let result: std::io::Result<()> = {
+        let _ = stream;
+        Err(std::io::Error::other("not supported here"))
+    };
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if let Err(err) = result {
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("courier-bench: server sockets keep the system's congestion control ({name}: {err})");
+        }
     }
 }
 
