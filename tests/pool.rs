@@ -222,6 +222,22 @@ async fn keep_alive_timeout_is_honoured() {
     assert_eq!(stats.reuses, 1);
 }
 
+/// A `Keep-Alive: timeout` too large for a clock, with no idle timeout of the client's own: the
+/// connection is kept and reused, nothing overflows.
+#[tokio::test]
+async fn a_huge_keep_alive_timeout_keeps_the_connection() {
+    let (server, seen) = keep_alive_server(u64::MAX).await;
+    let client = Client::builder().pool_idle_timeout(None).build().unwrap();
+    assert_eq!(get_text(&client, &server.url("/a")).await, "ok");
+    assert_eq!(get_text(&client, &server.url("/b")).await, "ok");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[0].0, seen[1].0,
+        "the second request reuses the connection"
+    );
+}
+
 /// A server that closes each kept-alive connection at a random moment after answering, racing the
 /// client's next request; it counts POST bodies so a replayed POST would show.
 async fn flaky_idle_server() -> (RawServer, Arc<Mutex<Vec<String>>>) {

@@ -792,7 +792,8 @@ impl<B: Send + 'static> State<B> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let deadline = limit.map(|l| now + l);
+        // `checked_add`: a limit too far away to represent is no limit (`pool_idle_timeout` may be huge).
+        let deadline = limit.and_then(|l| now.checked_add(l));
         let host = self.host_mut(key);
         host.idle.push(IdleConn {
             conn,
@@ -978,6 +979,10 @@ pub(crate) fn write_host_key(out: &mut String, uri: &http::Uri) {
     out.push_str(port);
 }
 
+/// The longest `Keep-Alive: timeout` taken at its word: a day. A server's figure only ever shortens how
+/// long Courier keeps the connection idle; a larger one is read as this.
+const MAX_KEEP_ALIVE_SECS: u64 = 24 * 60 * 60;
+
 /// Parses the `timeout=N` parameter of a `Keep-Alive` header.
 pub(crate) fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     // A constant name: looking up by `&str` would parse and validate the name on every response.
@@ -988,8 +993,9 @@ pub(crate) fn keep_alive_timeout(headers: &http::HeaderMap) -> Option<Duration> 
         if !name.trim().eq_ignore_ascii_case("timeout") {
             return None;
         }
+        // A number too large to parse is as good as none.
         let secs: u64 = value.trim().trim_matches('"').parse().ok()?;
-        (secs > 0).then(|| Duration::from_secs(secs))
+        (secs > 0).then(|| Duration::from_secs(secs.min(MAX_KEEP_ALIVE_SECS)))
     })
 }
 
@@ -1007,6 +1013,20 @@ mod tests {
         headers.insert("keep-alive", "timeout=abc".parse().unwrap());
         assert_eq!(keep_alive_timeout(&headers), None);
         headers.insert("keep-alive", "timeout=0".parse().unwrap());
+        assert_eq!(keep_alive_timeout(&headers), None);
+        // u64::MAX seconds would overflow an `Instant`: read as a day.
+        headers.insert(
+            "keep-alive",
+            "timeout=18446744073709551615".parse().unwrap(),
+        );
+        assert_eq!(
+            keep_alive_timeout(&headers),
+            Some(Duration::from_secs(86_400))
+        );
+        headers.insert(
+            "keep-alive",
+            "timeout=99999999999999999999999".parse().unwrap(),
+        );
         assert_eq!(keep_alive_timeout(&headers), None);
     }
 
