@@ -409,3 +409,44 @@ async fn plain_tcp_reads_are_capped_at_96_kib() {
     assert!(largest > 64 * 1024, "the largest chunk was {largest} bytes");
     assert!(received == body, "the body arrived changed");
 }
+
+/// A refused stream says nothing about its connection: with one connection allowed per host and a
+/// long response still streaming on it, the refused request is replayed on that same connection at
+/// once, not held back behind the cap until the long response ends.
+#[tokio::test]
+async fn http2_refused_stream_keeps_its_connection() {
+    let (release, released) = tokio::sync::watch::channel(false);
+    let released = Arc::new(released);
+    let (addr, streams) = h2_server(move |index, mut respond| {
+        let mut released = (*released).clone();
+        async move {
+            match index {
+                // A long response: the head, then the body only once the test says so.
+                0 => {
+                    let head = http::Response::builder().status(200).body(()).unwrap();
+                    let mut stream = respond.send_response(head, false).unwrap();
+                    let _ = released.wait_for(|done| *done).await;
+                    let _ = stream.send_data(Bytes::from_static(b"long"), true);
+                }
+                1 => respond.send_reset(h2::Reason::REFUSED_STREAM),
+                _ => ok_response(&mut respond, b"ok"),
+            }
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_max_connections_per_host(1)
+        .build()
+        .unwrap();
+    let url = format!("http://{addr}/");
+    let long = within(10, client.get(&url).send()).await.unwrap();
+    // Refused, then replayed on the connection the long response holds.
+    let response = within(3, client.get(&url).send()).await.unwrap();
+    assert_eq!(response.text().await.unwrap(), "ok");
+    assert_eq!(streams.load(Ordering::SeqCst), 3);
+    release.send(true).unwrap();
+    assert_eq!(within(10, long.text()).await.unwrap(), "long");
+    let stats = client.pool_stats();
+    assert_eq!(stats.connects, 1, "{stats:?}");
+}

@@ -57,6 +57,19 @@ impl Fate {
     }
 }
 
+/// True when `err` comes from the server's `GOAWAY`: the connection takes no new streams. (A refused
+/// stream says nothing about the connection: the next stream may go on it.)
+pub(crate) fn is_go_away(err: &hyper::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
+            return h2_err.is_go_away();
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// Classifies an error hyper returned while a request was sent or its response head awaited.
 pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
     if err.is_canceled() {

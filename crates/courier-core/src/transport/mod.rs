@@ -983,8 +983,10 @@ where
                             .with_uri(&uri));
                     }
                     let fate = classify::classify(&error, checkout.reused());
-                    if fate == Fate::NotProcessed {
-                        // A graceful GOAWAY or a refused stream: new streams go to another connection.
+                    if classify::is_go_away(&error) {
+                        // New streams go to another connection. A refused stream alone keeps its
+                        // connection: retiring it would strand the replay behind the per-host cap
+                        // while the connection's other streams finish.
                         checkout.retire();
                     }
                     // Lost on a fresh connection is the server's answer: not replayed here.
