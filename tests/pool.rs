@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use courier::Client;
-use courier_testkit::client::{get_text, trusting};
+use courier_testkit::client::{get_text, trusting, within};
 use courier_testkit::{read_request, read_request_head, respond, RawServer, TestServer};
 use tokio::io::AsyncWriteExt;
 
@@ -117,6 +117,63 @@ async fn total_cap_spans_hosts() {
     let stats = client.pool_stats();
     assert!(stats.open <= 3, "{stats:?}");
     assert_eq!(stats.waiting, 0, "{stats:?}");
+}
+
+/// Under the total cap, a request waiting for room for host B gets it the moment host A's connection
+/// goes idle (it closes that connection), not when the idle connection expires.
+#[tokio::test]
+async fn total_cap_waiter_is_served_when_another_host_goes_idle() {
+    let a = TestServer::start(|_| async { respond(200, "a") }).await;
+    let b = TestServer::start(|_| async { respond(200, "b") }).await;
+    let client = Client::builder()
+        .http1_only()
+        .pool_max_connections(1)
+        .pool_idle_timeout(None)
+        .build()
+        .unwrap();
+    // A's response is in hand, its body unread: the one connection is in use.
+    let held = within(10, client.get(a.url("/")).send()).await.unwrap();
+    let waiting = tokio::spawn({
+        let (client, url) = (client.clone(), b.url("/"));
+        async move { client.get(url).send().await?.text().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(client.pool_stats().waiting, 1, "B waits for room");
+    // A's body ends: its connection is idle, and B's request closes it to connect.
+    assert_eq!(within(10, held.text()).await.unwrap(), "a");
+    let body = within(3, waiting).await.unwrap().unwrap();
+    assert_eq!(body, "b");
+    let stats = client.pool_stats();
+    assert_eq!((stats.open, stats.connects), (1, 2), "{stats:?}");
+}
+
+/// The same over HTTP/2: B waits while A's only stream is open, and is served when it ends.
+#[tokio::test]
+async fn total_cap_waiter_is_served_when_another_hosts_http2_stream_ends() {
+    let a = TestServer::builder()
+        .protocol(courier_testkit::Protocol::Http2)
+        .start(|_| async { respond(200, "a") })
+        .await;
+    let b = TestServer::builder()
+        .protocol(courier_testkit::Protocol::Http2)
+        .start(|_| async { respond(200, "b") })
+        .await;
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_max_connections(1)
+        .build()
+        .unwrap();
+    let held = within(10, client.get(a.url("/")).send()).await.unwrap();
+    let waiting = tokio::spawn({
+        let (client, url) = (client.clone(), b.url("/"));
+        async move { client.get(url).send().await?.text().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(client.pool_stats().waiting, 1, "B waits for room");
+    assert_eq!(within(10, held.text()).await.unwrap(), "a");
+    let body = within(3, waiting).await.unwrap().unwrap();
+    assert_eq!(body, "b");
+    assert_eq!(client.pool_stats().open, 1);
 }
 
 #[tokio::test]

@@ -12,7 +12,9 @@
 //!   back, a stream ended, a connection closed, an attempt failed) is handed to the first waiter
 //!   directly, so a newcomer never overtakes it. Waiting is bounded by the request's own timeout.
 //!   Under the total cap, a request for a host with no usable connection closes the longest-idle
-//!   connection of another host at once rather than waiting for it to expire.
+//!   connection of another host at once rather than waiting for it to expire; one already waiting
+//!   does so the moment a connection of another host goes idle, and freed room goes to the host
+//!   whose waiter came first.
 //! - **HTTP/1.1.** An idle connection is handed out only if hyper has not seen it closed and it is
 //!   not past its idle deadline: `pool_idle_timeout`, or a little before the server's
 //!   `Keep-Alive: timeout=N`. A reaper task closes expired idle connections in the background.
@@ -408,7 +410,7 @@ async fn reap<B: Send + 'static>(pool: Weak<Inner<B>>, wake: Arc<Notify>) {
             let pool = Pool { inner };
             let mut doomed = Vec::new();
             let mut state = pool.lock();
-            let next = state.expire_idle(Instant::now(), &mut doomed);
+            let next = state.expire_idle(&pool, Instant::now(), &mut doomed);
             drop(state);
             drop(doomed);
             next
@@ -612,21 +614,37 @@ impl<B: Send + 'static> State<B> {
         }
     }
 
-    /// After a connection slot was freed: serve this host's waiters, and under a total cap every
-    /// host's, oldest waiter first.
+    /// After a connection slot was freed: serve this host's waiters; under a total cap every host's,
+    /// the host whose waiter has waited longest first (this one included: with connections that
+    /// close after each response, serving the releasing host first would starve the others).
     pub(super) fn serve_after_release(
         &mut self,
         pool: &Pool<B>,
         key: &Key,
         doomed: &mut Doomed<B>,
     ) {
-        self.serve_waiters(pool, key, doomed);
         if pool.config().total.is_none() {
+            self.serve_waiters(pool, key, doomed);
             return;
         }
+        self.serve_hosts_in_order(pool, None, doomed);
+    }
+
+    /// A connection of `key` became idle (given back, or its last HTTP/2 stream ended) after `key`'s
+    /// own waiters were served: under a total cap, the other hosts' waiters may now close it to make
+    /// room, and are served, longest waiting first.
+    fn serve_others_after_idle(&mut self, pool: &Pool<B>, key: &Key, doomed: &mut Doomed<B>) {
+        if pool.config().total.is_some() {
+            self.serve_hosts_in_order(pool, Some(key), doomed);
+        }
+    }
+
+    /// Serves every host with waiters (but `skip`), in the order their first waiters came.
+    fn serve_hosts_in_order(&mut self, pool: &Pool<B>, skip: Option<&Key>, doomed: &mut Doomed<B>) {
         let mut waiting: Vec<(u64, Key)> = self
             .hosts
             .iter()
+            .filter(|(k, _)| skip != Some(*k))
             .filter_map(|(k, h)| h.waiters.front().map(|w| (w.seq, k.clone())))
             .collect();
         waiting.sort_unstable_by_key(|(seq, _)| *seq);
@@ -701,8 +719,14 @@ impl<B: Send + 'static> State<B> {
         true
     }
 
-    /// Closes idle connections past their deadline; returns the next deadline.
-    fn expire_idle(&mut self, now: Instant, doomed: &mut Doomed<B>) -> Option<Instant> {
+    /// Closes idle connections past their deadline, and serves the waiters the room freed may let
+    /// in (under a total cap, another host's); returns the next deadline.
+    fn expire_idle(
+        &mut self,
+        pool: &Pool<B>,
+        now: Instant,
+        doomed: &mut Doomed<B>,
+    ) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         let mut expired = Vec::new();
         for (key, host) in self.hosts.iter_mut() {
@@ -721,9 +745,13 @@ impl<B: Send + 'static> State<B> {
                 }
             }
         }
+        let freed = !expired.is_empty();
         for (key, conn) in expired {
             tracing::debug!(id = conn.meta.id, "idle connection expired");
             self.close_idle(&key, conn, doomed);
+        }
+        if freed && pool.config().total.is_some() {
+            self.serve_hosts_in_order(pool, None, doomed);
         }
         next
     }
@@ -801,6 +829,7 @@ impl<B: Send + 'static> State<B> {
             deadline,
         });
         self.serve_waiters(pool, key, &mut doomed);
+        self.serve_others_after_idle(pool, key, &mut doomed);
         let host = self.host_mut(key);
         if host.idle.len() > config.max_idle_per_host {
             let conn = host.idle.remove(0).conn;
@@ -848,7 +877,11 @@ impl<B: Send + 'static> State<B> {
             return;
         }
         conn.settled = true;
+        let idle = conn.streams == 0;
         self.serve_waiters(pool, key, doomed);
+        if idle {
+            self.serve_others_after_idle(pool, key, doomed);
+        }
     }
 
     /// HTTP/2 connection `id` takes no new streams (the server said GOAWAY).
