@@ -47,7 +47,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderValue, HOST};
+use http::header::{HeaderValue, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{Method, Request, Response, Uri, Version};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::time::Instant;
@@ -922,6 +922,7 @@ where
             .flatten();
             let head_request = req.method() == Method::HEAD;
             let idempotent = req.method().is_idempotent();
+            let unprepared = Unprepared::of(&req);
             prepare(&mut req, &checkout)?;
             let sent = self.observer.as_ref().map(|_| {
                 observe::add_framing(&mut req, checkout.is_h2());
@@ -974,7 +975,7 @@ where
                         unsent += 1;
                         if unsent <= MAX_UNSENT_RETRIES {
                             tracing::debug!(error = %error, "request not sent; trying another connection");
-                            *unsent_req.uri_mut() = uri.clone();
+                            unprepared.restore(&mut unsent_req, &uri);
                             req = unsent_req;
                             continue;
                         }
@@ -1080,6 +1081,36 @@ fn prepare<B: Send + 'static>(req: &mut Request<B>, checkout: &Checkout<B>) -> R
     Ok(())
 }
 
+/// What [`prepare`] (and the observer's framing) change in a request for one connection, so a request
+/// hyper hands back unsent can go to another connection, perhaps of the other protocol, as it came.
+struct Unprepared {
+    version: Version,
+    /// Which of the headers the transport may add the caller had set itself.
+    had: [bool; 3],
+}
+
+/// The headers the transport may add for a connection: `Host` (HTTP/1.1), and the observer's framing.
+const ADDED_HEADERS: [http::header::HeaderName; 3] = [HOST, CONTENT_LENGTH, TRANSFER_ENCODING];
+
+impl Unprepared {
+    fn of<B>(req: &Request<B>) -> Unprepared {
+        Unprepared {
+            version: req.version(),
+            had: ADDED_HEADERS.map(|name| req.headers().contains_key(name)),
+        }
+    }
+
+    fn restore<B>(&self, req: &mut Request<B>, uri: &Uri) {
+        *req.uri_mut() = uri.clone();
+        *req.version_mut() = self.version;
+        for (name, had) in ADDED_HEADERS.iter().zip(self.had) {
+            if !had {
+                req.headers_mut().remove(name);
+            }
+        }
+    }
+}
+
 fn is_default_port(uri: &Uri, port: u16) -> bool {
     match uri.scheme_str() {
         Some("https") => port == 443,
@@ -1094,7 +1125,7 @@ fn declared_length<T>(res: &Response<T>) -> Option<u64> {
         return None;
     }
     res.headers()
-        .get(http::header::CONTENT_LENGTH)?
+        .get(CONTENT_LENGTH)?
         .to_str()
         .ok()?
         .parse()
@@ -1136,5 +1167,43 @@ impl<B: Send + 'static> Future for ResponseFuture<B> {
 impl<B: Send + 'static> std::fmt::Debug for ResponseFuture<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request prepared for an HTTP/1.1 connection and handed back unsent is as the caller sent it
+    /// again: no `Host` or framing the transport added, the caller's version, the absolute URI.
+    #[test]
+    fn an_unsent_request_loses_what_was_prepared_for_its_connection() {
+        let uri: Uri = "http://127.0.0.1:8080/a?b".parse().unwrap();
+        let mut req = Request::get(uri.clone())
+            .header("x-own", "kept")
+            .body(())
+            .unwrap();
+        let unprepared = Unprepared::of(&req);
+        req.headers_mut()
+            .insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        req.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        *req.uri_mut() = Uri::from_static("/a?b");
+        *req.version_mut() = Version::HTTP_2;
+        unprepared.restore(&mut req, &uri);
+        assert_eq!(req.uri(), &uri);
+        assert_eq!(req.version(), Version::HTTP_11);
+        assert!(!req.headers().contains_key(HOST));
+        assert!(!req.headers().contains_key(CONTENT_LENGTH));
+        assert_eq!(req.headers()["x-own"], "kept");
+
+        // A Host the caller set stays.
+        let mut req = Request::get(uri.clone())
+            .header(HOST, "chosen")
+            .body(())
+            .unwrap();
+        let unprepared = Unprepared::of(&req);
+        unprepared.restore(&mut req, &uri);
+        assert_eq!(req.headers()[HOST], "chosen");
     }
 }
