@@ -450,3 +450,50 @@ async fn http2_refused_stream_keeps_its_connection() {
     let stats = client.pool_stats();
     assert_eq!(stats.connects, 1, "{stats:?}");
 }
+
+/// A server that allows no streams for now (`SETTINGS_MAX_CONCURRENT_STREAMS` 0): requests queue on
+/// its connection until their timeouts, instead of each opening another connection.
+#[tokio::test]
+async fn http2_zero_stream_limit_opens_no_more_connections() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::Builder::new()
+                    .max_concurrent_streams(0)
+                    .handshake::<_, Bytes>(socket)
+                    .await
+                else {
+                    return;
+                };
+                while let Some(Ok(_)) = conn.accept().await {}
+            });
+        }
+    });
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let url = format!("http://{addr}/");
+    // The first request learns the limit; the next five find it.
+    let first = client
+        .get(&url)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    let first = first.unwrap_err();
+    assert!(first.is_timeout(), "{first:?}");
+    let requests: Vec<_> = (0..5)
+        .map(|_| {
+            let request = client.get(&url).timeout(Duration::from_millis(300)).send();
+            tokio::spawn(request)
+        })
+        .collect();
+    for request in requests {
+        let err = within(10, request).await.unwrap().unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "connections opened");
+}

@@ -155,6 +155,22 @@ pub(super) struct H1Conn<B> {
     pub(super) closing: bool,
 }
 
+impl<B> H1Conn<B> {
+    /// When the connection, idle from `now`, must be given up: `pool_idle_timeout`, or a little before
+    /// the server's `Keep-Alive: timeout`, whichever comes first (`None`: never).
+    fn idle_deadline(&self, config: &PoolConfig, now: Instant) -> Option<Instant> {
+        let keep_alive = self
+            .keep_alive
+            .map(|t| t.saturating_sub(KEEP_ALIVE_MARGIN.min(t / 2)));
+        let limit = match (config.idle_timeout, keep_alive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // `checked_add`: a limit too far away to represent is no limit (`pool_idle_timeout` may be huge).
+        limit.and_then(|l| now.checked_add(l))
+    }
+}
+
 struct IdleConn<B> {
     conn: H1Conn<B>,
     idle_since: Instant,
@@ -504,9 +520,17 @@ impl<B: Send + 'static> State<B> {
                 }
             }
         }
-        let host_full = config
-            .per_host
-            .is_some_and(|max| host.open + host.connecting >= max);
+        // A server that allows no streams for now (SETTINGS_MAX_CONCURRENT_STREAMS 0) is answered by
+        // queueing on its connection (hyper opens the stream once the server allows it), not by a
+        // new connection for every request.
+        let closed_for_now = host
+            .h2
+            .iter()
+            .any(|c| c.settled && c.max_streams == 0 && !c.sender.is_closed());
+        let host_full = closed_for_now
+            || config
+                .per_host
+                .is_some_and(|max| host.open + host.connecting >= max);
         if host_full {
             let least_loaded = host
                 .h2
@@ -555,15 +579,25 @@ impl<B: Send + 'static> State<B> {
     }
 
     /// Takes back a grant a waiter did not receive (it gave up meanwhile).
-    fn ungrant(&mut self, key: &Key, grant: Grant<B>) {
+    fn ungrant(&mut self, pool: &Pool<B>, key: &Key, grant: Grant<B>) {
+        let config = *pool.config();
         let host = self.hosts.get_mut(key).expect("host entry exists");
         match grant {
             Grant::Conn(checkout) => match checkout.disarm() {
-                super::checkout::Disarmed::H1(conn) => host.idle.push(IdleConn {
-                    conn,
-                    idle_since: Instant::now(),
-                    deadline: None,
-                }),
+                super::checkout::Disarmed::H1(conn) => {
+                    // Idle again, under the same limits as a connection given back.
+                    let now = Instant::now();
+                    let deadline = conn.idle_deadline(&config, now);
+                    host.idle.push(IdleConn {
+                        conn,
+                        idle_since: now,
+                        deadline,
+                    });
+                    if deadline.is_some() {
+                        pool.start_reaper(self);
+                        pool.inner.reaper.notify_one();
+                    }
+                }
                 super::checkout::Disarmed::H2(id) => {
                     if let Some(c) = host.h2.iter_mut().find(|c| c.meta.id == id) {
                         c.streams -= 1;
@@ -607,7 +641,7 @@ impl<B: Send + 'static> State<B> {
                         .and_then(|h| h.waiters.remove(i))
                         .expect("waiter still queued");
                     if let Err(grant) = waiter.tx.send(grant) {
-                        self.ungrant(key, grant);
+                        self.ungrant(pool, key, grant);
                     }
                 }
             }
@@ -813,15 +847,7 @@ impl<B: Send + 'static> State<B> {
         }
         let config = *pool.config();
         let now = Instant::now();
-        let keep_alive = conn
-            .keep_alive
-            .map(|t| t.saturating_sub(KEEP_ALIVE_MARGIN.min(t / 2)));
-        let limit = match (config.idle_timeout, keep_alive) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        // `checked_add`: a limit too far away to represent is no limit (`pool_idle_timeout` may be huge).
-        let deadline = limit.and_then(|l| now.checked_add(l));
+        let deadline = conn.idle_deadline(&config, now);
         let host = self.host_mut(key);
         host.idle.push(IdleConn {
             conn,
