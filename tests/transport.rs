@@ -497,3 +497,31 @@ async fn http2_zero_stream_limit_opens_no_more_connections() {
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 1, "connections opened");
 }
+
+/// A request that fails before anything is written (HTTP/2 required of an HTTP/1.1 connection) gives
+/// its connection back untouched: the next request reuses it.
+#[tokio::test]
+async fn a_connection_nothing_was_sent_on_goes_back_to_the_pool() {
+    let server = TestServer::start(|_| async { respond(200, "ok") }).await;
+    let client = Client::builder().http1_only().build().unwrap();
+    let err = within(
+        10,
+        client
+            .get(server.url("/"))
+            .version(http::Version::HTTP_2)
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("HTTP/2 was required"),
+        "{err:?}"
+    );
+    assert_eq!(get_text(&client, &server.url("/")).await, "ok");
+    assert_eq!(
+        server.connections(),
+        1,
+        "the second request reused the connection"
+    );
+    assert_eq!(server.requests().len(), 1);
+}

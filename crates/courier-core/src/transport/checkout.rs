@@ -2,9 +2,9 @@
 //! right to open a connection).
 //!
 //! A checkout goes back to the pool when it is dropped, right there, with no task spawned: an
-//! HTTP/1.1 connection whose response body ended cleanly becomes idle (or goes straight to the first
-//! waiting request); one whose body was dropped unread, failed, or announced `Connection: close` is
-//! closed (Courier does not drain unread bodies: a drain could take as long as the body). An HTTP/2
+//! HTTP/1.1 connection whose response body ended cleanly, or that never got a request, becomes idle
+//! (or goes straight to the first waiting request); one whose body was dropped unread, failed, or
+//! announced `Connection: close` is closed (Courier does not drain unread bodies: a drain could take as long as the body). An HTTP/2
 //! stream is released. A connect slot dropped before it became a connection frees its place for the
 //! next waiting request.
 
@@ -27,6 +27,10 @@ pub(crate) struct Checkout<B: Send + 'static> {
     meta: Arc<ConnMeta>,
     reused: bool,
     answered: bool,
+    /// A request was given to the connection: until then, dropping the checkout gives an HTTP/1.1
+    /// connection back as it came (a waiter that gave up as it was served, a request dropped before
+    /// sending).
+    sent: bool,
     held: Held<B>,
 }
 
@@ -61,6 +65,7 @@ impl<B: Send + 'static> Checkout<B> {
             meta: conn.meta.clone(),
             reused: conn.uses > 0,
             answered: false,
+            sent: false,
             held: Held::H1 {
                 conn: Some(conn),
                 reusable: false,
@@ -81,6 +86,7 @@ impl<B: Send + 'static> Checkout<B> {
             meta,
             reused,
             answered: false,
+            sent: false,
             held: Held::H2 { sender },
         }
     }
@@ -176,6 +182,7 @@ where
                     })
             }};
         }
+        self.sent = true;
         match &mut self.held {
             Held::H1 { conn, .. } => send_on!(&mut conn.as_mut().expect("connection held").sender),
             Held::H2 { sender } => send_on!(sender),
@@ -191,7 +198,7 @@ impl<B: Send + 'static> Drop for Checkout<B> {
         match &mut self.held {
             Held::H1 { conn, reusable } => {
                 let Some(conn) = conn.take() else { return };
-                if *reusable {
+                if *reusable || !self.sent {
                     let doomed = pool.lock().give_back_h1(&pool, &self.key, conn);
                     drop(doomed);
                 }
