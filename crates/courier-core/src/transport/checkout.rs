@@ -114,10 +114,12 @@ impl<B: Send + 'static> Checkout<B> {
         &self.meta
     }
 
-    /// The response head arrived: reads the server's keep-alive wishes. A `101 Switching Protocols`
-    /// hands the connection over to the upgrade: it never goes back to the pool.
+    /// The response head arrived: reads the server's keep-alive wishes. A connection handed over to
+    /// an upgrade (`101 Switching Protocols`, or a `2xx` to `CONNECT`: a tunnel) never goes back to
+    /// the pool.
     pub(crate) fn response_received(
         &mut self,
+        method: &http::Method,
         status: http::StatusCode,
         headers: &http::HeaderMap,
     ) {
@@ -128,8 +130,10 @@ impl<B: Send + 'static> Checkout<B> {
         {
             conn.uses += 1;
             conn.keep_alive = super::pool::keep_alive_timeout(headers);
-            conn.closing =
-                status == http::StatusCode::SWITCHING_PROTOCOLS || connection_close(headers);
+            let tunnel = method == http::Method::CONNECT && status.is_success();
+            conn.closing = status == http::StatusCode::SWITCHING_PROTOCOLS
+                || tunnel
+                || connection_close(headers);
         }
     }
 

@@ -920,8 +920,9 @@ where
                 && (checkout.is_h2() || (checkout.reused() && req.method().is_idempotent())))
             .then(|| try_clone_request(&req))
             .flatten();
-            let head_request = req.method() == Method::HEAD;
-            let idempotent = req.method().is_idempotent();
+            let method = req.method().clone();
+            let head_request = method == Method::HEAD;
+            let idempotent = method.is_idempotent();
             let unprepared = Unprepared::of(&req);
             prepare(&mut req, &checkout)?;
             let sent = self.observer.as_ref().map(|_| {
@@ -931,7 +932,7 @@ where
             match checkout.send(req).await {
                 Ok(mut res) => {
                     in_flight.answered(checkout.reused());
-                    checkout.response_received(res.status(), res.headers());
+                    checkout.response_received(&method, res.status(), res.headers());
                     let fresh_meta = (!checkout.reused()).then(|| &**checkout.meta());
                     let info = ConnectionInfo::new(
                         checkout.meta().clone(),
