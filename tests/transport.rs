@@ -517,7 +517,13 @@ async fn a_connection_nothing_was_sent_on_goes_back_to_the_pool() {
         format!("{err:?}").contains("HTTP/2 was required"),
         "{err:?}"
     );
-    assert_eq!(get_text(&client, &server.url("/")).await, "ok");
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
+    // It waited in the pool: reused, with no connect phases of its own.
+    let info = response.connection_info().expect("connection info");
+    assert!(info.reused(), "{info:?}");
+    assert_eq!(within(10, response.text()).await.unwrap(), "ok");
     assert_eq!(
         server.connections(),
         1,

@@ -63,7 +63,7 @@ impl<B: Send + 'static> Checkout<B> {
             pool: Some(pool),
             key,
             meta: conn.meta.clone(),
-            reused: conn.uses > 0,
+            reused: conn.pooled(),
             answered: false,
             sent: false,
             held: Held::H1 {
@@ -167,7 +167,7 @@ where
     ) -> Result<Response<Incoming>, SendError<B>> {
         // hyper's two `SendRequest`s share these methods but no trait.
         macro_rules! send_on {
-            ($sender:expr) => {{
+            ($sender:expr, $sent:expr) => {{
                 let sender = $sender;
                 // A connection given back is ready only once hyper has polled it past the last
                 // response; a closed one fails here with the request unsent.
@@ -177,6 +177,7 @@ where
                         request: Some(req),
                     });
                 }
+                $sent = true;
                 sender
                     .try_send_request(req)
                     .await
@@ -186,10 +187,12 @@ where
                     })
             }};
         }
-        self.sent = true;
         match &mut self.held {
-            Held::H1 { conn, .. } => send_on!(&mut conn.as_mut().expect("connection held").sender),
-            Held::H2 { sender } => send_on!(sender),
+            Held::H1 { conn, .. } => send_on!(
+                &mut conn.as_mut().expect("connection held").sender,
+                self.sent
+            ),
+            Held::H2 { sender } => send_on!(sender, self.sent),
         }
     }
 }
@@ -203,7 +206,7 @@ impl<B: Send + 'static> Drop for Checkout<B> {
             Held::H1 { conn, reusable } => {
                 let Some(conn) = conn.take() else { return };
                 if *reusable || !self.sent {
-                    let doomed = pool.lock().give_back_h1(&pool, &self.key, conn);
+                    let doomed = pool.lock().give_back_h1(&pool, &self.key, conn, self.sent);
                     drop(doomed);
                 }
                 // Otherwise dropping the sender closes the connection; its task's end releases it.
@@ -281,6 +284,7 @@ impl<B: Send + 'static> ConnectSlot<B> {
             uses: 0,
             keep_alive: None,
             closing: false,
+            last_idle: None,
         };
         Checkout::h1(pool, self.key.clone(), conn)
     }

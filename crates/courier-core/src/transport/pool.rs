@@ -153,9 +153,33 @@ pub(super) struct H1Conn<B> {
     pub(super) keep_alive: Option<Duration>,
     /// The last response said `Connection: close`: the connection is not reused.
     pub(super) closing: bool,
+    /// When it last went idle in the pool, and its deadline then; `None` for a connection fresh from
+    /// the connector. Handed out, then back unused, it keeps these: the server's idle timer was not
+    /// reset, since nothing was sent.
+    pub(super) last_idle: Option<(Instant, Option<Instant>)>,
 }
 
 impl<B> H1Conn<B> {
+    /// The connection has waited in the pool: it may have gone stale there (a request lost on it is
+    /// the idle-close race, and it has no connect phases of its own to report).
+    pub(super) fn pooled(&self) -> bool {
+        self.uses > 0 || self.last_idle.is_some()
+    }
+
+    /// The connection as an idle entry from `now`: idle since now, or, if nothing was `sent` on it
+    /// since it was last idle, since then and with the deadline it had.
+    fn into_idle(self, config: &PoolConfig, now: Instant, sent: bool) -> IdleConn<B> {
+        let (idle_since, deadline) = match self.last_idle {
+            Some(last) if !sent => last,
+            _ => (now, self.idle_deadline(config, now)),
+        };
+        IdleConn {
+            conn: self,
+            idle_since,
+            deadline,
+        }
+    }
+
     /// When the connection, idle from `now`, must be given up: `pool_idle_timeout`, or a little before
     /// the server's `Keep-Alive: timeout`, whichever comes first (`None`: never).
     fn idle_deadline(&self, config: &PoolConfig, now: Instant) -> Option<Instant> {
@@ -505,7 +529,9 @@ impl<B: Send + 'static> State<B> {
                 self.close_idle(key, idle.conn, doomed);
                 return self.decide(config, key, may_be_h2, covered, doomed);
             } else {
-                return Decision::Idle(idle.conn);
+                let mut conn = idle.conn;
+                conn.last_idle = Some((idle.idle_since, idle.deadline));
+                return Decision::Idle(conn);
             }
         }
         if may_be_h2 && host.protocol != Protocol::Http1 {
@@ -523,10 +549,12 @@ impl<B: Send + 'static> State<B> {
         // A server that allows no streams for now (SETTINGS_MAX_CONCURRENT_STREAMS 0) is answered by
         // queueing on its connection (hyper opens the stream once the server allows it), not by a
         // new connection for every request.
-        let closed_for_now = host
+        let mut settled = host
             .h2
             .iter()
-            .any(|c| c.settled && c.max_streams == 0 && !c.sender.is_closed());
+            .filter(|c| c.settled && !c.sender.is_closed())
+            .peekable();
+        let closed_for_now = settled.peek().is_some() && settled.all(|c| c.max_streams == 0);
         let host_full = closed_for_now
             || config
                 .per_host
@@ -537,7 +565,8 @@ impl<B: Send + 'static> State<B> {
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| c.settled && !c.sender.is_closed())
-                .min_by_key(|(_, c)| c.streams)
+                // A connection that takes streams at all before one that takes none for now.
+                .min_by_key(|(_, c)| (c.max_streams == 0, c.streams))
                 .map(|(i, _)| i);
             return match least_loaded {
                 Some(i) => Decision::Stream(i),
@@ -585,14 +614,10 @@ impl<B: Send + 'static> State<B> {
         match grant {
             Grant::Conn(checkout) => match checkout.disarm() {
                 super::checkout::Disarmed::H1(conn) => {
-                    // Idle again, under the same limits as a connection given back.
-                    let now = Instant::now();
-                    let deadline = conn.idle_deadline(&config, now);
-                    host.idle.push(IdleConn {
-                        conn,
-                        idle_since: now,
-                        deadline,
-                    });
+                    // Idle again as it was: nothing was sent on it.
+                    let idle = conn.into_idle(&config, Instant::now(), false);
+                    let deadline = idle.deadline;
+                    host.idle.push(idle);
                     if deadline.is_some() {
                         pool.start_reaper(self);
                         pool.inner.reaper.notify_one();
@@ -839,21 +864,23 @@ impl<B: Send + 'static> State<B> {
     }
 
     /// An HTTP/1.1 connection whose response ended cleanly comes back.
-    pub(super) fn give_back_h1(&mut self, pool: &Pool<B>, key: &Key, conn: H1Conn<B>) -> Doomed<B> {
+    pub(super) fn give_back_h1(
+        &mut self,
+        pool: &Pool<B>,
+        key: &Key,
+        conn: H1Conn<B>,
+        sent: bool,
+    ) -> Doomed<B> {
         let mut doomed = Vec::new();
         if conn.sender.is_closed() {
             doomed.push(Closing::H1(conn));
             return doomed;
         }
         let config = *pool.config();
-        let now = Instant::now();
-        let deadline = conn.idle_deadline(&config, now);
+        let idle = conn.into_idle(&config, Instant::now(), sent);
+        let deadline = idle.deadline;
         let host = self.host_mut(key);
-        host.idle.push(IdleConn {
-            conn,
-            idle_since: now,
-            deadline,
-        });
+        host.idle.push(idle);
         self.serve_waiters(pool, key, &mut doomed);
         self.serve_others_after_idle(pool, key, &mut doomed);
         let host = self.host_mut(key);
