@@ -117,9 +117,10 @@ impl<B: Send + 'static> Checkout<B> {
     /// The response head arrived: reads the server's keep-alive wishes. A connection handed over to
     /// an upgrade (`101 Switching Protocols`, or a `2xx` to `CONNECT`: a tunnel) never goes back to
     /// the pool.
+    /// `connect`: the request was a `CONNECT`.
     pub(crate) fn response_received(
         &mut self,
-        method: &http::Method,
+        connect: bool,
         status: http::StatusCode,
         headers: &http::HeaderMap,
     ) {
@@ -130,7 +131,7 @@ impl<B: Send + 'static> Checkout<B> {
         {
             conn.uses += 1;
             conn.keep_alive = super::pool::keep_alive_timeout(headers);
-            let tunnel = method == http::Method::CONNECT && status.is_success();
+            let tunnel = connect && status.is_success();
             conn.closing = status == http::StatusCode::SWITCHING_PROTOCOLS
                 || tunnel
                 || connection_close(headers);

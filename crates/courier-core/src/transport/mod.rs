@@ -47,7 +47,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderValue, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
 use http::{Method, Request, Response, Uri, Version};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::time::Instant;
@@ -920,19 +920,18 @@ where
                 && (checkout.is_h2() || (checkout.reused() && req.method().is_idempotent())))
             .then(|| try_clone_request(&req))
             .flatten();
-            let method = req.method().clone();
-            let head_request = method == Method::HEAD;
-            let idempotent = method.is_idempotent();
-            let unprepared = Unprepared::of(&req);
-            prepare(&mut req, &checkout)?;
+            let head_request = req.method() == Method::HEAD;
+            let connect = req.method() == Method::CONNECT;
+            let idempotent = req.method().is_idempotent();
+            let mut unprepared = prepare(&mut req, &checkout)?;
             let sent = self.observer.as_ref().map(|_| {
-                observe::add_framing(&mut req, checkout.is_h2());
+                unprepared.framing = observe::add_framing(&mut req, checkout.is_h2());
                 observe::head_of(&req)
             });
             match checkout.send(req).await {
                 Ok(mut res) => {
                     in_flight.answered(checkout.reused());
-                    checkout.response_received(&method, res.status(), res.headers());
+                    checkout.response_received(connect, res.status(), res.headers());
                     let fresh_meta = (!checkout.reused()).then(|| &**checkout.meta());
                     let info = ConnectionInfo::new(
                         checkout.meta().clone(),
@@ -1043,10 +1042,18 @@ fn origin_of(uri: &Uri) -> Uri {
 /// Shapes the request for its connection: HTTP/1.1 gets a `Host` header and an origin-form target
 /// (absolute-form to a forwarding proxy, authority-form for `CONNECT`); HTTP/2 keeps the absolute URI
 /// its pseudo-headers come from.
-fn prepare<B: Send + 'static>(req: &mut Request<B>, checkout: &Checkout<B>) -> Result<(), Error> {
+fn prepare<B: Send + 'static>(
+    req: &mut Request<B>,
+    checkout: &Checkout<B>,
+) -> Result<Unprepared, Error> {
+    let mut unprepared = Unprepared {
+        version: req.version(),
+        host: false,
+        framing: None,
+    };
     if checkout.is_h2() {
         *req.version_mut() = Version::HTTP_2;
-        return Ok(());
+        return Ok(unprepared);
     }
     if req.version() == Version::HTTP_2 {
         return Err(Error::request(
@@ -1064,6 +1071,7 @@ fn prepare<B: Send + 'static>(req: &mut Request<B>, checkout: &Checkout<B>) -> R
             };
             if let Ok(value) = value {
                 req.headers_mut().insert(HOST, value);
+                unprepared.host = true;
             }
         }
     }
@@ -1079,35 +1087,28 @@ fn prepare<B: Send + 'static>(req: &mut Request<B>, checkout: &Checkout<B>) -> R
             _ => Uri::from_static("/"),
         };
     }
-    Ok(())
+    Ok(unprepared)
 }
 
-/// What [`prepare`] (and the observer's framing) change in a request for one connection, so a request
+/// What [`prepare`] (and the observer's framing) changed in a request for one connection, so a request
 /// hyper hands back unsent can go to another connection, perhaps of the other protocol, as it came.
 struct Unprepared {
     version: Version,
-    /// Which of the headers the transport may add the caller had set itself.
-    had: [bool; 3],
+    /// `prepare` added `Host` (HTTP/1.1).
+    host: bool,
+    /// The framing header the observer added, if any.
+    framing: Option<http::header::HeaderName>,
 }
 
-/// The headers the transport may add for a connection: `Host` (HTTP/1.1), and the observer's framing.
-const ADDED_HEADERS: [http::header::HeaderName; 3] = [HOST, CONTENT_LENGTH, TRANSFER_ENCODING];
-
 impl Unprepared {
-    fn of<B>(req: &Request<B>) -> Unprepared {
-        Unprepared {
-            version: req.version(),
-            had: ADDED_HEADERS.map(|name| req.headers().contains_key(name)),
-        }
-    }
-
     fn restore<B>(&self, req: &mut Request<B>, uri: &Uri) {
         *req.uri_mut() = uri.clone();
         *req.version_mut() = self.version;
-        for (name, had) in ADDED_HEADERS.iter().zip(self.had) {
-            if !had {
-                req.headers_mut().remove(name);
-            }
+        if self.host {
+            req.headers_mut().remove(HOST);
+        }
+        if let Some(name) = &self.framing {
+            req.headers_mut().remove(name);
         }
     }
 }
@@ -1175,8 +1176,9 @@ impl<B: Send + 'static> std::fmt::Debug for ResponseFuture<B> {
 mod tests {
     use super::*;
 
-    /// A request prepared for an HTTP/1.1 connection and handed back unsent is as the caller sent it
-    /// again: no `Host` or framing the transport added, the caller's version, the absolute URI.
+    /// A request prepared for a connection and handed back unsent is as the caller sent it again: no
+    /// `Host` or framing the transport added, the caller's version, the absolute URI; a `Host` the
+    /// caller set stays.
     #[test]
     fn an_unsent_request_loses_what_was_prepared_for_its_connection() {
         let uri: Uri = "http://127.0.0.1:8080/a?b".parse().unwrap();
@@ -1184,7 +1186,11 @@ mod tests {
             .header("x-own", "kept")
             .body(())
             .unwrap();
-        let unprepared = Unprepared::of(&req);
+        let unprepared = Unprepared {
+            version: req.version(),
+            host: true,
+            framing: Some(CONTENT_LENGTH),
+        };
         req.headers_mut()
             .insert(HOST, HeaderValue::from_static("127.0.0.1:8080"));
         req.headers_mut()
@@ -1198,12 +1204,15 @@ mod tests {
         assert!(!req.headers().contains_key(CONTENT_LENGTH));
         assert_eq!(req.headers()["x-own"], "kept");
 
-        // A Host the caller set stays.
         let mut req = Request::get(uri.clone())
             .header(HOST, "chosen")
             .body(())
             .unwrap();
-        let unprepared = Unprepared::of(&req);
+        let unprepared = Unprepared {
+            version: req.version(),
+            host: false,
+            framing: None,
+        };
         unprepared.restore(&mut req, &uri);
         assert_eq!(req.headers()[HOST], "chosen");
     }

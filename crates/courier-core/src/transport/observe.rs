@@ -94,10 +94,13 @@ impl<'a> Exchange<'a> {
 /// `Transfer-Encoding: chunked`, except for `GET`, `HEAD` and `CONNECT` (and HTTP/1.0), whose unknown
 /// body hyper sends as empty; a finished body gets nothing. On HTTP/2 a known size gets
 /// `content-length`, 0 only for methods whose body means something.
-pub(crate) fn add_framing<B: http_body::Body>(req: &mut Request<B>, h2: bool) {
+pub(crate) fn add_framing<B: http_body::Body>(
+    req: &mut Request<B>,
+    h2: bool,
+) -> Option<http::header::HeaderName> {
     let headers = req.headers();
     if headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING) {
-        return;
+        return None;
     }
     let body = req.body();
     let exact = body.size_hint().exact();
@@ -113,22 +116,23 @@ pub(crate) fn add_framing<B: http_body::Body>(req: &mut Request<B>, h2: bool) {
             {
                 (CONTENT_LENGTH, HeaderValue::from(len))
             }
-            _ => return,
+            _ => return None,
         }
     } else if body.is_end_stream() {
-        return;
+        return None;
     } else {
         match exact {
             Some(len) => (CONTENT_LENGTH, HeaderValue::from(len)),
             None if req.version() == Version::HTTP_10
                 || matches!(*method, Method::GET | Method::HEAD | Method::CONNECT) =>
             {
-                return
+                return None
             }
             None => (TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
         }
     };
-    req.headers_mut().insert(header.0, header.1);
+    req.headers_mut().insert(header.0.clone(), header.1);
+    Some(header.0)
 }
 
 /// A copy of `req`'s head, for an observer.
