@@ -799,6 +799,22 @@ async fn gzip_members_and_zstd_frames_arriving_apart_are_all_decoded() {
     }
 }
 
+/// The end grace is per complete stream: members arriving 150 ms apart, each within the grace of the
+/// one before, are all decoded, however long the whole takes (three members, 300 ms).
+#[tokio::test]
+async fn each_member_gets_its_own_end_grace() {
+    let members = [sample(10_000), sample(20_000), sample(30_000)];
+    for (coding, encode) in [("gzip", gzip as Encoder), ("zstd", zstd)] {
+        let mut parts: Vec<Vec<u8>> = members.iter().map(|m| chunk(&encode(m))).collect();
+        parts.push(b"0\r\n\r\n".to_vec());
+        let server = serve_parts(coding, parts, Duration::from_millis(150)).await;
+        let body = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+            .await
+            .unwrap();
+        assert_eq!(body, members.concat(), "{coding}");
+    }
+}
+
 #[tokio::test]
 async fn a_stacked_coding_with_bytes_after_its_inner_stream_is_a_decode_error() {
     // `gzip, br`: gzip's stream ends, then more bytes come out of brotli.

@@ -148,6 +148,8 @@ where
             return Poll::Ready(Ok(false));
         }
         if let Poll::Ready(result) = self.poll_chunk(cx) {
+            // The body moved on: the next complete stream gets a grace of its own.
+            self.grace = None;
             result?;
             return Poll::Ready(Ok(!self.chunk.is_empty()));
         }
