@@ -6,7 +6,8 @@ use std::io::Write;
 
 use bytes::Bytes;
 use courier_core::decompression::{
-    DecodeError, Decompression, DecompressionBody, DecompressionLayer, SizeLimitExceeded,
+    DecodeError, Decompression, DecompressionBody, DecompressionLayer, RatioLimitExceeded,
+    SizeLimitExceeded,
 };
 use courier_core::transport::ResponseBody;
 use courier_core::transport::Transport;
@@ -813,6 +814,27 @@ async fn each_member_gets_its_own_end_grace() {
             .unwrap();
         assert_eq!(body, members.concat(), "{coding}");
     }
+}
+
+/// A bomb in the inner coding of a stacked pair, under an outer decoder that outputs nothing: `gzip,
+/// br` whose brotli stream decodes to a gzip header with a file name that never ends (32 MiB of it).
+/// The gzip decoder never produces a byte, so only the inner output can be held to the limits: the
+/// ratio rule stops it once it passes 8 MiB, in the same read.
+#[tokio::test]
+async fn a_bomb_under_a_silent_outer_decoder_is_stopped() {
+    // FLG.FNAME set; the name's terminating zero never comes.
+    let mut inner = vec![0x1f, 0x8b, 8, 0x08, 0, 0, 0, 0, 0, 3];
+    inner.resize(inner.len() + 32 * 1024 * 1024, b'a');
+    let server = serve(200, &["gzip, br"], brotli(&inner)).await;
+    let err = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+        .await
+        .unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    let ratio = err
+        .source()
+        .and_then(|e| e.downcast_ref::<RatioLimitExceeded>())
+        .unwrap_or_else(|| panic!("not the ratio limit: {err:?}"));
+    assert_eq!(ratio.ratio(), 100);
 }
 
 #[tokio::test]

@@ -9,10 +9,9 @@ use pin_project_lite::pin_project;
 use tokio::io::AsyncBufRead;
 
 use super::coding::Codings;
-use super::error::{into_error, RatioLimitExceeded, SizeLimitExceeded};
+use super::error::into_error;
 use super::layer::Limits;
 use super::reader::{BodyReader, DecoderStack};
-use super::RATIO_EXEMPT_SIZE;
 use crate::error::{BoxError, Error};
 
 /// Decoded bytes are read in blocks of this size: one data frame per block.
@@ -170,33 +169,6 @@ impl<B> State<B> {
     }
 }
 
-/// The limits of [`Limits`], checked each time the decoded size grows.
-fn over_limit<B>(
-    limits: &Limits,
-    decoded: u64,
-    codings: &Codings,
-    decoders: &DecoderStack<B>,
-) -> Option<Error>
-where
-    B: Body,
-    B::Error: Into<BoxError>,
-{
-    if let Some(limit) = limits.max_size {
-        if decoded > limit {
-            return Some(Error::decode(SizeLimitExceeded::new(limit, codings)));
-        }
-    }
-    let ratio = limits.max_ratio?;
-    if decoded <= RATIO_EXEMPT_SIZE {
-        return None;
-    }
-    // Over the whole body so far: a bomb's ratio is in the thousands from its first bytes, ordinary
-    // text and JSON stay near 10:1, and one very compressible stretch of a large body is averaged out.
-    let received = decoders.body().map_or(0, BodyReader::received);
-    (decoded > received.saturating_mul(u64::from(ratio)))
-        .then(|| Error::decode(RatioLimitExceeded::new(ratio, codings)))
-}
-
 impl<B> Decoder<B>
 where
     B: Body,
@@ -222,10 +194,11 @@ where
                         Ok(0) => self.finish_decoding(),
                         Ok(n) => {
                             self.decoded = self.decoded.saturating_add(n as u64);
+                            let received = decoders.body().map_or(0, BodyReader::received);
                             if let Some(err) =
-                                over_limit(&self.limits, self.decoded, &self.codings, decoders)
+                                self.limits.exceeded(self.decoded, received, &self.codings)
                             {
-                                return self.fail(err);
+                                return self.fail(Error::decode(err));
                             }
                             return Poll::Ready(Some(Ok(Frame::data(self.buf.split().freeze()))));
                         }
@@ -247,7 +220,9 @@ where
     /// Probing → Reading: builds the decoders.
     fn start_decoding(&mut self) {
         self.state = match std::mem::replace(&mut self.state, State::Done) {
-            State::Probing(body) => State::Reading(DecoderStack::new(body, &self.codings)),
+            State::Probing(body) => {
+                State::Reading(DecoderStack::new(body, &self.codings, self.limits))
+            }
             other => other,
         };
     }

@@ -191,10 +191,15 @@ impl fmt::Display for InnerBodyError {
 
 impl StdError for InnerBodyError {}
 
-/// True if `err` already carries its final meaning: an inner body error or a tagged decoding error.
+/// True if `err` already carries its final meaning: an inner body error, a tagged decoding error, or a
+/// limit an inner decoder's output broke.
 pub(crate) fn is_classified(err: &io::Error) -> bool {
-    err.get_ref()
-        .is_some_and(|e| e.is::<InnerBodyError>() || e.is::<DecodeError>())
+    err.get_ref().is_some_and(|e| {
+        e.is::<InnerBodyError>()
+            || e.is::<DecodeError>()
+            || e.is::<SizeLimitExceeded>()
+            || e.is::<RatioLimitExceeded>()
+    })
 }
 
 /// Names the coding of a decoder's error, unless it passed through from further down the stack.

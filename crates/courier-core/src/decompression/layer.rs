@@ -1,8 +1,10 @@
 use tower_layer::Layer;
 
-use super::coding::AcceptEncoding;
+use super::coding::{AcceptEncoding, Codings};
+use super::error::{RatioLimitExceeded, SizeLimitExceeded};
 use super::service::Decompression;
 use super::{DEFAULT_MAX_RATIO, DEFAULT_MAX_SIZE};
+use crate::error::BoxError;
 
 /// What a [`DecompressionLayer`] and its [`Decompression`] services accept and how much they decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -16,6 +18,33 @@ pub(crate) struct Config {
 pub(crate) struct Limits {
     pub(crate) max_size: Option<u64>,
     pub(crate) max_ratio: Option<u32>,
+}
+
+impl Limits {
+    /// The limit `decoded` bytes break, out of `received` compressed ones, if any: the size cap, or,
+    /// past [`RATIO_EXEMPT_SIZE`](super::RATIO_EXEMPT_SIZE), the ratio. The same rule holds the decoded
+    /// body and, for stacked codings, what each inner decoder hands the next.
+    pub(crate) fn exceeded(
+        &self,
+        decoded: u64,
+        received: u64,
+        codings: &Codings,
+    ) -> Option<BoxError> {
+        if let Some(limit) = self.max_size {
+            if decoded > limit {
+                return Some(Box::new(SizeLimitExceeded::new(limit, codings)));
+            }
+        }
+        let ratio = self.max_ratio?;
+        if decoded <= super::RATIO_EXEMPT_SIZE {
+            return None;
+        }
+        // Over the whole body so far: a bomb's ratio is in the thousands from its first bytes, ordinary
+        // text and JSON stay near 10:1, and one very compressible stretch of a large body is averaged
+        // out.
+        (decoded > received.saturating_mul(u64::from(ratio)))
+            .then(|| Box::new(RatioLimitExceeded::new(ratio, codings)) as BoxError)
+    }
 }
 
 impl Default for Limits {

@@ -38,6 +38,7 @@ use super::coding::{Coding, Codings};
 #[cfg(feature = "deflate")]
 use super::error::is_classified;
 use super::error::{tag, InnerBodyError};
+use super::layer::Limits;
 use crate::error::BoxError;
 
 /// Buffer size between two stacked decoders.
@@ -162,7 +163,7 @@ where
     }
 }
 
-impl<B> Source for BufReader<Box<DecoderStack<B>>>
+impl<B> Source for BufReader<Box<Checked<B>>>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -572,7 +573,42 @@ impl<R: Source> AsyncRead for CodingReader<R> {
 /// All the decoders of one response, innermost (the coding applied last) at the bottom.
 pub(crate) enum DecoderStack<B> {
     Single(CodingReader<BodyReader<B>>),
-    Stacked(CodingReader<BufReader<Box<DecoderStack<B>>>>),
+    Stacked(CodingReader<BufReader<Box<Checked<B>>>>),
+}
+
+/// What the decoders below a stacked one hand it, held to the body's limits: an outer decoder may
+/// output nothing for as long as its input lasts (a gzip file name, empty members, skippable zstd
+/// frames), so a bomb in an inner coding would otherwise grow unseen, and unbounded, within one poll.
+/// An inner coding's output is never legitimately larger than the decoded body.
+pub(crate) struct Checked<B> {
+    stack: DecoderStack<B>,
+    produced: u64,
+    limits: Limits,
+    codings: Codings,
+}
+
+impl<B> AsyncRead for Checked<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.stack).poll_read(cx, buf))?;
+        this.produced = this
+            .produced
+            .saturating_add((buf.filled().len() - before) as u64);
+        let received = this.stack.body().map_or(0, BodyReader::received);
+        match this.limits.exceeded(this.produced, received, &this.codings) {
+            Some(err) => Poll::Ready(Err(io::Error::other(err))),
+            None => Poll::Ready(Ok(())),
+        }
+    }
 }
 
 impl<B> DecoderStack<B>
@@ -580,12 +616,18 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    pub(crate) fn new(body: BodyReader<B>, codings: &Codings) -> DecoderStack<B> {
+    pub(crate) fn new(body: BodyReader<B>, codings: &Codings, limits: Limits) -> DecoderStack<B> {
         let mut stack: DecoderStack<B> =
             DecoderStack::Single(CodingReader::new(codings.first(), body));
         // `decode_order` starts with `first`, already at the bottom.
         for coding in codings.decode_order().skip(1) {
-            let below = BufReader::with_capacity(STACKED_BUFFER, Box::new(stack));
+            let below = Checked {
+                stack,
+                produced: 0,
+                limits,
+                codings: *codings,
+            };
+            let below = BufReader::with_capacity(STACKED_BUFFER, Box::new(below));
             stack = DecoderStack::Stacked(CodingReader::new(coding, below));
         }
         stack
@@ -595,7 +637,7 @@ where
     pub(crate) fn body(&self) -> Option<&BodyReader<B>> {
         match self {
             DecoderStack::Single(reader) => reader.get_ref(),
-            DecoderStack::Stacked(reader) => reader.get_ref()?.get_ref().body(),
+            DecoderStack::Stacked(reader) => reader.get_ref()?.get_ref().stack.body(),
         }
     }
 
@@ -604,7 +646,7 @@ where
     pub(crate) fn into_body(self) -> Option<BodyReader<B>> {
         match self {
             DecoderStack::Single(reader) => reader.into_inner(),
-            DecoderStack::Stacked(reader) => reader.into_inner()?.into_inner().into_body(),
+            DecoderStack::Stacked(reader) => reader.into_inner()?.into_inner().stack.into_body(),
         }
     }
 }
