@@ -895,6 +895,41 @@ async fn an_unknown_transfer_coding_fails_instead_of_handing_over_its_bytes() {
     );
 }
 
+/// `chunked` not last: hyper reads the body to the connection's end, chunk framing included, so
+/// decoding the gzip would hand that framing over as content. It is an error instead.
+#[tokio::test]
+async fn chunked_before_another_transfer_coding_fails() {
+    let data = sample(10_000);
+    let mut reply = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n".to_vec();
+    reply.extend_from_slice(&gzip(&[chunk(&data), b"0\r\n\r\n".to_vec()].concat()));
+    let server = RawServer::reply(reply, Then::Close).await;
+    let err = send(
+        client(DecompressionLayer::new()),
+        Method::GET,
+        &server.url("/"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    assert_eq!(
+        err.source().unwrap().to_string(),
+        "unsupported transfer coding `chunked, gzip`"
+    );
+}
+
+/// `Transfer-Encoding: gzip` without `chunked` (the body ends with the connection) is decoded, and the
+/// header is gone rather than claiming a chunked framing the body never had.
+#[tokio::test]
+async fn a_close_delimited_gzip_transfer_coding_is_decoded() {
+    let data = sample(10_000);
+    let mut reply = b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n".to_vec();
+    reply.extend_from_slice(&gzip(&data));
+    let server = RawServer::reply(reply, Then::Close).await;
+    let response = get(DecompressionLayer::new(), &server.url("/")).await;
+    assert!(response.headers().get("transfer-encoding").is_none());
+    assert_eq!(read_body(response).await.unwrap(), data);
+}
+
 #[tokio::test]
 async fn connections_are_reused_after_a_decoded_body() {
     let server = serve(200, &["gzip"], gzip(&sample(50_000))).await;

@@ -181,24 +181,52 @@ fn tokens(value: &HeaderValue) -> Option<impl Iterator<Item = &str>> {
     )
 }
 
-/// Adds the codings of `Transfer-Encoding` other than `chunked` (which hyper undoes) to `applied`,
-/// returning whether there were any. Courier never asks for them (it sends no `TE`), but a server that
-/// sends `gzip, chunked` anyway means its bytes to be decoded whoever asked, so every coding compiled
-/// in is accepted here. `Err` carries the header's value if one of them cannot be undone.
-pub(crate) fn transfer_codings(headers: &HeaderMap, applied: &mut Applied) -> Result<bool, String> {
-    let mut any = false;
+/// What a response's `Transfer-Encoding` says beyond what hyper undoes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TransferCodings {
+    /// It lists a coding to undo (gzip, deflate, br, zstd).
+    pub(crate) any: bool,
+    /// It ends in `chunked` (which hyper undid).
+    pub(crate) chunked: bool,
+}
+
+/// Adds the codings of `Transfer-Encoding` other than `chunked` (which hyper undoes) to `applied`.
+/// Courier never asks for them (it sends no `TE`), but a server that sends `gzip, chunked` anyway
+/// means its bytes to be decoded whoever asked, so every coding compiled in is accepted here. `Err`
+/// carries the header's value if one of them cannot be undone, or if `chunked` is not the last coding
+/// (RFC 9112 §6.1: hyper then reads the body to the connection's end, framing and all).
+pub(crate) fn transfer_codings(
+    headers: &HeaderMap,
+    applied: &mut Applied,
+) -> Result<TransferCodings, String> {
+    let mut found = TransferCodings::default();
+    let all = || {
+        headers
+            .get_all(TRANSFER_ENCODING)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for value in headers.get_all(TRANSFER_ENCODING) {
-        let unsupported = || String::from_utf8_lossy(value.as_bytes()).into_owned();
-        for token in tokens(value).ok_or_else(unsupported)? {
-            if token.eq_ignore_ascii_case("chunked") || token.eq_ignore_ascii_case("identity") {
+        for token in tokens(value).ok_or_else(all)? {
+            if found.chunked {
+                // Something after `chunked`.
+                return Err(all());
+            }
+            if token.eq_ignore_ascii_case("chunked") {
+                found.chunked = true;
                 continue;
             }
-            let coding = Coding::parse(token).ok_or_else(unsupported)?;
-            applied.push(coding).ok_or_else(unsupported)?;
-            any = true;
+            if token.eq_ignore_ascii_case("identity") {
+                continue;
+            }
+            let coding = Coding::parse(token).ok_or_else(all)?;
+            applied.push(coding).ok_or_else(all)?;
+            found.any = true;
         }
     }
-    Ok(any)
+    Ok(found)
 }
 
 /// The codings a response's bytes went through, in the order the server applied them: content codings
@@ -352,7 +380,13 @@ mod tests {
         AcceptEncoding::default()
             .content_codings(&map, &mut applied)
             .unwrap();
-        assert_eq!(transfer_codings(&map, &mut applied), Ok(true));
+        assert_eq!(
+            transfer_codings(&map, &mut applied),
+            Ok(TransferCodings {
+                any: true,
+                chunked: true
+            })
+        );
         assert_eq!(applied.into_codings().unwrap().label(), "br, gzip");
 
         let chunked_only = {
@@ -362,7 +396,30 @@ mod tests {
         };
         assert_eq!(
             transfer_codings(&chunked_only, &mut Applied::default()),
-            Ok(false)
+            Ok(TransferCodings {
+                any: false,
+                chunked: true
+            })
+        );
+
+        // `chunked` anywhere but last: hyper read the body to the end, framing included.
+        for value in ["chunked, gzip", "chunked, chunked"] {
+            let mut map = HeaderMap::new();
+            map.insert(TRANSFER_ENCODING, HeaderValue::from_static(value));
+            assert_eq!(
+                transfer_codings(&map, &mut Applied::default()),
+                Err(value.to_owned())
+            );
+        }
+        // A coding without `chunked` (the body ends with the connection).
+        let mut gzip_only = HeaderMap::new();
+        gzip_only.insert(TRANSFER_ENCODING, HeaderValue::from_static("gzip"));
+        assert_eq!(
+            transfer_codings(&gzip_only, &mut Applied::default()),
+            Ok(TransferCodings {
+                any: true,
+                chunked: false
+            })
         );
 
         let mut unknown = HeaderMap::new();
@@ -379,6 +436,12 @@ mod tests {
         let no_gzip = AcceptEncoding::default().set_gzip(false);
         map.remove(CONTENT_ENCODING);
         assert!(no_gzip.content_codings(&map, &mut applied).is_some());
-        assert_eq!(transfer_codings(&map, &mut applied), Ok(true));
+        assert_eq!(
+            transfer_codings(&map, &mut applied),
+            Ok(TransferCodings {
+                any: true,
+                chunked: true
+            })
+        );
     }
 }

@@ -96,11 +96,14 @@ where
     if content {
         parts.headers.remove(CONTENT_ENCODING);
     }
-    if transfer {
+    if transfer.any {
+        // What is left of it: the chunked framing hyper undid, if the server used it.
         parts.headers.remove(TRANSFER_ENCODING);
-        parts
-            .headers
-            .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        if transfer.chunked {
+            parts
+                .headers
+                .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        }
     }
     parts.headers.remove(CONTENT_LENGTH);
     Ok(Response::from_parts(
