@@ -359,6 +359,48 @@ async fn an_if_range_mismatch_restarts_with_the_new_file() {
     assert_eq!(dir.files(), vec!["file.bin"]);
 }
 
+/// A server (or cache) that ignores `If-Range` and sends the rest of a changed file of the same size:
+/// the `206`'s ETag is not the one asked for, so the `.part` restarts instead of mixing the two files.
+#[tokio::test]
+async fn a_206_of_another_version_is_not_appended() {
+    let old = data(120_000, 6);
+    let new = data(120_000, 7);
+    let (served_old, served_new) = (old.clone(), new.clone());
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |req| {
+        let (old, new) = (served_old.clone(), served_new.clone());
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match attempt {
+                0 => cut_response(&old, "\"v1\"", 40_000),
+                // If-Range "v1" ignored: the rest of the new file, labelled as what it is.
+                1 => {
+                    let mut response = serve_ranges(&req, &new, Some("\"v1\""));
+                    response
+                        .headers_mut()
+                        .insert("etag", http::HeaderValue::from_static("\"v2\""));
+                    response
+                }
+                _ => serve_ranges(&req, &new, Some("\"v2\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("ifrange-ignored");
+    let path = dir.path("file.bin");
+
+    let summary = builder()
+        .retries(2)
+        .build()
+        .run([Job::new(server.url("/file.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == new, "bytes of two versions were mixed");
+    assert_eq!(ranges(&server), [None, Some("bytes=40000-".into()), None]);
+}
+
 #[tokio::test]
 async fn a_complete_part_is_finished_on_416() {
     let body = data(64_000, 6);
@@ -523,6 +565,53 @@ async fn a_cut_segment_is_resumed_from_where_it_stopped() {
         server.last_request().header("range"),
         Some("bytes=1049576-2097151")
     );
+}
+
+/// The file shrank below a segment's start while a segmented download was cut (the server kept its
+/// ETag): the segment's range gets a `416`, and the `.part` starts over on the next attempt instead
+/// of failing for good.
+#[tokio::test]
+async fn a_416_to_a_segment_starts_the_file_over() {
+    const SIZE: usize = 2 * 1024 * 1024;
+    let (body, smaller) = (data(SIZE, 12), data(SIZE / 2, 13));
+    let (served, served_smaller) = (body.clone(), smaller.clone());
+    let shrunk = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = shrunk.clone();
+    let server = TestServer::start(move |req| {
+        let (body, smaller) = (served.clone(), served_smaller.clone());
+        let cut = req.header("range") == Some("bytes=1048576-2097151")
+            && !flag.swap(true, Ordering::SeqCst);
+        let now_smaller = flag.load(Ordering::SeqCst) && !cut;
+        async move {
+            if cut {
+                Response::builder()
+                    .status(206)
+                    .header("content-range", format!("bytes 1048576-2097151/{SIZE}"))
+                    .header("content-length", 1024 * 1024)
+                    .header("etag", "\"s\"")
+                    .body(failing(vec![body.slice(1_048_576..1_049_576)]))
+                    .unwrap()
+            } else if now_smaller {
+                serve_ranges(&req, &smaller, Some("\"s\""))
+            } else {
+                serve_ranges(&req, &body, Some("\"s\""))
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("segshrunk");
+    let path = dir.path("big.bin");
+
+    let summary = builder()
+        .segments(2)
+        .min_segment_size(1024 * 1024)
+        .retries(3)
+        .build()
+        .run([Job::new(server.url("/big.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == smaller, "the file as it is now");
 }
 
 #[tokio::test]

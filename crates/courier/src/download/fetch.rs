@@ -111,7 +111,7 @@ async fn resume(ctx: &JobCtx) -> Result<(), Decision> {
         return already_complete(ctx, &response, &meta, len).await;
     }
     // Exactly the rest of the file the sidecar describes, as segments check theirs.
-    let (response, total) = range::check(ctx, response, asked, meta.total)?;
+    let (response, total) = range::check(ctx, response, asked, meta.total, meta.validator())?;
     check_total(ctx, Some(total))?;
     let file = ctx.paths.open_at(len).await.map_err(|e| ctx.fail_io(e))?;
     Ok(write_stream(ctx, response, file, len, Some(total)).await?)

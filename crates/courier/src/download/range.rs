@@ -51,22 +51,50 @@ pub(super) fn request(ctx: &JobCtx, range: ByteRange, validator: Option<&str>) -
     }
 }
 
+/// The version a `206` says it is when that is not `validator` (an entity tag, or a date when the
+/// server gave no tag): its `ETag`, or its `Last-Modified`. A `206` naming no version is taken at its
+/// word.
+fn other_version<'a>(headers: &'a http::HeaderMap, validator: Option<&str>) -> Option<&'a str> {
+    let validator = validator?;
+    let name = if validator.starts_with('"') || validator.starts_with("W/") {
+        http::header::ETAG
+    } else {
+        http::header::LAST_MODIFIED
+    };
+    let sent = headers.get(name)?.to_str().ok()?;
+    (sent != validator).then_some(sent)
+}
+
 /// Sorts the answer to a request for `asked` of a file of `known` bytes (the sidecar's total, when it
-/// has one). A `206` goes on, with the file's total, only when its `Content-Range` covers exactly
-/// `asked` (an open `asked` ends at the total) and its total is `known` or `*`; with neither, there
-/// is no end to check against and the `.part` restarts.
+/// has one), sent with `If-Range: validator`. A `206` goes on, with the file's total, only when its
+/// `Content-Range` covers exactly `asked` (an open `asked` ends at the total), its total is `known` or
+/// `*`, and it does not name another version than `validator` (a server or cache that ignores
+/// `If-Range` would otherwise have the `.part` mix two files); else the `.part` restarts. So does a
+/// `416`: the file no longer reaches that far.
 pub(super) fn check(
     ctx: &JobCtx,
     response: Response,
     asked: ByteRange,
     known: Option<u64>,
+    validator: Option<&str>,
 ) -> Result<(Response, u64), Decision> {
     match response.status() {
         StatusCode::PARTIAL_CONTENT => {}
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            return Err(Decision::Restart(format!(
+                "asked for {asked}, got 416: the file is shorter now"
+            )))
+        }
         // The validator no longer matches, or the server ignores ranges: this is the whole file, sent
         // as identity since the request asked for it.
         status if status.is_success() => return Err(Decision::WholeFile(Box::new(response))),
         _ => return Err(Decision::Fail(ctx.status_error(&response))),
+    }
+    if let Some(other) = other_version(response.headers(), validator) {
+        return Err(Decision::Restart(format!(
+            "asked for {asked} of {}, got a 206 of {other}",
+            validator.unwrap_or_default()
+        )));
     }
     let total = ContentRange::from_headers(response.headers()).and_then(|announced| {
         let total = match (announced.total, known) {

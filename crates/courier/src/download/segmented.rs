@@ -273,7 +273,14 @@ impl Workers {
                     () = self.until_stopped() => return Ok(()),
                     response = ctx.send(request) => response?,
                 };
-                range::check(ctx, response, asked, Some(self.total))?.0
+                range::check(
+                    ctx,
+                    response,
+                    asked,
+                    Some(self.total),
+                    self.validator.as_deref(),
+                )?
+                .0
             }
         };
 
