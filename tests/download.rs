@@ -1150,14 +1150,47 @@ async fn a_restart_does_not_wait_for_a_stalled_segment() {
     let retried = retried(&events);
     assert_eq!(retried.len(), 1);
     assert!(retried[0].1.is_invalid_response(), "{:?}", retried[0].1);
+    // The retry fetches the file as one stream: segmenting again would meet the same answers.
     assert_eq!(
         ranges(&server),
-        vec![
-            None,
-            Some("bytes=100000-199999".to_owned()),
-            None,
-            Some("bytes=100000-199999".to_owned())
-        ]
+        vec![None, Some("bytes=100000-199999".to_owned()), None]
+    );
+}
+
+/// A server that answers every range with the wrong bytes: the first attempt restarts, and the
+/// retry takes the file as one stream instead of segmenting into the same answers until the retries
+/// run out.
+#[tokio::test]
+async fn after_a_bad_range_answer_the_retry_is_one_stream() {
+    const SIZE: usize = 200_000;
+    let body = data(SIZE, 14);
+    let served = body.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        async move {
+            match req.header("range") {
+                Some(_) => partial("bytes 0-99999/200000", body.slice(..100_000)),
+                None => serve_ranges(&req, &body, Some("\"v1\"")),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("badranges");
+    let path = dir.path("file.bin");
+
+    let summary = builder()
+        .segments(2)
+        .min_segment_size(1)
+        .retries(1)
+        .build()
+        .run([Job::new(server.url("/file.bin"), &path).unwrap()])
+        .await;
+
+    assert!(summary.is_success(), "{summary}");
+    assert!(read(&path) == body);
+    assert_eq!(
+        ranges(&server),
+        vec![None, Some("bytes=100000-199999".to_owned()), None]
     );
 }
 

@@ -266,6 +266,8 @@ pub(super) struct JobCtx {
     unchanged: AtomicBool,
     /// With `update`: the validators of the response the `.part` came from, saved beside the file.
     validators: Mutex<Option<Validators>>,
+    /// The server answered a range inconsistently: later attempts fetch the file as one stream.
+    ranges_distrusted: AtomicBool,
 }
 
 /// How a job ended well.
@@ -293,6 +295,7 @@ impl JobCtx {
             downloaded: AtomicU64::new(0),
             unchanged: AtomicBool::new(false),
             validators: Mutex::new(None),
+            ranges_distrusted: AtomicBool::new(false),
         }
     }
 
@@ -463,6 +466,16 @@ impl JobCtx {
     /// The server answered `304` to a conditional request: the file in place stays.
     pub(super) fn mark_unchanged(&self) {
         self.unchanged.store(true, Ordering::Relaxed);
+    }
+
+    /// A range answer did not fit its request: segmenting this file again would meet the same
+    /// answers, so later attempts take it as one stream.
+    pub(super) fn distrust_ranges(&self) {
+        self.ranges_distrusted.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn ranges_distrusted(&self) -> bool {
+        self.ranges_distrusted.load(Ordering::Relaxed)
     }
 
     // ---- helpers for the attempts ----

@@ -71,6 +71,7 @@ pub(super) async fn attempt(ctx: &JobCtx, allow_resume: bool) -> Result<(), Atte
             }
             Err(Decision::WholeFile(response)) => whole(ctx, *response).await,
             Err(Decision::Restart(reason)) => {
+                ctx.distrust_ranges();
                 ctx.paths.discard().await.map_err(|e| ctx.fail_io(e))?;
                 return Err(ctx.fail(ctx.invalid_response(reason), Retry::Backoff));
             }
@@ -166,7 +167,7 @@ async fn fresh(ctx: &JobCtx) -> Result<(), Decision> {
         Some(meta) if meta.ranges => {
             let total = meta.total.unwrap_or(0);
             let segments = (config.segments as u64).min(total / config.min_segment_size);
-            if segments < 2 {
+            if segments < 2 || ctx.ranges_distrusted() {
                 return Err(Decision::WholeFile(Box::new(response)));
             }
             check_total(ctx, response.content_length())?;
