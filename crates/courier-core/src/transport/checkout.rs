@@ -4,8 +4,8 @@
 //! A checkout goes back to the pool when it is dropped, right there, with no task spawned: an
 //! HTTP/1.1 connection whose response body ended cleanly, or that never got a request, becomes idle
 //! (or goes straight to the first waiting request); one whose body was dropped unread, failed, or
-//! announced `Connection: close` is closed (Courier does not drain unread bodies: a drain could take as long as the body). An HTTP/2
-//! stream is released. A connect slot dropped before it became a connection frees its place for the
+//! announced `Connection: close` is closed (Courier does not drain unread bodies: a drain could take
+//! as long as the body). An HTTP/2 stream is released. A connect slot dropped before it became a connection frees its place for the
 //! next waiting request.
 
 use std::sync::Arc;
@@ -114,10 +114,9 @@ impl<B: Send + 'static> Checkout<B> {
         &self.meta
     }
 
-    /// The response head arrived: reads the server's keep-alive wishes. A connection handed over to
-    /// an upgrade (`101 Switching Protocols`, or a `2xx` to `CONNECT`: a tunnel) never goes back to
-    /// the pool.
-    /// `connect`: the request was a `CONNECT`.
+    /// The response head arrived (to a `CONNECT` if `connect`): reads the server's keep-alive wishes.
+    /// A connection handed over to an upgrade (`101 Switching Protocols`, or a `2xx` to `CONNECT`: a
+    /// tunnel) never goes back to the pool.
     pub(crate) fn response_received(
         &mut self,
         connect: bool,

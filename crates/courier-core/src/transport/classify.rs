@@ -60,14 +60,16 @@ impl Fate {
 /// True when `err` comes from the server's `GOAWAY`: the connection takes no new streams. (A refused
 /// stream says nothing about the connection: the next stream may go on it.)
 pub(crate) fn is_go_away(err: &hyper::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(cause) = source {
-        if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
-            return h2_err.is_go_away();
-        }
-        source = cause.source();
-    }
-    false
+    causes(err)
+        .find_map(|cause| cause.downcast_ref::<h2::Error>())
+        .is_some_and(h2::Error::is_go_away)
+}
+
+/// `err` and its causes, outermost first.
+fn causes(err: &hyper::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err as &(dyn std::error::Error + 'static)), |e| {
+        e.source()
+    })
 }
 
 /// Classifies an error hyper returned while a request was sent or its response head awaited.
@@ -76,8 +78,7 @@ pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
         // hyper never wrote the request (the connection was closing or not ready).
         return Fate::NotSent;
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(cause) = source {
+    for cause in causes(err) {
         if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
             if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM)
                 || (h2_err.is_go_away() && h2_err.reason() == Some(h2::Reason::NO_ERROR))
@@ -94,7 +95,6 @@ pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
                 return Fate::Lost { reused };
             }
         }
-        source = cause.source();
     }
     if err.is_incomplete_message() {
         return Fate::Lost { reused };

@@ -233,7 +233,12 @@ impl<B> H2Conn<B> {
     }
 
     fn has_room(&self) -> bool {
-        self.settled && self.streams < self.max_streams && !self.sender.is_closed()
+        self.usable() && self.streams < self.max_streams
+    }
+
+    /// The server's SETTINGS arrived and the connection is not closed.
+    fn usable(&self) -> bool {
+        self.settled && !self.sender.is_closed()
     }
 }
 
@@ -549,11 +554,7 @@ impl<B: Send + 'static> State<B> {
         // A server that allows no streams for now (SETTINGS_MAX_CONCURRENT_STREAMS 0) is answered by
         // queueing on its connection (hyper opens the stream once the server allows it), not by a
         // new connection for every request.
-        let mut settled = host
-            .h2
-            .iter()
-            .filter(|c| c.settled && !c.sender.is_closed())
-            .peekable();
+        let mut settled = host.h2.iter().filter(|c| c.usable()).peekable();
         let closed_for_now = settled.peek().is_some() && settled.all(|c| c.max_streams == 0);
         let host_full = closed_for_now
             || config
@@ -564,7 +565,7 @@ impl<B: Send + 'static> State<B> {
                 .h2
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.settled && !c.sender.is_closed())
+                .filter(|(_, c)| c.usable())
                 // A connection that takes streams at all before one that takes none for now.
                 .min_by_key(|(_, c)| (c.max_streams == 0, c.streams))
                 .map(|(i, _)| i);
@@ -609,21 +610,12 @@ impl<B: Send + 'static> State<B> {
 
     /// Takes back a grant a waiter did not receive (it gave up meanwhile).
     fn ungrant(&mut self, pool: &Pool<B>, key: &Key, grant: Grant<B>) {
-        let config = *pool.config();
-        let host = self.hosts.get_mut(key).expect("host entry exists");
         match grant {
             Grant::Conn(checkout) => match checkout.disarm() {
-                super::checkout::Disarmed::H1(conn) => {
-                    // Idle again as it was: nothing was sent on it.
-                    let idle = conn.into_idle(&config, Instant::now(), false);
-                    let deadline = idle.deadline;
-                    host.idle.push(idle);
-                    if deadline.is_some() {
-                        pool.start_reaper(self);
-                        pool.inner.reaper.notify_one();
-                    }
-                }
+                // Idle again as it was: nothing was sent on it.
+                super::checkout::Disarmed::H1(conn) => self.park_idle(pool, key, conn, false),
                 super::checkout::Disarmed::H2(id) => {
+                    let host = self.hosts.get_mut(key).expect("host entry exists");
                     if let Some(c) = host.h2.iter_mut().find(|c| c.meta.id == id) {
                         c.streams -= 1;
                         c.uses -= 1;
@@ -632,6 +624,7 @@ impl<B: Send + 'static> State<B> {
             },
             Grant::Connect(slot) => {
                 slot.disarm();
+                let host = self.hosts.get_mut(key).expect("host entry exists");
                 host.connecting -= 1;
                 self.open_total -= 1;
             }
@@ -877,10 +870,7 @@ impl<B: Send + 'static> State<B> {
             return doomed;
         }
         let config = *pool.config();
-        let idle = conn.into_idle(&config, Instant::now(), sent);
-        let deadline = idle.deadline;
-        let host = self.host_mut(key);
-        host.idle.push(idle);
+        self.park_idle(pool, key, conn, sent);
         self.serve_waiters(pool, key, &mut doomed);
         self.serve_others_after_idle(pool, key, &mut doomed);
         let host = self.host_mut(key);
@@ -889,11 +879,19 @@ impl<B: Send + 'static> State<B> {
             self.close_idle(key, conn, &mut doomed);
             self.serve_after_release(pool, key, &mut doomed);
         }
-        if deadline.is_some() {
+        doomed
+    }
+
+    /// Puts an HTTP/1.1 connection in `key`'s idle list (see [`H1Conn::into_idle`]), waking the
+    /// reaper for its deadline.
+    fn park_idle(&mut self, pool: &Pool<B>, key: &Key, conn: H1Conn<B>, sent: bool) {
+        let idle = conn.into_idle(pool.config(), Instant::now(), sent);
+        let expires = idle.deadline.is_some();
+        self.host_mut(key).idle.push(idle);
+        if expires {
             pool.start_reaper(self);
             pool.inner.reaper.notify_one();
         }
-        doomed
     }
 
     /// A stream on HTTP/2 connection `id` ended. `answered`: its response head had arrived.
