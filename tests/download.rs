@@ -522,6 +522,21 @@ async fn segments_fall_back_to_one_stream_without_ranges() {
         .any(|k| matches!(k, EventKind::Started { segments: 1, .. })));
 }
 
+/// The second of two 1 MiB segments of a 2 MiB `body`: `206` headers (ETag `"s"`), then 1000 bytes,
+/// then the connection drops.
+fn cut_second_segment(body: &Bytes) -> Response<ServerBody> {
+    Response::builder()
+        .status(206)
+        .header(
+            "content-range",
+            format!("bytes 1048576-2097151/{}", body.len()),
+        )
+        .header("content-length", 1024 * 1024)
+        .header("etag", "\"s\"")
+        .body(failing(vec![body.slice(1_048_576..1_049_576)]))
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_cut_segment_is_resumed_from_where_it_stopped() {
     const SIZE: usize = 2 * 1024 * 1024;
@@ -535,13 +550,7 @@ async fn a_cut_segment_is_resumed_from_where_it_stopped() {
             && flag.swap(false, Ordering::SeqCst);
         async move {
             if cut {
-                // The second segment: 206 headers, then 1000 bytes, then the connection drops.
-                Response::builder()
-                    .status(206)
-                    .header("content-range", format!("bytes 1048576-2097151/{SIZE}"))
-                    .header("content-length", 1024 * 1024)
-                    .body(failing(vec![body.slice(1_048_576..1_049_576)]))
-                    .unwrap()
+                cut_second_segment(&body)
             } else {
                 serve_ranges(&req, &body, Some("\"s\""))
             }
@@ -584,13 +593,7 @@ async fn a_416_to_a_segment_starts_the_file_over() {
         let now_smaller = flag.load(Ordering::SeqCst) && !cut;
         async move {
             if cut {
-                Response::builder()
-                    .status(206)
-                    .header("content-range", format!("bytes 1048576-2097151/{SIZE}"))
-                    .header("content-length", 1024 * 1024)
-                    .header("etag", "\"s\"")
-                    .body(failing(vec![body.slice(1_048_576..1_049_576)]))
-                    .unwrap()
+                cut_second_segment(&body)
             } else if now_smaller {
                 serve_ranges(&req, &smaller, Some("\"s\""))
             } else {

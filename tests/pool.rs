@@ -123,14 +123,40 @@ async fn total_cap_spans_hosts() {
 /// goes idle (it closes that connection), not when the idle connection expires.
 #[tokio::test]
 async fn total_cap_waiter_is_served_when_another_host_goes_idle() {
-    let a = TestServer::start(|_| async { respond(200, "a") }).await;
-    let b = TestServer::start(|_| async { respond(200, "b") }).await;
     let client = Client::builder()
         .http1_only()
         .pool_max_connections(1)
         .pool_idle_timeout(None)
         .build()
         .unwrap();
+    total_cap_waiter_case(courier_testkit::Protocol::Http1, &client).await;
+    let stats = client.pool_stats();
+    assert_eq!((stats.open, stats.connects), (1, 2), "{stats:?}");
+}
+
+/// The same over HTTP/2: B waits while A's only stream is open, and is served when it ends.
+#[tokio::test]
+async fn total_cap_waiter_is_served_when_another_hosts_http2_stream_ends() {
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_max_connections(1)
+        .build()
+        .unwrap();
+    total_cap_waiter_case(courier_testkit::Protocol::Http2, &client).await;
+    assert_eq!(client.pool_stats().open, 1);
+}
+
+/// `client` (a total cap of one) holds host A's response unread while a request to host B waits for
+/// room; A's body ends, and B's request must be answered within 3 s.
+async fn total_cap_waiter_case(protocol: courier_testkit::Protocol, client: &Client) {
+    let a = TestServer::builder()
+        .protocol(protocol)
+        .start(|_| async { respond(200, "a") })
+        .await;
+    let b = TestServer::builder()
+        .protocol(protocol)
+        .start(|_| async { respond(200, "b") })
+        .await;
     // A's response is in hand, its body unread: the one connection is in use.
     let held = within(10, client.get(a.url("/")).send()).await.unwrap();
     let waiting = tokio::spawn({
@@ -143,37 +169,6 @@ async fn total_cap_waiter_is_served_when_another_host_goes_idle() {
     assert_eq!(within(10, held.text()).await.unwrap(), "a");
     let body = within(3, waiting).await.unwrap().unwrap();
     assert_eq!(body, "b");
-    let stats = client.pool_stats();
-    assert_eq!((stats.open, stats.connects), (1, 2), "{stats:?}");
-}
-
-/// The same over HTTP/2: B waits while A's only stream is open, and is served when it ends.
-#[tokio::test]
-async fn total_cap_waiter_is_served_when_another_hosts_http2_stream_ends() {
-    let a = TestServer::builder()
-        .protocol(courier_testkit::Protocol::Http2)
-        .start(|_| async { respond(200, "a") })
-        .await;
-    let b = TestServer::builder()
-        .protocol(courier_testkit::Protocol::Http2)
-        .start(|_| async { respond(200, "b") })
-        .await;
-    let client = Client::builder()
-        .http2_prior_knowledge()
-        .pool_max_connections(1)
-        .build()
-        .unwrap();
-    let held = within(10, client.get(a.url("/")).send()).await.unwrap();
-    let waiting = tokio::spawn({
-        let (client, url) = (client.clone(), b.url("/"));
-        async move { client.get(url).send().await?.text().await }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(client.pool_stats().waiting, 1, "B waits for room");
-    assert_eq!(within(10, held.text()).await.unwrap(), "a");
-    let body = within(3, waiting).await.unwrap().unwrap();
-    assert_eq!(body, "b");
-    assert_eq!(client.pool_stats().open, 1);
 }
 
 #[tokio::test]
