@@ -891,6 +891,81 @@ async fn the_per_host_and_global_limits_hold() {
     assert!(servers.iter().all(|s| s.max_open_connections() <= 2));
 }
 
+#[tokio::test]
+async fn a_run_holds_tasks_only_for_the_jobs_it_runs() {
+    // Each request notes how many tasks the runtime holds: the server's, the client's connections'
+    // and the run's. A run that spawned a task per job up front would hold all 300 of them.
+    let most_tasks = Arc::new(AtomicUsize::new(0));
+    let gauge = most_tasks.clone();
+    let server = TestServer::start(move |_| {
+        let alive = tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks();
+        gauge.fetch_max(alive, Ordering::SeqCst);
+        async { respond(200, "x") }
+    })
+    .await;
+    let dir = TempDir::new("tasks");
+    let jobs: Vec<Job> = (0..300)
+        .map(|i| Job::new(server.url(&format!("/{i}")), dir.path(&i.to_string())).unwrap())
+        .collect();
+
+    let summary = within(60, builder().concurrency(2).build().run(jobs)).await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(summary.files, 300);
+    assert_eq!(server.requests().len(), 300);
+    let most = most_tasks.load(Ordering::SeqCst);
+    assert!(most <= 20, "{most} tasks alive at once");
+}
+
+#[tokio::test]
+async fn a_job_waiting_to_retry_leaves_its_slot_to_the_next() {
+    let server = TestServer::start(|_| async { respond(200, "ok") }).await;
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let flaky = TestServer::start(move |_| {
+        let attempt = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            match attempt {
+                0 => Response::builder()
+                    .status(503)
+                    .header("retry-after", "1")
+                    .body(full("not now"))
+                    .unwrap(),
+                _ => respond(200, "late"),
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("retry-slot");
+    let (downloader, events) = recording(
+        builder()
+            .concurrency(1)
+            .backoff(Duration::from_millis(5), Duration::from_secs(2)),
+    );
+    let jobs = [
+        Job::new(flaky.url("/first"), dir.path("first")).unwrap(),
+        Job::new(server.url("/second"), dir.path("second")).unwrap(),
+        Job::new(server.url("/third"), dir.path("third")).unwrap(),
+    ];
+
+    let summary = within(10, downloader.run(jobs)).await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(read(&dir.path("first")), b"late");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    // While the first job waited out its second, the others ran in its slot.
+    let ended: Vec<usize> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Finished { .. }))
+        .map(|e| e.job.index())
+        .collect();
+    assert_eq!(ended, vec![1, 2, 0]);
+}
+
 /// A server that sends a 50,000-byte file (with `Content-Length`, and `ETag: etag` when given) in 50
 /// chunks 20 ms apart.
 async fn slow_file_server(etag: Option<&'static str>) -> TestServer {
@@ -939,6 +1014,58 @@ async fn cancelling_stops_jobs_and_keeps_their_parts() {
     assert!(!path.exists());
     assert!(dir.files().contains(&"slow.bin.part".to_owned()));
     assert!(std::fs::metadata(dir.path("slow.bin.part")).unwrap().len() >= 3000);
+}
+
+#[tokio::test]
+async fn cancelling_ends_queued_and_retrying_jobs_too() {
+    let slow_server = slow_file_server(None).await;
+    let unavailable = TestServer::start(|_| async {
+        Response::builder()
+            .status(503)
+            .header("retry-after", "2")
+            .body(full("not now"))
+            .unwrap()
+    })
+    .await;
+    let dir = TempDir::new("cancel-queued");
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+    let downloader = builder()
+        .concurrency(1)
+        .backoff(Duration::from_millis(5), Duration::from_secs(5))
+        .progress(sender)
+        .build();
+    let cancel = downloader.cancel_handle();
+    let jobs = vec![
+        Job::new(unavailable.url("/retrying"), dir.path("retrying")).unwrap(),
+        Job::new(slow_server.url("/slow"), dir.path("slow")).unwrap(),
+        Job::new(slow_server.url("/queued"), dir.path("queued")).unwrap(),
+    ];
+    let run = tokio::spawn({
+        let downloader = downloader.clone();
+        async move { downloader.run(jobs).await }
+    });
+    let mut failed = Vec::new();
+    while failed.len() < 3 {
+        let event = within(5, receiver.recv()).await.expect("the run's events");
+        match event.kind {
+            EventKind::Progress { downloaded } if downloaded >= 2000 => cancel.cancel(),
+            EventKind::Failed { error } => failed.push((event.job.index(), error.is_cancelled())),
+            _ => {}
+        }
+    }
+
+    let summary = within(1, run).await.unwrap();
+
+    failed.sort();
+    assert_eq!(failed, vec![(0, true), (1, true), (2, true)]);
+    assert_eq!(summary.failures.len(), 3);
+    assert!(summary.failures.iter().all(|f| f.error.is_cancelled()));
+    assert_eq!(unavailable.requests().len(), 1, "the retry is never sent");
+    assert_eq!(
+        slow_server.requests().len(),
+        1,
+        "the queued job never starts"
+    );
 }
 
 #[tokio::test]
@@ -1385,13 +1512,20 @@ async fn two_jobs_with_one_destination_do_not_share_a_part() {
 /// Runs jobs for `names` (each fetched from `/<name>`, whose body is its path) into one directory;
 /// returns the summary, the directory and the server.
 async fn run_names(names: &[&str]) -> (courier::download::Summary, TempDir, TestServer) {
+    run_names_with(builder(), names).await
+}
+
+async fn run_names_with(
+    builder: DownloaderBuilder,
+    names: &[&str],
+) -> (courier::download::Summary, TempDir, TestServer) {
     let server = TestServer::start(|req| async move { respond(200, req.path().to_owned()) }).await;
     let dir = TempDir::new("overlap");
     let jobs: Vec<Job> = names
         .iter()
         .map(|name| Job::new(server.url(&format!("/{name}")), dir.path(name)).unwrap())
         .collect();
-    let summary = builder().build().run(jobs).await;
+    let summary = builder.build().run(jobs).await;
     (summary, dir, server)
 }
 
@@ -1429,6 +1563,27 @@ async fn a_job_saving_to_another_jobs_part_file_fails() {
             format!("/{}", names[0]).as_bytes()
         );
     }
+}
+
+#[tokio::test]
+async fn with_update_a_job_saving_to_another_jobs_validators_fails() {
+    // Without `update` no `.validators` file is written, so both jobs run.
+    let (summary, dir, _server) = run_names(&["x", "x.validators"]).await;
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(dir.files(), vec!["x", "x.validators"]);
+
+    let (summary, dir, _server) =
+        run_names_with(builder().update(true), &["x", "x.validators"]).await;
+    assert_eq!(summary.files, 1, "{summary}");
+    let error = summary.failures[0].error.io_error().expect("an I/O error");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "an earlier job of this run already uses {} (as its destination, `.part`, \
+             `.part.meta` or `.validators`)",
+            dir.path("x.validators").display()
+        )
+    );
 }
 
 #[tokio::test]

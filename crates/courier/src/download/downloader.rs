@@ -1,5 +1,6 @@
-//! [`Downloader`]: runs jobs under the concurrency limits, retries them, verifies and renames; and
-//! [`JobCtx`], one job's state and the helpers its attempts share (events, progress, errors).
+//! [`Downloader`]: runs jobs in the order [`schedule`](super::schedule) gives, retries them,
+//! verifies and renames; and [`JobCtx`], one job's state and the helpers its attempts share (events,
+//! progress, errors).
 //!
 //! What it does not do: any one attempt's requests and writes, which are [`fetch`]'s.
 
@@ -8,7 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -19,6 +20,7 @@ use super::event::EventSink;
 use super::part::PartPaths;
 use super::rate::RateLimit;
 use super::retry::{self, Retry};
+use super::schedule::Schedule;
 use super::update::Validators;
 use super::{
     fetch, CancelHandle, DownloadError, DownloaderBuilder, EventKind, Failure, Job, JobId, Summary,
@@ -58,7 +60,7 @@ pub(super) struct Shared {
     pub(super) config: Config,
     events: EventSink,
     jobs: Arc<Semaphore>,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: Mutex<HashMap<Arc<str>, Arc<Semaphore>>>,
     cancel: CancelHandle,
     rate_limit: Option<RateLimit>,
 }
@@ -95,11 +97,15 @@ impl Downloader {
 
     /// Downloads every job and returns when all have finished or failed.
     ///
-    /// Jobs start in order as the limits allow. Each is streamed to `<path>.part`, checked against its
-    /// expected size and SHA-256, and only then renamed to `<path>` (parent directories are created).
-    /// Dropping the returned future stops every job at once, keeping `.part` files for resuming.
+    /// Jobs start in order as the limits allow; a busy host does not hold up other hosts' jobs, and a
+    /// retry whose delay has passed starts before jobs not yet tried. Each is streamed to
+    /// `<path>.part`, checked against its expected size and SHA-256, and only then renamed to `<path>`
+    /// (parent directories are created). Dropping the returned future stops every job at once,
+    /// keeping `.part` files for resuming.
     ///
-    /// Must be called within a tokio runtime: each job runs on its own task.
+    /// Must be called within a tokio runtime: each running job's attempt runs on its own task. A job
+    /// waiting for its turn or for a retry is a few hundred bytes of state, not a task, so a run of a
+    /// million jobs holds tasks only for the [`concurrency`](DownloaderBuilder::concurrency) it runs.
     pub async fn run<I>(&self, jobs: I) -> Summary
     where
         I: IntoIterator<Item = Job>,
@@ -115,12 +121,12 @@ impl Downloader {
             self.shared.events.emit(JobId(index), kind).await;
         }
 
-        // Dropping the set aborts every task: that is how dropping this future cancels the run.
-        let mut tasks = JoinSet::new();
+        let config = &self.shared.config;
+        let mut schedule = Schedule::new(config.concurrency, config.per_host);
         let mut summary = Summary::default();
         let mut reserved = HashSet::new();
         for (index, job) in jobs.into_iter().enumerate() {
-            if let Some(taken) = reserve_paths(&mut reserved, job.path()) {
+            if let Some(taken) = reserve_paths(&mut reserved, job.path(), config.update) {
                 // Two jobs writing one file would corrupt each other: the later one fails.
                 let error = DownloadError::io(
                     job.url().clone(),
@@ -128,46 +134,89 @@ impl Downloader {
                     std::io::Error::new(
                         std::io::ErrorKind::AlreadyExists,
                         format!(
-                            "an earlier job of this run already uses {} (as its destination, \
-                             `.part` or `.part.meta`)",
-                            taken.display()
+                            "an earlier job of this run already uses {} (as its destination, {})",
+                            taken.display(),
+                            if config.update {
+                                "`.part`, `.part.meta` or `.validators`"
+                            } else {
+                                "`.part` or `.part.meta`"
+                            }
                         ),
                     ),
                 );
-                let kind = EventKind::Failed {
-                    error: error.clone(),
-                };
-                self.shared.events.emit(JobId(index), kind).await;
-                summary.failures.push(Failure {
-                    job: JobId(index),
-                    url: job.url().clone(),
-                    path: job.path().to_owned(),
-                    error,
-                });
+                self.failed(&mut summary, JobId(index), &job, error).await;
                 continue;
             }
-            let ctx = JobCtx::new(self.shared.clone(), stats.clone(), JobId(index), job);
-            tasks.spawn(async move {
-                let result = ctx.run().await;
-                (ctx, result)
-            });
+            schedule.push(host_key(job.url()), Pending::Fresh(JobId(index), job));
         }
 
-        while let Some(joined) = tasks.join_next().await {
-            let (ctx, result) = match joined {
-                Ok(done) => done,
-                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-                Err(_) => continue,
-            };
-            match result {
-                Ok(Outcome::Downloaded(_)) => summary.files += 1,
-                Ok(Outcome::Unchanged(_)) => summary.unchanged += 1,
-                Err(error) => summary.failures.push(Failure {
-                    job: ctx.id,
-                    url: ctx.job.url().clone(),
-                    path: ctx.job.path().to_owned(),
-                    error,
-                }),
+        // Dropping the set aborts every task: that is how dropping this future cancels the run.
+        let mut tasks = JoinSet::new();
+        let cancel = self.shared.cancel.clone();
+        let mut cancelled = false;
+        loop {
+            while let Some((host, pending)) = schedule.start() {
+                let mut ctx = match pending {
+                    Pending::Fresh(id, job) => {
+                        JobCtx::new(self.shared.clone(), stats.clone(), id, job)
+                    }
+                    Pending::Retry(ctx) => ctx,
+                };
+                tasks.spawn(async move {
+                    let step = ctx.step().await;
+                    (host, ctx, step)
+                });
+            }
+            let due = schedule.next_due();
+            if tasks.is_empty() && due.is_none() {
+                // Nothing running and nothing waiting to retry; with no task running, any job left
+                // would have been started above: every job has ended.
+                break;
+            }
+            tokio::select! {
+                biased;
+                () = cancel.cancelled(), if !cancelled => {
+                    cancelled = true;
+                    for pending in schedule.drain() {
+                        let (id, job) = match pending {
+                            Pending::Fresh(id, job) => (id, job),
+                            Pending::Retry(ctx) => (ctx.id, ctx.job),
+                        };
+                        let error = DownloadError::cancelled(job.url().clone(), job.path().to_owned());
+                        self.failed(&mut summary, id, &job, error).await;
+                    }
+                }
+                Some(joined) = tasks.join_next() => {
+                    let (host, ctx, step) = match joined {
+                        Ok(done) => done,
+                        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                        // Only a panic ends a task early: the set aborts none while it lives.
+                        Err(_) => continue,
+                    };
+                    schedule.stopped(&host);
+                    match step {
+                        Step::Ended(Ok(Outcome::Downloaded(_))) => summary.files += 1,
+                        Step::Ended(Ok(Outcome::Unchanged(_))) => summary.unchanged += 1,
+                        Step::Ended(Err(error)) => summary.failures.push(Failure {
+                            job: ctx.id,
+                            url: ctx.job.url().clone(),
+                            path: ctx.job.path().to_owned(),
+                            error,
+                        }),
+                        Step::RetryIn(_) if cancelled => {
+                            let error = ctx.cancelled();
+                            self.failed(&mut summary, ctx.id, &ctx.job, error).await;
+                        }
+                        Step::RetryIn(delay) => {
+                            schedule.retry_at(host, Instant::now() + delay, Pending::Retry(ctx));
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now).into()), if due.is_some() => {
+                    schedule.wake(Instant::now());
+                }
+                // Not reached: the loop ends above once nothing runs or waits.
+                else => break,
             }
         }
         summary.bytes = stats.received.load(Ordering::Relaxed);
@@ -176,22 +225,46 @@ impl Downloader {
         summary
     }
 
+    /// Reports a job that ends without a task of its own (a path conflict, a cancelled run).
+    async fn failed(&self, summary: &mut Summary, id: JobId, job: &Job, error: DownloadError) {
+        let kind = EventKind::Failed {
+            error: error.clone(),
+        };
+        self.shared.events.emit(id, kind).await;
+        summary.failures.push(Failure {
+            job: id,
+            url: job.url().clone(),
+            path: job.path().to_owned(),
+            error,
+        });
+    }
+
     fn host_limit(&self, url: &Url) -> Option<Arc<Semaphore>> {
         let limit = self.shared.config.per_host?;
-        let key = format!(
-            "{}://{}:{}",
-            url.scheme(),
-            url.host_str().unwrap_or(""),
-            url.port_or_known_default().unwrap_or(0)
-        );
         let mut hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
         Some(
             hosts
-                .entry(key)
+                .entry(host_key(url))
                 .or_insert_with(|| Arc::new(Semaphore::new(limit)))
                 .clone(),
         )
     }
+}
+
+/// The host a job's limit counts against: scheme, host and port.
+fn host_key(url: &Url) -> Arc<str> {
+    Arc::from(format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    ))
+}
+
+/// A job of a run that is not running: never started, or waiting to be tried again.
+enum Pending {
+    Fresh(JobId, Job),
+    Retry(JobCtx),
 }
 
 impl fmt::Debug for Downloader {
@@ -203,22 +276,20 @@ impl fmt::Debug for Downloader {
     }
 }
 
-/// Reserves the files a job writes (`path`, `path.part`, `path.part.meta`, `path.validators`) in
-/// `reserved`, or
-/// returns the first of them an earlier job already holds (reserving nothing then): a job saving to
-/// `x.part` would otherwise write into the `.part` of the job saving to `x`.
+/// Reserves the files a job writes (`path`, `path.part`, `path.part.meta`, and with `update`
+/// `path.validators`) in `reserved`, or returns the first of them an earlier job already holds
+/// (reserving nothing then): a job saving to `x.part` would otherwise write into the `.part` of the
+/// job saving to `x`.
 ///
 /// Paths are compared as given, component by component: two spellings of one file (`a/../b` and `b`,
 /// a symbolic link, or a different case on a case-insensitive file system such as the defaults of
 /// macOS and Windows) are not recognised as the same.
-fn reserve_paths(reserved: &mut HashSet<PathBuf>, path: &Path) -> Option<PathBuf> {
+fn reserve_paths(reserved: &mut HashSet<PathBuf>, path: &Path, update: bool) -> Option<PathBuf> {
     let paths = PartPaths::new(path);
-    let all = [
-        path.to_owned(),
-        paths.part,
-        paths.meta,
-        Validators::path(path),
-    ];
+    let mut all = vec![path.to_owned(), paths.part, paths.meta];
+    if update {
+        all.push(Validators::path(path));
+    }
     if let Some(taken) = all.iter().find(|p| reserved.contains(*p)) {
         return Some(taken.clone());
     }
@@ -268,6 +339,16 @@ pub(super) struct JobCtx {
     validators: Mutex<Option<Validators>>,
     /// The server answered a range inconsistently: later attempts fetch the file as one stream.
     ranges_distrusted: AtomicBool,
+    /// Attempts retried so far.
+    retries: u32,
+}
+
+/// What one attempt of a job led to.
+enum Step {
+    /// The job is over: downloaded, unchanged, or failed for good.
+    Ended(Result<Outcome, DownloadError>),
+    /// The attempt failed in a way a retry may cure: try again after this long.
+    RetryIn(Duration),
 }
 
 /// How a job ended well.
@@ -296,24 +377,40 @@ impl JobCtx {
             unchanged: AtomicBool::new(false),
             validators: Mutex::new(None),
             ranges_distrusted: AtomicBool::new(false),
+            retries: 0,
         }
     }
 
-    /// Runs the job to its end and reports it.
-    async fn run(&self) -> Result<Outcome, DownloadError> {
+    /// Runs one attempt of the job. Ends the job (verified and in place, or failed; its event sent)
+    /// or says how long to wait before the next attempt.
+    async fn step(&mut self) -> Step {
         let cancel = self.shared.cancel.clone();
-        let fetched = tokio::select! {
+        let attempted = tokio::select! {
             biased;
-            () = cancel.cancelled() => Err(self.cancelled()),
-            result = self.fetch_and_verify() => result,
+            () = cancel.cancelled() => Err(self.fail(self.cancelled(), Retry::Never)),
+            result = self.attempt_and_verify() => result,
         };
-        // Not cancellable: the rename and the sidecar's removal go together.
-        let result = match fetched {
+        let result = match attempted {
+            // Not cancellable: the rename and the sidecar's removal go together.
             Ok(Outcome::Downloaded(bytes)) => self
                 .put_in_place()
                 .await
                 .map(|()| Outcome::Downloaded(bytes)),
-            other => other,
+            Ok(outcome) => Ok(outcome),
+            Err(AttemptError { error, retry }) => match self.retry_delay(retry) {
+                Some(delay) => {
+                    self.retries += 1;
+                    tracing::debug!(url = %self.job.url(), attempt = self.retries, ?delay, %error, "retrying download");
+                    self.emit(EventKind::Retried {
+                        attempt: self.retries,
+                        error,
+                        delay,
+                    })
+                    .await;
+                    return Step::RetryIn(delay);
+                }
+                None => Err(error),
+            },
         };
         let kind = match &result {
             Ok(Outcome::Downloaded(bytes)) => EventKind::Finished { bytes: *bytes },
@@ -323,65 +420,54 @@ impl JobCtx {
             },
         };
         self.emit(kind).await;
-        result
+        Step::Ended(result)
     }
 
-    async fn fetch_and_verify(&self) -> Result<Outcome, DownloadError> {
+    /// One attempt: fetches the `.part` and checks it, or finds the file in place unchanged.
+    async fn attempt_and_verify(&self) -> Result<Outcome, AttemptError> {
         if let Some(parent) = self.job.path().parent() {
             if !parent.as_os_str().is_empty() {
                 tokio::fs::create_dir_all(parent)
                     .await
-                    .map_err(|e| self.io_error(e))?;
+                    .map_err(|e| self.fail_io(e))?;
             }
         }
-        self.fetch_with_retries().await?;
+        {
+            // A retry continues this run's own `.part` even when resuming earlier runs' is off.
+            let allow_resume = self.shared.config.resume || self.retries > 0;
+            // Host first: a job waiting for its host does not hold one of the slots. The schedule
+            // keeps this run within both limits; the semaphores hold them across clones' runs.
+            let _host = self.acquire_host().await;
+            let _slot = self.shared.jobs.clone().acquire_owned().await;
+            fetch::attempt(self, allow_resume).await?;
+        }
         if self.unchanged.load(Ordering::Relaxed) {
             let len = tokio::fs::metadata(self.job.path())
                 .await
-                .map_err(|e| self.io_error(e))?
+                .map_err(|e| self.fail_io(e))?
                 .len();
             return Ok(Outcome::Unchanged(len));
         }
-        self.verify().await.map(Outcome::Downloaded)
+        self.verify()
+            .await
+            .map(Outcome::Downloaded)
+            .map_err(|error| self.fail(error, Retry::Never))
     }
 
-    async fn fetch_with_retries(&self) -> Result<(), DownloadError> {
+    /// How long to wait before trying again after a failure that allows `retry`, or `None` to give up.
+    fn retry_delay(&self, retry: Retry) -> Option<Duration> {
         let config = &self.shared.config;
-        let mut retries = 0;
-        loop {
-            // A retry continues this run's own `.part` even when resuming earlier runs' is off.
-            let allow_resume = config.resume || retries > 0;
-            let outcome = {
-                // Host first: a job waiting for its host does not hold one of the run's slots.
-                let _host = self.acquire_host().await;
-                let _slot = self.shared.jobs.clone().acquire_owned().await;
-                fetch::attempt(self, allow_resume).await
-            };
-            let AttemptError { error, retry } = match outcome {
-                Ok(()) => return Ok(()),
-                Err(err) => err,
-            };
-            let delay = match retry {
-                Retry::Never => return Err(error),
-                _ if retries >= config.retries => return Err(error),
-                Retry::Backoff => courier_core::retry::backoff(
-                    config.backoff_initial,
-                    config.backoff_max,
-                    retries,
-                ),
-                // Waiting longer than the configured maximum would stall the run: give up instead.
-                Retry::After(delay) if delay > config.backoff_max => return Err(error),
-                Retry::After(delay) => delay,
-            };
-            retries += 1;
-            tracing::debug!(url = %self.job.url(), attempt = retries, ?delay, %error, "retrying download");
-            self.emit(EventKind::Retried {
-                attempt: retries,
-                error,
-                delay,
-            })
-            .await;
-            tokio::time::sleep(delay).await;
+        match retry {
+            Retry::Never => None,
+            _ if self.retries >= config.retries => None,
+            Retry::Backoff => Some(courier_core::retry::backoff(
+                config.backoff_initial,
+                config.backoff_max,
+                self.retries,
+            )),
+            // Waiting longer than the configured maximum would stall the run: give up instead.
+            Retry::After(delay) if delay > config.backoff_max => None,
+            Retry::After(delay) => Some(delay),
         }
     }
 

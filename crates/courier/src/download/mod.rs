@@ -101,6 +101,7 @@ mod part;
 mod range;
 mod rate;
 mod retry;
+mod schedule;
 mod segmented;
 mod summary;
 mod update;
