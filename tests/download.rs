@@ -1022,7 +1022,7 @@ async fn cancelling_ends_queued_and_retrying_jobs_too() {
     let unavailable = TestServer::start(|_| async {
         Response::builder()
             .status(503)
-            .header("retry-after", "2")
+            .header("retry-after", "30")
             .body(full("not now"))
             .unwrap()
     })
@@ -1031,7 +1031,7 @@ async fn cancelling_ends_queued_and_retrying_jobs_too() {
     let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
     let downloader = builder()
         .concurrency(1)
-        .backoff(Duration::from_millis(5), Duration::from_secs(5))
+        .backoff(Duration::from_millis(5), Duration::from_secs(60))
         .progress(sender)
         .build();
     let cancel = downloader.cancel_handle();
@@ -1046,7 +1046,8 @@ async fn cancelling_ends_queued_and_retrying_jobs_too() {
     });
     let mut failed = Vec::new();
     while failed.len() < 3 {
-        let event = within(5, receiver.recv()).await.expect("the run's events");
+        // Within a second of the cancel, not when the 30 s retry comes due.
+        let event = within(1, receiver.recv()).await.expect("the run's events");
         match event.kind {
             EventKind::Progress { downloaded } if downloaded >= 2000 => cancel.cancel(),
             EventKind::Failed { error } => failed.push((event.job.index(), error.is_cancelled())),
@@ -1221,6 +1222,81 @@ async fn segments_count_against_the_per_host_limit() {
     // range requests go out together as soon as the first response arrives).
     let most = in_flight.1.load(Ordering::SeqCst);
     assert!((1..=2).contains(&most), "{most} requests at once");
+}
+
+#[tokio::test]
+async fn a_host_full_of_segments_does_not_hold_up_another_host() {
+    use http_body_util::{BodyExt, StreamBody};
+
+    const SIZE: usize = 2 * 1024 * 1024;
+    let body = data(SIZE, 21);
+    let (y_asked, y_signal) = tokio::sync::watch::channel(false);
+    let served = body.clone();
+    let x = TestServer::start(move |req| {
+        let (body, mut y_signal) = (served.clone(), y_signal.clone());
+        async move {
+            if req.path() != "/big" {
+                // Long enough for the big file's second segment to queue for this host's slot.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return respond(200, "small");
+            }
+            let (head, bytes) = serve_ranges(&req, &body, Some("\"big\"")).into_parts();
+            // The big file's bytes wait until host y is asked (at most 5 s, so a run that holds
+            // host y up still ends, later).
+            let gated = futures_util::stream::once(async move {
+                let wait = y_signal.wait_for(|asked| *asked);
+                let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
+                bytes
+                    .collect()
+                    .await
+                    .map(|all| http_body::Frame::data(all.to_bytes()))
+            });
+            Response::from_parts(head, StreamBody::new(gated).boxed())
+        }
+    })
+    .await;
+    let y = TestServer::start(move |_| {
+        y_asked.send_replace(true);
+        async { respond(200, "y") }
+    })
+    .await;
+    let dir = TempDir::new("seg-hol");
+    let (downloader, events) = recording(
+        builder()
+            .concurrency(2)
+            .per_host(2)
+            .segments(2)
+            .min_segment_size(512 * 1024),
+    );
+    let jobs = [
+        Job::new(x.url("/big"), dir.path("big")).unwrap(),
+        Job::new(x.url("/s1"), dir.path("s1")).unwrap(),
+        Job::new(x.url("/s2"), dir.path("s2")).unwrap(),
+        Job::new(y.url("/y"), dir.path("y")).unwrap(),
+    ];
+
+    let summary = within(30, downloader.run(jobs)).await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&dir.path("big")) == body);
+    // Once `s1` is done the big file holds both of host x's slots, and `s2` waits for one; host y's
+    // job takes the run's free slot meanwhile instead of waiting behind `s2`.
+    let order: Vec<(usize, &str)> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Started { .. } => Some((e.job.index(), "started")),
+            EventKind::Finished { .. } => Some((e.job.index(), "finished")),
+            _ => None,
+        })
+        .collect();
+    let at = |event: (usize, &str)| order.iter().position(|&e| e == event).unwrap();
+    assert!(
+        at((3, "started")) < at((0, "finished")),
+        "host y waited for host x: {order:?}"
+    );
+    assert!(at((2, "started")) > at((1, "finished")), "{order:?}");
 }
 
 /// A `200` for the whole of `body`, in ranges, with ETag `"v1"`, whose bytes never come: the probe

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use url::Url;
 
@@ -105,7 +107,9 @@ impl Downloader {
     ///
     /// Must be called within a tokio runtime: each running job's attempt runs on its own task. A job
     /// waiting for its turn or for a retry is a few hundred bytes of state, not a task, so a run of a
-    /// million jobs holds tasks only for the [`concurrency`](DownloaderBuilder::concurrency) it runs.
+    /// million jobs holds tasks only for the jobs it is running: at most
+    /// [`concurrency`](DownloaderBuilder::concurrency) transfers, and as many files being verified
+    /// and renamed after theirs (a job gives its slots back when its transfer ends).
     pub async fn run<I>(&self, jobs: I) -> Summary
     where
         I: IntoIterator<Item = Job>,
@@ -122,7 +126,9 @@ impl Downloader {
         }
 
         let config = &self.shared.config;
-        let mut schedule = Schedule::new(config.concurrency, config.per_host);
+        // Up to `concurrency` attempts, and as many jobs again verifying and renaming their files
+        // after their attempt gave its slots back.
+        let mut schedule = Schedule::new(config.concurrency.saturating_mul(2));
         let mut summary = Summary::default();
         let mut reserved = HashSet::new();
         for (index, job) in jobs.into_iter().enumerate() {
@@ -152,10 +158,15 @@ impl Downloader {
 
         // Dropping the set aborts every task: that is how dropping this future cancels the run.
         let mut tasks = JoinSet::new();
+        let mut slots = Slots::default();
         let cancel = self.shared.cancel.clone();
         let mut cancelled = false;
         loop {
-            while let Some((host, pending)) = schedule.start() {
+            schedule.wake(tokio::time::Instant::now());
+            while let Some((host, permits)) = self.take_slots(&mut schedule, &mut slots) {
+                let Some(pending) = schedule.start(&host) else {
+                    continue;
+                };
                 let mut ctx = match pending {
                     Pending::Fresh(id, job) => {
                         JobCtx::new(self.shared.clone(), stats.clone(), id, job)
@@ -163,20 +174,19 @@ impl Downloader {
                     Pending::Retry(ctx) => ctx,
                 };
                 tasks.spawn(async move {
-                    let step = ctx.step().await;
+                    let step = ctx.step(permits).await;
                     (host, ctx, step)
                 });
             }
-            let due = schedule.next_due();
-            if tasks.is_empty() && due.is_none() {
-                // Nothing running and nothing waiting to retry; with no task running, any job left
-                // would have been started above: every job has ended.
+            if schedule.is_empty() {
                 break;
             }
+            let due = schedule.next_due();
             tokio::select! {
                 biased;
                 () = cancel.cancelled(), if !cancelled => {
                     cancelled = true;
+                    slots = Slots::default();
                     for pending in schedule.drain() {
                         let (id, job) = match pending {
                             Pending::Fresh(id, job) => (id, job),
@@ -208,14 +218,23 @@ impl Downloader {
                             self.failed(&mut summary, ctx.id, &ctx.job, error).await;
                         }
                         Step::RetryIn(delay) => {
-                            schedule.retry_at(host, Instant::now() + delay, Pending::Retry(ctx));
+                            let at = tokio::time::Instant::now() + delay;
+                            schedule.retry_at(host, at, Pending::Retry(ctx));
                         }
                     }
                 }
-                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now).into()), if due.is_some() => {
-                    schedule.wake(Instant::now());
+                Some((host, permit)) = slots.hosts_waiting.next() => {
+                    if let Some(permit) = permit {
+                        slots.held.insert(host.clone(), permit);
+                    }
+                    schedule.unblock(&host);
                 }
-                // Not reached: the loop ends above once nothing runs or waits.
+                permit = async { slots.run_waiting.as_mut()?.await.ok() }, if slots.run_waiting.is_some() => {
+                    slots.run_waiting = None;
+                    slots.run_held = permit;
+                }
+                () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {}
+                // Not reached: while jobs remain, one is running, delayed or waiting for a slot.
                 else => break,
             }
         }
@@ -223,6 +242,58 @@ impl Downloader {
         summary.max_buffered = stats.max_buffered.load(Ordering::Relaxed);
         summary.elapsed = started.elapsed();
         summary
+    }
+
+    /// The slots for the next job to start, and its host: the host's (with a per-host limit), then
+    /// one of the downloader's. A host with none free is blocked in `schedule` until one frees up;
+    /// `None` when no job may start now.
+    fn take_slots(
+        &self,
+        schedule: &mut Schedule<Pending>,
+        slots: &mut Slots,
+    ) -> Option<(Arc<str>, Permits)> {
+        loop {
+            if slots.run_waiting.is_some() {
+                return None;
+            }
+            let host = schedule.peek()?;
+            let host_permit = match self.host_semaphore(&host) {
+                None => None,
+                Some(semaphore) => match slots
+                    .held
+                    .remove(&host)
+                    .or_else(|| semaphore.clone().try_acquire_owned().ok())
+                {
+                    Some(permit) => Some(permit),
+                    None => {
+                        // In the semaphore's queue, in turn with segmented jobs' extra workers
+                        // and other runs.
+                        schedule.block(&host);
+                        slots.hosts_waiting.push(Box::pin(async move {
+                            (host, semaphore.acquire_owned().await.ok())
+                        }));
+                        continue;
+                    }
+                },
+            };
+            let run_slot = slots
+                .run_held
+                .take()
+                .or_else(|| self.shared.jobs.clone().try_acquire_owned().ok());
+            let Some(run_slot) = run_slot else {
+                // Every job needs one of these: wait for it before anything else starts.
+                if let Some(permit) = host_permit {
+                    slots.held.insert(host, permit);
+                }
+                slots.run_waiting = Some(Box::pin(self.shared.jobs.clone().acquire_owned()));
+                return None;
+            };
+            let permits = Permits {
+                _host: host_permit,
+                _run: run_slot,
+            };
+            return Some((host, permits));
+        }
     }
 
     /// Reports a job that ends without a task of its own (a path conflict, a cancelled run).
@@ -239,12 +310,13 @@ impl Downloader {
         });
     }
 
-    fn host_limit(&self, url: &Url) -> Option<Arc<Semaphore>> {
+    /// The per-host limit's semaphore for `host`, shared by the clones of this downloader.
+    fn host_semaphore(&self, host: &Arc<str>) -> Option<Arc<Semaphore>> {
         let limit = self.shared.config.per_host?;
         let mut hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
         Some(
             hosts
-                .entry(host_key(url))
+                .entry(host.clone())
                 .or_insert_with(|| Arc::new(Semaphore::new(limit)))
                 .clone(),
         )
@@ -259,6 +331,25 @@ fn host_key(url: &Url) -> Arc<str> {
         url.host_str().unwrap_or(""),
         url.port_or_known_default().unwrap_or(0)
     ))
+}
+
+/// The slots a run is waiting for or holds before its next job starts.
+#[derive(Default)]
+struct Slots {
+    /// Hosts with none of their slots free, each waiting in its semaphore's queue for one.
+    hosts_waiting: FuturesUnordered<BoxFuture<'static, (Arc<str>, Option<OwnedSemaphorePermit>)>>,
+    /// Host slots taken for a host's next job, until it starts.
+    held: HashMap<Arc<str>, OwnedSemaphorePermit>,
+    /// The wait for one of the downloader's slots, when none was free.
+    run_waiting: Option<BoxFuture<'static, Result<OwnedSemaphorePermit, AcquireError>>>,
+    /// A downloader slot taken for the next job, until it starts.
+    run_held: Option<OwnedSemaphorePermit>,
+}
+
+/// The slots an attempt holds, given back when its transfer ends (before verifying and renaming).
+struct Permits {
+    _host: Option<OwnedSemaphorePermit>,
+    _run: OwnedSemaphorePermit,
 }
 
 /// A job of a run that is not running: never started, or waiting to be tried again.
@@ -365,7 +456,7 @@ impl JobCtx {
         let host = Downloader {
             shared: shared.clone(),
         }
-        .host_limit(job.url());
+        .host_semaphore(&host_key(job.url()));
         JobCtx {
             shared,
             stats,
@@ -383,12 +474,12 @@ impl JobCtx {
 
     /// Runs one attempt of the job. Ends the job (verified and in place, or failed; its event sent)
     /// or says how long to wait before the next attempt.
-    async fn step(&mut self) -> Step {
+    async fn step(&mut self, permits: Permits) -> Step {
         let cancel = self.shared.cancel.clone();
         let attempted = tokio::select! {
             biased;
             () = cancel.cancelled() => Err(self.fail(self.cancelled(), Retry::Never)),
-            result = self.attempt_and_verify() => result,
+            result = self.attempt_and_verify(permits) => result,
         };
         let result = match attempted {
             // Not cancellable: the rename and the sidecar's removal go together.
@@ -424,7 +515,7 @@ impl JobCtx {
     }
 
     /// One attempt: fetches the `.part` and checks it, or finds the file in place unchanged.
-    async fn attempt_and_verify(&self) -> Result<Outcome, AttemptError> {
+    async fn attempt_and_verify(&self, permits: Permits) -> Result<Outcome, AttemptError> {
         if let Some(parent) = self.job.path().parent() {
             if !parent.as_os_str().is_empty() {
                 tokio::fs::create_dir_all(parent)
@@ -432,15 +523,11 @@ impl JobCtx {
                     .map_err(|e| self.fail_io(e))?;
             }
         }
-        {
-            // A retry continues this run's own `.part` even when resuming earlier runs' is off.
-            let allow_resume = self.shared.config.resume || self.retries > 0;
-            // Host first: a job waiting for its host does not hold one of the slots. The schedule
-            // keeps this run within both limits; the semaphores hold them across clones' runs.
-            let _host = self.acquire_host().await;
-            let _slot = self.shared.jobs.clone().acquire_owned().await;
-            fetch::attempt(self, allow_resume).await?;
-        }
+        // A retry continues this run's own `.part` even when resuming earlier runs' is off.
+        let allow_resume = self.shared.config.resume || self.retries > 0;
+        fetch::attempt(self, allow_resume).await?;
+        // The transfer is over: the next job may start while this one is checked and renamed.
+        drop(permits);
         if self.unchanged.load(Ordering::Relaxed) {
             let len = tokio::fs::metadata(self.job.path())
                 .await
@@ -469,12 +556,6 @@ impl JobCtx {
             Retry::After(delay) if delay > config.backoff_max => None,
             Retry::After(delay) => Some(delay),
         }
-    }
-
-    async fn acquire_host(&self) -> Option<OwnedSemaphorePermit> {
-        let host = self.host.clone()?;
-        // The semaphores are never closed.
-        host.acquire_owned().await.ok()
     }
 
     /// Checks the complete `.part` against the job's expected size and digest. A file that fails is
