@@ -156,6 +156,97 @@ async fn stale_entry_is_revalidated_by_etag_then_hit() {
 }
 
 #[tokio::test]
+async fn a_304_that_forbids_storing_takes_the_entry_out() {
+    for forbidding in [("cache-control", "no-store"), ("vary", "*")] {
+        let clock = Clock::new();
+        let c = clock.clone();
+        let server = TestServer::start(move |req: Recorded| {
+            let c = c.clone();
+            async move {
+                if req.header("if-none-match") == Some("\"v1\"") {
+                    Response::builder()
+                        .status(304)
+                        .header("date", c.date())
+                        .header("etag", "\"v1\"")
+                        .header(forbidding.0, forbidding.1)
+                        .body(courier_testkit::empty())
+                        .unwrap()
+                } else {
+                    // Last-Modified long ago: heuristically fresh for days once max-age is gone.
+                    ok(
+                        &c,
+                        &[
+                            ("cache-control", "max-age=10"),
+                            ("etag", "\"v1\""),
+                            ("last-modified", "Mon, 01 Jan 2001 00:00:00 GMT"),
+                        ],
+                        "body v1",
+                    )
+                }
+            }
+        })
+        .await;
+        let client = client(&clock.cache());
+        let url = server.url("/doc");
+        get(&client, &url).await;
+        clock.advance(30);
+
+        let (status, _, body, _) = get(&client, &url).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (CacheStatus::Revalidated, "body v1")
+        );
+
+        // Served that once: the next request goes to the origin, with nothing to revalidate.
+        let (status, _, _, _) = get(&client, &url).await;
+        assert_eq!(status, CacheStatus::Miss { stored: true }, "{forbidding:?}");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 3, "{forbidding:?}");
+        assert_eq!(requests[2].header("if-none-match"), None, "{forbidding:?}");
+    }
+}
+
+#[tokio::test]
+async fn only_if_cached_never_reaches_the_network() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let c = c.clone();
+        async move {
+            ok(
+                &c,
+                &[("cache-control", "max-age=10, stale-while-revalidate=60")],
+                "v1",
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/offline");
+    get(&client, &url).await;
+    clock.advance(30);
+    let offline = |request: courier::RequestBuilder| async move {
+        let response = within(10, request.header("cache-control", "only-if-cached").send())
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    };
+
+    // Within stale-while-revalidate: the stale response, and no background request.
+    assert_eq!(
+        offline(client.get(&url)).await,
+        (StatusCode::OK, "v1".to_owned())
+    );
+    // A range or the caller's own validators would pass the cache by: a 504 instead.
+    let (status, _) = offline(client.get(&url).header("range", "bytes=0-0")).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    let (status, _) = offline(client.get(&url).header("if-none-match", "\"x\"")).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn no_cache_response_is_validated_by_last_modified_every_time() {
     let clock = Clock::new();
     let c = clock.clone();
@@ -397,6 +488,81 @@ async fn stale_while_revalidate_serves_stale_and_updates_once() {
     })
     .await;
     assert_eq!(server.requests().len(), 2, "one background revalidation");
+}
+
+/// A body that sends 16 KiB chunks until dropped, then raises `dropped`.
+fn endless(dropped: Arc<tokio::sync::Notify>) -> ServerBody {
+    use http_body_util::BodyExt;
+
+    struct OnDrop(Arc<tokio::sync::Notify>);
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            self.0.notify_one();
+        }
+    }
+    let guard = OnDrop(dropped);
+    let stream = futures_util::stream::unfold(guard, |guard| async move {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let chunk = Bytes::from(vec![b'x'; 16 * 1024]);
+        Some((Ok(http_body::Frame::data(chunk)), guard))
+    });
+    http_body_util::StreamBody::new(stream).boxed()
+}
+
+#[tokio::test]
+async fn a_background_revalidation_stops_reading_a_body_it_cannot_store() {
+    for directives in [
+        // Not storable at all: nothing of it is read.
+        "no-store",
+        // Storable, but it never ends: read up to the entry limit, then dropped.
+        "max-age=10, stale-while-revalidate=60",
+    ] {
+        let clock = Clock::new();
+        let c = clock.clone();
+        let dropped = Arc::new(tokio::sync::Notify::new());
+        let d = dropped.clone();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let r = requests.clone();
+        let server = TestServer::start(move |_| {
+            let first = r.fetch_add(1, Ordering::SeqCst) == 0;
+            let (c, d) = (c.clone(), d.clone());
+            async move {
+                if first {
+                    return ok(
+                        &c,
+                        &[("cache-control", "max-age=10, stale-while-revalidate=60")],
+                        "v1",
+                    );
+                }
+                Response::builder()
+                    .header("date", c.date())
+                    .header("cache-control", directives)
+                    .body(endless(d))
+                    .unwrap()
+            }
+        })
+        .await;
+        let cache = clock.cache().max_entry_size(256 * 1024);
+        let client = client(&cache);
+        let url = server.url("/endless");
+        assert_eq!(get(&client, &url).await.2, "v1");
+        clock.advance(30);
+
+        let (status, _, body, _) = get(&client, &url).await;
+
+        assert_eq!(
+            (status, body.as_str()),
+            (CacheStatus::Stale, "v1"),
+            "{directives}"
+        );
+        // The background request's body is let go of well before the 60 s limit, never read forever.
+        tokio::time::timeout(Duration::from_secs(10), dropped.notified())
+            .await
+            .unwrap_or_else(|_| panic!("{directives}: the endless body is still being read"));
+        assert_eq!(requests.load(Ordering::SeqCst), 2, "{directives}");
+        // Nothing was stored in its place.
+        assert_eq!(get(&client, &url).await.2, "v1", "{directives}");
+    }
 }
 
 #[tokio::test]

@@ -69,6 +69,19 @@ impl<B: Body> CacheBody<B> {
     }
 }
 
+impl<B> CacheBody<B> {
+    /// Whether the body is being copied into the cache, and may still be stored once read to the end.
+    pub(crate) fn is_storing(&self) -> bool {
+        matches!(
+            &self.state,
+            State::Tee {
+                writer: Some(_),
+                ..
+            }
+        )
+    }
+}
+
 impl<B> std::fmt::Debug for CacheBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {

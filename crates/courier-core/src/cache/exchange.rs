@@ -133,14 +133,22 @@ impl Forwarded {
         self.update(stored, response.headers());
     }
 
-    /// Stores `stored` with the headers of a `304` or `HEAD` response, received now; returns it.
+    /// Stores `stored` with the headers of a `304` or `HEAD` response, received now; returns it. Headers
+    /// that forbid storing (`no-store`, `Vary: *`) take the entry out of the cache instead: the
+    /// response is served this once.
     pub(crate) fn update(&self, stored: &Entry, fresh: &HeaderMap) -> Entry {
         let mut updated = stored.clone();
         let now = self.cache.now();
         policy::update_headers(&mut updated.headers, fresh, now);
         updated.request_time = self.request_time;
         updated.response_time = now;
-        self.cache.put(&self.key, updated.clone());
+        if policy::Directives::of(&updated.headers).no_store
+            || policy::vary_names(&updated.headers).is_none()
+        {
+            self.cache.remove_key(&self.key);
+        } else {
+            self.cache.put(&self.key, updated.clone());
+        }
         updated
     }
 }

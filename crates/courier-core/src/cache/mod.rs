@@ -39,13 +39,19 @@
 //!   `Age` and the age calculation of RFC 9111 §4.2.3. `s-maxage` and `proxy-revalidate` are ignored,
 //!   as a private cache must. Request directives `max-age`, `max-stale` (an invalid value accepts no
 //!   staleness), `min-fresh`, `no-cache`, `only-if-cached` (a `504` when nothing usable is stored) and
-//!   `Pragma: no-cache` (without `Cache-Control`) are honoured.
+//!   `Pragma: no-cache` (without `Cache-Control`) are honoured. With `only-if-cached` (or
+//!   [`CacheMode::OnlyIfCached`]) no request reaches the network: a request the cache would pass by
+//!   (a `Range`, the caller's own validators) gets the `504` too.
 //! - **Validation**: a stale entry (or one marked `no-cache`) is revalidated with `If-None-Match` and
 //!   `If-Modified-Since`; a matching `304` updates its stored headers (never `Content-Encoding`,
 //!   `Content-Length` and the like, which describe the stored body) and restarts its age, and it is
-//!   served.
+//!   served. A `304` (or `HEAD` response) that says `no-store` or `Vary: *` is served once and takes
+//!   the entry out.
 //! - **`stale-while-revalidate`**: within the window, the stale entry is served at once and revalidated
 //!   once in the background (on the current tokio runtime; a `GET`, also when a `HEAD` was served).
+//!   The background request reads its body only while it may still be stored (not past
+//!   [`Cache::max_entry_size`], nothing of a `no-store` body) and gives up after 60 s: no layer above
+//!   the cache times it out.
 //! - **`stale-if-error`**: within the window, a stale entry stands in for a `500`, `502`, `503`, `504`
 //!   or a failed request (never for a `no-cache` or `must-revalidate` entry); its `Cache-Status` says
 //!   `fwd=stale` with the origin's `fwd-status`.

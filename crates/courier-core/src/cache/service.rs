@@ -112,14 +112,22 @@ where
             ctx.forward = Forward::Method;
             return ResponseFuture::forward(self.inner.call(req), ctx);
         }
+        // `only-if-cached`: a stored response or a 504, never the network (RFC 9111 §5.2.1.7).
+        let offline = mode == CacheMode::OnlyIfCached || ctx.request.only_if_cached;
         if mode == CacheMode::NoStore
             || req.headers().contains_key(RANGE)
             || has_own_conditionals(req.headers())
         {
+            if offline {
+                return ResponseFuture::ready(gateway_timeout());
+            }
             ctx.forward = Forward::Bypass;
             return ResponseFuture::forward(self.inner.call(req), ctx);
         }
         if mode == CacheMode::Reload {
+            if offline {
+                return ResponseFuture::ready(gateway_timeout());
+            }
             ctx.forward = Forward::Request;
             return ResponseFuture::forward(self.inner.call(req), ctx);
         }
@@ -129,7 +137,7 @@ where
                 if found.is_some() {
                     ctx.forward = Forward::VaryMiss;
                 }
-                if mode == CacheMode::OnlyIfCached || ctx.request.only_if_cached {
+                if offline {
                     return ResponseFuture::ready(gateway_timeout());
                 }
                 return ResponseFuture::forward(self.inner.call(req), ctx);
@@ -155,6 +163,10 @@ where
             Verdict::Fresh => {
                 ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Hit, hit))
             }
+            // Within `stale-while-revalidate` but offline: served stale, with no request behind it.
+            Verdict::StaleWhileRevalidate if offline => {
+                ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Stale, hit))
+            }
             Verdict::StaleAccepted => {
                 ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Stale, hit))
             }
@@ -178,9 +190,7 @@ where
                 };
                 ResponseFuture::ready(from_entry(&stored, age, head, CacheStatus::Stale, report))
             }
-            Verdict::Revalidate if ctx.request.only_if_cached => {
-                ResponseFuture::ready(gateway_timeout())
-            }
+            Verdict::Revalidate if offline => ResponseFuture::ready(gateway_timeout()),
             Verdict::Revalidate if head => {
                 // A `HEAD` is sent as it is; a matching response refreshes the stored `GET`.
                 ctx.forward = Forward::Stale;

@@ -21,6 +21,10 @@ use super::store::Entry;
 use crate::error::{BoxError, Error};
 use crate::resend::RequestCopy;
 
+/// The longest a background revalidation may take, body included. One that takes longer is dropped
+/// unstored; the next stale request starts another.
+const BACKGROUND_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Sends `req` made conditional on `entry`; a `304` that matches it refreshes and serves it, an error
 /// or a 5xx within `stale-if-error` serves it stale, anything else is a new response (stored if it may
 /// be).
@@ -120,8 +124,7 @@ pub(crate) fn spawn_revalidation<S, ReqB, ResB>(
         cache: ctx.cache.clone(),
         key: ctx.key.clone(),
     };
-    runtime.spawn(async move {
-        let _guard = guard;
+    let revalidate = async move {
         let mut req: Request<ReqB> = copy.to_request();
         let conditional = add_validators(req.headers_mut(), &entry.headers);
         let Ok(response) = inner.oneshot(req).await else {
@@ -133,8 +136,20 @@ pub(crate) fn spawn_revalidation<S, ReqB, ResB>(
             }
             return;
         }
-        // Reading the body to the end stores it, when it may be stored.
-        let _ = ctx.finish(response).into_body().collect().await;
+        // Reading the body to the end stores it. Nobody wants its bytes otherwise: stop reading
+        // (closing the connection) once it cannot be stored (not storable, over the entry limit).
+        let mut body = Box::pin(ctx.finish(response).into_body());
+        while body.is_storing() {
+            if !matches!(body.frame().await, Some(Ok(_))) {
+                break;
+            }
+        }
+    };
+    runtime.spawn(async move {
+        let _guard = guard;
+        // No layer above the cache times this request out: a server that trickles the body must
+        // not hold the key's revalidation (and a connection) forever.
+        let _ = tokio::time::timeout(BACKGROUND_LIMIT, revalidate).await;
     });
 }
 
