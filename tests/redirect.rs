@@ -33,6 +33,7 @@ fn routes(req: &Recorded) -> Response<ServerBody> {
         ["loc", "parent"] => redirect(302, "../final?x=1"),
         ["loc", "absolute"] => redirect(302, &format!("http://{host}/final?abs")),
         ["loc", "scheme-relative"] => redirect(302, &format!("//{host}/final?sr")),
+        ["loc", "userinfo"] => redirect(302, &format!("http://ada:secret@{host}/final")),
         ["cross"] => redirect(302, &format!("http://localhost:{port}/final")),
         ["same"] => redirect(302, "/final"),
         ["frag", "1"] => redirect(302, "/frag/2#top"),
@@ -179,6 +180,23 @@ async fn locations_resolve_against_the_current_url() {
         assert_eq!(history(&res).final_url().as_str(), expected, "{start}");
         assert_eq!(strs(history(&res).previous()), [server.url(start)]);
     }
+}
+
+#[tokio::test]
+async fn credentials_in_a_location_are_dropped() {
+    let server = server().await;
+    let res = send(Policy::default(), get(&server.url("/loc/userinfo")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let seen = server.last_request();
+    assert_eq!(seen.path(), "/final");
+    assert_eq!(seen.header("authorization"), None);
+    assert_eq!(history(&res).final_url().as_str(), server.url("/final"));
+    assert_eq!(
+        strs(history(&res).previous()),
+        [server.url("/loc/userinfo")]
+    );
 }
 
 #[tokio::test]
@@ -501,6 +519,22 @@ async fn https_to_http_when_the_policy_allows_it() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(history(&res).final_url().as_str(), plain.url("/final"));
     assert_eq!(plain.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn https_only_refuses_a_downgrade_the_policy_would_allow() {
+    let (tls, plain, _) = tls_pair().await;
+    let client = courier_testkit::client::trusting(&tls)
+        .https_only(true)
+        .redirect(courier::redirect::Policy::default().allow_https_downgrade(true))
+        .build()
+        .unwrap();
+
+    let err = client.get(tls.url("/down")).send().await.unwrap_err();
+
+    assert!(err.is_redirect(), "{err}");
+    assert!(err.source().unwrap().is::<InsecureRedirect>(), "{err:?}");
+    assert_eq!(plain.requests().len(), 0);
 }
 
 #[tokio::test]

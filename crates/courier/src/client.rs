@@ -413,7 +413,12 @@ impl ClientBuilder {
         }
         let auth = auth.layer(retry);
         let cache = Caching::optional(auth, self.cache);
-        let redirect = FollowRedirectLayer::new(self.redirect.referer(self.referer)).layer(cache);
+        let mut redirect_policy = self.redirect.referer(self.referer);
+        if self.https_only {
+            // The first URL is checked before sending; a redirect is the only way to reach `http`.
+            redirect_policy = redirect_policy.allow_https_downgrade(false);
+        }
+        let redirect = FollowRedirectLayer::new(redirect_policy).layer(cache);
         let mut timeouts = TimeoutLayer::default();
         if let Some(total) = self.timeout {
             timeouts = timeouts.total_timeout(total);
@@ -903,7 +908,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Refuse to send requests to `http:` URLs.
+    /// Refuse to send requests to `http:` URLs, also after a redirect (whatever the redirect
+    /// policy's [`allow_https_downgrade`](crate::redirect::Policy::allow_https_downgrade) says).
     pub fn https_only(mut self, enabled: bool) -> ClientBuilder {
         self.https_only = enabled;
         self

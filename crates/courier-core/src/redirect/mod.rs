@@ -16,11 +16,15 @@
 //!   `Location`, and statuses other than the five above (300, 304, ...), return the response as it
 //!   is. An invalid one ([`InvalidLocation`]), or one that is not `http`/`https`
 //!   ([`UnsupportedScheme`]), is an error. A `Location` without a fragment inherits the current
-//!   URL's fragment (RFC 9110 §10.2.2).
+//!   URL's fragment (RFC 9110 §10.2.2). A user name and password in it are dropped (as reqwest and
+//!   requests do): they are neither sent nor shown in any URL.
 //! - **Security**: a hop to another origin (scheme, host or port) drops `Authorization`, `Cookie`,
 //!   `Proxy-Authorization` and `Host` for the rest of the chain (the cookie layer below adds the
 //!   new origin's cookies). A hop from `https` to `http` is refused ([`InsecureRedirect`]) unless
 //!   [`Policy::allow_https_downgrade`] allows it.
+//! - **`Referer`**: each hop names the URL that redirected (without fragment and credentials) unless
+//!   [`Policy::referer`] turns it off; never from `https` to `http`. Like reqwest's, it keeps the path
+//!   and query also across origins.
 //! - **Limits**: the [`Policy`] decides ([`TooManyRedirects`] past [`Policy::limited`]'s limit); a hop
 //!   taken twice in one chain is a [`RedirectLoop`], whatever the policy.
 //! - **History**: when at least one redirect was followed, the final response's extensions hold a
@@ -33,7 +37,7 @@
 //! have one of this module's error types as their source.
 //!
 //! What it does not do: it does not read or drain the bodies of the redirect responses it skips
-//! (they are dropped), does not set `Referer`, does not manage cookies (that is the
+//! (they are dropped), does not manage cookies (that is the
 //! [`cookie`](crate::cookie) layer, which must sit *below* this one), and with [`Policy::none`] it
 //! does nothing at all: no header or body is cloned, no URL is parsed.
 //!

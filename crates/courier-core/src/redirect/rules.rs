@@ -40,7 +40,8 @@ pub(super) fn rewrite(status: StatusCode, method: &Method) -> Option<Rewrite> {
 
 /// Resolves a `Location` value against the current URL: relative, scheme-relative (`//host/path`)
 /// and absolute references. A reference without a fragment inherits the current URL's
-/// (RFC 9110 §10.2.2). Only `http` and `https` targets are accepted.
+/// (RFC 9110 §10.2.2). Only `http` and `https` targets are accepted; a user name and password in the
+/// reference are dropped.
 pub(super) fn resolve_location(current: &Url, location: &HeaderValue) -> Result<Url, BoxError> {
     let bytes = location.as_bytes();
     // Not `HeaderValue::to_str`: some servers send raw UTF-8, which `Url` percent-encodes.
@@ -53,6 +54,9 @@ pub(super) fn resolve_location(current: &Url, location: &HeaderValue) -> Result<
         return Err(UnsupportedScheme::new(next).into());
     }
     crate::urls::inherit_fragment(&mut next, current);
+    // As reqwest and requests do, credentials in a `Location` are not used; removed, they appear in
+    // no request line (to a proxy), history, `Response::url` or log either.
+    crate::urls::remove_credentials(&mut next);
     Ok(next)
 }
 
