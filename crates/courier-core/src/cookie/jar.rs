@@ -48,8 +48,13 @@ type Clock = Box<dyn Fn() -> SystemTime + Send + Sync>;
 ///   [`MAX_COOKIES_PER_DOMAIN`] per registrable domain and [`MAX_COOKIES`] in all are kept, evicting the
 ///   least recently used. Expired cookies are dropped lazily.
 ///
-/// What it does not do: the RFC 6265bis additions (`SameSite`, `__Secure-`/`__Host-` prefixes,
-/// partitioning), or cookies for schemes other than http, https, ws and wss.
+/// - Takes from RFC 6265bis what protects a client: a plain-http response can neither set a `Secure`
+///   cookie nor one that would shadow a stored `Secure` cookie (same name, overlapping domain and
+///   path), except from `localhost` and loopback addresses (a local development server, which
+///   browsers treat as secure too); the `__Secure-` and `__Host-` name prefixes are enforced.
+///
+/// What it does not do: the other RFC 6265bis additions (`SameSite`, partitioning), or cookies for
+/// schemes other than http, https, ws and wss.
 ///
 /// ```
 /// use courier_core::cookie::Jar;
@@ -145,6 +150,34 @@ impl StoredCookie {
     }
 }
 
+/// `localhost` and loopback addresses count as secure origins for setting cookies, as in browsers
+/// (a developer's local server over plain http).
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The cookie name prefixes of RFC 6265bis §4.1.3 (matched case-insensitively): `__Secure-` needs
+/// `Secure`; `__Host-` needs `Secure`, no `Domain` and `Path=/`.
+fn prefix_allows(name: &str, secure: bool, host_only: bool, path: &str) -> bool {
+    let starts = |prefix: &str| {
+        name.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    if starts("__Host-") {
+        secure && host_only && path == "/"
+    } else if starts("__Secure-") {
+        secure
+    } else {
+        true
+    }
+}
+
 impl Store {
     fn next_tick(&mut self) -> u64 {
         self.tick += 1;
@@ -180,6 +213,18 @@ impl Store {
         let path = parsed
             .path
             .unwrap_or_else(|| default_path(target.path).to_owned());
+        // RFC 6265bis §5.7: a plain-http response may neither set a `Secure` cookie nor shadow one
+        // (a network attacker would otherwise plant a session cookie the https site then reads),
+        // and the name prefixes promise what the cookie is.
+        let secure_origin = target.secure || is_loopback(target.host);
+        if !secure_origin
+            && (parsed.secure || self.shadows_secure(group, &parsed.name, &domain, &path))
+        {
+            return;
+        }
+        if !prefix_allows(&parsed.name, parsed.secure, host_only, &path) {
+            return;
+        }
         let cookie = StoredCookie {
             name: parsed.name,
             value: parsed.value,
@@ -194,6 +239,21 @@ impl Store {
             used_tick: 0,
         };
         self.insert(group, cookie, now);
+    }
+
+    /// Whether `group` holds a `Secure` cookie named `name` that a cookie for `domain` and `path`
+    /// would shadow (RFC 6265bis §5.7 step 16): the domains domain-match one way or the other, and
+    /// `path` path-matches the existing cookie's path.
+    fn shadows_secure(&self, group: &str, name: &str, domain: &str, path: &str) -> bool {
+        self.groups.get(group).is_some_and(|cookies| {
+            cookies.iter().any(|c| {
+                c.secure
+                    && c.name == name
+                    && (domain_match(domain, false, &c.domain)
+                        || domain_match(&c.domain, false, domain))
+                    && path_match(path, &c.path)
+            })
+        })
     }
 
     /// Inserts `cookie` into `group`, replacing the cookie with the same name, domain and path (and
@@ -845,6 +905,72 @@ mod tests {
     }
 
     #[test]
+    fn plain_http_neither_sets_nor_shadows_secure_cookies() {
+        let jar = Jar::new();
+        let http = url("http://shop.example/");
+        let https = url("https://shop.example/");
+        jar.add_cookie_str("planted=1; Secure", &http);
+        assert_eq!(jar.len(), 0, "a Secure cookie from plain http is ignored");
+
+        jar.add_cookie_str("session=real; Secure; Path=/", &https);
+        // Same name, a path within the secure cookie's, a domain matching it: would shadow it.
+        jar.add_cookie_str("session=attacker; Path=/", &http);
+        jar.add_cookie_str("session=attacker; Path=/account", &http);
+        jar.add_cookie_str("session=attacker; Domain=shop.example", &http);
+        assert_eq!(
+            header(&jar, "https://shop.example/account").as_deref(),
+            Some("session=real")
+        );
+        // Another name is fine, and https may replace its own cookie.
+        jar.add_cookie_str("theme=dark", &http);
+        jar.add_cookie_str("session=renewed; Path=/", &https);
+        assert_eq!(
+            header(&jar, "https://shop.example/").as_deref(),
+            Some("session=renewed; theme=dark")
+        );
+
+        // A local development server counts as a secure origin for setting, as in browsers.
+        for local in [
+            "http://localhost:8080/",
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+        ] {
+            jar.add_cookie_str("dev=1; Secure", &url(local));
+        }
+        assert_eq!(jar.len(), 5);
+    }
+
+    #[test]
+    fn name_prefixes_are_enforced_case_insensitively() {
+        let jar = Jar::new();
+        let https = url("https://shop.example/a/b");
+        for line in [
+            "__Secure-no=1",
+            "__secure-no=2",
+            "__Host-no=1; Secure",
+            "__Host-no=2; Secure; Path=/; Domain=shop.example",
+            "__HOST-no=3; Path=/",
+            "__Host-no=4; Secure; Path=/a",
+        ] {
+            jar.add_cookie_str(line, &https);
+        }
+        assert_eq!(jar.len(), 0);
+        jar.add_cookie_str(
+            "__Secure-yes=1; Secure; Domain=shop.example; Path=/",
+            &https,
+        );
+        jar.add_cookie_str("__Host-yes=1; Secure; Path=/", &https);
+        assert_eq!(
+            header(&jar, "https://www.shop.example/").as_deref(),
+            Some("__Secure-yes=1")
+        );
+        assert_eq!(
+            header(&jar, "https://shop.example/").as_deref(),
+            Some("__Secure-yes=1; __Host-yes=1")
+        );
+    }
+
+    #[test]
     fn ip_hosts_match_only_themselves() {
         let jar = Jar::new();
         let u = url("http://127.0.0.1:8080/");
@@ -907,8 +1033,8 @@ mod tests {
     #[test]
     fn secure_cookies_only_over_secure_channels_and_http_only_is_sent() {
         let jar = Jar::new();
-        // RFC 6265 lets an http response set a Secure cookie; it is only sent over https.
-        jar.add_cookie_str("s=1; Secure", &url("http://example.com/"));
+        // Set over https (plain http may not set one); only sent over https.
+        jar.add_cookie_str("s=1; Secure", &url("https://example.com/"));
         jar.add_cookie_str("h=1; HttpOnly", &url("https://example.com/"));
         assert_eq!(header(&jar, "http://example.com/").as_deref(), Some("h=1"));
         assert_eq!(
