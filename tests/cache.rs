@@ -207,6 +207,61 @@ async fn a_304_that_forbids_storing_takes_the_entry_out() {
 }
 
 #[tokio::test]
+async fn clients_sharing_a_cache_get_the_variant_for_their_own_language_and_user_agent() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        let body = format!(
+            "{} {}",
+            req.header("accept-language").unwrap_or("-"),
+            req.header("user-agent").unwrap_or("-")
+        );
+        async move {
+            ok(
+                &c,
+                &[
+                    ("cache-control", "max-age=600"),
+                    ("vary", "Accept-Language, User-Agent"),
+                ],
+                body,
+            )
+        }
+    })
+    .await;
+    let cache = clock.cache();
+    let client_with = |lang: &str, agent: &str| {
+        Client::builder()
+            .cache(cache.clone())
+            .accept_language(courier::AcceptLanguage::new().lang(lang))
+            .user_agent(agent)
+            .build()
+            .unwrap()
+    };
+    let url = server.url("/page");
+
+    let (status, _, body, _) = get(&client_with("fr", "a/1"), &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Miss { stored: true }, "fr a/1")
+    );
+    let (status, _, body, _) = get(&client_with("fr", "a/1"), &url).await;
+    assert_eq!((status, body.as_str()), (CacheStatus::Hit, "fr a/1"));
+    // Another language, then another user agent: misses, never the other client's variant.
+    let (status, _, body, _) = get(&client_with("de", "a/1"), &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Miss { stored: true }, "de a/1")
+    );
+    let (status, _, body, _) = get(&client_with("de", "b/2"), &url).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (CacheStatus::Miss { stored: true }, "de b/2")
+    );
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
 async fn only_if_cached_never_reaches_the_network() {
     let clock = Clock::new();
     let c = clock.clone();

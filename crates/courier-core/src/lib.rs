@@ -52,7 +52,7 @@
 //! Courier's `Client` composes them, outermost first:
 //!
 //! ```text
-//! Timeout → FollowRedirect → Cache → Auth → Retry → Cookie → UserAgent → AcceptLanguage → Decompression → Transport
+//! Timeout → FollowRedirect → UserAgent → AcceptLanguage → Cache → Auth → Retry → Cookie → Decompression → Transport
 //! ```
 //!
 //! - **Timeout outermost** (a pass-through unless configured): the total timeout covers every hop, retry
@@ -60,7 +60,10 @@
 //! - **Redirect next**: every hop is a fresh request that travels down through all the other layers,
 //!   so each hop gets its own user agent, `Accept-Encoding` and decoding, and the cookie layer sees every
 //!   hop.
-//! - **Cache** (off unless configured) right below it: each hop is a hit or a miss of its own, so a
+//! - **User-Agent and Accept-Language** above the cache: a stored response that varies on them
+//!   (`Vary: Accept-Language`) is matched against the values this client sends, also when clients
+//!   with different settings share one cache.
+//! - **Cache** (off unless configured) below them: each hop is a hit or a miss of its own, so a
 //!   stored `301` and the page it leads to can both be answered without a request; everything below it
 //!   (auth, retry, cookies, decoding) happens only for what goes to the network, and the cache stores
 //!   decoded bodies.
@@ -71,7 +74,6 @@
 //! - **Cookie next**: it must see each hop's request (to add the cookies for *that* URL, after the redirect
 //!   layer stripped the previous origin's `Cookie`) and each hop's response (a login that sets a cookie and
 //!   redirects must have the cookie stored before the next hop is sent).
-//! - **User-Agent and Accept-Language**: plain header setters; anywhere below the redirect layer works.
 //! - **Decompression innermost**: it must see the raw response and its `Content-Encoding`, and its decoded
 //!   body is what every layer above streams through.
 //!

@@ -32,16 +32,15 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 /// this order).
 ///
 /// The timeouts (a pass-through unless configured) sit outermost, so the total covers every hop and
-/// retry. The cache (a pass-through unless configured) sits right below the redirect layer, so each hop
-/// is a hit or a miss of its own. Auth sits below it: each hop answers its own origin's challenges with
+/// retry. The cache (a pass-through unless configured) sits below the redirect layer, so each hop is a
+/// hit or a miss of its own, and below the user agent and language, so a response that varies on
+/// them is matched against what this client sends. Auth sits below it: each hop answers its own origin's challenges with
 /// that origin's credentials. Retry sits below them (each hop is retried on its own) and above the
 /// cookie layer (each attempt gets fresh cookies, and a 503's `Set-Cookie` is stored).
 type Stack = Timeout<
     FollowRedirect<
-        Caching<
-            Auth<
-                Retry<CookieManager<UserAgent<SetAcceptLanguage<Decompression<Transport<Body>>>>>>,
-            >,
+        UserAgent<
+            SetAcceptLanguage<Caching<Auth<Retry<CookieManager<Decompression<Transport<Body>>>>>>>,
         >,
     >,
 >;
@@ -394,10 +393,7 @@ impl ClientBuilder {
             .user_agent
             .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_USER_AGENT));
         let decompression = self.decompression.layer(transport.clone());
-        // With no language configured the layer holds no value and sets nothing.
-        let accept_language = SetAcceptLanguage::optional(decompression, self.accept_language);
-        let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
-        let cookies = CookieManager::optional(user_agent, self.cookie_store);
+        let cookies = CookieManager::optional(decompression, self.cookie_store);
         let retry = RetryLayer::new(self.retry).layer(cookies);
         let credentials = if self.netrc {
             // Explicit credentials win over the file's for the same host.
@@ -413,12 +409,15 @@ impl ClientBuilder {
         }
         let auth = auth.layer(retry);
         let cache = Caching::optional(auth, self.cache);
+        // With no language configured the layer holds no value and sets nothing.
+        let accept_language = SetAcceptLanguage::optional(cache, self.accept_language);
+        let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
         let mut redirect_policy = self.redirect.referer(self.referer);
         if self.https_only {
             // The first URL is checked before sending; a redirect is the only way to reach `http`.
             redirect_policy = redirect_policy.allow_https_downgrade(false);
         }
-        let redirect = FollowRedirectLayer::new(redirect_policy).layer(cache);
+        let redirect = FollowRedirectLayer::new(redirect_policy).layer(user_agent);
         let mut timeouts = TimeoutLayer::default();
         if let Some(total) = self.timeout {
             timeouts = timeouts.total_timeout(total);
