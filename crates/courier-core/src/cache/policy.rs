@@ -37,7 +37,12 @@ impl Directives {
         let mut any = false;
         for value in headers.get_all(CACHE_CONTROL) {
             any = true;
-            let Ok(value) = value.to_str() else { continue };
+            // A line this parser cannot read whole (not ASCII, a quote left open) may hide a
+            // `no-store` (`private="x, no-store`): storing nothing is the safe reading.
+            let Some(value) = value.to_str().ok().filter(|v| quotes_closed(v)) else {
+                directives.no_store = true;
+                continue;
+            };
             for (name, argument) in split_directives(value) {
                 directives.apply(&name, argument.as_deref());
             }
@@ -107,6 +112,20 @@ fn split_directives(value: &str) -> Vec<(String, Option<String>)> {
             None => return directives,
         }
     }
+}
+
+/// Whether every quoted string of `value` is closed.
+fn quotes_closed(value: &str) -> bool {
+    let (mut open, mut escaped) = (false, false);
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if open => escaped = true,
+            '"' => open = !open,
+            _ => {}
+        }
+    }
+    !open
 }
 
 /// One `name` or `name=argument` directive; `None` for an empty list element.
@@ -554,6 +573,28 @@ mod tests {
 
     fn http_date(secs: u64) -> String {
         httpdate::fmt_http_date(at(secs))
+    }
+
+    #[test]
+    fn a_line_that_cannot_be_read_whole_means_no_store() {
+        for line in [
+            r#"max-age=600, private="x, no-store"#,
+            r#"foo=a"b, no-store"#,
+            r#"max-age=600, x="unterminated"#,
+        ] {
+            let directives = Directives::of(&headers(&[("cache-control", line)]));
+            assert!(directives.no_store, "{line}");
+        }
+        let mut non_ascii = HeaderMap::new();
+        non_ascii.append(CACHE_CONTROL, HeaderValue::from_static("max-age=600"));
+        non_ascii.append(
+            CACHE_CONTROL,
+            HeaderValue::from_bytes(b"no-store, x=\xe9").unwrap(),
+        );
+        assert!(Directives::of(&non_ascii).no_store);
+        // Closed quotes, escaped ones included, read as before.
+        let fine = Directives::of(&headers(&[("cache-control", r#"x="a\"b, c", max-age=5"#)]));
+        assert_eq!((fine.no_store, fine.max_age), (false, Some(5)));
     }
 
     #[test]
