@@ -31,7 +31,7 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
             .await
             .map_err(|e| format!("cannot read {}: {e}", args.input.display()))?
     };
-    let entries = parse_list(&list)?;
+    let entries = parse_list(&list, args.update)?;
     if entries.is_empty() {
         return Err(format!("{} holds no URL", args.input.display()).into());
     }
@@ -167,8 +167,9 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
 /// The list's `(url, file name)` pairs: one URL per line, optionally followed by a tab and the name
 /// to save it as; blank lines and lines starting with `#` are skipped. Names from URLs are made
 /// unique (`a.txt`, `a.txt.1`, ...); names given explicitly must be unique and stay inside the folder.
-/// "Unique" counts the `NAME.part` and `NAME.part.meta` each download writes as well.
-fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
+/// "Unique" counts the `NAME.part` and `NAME.part.meta` each download writes as well (and with
+/// `update` its `NAME.validators`).
+fn parse_list(text: &str, update: bool) -> Result<Vec<(Url, PathBuf)>, CliError> {
     let mut entries = Vec::new();
     let mut taken = HashMap::new();
     for (number, line) in text.lines().enumerate() {
@@ -192,14 +193,18 @@ fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
                     )
                     .into());
                 }
-                if let Some((owner, file)) = reserve(&mut taken, &path) {
+                if let Some((owner, file)) = reserve(&mut taken, &path, update) {
                     return Err(if owner == path {
                         format!("line {number}: {name:?} is named twice")
                     } else {
                         format!(
                             "line {number}: {name:?} clashes with {owner:?} of an earlier line: \
-                             both would write {file:?} (a download to NAME also writes NAME.part \
-                             and NAME.part.meta)"
+                             both would write {file:?} (a download to NAME also writes {})",
+                            if update {
+                                "NAME.part, NAME.part.meta and NAME.validators"
+                            } else {
+                                "NAME.part and NAME.part.meta"
+                            }
                         )
                     }
                     .into());
@@ -210,7 +215,7 @@ fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
                 let base = name_from_url(&url);
                 let mut path = PathBuf::from(&base);
                 let mut n = 0;
-                while reserve(&mut taken, &path).is_some() {
+                while reserve(&mut taken, &path, update).is_some() {
                     n += 1;
                     path = PathBuf::from(format!("{base}.{n}"));
                 }
@@ -222,23 +227,30 @@ fn parse_list(text: &str) -> Result<Vec<(Url, PathBuf)>, CliError> {
     Ok(entries)
 }
 
-/// Reserves the three files a download of `name` writes (`name`, `name.part`, `name.part.meta`) in
-/// `taken` (each file to the name that writes it), or returns the earlier name and the file it
-/// already holds (reserving nothing then): `x.part` would otherwise be written into while `x` is
-/// still downloading into it.
+/// Reserves the files a download of `name` writes (`name`, `name.part`, `name.part.meta`, and with
+/// `update` `name.validators`) in `taken` (each file to the name that writes it), or returns the
+/// earlier name and the file it already holds (reserving nothing then): `x.part` would otherwise be
+/// written into while `x` is still downloading into it.
 ///
 /// Names are compared as written: on a case-insensitive file system (the defaults of macOS and
 /// Windows) `A.bin` and `a.bin` are one file and are not caught here.
-fn reserve(taken: &mut HashMap<PathBuf, PathBuf>, name: &Path) -> Option<(PathBuf, PathBuf)> {
-    let files = [
+fn reserve(
+    taken: &mut HashMap<PathBuf, PathBuf>,
+    name: &Path,
+    update: bool,
+) -> Option<(PathBuf, PathBuf)> {
+    let mut files = vec![
         name.to_owned(),
         with_suffix(name, ".part"),
         with_suffix(name, ".part.meta"),
     ];
+    if update {
+        files.push(with_suffix(name, ".validators"));
+    }
     if let Some((file, owner)) = files.iter().find_map(|f| taken.get_key_value(f)) {
         return Some((owner.clone(), file.clone()));
     }
-    taken.extend(files.map(|file| (file, name.to_owned())));
+    taken.extend(files.into_iter().map(|file| (file, name.to_owned())));
     None
 }
 
@@ -288,7 +300,7 @@ mod tests {
                     http://h/\tsub/custom.txt\n\
                     http://h/x/\n\
                     http://h/y/..%2f..%2fetc\n";
-        let entries = parse_list(list).unwrap();
+        let entries = parse_list(list, false).unwrap();
         let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
         assert_eq!(
             names,
@@ -305,40 +317,58 @@ mod tests {
 
     #[test]
     fn bad_lines_are_reported_with_their_number() {
-        let err = parse_list("http://h/a\nnot a url\n").unwrap_err();
+        let err = parse_list("http://h/a\nnot a url\n", false).unwrap_err();
         assert!(err.to_string().starts_with("line 2: invalid URL"), "{err}");
-        let err = parse_list("http://h/a\t../escape\n").unwrap_err();
+        let err = parse_list("http://h/a\t../escape\n", false).unwrap_err();
         assert!(
             err.to_string().contains("inside the download folder"),
             "{err}"
         );
-        assert!(parse_list("http://h/a\t/etc/passwd\n").is_err());
-        let err = parse_list("http://h/a\tsame\nhttp://h/b\tsame\n").unwrap_err();
+        assert!(parse_list("http://h/a\t/etc/passwd\n", false).is_err());
+        let err = parse_list("http://h/a\tsame\nhttp://h/b\tsame\n", false).unwrap_err();
         assert!(err.to_string().contains("named twice"), "{err}");
     }
 
     #[test]
     fn a_name_never_lands_on_another_lines_partial_file() {
         // Names from URLs move aside: `x.part` would be the first download's `.part`.
-        let entries = parse_list("http://h/x\nhttp://h/x.part\nhttp://h/x.part.meta\n").unwrap();
+        let entries =
+            parse_list("http://h/x\nhttp://h/x.part\nhttp://h/x.part.meta\n", false).unwrap();
         let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
         assert_eq!(names, vec!["x", "x.part.1", "x.part.meta.1"]);
         // The other way round, `x` would download into `x.part`.
-        let entries = parse_list("http://h/x.part\nhttp://h/x\n").unwrap();
+        let entries = parse_list("http://h/x.part\nhttp://h/x\n", false).unwrap();
         let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
         assert_eq!(names, vec!["x.part", "x.1"]);
         // Names given explicitly are an error, with the line.
-        let err = parse_list("http://h/a\tx\nhttp://h/b\tx.part\n").unwrap_err();
+        let err = parse_list("http://h/a\tx\nhttp://h/b\tx.part\n", false).unwrap_err();
         assert_eq!(
             err.to_string(),
             "line 2: \"x.part\" clashes with \"x\" of an earlier line: both would write \
              \"x.part\" (a download to NAME also writes NAME.part and NAME.part.meta)"
         );
-        let err = parse_list("http://h/a\tx.part.meta\nhttp://h/b\tx\n").unwrap_err();
+        let err = parse_list("http://h/a\tx.part.meta\nhttp://h/b\tx\n", false).unwrap_err();
         assert_eq!(
             err.to_string(),
             "line 2: \"x\" clashes with \"x.part.meta\" of an earlier line: both would write \
              \"x.part.meta\" (a download to NAME also writes NAME.part and NAME.part.meta)"
+        );
+    }
+
+    #[test]
+    fn with_update_a_name_never_lands_on_another_lines_validators() {
+        let entries = parse_list("http://h/x\nhttp://h/x.validators\n", false).unwrap();
+        let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
+        assert_eq!(names, vec!["x", "x.validators"]);
+        let entries = parse_list("http://h/x\nhttp://h/x.validators\n", true).unwrap();
+        let names: Vec<_> = entries.iter().map(|(_, n)| n.to_str().unwrap()).collect();
+        assert_eq!(names, vec!["x", "x.validators.1"]);
+        let err = parse_list("http://h/a\tx\nhttp://h/b\tx.validators\n", true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2: \"x.validators\" clashes with \"x\" of an earlier line: both would write \
+             \"x.validators\" (a download to NAME also writes NAME.part, NAME.part.meta and \
+             NAME.validators)"
         );
     }
 
