@@ -1,7 +1,7 @@
 //! Where entries live: the [`Store`] trait, the in-memory store, and the shared least-recently-used
 //! bookkeeping both stores use to stay within their size bound. The disk store is in `disk.rs`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -59,21 +59,30 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub(crate) struct Lru {
     slots: HashMap<String, Slot>,
+    /// The keys by last use (then by a sequence number, as entries found on disk may share a time),
+    /// oldest first: eviction takes from the front, without sorting.
+    by_use: BTreeMap<Use, String>,
+    next_seq: u64,
     total: u64,
     max: u64,
     tick: u64,
 }
 
+/// When a slot was last used, made unique by a sequence number.
+type Use = (u64, u64);
+
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     size: u64,
-    used: u64,
+    used: Use,
 }
 
 impl Lru {
     pub(crate) fn new(max: u64) -> Lru {
         Lru {
             slots: HashMap::new(),
+            by_use: BTreeMap::new(),
+            next_seq: 0,
             total: 0,
             max,
             tick: 0,
@@ -83,9 +92,12 @@ impl Lru {
     /// Marks `key` used now; `false` if it is not tracked.
     pub(crate) fn touch(&mut self, key: &str) -> bool {
         self.tick += 1;
+        let now = self.stamp(self.tick);
         match self.slots.get_mut(key) {
             Some(slot) => {
-                slot.used = self.tick;
+                let was = std::mem::replace(&mut slot.used, now);
+                let key = self.by_use.remove(&was).unwrap_or_else(|| key.to_owned());
+                self.by_use.insert(now, key);
                 true
             }
             None => false,
@@ -101,22 +113,27 @@ impl Lru {
             return vec![key.to_owned()];
         }
         self.tick += 1;
-        self.slots.insert(
-            key.to_owned(),
-            Slot {
-                size,
-                used: self.tick,
-            },
-        );
-        self.total += size;
+        let used = self.stamp(self.tick);
+        self.track(key, size, used);
         self.evict()
     }
 
     /// Tracks an existing item with an explicit recency (a disk entry found at startup).
     pub(crate) fn insert_aged(&mut self, key: &str, size: u64, used: u64) {
         self.remove(key);
-        self.slots.insert(key.to_owned(), Slot { size, used });
+        let stamp = self.stamp(used);
+        self.track(key, size, stamp);
         self.tick = self.tick.max(used);
+    }
+
+    fn stamp(&mut self, tick: u64) -> Use {
+        self.next_seq += 1;
+        (tick, self.next_seq)
+    }
+
+    fn track(&mut self, key: &str, size: u64, used: Use) {
+        self.slots.insert(key.to_owned(), Slot { size, used });
+        self.by_use.insert(used, key.to_owned());
         self.total += size;
     }
 
@@ -124,6 +141,7 @@ impl Lru {
         match self.slots.remove(key) {
             Some(slot) => {
                 self.total -= slot.size;
+                self.by_use.remove(&slot.used);
                 true
             }
             None => false,
@@ -149,17 +167,13 @@ impl Lru {
         if self.total <= self.max {
             return evicted;
         }
-        let mut by_age: Vec<(u64, String)> = self
-            .slots
-            .iter()
-            .map(|(key, slot)| (slot.used, key.clone()))
-            .collect();
-        by_age.sort_unstable();
-        for (_, key) in by_age {
-            if self.total <= self.max {
+        while self.total > self.max {
+            let Some((_, key)) = self.by_use.pop_first() else {
                 break;
+            };
+            if let Some(slot) = self.slots.remove(&key) {
+                self.total -= slot.size;
             }
-            self.remove(&key);
             evicted.push(key);
         }
         evicted
@@ -275,6 +289,23 @@ pub(crate) mod tests {
         assert_eq!(lru.insert("big", 101), vec!["big".to_owned()]);
         assert_eq!(lru.total(), 80);
         assert!(lru.touch("a") && lru.touch("c"));
+        assert_eq!(lru.by_use.len(), lru.slots.len());
+    }
+
+    #[test]
+    fn lru_keeps_entries_found_on_disk_with_one_time_apart() {
+        let mut lru = Lru::new(100);
+        lru.insert_aged("old-1", 30, 5);
+        lru.insert_aged("old-2", 30, 5);
+        lru.insert_aged("newer", 30, 9);
+        assert_eq!(lru.by_use.len(), 3);
+        assert!(lru.touch("old-1"));
+        assert_eq!(
+            lru.insert("fresh", 60),
+            vec!["old-2".to_owned(), "newer".to_owned()]
+        );
+        assert!(lru.remove("old-1") && lru.remove("fresh"));
+        assert_eq!((lru.total(), lru.by_use.len(), lru.slots.len()), (0, 0, 0));
     }
 
     #[test]
