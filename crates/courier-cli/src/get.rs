@@ -171,27 +171,32 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     let response = request.send().await?;
     let head_after = started.elapsed();
     let status = response.status();
-    if args.fail && (status.is_client_error() || status.is_server_error()) {
-        eprintln!(
-            "courier: the server answered {status} for {}",
-            response.url()
-        );
-        return Ok(ExitCode::from(HTTP_ERROR_EXIT));
-    }
     let include = args.include || args.head;
     let facts = args
         .write_out
         .as_ref()
         .map(|_| crate::write_out::Facts::of(&response, head_after));
-    let written = match &output {
-        Some(path) => {
-            let Some(mut file) = open_output(path, resume_from, &response).await? else {
-                // Already complete: nothing to fetch, the file is left as it is.
-                return Ok(ExitCode::SUCCESS);
-            };
-            write_response(response, include, limit, &mut file).await?
+    // -f: the error page is not written; as curl, the cookie jar and -w still are.
+    let failed = args.fail && (status.is_client_error() || status.is_server_error());
+    let written = if failed {
+        if !args.silent || args.show_error {
+            errln!(
+                "courier: the server answered {status} for {}",
+                response.url()
+            );
         }
-        None => write_response(response, include, limit, &mut tokio::io::stdout()).await?,
+        0
+    } else {
+        match &output {
+            Some(path) => {
+                let Some(mut file) = open_output(path, resume_from, &response).await? else {
+                    // Already complete: nothing to fetch, the file is left as it is.
+                    return Ok(ExitCode::SUCCESS);
+                };
+                write_response(response, include, limit, &mut file).await?
+            }
+            None => write_response(response, include, limit, &mut tokio::io::stdout()).await?,
+        }
     };
     if let (Some(path), Some(jar)) = (&args.cookie_jar, &jar) {
         let file = std::fs::File::create(path)
@@ -209,7 +214,11 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         stdout.write_all(text.as_bytes()).await?;
         stdout.flush().await?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed {
+        ExitCode::from(HTTP_ERROR_EXIT)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The form body of -d (a literal, `@FILE` or `@-` for stdin) and --data-urlencode, joined with `&`
@@ -409,7 +418,28 @@ async fn open_output(
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             Ok(Some(file))
         }
-        416 => Ok(None),
+        416 => {
+            // Complete only if the server says the file is exactly as long as ours: a file that
+            // shrank or changed would otherwise be left wrong, and reported done.
+            let total = response
+                .headers()
+                .get(courier::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().strip_prefix("bytes */"))
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if total == Some(from) {
+                return Ok(None);
+            }
+            Err(format!(
+                "-C -: the server refused the range: {} has {from} bytes, the server's file {}",
+                path.display(),
+                match total {
+                    Some(total) => format!("has {total}"),
+                    None => "did not say its length".to_owned(),
+                }
+            )
+            .into())
+        }
         _ => Ok(Some(create().await?)),
     }
 }

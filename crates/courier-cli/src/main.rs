@@ -13,6 +13,39 @@
 //! Proxies come from `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`, as the client honours
 //! them by default.
 
+/// `println!` that carries on when stdout is closed (`courier download --json | head -1`): the
+/// downloads are the job, a report nobody reads is not worth a panic mid-run.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!`, carrying on when stdout is closed.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!`, carrying on when stderr is closed.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `eprint!`, carrying on when stderr is closed.
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod checksums;
 mod client_args;
 mod download;
@@ -288,7 +321,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("courier: cannot start the async runtime: {err}");
+            errln!("courier: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -303,7 +336,7 @@ fn main() -> ExitCode {
         Err(err) => {
             // `{:#}`: Courier's errors add their causes, so the message says why as well as what.
             if !quiet {
-                eprintln!("courier: {err:#}");
+                errln!("courier: {err:#}");
             }
             ExitCode::from(exit_code(&*err))
         }

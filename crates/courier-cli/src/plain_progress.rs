@@ -69,7 +69,7 @@ impl PlainProgress {
             EventKind::Retried { .. } => {
                 let name = state.names.get(&job).map_or("", String::as_str);
                 if let Some(line) = crate::progress::retry_line(name, &event.kind) {
-                    eprintln!("{line}");
+                    errln!("{line}");
                 }
             }
             EventKind::Finished { bytes } => {
@@ -82,7 +82,7 @@ impl PlainProgress {
                     .unwrap_or((Instant::now(), 0));
                 let secs = since.elapsed().as_secs_f64();
                 let rate = bytes.saturating_sub(offset) as f64 / secs.max(1e-3);
-                eprintln!(
+                errln!(
                     "finished: {name}, {} in {secs:.2} s ({}/s)",
                     BinaryBytes(*bytes),
                     BinaryBytes(rate as u64)
@@ -91,7 +91,7 @@ impl PlainProgress {
             EventKind::Unchanged { .. } => {
                 state.done += 1;
                 let name = state.names.get(&job).cloned().unwrap_or_default();
-                eprintln!("unchanged: {name}");
+                errln!("unchanged: {name}");
             }
             EventKind::Failed { .. } => state.done += 1,
             _ => {}
@@ -106,7 +106,7 @@ impl PlainProgress {
         let recent = state.received - state.received_at_tick;
         state.received_at_tick = state.received;
         let rate = recent as f64 / now.duration_since(since).as_secs_f64().max(1e-3);
-        eprintln!(
+        errln!(
             "progress: {}/{} files done, {} received, {}/s",
             state.done,
             self.jobs,

@@ -142,7 +142,7 @@ impl Progress {
     /// Prints a line above the bars (or plainly, when no bars are drawn).
     pub(crate) fn note(&self, line: &str) {
         if self.multi.is_hidden() {
-            eprintln!("{line}");
+            errln!("{line}");
         } else {
             let _ = self.multi.println(line);
         }

@@ -30,7 +30,7 @@ impl Log {
         let text = render(exchange, *after_redirect);
         *after_redirect =
             response.status().is_redirection() && response.headers().contains_key(LOCATION);
-        eprint!("{text}");
+        err!("{text}");
     }
 }
 

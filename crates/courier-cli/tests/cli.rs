@@ -279,7 +279,14 @@ async fn compressed_asks_for_and_decodes_gzip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_exits_22_on_an_error_status() {
-    let server = TestServer::start(|_| async { respond(404, "not here") }).await;
+    let server = TestServer::start(|_| async {
+        http::Response::builder()
+            .status(404)
+            .header("set-cookie", "seen=1; Path=/")
+            .body(full("not here"))
+            .unwrap()
+    })
+    .await;
 
     let without = courier(args(&["get", &server.url("/x")])).await;
     let with = courier(args(&["get", "-f", &server.url("/x")])).await;
@@ -289,6 +296,24 @@ async fn fail_exits_22_on_an_error_status() {
     assert_eq!(with.status.code(), Some(22));
     assert!(with.stdout.is_empty());
     assert!(stderr(&with).contains("404 Not Found"), "{}", stderr(&with));
+
+    // As curl: -s hides the message, and -w and the cookie jar are still written.
+    let dir = TempDir::new("fail");
+    let silent = courier(args(&[
+        "get",
+        "-sf",
+        "-w",
+        "%{http_code}",
+        "-c",
+        &dir.arg("jar.txt"),
+        &server.url("/x"),
+    ]))
+    .await;
+    assert_eq!(silent.status.code(), Some(22));
+    assert_eq!(stdout(&silent), "404");
+    assert_eq!(stderr(&silent), "");
+    let jar = std::fs::read_to_string(dir.path("jar.txt")).unwrap();
+    assert!(jar.contains("\tseen\t1"), "{jar}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -994,6 +1019,18 @@ async fn continue_at_resumes_a_file_exactly_and_never_corrupts_it() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(std::fs::read(&file).unwrap(), data);
 
+    // A longer file than the server's (it shrank): the 416 says so, and it is an error, not done.
+    let longer = [&data[..], b"stale tail"].concat();
+    std::fs::write(&file, &longer).unwrap();
+    let output = courier(args(&["get", "-C", "-", "-o", &file, &ranged.url("/d")])).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("has 100010 bytes, the server's file has 100000"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), longer);
+
     // A server that ignores Range sends the whole body: the file is replaced, not appended to.
     let whole = {
         let data = data.clone();
@@ -1197,6 +1234,56 @@ async fn download_json_reports_each_file_and_a_summary_and_quiet_prints_nothing(
         std::fs::read_to_string(quiet_out.join("one.txt")).unwrap(),
         "file /one.txt"
     );
+}
+
+#[tokio::test]
+async fn download_with_its_output_closed_still_fetches_every_file() {
+    let server =
+        TestServer::start(|req| async move { respond(200, format!("file {}", req.path())) }).await;
+    let dir = TempDir::new("download-closed-stdout");
+    let list: String = (0..5)
+        .map(|i| format!("{}\n", server.url(&format!("/{i}.txt"))))
+        .collect();
+    std::fs::write(dir.path("urls.txt"), list).unwrap();
+    let out = dir.path("out");
+    let (list, out_arg) = (dir.arg("urls.txt"), out.to_string_lossy().into_owned());
+
+    // `courier download --json | head -0`: both pipes closed before anything is written.
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("courier"))
+            .args(["download", "-i", &list, "-d", &out_arg, "--json"])
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("courier hung with its output closed");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(status.code(), Some(0), "a panic exits 101");
+    for i in 0..5 {
+        assert_eq!(
+            std::fs::read_to_string(out.join(format!("{i}.txt"))).unwrap(),
+            format!("file /{i}.txt")
+        );
+    }
 }
 
 // ---- -v, --retry-max-time; download's --checksums, --limit-rate, progress lines and summary ------------

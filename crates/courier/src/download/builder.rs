@@ -79,14 +79,16 @@ impl DownloaderBuilder {
 
     /// The most jobs downloading at once (default 8; 0 counts as 1).
     pub fn concurrency(mut self, jobs: usize) -> DownloaderBuilder {
-        self.config.concurrency = jobs.max(1);
+        // Beyond tokio's semaphore limit (2^61 - 1) a limit means nothing, and would panic.
+        self.config.concurrency = jobs.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         self
     }
 
     /// The most requests in flight to one host (scheme, host and port) at once, segments included
     /// (default 4; 0 removes the limit).
     pub fn per_host(mut self, requests: usize) -> DownloaderBuilder {
-        self.config.per_host = (requests > 0).then_some(requests);
+        self.config.per_host =
+            (requests > 0).then_some(requests.min(tokio::sync::Semaphore::MAX_PERMITS));
         self
     }
 
