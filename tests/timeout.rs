@@ -105,6 +105,65 @@ async fn the_read_timeout_alone_ends_a_body_that_stalls() {
 }
 
 #[tokio::test]
+async fn the_client_read_timeout_times_each_hop_not_the_chain() {
+    // Four hops, each answered after 200 ms: 800 ms in all, never 500 ms of silence.
+    let server = TestServer::start(|req| async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match req.path().trim_start_matches('/').parse::<u32>() {
+            Ok(n) if n < 3 => courier_testkit::redirect(302, &format!("/{}", n + 1)),
+            _ => respond(200, "arrived"),
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .read_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+
+    let response = within(10, client.get(server.url("/0")).send())
+        .await
+        .unwrap();
+
+    assert_eq!(response.url().as_str(), server.url("/3"));
+    assert_eq!(response.text().await.unwrap(), "arrived");
+    assert_eq!(server.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn the_client_read_timeout_does_not_run_while_a_retry_waits() {
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |_| {
+        let first = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        async move {
+            if first {
+                http::Response::builder()
+                    .status(503)
+                    .header("retry-after", "1")
+                    .body(courier_testkit::full("busy"))
+                    .unwrap()
+            } else {
+                respond(200, "ready")
+            }
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .read_timeout(Duration::from_millis(400))
+        .retry(courier::retry::RetryPolicy::new())
+        .build()
+        .unwrap();
+
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ready");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
 async fn the_read_timeout_alone_waits_out_a_slow_upload() {
     let server =
         TestServer::start(|req| async move { respond(200, format!("{} bytes", req.body.len())) })

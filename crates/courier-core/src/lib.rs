@@ -52,11 +52,14 @@
 //! Courier's `Client` composes them, outermost first:
 //!
 //! ```text
-//! Timeout → FollowRedirect → UserAgent → AcceptLanguage → Cache → Auth → Retry → Cookie → Decompression → Transport
+//! Timeout → FollowRedirect → UserAgent → AcceptLanguage → Cache → Auth → Retry → Cookie → Decompression → Timeout (read) → Transport
 //! ```
 //!
-//! - **Timeout outermost** (a pass-through unless configured): the total timeout covers every hop, retry
-//!   and challenge answered below it, and the read timeout the wait for the final response head.
+//! - **Timeout outermost** (a pass-through unless configured): the total timeout and minimum speed
+//!   cover every hop, retry and challenge answered below them. The read timeout is a second instance
+//!   right above the transport: it times each attempt's own wait for its head (a redirect chain of
+//!   slow hops, or a retry waiting out `Retry-After`, is no silence of the server) and the gaps
+//!   between the network's bytes, before decoding.
 //! - **Redirect next**: every hop is a fresh request that travels down through all the other layers,
 //!   so each hop gets its own user agent, `Accept-Encoding` and decoding, and the cookie layer sees every
 //!   hop.

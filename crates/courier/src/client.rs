@@ -31,8 +31,10 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 /// The layers every request goes through, outermost first (see `courier_core`'s crate docs for why in
 /// this order).
 ///
-/// The timeouts (a pass-through unless configured) sit outermost, so the total covers every hop and
-/// retry. The cache (a pass-through unless configured) sits below the redirect layer, so each hop is a
+/// The total timeout and minimum speed (pass-throughs unless configured) sit outermost, so they cover
+/// every hop and retry; the read timeout sits right above the transport, so it times each attempt's
+/// wait for its own response head (never a redirect chain, or a retry's wait) and the silences of the
+/// network's bytes. The cache (a pass-through unless configured) sits below the redirect layer, so each hop is a
 /// hit or a miss of its own, and below the user agent and language, so a response that varies on
 /// them is matched against what this client sends. Auth sits below it: each hop answers its own origin's challenges with
 /// that origin's credentials. Retry sits below them (each hop is retried on its own) and above the
@@ -40,7 +42,9 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 type Stack = Timeout<
     FollowRedirect<
         UserAgent<
-            SetAcceptLanguage<Caching<Auth<Retry<CookieManager<Decompression<Transport<Body>>>>>>>,
+            SetAcceptLanguage<
+                Caching<Auth<Retry<CookieManager<Decompression<Timeout<Transport<Body>>>>>>>,
+            >,
         >,
     >,
 >;
@@ -392,7 +396,13 @@ impl ClientBuilder {
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_USER_AGENT));
-        let decompression = self.decompression.layer(transport.clone());
+        let mut read_timeout = TimeoutLayer::default();
+        if let Some(read) = self.read_timeout {
+            read_timeout = read_timeout.read_timeout(read);
+        }
+        let decompression = self
+            .decompression
+            .layer(read_timeout.layer(transport.clone()));
         let cookies = CookieManager::optional(decompression, self.cookie_store);
         let retry = RetryLayer::new(self.retry).layer(cookies);
         let credentials = if self.netrc {
@@ -421,9 +431,6 @@ impl ClientBuilder {
         let mut timeouts = TimeoutLayer::default();
         if let Some(total) = self.timeout {
             timeouts = timeouts.total_timeout(total);
-        }
-        if let Some(read) = self.read_timeout {
-            timeouts = timeouts.read_timeout(read);
         }
         if let Some((bytes_per_sec, window)) = self.min_speed {
             timeouts = timeouts.min_speed(bytes_per_sec, window);
@@ -679,7 +686,9 @@ impl ClientBuilder {
     }
 
     /// The longest wait for the response head, and then between two chunks of the body. It counts only
-    /// while waiting for the server: never while a streaming request body is being uploaded.
+    /// while waiting for the server: never while a streaming request body is being uploaded, and each
+    /// redirect hop and retry attempt waits for its own head (a chain of slow hops, or a retry waiting
+    /// out `Retry-After`, does not add up to a timeout).
     pub fn read_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.read_timeout = Some(timeout);
         self

@@ -33,8 +33,10 @@
 //! - It does not time connecting: that is the transport's `connect_timeout` (the total timeout still
 //!   covers it, as it covers everything).
 //! - It puts no deadline on sending the request body: a slow upload is the total timeout's business.
-//! - Where it sits decides what it covers: Courier's `Client` puts it outermost, so the total covers
-//!   every hop and retry, and the read timeout covers the wait for the final head.
+//! - Where it sits decides what it covers: Courier's `Client` puts the total timeout and minimum speed
+//!   outermost, so they cover every hop and retry, and the read timeout in a second instance right
+//!   above the transport, so it times each attempt's wait for its own head and never a redirect
+//!   chain or a retry's wait.
 //! - It does not retry: a timed-out request is an error to the caller (or to a retry layer above it).
 //!
 //! ## Example
