@@ -920,6 +920,23 @@ async fn a_run_holds_tasks_only_for_the_jobs_it_runs() {
 }
 
 #[tokio::test]
+async fn limits_beyond_any_semaphore_are_taken_as_no_limit() {
+    let server = TestServer::start(|_| async { respond(200, "x") }).await;
+    let dir = TempDir::new("huge-limits");
+    let job = Job::new(server.url("/f"), dir.path("f")).unwrap();
+
+    let summary = builder()
+        .concurrency(usize::MAX)
+        .per_host(usize::MAX)
+        .build()
+        .run([job])
+        .await;
+
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert_eq!(read(&dir.path("f")), b"x");
+}
+
+#[tokio::test]
 async fn a_job_waiting_to_retry_leaves_its_slot_to_the_next() {
     let server = TestServer::start(|_| async { respond(200, "ok") }).await;
     let attempts = Arc::new(AtomicUsize::new(0));

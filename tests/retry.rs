@@ -290,6 +290,25 @@ async fn retry_after_beyond_the_cap_returns_the_response() {
 }
 
 #[tokio::test]
+async fn a_retry_the_total_timeout_would_cut_short_returns_the_response() {
+    let server = scripted(|_, _| status_with_retry_after(503, "5", "back in five seconds")).await;
+    let client = courier::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .retry(RetryPolicy::new())
+        .build()
+        .unwrap();
+
+    let response = courier_testkit::client::within(10, client.get(server.url("/")).send())
+        .await
+        .expect("the 503, not a timeout");
+
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_eq!(response.text().await.unwrap(), "back in five seconds");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn post_is_not_retried_on_503_unless_asked() {
     let server = scripted(|attempt, _| match attempt {
         0 => status_with_retry_after(503, "0", "busy"),

@@ -298,6 +298,16 @@ impl RetryPolicy {
                 return None;
             }
         }
+        if let Some(crate::timeout::Deadline(deadline)) = req.extensions().get() {
+            // The timeout layer above would end the wait: the response in hand is the better answer.
+            if tokio::time::Instant::now()
+                .checked_add(delay)
+                .is_none_or(|at| at >= *deadline)
+            {
+                tracing::debug!(?reason, "the total timeout would pass before the retry");
+                return None;
+            }
+        }
         if let Some(budget) = &self.budget {
             if !budget.withdraw() {
                 tracing::debug!(?reason, "retry budget spent; not retrying");

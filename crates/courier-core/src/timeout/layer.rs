@@ -70,12 +70,15 @@ impl TimeoutLayer {
     }
 
     /// Ends a response body with a timeout error when fewer than `bytes_per_sec * window` bytes
-    /// arrived in any `window` (curl's `--speed-limit` and `--speed-time`).
+    /// arrived in any `window` (curl's `--speed-limit` and `--speed-time`). A limit under one byte per
+    /// window (a zero rate or window) checks nothing, and sets no timer.
     pub fn min_speed(mut self, bytes_per_sec: u64, window: Duration) -> TimeoutLayer {
-        self.config.min_speed = Some(MinSpeed {
+        let min_speed = MinSpeed {
             bytes_per_sec,
             window,
-        });
+        };
+        // A zero minimum would pass every check and re-arm its timer at once, forever.
+        self.config.min_speed = (min_speed.minimum_bytes() > 0).then_some(min_speed);
         self
     }
 }

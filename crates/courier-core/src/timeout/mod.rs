@@ -80,7 +80,8 @@ pub use service::Timeout;
 pub use upload::{UploadDone, WatchUpload};
 
 /// A request extension: this request's total timeout, instead of the layer's (Courier's
-/// `RequestBuilder::timeout` sets it).
+/// `RequestBuilder::timeout` sets it). The first timeout layer the request meets takes it off and
+/// enforces it; the layers below see its [`Deadline`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -91,6 +92,20 @@ pub use upload::{UploadDone, WatchUpload};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TotalTimeout(pub Duration);
+
+/// A request extension the timeout layer adds for the layers below it: when the request's total
+/// timeout passes. The retry layer reads it and does not start a retry whose wait would outlast it:
+/// the caller gets the last response (a `503` and its `Retry-After`) instead of a timeout.
+///
+/// ```
+/// use std::time::Duration;
+/// use courier_core::timeout::Deadline;
+///
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(Deadline(tokio::time::Instant::now() + Duration::from_secs(5)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline(pub Instant);
 
 /// The deadlines of one request.
 #[derive(Clone, Copy, Debug, Default)]

@@ -71,13 +71,18 @@ where
         self.inner.poll_ready(cx).map_err(Error::from_service)
     }
 
-    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        let own = req.extensions().get::<TotalTimeout>().map(|t| t.0);
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        // Taken off: it is this layer's to enforce (a timeout layer below, e.g. the `Client`'s
+        // per-attempt read timeout, must not start it again on every attempt).
+        let own = req.extensions_mut().remove::<TotalTimeout>().map(|t| t.0);
         let deadlines = self.config.deadlines(own);
         if deadlines.is_none() {
             return ResponseFuture::unlimited(self.inner.call(req));
         }
         let uri = req.uri().clone();
+        if let Some(total) = deadlines.total {
+            req.extensions_mut().insert(super::Deadline(total));
+        }
         let (req, upload) = match deadlines.read {
             Some(_) => {
                 let (parts, body) = req.into_parts();

@@ -313,3 +313,23 @@ async fn the_longest_durations_do_not_overflow_the_clock() {
     let body = response.into_body().collect().guarded().await.unwrap();
     assert_eq!(body.to_bytes(), Bytes::from_static(b"fine"));
 }
+
+#[test]
+fn a_min_speed_under_one_byte_per_window_sets_nothing() {
+    let unlimited = TimeoutLayer::default();
+    for (rate, window) in [
+        (0, Duration::from_secs(5)),
+        (100, Duration::ZERO),
+        (1, Duration::from_millis(500)),
+    ] {
+        assert_eq!(
+            TimeoutLayer::default().min_speed(rate, window),
+            unlimited,
+            "{rate} B/s over {window:?}"
+        );
+    }
+    assert_ne!(
+        TimeoutLayer::default().min_speed(1, Duration::from_secs(1)),
+        unlimited
+    );
+}
