@@ -221,17 +221,29 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-/// The form body of -d (a literal, `@FILE` or `@-` for stdin) and --data-urlencode, joined with `&`
-/// as curl joins them; `None` when there is none.
+/// The form body of -d, --data-binary and --data-raw (each a literal, or for the first two `@FILE`
+/// or `@-` for stdin) and --data-urlencode, joined with `&` as curl joins them; `None` when there is
+/// none. As curl's, -d's files lose their line breaks; --data-binary's are sent as they are.
 async fn form_data(args: &GetArgs) -> Result<Option<Vec<u8>>, CliError> {
     let mut parts: Vec<Vec<u8>> = Vec::new();
-    if let Some(data) = &args.data {
-        parts.push(match data.strip_prefix('@') {
-            Some("-") => read_stdin().await?,
-            Some(path) => read_file(path).await?,
-            None => data.clone().into_bytes(),
-        });
+    for (items, strip_newlines) in [(&args.data, true), (&args.data_binary, false)] {
+        for data in items {
+            parts.push(match data.strip_prefix('@') {
+                Some(source) => {
+                    let mut bytes = match source {
+                        "-" => read_stdin().await?,
+                        path => read_file(path).await?,
+                    };
+                    if strip_newlines {
+                        bytes.retain(|&b| b != b'\r' && b != b'\n');
+                    }
+                    bytes
+                }
+                None => data.clone().into_bytes(),
+            });
+        }
     }
+    parts.extend(args.data_raw.iter().map(|data| data.clone().into_bytes()));
     for item in &args.data_urlencode {
         let encode = |bytes: &[u8]| {
             percent_encoding::percent_encode(bytes, percent_encoding::NON_ALPHANUMERIC).to_string()

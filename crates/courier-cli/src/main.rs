@@ -91,24 +91,31 @@ pub(crate) struct GetArgs {
     /// A request header, `Name: value`; repeat for more.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub(crate) headers: Vec<String>,
-    /// Send DATA as a form body (`application/x-www-form-urlencoded`); `@FILE` sends a file's bytes.
+    /// Send DATA as a form body (`application/x-www-form-urlencoded`); `@FILE` (or `@-`, stdin) sends a
+    /// file's text without its line breaks, as curl does. Repeat for more (joined with `&`).
     #[arg(
         short = 'd',
         long = "data",
-        visible_aliases = ["data-binary", "data-raw"],
+        visible_alias = "data-ascii",
         value_name = "DATA",
         conflicts_with = "json"
     )]
-    pub(crate) data: Option<String>,
+    pub(crate) data: Vec<String>,
+    /// As -d, but `@FILE` sends the file's bytes exactly as they are.
+    #[arg(long = "data-binary", value_name = "DATA", conflicts_with = "json")]
+    pub(crate) data_binary: Vec<String>,
+    /// As -d, but DATA is sent as written: a leading `@` is not a file.
+    #[arg(long = "data-raw", value_name = "DATA", conflicts_with = "json")]
+    pub(crate) data_raw: Vec<String>,
     /// Form data, URL-encoded: `name=value`, `=value`, `name@FILE` or `@FILE`; repeat for more
-    /// (joined with `&`, after -d's).
+    /// (joined with `&`, after the -d, --data-binary and --data-raw parts).
     #[arg(long = "data-urlencode", value_name = "DATA", conflicts_with = "json")]
     pub(crate) data_urlencode: Vec<String>,
     /// Send the -d / --data-urlencode data as the URL's query string in a GET, as curl's -G.
     #[arg(short = 'G', long = "get")]
     pub(crate) get: bool,
     /// A multipart form field, `name=value` or `name=@FILE` (a file upload); repeat for more.
-    #[arg(short = 'F', long = "form", value_name = "NAME=VALUE", conflicts_with_all = ["data", "json"])]
+    #[arg(short = 'F', long = "form", value_name = "NAME=VALUE", conflicts_with_all = ["data", "data_binary", "data_raw", "json"])]
     pub(crate) form: Vec<String>,
     /// Cookies to send: `name=value; name2=value2`, or a cookie file to start from (curl's Netscape
     /// format, or Courier's JSON), which also turns the cookie engine on.

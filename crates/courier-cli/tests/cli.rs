@@ -146,6 +146,34 @@ async fn get_sends_method_headers_and_form_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_options_join_and_read_files_as_curls_do() {
+    let server = TestServer::echo().await;
+    let dir = TempDir::new("data");
+    std::fs::write(dir.path("lines.txt"), "x=1\r\ny=2\n").unwrap();
+    let lines = format!("@{}", dir.arg("lines.txt"));
+
+    let body = |extra: &[&str]| {
+        let mut list = vec!["get", "-d", "a=1"];
+        list.extend_from_slice(extra);
+        let url = server.url("/");
+        let list: Vec<String> = list.iter().map(|s| s.to_string()).chain([url]).collect();
+        async move {
+            let output = courier(list).await;
+            assert!(output.status.success(), "{}", stderr(&output));
+            let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+            assert_eq!(echoed["method"], "POST");
+            echoed["body"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // Repeated -d join with `&`; -d's file loses its line breaks.
+    assert_eq!(body(&["-d", "b=2", "-d", &lines]).await, "a=1&b=2&x=1y=2");
+    // --data-binary sends the file as it is; --data-raw never reads one.
+    assert_eq!(body(&["--data-binary", &lines]).await, "a=1&x=1\r\ny=2\n");
+    assert_eq!(body(&["--data-raw", "@lines.txt"]).await, "a=1&@lines.txt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_with_json_posts_it() {
     let server = TestServer::echo().await;
 
