@@ -82,8 +82,12 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         None if data.is_some() || args.json.is_some() || !args.form.is_empty() => Method::POST,
         None => Method::GET,
     };
-    let mut url =
-        courier::Url::parse(&args.url).map_err(|e| format!("invalid URL {:?}: {e}", args.url))?;
+    let mut url = courier::Url::parse(&args.url).map_err(|e| {
+        crate::Failure::error(
+            crate::Failure::MALFORMED_URL,
+            format!("invalid URL {:?}: {e}", args.url),
+        )
+    })?;
     let data = match data {
         // -G: the data is the query string (appended to any the URL has).
         Some(data) if args.get => {
@@ -289,9 +293,12 @@ async fn multipart_form(fields: &[String]) -> Result<courier::multipart::Form, C
 }
 
 async fn read_file(path: &str) -> Result<Vec<u8>, CliError> {
-    Ok(tokio::fs::read(path)
-        .await
-        .map_err(|e| format!("cannot read {path}: {e}"))?)
+    tokio::fs::read(path).await.map_err(|e| {
+        crate::Failure::error(
+            crate::Failure::READ_ERROR,
+            format!("cannot read {path}: {e}"),
+        )
+    })
 }
 
 /// A timeout given in (fractional) seconds, as curl takes them.
@@ -329,7 +336,15 @@ pub(crate) fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), CliE
 async fn read_stdin() -> Result<Vec<u8>, CliError> {
     use tokio::io::AsyncReadExt;
     let mut body = Vec::new();
-    tokio::io::stdin().read_to_end(&mut body).await?;
+    tokio::io::stdin()
+        .read_to_end(&mut body)
+        .await
+        .map_err(|e| {
+            crate::Failure::error(
+                crate::Failure::READ_ERROR,
+                format!("cannot read stdin: {e}"),
+            )
+        })?;
     Ok(body)
 }
 
@@ -356,12 +371,12 @@ where
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"\r\n");
-        out.write_all(&head).await?;
+        out.write_all(&head).await.map_err(write_error)?;
     }
     let mut written = 0;
     let started = Instant::now();
     while let Some(chunk) = response.chunk().await? {
-        out.write_all(&chunk).await?;
+        out.write_all(&chunk).await.map_err(write_error)?;
         written += chunk.len() as u64;
         // --limit-rate: not ahead of RATE on average; pausing the reads lets TCP slow the sender.
         if let Some(rate) = limit {
@@ -371,8 +386,16 @@ where
             }
         }
     }
-    out.flush().await?;
+    out.flush().await.map_err(write_error)?;
     Ok(written)
+}
+
+/// curl's status 23: the output could not be written (a full disk, a closed pipe).
+fn write_error(err: std::io::Error) -> CliError {
+    crate::Failure::error(
+        crate::Failure::WRITE_ERROR,
+        format!("cannot write the output: {err}"),
+    )
 }
 
 /// `HTTP/1.1`, `HTTP/2`, ... as a status or request line writes the version.

@@ -354,10 +354,42 @@ fn main() -> ExitCode {
 /// the same failure (see [`exit_code`]).
 pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A failure that has its own curl exit status: a malformed URL (3), a write to the output that
+/// failed (23), a file that could not be read (26).
+#[derive(Debug)]
+pub(crate) struct Failure {
+    status: u8,
+    message: String,
+}
+
+impl Failure {
+    pub(crate) const MALFORMED_URL: u8 = 3;
+    pub(crate) const WRITE_ERROR: u8 = 23;
+    pub(crate) const READ_ERROR: u8 = 26;
+
+    pub(crate) fn error(status: u8, message: impl Into<String>) -> CliError {
+        Box::new(Failure {
+            status,
+            message: message.into(),
+        })
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
 /// curl's exit statuses where curl has one for the failure: 6 a name that did not resolve, 7 a
 /// connection that failed, 28 a timeout, 35 a TLS handshake that failed, 47 too many redirects,
 /// 60 a server certificate that is not trusted; 1 for anything else (22 with `-f` is returned by `get`).
 pub(crate) fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
+    if let Some(failure) = err.downcast_ref::<Failure>() {
+        return failure.status;
+    }
     let Some(err) = err.downcast_ref::<courier::Error>() else {
         return 1;
     };
@@ -369,6 +401,14 @@ pub(crate) fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
     }
     if err.is_redirect() && cause::<courier::redirect::TooManyRedirects>(err).is_some() {
         return 47;
+    }
+    if err.is_decode() {
+        // Bad content encoding.
+        return 61;
+    }
+    if err.is_body() {
+        // The body ended early or broke off: a partial file.
+        return 18;
     }
     if err.is_connect() || err.is_request() {
         match cause::<rustls::Error>(err) {

@@ -345,6 +345,40 @@ async fn fail_exits_22_on_an_error_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_statuses_are_curls_for_a_bad_url_an_unreadable_file_and_a_cut_body() {
+    let cut = TestServer::start(|_| async {
+        http::Response::new(courier_testkit::failing(vec![Bytes::from_static(b"part")]))
+    })
+    .await;
+
+    let bad_url = courier(args(&["get", "http://[::1/"])).await;
+    let missing = courier(args(&[
+        "get",
+        "-d",
+        "@/nonexistent/courier-data",
+        &cut.url("/"),
+    ]))
+    .await;
+    let partial = courier(args(&["get", &cut.url("/")])).await;
+
+    assert_eq!(bad_url.status.code(), Some(3), "{}", stderr(&bad_url));
+    assert!(
+        stderr(&bad_url).contains("invalid URL"),
+        "{}",
+        stderr(&bad_url)
+    );
+    assert_eq!(missing.status.code(), Some(26), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("cannot read /nonexistent/courier-data"),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(cut.requests().len(), 1, "the -d run sent nothing");
+    assert_eq!(partial.status.code(), Some(18), "{}", stderr(&partial));
+    assert_eq!(stdout(&partial), "part");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn netrc_answers_the_challenge() {
     let server = TestServer::start(|req| async move {
         match req.header("authorization") {
