@@ -191,6 +191,48 @@ async fn a_socks_proxy_that_cannot_reach_the_destination_is_a_connect_error() {
 }
 
 #[tokio::test]
+async fn a_host_name_too_long_for_socks_is_a_connect_error_and_nothing_is_sent() {
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    // Labels of 60 bytes: a valid URL host of 305 or 610 bytes.
+    for labels in [5, 10] {
+        let host = format!("{}test", format!("{}.", "a".repeat(60)).repeat(labels));
+        for scheme in ["socks5h", "socks4a"] {
+            let client = Client::builder()
+                .proxy(Proxy::all(proxy.url(scheme)).unwrap())
+                .dns_resolver(Arc::new(NoNames))
+                .build()
+                .unwrap();
+            let err = within(10, client.get(format!("http://{host}/")).send())
+                .await
+                .unwrap_err();
+            assert!(err.is_connect(), "{scheme}, {} bytes: {err:?}", host.len());
+            assert!(
+                format!("{err:#}").contains("longer than the 255 a SOCKS request can carry"),
+                "{err:#}"
+            );
+        }
+    }
+    assert_eq!(proxy.seen(), vec![]);
+}
+
+#[tokio::test]
+async fn socks5h_sends_an_address_literal_as_an_address() {
+    let origin = origin().await;
+    let proxy = SocksServer::start(HashMap::new(), None).await;
+    let client = Client::builder()
+        .proxy(Proxy::all(proxy.url("socks5h")).unwrap())
+        .dns_resolver(Arc::new(NoNames))
+        .build()
+        .unwrap();
+    let url = format!("http://{}/lit", origin.addr());
+    assert_eq!(within(10, get_text(&client, &url)).await, "origin saw /lit");
+    assert_eq!(
+        proxy.seen().last().unwrap().target,
+        SocksTarget::Addr(origin.addr())
+    );
+}
+
+#[tokio::test]
 async fn socks4_with_only_an_ipv6_address_is_a_connect_error() {
     let proxy = SocksServer::start(HashMap::new(), None).await;
     let client = Client::builder()

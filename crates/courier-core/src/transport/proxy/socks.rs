@@ -35,7 +35,7 @@ where
 {
     let port = url_port.unwrap_or(default_port);
     if matches!(proxy.kind, Kind::Socks4a | Kind::Socks5h) {
-        return connect(stream, proxy, TargetAddr::Domain(host.into(), port))
+        return connect(stream, proxy, remote_target(host, port)?)
             .await
             .map_err(|e| Error::connect(SocksError(e)));
     }
@@ -66,6 +66,23 @@ where
         }
     }
     unreachable!("the last address returns")
+}
+
+/// The destination of a SOCKS4a or SOCKS5h request: an address literal as an address, a name as a
+/// name. The protocol gives a name one length byte: a longer one (URLs allow it) is refused here, as
+/// sent it would overrun the request buffer or be cut into another host and port.
+fn remote_target(host: &str, port: u16) -> Result<TargetAddr<'_>, Error> {
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = literal.parse::<std::net::IpAddr>() {
+        return Ok(TargetAddr::Ip(SocketAddr::new(ip, port)));
+    }
+    if host.len() > 255 {
+        return Err(Error::connect(format!(
+            "a host name of {} bytes is longer than the 255 a SOCKS request can carry",
+            host.len()
+        )));
+    }
+    Ok(TargetAddr::Domain(host.into(), port))
 }
 
 /// The proxy answered that it could not reach the address (not a protocol or credentials failure):
