@@ -94,6 +94,22 @@ async fn bodies_form_json_bytes_text_and_stream() {
     );
     assert_eq!(seen.body, Bytes::from_static(b"name=a+b&x=%26%3D"));
 
+    // A Content-Type set before is kept (a charset, say), as reqwest keeps it.
+    client
+        .post(&url)
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )
+        .form(&[("k", "v")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.last_request().header("content-type"),
+        Some("application/x-www-form-urlencoded; charset=UTF-8")
+    );
+
     client
         .put(&url)
         .json(&serde_json::json!({"k": [1, 2]}))

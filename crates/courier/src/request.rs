@@ -281,14 +281,17 @@ impl RequestBuilder {
         })
     }
 
-    /// Sends `form` as `application/x-www-form-urlencoded`.
+    /// Sends `form` as `application/x-www-form-urlencoded` (the `Content-Type`, unless one is set).
     pub fn form<T: Serialize + ?Sized>(self, form: &T) -> RequestBuilder {
         self.with(|request| {
             let encoded = serde_urlencoded::to_string(form).map_err(Error::builder)?;
-            request.headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            );
+            // A Content-Type set before (with a charset, say) is kept, as reqwest keeps it.
+            request
+                .headers
+                .entry(CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static(
+                    "application/x-www-form-urlencoded",
+                ));
             request.body = Some(Body::from(encoded));
             Ok(())
         })

@@ -8,18 +8,21 @@ use encoding_rs::{CoderResult, Decoder, Encoding, UTF_8};
 /// Decodes a body, whole or chunk by chunk, with the charset `Content-Type` declares, as reqwest and
 /// browsers do: malformed sequences become U+FFFD rather than fail the body.
 ///
-/// - A declared charset: that encoding's WHATWG decoder (a byte-order mark wins over the label).
-/// - No declared charset, or one no encoding answers to: UTF-8 (a leading byte-order mark removed).
+/// - A declared charset: that encoding's WHATWG decoder.
+/// - No declared charset, or one no encoding answers to: UTF-8.
+///
+/// Either way a byte-order mark (UTF-8, UTF-16LE or UTF-16BE) wins over the label and is removed,
+/// as in reqwest (`Encoding::decode`) and browsers.
 pub(crate) struct TextDecoder {
     decoder: Decoder,
 }
 
 impl TextDecoder {
     pub(crate) fn new(charset: Option<&str>) -> TextDecoder {
-        let decoder = match charset.and_then(|label| Encoding::for_label(label.as_bytes())) {
-            Some(encoding) => encoding.new_decoder(),
-            None => UTF_8.new_decoder_with_bom_removal(),
-        };
+        let decoder = charset
+            .and_then(|label| Encoding::for_label(label.as_bytes()))
+            .unwrap_or(UTF_8)
+            .new_decoder();
         TextDecoder { decoder }
     }
 
@@ -57,6 +60,27 @@ mod tests {
         assert_eq!(decode_text(b"a\xffb", None), "a\u{fffd}b");
         // A truncated sequence at the very end is replaced too.
         assert_eq!(decode_text(b"ok\xc3", None), "ok\u{fffd}");
+    }
+
+    #[test]
+    fn a_utf16_byte_order_mark_is_honoured_with_or_without_a_charset() {
+        let le = b"\xff\xfeh\x00\xe9\x00";
+        let be = b"\xfe\xff\x00h\x00\xe9";
+        for charset in [
+            None,
+            Some("utf-8"),
+            Some("no-such-charset"),
+            Some("iso-8859-1"),
+        ] {
+            assert_eq!(decode_text(le, charset), "hé", "{charset:?}");
+            assert_eq!(decode_text(be, charset), "hé", "{charset:?}");
+        }
+        // Chunk by chunk, the mark split across chunks.
+        let mut decoder = TextDecoder::new(None);
+        let mut text = String::new();
+        decoder.decode(&le[..1], &mut text, false);
+        decoder.decode(&le[1..], &mut text, true);
+        assert_eq!(text, "hé");
     }
 
     #[test]
