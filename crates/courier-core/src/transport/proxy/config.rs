@@ -40,7 +40,8 @@ impl ProxyConfig {
 }
 
 /// The proxies named by the environment, most specific first. `HTTP_PROXY` (uppercase) is ignored in
-/// a CGI program (`REQUEST_METHOD` set), where a request's `Proxy:` header would set it (httpoxy).
+/// a CGI program (`REQUEST_METHOD` set), where a request's `Proxy:` header would set it (httpoxy);
+/// on Windows, whose variable names ignore case, so is `http_proxy`.
 /// A variable that is no proxy URL is skipped (its value is not logged: it may hold credentials).
 fn from_env() -> Vec<Proxy> {
     let var = |names: &[&str]| {
@@ -49,7 +50,10 @@ fn from_env() -> Vec<Proxy> {
             .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     };
     let cgi = std::env::var_os("REQUEST_METHOD").is_some();
-    let http_names: &[&str] = if cgi {
+    let http_names: &[&str] = if cgi && cfg!(windows) {
+        // Windows' variable names ignore case: `http_proxy` would read the header's `HTTP_PROXY`.
+        &[]
+    } else if cgi {
         &["http_proxy"]
     } else {
         &["HTTP_PROXY", "http_proxy"]

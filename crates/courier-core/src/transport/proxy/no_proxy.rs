@@ -46,7 +46,7 @@ impl NoProxy {
         if list.split(',').all(|part| part.trim().is_empty()) {
             return None;
         }
-        let entries: Vec<&str> = list.split(',').map(|e| without_port(e.trim())).collect();
+        let entries: Vec<String> = list.split(',').map(|e| without_port(e.trim())).collect();
         let matcher = Matcher::builder()
             .all(UNUSED_PROXY.to_owned())
             .no(entries.join(","))
@@ -57,17 +57,30 @@ impl NoProxy {
         })
     }
 
-    /// True when `uri`'s host is on the list.
+    /// True when `uri`'s host is on the list. A fully qualified name (`internal.corp.`) is the same
+    /// host as without its final dot.
     pub(crate) fn contains(&self, uri: &Uri) -> bool {
+        let host = uri.host().unwrap_or("");
+        if let (Some(bare), Some(scheme)) = (host.strip_suffix('.'), uri.scheme_str()) {
+            let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+            if let Ok(bare) = format!("{scheme}://{bare}{port}/").parse::<Uri>() {
+                return self.matcher.intercept(&bare).is_none();
+            }
+        }
         self.matcher.intercept(uri).is_none()
     }
 }
 
-/// One entry as the matcher takes it: `[::1]` and `[::1]:8080` become `::1`, `host:8080` becomes
-/// `host`; a bare IPv6 address or range (several colons) is left as it is.
-fn without_port(entry: &str) -> &str {
+/// One entry as the matcher takes it: `[::1]` and `[::1]:8080` become `::1`, `[fe80::]/10` becomes
+/// `fe80::/10`, `host:8080` becomes `host`; a bare IPv6 address or range (several colons) is left
+/// as it is.
+fn without_port(entry: &str) -> String {
     if let Some(rest) = entry.strip_prefix('[') {
-        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
+        return match rest.split_once(']') {
+            Some((addr, after)) if after.starts_with('/') => format!("{addr}{after}"),
+            Some((addr, _)) => addr.to_owned(),
+            None => rest.to_owned(),
+        };
     }
     match entry.rsplit_once(':') {
         Some((host, port))
@@ -75,9 +88,9 @@ fn without_port(entry: &str) -> &str {
                 && !port.is_empty()
                 && port.bytes().all(|b| b.is_ascii_digit()) =>
         {
-            host
+            host.to_owned()
         }
-        _ => entry,
+        _ => entry.to_owned(),
     }
 }
 
@@ -112,6 +125,23 @@ mod tests {
     }
 
     #[test]
+    fn bracketed_ranges_and_fully_qualified_names() {
+        let no = NoProxy::from_string("[fe80::]/10, internal.corp").unwrap();
+        let cases = [
+            ("http://[fe80::1234]/", true),
+            ("http://[fe80::]/", true),
+            ("http://[fec0::1]/", false),
+            ("http://internal.corp./", true),
+            ("http://a.internal.corp.:8080/", true),
+            ("http://internal.corp/", true),
+            ("http://other.corp./", false),
+        ];
+        for (uri, expected) in cases {
+            assert_eq!(no.contains(&uri.parse().unwrap()), expected, "{uri}");
+        }
+    }
+
+    #[test]
     fn ports_and_brackets_are_stripped() {
         let no =
             NoProxy::from_string("a.test:8080, [::1], [fe80::1]:443, 127.0.0.2:80, ::2").unwrap();
@@ -130,6 +160,7 @@ mod tests {
             assert_eq!(no.contains(&uri.parse().unwrap()), expected, "{uri}");
         }
         assert_eq!(without_port("::1/128"), "::1/128");
+        assert_eq!(without_port("[fe80::]/10"), "fe80::/10");
         assert_eq!(without_port("10.0.0.0/8"), "10.0.0.0/8");
         assert_eq!(without_port("host:"), "host:");
     }
