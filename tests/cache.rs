@@ -157,7 +157,12 @@ async fn stale_entry_is_revalidated_by_etag_then_hit() {
 
 #[tokio::test]
 async fn a_304_that_forbids_storing_takes_the_entry_out() {
-    for forbidding in [("cache-control", "no-store"), ("vary", "*")] {
+    // The 304 says no-store or Vary: *, or the request said no-store (`request` = true).
+    for (forbidding, request) in [
+        (("cache-control", "no-store"), false),
+        (("vary", "*"), false),
+        (("x-nothing", "1"), true),
+    ] {
         let clock = Clock::new();
         let c = clock.clone();
         let server = TestServer::start(move |req: Recorded| {
@@ -191,10 +196,22 @@ async fn a_304_that_forbids_storing_takes_the_entry_out() {
         get(&client, &url).await;
         clock.advance(30);
 
-        let (status, _, body, _) = get(&client, &url).await;
+        let (status, body) = if request {
+            let response = within(
+                10,
+                client.get(&url).header("cache-control", "no-store").send(),
+            )
+            .await
+            .unwrap();
+            (response.cache_status(), response.text().await.unwrap())
+        } else {
+            let (status, _, body, _) = get(&client, &url).await;
+            (status, body)
+        };
         assert_eq!(
             (status, body.as_str()),
-            (CacheStatus::Revalidated, "body v1")
+            (CacheStatus::Revalidated, "body v1"),
+            "{forbidding:?}"
         );
 
         // Served that once: the next request goes to the origin, with nothing to revalidate.
@@ -296,6 +313,11 @@ async fn only_if_cached_never_reaches_the_network() {
     let (status, _) = offline(client.get(&url).header("range", "bytes=0-0")).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     let (status, _) = offline(client.get(&url).header("if-none-match", "\"x\"")).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    // Nor does any other method.
+    let (status, _) = offline(client.post(&url).body("x")).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    let (status, _) = offline(client.request(http::Method::OPTIONS, &url)).await;
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(server.requests().len(), 1);

@@ -134,15 +134,16 @@ impl Forwarded {
     }
 
     /// Stores `stored` with the headers of a `304` or `HEAD` response, received now; returns it. Headers
-    /// that forbid storing (`no-store`, `Vary: *`) take the entry out of the cache instead: the
-    /// response is served this once.
+    /// that forbid storing (`no-store`, `Vary: *`), or a request that said `no-store`, take the entry
+    /// out of the cache instead: the response is served this once.
     pub(crate) fn update(&self, stored: &Entry, fresh: &HeaderMap) -> Entry {
         let mut updated = stored.clone();
         let now = self.cache.now();
         policy::update_headers(&mut updated.headers, fresh, now);
         updated.request_time = self.request_time;
         updated.response_time = now;
-        if policy::Directives::of(&updated.headers).no_store
+        if self.request.no_store
+            || policy::Directives::of(&updated.headers).no_store
             || policy::vary_names(&updated.headers).is_none()
         {
             self.cache.remove_key(&self.key);

@@ -86,16 +86,21 @@ where
             return ResponseFuture::pass(self.inner.call(req));
         };
         let method = req.method().clone();
-        if policy::is_unsafe(&method) {
-            let inner = take_ready(&mut self.inner);
-            return ResponseFuture::boxed(Box::pin(invalidate(cache, inner, req)));
-        }
         let mode = req
             .extensions()
             .get::<CacheMode>()
             .copied()
             .unwrap_or_default();
         let request = Directives::of(req.headers());
+        // `only-if-cached`: a stored response or a 504, never the network (RFC 9111 §5.2.1.7).
+        let offline = mode == CacheMode::OnlyIfCached || request.only_if_cached;
+        if policy::is_unsafe(&method) {
+            if offline {
+                return ResponseFuture::ready(gateway_timeout());
+            }
+            let inner = take_ready(&mut self.inner);
+            return ResponseFuture::boxed(Box::pin(invalidate(cache, inner, req)));
+        }
         let key = key(req.uri());
         let mut ctx = Forwarded {
             request_headers: req.headers().clone(),
@@ -109,11 +114,12 @@ where
         };
         let head = method == Method::HEAD;
         if method != Method::GET && !head {
+            if offline {
+                return ResponseFuture::ready(gateway_timeout());
+            }
             ctx.forward = Forward::Method;
             return ResponseFuture::forward(self.inner.call(req), ctx);
         }
-        // `only-if-cached`: a stored response or a 504, never the network (RFC 9111 §5.2.1.7).
-        let offline = mode == CacheMode::OnlyIfCached || ctx.request.only_if_cached;
         if mode == CacheMode::NoStore
             || req.headers().contains_key(RANGE)
             || has_own_conditionals(req.headers())
@@ -172,7 +178,9 @@ where
             }
             Verdict::StaleWhileRevalidate => {
                 // The background request refreshes the stored `GET`, whatever the caller sent.
-                let copy = RequestCopy::of(&req).into_get();
+                let mut copy = RequestCopy::of(&req).into_get();
+                // The caller's total timeout is not the background request's (it has its own limit).
+                copy.extensions.remove::<crate::timeout::Deadline>();
                 let background = Forwarded {
                     request_headers: ctx.request_headers.clone(),
                     cache: ctx.cache.clone(),

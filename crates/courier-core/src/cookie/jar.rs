@@ -126,7 +126,10 @@ impl StoredCookie {
         } else {
             domain_match(target.host, target.host_is_ip, &self.domain)
         };
-        domain_ok && path_match(target.path, &self.path) && (!self.secure || target.secure)
+        // `localhost` and loopback addresses get `Secure` cookies over plain http, as they may set them.
+        domain_ok
+            && path_match(target.path, &self.path)
+            && (!self.secure || target.secure || is_loopback(target.host))
     }
 
     fn to_cookie(&self) -> cookie::Cookie<'static> {
@@ -218,7 +221,7 @@ impl Store {
         // and the name prefixes promise what the cookie is.
         let secure_origin = target.secure || is_loopback(target.host);
         if !secure_origin
-            && (parsed.secure || self.shadows_secure(group, &parsed.name, &domain, &path))
+            && (parsed.secure || self.shadows_secure(group, &parsed.name, &domain, &path, now))
         {
             return;
         }
@@ -244,10 +247,11 @@ impl Store {
     /// Whether `group` holds a `Secure` cookie named `name` that a cookie for `domain` and `path`
     /// would shadow (RFC 6265bis §5.7 step 16): the domains domain-match one way or the other, and
     /// `path` path-matches the existing cookie's path.
-    fn shadows_secure(&self, group: &str, name: &str, domain: &str, path: &str) -> bool {
+    fn shadows_secure(&self, group: &str, name: &str, domain: &str, path: &str, now: i64) -> bool {
         self.groups.get(group).is_some_and(|cookies| {
             cookies.iter().any(|c| {
                 c.secure
+                    && !c.is_expired(now)
                     && c.name == name
                     && (domain_match(domain, false, &c.domain)
                         || domain_match(&c.domain, false, domain))
@@ -761,6 +765,7 @@ fn is_loadable(c: &StoredCookie) -> bool {
         && c.domain
             .bytes()
             .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase())
+        && prefix_allows(&c.name, c.secure, c.host_only, &c.path)
 }
 
 /// The store behind the lock; publishes its length to the lock-free counter on release.
@@ -929,15 +934,27 @@ mod tests {
             Some("session=renewed; theme=dark")
         );
 
-        // A local development server counts as a secure origin for setting, as in browsers.
+        // A local development server counts as a secure origin, as in browsers: it sets Secure
+        // cookies over plain http and gets them back.
         for local in [
             "http://localhost:8080/",
             "http://127.0.0.1:8080/",
             "http://[::1]/",
         ] {
             jar.add_cookie_str("dev=1; Secure", &url(local));
+            assert_eq!(header(&jar, local).as_deref(), Some("dev=1"), "{local}");
         }
         assert_eq!(jar.len(), 5);
+
+        // An expired Secure cookie (still in the store: expiry is lazy) shadows nothing.
+        let (jar, now) = jar_with_clock();
+        jar.add_cookie_str("old=1; Secure; Max-Age=10", &https);
+        now.store(START + 20, Ordering::SeqCst);
+        jar.add_cookie_str("old=plain", &http);
+        assert_eq!(
+            header(&jar, "http://shop.example/").as_deref(),
+            Some("old=plain")
+        );
     }
 
     #[test]
