@@ -126,10 +126,7 @@ impl StoredCookie {
         } else {
             domain_match(target.host, target.host_is_ip, &self.domain)
         };
-        // `localhost` and loopback addresses get `Secure` cookies over plain http, as they may set them.
-        domain_ok
-            && path_match(target.path, &self.path)
-            && (!self.secure || target.secure || is_loopback(target.host))
+        domain_ok && path_match(target.path, &self.path) && (!self.secure || target.secure)
     }
 
     fn to_cookie(&self) -> cookie::Cookie<'static> {
@@ -934,15 +931,15 @@ mod tests {
             Some("session=renewed; theme=dark")
         );
 
-        // A local development server counts as a secure origin, as in browsers: it sets Secure
-        // cookies over plain http and gets them back.
+        // A local development server counts as a secure origin for setting them, as in browsers (they
+        // are still sent over https only).
         for local in [
             "http://localhost:8080/",
             "http://127.0.0.1:8080/",
             "http://[::1]/",
         ] {
             jar.add_cookie_str("dev=1; Secure", &url(local));
-            assert_eq!(header(&jar, local).as_deref(), Some("dev=1"), "{local}");
+            assert_eq!(header(&jar, local), None, "{local}");
         }
         assert_eq!(jar.len(), 5);
 
