@@ -142,6 +142,37 @@ fn bodies_from_bytes_readers_files_and_forms() {
         .send()
         .unwrap();
     assert_eq!(server.last_request().body, "a,b\n1,2\n");
+    // A file goes with its length, as reqwest sends it; a plain reader is chunked.
+    let seen = server.last_request();
+    assert_eq!(seen.header("content-length"), Some("8"));
+    assert_eq!(seen.header("transfer-encoding"), None);
+    let requests = server.requests();
+    assert_eq!(
+        requests[requests.len() - 2].header("transfer-encoding"),
+        Some("chunked")
+    );
+
+    // Body::sized: the length given, and a reader that disagrees fails the request.
+    client
+        .post(server.url("/sized"))
+        .body(Body::sized(
+            std::io::Cursor::new(b"0123456789".to_vec()),
+            10,
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(server.last_request().header("content-length"), Some("10"));
+    for (data, declared) in [(&b"short"[..], 10), (&b"much too long"[..], 10)] {
+        let err = client
+            .post(server.url("/sized-wrong"))
+            .body(Body::sized(std::io::Cursor::new(data.to_vec()), declared))
+            .send()
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("than its declared length of 10"),
+            "{err:#}"
+        );
+    }
 
     let form = multipart::Form::new()
         .text("title", "report")

@@ -2,8 +2,11 @@
 
 use std::fmt;
 use std::io::Read;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 
 /// A request body for the blocking client: buffered bytes (replayable on redirects), or a reader
 /// (a file, a pipe) read on a thread of its own, 64 KiB at a time, while the request is sent.
@@ -22,14 +25,30 @@ pub struct Body {
 
 enum Kind {
     Buffered(crate::Body),
-    Reader(Box<dyn Read + Send>),
+    /// A reader, and its length when known.
+    Reader(Box<dyn Read + Send>, Option<u64>),
 }
 
 impl Body {
     /// A body read from `reader` while the request is sent (chunked: its length is not known).
     pub fn new<R: Read + Send + 'static>(reader: R) -> Body {
         Body {
-            kind: Kind::Reader(Box::new(reader)),
+            kind: Kind::Reader(Box::new(reader), None),
+        }
+    }
+
+    /// A body read from `reader`, which holds exactly `len` bytes: sent with `Content-Length` (as
+    /// reqwest's `Body::sized`). A reader that gives more or fewer bytes fails the request.
+    ///
+    /// ```
+    /// use courier::blocking::Body;
+    ///
+    /// let body = Body::sized(std::io::Cursor::new(vec![0u8; 1024]), 1024);
+    /// assert!(body.as_bytes().is_none());
+    /// ```
+    pub fn sized<R: Read + Send + 'static>(reader: R, len: u64) -> Body {
+        Body {
+            kind: Kind::Reader(Box::new(reader), Some(len)),
         }
     }
 
@@ -37,7 +56,7 @@ impl Body {
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
             Kind::Buffered(body) => body.as_bytes(),
-            Kind::Reader(_) => None,
+            Kind::Reader(..) => None,
         }
     }
 
@@ -47,16 +66,16 @@ impl Body {
             Kind::Buffered(body) => Some(Body {
                 kind: Kind::Buffered(body.try_clone()?),
             }),
-            Kind::Reader(_) => None,
+            Kind::Reader(..) => None,
         }
     }
 
     /// The async body: a reader is read on its own thread and handed over through a small channel,
     /// so a slow reader never blocks the client's runtime and a slow upload never buffers the file.
     pub(super) fn into_async(self) -> crate::Body {
-        let mut reader = match self.kind {
+        let (mut reader, len) = match self.kind {
             Kind::Buffered(body) => return body,
-            Kind::Reader(reader) => reader,
+            Kind::Reader(reader, len) => (reader, len),
         };
         // The thread starts when the body is first polled (the request is being sent), not when the
         // builder is made: a request never sent reads nothing from the reader.
@@ -83,7 +102,60 @@ impl Body {
                 rx.recv().await.map(|item| (item, rx))
             })
         });
-        crate::Body::wrap_stream(futures_util::StreamExt::flatten(start))
+        let streamed = crate::Body::wrap_stream(futures_util::StreamExt::flatten(start));
+        match len {
+            Some(remaining) => crate::Body::new(KnownLength {
+                inner: streamed,
+                remaining,
+                len: remaining,
+            }),
+            None => streamed,
+        }
+    }
+}
+
+/// A streamed body of a known length: its size hint says so (hyper then sends `Content-Length`),
+/// and a reader that gives more or fewer bytes is an error, not a request with a wrong length.
+struct KnownLength {
+    inner: crate::Body,
+    remaining: u64,
+    len: u64,
+}
+
+impl KnownLength {
+    fn mismatch(&self, what: &str) -> courier_core::BoxError {
+        format!(
+            "the request body's reader gave {what} bytes than its declared length of {}",
+            self.len
+        )
+        .into()
+    }
+}
+
+impl http_body::Body for KnownLength {
+    type Data = Bytes;
+    type Error = courier_core::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, courier_core::BoxError>>> {
+        match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => {
+                let n = frame.data_ref().map_or(0, |data| data.len() as u64);
+                if n > self.remaining {
+                    return Poll::Ready(Some(Err(self.mismatch("more"))));
+                }
+                self.remaining -= n;
+                Poll::Ready(Some(Ok(frame)))
+            }
+            None if self.remaining > 0 => Poll::Ready(Some(Err(self.mismatch("fewer")))),
+            other => Poll::Ready(other),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
     }
 }
 
@@ -103,10 +175,18 @@ macro_rules! buffered_from {
 
 buffered_from!(Vec<u8>, String, &'static str, &'static [u8], Bytes);
 
-/// A file, read while the request is sent.
+/// A file, read while the request is sent; sent with `Content-Length` when it is a regular file (its
+/// length from its metadata, as reqwest does).
 impl From<std::fs::File> for Body {
     fn from(file: std::fs::File) -> Body {
-        Body::new(file)
+        let len = file
+            .metadata()
+            .ok()
+            .filter(|meta| meta.is_file())
+            .map(|meta| meta.len());
+        Body {
+            kind: Kind::Reader(Box::new(file), len),
+        }
     }
 }
 
@@ -114,7 +194,7 @@ impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Buffered(body) => body.fmt(f),
-            Kind::Reader(_) => f.write_str("Body(reader)"),
+            Kind::Reader(..) => f.write_str("Body(reader)"),
         }
     }
 }
