@@ -972,15 +972,24 @@ async fn a_job_waiting_to_retry_leaves_its_slot_to_the_next() {
     assert!(summary.is_success(), "{:?}", summary.failures);
     assert_eq!(read(&dir.path("first")), b"late");
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
-    // While the first job waited out its second, the others ran in its slot.
-    let ended: Vec<usize> = events
+    // While the first job waited out its second attempt, the others ran in its slot, in order (a
+    // job's slot is free once its transfer ends, so the next may finish before it is renamed).
+    let started: Vec<usize> = events
         .lock()
         .unwrap()
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::Finished { .. }))
+        .filter(|e| matches!(e.kind, EventKind::Started { .. }))
         .map(|e| e.job.index())
         .collect();
-    assert_eq!(ended, vec![1, 2, 0]);
+    assert_eq!(started, vec![1, 2, 0], "a 503 starts no transfer");
+    let last = events
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| matches!(e.kind, EventKind::Finished { .. }))
+        .map(|e| e.job.index());
+    assert_eq!(last, Some(0));
 }
 
 /// A server that sends a 50,000-byte file (with `Content-Length`, and `ETag: etag` when given) in 50
