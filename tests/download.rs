@@ -945,11 +945,7 @@ async fn a_job_waiting_to_retry_leaves_its_slot_to_the_next() {
         let attempt = counter.fetch_add(1, Ordering::SeqCst);
         async move {
             match attempt {
-                0 => Response::builder()
-                    .status(503)
-                    .header("retry-after", "1")
-                    .body(full("not now"))
-                    .unwrap(),
+                0 => courier_testkit::status_with_retry_after(503, "1", "not now"),
                 _ => respond(200, "late"),
             }
         }
@@ -1046,11 +1042,7 @@ async fn cancelling_stops_jobs_and_keeps_their_parts() {
 async fn cancelling_ends_queued_and_retrying_jobs_too() {
     let slow_server = slow_file_server(None).await;
     let unavailable = TestServer::start(|_| async {
-        Response::builder()
-            .status(503)
-            .header("retry-after", "30")
-            .body(full("not now"))
-            .unwrap()
+        courier_testkit::status_with_retry_after(503, "30", "not now")
     })
     .await;
     let dir = TempDir::new("cancel-queued");

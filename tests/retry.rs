@@ -9,7 +9,9 @@ use bytes::Bytes;
 use courier_core::retry::{RetryBudget, RetryLayer, RetryPolicy};
 use courier_core::transport::Transport;
 use courier_core::Body;
-use courier_testkit::{full, read_request_head, RawServer, Recorded, ServerBody, TestServer};
+use courier_testkit::{
+    full, read_request_head, status_with_retry_after, RawServer, Recorded, ServerBody, TestServer,
+};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
@@ -63,14 +65,6 @@ where
         async move { answer(attempt, &req) }
     })
     .await
-}
-
-fn status_with_retry_after(status: u16, retry_after: &str, body: &str) -> Response<ServerBody> {
-    Response::builder()
-        .status(status)
-        .header("retry-after", retry_after)
-        .body(full(body.to_owned()))
-        .unwrap()
 }
 
 fn ok(body: &str) -> Response<ServerBody> {
@@ -348,7 +342,7 @@ async fn post_is_not_retried_on_503_unless_asked() {
 #[tokio::test]
 async fn retries_stop_at_max_retries_and_return_the_last_response() {
     let server =
-        scripted(|attempt, _| status_with_retry_after(503, "0", &format!("busy {attempt}"))).await;
+        scripted(|attempt, _| status_with_retry_after(503, "0", format!("busy {attempt}"))).await;
     let (status, body) = send(
         fast().max_retries(2),
         request(Method::PUT, &server.url("/item"), "v2"),

@@ -106,11 +106,7 @@ async fn a_scoped_retry_waits_as_retry_after_asks() {
         let n = counter.fetch_add(1, Ordering::SeqCst);
         async move {
             if n == 0 {
-                http::Response::builder()
-                    .status(503)
-                    .header("retry-after", "1")
-                    .body(courier_testkit::full("later"))
-                    .unwrap()
+                courier_testkit::status_with_retry_after(503, "1", "later")
             } else {
                 respond(200, "now")
             }

@@ -137,11 +137,7 @@ async fn the_client_read_timeout_does_not_run_while_a_retry_waits() {
         let first = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
         async move {
             if first {
-                http::Response::builder()
-                    .status(503)
-                    .header("retry-after", "1")
-                    .body(courier_testkit::full("busy"))
-                    .unwrap()
+                courier_testkit::status_with_retry_after(503, "1", "busy")
             } else {
                 respond(200, "ready")
             }

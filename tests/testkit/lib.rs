@@ -28,7 +28,9 @@ use http_body_util::combinators::BoxBody;
 pub use plain::{Protocol, Recorded, TestServer, TestServerBuilder};
 pub use proxy::ProxyServer;
 pub use raw::{read_request, read_request_head, RawRequest, RawServer, Then};
-pub use responses::{echo, empty, failing, full, redirect, respond, serve_ranges, slow};
+pub use responses::{
+    echo, empty, failing, full, redirect, respond, serve_ranges, slow, status_with_retry_after,
+};
 
 /// A boxed error, for server bodies that fail on purpose.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -53,6 +53,20 @@ pub fn respond(status: u16, body: impl Into<Bytes>) -> Response<ServerBody> {
         .unwrap()
 }
 
+/// A response with a status, a `Retry-After` (seconds or an HTTP date) and a body: a server asking to
+/// be tried again later.
+pub fn status_with_retry_after(
+    status: u16,
+    retry_after: &str,
+    body: impl Into<Bytes>,
+) -> Response<ServerBody> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap())
+        .header("retry-after", retry_after)
+        .body(full(body))
+        .unwrap()
+}
+
 /// A redirect with a `Location`.
 pub fn redirect(status: u16, location: &str) -> Response<ServerBody> {
     Response::builder()
