@@ -42,6 +42,21 @@ pub fn unquote(s: &str) -> (String, &str) {
 
 /// `s` from the first of `stops` found outside a quoted string; `""` if there is none.
 pub fn skip_until<'a>(s: &'a str, stops: &[char]) -> &'a str {
+    match scan(s, stops) {
+        Ok(i) => &s[i..],
+        Err(_) => "",
+    }
+}
+
+/// Whether every quoted string in `s` is closed (a value whose quote is left open cannot be read
+/// whole: what follows the quote is swallowed into it).
+pub fn quotes_closed(s: &str) -> bool {
+    scan(s, &[]) == Err(false)
+}
+
+/// The index of the first of `stops` outside a quoted string, or, when there is none, whether a
+/// quoted string is left open at the end.
+fn scan(s: &str, stops: &[char]) -> Result<usize, bool> {
     let mut in_quotes = false;
     let mut escaped = false;
     for (i, c) in s.char_indices() {
@@ -49,11 +64,11 @@ pub fn skip_until<'a>(s: &'a str, stops: &[char]) -> &'a str {
             _ if escaped => escaped = false,
             '\\' if in_quotes => escaped = true,
             '"' => in_quotes = !in_quotes,
-            c if !in_quotes && stops.contains(&c) => return &s[i..],
+            c if !in_quotes && stops.contains(&c) => return Ok(i),
             _ => {}
         }
     }
-    ""
+    Err(in_quotes)
 }
 
 #[cfg(test)]
@@ -68,5 +83,7 @@ mod tests {
         assert_eq!(skip_until(r#""\", ;", ; z"#, &[';', ',']), ", ; z");
         assert_eq!(skip_until("no stop", &[',']), "");
         assert!(is_tchar('~') && !is_tchar('"') && is_ws('\t') && !is_ws('\n'));
+        assert!(quotes_closed(r#"a="b, c", d"#) && quotes_closed(r#"x="a\"b""#));
+        assert!(!quotes_closed(r#"a="b, c"#) && !quotes_closed(r#"x="a\""#));
     }
 }

@@ -39,7 +39,11 @@ impl Directives {
             any = true;
             // A line this parser cannot read whole (not ASCII, a quote left open) may hide a
             // `no-store` (`private="x, no-store`): storing nothing is the safe reading.
-            let Some(value) = value.to_str().ok().filter(|v| quotes_closed(v)) else {
+            let Some(value) = value
+                .to_str()
+                .ok()
+                .filter(|v| header_text::quotes_closed(v))
+            else {
                 directives.no_store = true;
                 continue;
             };
@@ -112,20 +116,6 @@ fn split_directives(value: &str) -> Vec<(String, Option<String>)> {
             None => return directives,
         }
     }
-}
-
-/// Whether every quoted string of `value` is closed.
-fn quotes_closed(value: &str) -> bool {
-    let (mut open, mut escaped) = (false, false);
-    for c in value.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if open => escaped = true,
-            '"' => open = !open,
-            _ => {}
-        }
-    }
-    !open
 }
 
 /// One `name` or `name=argument` directive; `None` for an empty list element.
