@@ -251,9 +251,22 @@ async fn an_https_proxy_with_its_own_certificate() {
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     assert!(
-        format!("{err:#}").contains("TLS handshake with the proxy failed"),
+        format!("{err:#}").contains("TLS handshake with the proxy failed: "),
         "{err:#}"
     );
+    // The rustls error is reachable as a cause, as for the origin's handshake.
+    let mut cause = std::error::Error::source(&err);
+    let mut certificate = false;
+    while let Some(current) = cause {
+        let inner = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        certificate |= current.downcast_ref::<rustls::Error>().is_some()
+            || inner.is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some());
+        cause = current.source();
+    }
+    assert!(certificate, "{err:?}");
     assert_eq!(proxy.seen().len(), 1);
 }
 

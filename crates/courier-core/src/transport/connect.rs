@@ -439,11 +439,17 @@ struct ProxyTlsError(io::Error);
 
 impl std::fmt::Display for ProxyTlsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TLS handshake with the proxy failed: {}", self.0)
+        f.write_str("TLS handshake with the proxy failed")
     }
 }
 
-impl std::error::Error for ProxyTlsError {}
+/// The handshake's error is the cause: a caller walking `source()` reaches the rustls error (an
+/// untrusted certificate, say) as for the origin's handshake.
+impl std::error::Error for ProxyTlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
 
 impl tower_service::Service<Uri> for Connector {
     type Response = Connected;
