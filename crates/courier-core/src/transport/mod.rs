@@ -1062,17 +1062,9 @@ fn prepare<B: Send + 'static>(
     }
     let uri = req.uri().clone();
     if !req.headers().contains_key(HOST) {
-        if let Some(host) = uri.host() {
-            let value = match uri.port() {
-                Some(port) if !is_default_port(&uri, port.as_u16()) => {
-                    HeaderValue::from_str(&format!("{host}:{port}"))
-                }
-                _ => HeaderValue::from_str(host),
-            };
-            if let Ok(value) = value {
-                req.headers_mut().insert(HOST, value);
-                unprepared.host = true;
-            }
+        if let Some(value) = host_header(&uri) {
+            req.headers_mut().insert(HOST, value);
+            unprepared.host = true;
         }
     }
     if req.method() == Method::CONNECT {
@@ -1111,6 +1103,38 @@ impl Unprepared {
             req.headers_mut().remove(name);
         }
     }
+}
+
+/// The `Host` header for `uri`: its host, and its port unless it is the scheme's default.
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    thread_local! {
+        // As the pool key in `route`: the last value made is handed out again (a clone shares its
+        // bytes) while requests go to the same authority, which is what they mostly do.
+        // Keyed by scheme too: the default port, left out of the header, depends on it.
+        static LAST: std::cell::RefCell<Option<(bool, http::uri::Authority, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let authority = uri.authority()?;
+    let https = uri.scheme_str() == Some("https");
+    LAST.with(|cell| {
+        let mut last = cell.borrow_mut();
+        if let Some((seen_https, seen, value)) = &*last {
+            // `Authority`'s `==` ignores ASCII case; the header keeps the request's own spelling.
+            if *seen_https == https && seen.as_str() == authority.as_str() {
+                return Some(value.clone());
+            }
+        }
+        let host = authority.host();
+        let value = match authority.port_u16() {
+            Some(port) if !is_default_port(uri, port) => {
+                HeaderValue::from_str(&format!("{host}:{port}"))
+            }
+            _ => HeaderValue::from_str(host),
+        }
+        .ok()?;
+        *last = Some((https, authority.clone(), value.clone()));
+        Some(value)
+    })
 }
 
 fn is_default_port(uri: &Uri, port: u16) -> bool {
@@ -1175,6 +1199,23 @@ impl<B: Send + 'static> std::fmt::Debug for ResponseFuture<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `Host` value leaves out the scheme's default port and credentials, keeps the URI's
+    /// spelling, and is not handed to a request to the same authority under another scheme.
+    #[test]
+    fn host_header_is_the_authority_without_the_default_port() {
+        let host = |s: &str| host_header(&s.parse().unwrap()).unwrap();
+        assert_eq!(host("http://127.0.0.1:8080/"), "127.0.0.1:8080");
+        assert_eq!(host("http://127.0.0.1:8080/again"), "127.0.0.1:8080");
+        assert_eq!(host("http://Localhost:443/"), "Localhost:443");
+        assert_eq!(host("https://Localhost:443/"), "Localhost");
+        assert_eq!(host("http://Localhost:443/"), "Localhost:443");
+        assert_eq!(host("http://localhost:443/"), "localhost:443");
+        assert_eq!(host("http://localhost:80/"), "localhost");
+        assert_eq!(host("http://user:pw@localhost:81/"), "localhost:81");
+        assert_eq!(host("http://[::1]:81/"), "[::1]:81");
+        assert_eq!(host("https://[::1]/"), "[::1]");
+    }
 
     /// A request prepared for a connection and handed back unsent is as the caller sent it again: no
     /// `Host` or framing the transport added, the caller's version, the absolute URI; a `Host` the
