@@ -1,13 +1,14 @@
-//! Sending a request again. [`RequestCopy`]: a request's head kept to build it again, and
-//! [`try_clone_request`] for a whole request: the layers that resend (auth after a challenge, redirect
-//! on each hop, cache on a revalidation, retry and the transport on a stale connection) all copy
-//! requests through here. [`Attempt`]: the request in flight for the layers whose future sends
+//! Sending a request again. [`RequestCopy`]: a request's head kept to build it again (its headers as
+//! [`SavedHeaders`]), [`SavedRequest`] and [`try_clone_request`] for a whole request: the layers that
+//! resend (auth after a challenge, redirect on each hop, cache on a revalidation, retry and the
+//! transport on a stale connection) all copy requests through here. [`Attempt`]: the request in flight for the layers whose future sends
 //! again (auth, redirect).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use http::header::{HeaderName, HeaderValue};
 use http::{Extensions, HeaderMap, Method, Request, Uri, Version};
 use pin_project_lite::pin_project;
 use tower::util::Oneshot;
@@ -23,7 +24,7 @@ pub(crate) struct RequestCopy {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) version: Version,
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: SavedHeaders,
     pub(crate) extensions: Extensions,
 }
 
@@ -33,7 +34,7 @@ impl RequestCopy {
             method: req.method().clone(),
             uri: req.uri().clone(),
             version: req.version(),
-            headers: req.headers().clone(),
+            headers: SavedHeaders::of(req.headers()),
             extensions: req.extensions().clone(),
         }
     }
@@ -52,7 +53,13 @@ impl RequestCopy {
 
     /// The request again, with `body`.
     pub(crate) fn with_body<B>(&self, body: B) -> Request<B> {
-        self.clone().into_request(body)
+        let mut req = Request::new(body);
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.version_mut() = self.version;
+        *req.headers_mut() = self.headers.to_map();
+        *req.extensions_mut() = self.extensions.clone();
+        req
     }
 
     /// The request, with `body`, keeping no copy.
@@ -61,16 +68,90 @@ impl RequestCopy {
         *req.method_mut() = self.method;
         *req.uri_mut() = self.uri;
         *req.version_mut() = self.version;
-        *req.headers_mut() = self.headers;
+        *req.headers_mut() = self.headers.into_map();
         *req.extensions_mut() = self.extensions;
         req
     }
 }
 
+/// A request's headers kept to send it again. Most copies are never used (no redirect, no stale
+/// connection), so a copy starts as a flat list, one allocation where a `HeaderMap` takes two, and
+/// becomes a map when it is changed or sent.
+#[derive(Clone, Debug)]
+pub(crate) enum SavedHeaders {
+    /// Every value, in the map's order (a name's values together, in the order they were added).
+    List(Vec<(HeaderName, HeaderValue)>),
+    Map(HeaderMap),
+}
+
+impl SavedHeaders {
+    pub(crate) fn of(headers: &HeaderMap) -> SavedHeaders {
+        let mut list = Vec::with_capacity(headers.len());
+        list.extend(headers.iter().map(|(n, v)| (n.clone(), v.clone())));
+        SavedHeaders::List(list)
+    }
+
+    /// The headers to change in place.
+    pub(crate) fn map_mut(&mut self) -> &mut HeaderMap {
+        if let SavedHeaders::List(list) = self {
+            *self = SavedHeaders::Map(map_of(list.drain(..)));
+        }
+        match self {
+            SavedHeaders::Map(map) => map,
+            SavedHeaders::List(_) => unreachable!("made a map just above"),
+        }
+    }
+
+    pub(crate) fn to_map(&self) -> HeaderMap {
+        match self {
+            SavedHeaders::List(list) => map_of(list.iter().cloned()),
+            SavedHeaders::Map(map) => map.clone(),
+        }
+    }
+
+    pub(crate) fn into_map(self) -> HeaderMap {
+        match self {
+            SavedHeaders::List(list) => map_of(list),
+            SavedHeaders::Map(map) => map,
+        }
+    }
+}
+
+fn map_of(list: impl IntoIterator<Item = (HeaderName, HeaderValue)>) -> HeaderMap {
+    let list = list.into_iter();
+    let mut map = HeaderMap::with_capacity(list.size_hint().0);
+    for (name, value) in list {
+        map.append(name, value);
+    }
+    map
+}
+
 /// A copy of `req`, body included; `None` when the body cannot be copied (a stream).
 pub(crate) fn try_clone_request<B: TryCloneBody>(req: &Request<B>) -> Option<Request<B>> {
-    let body = req.body().try_clone_body()?;
-    Some(RequestCopy::of(req).into_request(body))
+    SavedRequest::try_of(req).map(SavedRequest::into_request)
+}
+
+/// A whole request kept to send it again, perhaps: the request is built only if it is.
+pub(crate) struct SavedRequest<B> {
+    head: RequestCopy,
+    body: B,
+}
+
+impl<B: TryCloneBody> SavedRequest<B> {
+    /// A copy of `req`; `None` when the body cannot be copied (a stream).
+    pub(crate) fn try_of(req: &Request<B>) -> Option<SavedRequest<B>> {
+        let body = req.body().try_clone_body()?;
+        Some(SavedRequest {
+            head: RequestCopy::of(req),
+            body,
+        })
+    }
+}
+
+impl<B> SavedRequest<B> {
+    pub(crate) fn into_request(self) -> Request<B> {
+        self.head.into_request(self.body)
+    }
 }
 
 pin_project! {
@@ -111,5 +192,42 @@ impl<S: Service<Request<B>>, B> Attempt<S, B> {
             AttemptProj::First { future } => future.poll(cx),
             AttemptProj::Again { oneshot } => oneshot.as_mut().poll(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// However a copy is turned back into a map, it holds every value of every name, in order.
+    #[test]
+    fn saved_headers_give_back_every_value_in_order() {
+        let mut headers = HeaderMap::new();
+        headers.append("accept", HeaderValue::from_static("a/b"));
+        headers.append("x-many", HeaderValue::from_static("1"));
+        headers.append("cookie", HeaderValue::from_static("c=1"));
+        headers.append("x-many", HeaderValue::from_static("2"));
+        headers.append("x-many", HeaderValue::from_static("3"));
+        let values = |map: &HeaderMap| -> Vec<(String, String)> {
+            map.iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                .collect()
+        };
+        let saved = SavedHeaders::of(&headers);
+        assert_eq!(values(&saved.to_map()), values(&headers));
+        assert_eq!(values(&saved.clone().into_map()), values(&headers));
+        let mut changed = saved.clone();
+        changed.map_mut().remove("cookie");
+        assert_eq!(
+            values(&changed.to_map()),
+            [
+                ("accept", "a/b"),
+                ("x-many", "1"),
+                ("x-many", "2"),
+                ("x-many", "3")
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+        assert_eq!(values(&SavedHeaders::of(&HeaderMap::new()).into_map()), []);
     }
 }

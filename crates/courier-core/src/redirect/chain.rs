@@ -129,14 +129,14 @@ where
         let uri = rules::request_uri(&next).map_err(fail)?;
 
         if rewrite.drop_body {
-            rules::remove_body_headers(&mut self.head.headers);
+            rules::remove_body_headers(self.head.headers.map_mut());
             self.body = ReplayBody::Empty;
         }
         if !rules::same_origin(current, &next) {
-            rules::remove_origin_headers(&mut self.head.headers);
+            rules::remove_origin_headers(self.head.headers.map_mut());
         }
         if self.policy.sends_referer() {
-            rules::set_referer(&mut self.head.headers, current, &next);
+            rules::set_referer(self.head.headers.map_mut(), current, &next);
         }
         // The redirect's head is kept in the history; its body is dropped unread.
         self.hops.push(Hop::of(current.clone(), &res));

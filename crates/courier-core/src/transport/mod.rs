@@ -54,7 +54,7 @@ use tokio::time::Instant;
 
 use crate::body::{Body, TryCloneBody};
 use crate::error::{BoxError, Error};
-use crate::resend::try_clone_request;
+use crate::resend::SavedRequest;
 
 pub use body::ResponseBody;
 pub use classify::Fate;
@@ -918,7 +918,7 @@ where
             let replay = (self.retry_stale
                 && !replayed
                 && (checkout.is_h2() || (checkout.reused() && req.method().is_idempotent())))
-            .then(|| try_clone_request(&req))
+            .then(|| SavedRequest::try_of(&req))
             .flatten();
             let head_request = req.method() == Method::HEAD;
             let connect = req.method() == Method::CONNECT;
@@ -999,7 +999,7 @@ where
                     if let (true, Some(again)) = (allowed, replay) {
                         tracing::debug!(error = %error, ?fate, "request not answered; sending it once more");
                         replayed = true;
-                        req = again;
+                        req = again.into_request();
                         continue;
                     }
                     return Err(Error::from_service(error).with_fate(fate).with_uri(&uri));
