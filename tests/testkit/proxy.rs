@@ -10,7 +10,8 @@ use tokio::net::TcpStream;
 use crate::{digest, read_request_head, tls, Protocol, RawServer};
 
 /// A forward proxy for tests: answers `CONNECT host:port` by tunnelling to `upstream`, and forwards
-/// absolute-form requests to `upstream` as they are; records every request head it saw. Plain TCP, or
+/// absolute-form requests to `upstream` as they are (one per connection: it adds `Connection: close`);
+/// records every request head it saw. Plain TCP, or
 /// TLS with its own certificate ([`ProxyServer::start_tls`]); optionally asking each `CONNECT` for
 /// Digest credentials ([`ProxyServer::digest`]).
 pub struct ProxyServer {
@@ -179,8 +180,16 @@ async fn proxy_connection<S>(
         {
             return;
         }
-    } else if server.write_all(head.as_bytes()).await.is_err() {
-        return;
+    } else {
+        // One request per connection: the upstream is asked to close after it, and its answer says
+        // so to the client, which then does not send another request down this pipe unseen.
+        let head = format!(
+            "{}connection: close\r\n\r\n",
+            head.strip_suffix("\r\n").unwrap_or(&head)
+        );
+        if server.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
     }
     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
 }
