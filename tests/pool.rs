@@ -710,3 +710,76 @@ async fn http1_over_tls_cold_burst_is_not_held_back() {
     assert_eq!(max_in_handler.load(Ordering::SeqCst), 20);
     assert_eq!(server.connections(), 20);
 }
+
+/// A server answering `/from` with a redirect whose small body comes with its head, `/big` with 4 MiB,
+/// and anything else with `done`.
+async fn unread_bodies_server() -> TestServer {
+    TestServer::start(|req| async move {
+        match req.path() {
+            "/from" => http::Response::builder()
+                .status(302)
+                .header("location", "/to")
+                .header("content-type", "text/html")
+                .body(courier_testkit::full("<a href=\"/to\">moved here</a>"))
+                .unwrap(),
+            "/big" => respond(200, vec![b'x'; 4 << 20]),
+            _ => respond(200, "done"),
+        }
+    })
+    .await
+}
+
+/// A redirect's body is not read, but it arrived with the head: the connection carries the next hop
+/// (hyper drains what it already holds) instead of being closed.
+#[tokio::test]
+async fn a_redirect_with_a_small_body_keeps_its_connection() {
+    let server = unread_bodies_server().await;
+    let client = Client::builder().http1_only().build().unwrap();
+    let body = within(10, get_text(&client, &server.url("/from"))).await;
+    assert_eq!(body, "done");
+    let again = within(10, get_text(&client, &server.url("/from"))).await;
+    assert_eq!(again, "done");
+    assert_eq!(server.requests().len(), 4);
+    assert_eq!(server.connections(), 1, "every hop on one connection");
+}
+
+/// A response dropped with its small body unread leaves the connection usable; one dropped with
+/// most of 4 MiB still to come closes it, and the next request goes out on a new one, unharmed.
+#[tokio::test]
+async fn an_unread_body_keeps_its_connection_only_when_it_had_all_arrived() {
+    let server = unread_bodies_server().await;
+    let client = Client::builder().http1_only().build().unwrap();
+    let small = within(10, client.get(server.url("/small")).send())
+        .await
+        .unwrap();
+    assert_eq!(small.status(), 200);
+    drop(small);
+    assert_eq!(
+        within(10, get_text(&client, &server.url("/next"))).await,
+        "done"
+    );
+    assert_eq!(
+        server.connections(),
+        1,
+        "the small body's connection was reused"
+    );
+
+    let big = within(10, client.get(server.url("/big")).send())
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 200);
+    drop(big);
+    for _ in 0..3 {
+        assert_eq!(
+            within(10, get_text(&client, &server.url("/next"))).await,
+            "done"
+        );
+    }
+    assert_eq!(
+        server.connections(),
+        2,
+        "the big body's connection was closed"
+    );
+    let stats = client.pool_stats();
+    assert_eq!(stats.open, 1, "{stats:?}");
+}

@@ -103,6 +103,15 @@ impl<B: Send + 'static> http_body::Body for ResponseBody<B> {
     }
 }
 
+impl<B: Send + 'static> Drop for ResponseBody<B> {
+    fn drop(&mut self) {
+        // Still held: the body was dropped before its end (a clean end or an error gave it back).
+        if let Some(checkout) = &mut self.checkout {
+            checkout.body_dropped(http_body::Body::size_hint(&self.inner).upper());
+        }
+    }
+}
+
 impl<B: Send + 'static> fmt::Debug for ResponseBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseBody").finish_non_exhaustive()

@@ -3,10 +3,15 @@
 //!
 //! A checkout goes back to the pool when it is dropped, right there, with no task spawned: an
 //! HTTP/1.1 connection whose response body ended cleanly, or that never got a request, becomes idle
-//! (or goes straight to the first waiting request); one whose body was dropped unread, failed, or
-//! announced `Connection: close` is closed (Courier does not drain unread bodies: a drain could take
-//! as long as the body). An HTTP/2 stream is released. A connect slot dropped before it became a connection frees its place for the
-//! next waiting request.
+//! (or goes straight to the first waiting request); one whose body failed or that announced
+//! `Connection: close` is closed. A body dropped unread is not waited for: when at most
+//! [`DRAIN_LIMIT`] bytes of it were still to come (a redirect's, an error page's) and the request's
+//! own body was as small, the connection goes back all the same, and hyper reads what has already
+//! arrived of the body (one read) and keeps the connection if that was all of it, or closes it. Either
+//! way the connection is then ready or closed, which the next request on it waits to learn
+//! (`ready()`) before sending; a closed one sends it to another connection unsent. Any other unread
+//! body closes its connection. An HTTP/2 stream is released. A connect slot dropped before it became
+//! a connection frees its place for the next waiting request.
 
 use std::sync::Arc;
 
@@ -17,6 +22,10 @@ use hyper::client::conn::http2;
 use super::connect::ConnMeta;
 use super::pool::{H1Conn, Key, Pool};
 use crate::error::BoxError;
+
+/// The most an unread response body (and the request's body) may have had left for the connection to
+/// go back to the pool (see the module docs).
+pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
 
 /// A connection (HTTP/1.1) or a stream on one (HTTP/2), held from checkout to the end of the
 /// response body.
@@ -31,6 +40,9 @@ pub(crate) struct Checkout<B: Send + 'static> {
     /// connection back as it came (a waiter that gave up as it was served, a request dropped before
     /// sending).
     sent: bool,
+    /// The request's body was at most [`DRAIN_LIMIT`] bytes: hyper has written it by the time the
+    /// response's body is dropped, so the connection may be ready again.
+    small_upload: bool,
     held: Held<B>,
 }
 
@@ -66,6 +78,7 @@ impl<B: Send + 'static> Checkout<B> {
             reused: conn.pooled(),
             answered: false,
             sent: false,
+            small_upload: false,
             held: Held::H1 {
                 conn: Some(conn),
                 reusable: false,
@@ -87,6 +100,7 @@ impl<B: Send + 'static> Checkout<B> {
             reused,
             answered: false,
             sent: false,
+            small_upload: false,
             held: Held::H2 { sender },
         }
     }
@@ -144,6 +158,16 @@ impl<B: Send + 'static> Checkout<B> {
         }
     }
 
+    /// The response body was dropped before its end with at most `left` bytes of it still to come
+    /// (`None`: not known). See the module docs.
+    pub(crate) fn body_dropped(&mut self, left: Option<u64>) {
+        if let Held::H1 { conn, reusable } = &mut self.held {
+            *reusable = self.small_upload
+                && left.is_some_and(|left| left <= DRAIN_LIMIT)
+                && conn.as_ref().is_some_and(|c| !c.closing);
+        }
+    }
+
     /// The server said GOAWAY on this HTTP/2 connection: no new streams go to it.
     pub(crate) fn retire(&self) {
         if let (Some(pool), Held::H2 { .. }) = (&self.pool, &self.held) {
@@ -178,6 +202,9 @@ where
                     });
                 }
                 $sent = true;
+                self.small_upload = http_body::Body::size_hint(req.body())
+                    .upper()
+                    .is_some_and(|len| len <= DRAIN_LIMIT);
                 sender
                     .try_send_request(req)
                     .await
