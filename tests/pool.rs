@@ -783,3 +783,88 @@ async fn an_unread_body_keeps_its_connection_only_when_it_had_all_arrived() {
     let stats = client.pool_stats();
     assert_eq!(stats.open, 1, "{stats:?}");
 }
+
+/// A request body whose stream panics takes down the task hyper polls it in; the connection's place
+/// under a per-host cap of one is freed all the same, and the next request is answered.
+#[tokio::test]
+async fn a_connection_task_that_panics_frees_its_place() {
+    let server = TestServer::echo().await;
+    let client = Client::builder()
+        .http1_only()
+        .pool_max_connections_per_host(1)
+        .build()
+        .unwrap();
+    let panicking = futures_util::stream::poll_fn(
+        |_| -> std::task::Poll<Option<Result<Bytes, std::io::Error>>> {
+            panic!("a request body stream that panics")
+        },
+    );
+    let failed = within(
+        10,
+        client
+            .post(server.url("/upload"))
+            .body(courier::Body::wrap_stream(panicking))
+            .send(),
+    )
+    .await;
+    assert!(failed.is_err(), "{failed:?}");
+    let next = within(
+        10,
+        client
+            .get(server.url("/next"))
+            .timeout(Duration::from_secs(3))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next.status(), 200);
+    assert_eq!(client.pool_stats().open, 1);
+}
+
+/// A client used on one runtime and then another: the first runtime's connection tasks (and the
+/// reaper) die with it, their places under a per-host cap of one are freed, and idle expiry works on
+/// the second runtime.
+#[test]
+fn connections_left_on_a_dropped_runtime_free_their_places() {
+    let server_runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = server_runtime.block_on(TestServer::echo());
+    let client = Client::builder()
+        .http1_only()
+        .pool_max_connections_per_host(1)
+        .pool_idle_timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let first = runtime();
+    first.block_on(async {
+        let response = within(10, client.get(server.url("/a")).send())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        within(10, response.bytes()).await.unwrap();
+    });
+    drop(first);
+    runtime().block_on(async {
+        let response = within(
+            10,
+            client
+                .get(server.url("/b"))
+                .timeout(Duration::from_secs(3))
+                .send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 200);
+        within(10, response.bytes()).await.unwrap();
+        assert_eq!(client.pool_stats().open, 1);
+        // The reaper runs on this runtime: the idle connection expires.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let stats = client.pool_stats();
+        assert_eq!((stats.open, stats.expired), (0, 1), "{stats:?}");
+    });
+}

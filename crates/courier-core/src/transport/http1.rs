@@ -2,8 +2,8 @@
 //!
 //! One spawned task per connection (hyper's connection future), never one per request: the
 //! connection goes back to the pool from the checkout guard when the response body ends. When the
-//! task ends (the server closed the connection, an error, or the pool dropped its sender), it tells
-//! the pool, which stops counting the connection.
+//! task ends (the server closed the connection, an error, or the pool dropped its sender), or is
+//! dropped or panics, it tells the pool ([`ConnectionGone`]), which stops counting the connection.
 //!
 //! What it does not do: decide reuse (the pool and the checkout guard do).
 
@@ -14,6 +14,7 @@ use hyper_util::rt::TokioIo;
 
 use super::checkout::{Checkout, ConnectSlot};
 use super::connect::Connected;
+use super::pool::ConnectionGone;
 use crate::error::{BoxError, Error};
 
 /// Performs the HTTP/1.1 handshake over `connected` and starts the connection's task; the slot
@@ -30,20 +31,18 @@ where
 {
     let meta = Arc::new(connected.meta);
     let key = slot.key().clone();
-    // Weak: the connection's task must not keep the pool (and through it, the connection) alive.
     let pool = Arc::downgrade(&slot.pool().inner);
     let (sender, conn) = builder
         .handshake(TokioIo::new(connected.stream))
         .await
         .map_err(Error::connect)?;
     let checkout = slot.into_h1(sender, meta.clone());
+    let gone = ConnectionGone { pool, key, meta };
     let task = async move {
         if let Err(err) = conn.with_upgrades().await {
-            tracing::debug!(id = meta.id, error = %err, "HTTP/1.1 connection failed");
+            tracing::debug!(id = gone.meta.id, error = %err, "HTTP/1.1 connection failed");
         }
-        if let Some(inner) = pool.upgrade() {
-            super::pool::Pool { inner }.closed(&key, &meta);
-        }
+        drop(gone);
     };
     tokio::spawn(tracing::Instrument::in_current_span(task));
     Ok(checkout)

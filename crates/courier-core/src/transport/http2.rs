@@ -21,6 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::checkout::{Checkout, ConnectSlot};
 use super::connect::{Connected, Stream};
+use super::pool::ConnectionGone;
 use crate::error::{BoxError, Error};
 
 /// Performs the HTTP/2 handshake over `connected` and starts the connection's task; the slot becomes
@@ -38,7 +39,6 @@ where
     let meta = Arc::new(connected.meta);
     let key = slot.key().clone();
     let id = meta.id;
-    // Weak: the connection's task must not keep the pool (and through it, the connection) alive.
     let pool = Arc::downgrade(&slot.pool().inner);
     let settings_pool = pool.clone();
     let settings_key = key.clone();
@@ -67,13 +67,12 @@ where
         .await
         .map_err(Error::connect)?;
     let checkout = slot.into_h2(sender, meta.clone());
+    let gone = ConnectionGone { pool, key, meta };
     let task = async move {
         if let Err(err) = conn.await {
             tracing::debug!(id, error = %err, "HTTP/2 connection failed");
         }
-        if let Some(inner) = pool.upgrade() {
-            super::pool::Pool { inner }.closed(&key, &meta);
-        }
+        drop(gone);
     };
     tokio::spawn(tracing::Instrument::in_current_span(task));
     Ok(checkout)

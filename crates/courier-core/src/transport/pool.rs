@@ -31,6 +31,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -81,6 +82,9 @@ pub(super) struct Inner<B: Send + 'static> {
     state: Mutex<State<B>>,
     /// Wakes the reaper when an idle connection with a deadline is added (or the pool is dropped).
     reaper: Arc<Notify>,
+    /// A reaper task exists. Outside the lock: the task may be dropped (with its runtime, or at once
+    /// when spawned on one shutting down) while the lock is held.
+    reaper_started: AtomicBool,
 }
 
 impl<B: Send + 'static> Drop for Inner<B> {
@@ -100,7 +104,6 @@ pub(super) struct State<B: Send + 'static> {
     next_seq: u64,
     retired: Counters,
     sweep_at: usize,
-    reaper_started: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -293,9 +296,9 @@ impl<B: Send + 'static> Pool<B> {
                     next_seq: 0,
                     retired: Counters::default(),
                     sweep_at: SWEEP_MIN,
-                    reaper_started: false,
                 }),
                 reaper: Arc::new(Notify::new()),
+                reaper_started: AtomicBool::new(false),
             }),
         }
     }
@@ -436,13 +439,51 @@ impl<B: Send + 'static> Pool<B> {
     }
 
     /// Starts the reaper once, if there is a runtime to run it.
-    fn start_reaper(&self, state: &mut State<B>) {
-        if state.reaper_started {
+    fn start_reaper(&self) {
+        if self.inner.reaper_started.load(Ordering::Acquire) {
             return;
         }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            state.reaper_started = true;
-            handle.spawn(reap(Arc::downgrade(&self.inner), self.inner.reaper.clone()));
+            if self.inner.reaper_started.swap(true, Ordering::AcqRel) {
+                return;
+            }
+            let pool = Arc::downgrade(&self.inner);
+            let stopped = ReaperStopped(pool.clone());
+            let wake = self.inner.reaper.clone();
+            handle.spawn(async move {
+                let _stopped = stopped;
+                reap(pool, wake).await
+            });
+        }
+    }
+}
+
+/// Tells the pool that a connection is gone, however its task ends: returning, panicking (hyper
+/// polls a request's body stream in it), or dropped with the runtime it ran on. Until then the
+/// connection counts against the limits.
+pub(super) struct ConnectionGone<B: Send + 'static> {
+    // Weak: the connection's task must not keep the pool (and through it, the connection) alive.
+    pub(super) pool: Weak<Inner<B>>,
+    pub(super) key: Key,
+    pub(super) meta: Arc<ConnMeta>,
+}
+
+impl<B: Send + 'static> Drop for ConnectionGone<B> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.pool.upgrade() {
+            Pool { inner }.closed(&self.key, &self.meta);
+        }
+    }
+}
+
+/// Marks the reaper stopped when its task ends or is dropped (even unpolled) with its runtime, so that
+/// a client shared between runtimes has it started again by the next one that parks a connection.
+struct ReaperStopped<B: Send + 'static>(Weak<Inner<B>>);
+
+impl<B: Send + 'static> Drop for ReaperStopped<B> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.reaper_started.store(false, Ordering::Release);
         }
     }
 }
@@ -889,7 +930,7 @@ impl<B: Send + 'static> State<B> {
         let expires = idle.deadline.is_some();
         self.host_mut(key).idle.push(idle);
         if expires {
-            pool.start_reaper(self);
+            pool.start_reaper();
             pool.inner.reaper.notify_one();
         }
     }
