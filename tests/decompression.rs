@@ -746,6 +746,9 @@ async fn a_stream_cut_short_and_properly_ended_is_truncated_for_every_coding() {
     }
 }
 
+/// A body that stalls after a complete stream ends promptly, whatever the coding: after deflate or br,
+/// which nothing can follow, with its content; after a gzip member or zstd frame, which another may
+/// follow, with a decode error saying so (never a silently shortened body).
 #[tokio::test]
 async fn a_body_that_stalls_after_a_complete_stream_ends_promptly_for_every_coding() {
     let data = sample(20_000);
@@ -753,16 +756,47 @@ async fn a_body_that_stalls_after_a_complete_stream_ends_promptly_for_every_codi
         // The stream is complete; the chunked terminator never comes.
         let server = serve_parts(coding, vec![chunk(&encode(&data))], Duration::ZERO).await;
         let client = client(DecompressionLayer::new());
-        let started = std::time::Instant::now();
-        let body = read_within_10s(&server.url("/"), client.clone())
-            .await
-            .unwrap();
-        assert_eq!(body, data, "{coding}");
-        assert!(started.elapsed() < Duration::from_secs(5), "{coding}");
-        // The abandoned connection is not reused: the next request opens another.
-        let body = read_within_10s(&server.url("/"), client).await.unwrap();
-        assert_eq!(body, data, "{coding}");
+        for _ in 0..2 {
+            let started = std::time::Instant::now();
+            let read = read_within_10s(&server.url("/"), client.clone()).await;
+            assert!(started.elapsed() < Duration::from_secs(5), "{coding}");
+            match coding {
+                "gzip" | "zstd" => {
+                    let err = read.unwrap_err();
+                    assert!(err.is_decode(), "{coding}: {err:?}");
+                    let cause = decode_cause(&err);
+                    assert_eq!(cause.coding(), coding);
+                    assert!(!cause.is_truncated(), "{coding}: {err:?}");
+                    assert!(
+                        cause.to_string().contains("neither ended nor went on"),
+                        "{cause}"
+                    );
+                }
+                _ => assert_eq!(read.unwrap(), data, "{coding}"),
+            }
+        }
+        // The abandoned connection is not reused: the second request opened another.
         assert_eq!(server.connections(), 2, "{coding}");
+    }
+}
+
+/// gzip members or zstd frames further apart than the end grace: the reader does not take the pause
+/// for the body's end and hand over the first member alone as if it were the whole body.
+#[tokio::test]
+async fn members_further_apart_than_the_grace_are_never_silently_dropped() {
+    let (first, second) = (sample(10_000), sample(30_000));
+    for (coding, encode) in [("gzip", gzip as Encoder), ("zstd", zstd)] {
+        let parts = vec![
+            chunk(&encode(&first)),
+            chunk(&encode(&second)),
+            b"0\r\n\r\n".to_vec(),
+        ];
+        let server = serve_parts(coding, parts, Duration::from_millis(600)).await;
+        let err = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+            .await
+            .unwrap_err();
+        assert!(err.is_decode(), "{coding}: {err:?}");
+        assert_eq!(decode_cause(&err).coding(), coding);
     }
 }
 

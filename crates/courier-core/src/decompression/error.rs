@@ -33,14 +33,34 @@ pub struct DecodeError {
 #[derive(Debug)]
 enum DecodeErrorKind {
     Truncated,
+    /// The body neither ended nor went on within the end grace of a complete gzip member or zstd
+    /// frame: another may have been on its way.
+    Stalled,
     Corrupt(io::Error),
 }
+
+/// Raised by the decoders (as an `io::Error`'s inner error) for [`DecodeErrorKind::Stalled`].
+#[derive(Debug)]
+pub(crate) struct StalledAfterStream;
+
+impl fmt::Display for StalledAfterStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stalled after a complete compressed stream")
+    }
+}
+
+impl StdError for StalledAfterStream {}
 
 impl DecodeError {
     pub(crate) fn new(coding: Coding, err: io::Error) -> DecodeError {
         // async-compression reports a stream that ends early as a bare `UnexpectedEof`.
         let kind = if err.kind() == io::ErrorKind::UnexpectedEof {
             DecodeErrorKind::Truncated
+        } else if err
+            .get_ref()
+            .is_some_and(|inner| inner.is::<StalledAfterStream>())
+        {
+            DecodeErrorKind::Stalled
         } else {
             DecodeErrorKind::Corrupt(err)
         };
@@ -66,6 +86,13 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             DecodeErrorKind::Truncated => write!(f, "{} stream is truncated", self.coding),
+            DecodeErrorKind::Stalled => write!(
+                f,
+                "the body neither ended nor went on within {} ms of a complete {} stream, so the \
+                 next one may be missing",
+                super::reader::END_GRACE.as_millis(),
+                self.coding
+            ),
             DecodeErrorKind::Corrupt(_) => write!(f, "{} stream is corrupt", self.coding),
         }
     }
@@ -74,7 +101,7 @@ impl fmt::Display for DecodeError {
 impl StdError for DecodeError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match &self.kind {
-            DecodeErrorKind::Truncated => None,
+            DecodeErrorKind::Truncated | DecodeErrorKind::Stalled => None,
             DecodeErrorKind::Corrupt(err) => Some(err),
         }
     }

@@ -23,8 +23,10 @@
 //! The same rule for every coding: the body's end is the end; more bytes are the next member where the
 //! coding has members (gzip, zstd) and a decode error where it does not (deflate, br), so trailing
 //! garbage is never silently dropped; and a body that neither ends nor sends more within 200 ms of a
-//! complete stream is taken as complete and its connection closed, so a server that stalls there
-//! cannot hang the reader (a server that stalls mid-stream is the business of the timeouts).
+//! complete stream does not hang the reader: after deflate or br, which nothing can follow, it is taken
+//! as complete (its connection closed); after a gzip member or zstd frame, which another may follow, it
+//! ends with a decode error rather than a body shortened without a word. A server that stalls
+//! mid-stream is the business of the timeouts.
 //!
 //! ## Limits
 //!

@@ -9,7 +9,8 @@
 //! every coding: the input's end is the body's end; more bytes are the next member where the coding
 //! allows concatenation (gzip, zstd) and a decode error where it does not (deflate, br); and a body that
 //! neither ends nor sends more is given [`END_GRACE`] to end before it is abandoned, so a server that
-//! stalls after a complete stream cannot hang the reader (a stall mid-stream is the timeouts' business).
+//! stalls after a complete stream cannot hang the reader: complete after deflate or br, a decode error
+//! after gzip or zstd, whose next member might be lost (a stall mid-stream is the timeouts' business).
 //!
 //! Errors of the inner body travel through the stack wrapped in [`InnerBodyError`]; each decoder's own
 //! errors are tagged with its coding on the way out, so the body can tell the two apart at the end.
@@ -37,7 +38,7 @@ use async_compression::tokio::bufread::{DeflateDecoder, ZlibDecoder};
 use super::coding::{Coding, Codings};
 #[cfg(feature = "deflate")]
 use super::error::is_classified;
-use super::error::{tag, InnerBodyError};
+use super::error::{tag, InnerBodyError, StalledAfterStream};
 use super::layer::Limits;
 use crate::error::BoxError;
 
@@ -137,6 +138,11 @@ pub(crate) trait Source: AsyncBufRead + Unpin {
     /// Called once a compressed stream is complete: `true` if more bytes follow, `false` if the input
     /// has ended (or, for the body, was abandoned after [`END_GRACE`]).
     fn poll_more(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>>;
+
+    /// The input was abandoned after [`END_GRACE`]: it had not ended.
+    fn stalled(&self) -> bool {
+        false
+    }
 }
 
 impl<B> Source for BodyReader<B>
@@ -160,6 +166,10 @@ where
         ready!(grace.as_mut().poll(cx));
         self.abandoned = true;
         Poll::Ready(Ok(false))
+    }
+
+    fn stalled(&self) -> bool {
+        self.abandoned
     }
 }
 
@@ -517,18 +527,23 @@ impl<R: Source> CodingReader<R> {
         self.stream?.into_inner()
     }
 
-    /// A complete stream followed by more bytes: the next gzip member or zstd frame (RFC 1952 §2.2,
-    /// RFC 8878 §3.1); for deflate and br, which have no such thing, a decode error.
-    fn next_stream(&mut self) -> io::Result<()> {
-        let concatenates = match self.coding {
+    /// Whether a complete stream may be followed by another: gzip members and zstd frames (RFC 1952
+    /// §2.2, RFC 8878 §3.1).
+    fn concatenates(&self) -> bool {
+        match self.coding {
             #[cfg(feature = "gzip")]
             Coding::Gzip => true,
             #[cfg(feature = "zstd")]
             Coding::Zstd => true,
             #[allow(unreachable_patterns)]
             _ => false,
-        };
-        if !concatenates {
+        }
+    }
+
+    /// A complete stream followed by more bytes: the next gzip member or zstd frame; for deflate and
+    /// br, which have no such thing, a decode error.
+    fn next_stream(&mut self) -> io::Result<()> {
+        if !self.concatenates() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "data after the end of the compressed stream",
@@ -551,6 +566,15 @@ impl<R: Source> CodingReader<R> {
                 return Poll::Ready(Ok(()));
             }
             if !ready!(stream.poll_more(cx))? {
+                // After a complete deflate or br stream nothing more can be content, so a body that
+                // stalls there is complete. After a gzip member or zstd frame, another may be on
+                // its way: ending there would silently drop it.
+                if stream.get_ref().is_some_and(Source::stalled) && self.concatenates() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        StalledAfterStream,
+                    )));
+                }
                 return Poll::Ready(Ok(()));
             }
             self.next_stream()?;
