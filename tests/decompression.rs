@@ -995,3 +995,52 @@ async fn trailers_follow_the_decoded_data() {
     assert_eq!(collected.trailers().unwrap()["x-checksum"], "abc");
     assert_eq!(collected.to_bytes(), "with trailers");
 }
+
+/// A `Range` request advertises no coding (as reqwest): a range of compressed bytes cannot be decoded
+/// on its own. A server that sends such a range anyway gets its bytes handed over as they are, with
+/// their `Content-Encoding`, rather than a decode error.
+#[tokio::test]
+async fn a_range_request_advertises_no_coding_and_its_bytes_are_not_decoded() {
+    let data = sample(20_000);
+    let compressed = gzip(&data);
+    let server = TestServer::start({
+        let (data, compressed) = (Bytes::from(data.clone()), Bytes::from(compressed.clone()));
+        move |req| {
+            let (data, compressed) = (data.clone(), compressed.clone());
+            async move {
+                let gzip_ok = req
+                    .header("accept-encoding")
+                    .is_some_and(|v| v.contains("gzip"));
+                let response = Response::builder()
+                    .status(206)
+                    .header("content-range", "bytes 1000-1999/*");
+                if gzip_ok || req.path() == "/always-gzip" {
+                    response
+                        .header("content-encoding", "gzip")
+                        .body(courier_testkit::full(compressed.slice(1000..2000)))
+                        .unwrap()
+                } else {
+                    response
+                        .body(courier_testkit::full(data.slice(1000..2000)))
+                        .unwrap()
+                }
+            }
+        }
+    })
+    .await;
+    let client = client(DecompressionLayer::new());
+    let ranged = |path: &str| {
+        Request::get(server.url(path))
+            .header("range", "bytes=1000-1999")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = client.clone().oneshot(ranged("/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(read_body(response).await.unwrap(), data[1000..2000]);
+    assert_eq!(server.last_request().header("accept-encoding"), None);
+
+    let response = client.oneshot(ranged("/always-gzip")).await.unwrap();
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(read_body(response).await.unwrap(), compressed[1000..2000]);
+}

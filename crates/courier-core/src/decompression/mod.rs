@@ -3,7 +3,8 @@
 //! [`DecompressionLayer`] wraps a service in [`Decompression`], which:
 //!
 //! - **on the request**, sets `Accept-Encoding` to the enabled codings — `gzip, deflate, br, zstd` by
-//!   default — when the request has none;
+//!   default — when the request has none and asks for no `Range` (as reqwest: a range of compressed
+//!   bytes cannot be decoded on its own);
 //! - **on the response**, reads `Content-Encoding` (a comma-separated list, case-insensitive, possibly
 //!   over several header lines; `identity` ignored; `x-gzip` means `gzip`) and decodes the body with
 //!   async-compression's streaming decoders, undoing stacked codings last first (`gzip, br` is decoded
@@ -40,7 +41,7 @@
 //! ## What it does not do
 //!
 //! - It leaves the response untouched — headers and bytes — when the request carried its own
-//!   `Accept-Encoding` (the caller asked for those bytes), for `HEAD` requests, `204` and `304`
+//!   `Accept-Encoding` (the caller asked for those bytes) or a `Range`, for `HEAD` requests, `204` and `304`
 //!   responses, empty bodies, and a `Content-Encoding` with any coding it cannot decode (an unknown one,
 //!   one turned off, one whose Cargo feature is off, or more than four stacked), rather than decode part
 //!   of it into garbage.

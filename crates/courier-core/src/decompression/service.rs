@@ -1,6 +1,6 @@
 use std::task::{Context, Poll};
 
-use http::header::ACCEPT_ENCODING;
+use http::header::{ACCEPT_ENCODING, RANGE};
 use http::{Method, Request, Response};
 use http_body::Body;
 use tower_service::Service;
@@ -69,16 +69,21 @@ where
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         // Only what this layer asked for is decoded: a caller that set its own `Accept-Encoding`
         // gets the content exactly as sent (as reqwest does). Transfer codings are hop-by-hop, never
-        // the caller's business, and always undone.
+        // the caller's business, and always undone. A `Range` request advertises nothing (as
+        // reqwest): a range of compressed bytes cannot be decoded on its own.
+        let ranged = req.headers().contains_key(RANGE);
         let decode = if req.method() == Method::HEAD {
             Decode::Nothing
-        } else if self.config.accept.is_empty() || req.headers().contains_key(ACCEPT_ENCODING) {
+        } else if self.config.accept.is_empty()
+            || ranged
+            || req.headers().contains_key(ACCEPT_ENCODING)
+        {
             Decode::TransferOnly
         } else {
             Decode::All
         };
         // `HEAD` still advertises, so its headers match those of a `GET`.
-        if !self.config.accept.is_empty() {
+        if !self.config.accept.is_empty() && !ranged {
             insert_if_absent(
                 req.headers_mut(),
                 ACCEPT_ENCODING,
