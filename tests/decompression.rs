@@ -944,6 +944,25 @@ async fn chunked_before_another_transfer_coding_fails() {
     assert_unsupported_transfer_coding(reply, "chunked, gzip").await;
 }
 
+/// hyper takes a body as chunked only when the last element of the last `Transfer-Encoding` line is
+/// `chunked`: with an empty element after it (`chunked,`, or an empty line after), hyper reads the
+/// body to the connection's end, chunk framing and all, which must not be handed over as content.
+#[tokio::test]
+async fn chunked_followed_by_an_empty_element_fails() {
+    for head in [
+        &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked,\r\n\r\n"[..],
+        &b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntransfer-encoding: \r\n\r\n"[..],
+    ] {
+        let reply = [head, b"5\r\nhello\r\n0\r\n\r\n"].concat();
+        let value = if head.len() > 50 {
+            "chunked, "
+        } else {
+            "chunked,"
+        };
+        assert_unsupported_transfer_coding(reply, value).await;
+    }
+}
+
 /// `Transfer-Encoding: gzip` without `chunked` (the body ends with the connection) is decoded, and the
 /// header is gone rather than claiming a chunked framing the body never had.
 #[tokio::test]

@@ -226,6 +226,18 @@ pub(crate) fn transfer_codings(
             found.any = true;
         }
     }
+    // hyper de-chunks only when the last element of the last line is `chunked`, empty ones included
+    // (`chunked,`): otherwise it read the body to the connection's end, framing and all.
+    let hyper_chunked = headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+        .and_then(|line| line.to_str().ok())
+        .and_then(|line| line.rsplit(',').next())
+        .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+    if found.chunked && !hyper_chunked {
+        return Err(all());
+    }
     Ok(found)
 }
 
