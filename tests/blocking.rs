@@ -251,3 +251,67 @@ fn a_timeout_set_on_the_async_builder_is_kept_and_partial_reads_stay_in_text() {
     assert_eq!(&first, br#"{"id":7,"#);
     assert_eq!(response.text().unwrap(), r#""name":"widget"}"#);
 }
+
+/// A reader that panics part way fails the request: the server never gets what was read so far as if
+/// it were the whole body.
+#[test]
+fn a_reader_that_panics_fails_the_request() {
+    struct PanicsAfterTwo(u8);
+    impl Read for PanicsAfterTwo {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0 += 1;
+            assert!(self.0 <= 2, "a reader that panics");
+            buf[..5].copy_from_slice(b"chunk");
+            Ok(5)
+        }
+    }
+    let (server, _runtime) = start_server();
+    let client = Client::new();
+    let err = client
+        .post(server.url("/panicky"))
+        .body(Body::new(PanicsAfterTwo(0)))
+        .send()
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("reader panicked"), "{err:#}");
+    // The test server records a request whose body failed with an empty body.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.path() != "/panicky" || r.body.is_empty()),
+        "the server took a cut-off body for a whole request"
+    );
+}
+
+/// A file whose size says nothing (`/proc`'s report 0) is sent to its end, chunked, as a body and as
+/// a form part, rather than declared empty and failed on its first chunk.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_proc_file_is_sent_in_full() {
+    let (server, _runtime) = start_server();
+    let client = Client::new();
+    let expected = std::fs::read("/proc/self/limits").unwrap();
+    assert!(!expected.is_empty());
+    client
+        .post(server.url("/body"))
+        .body(Body::from(
+            std::fs::File::open("/proc/self/limits").unwrap(),
+        ))
+        .send()
+        .unwrap();
+    let seen = server.last_request();
+    assert_eq!(seen.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(seen.body, expected);
+
+    let form = multipart::Form::new()
+        .file("limits", "/proc/self/limits")
+        .unwrap();
+    client
+        .post(server.url("/form"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    let body = String::from_utf8(server.last_request().body.to_vec()).unwrap();
+    assert!(body.contains("filename=\"limits\""), "{body}");
+    assert!(body.contains("Max open files"), "{body}");
+}

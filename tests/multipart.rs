@@ -345,3 +345,21 @@ async fn a_buffered_form_is_replayed_on_a_307_redirect() {
     assert_eq!(parts[0].data, b"1");
     assert_eq!(parts[1].data, b"two");
 }
+
+/// A file whose size says nothing (`/proc`'s report 0) is streamed to its end: the form goes chunked
+/// with all of it, instead of failing on the part's first chunk as longer than the 0 bytes declared.
+#[tokio::test]
+#[cfg(target_os = "linux")]
+async fn a_proc_file_part_is_sent_in_full() {
+    let server = TestServer::start(|_| async { respond(200, "stored") }).await;
+    let form = Form::new()
+        .file("limits", "/proc/self/limits")
+        .await
+        .unwrap();
+    assert_eq!(post(&server, "/", form).await.unwrap(), 200);
+    let seen = server.last_request();
+    assert_eq!(seen.header("transfer-encoding"), Some("chunked"));
+    let body = String::from_utf8(seen.body.to_vec()).unwrap();
+    assert!(body.contains("filename=\"limits\""), "{body}");
+    assert!(body.contains("Max open files"), "{body}");
+}

@@ -276,17 +276,20 @@ impl Part {
     }
 
     /// The file at `path`, opened now and streamed when the form is sent, with its file name and a media
-    /// type guessed from its extension (`application/octet-stream` when unknown). Its length is the
-    /// file's size now; sending fails if that changes.
+    /// type guessed from its extension (`application/octet-stream` when unknown). The length of a
+    /// regular file is its size now, and sending fails if that changes; a pipe, a device or a file
+    /// whose size says nothing (`/proc`'s, of size 0) is streamed to its end, the form then without a
+    /// `Content-Length`.
     pub async fn file<P: AsRef<Path>>(path: P) -> io::Result<Part> {
         let path = path.as_ref();
         let file = tokio::fs::File::open(path).await?;
-        let length = file.metadata().await?.len();
+        let length = file_length(&file.metadata().await?);
         Ok(Part::opened_file(file, length, path))
     }
 
-    /// A part streaming `file`, already open, of `length` bytes, named after `path`.
-    pub(crate) fn opened_file(file: tokio::fs::File, length: u64, path: &Path) -> Part {
+    /// A part streaming `file`, already open, of `length` bytes (`None`: to its end), named after
+    /// `path`.
+    pub(crate) fn opened_file(file: tokio::fs::File, length: Option<u64>, path: &Path) -> Part {
         let stream = futures_util::stream::try_unfold(file, |mut file| async move {
             let mut buf = BytesMut::with_capacity(FILE_CHUNK);
             match file.read_buf(&mut buf).await? {
@@ -294,7 +297,10 @@ impl Part {
                 _ => Ok(Some((buf.freeze(), file))),
             }
         });
-        let mut part = Part::stream_with_length(Body::wrap_stream(stream), length);
+        let mut part = Part::new(PartData::Streaming {
+            body: Body::wrap_stream(stream),
+            length,
+        });
         if let Some(name) = path.file_name() {
             part.file_name = Some(name.to_string_lossy().into_owned().into());
         }
@@ -601,6 +607,12 @@ impl fmt::Display for InvalidMime {
 }
 
 impl std::error::Error for InvalidMime {}
+
+/// The length to declare for a file about to be streamed: a regular file's size, or `None` when the
+/// size says nothing about what reading it gives (a pipe, a device; `/proc` files report 0).
+pub(crate) fn file_length(meta: &std::fs::Metadata) -> Option<u64> {
+    Some(meta.len()).filter(|&len| meta.is_file() && len > 0)
+}
 
 #[cfg(test)]
 mod tests {

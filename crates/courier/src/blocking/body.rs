@@ -83,7 +83,15 @@ impl Body {
             let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
             std::thread::spawn(move || loop {
                 let mut buf = vec![0; 64 * 1024];
-                let item = match reader.read(&mut buf) {
+                // A reader that panics fails the request: its thread's end alone would close the
+                // channel, which reads as the body's end, and send what was read as the whole body.
+                let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    reader.read(&mut buf)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(std::io::Error::other("the request body's reader panicked"))
+                });
+                let item = match read {
                     Ok(0) => return,
                     Ok(n) => {
                         buf.truncate(n);
@@ -176,14 +184,14 @@ macro_rules! buffered_from {
 buffered_from!(Vec<u8>, String, &'static str, &'static [u8], Bytes);
 
 /// A file, read while the request is sent; sent with `Content-Length` when it is a regular file (its
-/// length from its metadata, as reqwest does).
+/// length from its metadata, as reqwest does), chunked when it is a pipe, a device or a file whose
+/// size says nothing (`/proc`'s, of size 0; reqwest would send `Content-Length: 0`).
 impl From<std::fs::File> for Body {
     fn from(file: std::fs::File) -> Body {
         let len = file
             .metadata()
             .ok()
-            .filter(|meta| meta.is_file())
-            .map(|meta| meta.len());
+            .and_then(|meta| crate::multipart::file_length(&meta));
         Body {
             kind: Kind::Reader(Box::new(file), len),
         }

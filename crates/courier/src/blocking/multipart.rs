@@ -94,7 +94,7 @@ impl Part {
     pub fn file<P: AsRef<Path>>(path: P) -> io::Result<Part> {
         let path = path.as_ref();
         let file = std::fs::File::open(path)?;
-        let length = file.metadata()?.len();
+        let length = crate::multipart::file_length(&file.metadata()?);
         let file = tokio::fs::File::from_std(file);
         Ok(Part(crate::multipart::Part::opened_file(
             file, length, path,
