@@ -868,3 +868,26 @@ fn connections_left_on_a_dropped_runtime_free_their_places() {
         assert_eq!((stats.open, stats.expired), (0, 1), "{stats:?}");
     });
 }
+
+/// `pool_idle_timeout` applies to HTTP/2 connections too: one with no stream open for longer is
+/// closed (and counted as expired), and the next request opens another.
+#[tokio::test]
+async fn an_idle_http2_connection_expires() {
+    let server = TestServer::builder()
+        .protocol(courier_testkit::Protocol::Http2)
+        .start(|_| async { respond(200, "ok") })
+        .await;
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_idle_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    assert_eq!(within(10, get_text(&client, &server.url("/1"))).await, "ok");
+    assert_eq!(within(10, get_text(&client, &server.url("/2"))).await, "ok");
+    assert_eq!(server.connections(), 1, "reused while not idle for long");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let stats = client.pool_stats();
+    assert_eq!((stats.open, stats.expired), (0, 1), "{stats:?}");
+    assert_eq!(within(10, get_text(&client, &server.url("/3"))).await, "ok");
+    assert_eq!(server.connections(), 2);
+}

@@ -24,7 +24,8 @@
 //!   the request that opened it until the server's SETTINGS arrive; the requests waiting meanwhile
 //!   count on it for as many streams as the server last allowed, so a cold burst opens one connection
 //!   per stream limit, not one per request. While the very first connection to a host that may speak
-//!   HTTP/2 is made, the others wait to learn the protocol (ALPN) instead of each opening one.
+//!   HTTP/2 is made, the others wait to learn the protocol (ALPN) instead of each opening one. A
+//!   connection with no stream open for `pool_idle_timeout` is closed, as an idle HTTP/1.1 one is.
 //!
 //! What it does not do: connect (the connector), speak HTTP (`http1`, `http2`), or decide retries
 //! (`classify`). The guards that give connections back live in `checkout`.
@@ -563,7 +564,15 @@ impl<B: Send + 'static> State<B> {
     ) -> Decision<B> {
         let now = Instant::now();
         let host = self.hosts.get_mut(key).expect("host entry exists");
-        if let Some(i) = host.h2.iter().position(H2Conn::has_room) {
+        // One past its idle deadline is left to the reaper, which is about to close it.
+        let expired = |c: &H2Conn<B>| {
+            c.streams == 0
+                && config
+                    .idle_timeout
+                    .and_then(|t| c.idle_since.checked_add(t))
+                    .is_some_and(|d| d <= now)
+        };
+        if let Some(i) = host.h2.iter().position(|c| c.has_room() && !expired(c)) {
             return Decision::Stream(i);
         }
         while let Some(idle) = host.idle.pop() {
@@ -822,7 +831,28 @@ impl<B: Send + 'static> State<B> {
     ) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         let mut expired = Vec::new();
+        let mut expired_h2 = Vec::new();
+        let h2_timeout = pool.config().idle_timeout;
         for (key, host) in self.hosts.iter_mut() {
+            // An HTTP/2 connection with no stream is idle as an HTTP/1.1 one is, and may be dropped
+            // by a NAT or load balancer as quietly (no GOAWAY).
+            if let Some(timeout) = h2_timeout {
+                let mut i = 0;
+                while i < host.h2.len() {
+                    let conn = &host.h2[i];
+                    match conn.idle_since.checked_add(timeout) {
+                        Some(d) if conn.streams == 0 && d <= now => {
+                            host.counters.expired += 1;
+                            expired_h2.push((key.clone(), host.h2.remove(i)));
+                        }
+                        Some(d) if conn.streams == 0 => {
+                            next = Some(next.map_or(d, |n| n.min(d)));
+                            i += 1;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
             let mut i = 0;
             while i < host.idle.len() {
                 match host.idle[i].deadline {
@@ -838,10 +868,15 @@ impl<B: Send + 'static> State<B> {
                 }
             }
         }
-        let freed = !expired.is_empty();
+        let freed = !expired.is_empty() || !expired_h2.is_empty();
         for (key, conn) in expired {
             tracing::debug!(id = conn.meta.id, "idle connection expired");
             self.close_idle(&key, conn, doomed);
+        }
+        for (key, conn) in expired_h2 {
+            tracing::debug!(id = conn.meta.id, "idle HTTP/2 connection expired");
+            self.release(&key, &conn.meta);
+            doomed.push(Closing::H2(conn.sender));
         }
         if freed && pool.config().total.is_some() {
             self.serve_hosts_in_order(pool, None, doomed);
@@ -954,6 +989,10 @@ impl<B: Send + 'static> State<B> {
         conn.streams -= 1;
         if conn.streams == 0 {
             conn.idle_since = Instant::now();
+            if pool.config().idle_timeout.is_some() {
+                pool.start_reaper();
+                pool.inner.reaper.notify_one();
+            }
         }
         if !conn.settled && !answered {
             // The opening request gave up before the server even sent its SETTINGS: a silent server.
