@@ -891,3 +891,45 @@ async fn an_idle_http2_connection_expires() {
     assert_eq!(within(10, get_text(&client, &server.url("/3"))).await, "ok");
     assert_eq!(server.connections(), 2);
 }
+
+/// Requests that waited on the first connection to a host (to learn its protocol by ALPN) connect side
+/// by side once it fails, not one after another: with a TLS handshake never answered and a 500 ms
+/// connect timeout, the server sees the three others' connections open at once.
+#[tokio::test]
+async fn requests_waiting_on_a_failed_first_connect_then_connect_side_by_side() {
+    let open = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let server = RawServer::start({
+        let (open, most) = (open.clone(), most.clone());
+        move |mut stream, _| {
+            let (open, most) = (open.clone(), most.clone());
+            async move {
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                // Reads the ClientHello and says nothing, until the client gives up.
+                let mut sink = Vec::new();
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut sink).await;
+                open.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{}/", server.addr().port());
+    let results = within(
+        10,
+        futures_util::future::join_all((0..4).map(|_| client.get(&url).send())),
+    )
+    .await;
+    for result in results {
+        let err = result.unwrap_err();
+        assert!(err.is_connect() && err.is_timeout(), "{err:?}");
+    }
+    assert_eq!(server.connections(), 4);
+    // Three side by side (four if the server sees them before the first's close).
+    let most = most.load(Ordering::SeqCst);
+    assert!(most >= 3, "at most {most} connections open at once");
+}

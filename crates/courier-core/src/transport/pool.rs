@@ -125,6 +125,10 @@ pub(super) struct Host<B: Send + 'static> {
     connecting: usize,
     /// The stream limit the server last announced, to plan for connections being opened.
     streams_hint: usize,
+    /// The last connection attempt failed (cleared by the next that succeeds): requests no longer wait
+    /// on another's attempt to learn the protocol or to share its streams, or after a host that does
+    /// not answer they would connect one after another, the k-th failing only after k timeouts.
+    connect_failed: bool,
     waiters: VecDeque<Waiter<B>>,
     in_flight: usize,
     counters: Counters,
@@ -527,6 +531,7 @@ impl<B: Send + 'static> State<B> {
                 open: 0,
                 connecting: 0,
                 streams_hint: DEFAULT_STREAMS_HINT,
+                connect_failed: false,
                 waiters: VecDeque::new(),
                 in_flight: 0,
                 counters: Counters::default(),
@@ -589,7 +594,7 @@ impl<B: Send + 'static> State<B> {
                 return Decision::Idle(conn);
             }
         }
-        if may_be_h2 && host.protocol != Protocol::Http1 {
+        if may_be_h2 && host.protocol != Protocol::Http1 && !host.connect_failed {
             let opening = host.connecting + host.h2.iter().filter(|c| !c.settled).count();
             if opening > 0 {
                 if host.protocol == Protocol::Unknown {
@@ -888,6 +893,7 @@ impl<B: Send + 'static> State<B> {
     pub(super) fn connect_failed(&mut self, pool: &Pool<B>, key: &Key, doomed: &mut Doomed<B>) {
         if let Some(host) = self.hosts.get_mut(key) {
             host.connecting -= 1;
+            host.connect_failed = true;
         }
         self.open_total -= 1;
         self.serve_after_release(pool, key, doomed);
@@ -899,6 +905,7 @@ impl<B: Send + 'static> State<B> {
         host.connecting -= 1;
         host.open += 1;
         host.counters.connects += 1;
+        host.connect_failed = false;
         host.protocol = Protocol::Http1;
         // Requests held back to learn the protocol may open their own connections now.
         self.serve_waiters(pool, key, doomed);
@@ -917,6 +924,7 @@ impl<B: Send + 'static> State<B> {
         host.connecting -= 1;
         host.open += 1;
         host.counters.connects += 1;
+        host.connect_failed = false;
         host.protocol = Protocol::Http2;
         let mut conn = H2Conn {
             sender,
