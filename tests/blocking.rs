@@ -216,11 +216,11 @@ fn a_hundred_concurrent_requests_from_threads_share_one_client() {
 }
 
 #[tokio::test]
-async fn inside_an_async_runtime_it_refuses_with_a_clear_error() {
+async fn inside_a_current_thread_runtime_it_refuses_with_a_clear_error() {
     let err = Client::builder().build().unwrap_err();
     assert!(err.is_builder(), "{err:?}");
     assert!(
-        format!("{err:#}").contains("inside an async runtime"),
+        format!("{err:#}").contains("inside a current-thread async runtime"),
         "{err:#}"
     );
 
@@ -314,4 +314,30 @@ fn a_proc_file_is_sent_in_full() {
     let body = String::from_utf8(server.last_request().body.to_vec()).unwrap();
     assert!(body.contains("filename=\"limits\""), "{body}");
     assert!(body.contains("Max open files"), "{body}");
+}
+
+/// Inside a multi-threaded runtime it works, as reqwest's does: from `spawn_blocking` (the documented
+/// way to call blocking code from async code), and from a task itself, whose worker hands its other
+/// tasks on while it waits (here the server runs on the same runtime).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_a_multi_threaded_runtime_it_works() {
+    let server =
+        TestServer::start(|req| async move { respond(200, format!("got {}", req.path())) }).await;
+    let url = server.url("/from-spawn-blocking");
+    let text =
+        tokio::task::spawn_blocking(move || Client::builder().build()?.get(url).send()?.text())
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(text, "got /from-spawn-blocking");
+
+    let client = Client::builder().build().unwrap();
+    let text = client
+        .get(server.url("/from-a-task"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(text, "got /from-a-task");
+    drop(client);
 }

@@ -16,7 +16,7 @@ pub(super) struct Driver {
 
 impl Driver {
     fn new() -> Result<Arc<Driver>, Error> {
-        refuse_inside_runtime()?;
+        outer_runtime()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("courier-blocking")
@@ -28,11 +28,15 @@ impl Driver {
         }))
     }
 
-    /// Runs `future` to its end, blocking this thread (never a runtime's).
+    /// Runs `future` to its end, blocking this thread. Inside a multi-threaded runtime (a
+    /// `spawn_blocking` closure, or a task) through `block_in_place`: a worker hands its other tasks
+    /// to another thread first, and a blocking thread just blocks.
     pub(super) fn wait<F: Future>(&self, future: F) -> Result<F::Output, Error> {
-        refuse_inside_runtime()?;
         let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
-        Ok(runtime.block_on(future))
+        match outer_runtime()? {
+            Outer::None => Ok(runtime.block_on(future)),
+            Outer::MultiThread => Ok(tokio::task::block_in_place(|| runtime.block_on(future))),
+        }
     }
 
     fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
@@ -53,15 +57,27 @@ impl Drop for Driver {
     }
 }
 
-/// The clear error instead of a deadlock or a panic deep inside tokio.
-fn refuse_inside_runtime() -> Result<(), Error> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::builder(
-            "the blocking client cannot be used from inside an async runtime (it would block one of \
-             its threads); use courier::Client there",
-        ));
+/// The async runtime the calling thread is in, if any.
+enum Outer {
+    None,
+    MultiThread,
+}
+
+/// Which runtime the caller is in, or the clear error instead of a deadlock or a panic deep inside
+/// tokio: a current-thread runtime has no other thread to run its tasks while this one blocks, and
+/// tokio gives no way to tell its own thread from one of its `spawn_blocking` threads.
+fn outer_runtime() -> Result<Outer, Error> {
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => Ok(Outer::None),
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            Ok(Outer::MultiThread)
+        }
+        Ok(_) => Err(Error::builder(
+            "the blocking client cannot be used from inside a current-thread async runtime (it \
+             would block the runtime's only thread); use courier::Client there, or a multi-threaded \
+             runtime",
+        )),
     }
-    Ok(())
 }
 
 /// A blocking HTTP client: cheap to clone (clones share the connection pool and the runtime), usable
@@ -77,7 +93,7 @@ impl Client {
     ///
     /// # Panics
     ///
-    /// If the client cannot be built (inside an async runtime, or without threads); use
+    /// If the client cannot be built (inside a current-thread async runtime, or without threads); use
     /// [`Client::builder`] to get the error instead.
     pub fn new() -> Client {
         Client::builder()

@@ -2,10 +2,12 @@
 //! (`Client::new().get(url).send()?.text()?`), behind the `blocking` Cargo feature.
 //!
 //! Each [`Client`] drives the async [`crate::Client`] on a runtime of its own, with one background
-//! thread that does the I/O; calls from any number of threads wait on it. What it does not do: run
-//! inside an async runtime. Blocking a runtime's thread on a request would stall every task on it (or
-//! deadlock), so every call made from inside one fails at once with a builder error that says so; use
-//! the async [`crate::Client`] there.
+//! thread that does the I/O; calls from any number of threads wait on it. Inside a multi-threaded
+//! tokio runtime it works as reqwest's does from `tokio::task::spawn_blocking`, and from a task too
+//! (through `block_in_place`, so the worker's other tasks move to another thread while it waits; the
+//! async [`crate::Client`] is still the better choice there). What it does not do: run inside a
+//! current-thread runtime, whose only thread it would block (or deadlock, when the server is a task
+//! of the same runtime); every call made there fails at once with a builder error that says so.
 //!
 //! As in reqwest, a blocking client has a 30-second total timeout by default
 //! ([`ClientBuilder::timeout`] changes or removes it).
