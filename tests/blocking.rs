@@ -178,19 +178,7 @@ fn bodies_from_bytes_readers_files_and_forms() {
         .text("title", "report")
         .file("data", &path)
         .unwrap();
-    client
-        .post(server.url("/form"))
-        .multipart(form)
-        .send()
-        .unwrap();
-    // Found by path: the server may record the failed uploads above (the client gave up on them)
-    // after this one.
-    let seen = server
-        .requests()
-        .into_iter()
-        .rfind(|r| r.path() == "/form")
-        .expect("the form was received");
-    let body = String::from_utf8_lossy(&seen.body);
+    let body = send_form(&client, &server, form);
     assert!(body.contains("name=\"title\"\r\n\r\nreport\r\n"), "{body}");
     assert!(body.contains("filename=\"courier-blocking-"), "{body}");
     assert!(body.contains("a,b\n1,2\n"), "{body}");
@@ -306,12 +294,7 @@ fn a_proc_file_is_sent_in_full() {
     let form = multipart::Form::new()
         .file("limits", "/proc/self/limits")
         .unwrap();
-    client
-        .post(server.url("/form"))
-        .multipart(form)
-        .send()
-        .unwrap();
-    let body = String::from_utf8(server.last_request().body.to_vec()).unwrap();
+    let body = send_form(&client, &server, form);
     assert!(body.contains("filename=\"limits\""), "{body}");
     assert!(body.contains("Max open files"), "{body}");
 }
@@ -340,4 +323,20 @@ async fn inside_a_multi_threaded_runtime_it_works() {
         .unwrap();
     assert_eq!(text, "got /from-a-task");
     drop(client);
+}
+
+/// POSTs `form` to `/form` and returns the body the server received, found by path: the server may
+/// record uploads the client gave up on just before after this one.
+fn send_form(client: &Client, server: &TestServer, form: multipart::Form) -> String {
+    client
+        .post(server.url("/form"))
+        .multipart(form)
+        .send()
+        .unwrap();
+    let seen = server
+        .requests()
+        .into_iter()
+        .rfind(|r| r.path() == "/form")
+        .expect("the form was received");
+    String::from_utf8_lossy(&seen.body).into_owned()
 }
