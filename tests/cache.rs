@@ -1413,3 +1413,60 @@ async fn every_upstream_cache_status_line_is_kept_before_ours() {
         "origin-cache; fwd=uri-miss, edge; hit, cdn; hit, courier; hit; ttl=60"
     );
 }
+
+/// A `Host` the caller set selects the stored response as a `Vary` header would (`curl -H 'Host: …'
+/// http://ip/` to test virtual hosts): one virtual host's response is never served for another.
+/// Header values that are not UTF-8 are told apart by their bytes, not by a lossy decoding.
+#[tokio::test]
+async fn the_callers_host_and_raw_header_bytes_select_the_stored_response() {
+    let clock = Clock::new();
+    let server = TestServer::start({
+        let clock = clock.clone();
+        move |req: Recorded| {
+            let clock = clock.clone();
+            async move {
+                let host = req.header("host").unwrap_or_default().to_owned();
+                let user = req
+                    .headers
+                    .get("x-user")
+                    .map(|v| {
+                        v.as_bytes()
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>()
+                    })
+                    .unwrap_or_default();
+                ok(
+                    &clock,
+                    &[("cache-control", "max-age=60"), ("vary", "x-user")],
+                    format!("{host} {user}"),
+                )
+            }
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/");
+    let send = |host: &'static str, user: &'static [u8]| {
+        let request = client
+            .get(&url)
+            .header("host", host)
+            .header("x-user", http::HeaderValue::from_bytes(user).unwrap());
+        within(10, async move {
+            let response = request.send().await.unwrap();
+            (response.cache_status(), response.text().await.unwrap())
+        })
+    };
+    assert_eq!(send("a.test", b"J\xfcrgen").await.1, "a.test 4afc7267656e");
+    assert_eq!(
+        send("a.test", b"J\xfcrgen").await,
+        (CacheStatus::Hit, "a.test 4afc7267656e".to_owned())
+    );
+    let (status, body) = send("b.test", b"J\xfcrgen").await;
+    assert_ne!(status, CacheStatus::Hit);
+    assert_eq!(body, "b.test 4afc7267656e");
+    let (status, body) = send("b.test", b"J\xf8rgen").await;
+    assert_ne!(status, CacheStatus::Hit);
+    assert_eq!(body, "b.test 4af87267656e");
+    assert_eq!(server.requests().len(), 3);
+}

@@ -346,11 +346,21 @@ pub(crate) fn vary_names(headers: &HeaderMap) -> Option<Vec<String>> {
 /// whitespace around each comma-separated element removed and inner runs of whitespace collapsed, as
 /// RFC 9111 §4.1 allows. `None` when the request does not have the header.
 pub(crate) fn normalized(headers: &HeaderMap, name: &str) -> Option<String> {
+    use std::fmt::Write as _;
     let mut elements = Vec::new();
     let mut present = false;
     for value in headers.get_all(name) {
         present = true;
-        let value = String::from_utf8_lossy(value.as_bytes());
+        let Ok(value) = std::str::from_utf8(value.as_bytes()) else {
+            // Not text: compared by its bytes, as one element no text can be (a header value never
+            // holds NUL), so values a lossy decoding would make equal stay apart.
+            let mut element = String::from('\0');
+            for byte in value.as_bytes() {
+                let _ = write!(element, "{byte:02x}");
+            }
+            elements.push(element);
+            continue;
+        };
         for element in value.split(',') {
             let element = element.split_whitespace().collect::<Vec<_>>().join(" ");
             if !element.is_empty() {
@@ -367,9 +377,10 @@ pub(crate) type VaryKey = Vec<(String, Option<String>)>;
 
 /// Request headers every stored response is selected by, as if it varied on them: the caller's own
 /// `Accept-Encoding` (a body stored as the server encoded it must not reach a caller who expects it
-/// decoded), and the caller's own credentials, so a cache shared by clients or users never hands one's
-/// response to another.
-const IMPLICIT_VARY: [&str; 3] = ["accept-encoding", "authorization", "cookie"];
+/// decoded), the caller's own credentials, so a cache shared by clients or users never hands one's
+/// response to another, and a `Host` the caller set (the key is the URL, and the server answered the
+/// virtual host the header named).
+const IMPLICIT_VARY: [&str; 4] = ["accept-encoding", "authorization", "cookie", "host"];
 
 /// Headers whose values are compared by hash: credentials are never kept in the clear.
 fn is_credential(name: &str) -> bool {
