@@ -114,3 +114,48 @@ async fn response_cookies_are_parsed_with_reqwests_accessors() {
     // Debug output does not show values unless asked with {:#?}.
     assert!(!format!("{session:?}").contains("abc"));
 }
+
+/// A Netscape cookie file with a line that is not UTF-8 (curl keeps a cookie's bytes as they came)
+/// loads the other lines, which the client then sends; the unusable line is skipped as any other.
+#[tokio::test]
+async fn a_netscape_file_with_a_line_not_utf8_loads_the_rest() {
+    let jar = Arc::new(courier::cookie::Jar::default());
+    let file = b"# Netscape HTTP Cookie File\r\n\
+        127.0.0.1\tFALSE\t/\tFALSE\t0\tkeep\t1\r\n\
+        127.0.0.1\tFALSE\t/\tFALSE\t0\tlatin\tcaf\xe9\n";
+    assert_eq!(jar.load_netscape(&file[..]).unwrap(), 1);
+    let server = TestServer::start(|req| async move { echo(&req) }).await;
+    let client = Client::builder().cookie_provider(jar).build().unwrap();
+    within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
+    assert_eq!(server.last_request().header("cookie"), Some("keep=1"));
+}
+
+/// `Expires` as a point in time, before the Unix epoch too (the year 1000 is a valid cookie date;
+/// where `SystemTime` cannot hold it, as on Windows, it is `None` rather than a panic).
+#[tokio::test]
+async fn expires_far_from_the_epoch_is_a_point_in_time() {
+    let server = TestServer::start(|_| async {
+        http::Response::builder()
+            .header(
+                "set-cookie",
+                "later=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT",
+            )
+            .header("set-cookie", "old=1; Expires=01 Jan 1000 00:00:00 GMT")
+            .body(courier_testkit::full(""))
+            .unwrap()
+    })
+    .await;
+    let response = within(10, Client::new().get(server.url("/")).send())
+        .await
+        .unwrap();
+    let expires: Vec<_> = response.cookies().map(|c| c.expires()).collect();
+    assert_eq!(
+        expires[0],
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(4_096_250_880))
+    );
+    let expected_old = SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(30_610_224_000));
+    assert!(expected_old.is_some() || cfg!(windows));
+    assert_eq!(expires[1], expected_old);
+}

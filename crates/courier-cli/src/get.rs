@@ -203,14 +203,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
     };
     if let (Some(path), Some(jar)) = (&args.cookie_jar, &jar) {
-        let file = std::fs::File::create(path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        let written = if path.extension().is_some_and(|e| e == "json") {
-            jar.save_json_incl_session(file)
-        } else {
-            jar.save_netscape(file)
-        };
-        written.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        save_jar(jar, path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     if let (Some(format), Some(facts)) = (&args.write_out, facts) {
         let text = facts.finish(written, started.elapsed()).render(format);
@@ -501,6 +494,28 @@ pub(crate) fn parse_rate(text: &str) -> Result<u64, CliError> {
         return Err(format!("--limit-rate {text:?} must be positive").into());
     }
     Ok(rate)
+}
+
+/// Writes the cookie jar to `path` (JSON for a `.json` name, else Netscape) through a file beside it
+/// renamed into place, so a crash or a full disk mid-write leaves the old jar whole.
+fn save_jar(jar: &courier::cookie::Jar, path: &std::path::Path) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".courier-{}.tmp", std::process::id()));
+    let temp = path.with_file_name(name);
+    let written = (|| {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+        if path.extension().is_some_and(|e| e == "json") {
+            jar.save_json_incl_session(&mut file)?;
+        } else {
+            jar.save_netscape(&mut file)?;
+        }
+        file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 #[cfg(test)]

@@ -987,6 +987,12 @@ async fn cookie_jar_files_are_written_and_read_in_curls_format() {
         "{text}"
     );
     assert!(text.contains("\ttheme\tdark\n"), "{text}");
+    // Written beside and renamed into place: nothing else is left in the directory.
+    let names: Vec<_> = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["jar.txt"]);
 
     // Read back with -b FILE: both cookies are sent.
     let output = courier(args(&["get", "-b", &jar, &server.url("/page")])).await;

@@ -78,9 +78,20 @@ impl<'a> Cookie<'a> {
             .map(|age| Duration::from_secs(age.whole_seconds().max(0) as u64))
     }
 
-    /// `Expires`, as a point in time.
+    /// `Expires`, as a point in time; `None` also when the platform's `SystemTime` cannot hold it
+    /// (Windows' starts in 1601; the header may name the year 1000).
     pub fn expires(&self) -> Option<SystemTime> {
-        self.0.expires_datetime().map(SystemTime::from)
+        let at = self.0.expires_datetime()?;
+        let since_epoch = at - cookie::time::OffsetDateTime::UNIX_EPOCH;
+        let magnitude = Duration::new(
+            since_epoch.whole_seconds().unsigned_abs(),
+            since_epoch.subsec_nanoseconds().unsigned_abs(),
+        );
+        if since_epoch.is_negative() {
+            SystemTime::UNIX_EPOCH.checked_sub(magnitude)
+        } else {
+            SystemTime::UNIX_EPOCH.checked_add(magnitude)
+        }
     }
 
     /// The `cookie` crate's type, with everything the header said.

@@ -700,12 +700,18 @@ impl Jar {
     /// # Errors
     /// When reading fails.
     pub fn load_netscape<R: io::Read>(&self, mut reader: R) -> io::Result<usize> {
-        let mut text = String::new();
-        reader.read_to_string(&mut text)?;
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes)?;
         let now = self.now();
         let mut store = self.lock();
         let mut loaded = 0;
-        for line in text.lines() {
+        // A line that is not UTF-8 (curl keeps a cookie's bytes as they came) is skipped like any
+        // other it cannot use, not taken for a failure to read the file.
+        let lines = bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|line| std::str::from_utf8(line).ok())
+            .map(|line| line.strip_suffix('\r').unwrap_or(line));
+        for line in lines {
             let (http_only, line) = match line.strip_prefix("#HttpOnly_") {
                 Some(rest) => (true, rest),
                 None if line.starts_with('#') || line.trim().is_empty() => continue,
