@@ -933,3 +933,75 @@ async fn requests_waiting_on_a_failed_first_connect_then_connect_side_by_side() 
     let most = most.load(Ordering::SeqCst);
     assert!(most >= 3, "at most {most} connections open at once");
 }
+
+/// After a graceful GOAWAY an HTTP/2 connection still counts against the per-host cap while its
+/// streams finish: with a cap of one, a request made meanwhile waits for the slow response's
+/// connection to close instead of opening a second one beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_connection_draining_after_goaway_still_counts() {
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let open = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    tokio::spawn({
+        let (open, most) = (open.clone(), most.clone());
+        async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let (open, most) = (open.clone(), most.clone());
+                tokio::spawn(async move {
+                    most.fetch_max(open.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    let slow_started = Arc::new(tokio::sync::Notify::new());
+                    let started = slow_started.clone();
+                    let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let started = started.clone();
+                        async move {
+                            let body: courier_testkit::ServerBody = if req.uri().path() == "/slow" {
+                                started.notify_one();
+                                courier_testkit::slow(
+                                    vec![Bytes::from_static(b"x"); 5],
+                                    Duration::from_millis(100),
+                                )
+                            } else {
+                                courier_testkit::full("fast")
+                            };
+                            Ok::<_, std::convert::Infallible>(http::Response::new(body))
+                        }
+                    });
+                    let conn = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = slow_started.notified() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        }
+    });
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_max_connections_per_host(1)
+        .build()
+        .unwrap();
+    let slow = within(10, client.get(format!("http://{addr}/slow")).send())
+        .await
+        .unwrap();
+    let slow = tokio::spawn(slow.bytes());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let fast = within(10, get_text(&client, &format!("http://{addr}/fast"))).await;
+    assert_eq!(fast, "fast");
+    assert_eq!(within(10, slow).await.unwrap().unwrap().len(), 5);
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        1,
+        "two connections open at once"
+    );
+}

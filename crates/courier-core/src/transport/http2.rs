@@ -43,8 +43,10 @@ where
     let settings_pool = pool.clone();
     let settings_key = key.clone();
     let settings_meta = meta.clone();
+    let socket_open = Arc::new(std::sync::OnceLock::new());
     let io = SettingsIo {
         io: connected.stream,
+        _counted: socket_open.clone(),
         scanner: SettingsScanner::default(),
         on_settings: Box::new(move |max| {
             // hyper starts reading during the handshake, so this may run before the pool knows the
@@ -67,7 +69,11 @@ where
         .await
         .map_err(Error::connect)?;
     let checkout = slot.into_h2(sender, meta.clone());
-    let gone = ConnectionGone { pool, key, meta };
+    // hyper drives the socket in a task of its own, which outlives this one after a GOAWAY while
+    // the streams already open finish: the connection counts until both have ended.
+    let gone = Arc::new(ConnectionGone { pool, key, meta });
+    let _ = socket_open.set(gone.clone() as Arc<dyn std::any::Any + Send + Sync>);
+    drop(socket_open);
     let task = async move {
         if let Err(err) = conn.await {
             tracing::debug!(id, error = %err, "HTTP/2 connection failed");
@@ -81,6 +87,9 @@ where
 /// The connection's I/O, with the server's frames read as they pass.
 pub(crate) struct SettingsIo {
     io: Stream,
+    /// The connection's [`ConnectionGone`] once the handshake succeeded: held, never read, so that it
+    /// is dropped with the socket.
+    _counted: Arc<std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>>,
     scanner: SettingsScanner,
     on_settings: Box<dyn FnMut(Option<u32>) + Send + Sync>,
 }
