@@ -135,3 +135,43 @@ async fn both_service_impls_do_what_send_does() {
     assert!(err.is_builder(), "{err:?}");
     assert_eq!(server.requests().len(), 3);
 }
+
+/// Credentials in a URL leave it as soon as the request is made, as in reqwest: the built request's
+/// URL and `Debug` do not show them, it carries them as a Basic header, and an `http::Request` made of
+/// it sends them to a service of one's own.
+#[tokio::test]
+async fn credentials_leave_the_url_when_the_request_is_made() {
+    let server = TestServer::start(|req| async move { echo(&req) }).await;
+    let port = server.addr().port();
+    let url = format!("http://ada:s3cret@127.0.0.1:{port}/x");
+    let builder = Client::new().get(&url);
+    assert!(!format!("{builder:?}").contains("s3cret"), "{builder:?}");
+    let request = builder.build().unwrap();
+    assert!(!format!("{request:?}").contains("s3cret"), "{request:?}");
+    assert_eq!(request.url().as_str(), format!("http://127.0.0.1:{port}/x"));
+    assert_eq!(request.headers()["authorization"], "Basic YWRhOnMzY3JldA==");
+    assert!(request.headers()["authorization"].is_sensitive());
+    let http: http::Request<Body> = request.try_into().unwrap();
+    assert_eq!(
+        http.uri().authority().unwrap().as_str(),
+        format!("127.0.0.1:{port}")
+    );
+    assert_eq!(http.headers()["authorization"], "Basic YWRhOnMzY3JldA==");
+}
+
+/// `query()` with nothing to add leaves no bare `?` behind, as reqwest's does.
+#[test]
+fn an_empty_query_leaves_no_bare_question_mark() {
+    let request = Client::new()
+        .get("http://127.0.0.1:1/p?")
+        .query(&[] as &[(&str, &str)])
+        .build()
+        .unwrap();
+    assert_eq!(request.url().as_str(), "http://127.0.0.1:1/p");
+    let request = Client::new()
+        .get("http://127.0.0.1:1/p?a=1")
+        .query(&[] as &[(&str, &str)])
+        .build()
+        .unwrap();
+    assert_eq!(request.url().as_str(), "http://127.0.0.1:1/p?a=1");
+}

@@ -167,9 +167,8 @@ impl Client {
         let (method, mut url, mut headers, body, timeout, version, extensions) =
             request.into_parts();
         url.check_sendable(self.inner.https_only)?;
-        if url.has_credentials() {
-            move_credentials_to_header(url.url_mut(), &mut headers);
-        }
+        // Again here: `Request::url_mut` may have put credentials back since the request was made.
+        crate::request::move_credentials_to_header(&mut url, &mut headers);
         let span = tracing::debug_span!(
             "request",
             method = %method,
@@ -239,17 +238,6 @@ struct Prepared<F> {
     dispatch: F,
     url: LazyUrl,
     span: tracing::Span,
-}
-
-/// Turns `user:pass@` in the URL into `Authorization: Basic` (unless the request has its own) and removes
-/// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
-/// header on any hop to another origin.
-fn move_credentials_to_header(url: &mut Url, headers: &mut HeaderMap) {
-    if let Some((username, password)) = courier_core::urls::credentials(url) {
-        let value = courier_core::auth::basic_header(&username, &password);
-        courier_core::headers::insert_if_absent(headers, http::header::AUTHORIZATION, &value);
-    }
-    courier_core::urls::remove_credentials(url);
 }
 
 impl Default for Client {

@@ -30,10 +30,25 @@ impl<T: sealed::Sealed> IntoUrl for T {
 pub(crate) fn parse_url(input: &str) -> Result<Url, Error> {
     Url::parse(input).map_err(|source| {
         Error::builder(InvalidUrl {
-            input: input.to_owned(),
+            input: without_userinfo(input),
             source,
         })
     })
+}
+
+/// `input` with what precedes its last `@` (before any query) shown as `***`: a URL that does not
+/// parse may still carry a password (one with a `/` in it, even), and the error names the input.
+fn without_userinfo(input: &str) -> String {
+    let Some(start) = input.find("://").map(|i| i + 3) else {
+        return input.to_owned();
+    };
+    let end = input[start..]
+        .find(['?', '#'])
+        .map_or(input.len(), |i| start + i);
+    match input[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &input[..start], &input[start + at..]),
+        None => input.to_owned(),
+    }
 }
 
 pub(crate) mod sealed {
@@ -101,5 +116,33 @@ pub(crate) fn check_sendable(url: &Url, https_only: bool) -> Result<(), Error> {
     match problem {
         Some(problem) => Err(Error::builder(problem).with_url(url.clone())),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_urls_error_shows_no_credentials() {
+        for (input, shown) in [
+            (
+                "http://ada:s3cret@127.0.0.1:99999/",
+                "http://***@127.0.0.1:99999/",
+            ),
+            (
+                "http://ada:s3/cret@127.0.0.1:99999/",
+                "http://***@127.0.0.1:99999/",
+            ),
+            (
+                "http://127.0.0.1:99999/a?b=c@d",
+                "http://127.0.0.1:99999/a?b=c@d",
+            ),
+            ("not a url", "not a url"),
+        ] {
+            let err = parse_url(input).unwrap_err();
+            assert!(format!("{err:#}").contains(shown), "{err:#}");
+            assert!(!format!("{err:?}").contains("s3"), "{err:?}");
+        }
     }
 }

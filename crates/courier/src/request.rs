@@ -36,11 +36,15 @@ impl Request {
         Request::from_lazy_url(method, LazyUrl::from_url(url))
     }
 
-    pub(crate) fn from_lazy_url(method: Method, url: LazyUrl) -> Request {
+    pub(crate) fn from_lazy_url(method: Method, mut url: LazyUrl) -> Request {
+        let mut headers = HeaderMap::new();
+        // At once, as reqwest does: from here on the request (its `Debug`, `url()`, an
+        // `http::Request` made of it) holds the credentials only in a sensitive header.
+        move_credentials_to_header(&mut url, &mut headers);
         Request {
             method,
             url,
-            headers: HeaderMap::new(),
+            headers,
             body: None,
             timeout: None,
             version: Version::default(),
@@ -161,9 +165,11 @@ impl<T: Into<Body>> TryFrom<http::Request<T>> for Request {
 
     fn try_from(req: http::Request<T>) -> Result<Request, Error> {
         let (parts, body) = req.into_parts();
-        let url = LazyUrl::parse(&parts.uri.to_string())?;
+        let mut url = LazyUrl::parse(&parts.uri.to_string())?;
+        let mut headers = parts.headers;
+        move_credentials_to_header(&mut url, &mut headers);
         let mut request = Request::from_lazy_url(parts.method, url);
-        request.headers = parts.headers;
+        request.headers = headers;
         request.version = parts.version;
         request.extensions = parts.extensions;
         request.body = Some(body.into());
@@ -276,6 +282,9 @@ impl RequestBuilder {
                     _ => encoded,
                 };
                 request.url_mut().set_query(Some(&merged));
+            } else if request.url().query() == Some("") {
+                // As reqwest: an empty query leaves no bare `?`.
+                request.url_mut().set_query(None);
             }
             Ok(())
         })
@@ -501,4 +510,19 @@ pub(crate) fn replace_headers(dst: &mut HeaderMap, new: HeaderMap) {
             }
         }
     }
+}
+
+/// Turns `user:pass@` in the URL into `Authorization: Basic` (unless the request has its own) and removes
+/// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
+/// header on any hop to another origin.
+pub(crate) fn move_credentials_to_header(url: &mut LazyUrl, headers: &mut HeaderMap) {
+    if !url.has_credentials() {
+        return;
+    }
+    let url = url.url_mut();
+    if let Some((username, password)) = courier_core::urls::credentials(url) {
+        let value = courier_core::auth::basic_header(&username, &password);
+        courier_core::headers::insert_if_absent(headers, http::header::AUTHORIZATION, &value);
+    }
+    courier_core::urls::remove_credentials(url);
 }
