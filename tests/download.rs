@@ -711,6 +711,31 @@ async fn a_retry_after_beyond_the_backoff_maximum_fails_instead_of_stalling() {
         summary.failures[0].error.status(),
         Some(http::StatusCode::SERVICE_UNAVAILABLE)
     );
+
+    // With no maximum at all, a wait past what the clock can hold fails the job too, rather than
+    // overflowing the instant it would be added to (a panic in the caller's task).
+    let server = TestServer::start(|_| async {
+        Response::builder()
+            .status(503)
+            .header("retry-after", "99999999999999999999")
+            .body(full("come back never"))
+            .unwrap()
+    })
+    .await;
+    let summary = within(
+        10,
+        Downloader::builder(Client::new())
+            .backoff(Duration::from_millis(1), Duration::MAX)
+            .retries(1)
+            .build()
+            .run([Job::new(server.url("/f"), dir.path("g")).unwrap()]),
+    )
+    .await;
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(
+        summary.failures[0].error.status(),
+        Some(http::StatusCode::SERVICE_UNAVAILABLE)
+    );
 }
 
 #[tokio::test]

@@ -544,7 +544,7 @@ impl JobCtx {
     /// How long to wait before trying again after a failure that allows `retry`, or `None` to give up.
     fn retry_delay(&self, retry: Retry) -> Option<Duration> {
         let config = &self.shared.config;
-        match retry {
+        let delay = match retry {
             Retry::Never => None,
             _ if self.retries >= config.retries => None,
             Retry::Backoff => Some(courier_core::retry::backoff(
@@ -555,7 +555,10 @@ impl JobCtx {
             // Waiting longer than the configured maximum would stall the run: give up instead.
             Retry::After(delay) if delay > config.backoff_max => None,
             Retry::After(delay) => Some(delay),
-        }
+        };
+        // A wait no clock can reach (`Retry-After: 99999999999999999999` under an unbounded
+        // maximum) is given up on too, not added to an instant that would overflow.
+        delay.filter(|&delay| tokio::time::Instant::now().checked_add(delay).is_some())
     }
 
     /// Checks the complete `.part` against the job's expected size and digest. A file that fails is
