@@ -118,3 +118,109 @@ async fn upgrading_a_response_that_did_not_switch_is_an_upgrade_error() {
     assert!(err.is_upgrade(), "{err:?}");
     assert!(format!("{err:#}").contains("200 OK"), "{err:#}");
 }
+
+/// A `CONNECT` answered `200` opens a tunnel: `upgrade()` hands it over, and the bytes written are
+/// the server's to answer (here an echo), as with reqwest.
+#[tokio::test]
+async fn a_connect_tunnel_is_handed_over_by_upgrade() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = courier_testkit::RawServer::start(|mut stream, _| async move {
+        let head = courier_testkit::read_request_head(&mut stream)
+            .await
+            .unwrap();
+        assert!(head.starts_with("CONNECT 127.0.0.1:"), "{head}");
+        stream
+            .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    let client = Client::builder().no_proxy().build().unwrap();
+    let response = within(
+        10,
+        client
+            .request(http::Method::CONNECT, server.url("/"))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut tunnel = within(10, response.upgrade()).await.unwrap();
+    within(10, tunnel.write_all(b"ping")).await.unwrap();
+    let mut echoed = [0u8; 4];
+    within(10, tunnel.read_exact(&mut echoed)).await.unwrap();
+    assert_eq!(&echoed, b"ping");
+}
+
+/// An HTTP/2 `CONNECT` tunnel is a stream that stays open: while the caller holds it, it counts
+/// against the server's stream limit (here one), so a plain request goes to a second connection
+/// instead of queueing behind the tunnel forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_tunnel_keeps_its_stream_counted() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn({
+        let connections = connections.clone();
+        async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = service_fn(
+                        |mut req: hyper::Request<hyper::body::Incoming>| async move {
+                            if req.method() == hyper::Method::CONNECT {
+                                let on_upgrade = hyper::upgrade::on(&mut req);
+                                tokio::spawn(async move {
+                                    let mut io = TokioIo::new(on_upgrade.await.unwrap());
+                                    let mut buf = [0u8; 64];
+                                    while let Ok(n) = io.read(&mut buf).await {
+                                        if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+                                            break;
+                                        }
+                                    }
+                                });
+                            }
+                            Ok::<_, Infallible>(hyper::Response::new(Empty::<Bytes>::new()))
+                        },
+                    );
+                    let _ = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .max_concurrent_streams(1)
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+                });
+            }
+        }
+    });
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let response = within(
+        10,
+        client
+            .request(http::Method::CONNECT, format!("http://{addr}/"))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut tunnel = within(10, response.upgrade()).await.unwrap();
+    within(10, tunnel.write_all(b"ping")).await.unwrap();
+    let mut echoed = [0u8; 4];
+    within(10, tunnel.read_exact(&mut echoed)).await.unwrap();
+    assert_eq!(&echoed, b"ping");
+
+    let plain = within(5, client.get(format!("http://{addr}/plain")).send())
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    drop(tunnel);
+}

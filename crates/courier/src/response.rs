@@ -398,26 +398,23 @@ impl Response {
         Lines::new(self, charset.as_deref())
     }
 
-    /// The connection after a `101 Switching Protocols` (a WebSocket handshake, say), as a duplex byte
-    /// stream; the connection is the caller's from then on and never goes back to the pool. Any other
-    /// response is an error for which [`Error::is_upgrade`] is true.
+    /// The connection after a `101 Switching Protocols` (a WebSocket handshake, say), or the tunnel a
+    /// `2xx` to a `CONNECT` opened (over HTTP/2 too), as a duplex byte stream; the connection (or
+    /// HTTP/2 stream) is the caller's from then on and never goes back to the pool. Any other response
+    /// is an error for which [`Error::is_upgrade`] is true.
     pub async fn upgrade(mut self) -> Result<Upgraded, Error> {
         let url = self.url().clone();
-        if self.status() != StatusCode::SWITCHING_PROTOCOLS {
-            let status = self.status();
-            return Err(Error::upgrade(format!(
-                "the server answered {status}, not 101 Switching Protocols"
-            ))
-            .with_url(url));
-        }
+        let status = self.status();
+        // hyper offers the upgrade exactly for those responses.
         let on_upgrade = self
             .head
             .extensions
             .remove::<hyper::upgrade::OnUpgrade>()
             .ok_or_else(|| {
-                Error::upgrade(
-                    "the connection cannot be upgraded (HTTP/2, or not from Courier's transport)",
-                )
+                Error::upgrade(format!(
+                    "the server answered {status}: not 101 Switching Protocols, nor a 2xx to \
+                     CONNECT (or the response did not come from Courier's transport)"
+                ))
                 .with_url(url.clone())
             })?;
         let upgraded = on_upgrade
@@ -425,6 +422,9 @@ impl Response {
             .map_err(|err| Error::upgrade(err).with_url(url))?;
         Ok(Upgraded {
             io: hyper_util::rt::TokioIo::new(upgraded),
+            // What the transport keeps for the connection's sake (an HTTP/2 tunnel's stream, still
+            // counted against the server's limit) lives as long as the tunnel.
+            _kept: std::mem::take(&mut self.head.extensions),
         })
     }
 
@@ -468,10 +468,11 @@ impl fmt::Debug for Response {
     }
 }
 
-/// An upgraded connection (after `101 Switching Protocols`): read and write the new protocol's bytes
+/// An upgraded connection (after `101 Switching Protocols`, or a `CONNECT` tunnel): read and write the bytes
 /// with tokio's `AsyncRead` / `AsyncWrite`, e.g. hand it to a WebSocket library.
 pub struct Upgraded {
     io: hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>,
+    _kept: http::Extensions,
 }
 
 impl tokio::io::AsyncRead for Upgraded {

@@ -28,15 +28,16 @@ pub struct ResponseBody<B: Send + 'static = Body> {
 }
 
 impl<B: Send + 'static> ResponseBody<B> {
+    /// The body of a response over `checkout` (`None`: the connection is held elsewhere).
     pub(crate) fn new(
         inner: Incoming,
-        checkout: Checkout<B>,
+        checkout: Option<Checkout<B>>,
         info: ConnectionInfo,
         remaining: Option<u64>,
     ) -> ResponseBody<B> {
         let mut body = ResponseBody {
             inner,
-            checkout: Some(checkout),
+            checkout,
             info,
             remaining,
         };

@@ -966,7 +966,17 @@ where
                         });
                         res = Response::from_parts(head.into_parts().0, body);
                     }
-                    return Ok(res.map(|body| ResponseBody::new(body, checkout, info, remaining)));
+                    if connect && checkout.is_h2() && res.status().is_success() {
+                        // An HTTP/2 tunnel is a stream that stays open after this empty body: it
+                        // counts against the server's stream limit until whoever holds the
+                        // response's extensions (the upgraded connection, say) lets it go.
+                        res.extensions_mut()
+                            .insert(TunnelStream(Arc::new(std::sync::Mutex::new(checkout))));
+                        return Ok(res.map(|body| ResponseBody::new(body, None, info, remaining)));
+                    }
+                    return Ok(
+                        res.map(|body| ResponseBody::new(body, Some(checkout), info, remaining))
+                    );
                 }
                 Err(failure) => {
                     let error = failure.error;
@@ -1141,6 +1151,15 @@ fn is_default_port(uri: &Uri, port: u16) -> bool {
     match uri.scheme_str() {
         Some("https") => port == 443,
         _ => port == 80,
+    }
+}
+
+/// The stream of an HTTP/2 `CONNECT` tunnel, held in the response's extensions (see `send`).
+struct TunnelStream<B: Send + 'static>(Arc<std::sync::Mutex<Checkout<B>>>);
+
+impl<B: Send + 'static> Clone for TunnelStream<B> {
+    fn clone(&self) -> Self {
+        TunnelStream(self.0.clone())
     }
 }
 
