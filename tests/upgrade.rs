@@ -224,3 +224,37 @@ async fn an_http2_tunnel_keeps_its_stream_counted() {
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
     drop(tunnel);
 }
+
+/// A `CONNECT`'s request target is always `host:port` (RFC 9110 §9.3.6), the scheme's default port
+/// included, and never carries the URL's credentials.
+#[tokio::test]
+async fn a_connect_target_always_names_host_and_port() {
+    let proxy = courier_testkit::RawServer::start(|mut stream, _| async move {
+        let head = courier_testkit::read_request_head(&mut stream)
+            .await
+            .unwrap();
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        let _ = tokio::io::AsyncWriteExt::write_all(
+            &mut stream,
+            format!("HTTP/1.1 200 OK\r\nx-request-line: {line}\r\n\r\n").as_bytes(),
+        )
+        .await;
+    })
+    .await;
+    let client = Client::builder()
+        .proxy(courier::Proxy::http(proxy.url("/")).unwrap())
+        .build()
+        .unwrap();
+    for (url, line) in [
+        ("http://dest.test/", "CONNECT dest.test:80 HTTP/1.1"),
+        (
+            "http://ada:pw@dest.test:8080/",
+            "CONNECT dest.test:8080 HTTP/1.1",
+        ),
+    ] {
+        let response = within(10, client.request(http::Method::CONNECT, url).send())
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-request-line"], line);
+    }
+}

@@ -1078,8 +1078,16 @@ fn prepare<B: Send + 'static>(
         }
     }
     if req.method() == Method::CONNECT {
+        // `host:port` always (RFC 9110 §9.3.6), the port even when it is the scheme's default, and
+        // never the URI's credentials.
         if let Some(authority) = uri.authority() {
-            if let Ok(target) = Uri::try_from(authority.as_str()) {
+            let default = if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            };
+            let port = authority.port_u16().unwrap_or(default);
+            if let Ok(target) = Uri::try_from(format!("{}:{port}", authority.host())) {
                 *req.uri_mut() = target;
             }
         }
