@@ -114,3 +114,65 @@ async fn a_timeout_layer_bounds_connecting() {
     .unwrap_err();
     assert!(err.is_connect() && !err.is_timeout(), "{err:?}");
 }
+
+/// A connector layer's errors keep what they are: a DNS failure wrapped by the layer (as
+/// `tower::buffer` wraps its inner errors) stays `is_dns`, and a layer's own tokio timeout is a
+/// connect timeout.
+#[tokio::test]
+async fn a_layers_errors_keep_their_kind() {
+    #[derive(Debug)]
+    struct Wrapped(courier::error::BoxError);
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("wrapped by a layer")
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+    struct NoNames;
+    impl courier::dns::Resolve for NoNames {
+        fn resolve(&self, name: courier::dns::Name) -> courier::dns::Resolving {
+            let name = name.as_str().to_owned();
+            Box::pin(async move { Err(format!("no such host: {name}").into()) })
+        }
+    }
+    let client = Client::builder()
+        .dns_resolver(Arc::new(NoNames))
+        .connector_layer(tower::util::MapErrLayer::new(
+            |e: courier::error::BoxError| courier::error::BoxError::from(Box::new(Wrapped(e))),
+        ))
+        .build()
+        .unwrap();
+    let err = within(10, client.get("http://no-such-host.test/").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_dns() && err.is_connect(), "{err:?}");
+
+    // A TLS handshake never answered, under a layer's own tokio timeout.
+    let silent = RawServer::start(|mut stream, _| async move {
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut sink).await;
+    })
+    .await;
+    let client = Client::builder()
+        .connector_layer(tower::layer::layer_fn(
+            |inner: courier::connect::BoxedConnector| {
+                tower::service_fn(move |uri: http::Uri| {
+                    let mut inner = inner.clone();
+                    async move {
+                        tokio::time::timeout(Duration::from_millis(300), inner.call(uri))
+                            .await
+                            .map_err(courier::error::BoxError::from)?
+                    }
+                })
+            },
+        ))
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{}/", silent.addr().port());
+    let err = within(10, client.get(&url).send()).await.unwrap_err();
+    assert!(err.is_timeout() && err.is_connect(), "{err:?}");
+}

@@ -194,6 +194,17 @@ impl Error {
     /// `err` when it is a Courier error; one further down its causes (under a `tower::buffer`
     /// `ServiceError`, say) keeps what it knew: its kind, fate, status and URL, with `err` as the
     /// cause. `Err(err)` when there is none.
+    /// An error out of a connector wrapped in `connector_layer`s: the connector's own passes
+    /// through, even wrapped (a `tower::buffer` error around a DNS failure stays `is_dns`); a
+    /// timeout (tower's, tokio's) is a connect timeout; anything else a connect error.
+    pub(crate) fn from_connector(err: BoxError) -> Error {
+        match Error::classified(err) {
+            Ok(err) => err,
+            Err(err) if chain_has_timeout(&*err) => Error::connect_timeout(err),
+            Err(err) => Error::connect(err),
+        }
+    }
+
     fn classified(err: BoxError) -> Result<Error, BoxError> {
         let err = match err.downcast::<Error>() {
             Ok(err) => return Ok(*err),

@@ -873,7 +873,7 @@ where
                 connect::CHOSEN_PROXY
                     .scope(proxy, layered.clone().oneshot(origin_of(uri)))
                     .await
-                    .map_err(connect_layer_error)?
+                    .map_err(Error::from_connector)?
             }
         };
         log_connection(&connected.meta);
@@ -1016,16 +1016,6 @@ where
                 }
             }
         }
-    }
-}
-
-/// An error out of the `connector_layer`s: the connector's own passes through; a tower timeout is a
-/// connect timeout; anything else a connect error.
-fn connect_layer_error(err: BoxError) -> Error {
-    match err.downcast::<Error>() {
-        Ok(err) => *err,
-        Err(err) if err.is::<tower::timeout::error::Elapsed>() => Error::connect_timeout(err),
-        Err(err) => Error::connect(err),
     }
 }
 
