@@ -194,6 +194,17 @@ impl Error {
     /// `err` when it is a Courier error; one further down its causes (under a `tower::buffer`
     /// `ServiceError`, say) keeps what it knew: its kind, fate, status and URL, with `err` as the
     /// cause. `Err(err)` when there is none.
+    /// A failure of a request its connection took (hyper had it, and may have written it): a
+    /// timeout, or a request error; never a connect error, even when the OS says "host unreachable"
+    /// on an established connection (a caller resending on `is_connect` might send it twice).
+    pub(crate) fn from_exchange(err: BoxError) -> Error {
+        match Error::classified(err) {
+            Ok(err) => err,
+            Err(err) if chain_has_timeout(&*err) => Error::new(Kind::Timeout, Some(err)),
+            Err(err) => Error::new(Kind::Request, Some(err)),
+        }
+    }
+
     /// An error out of a connector wrapped in `connector_layer`s: the connector's own passes
     /// through, even wrapped (a `tower::buffer` error around a DNS failure stays `is_dns`); a
     /// timeout (tower's, tokio's) is a connect timeout; anything else a connect error.
@@ -480,6 +491,23 @@ impl StdError for Error {
 
 #[cfg(test)]
 mod tests {
+    /// After a request went to its connection, an OS error that reads like a connect failure is not
+    /// one: the request may have been written.
+    #[test]
+    fn an_exchange_failure_is_never_a_connect_error() {
+        for kind in [
+            std::io::ErrorKind::HostUnreachable,
+            std::io::ErrorKind::ConnectionRefused,
+        ] {
+            let err = super::Error::from_exchange(Box::new(std::io::Error::from(kind)));
+            assert!(!err.is_connect(), "{err:?}");
+            assert!(super::Error::from_service(std::io::Error::from(kind)).is_connect());
+        }
+        let timeout = super::Error::from_exchange(Box::new(std::io::Error::from(
+            std::io::ErrorKind::TimedOut,
+        )));
+        assert!(timeout.is_timeout() && !timeout.is_connect(), "{timeout:?}");
+    }
     use super::*;
 
     #[test]

@@ -1012,7 +1012,9 @@ where
                         req = again.into_request();
                         continue;
                     }
-                    return Err(Error::from_service(error).with_fate(fate).with_uri(&uri));
+                    return Err(Error::from_exchange(error.into())
+                        .with_fate(fate)
+                        .with_uri(&uri));
                 }
             }
         }
