@@ -1005,3 +1005,47 @@ async fn an_http2_connection_draining_after_goaway_still_counts() {
         "two connections open at once"
     );
 }
+
+/// A failed connect lets only the requests that waited on it connect side by side: a burst after it,
+/// once the server is up, still waits to learn the protocol and shares one HTTP/2 connection, rather
+/// than opening one per request.
+#[tokio::test]
+async fn after_a_failed_connect_a_later_burst_shares_one_connection() {
+    use hyper::service::service_fn;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let url = format!("http://{addr}/");
+    let refused = within(10, client.get(&url).send()).await.unwrap_err();
+    assert!(refused.is_connect(), "{refused:?}");
+
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    tokio::spawn({
+        let connections = connections.clone();
+        async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                connections.fetch_add(1, Ordering::SeqCst);
+                let service = service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok::<_, std::convert::Infallible>(http::Response::new(
+                        http_body_util::Full::new(Bytes::from_static(b"ok")),
+                    ))
+                });
+                tokio::spawn(
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                );
+            }
+        }
+    });
+    let burst = within(
+        10,
+        futures_util::future::join_all((0..20).map(|_| get_text(&client, &url))),
+    )
+    .await;
+    assert!(burst.iter().all(|body| body == "ok"));
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+}

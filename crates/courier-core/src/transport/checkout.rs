@@ -331,12 +331,25 @@ impl<B: Send + 'static> ConnectSlot<B> {
     }
 }
 
-impl<B: Send + 'static> Drop for ConnectSlot<B> {
-    fn drop(&mut self) {
+impl<B: Send + 'static> ConnectSlot<B> {
+    /// The attempt failed (a connect, proxy, TLS or HTTP handshake error), rather than being given
+    /// up: the requests that waited on it no longer wait on one another (see the pool's host state).
+    pub(crate) fn failed(mut self) {
+        self.end(true);
+    }
+
+    fn end(&mut self, failed: bool) {
         if let Some(pool) = self.pool.take() {
             let mut doomed = Vec::new();
-            pool.lock().connect_failed(&pool, &self.key, &mut doomed);
+            pool.lock()
+                .connect_failed(&pool, &self.key, failed, &mut doomed);
             drop(doomed);
         }
+    }
+}
+
+impl<B: Send + 'static> Drop for ConnectSlot<B> {
+    fn drop(&mut self) {
+        self.end(false);
     }
 }

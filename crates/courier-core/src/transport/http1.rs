@@ -32,10 +32,13 @@ where
     let meta = Arc::new(connected.meta);
     let key = slot.key().clone();
     let pool = Arc::downgrade(&slot.pool().inner);
-    let (sender, conn) = builder
-        .handshake(TokioIo::new(connected.stream))
-        .await
-        .map_err(Error::connect)?;
+    let (sender, conn) = match builder.handshake(TokioIo::new(connected.stream)).await {
+        Ok(handshake) => handshake,
+        Err(err) => {
+            slot.failed();
+            return Err(Error::connect(err));
+        }
+    };
     let checkout = slot.into_h1(sender, meta.clone());
     let gone = ConnectionGone { pool, key, meta };
     let task = async move {

@@ -64,10 +64,13 @@ where
             }
         }),
     };
-    let (sender, conn) = builder
-        .handshake(TokioIo::new(io))
-        .await
-        .map_err(Error::connect)?;
+    let (sender, conn) = match builder.handshake(TokioIo::new(io)).await {
+        Ok(handshake) => handshake,
+        Err(err) => {
+            slot.failed();
+            return Err(Error::connect(err));
+        }
+    };
     let checkout = slot.into_h2(sender, meta.clone());
     // hyper drives the socket in a task of its own, which outlives this one after a GOAWAY while
     // the streams already open finish: the connection counts until both have ended.

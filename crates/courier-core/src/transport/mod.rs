@@ -867,13 +867,20 @@ where
         proxy: Option<Arc<proxy::Target>>,
     ) -> Result<Checkout<B>, Error> {
         let connected = match &self.layered {
-            None => self.connector.connect_via(origin_of(uri), proxy).await?,
+            None => self.connector.connect_via(origin_of(uri), proxy).await,
             Some(layered) => {
                 use tower::ServiceExt as _;
                 connect::CHOSEN_PROXY
                     .scope(proxy, layered.clone().oneshot(origin_of(uri)))
                     .await
-                    .map_err(Error::from_connector)?
+                    .map_err(Error::from_connector)
+            }
+        };
+        let connected = match connected {
+            Ok(connected) => connected,
+            Err(err) => {
+                slot.failed();
+                return Err(err);
             }
         };
         log_connection(&connected.meta);

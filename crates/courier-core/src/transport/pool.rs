@@ -125,10 +125,12 @@ pub(super) struct Host<B: Send + 'static> {
     connecting: usize,
     /// The stream limit the server last announced, to plan for connections being opened.
     streams_hint: usize,
-    /// The last connection attempt failed (cleared by the next that succeeds): requests no longer wait
-    /// on another's attempt to learn the protocol or to share its streams, or after a host that does
-    /// not answer they would connect one after another, the k-th failing only after k timeouts.
-    connect_failed: bool,
+    /// How many requests may still connect without waiting on another's attempt (to learn the
+    /// protocol, or to share its streams): those that waited on an attempt that failed, or against a
+    /// host that does not answer they would connect one after another, the k-th failing only after k
+    /// timeouts. Set when an attempt fails (not when it is given up), spent one per such connect,
+    /// cleared by a connection that succeeds.
+    side_by_side: usize,
     waiters: VecDeque<Waiter<B>>,
     in_flight: usize,
     counters: Counters,
@@ -531,7 +533,7 @@ impl<B: Send + 'static> State<B> {
                 open: 0,
                 connecting: 0,
                 streams_hint: DEFAULT_STREAMS_HINT,
-                connect_failed: false,
+                side_by_side: 0,
                 waiters: VecDeque::new(),
                 in_flight: 0,
                 counters: Counters::default(),
@@ -594,7 +596,8 @@ impl<B: Send + 'static> State<B> {
                 return Decision::Idle(conn);
             }
         }
-        if may_be_h2 && host.protocol != Protocol::Http1 && !host.connect_failed {
+        let side_by_side = host.side_by_side > 0;
+        if may_be_h2 && host.protocol != Protocol::Http1 && !side_by_side {
             let opening = host.connecting + host.h2.iter().filter(|c| !c.settled).count();
             if opening > 0 {
                 if host.protocol == Protocol::Unknown {
@@ -631,6 +634,10 @@ impl<B: Send + 'static> State<B> {
         }
         let total_full = config.total.is_some_and(|max| self.open_total >= max);
         if !total_full || self.evict_longest_idle(key, doomed) {
+            if side_by_side {
+                let host = self.hosts.get_mut(key).expect("host entry exists");
+                host.side_by_side -= 1;
+            }
             return Decision::Connect;
         }
         Decision::Wait
@@ -889,11 +896,20 @@ impl<B: Send + 'static> State<B> {
         next
     }
 
-    /// A connection attempt for `key` ended without a connection.
-    pub(super) fn connect_failed(&mut self, pool: &Pool<B>, key: &Key, doomed: &mut Doomed<B>) {
+    /// A connection attempt for `key` ended without a connection: it `failed`, or was given up (its
+    /// request cancelled, say).
+    pub(super) fn connect_failed(
+        &mut self,
+        pool: &Pool<B>,
+        key: &Key,
+        failed: bool,
+        doomed: &mut Doomed<B>,
+    ) {
         if let Some(host) = self.hosts.get_mut(key) {
             host.connecting -= 1;
-            host.connect_failed = true;
+            if failed {
+                host.side_by_side = host.waiters.len();
+            }
         }
         self.open_total -= 1;
         self.serve_after_release(pool, key, doomed);
@@ -905,7 +921,7 @@ impl<B: Send + 'static> State<B> {
         host.connecting -= 1;
         host.open += 1;
         host.counters.connects += 1;
-        host.connect_failed = false;
+        host.side_by_side = 0;
         host.protocol = Protocol::Http1;
         // Requests held back to learn the protocol may open their own connections now.
         self.serve_waiters(pool, key, doomed);
@@ -924,7 +940,7 @@ impl<B: Send + 'static> State<B> {
         host.connecting -= 1;
         host.open += 1;
         host.counters.connects += 1;
-        host.connect_failed = false;
+        host.side_by_side = 0;
         host.protocol = Protocol::Http2;
         let mut conn = H2Conn {
             sender,
