@@ -1049,3 +1049,60 @@ async fn after_a_failed_connect_a_later_burst_shares_one_connection() {
     assert!(burst.iter().all(|body| body == "ok"));
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
+
+/// A response dropped unread while its request's body is still being sent (a stream of a declared
+/// length, answered early with a 401) closes its connection: the next request goes out on another
+/// one at once instead of waiting behind the rest of the upload.
+#[tokio::test]
+async fn an_unread_early_answer_to_an_unfinished_upload_closes_the_connection() {
+    let server = RawServer::start(|mut stream, _| async move {
+        let Ok(head) = read_request_head(&mut stream).await else {
+            return;
+        };
+        if head.starts_with("GET /next") {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await;
+            return;
+        }
+        let _ = stream
+            .write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 5\r\n\r\nnope!")
+            .await;
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut sink).await;
+    })
+    .await;
+    let client = Client::builder().http1_only().build().unwrap();
+    let slow = futures_util::stream::unfold(0, |step| async move {
+        match step {
+            0 => Some((Ok::<_, std::io::Error>(Bytes::from_static(b"12345")), 1)),
+            1 => {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Some((Ok(Bytes::from_static(b"67890")), 2))
+            }
+            _ => None,
+        }
+    });
+    let form = courier::multipart::Form::new().part(
+        "upload",
+        courier::multipart::Part::stream_with_length(courier::Body::wrap_stream(slow), 10),
+    );
+    let answer = within(
+        10,
+        client.post(server.url("/upload")).multipart(form).send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 401);
+    drop(answer);
+    let next = within(
+        10,
+        client
+            .get(server.url("/next"))
+            .timeout(Duration::from_secs(1))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(within(10, next.text()).await.unwrap(), "ok");
+}

@@ -6,7 +6,8 @@
 //! (or goes straight to the first waiting request); one whose body failed or that announced
 //! `Connection: close` is closed. A body dropped unread is not waited for: when at most
 //! [`DRAIN_LIMIT`] bytes of it were still to come (a redirect's, an error page's) and the request's
-//! own body was as small, the connection goes back all the same, and hyper reads what has already
+//! own body was empty or as small and in memory (a stream might still be going out), the connection
+//! goes back all the same, and hyper reads what has already
 //! arrived of the body (one read) and keeps the connection if that was all of it, or closes it. Either
 //! way the connection is then ready or closed, which the next request on it waits to learn
 //! (`ready()`) before sending; a closed one sends it to another connection unsent. Any other unread
@@ -40,8 +41,7 @@ pub(crate) struct Checkout<B: Send + 'static> {
     /// connection back as it came (a waiter that gave up as it was served, a request dropped before
     /// sending).
     sent: bool,
-    /// The request's body was at most [`DRAIN_LIMIT`] bytes: hyper has written it by the time the
-    /// response's body is dropped, so the connection may be ready again.
+    /// The request's body was empty or a small one in memory (see [`Checkout::send`]).
     small_upload: bool,
     held: Held<B>,
 }
@@ -184,10 +184,13 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    /// Sends `req` on the held connection and waits for the response head.
+    /// Sends `req` on the held connection and waits for the response head. `small_upload`: its body is
+    /// empty, or held in memory and at most [`DRAIN_LIMIT`] bytes, so hyper has written it by the time
+    /// the response's body could be dropped (a stream of a declared length might still be going).
     pub(crate) async fn send(
         &mut self,
         req: Request<B>,
+        small_upload: bool,
     ) -> Result<Response<Incoming>, SendError<B>> {
         // hyper's two `SendRequest`s share these methods but no trait.
         macro_rules! send_on {
@@ -202,9 +205,7 @@ where
                     });
                 }
                 $sent = true;
-                self.small_upload = http_body::Body::size_hint(req.body())
-                    .upper()
-                    .is_some_and(|len| len <= DRAIN_LIMIT);
+                self.small_upload = small_upload;
                 sender
                     .try_send_request(req)
                     .await

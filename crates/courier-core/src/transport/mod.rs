@@ -935,7 +935,12 @@ where
                 unprepared.framing = observe::add_framing(&mut req, checkout.is_h2());
                 observe::head_of(&req)
             });
-            match checkout.send(req).await {
+            let small_upload = http_body::Body::is_end_stream(req.body())
+                || req
+                    .body()
+                    .buffered_bytes()
+                    .is_some_and(|bytes| bytes.len() as u64 <= checkout::DRAIN_LIMIT);
+            match checkout.send(req, small_upload).await {
                 Ok(mut res) => {
                     in_flight.answered(checkout.reused());
                     checkout.response_received(connect, res.status(), res.headers());
