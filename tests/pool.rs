@@ -1106,3 +1106,25 @@ async fn an_unread_early_answer_to_an_unfinished_upload_closes_the_connection() 
     .unwrap();
     assert_eq!(within(10, next.text()).await.unwrap(), "ok");
 }
+
+/// An HTTP/2 connection past its idle deadline is never handed a new stream, even when the reaper has
+/// not run (here the runtime's only thread sleeps through the deadline) and a per-host cap of one
+/// would otherwise pick the only connection there is.
+#[tokio::test]
+async fn an_expired_http2_connection_is_not_reused_before_the_reaper_runs() {
+    let server = TestServer::builder()
+        .protocol(courier_testkit::Protocol::Http2)
+        .start(|_| async { respond(200, "ok") })
+        .await;
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_idle_timeout(Duration::from_millis(200))
+        .pool_max_connections_per_host(1)
+        .build()
+        .unwrap();
+    assert_eq!(within(10, get_text(&client, &server.url("/1"))).await, "ok");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(within(10, get_text(&client, &server.url("/2"))).await, "ok");
+    let stats = client.pool_stats();
+    assert_eq!((stats.expired, stats.connects), (1, 2), "{stats:?}");
+}

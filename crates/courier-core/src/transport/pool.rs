@@ -242,6 +242,14 @@ impl<B> H2Conn<B> {
         }
     }
 
+    /// When the connection, with no stream open, is to be closed (`pool_idle_timeout` after its last
+    /// stream ended); `None` while streams are open or without a timeout.
+    fn idle_deadline(&self, timeout: Option<Duration>) -> Option<Instant> {
+        (self.streams == 0)
+            .then(|| self.idle_since.checked_add(timeout?))
+            .flatten()
+    }
+
     fn has_room(&self) -> bool {
         self.usable() && self.streams < self.max_streams
     }
@@ -570,16 +578,22 @@ impl<B: Send + 'static> State<B> {
         doomed: &mut Doomed<B>,
     ) -> Decision<B> {
         let now = Instant::now();
-        let host = self.hosts.get_mut(key).expect("host entry exists");
-        // One past its idle deadline is left to the reaper, which is about to close it.
-        let expired = |c: &H2Conn<B>| {
-            c.streams == 0
-                && config
-                    .idle_timeout
-                    .and_then(|t| c.idle_since.checked_add(t))
-                    .is_some_and(|d| d <= now)
+        // An HTTP/2 connection past its idle deadline is closed here rather than handed a stream (the
+        // reaper may not have run: it needs a runtime, and a blocking client's response may be
+        // dropped on a thread without one).
+        let due = |c: &H2Conn<B>| {
+            c.idle_deadline(config.idle_timeout)
+                .is_some_and(|d| d <= now)
         };
-        if let Some(i) = host.h2.iter().position(|c| c.has_room() && !expired(c)) {
+        while let Some(i) = self.hosts[key].h2.iter().position(due) {
+            let host = self.hosts.get_mut(key).expect("host entry exists");
+            host.counters.expired += 1;
+            let conn = host.h2.remove(i);
+            doomed.push(Closing::H2(conn.sender));
+            self.release(key, &conn.meta);
+        }
+        let host = self.hosts.get_mut(key).expect("host entry exists");
+        if let Some(i) = host.h2.iter().position(H2Conn::has_room) {
             return Decision::Stream(i);
         }
         while let Some(idle) = host.idle.pop() {
@@ -848,21 +862,18 @@ impl<B: Send + 'static> State<B> {
         for (key, host) in self.hosts.iter_mut() {
             // An HTTP/2 connection with no stream is idle as an HTTP/1.1 one is, and may be dropped
             // by a NAT or load balancer as quietly (no GOAWAY).
-            if let Some(timeout) = h2_timeout {
-                let mut i = 0;
-                while i < host.h2.len() {
-                    let conn = &host.h2[i];
-                    match conn.idle_since.checked_add(timeout) {
-                        Some(d) if conn.streams == 0 && d <= now => {
-                            host.counters.expired += 1;
-                            expired_h2.push((key.clone(), host.h2.remove(i)));
-                        }
-                        Some(d) if conn.streams == 0 => {
-                            next = Some(next.map_or(d, |n| n.min(d)));
-                            i += 1;
-                        }
-                        _ => i += 1,
+            let mut i = 0;
+            while i < host.h2.len() {
+                match host.h2[i].idle_deadline(h2_timeout) {
+                    Some(d) if d <= now => {
+                        host.counters.expired += 1;
+                        expired_h2.push((key.clone(), host.h2.remove(i)));
                     }
+                    Some(d) => {
+                        next = Some(next.map_or(d, |n| n.min(d)));
+                        i += 1;
+                    }
+                    None => i += 1,
                 }
             }
             let mut i = 0;
