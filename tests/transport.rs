@@ -531,3 +531,30 @@ async fn a_connection_nothing_was_sent_on_goes_back_to_the_pool() {
     );
     assert_eq!(server.requests().len(), 1);
 }
+
+/// Over HTTP/2 the request's pseudo-headers never carry a URI's credentials (HTTP/1.1's `Host` does
+/// not either): a `Transport` used directly, with `user:pw@` in the URI, sends `:authority` without
+/// them.
+#[tokio::test]
+async fn http2_authority_carries_no_credentials() {
+    use tower::ServiceExt;
+    let server = TestServer::builder()
+        .protocol(courier_testkit::Protocol::Http2)
+        .start(|req| async move { respond(200, req.uri.to_string()) })
+        .await;
+    let transport: courier_core::transport::Transport =
+        courier_core::transport::Transport::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
+    let port = server.addr().port();
+    let request = http::Request::get(format!("http://u:pw@127.0.0.1:{port}/x"))
+        .body(courier_core::Body::empty())
+        .unwrap();
+    let response = within(10, transport.oneshot(request)).await.unwrap();
+    let body = within(10, http_body_util::BodyExt::collect(response.into_body()))
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(body, format!("http://127.0.0.1:{port}/x"));
+}

@@ -1065,8 +1065,28 @@ fn prepare<B: Send + 'static>(
         host: false,
         framing: None,
     };
+    let uri = req.uri().clone();
     if checkout.is_h2() {
         *req.version_mut() = Version::HTTP_2;
+        // The pseudo-headers come from the URI: `:authority` alone for a `CONNECT`, and never the
+        // URI's credentials (HTTP/1.1 sends neither in `Host`).
+        if req.method() == Method::CONNECT {
+            if let Some(target) = connect_target(&uri) {
+                *req.uri_mut() = target;
+            }
+        } else if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            let mut parts = uri.clone().into_parts();
+            parts.authority = uri.host().and_then(|host| {
+                let authority = match uri.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_owned(),
+                };
+                http::uri::Authority::try_from(authority).ok()
+            });
+            if let Ok(stripped) = Uri::from_parts(parts) {
+                *req.uri_mut() = stripped;
+            }
+        }
         return Ok(unprepared);
     }
     if req.version() == Version::HTTP_2 {
@@ -1074,7 +1094,6 @@ fn prepare<B: Send + 'static>(
             "HTTP/2 was required, but the connection speaks HTTP/1.1",
         ));
     }
-    let uri = req.uri().clone();
     if !req.headers().contains_key(HOST) {
         if let Some(value) = host_header(&uri) {
             req.headers_mut().insert(HOST, value);
@@ -1082,18 +1101,8 @@ fn prepare<B: Send + 'static>(
         }
     }
     if req.method() == Method::CONNECT {
-        // `host:port` always (RFC 9110 §9.3.6), the port even when it is the scheme's default, and
-        // never the URI's credentials.
-        if let Some(authority) = uri.authority() {
-            let default = if uri.scheme_str() == Some("https") {
-                443
-            } else {
-                80
-            };
-            let port = authority.port_u16().unwrap_or(default);
-            if let Ok(target) = Uri::try_from(format!("{}:{port}", authority.host())) {
-                *req.uri_mut() = target;
-            }
+        if let Some(target) = connect_target(&uri) {
+            *req.uri_mut() = target;
         }
     } else if !checkout.meta().proxied {
         *req.uri_mut() = match uri.path_and_query() {
@@ -1102,6 +1111,19 @@ fn prepare<B: Send + 'static>(
         };
     }
     Ok(unprepared)
+}
+
+/// A `CONNECT`'s target: `host:port` always (RFC 9110 §9.3.6), the port even when it is the
+/// scheme's default, and never the URI's credentials.
+fn connect_target(uri: &Uri) -> Option<Uri> {
+    let authority = uri.authority()?;
+    let default = if uri.scheme_str() == Some("https") {
+        443
+    } else {
+        80
+    };
+    let port = authority.port_u16().unwrap_or(default);
+    Uri::try_from(format!("{}:{port}", authority.host())).ok()
 }
 
 /// What [`prepare`] (and the observer's framing) changed in a request for one connection, so a request
