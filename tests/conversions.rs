@@ -175,3 +175,40 @@ fn an_empty_query_leaves_no_bare_question_mark() {
         .unwrap();
     assert_eq!(request.url().as_str(), "http://127.0.0.1:1/p?a=1");
 }
+
+/// One `Authorization` header, the latest word: an explicit one replaces the Basic header made from the
+/// URL's credentials, and credentials put in the URL with `url_mut()` after the request was made
+/// replace the ones it was made with.
+#[tokio::test]
+async fn a_request_sends_one_authorization_header_the_latest_one() {
+    let server = TestServer::start(|req| async move {
+        courier_testkit::respond(200, req.header_all("authorization").join(" | "))
+    })
+    .await;
+    let port = server.addr().port();
+    let client = Client::new();
+    let text = within(10, async {
+        client
+            .get(format!("http://ada:s3cret@127.0.0.1:{port}/x"))
+            .header("authorization", "Bearer t")
+            .send()
+            .await?
+            .text()
+            .await
+    })
+    .await
+    .unwrap();
+    assert_eq!(text, "Bearer t");
+
+    let mut request = client
+        .get(format!("http://a:1@127.0.0.1:{port}/y"))
+        .build()
+        .unwrap();
+    request.url_mut().set_username("b").unwrap();
+    request.url_mut().set_password(Some("2")).unwrap();
+    let text = within(10, async { client.execute(request).await?.text().await })
+        .await
+        .unwrap();
+    // base64("b:2")
+    assert_eq!(text, "Basic Yjoy");
+}

@@ -167,8 +167,9 @@ impl Client {
         let (method, mut url, mut headers, body, timeout, version, extensions) =
             request.into_parts();
         url.check_sendable(self.inner.https_only)?;
-        // Again here: `Request::url_mut` may have put credentials back since the request was made.
-        crate::request::move_credentials_to_header(&mut url, &mut headers);
+        // Again here: `Request::url_mut` may have put credentials in since the request was made, and
+        // those are the latest word.
+        crate::request::move_credentials_to_header(&mut url, &mut headers, true);
         let span = tracing::debug_span!(
             "request",
             method = %method,

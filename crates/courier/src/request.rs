@@ -40,7 +40,7 @@ impl Request {
         let mut headers = HeaderMap::new();
         // At once, as reqwest does: from here on the request (its `Debug`, `url()`, an
         // `http::Request` made of it) holds the credentials only in a sensitive header.
-        move_credentials_to_header(&mut url, &mut headers);
+        move_credentials_to_header(&mut url, &mut headers, false);
         Request {
             method,
             url,
@@ -167,7 +167,8 @@ impl<T: Into<Body>> TryFrom<http::Request<T>> for Request {
         let (parts, body) = req.into_parts();
         let mut url = LazyUrl::parse(&parts.uri.to_string())?;
         let mut headers = parts.headers;
-        move_credentials_to_header(&mut url, &mut headers);
+        // An `Authorization` the request carries wins over the URI's credentials.
+        move_credentials_to_header(&mut url, &mut headers, false);
         let mut request = Request::from_lazy_url(parts.method, url);
         request.headers = headers;
         request.version = parts.version;
@@ -248,7 +249,8 @@ impl RequestBuilder {
         self
     }
 
-    /// Adds a header (appending: a name may have several values).
+    /// Adds a header (appending: a name may have several values), but for `Authorization`, which a
+    /// request has one of: that replaces any before it (reqwest would send both).
     pub fn header<K, V>(self, name: K, value: V) -> RequestBuilder
     where
         K: TryInto<HeaderName>,
@@ -259,7 +261,13 @@ impl RequestBuilder {
         self.with(|request| {
             let name = name.try_into().map_err(|e| Error::builder(e.into()))?;
             let value = value.try_into().map_err(|e| Error::builder(e.into()))?;
-            request.headers.append(name, value);
+            if name == AUTHORIZATION {
+                // One a request has: this replaces any before it (the Basic one made from the URL's
+                // credentials, say), where reqwest would send both.
+                request.headers.insert(name, value);
+            } else {
+                request.headers.append(name, value);
+            }
             Ok(())
         })
     }
@@ -512,17 +520,25 @@ pub(crate) fn replace_headers(dst: &mut HeaderMap, new: HeaderMap) {
     }
 }
 
-/// Turns `user:pass@` in the URL into `Authorization: Basic` (unless the request has its own) and removes
-/// them from the URL, so they appear in no log, error or `Response::url()`. The redirect layer drops the
-/// header on any hop to another origin.
-pub(crate) fn move_credentials_to_header(url: &mut LazyUrl, headers: &mut HeaderMap) {
+/// Turns `user:pass@` in the URL into `Authorization: Basic` (replacing the request's own if
+/// `replace`, else unless it has one) and removes them from the URL, so they appear in no log, error
+/// or `Response::url()`. The redirect layer drops the header on any hop to another origin.
+pub(crate) fn move_credentials_to_header(
+    url: &mut LazyUrl,
+    headers: &mut HeaderMap,
+    replace: bool,
+) {
     if !url.has_credentials() {
         return;
     }
     let url = url.url_mut();
     if let Some((username, password)) = courier_core::urls::credentials(url) {
         let value = courier_core::auth::basic_header(&username, &password);
-        courier_core::headers::insert_if_absent(headers, http::header::AUTHORIZATION, &value);
+        if replace {
+            headers.insert(AUTHORIZATION, value);
+        } else {
+            courier_core::headers::insert_if_absent(headers, AUTHORIZATION, &value);
+        }
     }
     courier_core::urls::remove_credentials(url);
 }
