@@ -499,18 +499,26 @@ pub(crate) fn parse_rate(text: &str) -> Result<u64, CliError> {
 /// Writes the cookie jar to `path` (JSON for a `.json` name, else Netscape) through a file beside it
 /// renamed into place, so a crash or a full disk mid-write leaves the old jar whole.
 fn save_jar(jar: &courier::cookie::Jar, path: &std::path::Path) -> std::io::Result<()> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    // Through a symlink to the file it names; and with that file's permissions (a jar of session
+    // cookies kept private stays private).
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let permissions = std::fs::metadata(&target).ok().map(|m| m.permissions());
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".courier-{}.tmp", std::process::id()));
-    let temp = path.with_file_name(name);
+    let temp = target.with_file_name(name);
     let written = (|| {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+        let file = std::fs::File::create(&temp)?;
+        if let Some(permissions) = permissions {
+            file.set_permissions(permissions)?;
+        }
+        let mut file = std::io::BufWriter::new(file);
         if path.extension().is_some_and(|e| e == "json") {
             jar.save_json_incl_session(&mut file)?;
         } else {
             jar.save_netscape(&mut file)?;
         }
         file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&temp, path)
+        std::fs::rename(&temp, &target)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);

@@ -994,6 +994,27 @@ async fn cookie_jar_files_are_written_and_read_in_curls_format() {
         .collect();
     assert_eq!(names, ["jar.txt"]);
 
+    // A private jar stays private, and a symlinked one stays a symlink to the file it names.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path("link.txt");
+        std::os::unix::fs::symlink(&jar, &link).unwrap();
+        let link = link.to_str().unwrap().to_owned();
+        let output = courier(args(&["get", "-c", &link, &server.url("/login")])).await;
+        assert!(output.status.success(), "{}", stderr(&output));
+        let mode = std::fs::metadata(&jar).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(std::fs::read_to_string(&jar)
+            .unwrap()
+            .contains("\tsession\ts3\n"));
+    }
+
     // Read back with -b FILE: both cookies are sent.
     let output = courier(args(&["get", "-b", &jar, &server.url("/page")])).await;
     assert!(output.status.success(), "{}", stderr(&output));
