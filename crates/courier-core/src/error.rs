@@ -191,9 +191,6 @@ impl Error {
         }
     }
 
-    /// `err` when it is a Courier error; one further down its causes (under a `tower::buffer`
-    /// `ServiceError`, say) keeps what it knew: its kind, fate, status and URL, with `err` as the
-    /// cause. `Err(err)` when there is none.
     /// A failure of a request its connection took (hyper had it, and may have written it): a
     /// timeout, or a request error; never a connect error, even when the OS says "host unreachable"
     /// on an established connection (a caller resending on `is_connect` might send it twice).
@@ -216,6 +213,9 @@ impl Error {
         }
     }
 
+    /// `err` when it is a Courier error; one further down its causes (under a `tower::buffer`
+    /// `ServiceError`, say) keeps what it knew: its kind, fate, status and URL, with `err` as the
+    /// cause. `Err(err)` when there is none.
     fn classified(err: BoxError) -> Result<Error, BoxError> {
         let err = match err.downcast::<Error>() {
             Ok(err) => return Ok(*err),
