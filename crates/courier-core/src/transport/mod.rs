@@ -23,6 +23,13 @@
 //! or a reused connection closed before any response byte (idempotent methods; the usual race with a
 //! server closing an idle connection). Anything else is returned, with its [`Fate`] as data, for a
 //! `RetryLayer` to decide.
+//!
+//! Upgrades: a `101 Switching Protocols`, or a `2xx` to a `CONNECT`, hands its connection over
+//! through hyper's `OnUpgrade` in the response's extensions; that connection never goes back to the
+//! pool. An HTTP/2 `CONNECT` tunnel is one stream of a shared connection: it counts against the
+//! server's stream limit for as long as the response's extensions live, so keep them while the
+//! tunnel is in use (`hyper::upgrade::on(&mut response)`, not on the response by value; the facade's
+//! `Response::upgrade` keeps them with the upgraded connection).
 
 mod body;
 mod checkout;

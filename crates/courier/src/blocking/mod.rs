@@ -7,7 +7,9 @@
 //! (through `block_in_place`, so the worker's other tasks move to another thread while it waits; the
 //! async [`crate::Client`] is still the better choice there). What it does not do: run inside a
 //! current-thread runtime, whose only thread it would block (or deadlock, when the server is a task
-//! of the same runtime); every call made there fails at once with a builder error that says so.
+//! of the same runtime); every call made there fails at once with a builder error that says so. From
+//! a task, `block_in_place` still holds up that task's own other futures (`join!`, `select!`) and a
+//! `LocalSet` run on that thread: a server among those would not answer until the request times out.
 //!
 //! As in reqwest, a blocking client has a 30-second total timeout by default
 //! ([`ClientBuilder::timeout`] changes or removes it).
