@@ -174,7 +174,7 @@ impl Connector {
     }
 
     /// Opens a connection for requests to `dst` (`scheme://host:port`), through the proxy the
-    /// transport chose for the request that asked for it (see [`Connector::connect_via`]).
+    /// transport chose for the request that asked for it (see `Connector::connect_via`).
     ///
     /// Behind `connector_layer`s the choice travels with the task that connects; a layer that moves
     /// the call to another task (tower's `Buffer`) loses it, and the proxy is then chosen here from
