@@ -589,8 +589,7 @@ impl<B: Send + 'static> State<B> {
             let host = self.hosts.get_mut(key).expect("host entry exists");
             host.counters.expired += 1;
             let conn = host.h2.remove(i);
-            doomed.push(Closing::H2(conn.sender));
-            self.release(key, &conn.meta);
+            self.close_h2(key, conn, doomed);
         }
         let host = self.hosts.get_mut(key).expect("host entry exists");
         if let Some(i) = host.h2.iter().position(H2Conn::has_room) {
@@ -788,6 +787,12 @@ impl<B: Send + 'static> State<B> {
         doomed.push(Closing::H1(conn));
     }
 
+    /// Closes an HTTP/2 connection taken out of `key`'s list, and stops counting it.
+    fn close_h2(&mut self, key: &Key, conn: H2Conn<B>, doomed: &mut Doomed<B>) {
+        self.release(key, &conn.meta);
+        doomed.push(Closing::H2(conn.sender));
+    }
+
     /// Stops counting a connection against the limits (once per connection).
     pub(super) fn release(&mut self, key: &Key, meta: &ConnMeta) {
         if meta.uncount() {
@@ -829,21 +834,17 @@ impl<B: Send + 'static> State<B> {
             self.close_idle(&victim, conn, doomed);
             return true;
         }
-        let meta = {
-            let i = host
-                .h2
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.streams == 0)
-                .min_by_key(|(_, c)| c.idle_since)
-                .map(|(i, _)| i)
-                .expect("found above");
-            let conn = host.h2.remove(i);
-            doomed.push(Closing::H2(conn.sender));
-            conn.meta
-        };
-        tracing::debug!(host = %victim, id = meta.id, "closing an idle connection to make room under the total limit");
-        self.release(&victim, &meta);
+        let i = host
+            .h2
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.streams == 0)
+            .min_by_key(|(_, c)| c.idle_since)
+            .map(|(i, _)| i)
+            .expect("found above");
+        let conn = host.h2.remove(i);
+        tracing::debug!(host = %victim, id = conn.meta.id, "closing an idle connection to make room under the total limit");
+        self.close_h2(&victim, conn, doomed);
         true
     }
 
@@ -898,8 +899,7 @@ impl<B: Send + 'static> State<B> {
         }
         for (key, conn) in expired_h2 {
             tracing::debug!(id = conn.meta.id, "idle HTTP/2 connection expired");
-            self.release(&key, &conn.meta);
-            doomed.push(Closing::H2(conn.sender));
+            self.close_h2(&key, conn, doomed);
         }
         if freed && pool.config().total.is_some() {
             self.serve_hosts_in_order(pool, None, doomed);
@@ -1037,8 +1037,7 @@ impl<B: Send + 'static> State<B> {
                 id,
                 "closing an HTTP/2 connection whose server never sent SETTINGS"
             );
-            doomed.push(Closing::H2(conn.sender));
-            self.release(key, &conn.meta);
+            self.close_h2(key, conn, doomed);
             self.serve_after_release(pool, key, doomed);
             return;
         }
