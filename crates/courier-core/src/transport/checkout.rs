@@ -7,12 +7,12 @@
 //! `Connection: close` is closed. A body dropped unread is not waited for: when at most
 //! [`DRAIN_LIMIT`] bytes of it were still to come (a redirect's, an error page's) and the request's
 //! own body was empty or as small and in memory (a stream might still be going out), the connection
-//! goes back all the same, and hyper reads what has already
-//! arrived of the body (one read) and keeps the connection if that was all of it, or closes it. Either
-//! way the connection is then ready or closed, which the next request on it waits to learn
-//! (`ready()`) before sending; a closed one sends it to another connection unsent. Any other unread
-//! body closes its connection. An HTTP/2 stream is released. A connect slot dropped before it became
-//! a connection frees its place for the next waiting request.
+//! goes back all the same, and hyper reads what has already arrived of the body (one read) and keeps
+//! the connection if that was all of it, or closes it. Either way the connection is then ready or
+//! closed, which the next request on it waits to learn (`ready()`) before sending; a closed one sends
+//! it to another connection unsent. Any other unread body closes its connection. An HTTP/2 stream is
+//! released. A connect slot dropped before it became a connection frees its place for the next
+//! waiting request.
 
 use std::sync::Arc;
 
