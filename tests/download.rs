@@ -2021,3 +2021,65 @@ fn validators_path(path: &Path) -> PathBuf {
     name.push(".validators");
     PathBuf::from(name)
 }
+
+/// A 2xx that is neither the range asked for nor the file (a 202 "being generated", a 204) is not
+/// saved as the finished file: the job fails and the `.part` with what was downloaded stays.
+#[tokio::test]
+async fn a_202_or_204_to_a_range_request_is_not_the_file() {
+    let cases: [(u16, Answer); 2] = [
+        (202, |_| {
+            Response::builder()
+                .status(202)
+                .body(full("being generated"))
+                .unwrap()
+        }),
+        (204, |_| {
+            Response::builder().status(204).body(full("")).unwrap()
+        }),
+    ];
+    for (status, second) in cases {
+        let (body, _server, dir, job) = resumed_by(second).await;
+        let summary = builder().retries(1).build().run([job.clone()]).await;
+        assert_eq!(summary.failures.len(), 1, "{status}: {summary}");
+        assert!(
+            summary.failures[0].error.is_invalid_response(),
+            "{status}: {:?}",
+            summary.failures[0].error
+        );
+        assert!(!job.path().exists(), "{status}");
+        assert_eq!(
+            dir.files(),
+            vec!["file.bin.part", "file.bin.part.meta"],
+            "{status}"
+        );
+        assert_eq!(read(&dir.path("file.bin.part")), body[..40_000], "{status}");
+    }
+}
+
+/// A 206 whose body reaches its announced end while the server holds the connection open: the file is
+/// complete at that end, and the job finishes instead of waiting for a body end that never comes.
+#[tokio::test]
+async fn a_range_complete_at_its_announced_end_finishes_while_the_server_holds_on() {
+    let (body, _server, _dir, job) = resumed_by(|rest| {
+        let rest = rest.clone();
+        let stream = futures_util::StreamExt::chain(
+            futures_util::stream::iter([Ok::<_, courier_testkit::BoxError>(
+                http_body::Frame::data(rest),
+            )]),
+            futures_util::stream::pending(),
+        );
+        Response::builder()
+            .status(206)
+            .header("accept-ranges", "bytes")
+            .header("etag", "\"v1\"")
+            .header("content-range", "bytes 40000-99999/100000")
+            .body(http_body_util::BodyExt::boxed(
+                http_body_util::StreamBody::new(stream),
+            ))
+            .unwrap()
+    })
+    .await;
+    let summary = within(10, builder().retries(1).build().run([job.clone()])).await;
+    assert!(summary.is_success(), "{summary}");
+    assert!(read(job.path()) == body);
+}

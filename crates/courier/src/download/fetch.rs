@@ -212,6 +212,11 @@ async fn write_stream(
     let expected = ctx.job.get_expected_size();
     let mut position = offset;
     let outcome = loop {
+        // Done at the announced end, whatever the server does next (it may hold the connection
+        // open without ending the body): a segment stops there too.
+        if end == Some(position) {
+            break Ok(());
+        }
         let chunk = match response.chunk().await {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break Ok(()),

@@ -87,7 +87,14 @@ pub(super) fn check(
         }
         // The validator no longer matches, or the server ignores ranges: this is the whole file, sent
         // as identity since the request asked for it.
-        status if status.is_success() => return Err(Decision::WholeFile(Box::new(response))),
+        StatusCode::OK => return Err(Decision::WholeFile(Box::new(response))),
+        // Any other 2xx (a 202 "being generated", a 204) is not the file: failing keeps the `.part`.
+        status if status.is_success() => {
+            let error = ctx.invalid_response(format!(
+                "asked for {asked}, got {status}: neither the range nor the file"
+            ));
+            return Err(Decision::Fail(ctx.fail(error, super::retry::Retry::Never)));
+        }
         _ => return Err(Decision::Fail(ctx.status_error(&response))),
     }
     if let Some(other) = other_version(response.headers(), validator) {
