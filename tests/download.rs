@@ -2083,3 +2083,27 @@ async fn a_range_complete_at_its_announced_end_finishes_while_the_server_holds_o
     assert!(summary.is_success(), "{summary}");
     assert!(read(job.path()) == body);
 }
+
+/// `update` with the list moved on to another URL saved under the same name: the file's sidecar names
+/// the old URL, so the file is known not to be the new one's; it is fetched without conditions (its
+/// modification time would make an older new version look unchanged) and replaced.
+#[tokio::test]
+async fn update_fetches_unconditionally_a_file_whose_validators_name_another_url() {
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    let old = update_server(&Bytes::from_static(b"version 1.2"), hour_ago).await;
+    let new = update_server(&Bytes::from_static(b"version 1.3"), two_hours_ago).await;
+    let dir = TempDir::new("update-moved");
+    let dest = dir.path("pkg.tgz");
+    let job = Job::new(old.url("/pkg-1.2.tgz"), &dest).unwrap();
+    let summary = within(10, builder().update(true).build().run([job])).await;
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(read(&dest), b"version 1.2");
+    let job = Job::new(new.url("/pkg-1.3.tgz"), &dest).unwrap();
+    let summary = within(10, builder().update(true).build().run([job])).await;
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(read(&dest), b"version 1.3");
+    let seen = new.last_request();
+    assert_eq!(seen.header("if-modified-since"), None);
+    assert_eq!(seen.header("if-none-match"), None);
+}

@@ -55,11 +55,20 @@ impl Validators {
         with_suffix(dest, ".validators")
     }
 
-    /// The sidecar of `dest`, if it exists, parses, and is for `url`.
-    async fn load(dest: &Path, url: &Url) -> Option<Validators> {
-        let bytes = tokio::fs::read(Validators::path(dest)).await.ok()?;
-        let validators: Validators = serde_json::from_slice(&bytes).ok()?;
-        (validators.url == url.as_str()).then_some(validators)
+    /// The sidecar of `dest`: `Ok(None)` when there is none, `Err(())` when there is one but it is
+    /// not for `url` (or does not parse): then the file is known not to be `url`'s.
+    async fn load(dest: &Path, url: &Url) -> Result<Option<Validators>, ()> {
+        let bytes = match tokio::fs::read(Validators::path(dest)).await {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(_) => return Err(()),
+        };
+        let validators: Validators = serde_json::from_slice(&bytes).map_err(|_| ())?;
+        if validators.url == url.as_str() {
+            Ok(Some(validators))
+        } else {
+            Err(())
+        }
     }
 
     /// Writes the sidecar of `dest`, or removes it when there is nothing to save.
@@ -86,7 +95,9 @@ pub(super) async fn conditional(dest: &Path, url: &Url) -> Option<Vec<(HeaderNam
         return None;
     }
     let mut headers = Vec::new();
-    match Validators::load(dest, url).await {
+    // A sidecar for another URL (the list moved on to a new version saved under the same name) says
+    // the file is not this URL's: no condition then, not even its modification time.
+    match Validators::load(dest, url).await.ok()? {
         Some(validators) => {
             if let Some(etag) = validators.etag {
                 headers.push((IF_NONE_MATCH, etag));
