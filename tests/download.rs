@@ -2107,3 +2107,20 @@ async fn update_fetches_unconditionally_a_file_whose_validators_name_another_url
     assert_eq!(seen.header("if-modified-since"), None);
     assert_eq!(seen.header("if-none-match"), None);
 }
+
+/// `Transfer-Encoding: chunked` with a `Content-Length` that disagrees: hyper frames the body by the
+/// chunks (RFC 9112 §6.3), and the file is all of them, not cut at the length the server also sent.
+#[tokio::test]
+async fn a_chunked_body_is_saved_whole_whatever_content_length_says() {
+    let server = RawServer::reply(
+        &b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\ntransfer-encoding: chunked\r\n\
+           accept-ranges: bytes\r\netag: \"v1\"\r\n\r\n14\r\n01234567890123456789\r\n0\r\n\r\n"[..],
+        courier_testkit::Then::Close,
+    )
+    .await;
+    let dir = TempDir::new("te-and-cl");
+    let job = Job::new(server.url("/f"), dir.path("f")).unwrap();
+    let summary = within(10, builder().retries(0).build().run([job.clone()])).await;
+    assert!(summary.is_success(), "{summary}");
+    assert_eq!(read(job.path()), b"01234567890123456789");
+}

@@ -66,6 +66,11 @@ impl Meta {
     /// `None` when they cannot: the body was decoded by the client (its `Content-Length` is gone) or is
     /// still content-coded, or the server offers neither a validator nor byte ranges.
     pub(super) fn from_response(url: &Url, headers: &HeaderMap) -> Option<Meta> {
+        // With a `Transfer-Encoding`, `Content-Length` says nothing (RFC 9112 §6.3): hyper framed the
+        // body by the former, and the file is what it yields.
+        if headers.contains_key(http::header::TRANSFER_ENCODING) {
+            return None;
+        }
         let total = header_str(headers, CONTENT_LENGTH)?
             .trim()
             .parse::<u64>()
