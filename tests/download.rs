@@ -2124,3 +2124,66 @@ async fn a_chunked_body_is_saved_whole_whatever_content_length_says() {
     assert!(summary.is_success(), "{summary}");
     assert_eq!(read(job.path()), b"01234567890123456789");
 }
+
+/// A `416` naming another version (a cache ignoring `If-Range`) does not finish a complete `.part` of
+/// the old one: the file starts over and is the server's current version.
+#[tokio::test]
+async fn a_416_of_another_version_does_not_finish_the_old_part() {
+    let old = data(64_000, 6);
+    let new = data(64_000, 7);
+    let served = new.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let body = served.clone();
+        async move {
+            if req.header("range").is_some() {
+                Response::builder()
+                    .status(416)
+                    .header("etag", "\"v2\"")
+                    .header("content-range", "bytes */64000")
+                    .body(courier_testkit::empty())
+                    .unwrap()
+            } else {
+                Response::builder()
+                    .header("etag", "\"v2\"")
+                    .body(full(body))
+                    .unwrap()
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("416-other");
+    let path = dir.path("file.bin");
+    let url = server.url("/file.bin");
+    std::fs::write(dir.path("file.bin.part"), &old).unwrap();
+    let meta = serde_json::json!({"url": url, "etag": "\"v1\"", "total": 64_000, "ranges": true});
+    std::fs::write(dir.path("file.bin.part.meta"), meta.to_string()).unwrap();
+
+    let summary = within(10, builder().build().run([Job::new(&url, &path).unwrap()])).await;
+    assert!(summary.is_success(), "{summary}");
+    assert!(read(&path) == new, "the old version was kept");
+}
+
+/// A segmented `.part` whose total is not the size the job expects fails at once, before fetching
+/// any segment, as a single-stream resume does.
+#[tokio::test]
+async fn a_segmented_resume_of_the_wrong_size_fails_before_fetching() {
+    let body = data(200_000, 30);
+    let server = ranges_server(&body, "\"v1\"").await;
+    let dir = TempDir::new("segsize");
+    let path = dir.path("file.bin");
+    let url = server.url("/file.bin");
+    std::fs::write(dir.path("file.bin.part"), &body[..]).unwrap();
+    let meta = serde_json::json!({
+        "url": url, "etag": "\"v1\"", "total": 200_000, "ranges": true,
+        "segments": [
+            {"start": 0, "end": 100_000, "done": 10_000},
+            {"start": 100_000, "end": 200_000, "done": 0},
+        ],
+    });
+    std::fs::write(dir.path("file.bin.part.meta"), meta.to_string()).unwrap();
+    let job = Job::new(&url, &path).unwrap().expected_size(150_000);
+
+    let summary = within(10, builder().build().run([job])).await;
+    assert_eq!(summary.failures.len(), 1, "{summary}");
+    assert!(server.requests().is_empty(), "{:?}", ranges(&server));
+}

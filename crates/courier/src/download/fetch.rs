@@ -95,6 +95,8 @@ async fn resume(ctx: &JobCtx) -> Result<(), Decision> {
         if !segmented::is_consistent(&meta, len) {
             return Err(Decision::StartOver);
         }
+        // The size the job expects is known to be wrong before any byte is fetched.
+        check_total(ctx, meta.total)?;
         return segmented::run(ctx, meta, None).await;
     }
     if len == 0 || meta.total.is_some_and(|total| len > total) {
@@ -127,6 +129,10 @@ async fn already_complete(
     meta: &Meta,
     len: u64,
 ) -> Result<(), Decision> {
+    // Another version's validator: the `.part` is not the file the server has now.
+    if range::other_version(response.headers(), meta.validator()).is_some() {
+        return Err(Decision::StartOver);
+    }
     let complete = match ContentRange::from_headers(response.headers()) {
         Some(ContentRange {
             range: None,

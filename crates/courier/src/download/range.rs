@@ -54,7 +54,10 @@ pub(super) fn request(ctx: &JobCtx, range: ByteRange, validator: Option<&str>) -
 /// The version a `206` says it is when that is not `validator` (an entity tag, or a date when the
 /// server gave no tag): its `ETag`, or its `Last-Modified`. A `206` naming no version is taken at its
 /// word.
-fn other_version<'a>(headers: &'a http::HeaderMap, validator: Option<&str>) -> Option<&'a str> {
+pub(super) fn other_version<'a>(
+    headers: &'a http::HeaderMap,
+    validator: Option<&str>,
+) -> Option<&'a str> {
     let validator = validator?;
     let name = if validator.starts_with('"') || validator.starts_with("W/") {
         http::header::ETAG
