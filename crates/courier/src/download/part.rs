@@ -28,6 +28,9 @@ pub(super) struct Meta {
     pub(super) etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) last_modified: Option<String>,
+    /// `last_modified` is a strong validator, fit for `If-Range` (see [`Meta::from_response`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) date_is_strong: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) total: Option<u64>,
     /// Whether the server said `Accept-Ranges: bytes`.
@@ -88,6 +91,16 @@ impl Meta {
             .filter(|etag| etag.starts_with('"'))
             .map(str::to_owned);
         let last_modified = header_str(headers, LAST_MODIFIED).map(|v| v.trim().to_owned());
+        // A date goes in `If-Range` only when it is strong: the response was sent at least 60 s after
+        // it (RFC 9110 §8.8.2.2); a file rewritten within the second it was fetched in would
+        // otherwise match, and two versions be spliced.
+        let date = |name| header_str(headers, name).and_then(|v| httpdate::parse_http_date(v).ok());
+        let date_is_strong = match (date(LAST_MODIFIED), date(http::header::DATE)) {
+            (Some(modified), Some(sent)) => sent
+                .duration_since(modified)
+                .is_ok_and(|d| d >= std::time::Duration::from_secs(60)),
+            _ => false,
+        };
         let ranges = header_str(headers, ACCEPT_RANGES).is_some_and(|v| {
             v.split(',')
                 .any(|unit| unit.trim().eq_ignore_ascii_case("bytes"))
@@ -99,15 +112,20 @@ impl Meta {
             url: url.as_str().to_owned(),
             etag,
             last_modified,
+            date_is_strong,
             total: Some(total),
             ranges,
             segments: Vec::new(),
         })
     }
 
-    /// The `If-Range` value: the strong ETag, else the date.
+    /// The `If-Range` value: the strong ETag, else the date if it is strong.
     pub(super) fn validator(&self) -> Option<&str> {
-        self.etag.as_deref().or(self.last_modified.as_deref())
+        let date = self
+            .last_modified
+            .as_deref()
+            .filter(|_| self.date_is_strong);
+        self.etag.as_deref().or(date)
     }
 
     pub(super) fn segments_done(&self) -> u64 {
@@ -256,17 +274,28 @@ mod tests {
         .unwrap();
         assert_eq!(meta.validator(), Some("\"v1\""));
         assert_eq!(meta.total, Some(5));
-        // A weak ETag cannot be used in If-Range; the date can.
-        let meta = Meta::from_response(
-            &url,
-            &headers(&[
-                ("content-length", "5"),
-                ("etag", "W/\"v1\""),
-                ("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT"),
-            ]),
-        )
-        .unwrap();
+        // A weak ETag cannot be used in If-Range; the date can, when the response was sent at
+        // least 60 s after it (a strong date), and only then.
+        let with_date = |date: &'static str| {
+            Meta::from_response(
+                &url,
+                &headers(&[
+                    ("content-length", "5"),
+                    ("etag", "W/\"v1\""),
+                    ("last-modified", "Sun, 06 Nov 1994 08:49:37 GMT"),
+                    ("date", date),
+                ]),
+            )
+            .unwrap()
+        };
+        let meta = with_date("Sun, 06 Nov 1994 08:50:37 GMT");
         assert_eq!(meta.validator(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+        let meta = with_date("Sun, 06 Nov 1994 08:50:36 GMT");
+        assert_eq!(meta.validator(), None);
+        assert_eq!(
+            meta.last_modified.as_deref(),
+            Some("Sun, 06 Nov 1994 08:49:37 GMT")
+        );
         // Decoded by the client (no Content-Length), still encoded, or nothing to check against.
         assert!(Meta::from_response(&url, &headers(&[("etag", "\"v1\"")])).is_none());
         assert!(Meta::from_response(
