@@ -42,15 +42,13 @@ impl Facts {
             "remote_port".into(),
             json!(remote.map(|a| a.port()).unwrap_or(0)),
         );
-        // curl's times are cumulative from the start: lookup, then connect, then TLS. A reused
-        // connection had none of them (0, as curl reports).
+        // curl's times are cumulative from the start: lookup, then connect, then TLS; the transport's
+        // timings already are (each phase's end, from the request's start). A reused connection had
+        // none of them (0, as curl reports).
         let timings = response.connection_info().map(|info| info.timings());
         let dns = timings.and_then(|t| t.dns()).unwrap_or_default();
-        let connect = dns + timings.and_then(|t| t.connect()).unwrap_or_default();
-        let appconnect = match timings.and_then(|t| t.tls()) {
-            Some(tls) => connect + tls,
-            None => Duration::ZERO,
-        };
+        let connect = timings.and_then(|t| t.connect()).unwrap_or_default();
+        let appconnect = timings.and_then(|t| t.tls()).unwrap_or_default();
         vars.insert("time_namelookup".into(), json!(secs(dns)));
         vars.insert("time_connect".into(), json!(secs(connect)));
         vars.insert("time_appconnect".into(), json!(secs(appconnect)));
@@ -68,9 +66,8 @@ impl Facts {
         self
     }
 
-    /// `format` with `%{name}` replaced (unknown names are left as they are, as curl warns and
-    /// prints nothing; `%{json}` is every variable as one object), `\n`, `\r`, `\t` unescaped and
-    /// `%%` as `%`.
+    /// `format` with `%{name}` replaced (an unknown name by nothing, as curl prints nothing for it;
+    /// `%{json}` is every variable as one object), `\n`, `\r`, `\t` unescaped and `%%` as `%`.
     pub(crate) fn render(&self, format: &str) -> String {
         let mut out = String::with_capacity(format.len() + 32);
         let mut rest = format;
