@@ -1128,3 +1128,55 @@ async fn an_expired_http2_connection_is_not_reused_before_the_reaper_runs() {
     let stats = client.pool_stats();
     assert_eq!((stats.expired, stats.connects), (1, 2), "{stats:?}");
 }
+
+/// With a `local_address`, only the server's addresses of its family are connected to (a source
+/// address is what the user asked for; an IPv6 connection from an unbound socket is not it). When
+/// every attempt fails, the error names each address tried.
+#[tokio::test]
+async fn local_address_keeps_to_its_family_and_every_failed_address_is_named() {
+    // An IPv6 server the client must not reach from its IPv4 local address (skipped without IPv6).
+    if let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await {
+        let v6 = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        tokio::spawn({
+            let accepted = accepted.clone();
+            async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nv6")
+                        .await;
+                }
+            }
+        });
+        let client = Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, 1]))
+            .resolve_to_addrs("v6only.test", &[v6])
+            .build()
+            .unwrap();
+        let err = within(10, client.get("http://v6only.test/").send())
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
+    }
+
+    let closed = || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let (a, b) = (closed(), closed());
+    let client = Client::builder()
+        .resolve_to_addrs("two.test", &[a, b])
+        .build()
+        .unwrap();
+    let err = within(10, client.get("http://two.test/").send())
+        .await
+        .unwrap_err();
+    let shown = format!("{err:#}");
+    assert!(err.is_connect(), "{err:?}");
+    assert!(
+        shown.contains(&a.to_string()) && shown.contains(&b.to_string()),
+        "{shown}"
+    );
+}

@@ -772,7 +772,8 @@ impl ClientBuilder {
         self.hickory_dns(false)
     }
 
-    /// Bind outgoing connections to this local address.
+    /// Bind outgoing connections to this local address; only a server's addresses of its family (IPv4
+    /// or IPv6) are connected to, as reqwest does.
     pub fn local_address<A: Into<Option<std::net::IpAddr>>>(mut self, addr: A) -> ClientBuilder {
         self.transport = self.transport.local_address(addr.into());
         self

@@ -337,7 +337,8 @@ impl TransportBuilder {
         self
     }
 
-    /// The local address to bind outgoing connections to.
+    /// The local address to bind outgoing connections to; only a server's addresses of its family
+    /// (IPv4 or IPv6) are connected to, as hyper-util's connector does.
     pub fn local_address(mut self, addr: Option<IpAddr>) -> Self {
         self.tcp.local_address = addr;
         self

@@ -55,11 +55,25 @@ impl Default for TcpOptions {
     }
 }
 
-/// Connects to the first of `addrs` that answers, Happy Eyeballs style. The error, when all fail, is
-/// the last attempt's.
-pub(crate) async fn connect(addrs: Vec<SocketAddr>, opts: &TcpOptions) -> io::Result<TcpStream> {
+/// Connects to the first of `addrs` that answers, Happy Eyeballs style; with a `local_address`,
+/// only to addresses of its family (as hyper-util's connector). The error, when all fail, names
+/// every attempt (with the last one's kind).
+pub(crate) async fn connect(
+    mut addrs: Vec<SocketAddr>,
+    opts: &TcpOptions,
+) -> io::Result<TcpStream> {
+    if let Some(local) = opts.local_address {
+        addrs.retain(|addr| addr.is_ipv4() == local.is_ipv4());
+        if addrs.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("the name has no address of the family of the local address {local}"),
+            ));
+        }
+    }
     let mut pending = interleave(addrs).into_iter();
     let mut attempts = FuturesUnordered::new();
+    let mut failed = Vec::new();
     match pending.next() {
         Some(addr) => attempts.push(attempt(addr, opts)),
         None => {
@@ -78,11 +92,12 @@ pub(crate) async fn connect(addrs: Vec<SocketAddr>, opts: &TcpOptions) -> io::Re
                 Some(Ok(stream)) => return Ok(stream),
                 Some(Err(err)) => {
                     tracing::debug!(error = %err, "connection attempt failed");
+                    failed.push(err);
                     // A failure starts the next attempt at once rather than after the delay.
                     if let Some(addr) = pending.next() {
                         attempts.push(attempt(addr, opts));
                     } else if attempts.is_empty() {
-                        return Err(err);
+                        return Err(all_failed(failed));
                     }
                 }
                 None => unreachable!("polled only while attempts are pending"),
@@ -103,11 +118,9 @@ async fn attempt(addr: SocketAddr, opts: &TcpOptions) -> io::Result<TcpStream> {
         TcpSocket::new_v6()?
     };
     set_options(&SockRef::from(&socket), opts)?;
-    // Bind only to an address of the destination's family; the other family goes out unbound.
+    // `connect` kept only addresses of the local address's family.
     if let Some(local) = opts.local_address {
-        if local.is_ipv4() == addr.is_ipv4() {
-            socket.bind(SocketAddr::new(local, 0))?;
-        }
+        socket.bind(SocketAddr::new(local, 0))?;
     }
     let stream = socket
         .connect(addr)
@@ -185,6 +198,16 @@ impl std::fmt::Display for AttemptError {
 }
 
 impl std::error::Error for AttemptError {}
+
+/// The error of a connect whose every attempt failed: the only one's, or one naming them all.
+fn all_failed(mut failed: Vec<io::Error>) -> io::Error {
+    if failed.len() == 1 {
+        return failed.remove(0);
+    }
+    let kind = failed.last().map_or(io::ErrorKind::Other, io::Error::kind);
+    let each: Vec<String> = failed.iter().map(ToString::to_string).collect();
+    io::Error::new(kind, format!("every address failed: {}", each.join("; ")))
+}
 
 /// Orders addresses with the families alternating, starting with the first address's (RFC 8305 §4).
 fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
