@@ -123,7 +123,7 @@ async fn upgrading_a_response_that_did_not_switch_is_an_upgrade_error() {
 /// the server's to answer (here an echo), as with reqwest.
 #[tokio::test]
 async fn a_connect_tunnel_is_handed_over_by_upgrade() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let server = courier_testkit::RawServer::start(|mut stream, _| async move {
         let head = courier_testkit::read_request_head(&mut stream)
             .await
@@ -133,29 +133,38 @@ async fn a_connect_tunnel_is_handed_over_by_upgrade() {
             .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             .await
             .unwrap();
-        let mut buf = [0u8; 64];
-        while let Ok(n) = stream.read(&mut buf).await {
-            if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
+        echo_until_closed(stream).await;
     })
     .await;
     let client = Client::builder().no_proxy().build().unwrap();
-    let response = within(
-        10,
-        client
-            .request(http::Method::CONNECT, server.url("/"))
-            .send(),
-    )
-    .await
-    .unwrap();
+    connect_and_ping(&client, &server.url("/")).await;
+}
+
+/// Sends a `CONNECT` to `url`, upgrades its `200` and checks the echo of a ping through the tunnel;
+/// returns the tunnel.
+async fn connect_and_ping(client: &Client, url: &str) -> courier::Upgraded {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let response = within(10, client.request(http::Method::CONNECT, url).send())
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let mut tunnel = within(10, response.upgrade()).await.unwrap();
     within(10, tunnel.write_all(b"ping")).await.unwrap();
     let mut echoed = [0u8; 4];
     within(10, tunnel.read_exact(&mut echoed)).await.unwrap();
     assert_eq!(&echoed, b"ping");
+    tunnel
+}
+
+/// Writes back whatever `io` reads until it ends.
+async fn echo_until_closed<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut io: S) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 64];
+    while let Ok(n) = io.read(&mut buf).await {
+        if n == 0 || io.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
 }
 
 /// An HTTP/2 `CONNECT` tunnel is a stream that stays open: while the caller holds it, it counts
@@ -163,7 +172,6 @@ async fn a_connect_tunnel_is_handed_over_by_upgrade() {
 /// instead of queueing behind the tunnel forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http2_tunnel_keeps_its_stream_counted() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -179,13 +187,8 @@ async fn an_http2_tunnel_keeps_its_stream_counted() {
                             if req.method() == hyper::Method::CONNECT {
                                 let on_upgrade = hyper::upgrade::on(&mut req);
                                 tokio::spawn(async move {
-                                    let mut io = TokioIo::new(on_upgrade.await.unwrap());
-                                    let mut buf = [0u8; 64];
-                                    while let Ok(n) = io.read(&mut buf).await {
-                                        if n == 0 || io.write_all(&buf[..n]).await.is_err() {
-                                            break;
-                                        }
-                                    }
+                                    echo_until_closed(TokioIo::new(on_upgrade.await.unwrap()))
+                                        .await;
                                 });
                             }
                             Ok::<_, Infallible>(hyper::Response::new(Empty::<Bytes>::new()))
@@ -202,20 +205,7 @@ async fn an_http2_tunnel_keeps_its_stream_counted() {
         }
     });
     let client = Client::builder().http2_prior_knowledge().build().unwrap();
-    let response = within(
-        10,
-        client
-            .request(http::Method::CONNECT, format!("http://{addr}/"))
-            .send(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut tunnel = within(10, response.upgrade()).await.unwrap();
-    within(10, tunnel.write_all(b"ping")).await.unwrap();
-    let mut echoed = [0u8; 4];
-    within(10, tunnel.read_exact(&mut echoed)).await.unwrap();
-    assert_eq!(&echoed, b"ping");
+    let tunnel = connect_and_ping(&client, &format!("http://{addr}/")).await;
 
     let plain = within(5, client.get(format!("http://{addr}/plain")).send())
         .await
