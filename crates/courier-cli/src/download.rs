@@ -187,7 +187,11 @@ fn parse_list(text: &str, update: bool) -> Result<Vec<(Url, PathBuf)>, CliError>
             Url::parse(url).map_err(|e| format!("line {number}: invalid URL {url:?}: {e}"))?;
         let name = match name.filter(|n| !n.is_empty()) {
             Some(name) => {
-                let path = PathBuf::from(name);
+                // `./x` and `x` are one file: compared (and written) without `.` components.
+                let path: PathBuf = Path::new(name)
+                    .components()
+                    .filter(|c| !matches!(c, std::path::Component::CurDir))
+                    .collect();
                 if !stays_inside(&path) {
                     return Err(format!(
                         "line {number}: {name:?} must be a relative path inside the download folder"
@@ -330,6 +334,14 @@ mod tests {
         assert!(parse_list("http://h/a\t/etc/passwd\n", false).is_err());
         let err = parse_list("http://h/a\tsame\nhttp://h/b\tsame\n", false).unwrap_err();
         assert!(err.to_string().contains("named twice"), "{err}");
+        // `./x` is `x`: named in the list, or taken from the URL.
+        let err = parse_list("http://h/a\tx\nhttp://h/b\t./x\n", false).unwrap_err();
+        assert!(err.to_string().contains("named twice"), "{err}");
+        let err = parse_list("http://h/x\nhttp://h/b\t./x\n", false).unwrap_err();
+        assert!(err.to_string().contains("named twice"), "{err}");
+        let entries = parse_list("http://h/a\td/./y\n", false).unwrap();
+        assert_eq!(entries[0].1, PathBuf::from("d/y"));
+        assert!(parse_list("http://h/a\t.\n", false).is_err());
     }
 
     #[test]

@@ -37,8 +37,20 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     let cookie_file = args.cookie.as_deref().filter(|c| !c.contains('='));
     let jar = (cookie_file.is_some() || args.cookie_jar.is_some()).then(|| Arc::new(Jar::new()));
     if let Some(jar) = &jar {
-        if let Some(path) = cookie_file {
-            let text = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        // As curl: `-b ''` only turns the engine on, and a file that does not exist yet (the usual
+        // `-b jar -c jar` on a first run) holds no cookies.
+        let cookie_file = cookie_file.filter(|path| !path.is_empty());
+        let text = match cookie_file.map(std::fs::read) {
+            Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Some(read) => Some(read.map_err(|e| {
+                crate::Failure::error(
+                    crate::Failure::READ_ERROR,
+                    format!("cannot read {}: {e}", cookie_file.unwrap_or_default()),
+                )
+            })?),
+            None => None,
+        };
+        if let (Some(path), Some(text)) = (cookie_file, text) {
             let loaded = if text.trim_ascii_start().starts_with(b"[") {
                 jar.load_json(text.as_slice())
             } else {
@@ -153,6 +165,8 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         (None, true) => Some(remote_name(&url_for_name)?),
         (None, false) => None,
     };
+    // -o -: stdout, as curl's.
+    let output = output.filter(|path| path.as_os_str() != "-");
     let limit = args.limit_rate.as_deref().map(parse_rate).transpose()?;
     // -C -: ask for what the file lacks.
     let resume_from = match (&args.continue_at, &output) {
@@ -172,50 +186,88 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         request = request.header(courier::header::RANGE, format!("bytes={from}-"));
     }
     let started = Instant::now();
+    let mut written = 0;
+    let mut facts = None;
+    let result = transfer(
+        request,
+        &args,
+        output.as_deref(),
+        resume_from,
+        limit,
+        started,
+        &mut facts,
+        &mut written,
+    )
+    .await;
+    // As curl: the cookie jar and -w are written whatever became of the transfer (-w with
+    // `http_code` 000 when no response came).
+    if let (Some(path), Some(jar)) = (&args.cookie_jar, &jar) {
+        save_jar(jar, path).map_err(|e| {
+            crate::Failure::error(
+                crate::Failure::WRITE_ERROR,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    }
+    if let Some(format) = &args.write_out {
+        let facts =
+            facts.unwrap_or_else(|| crate::write_out::Facts::no_response(url_for_name.as_str()));
+        let text = facts.finish(written, started.elapsed()).render(format);
+        let mut stdout = tokio::io::stdout();
+        stdout
+            .write_all(text.as_bytes())
+            .await
+            .map_err(write_error)?;
+        stdout.flush().await.map_err(write_error)?;
+    }
+    result
+}
+
+/// Sends the request and writes the response where it goes; `facts` (for -w) is filled in when the
+/// head arrives, `written` counts the body bytes written so far.
+#[allow(clippy::too_many_arguments)]
+async fn transfer(
+    request: courier::RequestBuilder,
+    args: &GetArgs,
+    output: Option<&std::path::Path>,
+    resume_from: Option<u64>,
+    limit: Option<u64>,
+    started: Instant,
+    facts: &mut Option<crate::write_out::Facts>,
+    written: &mut u64,
+) -> Result<ExitCode, CliError> {
     let response = request.send().await?;
     let head_after = started.elapsed();
     let status = response.status();
     let include = args.include || args.head;
-    let facts = args
-        .write_out
-        .as_ref()
-        .map(|_| crate::write_out::Facts::of(&response, head_after));
-    // -f: the error page is not written; as curl, the cookie jar and -w still are.
-    let failed = args.fail && (status.is_client_error() || status.is_server_error());
-    let written = if failed {
+    if args.write_out.is_some() {
+        *facts = Some(crate::write_out::Facts::of(&response, head_after));
+    }
+    // -f: the error page is not written. A 416 to a resume is not a failure: it may say the file
+    // is already complete (as curl, which never fails it).
+    let resume_refused =
+        resume_from.is_some() && status == courier::StatusCode::RANGE_NOT_SATISFIABLE;
+    if args.fail && (status.is_client_error() || status.is_server_error()) && !resume_refused {
         if !args.silent || args.show_error {
             errln!(
                 "courier: the server answered {status} for {}",
                 response.url()
             );
         }
-        0
-    } else {
-        match &output {
-            Some(path) => {
-                let Some(mut file) = open_output(path, resume_from, &response).await? else {
-                    // Already complete: nothing to fetch, the file is left as it is.
-                    return Ok(ExitCode::SUCCESS);
-                };
-                write_response(response, include, limit, &mut file).await?
+        return Ok(ExitCode::from(HTTP_ERROR_EXIT));
+    }
+    match output {
+        Some(path) => {
+            // `None`: already complete; nothing to fetch, the file is left as it is.
+            if let Some(mut file) = open_output(path, resume_from, &response).await? {
+                write_response(response, include, limit, &mut file, written).await?;
             }
-            None => write_response(response, include, limit, &mut tokio::io::stdout()).await?,
         }
-    };
-    if let (Some(path), Some(jar)) = (&args.cookie_jar, &jar) {
-        save_jar(jar, path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        None => {
+            write_response(response, include, limit, &mut tokio::io::stdout(), written).await?;
+        }
     }
-    if let (Some(format), Some(facts)) = (&args.write_out, facts) {
-        let text = facts.finish(written, started.elapsed()).render(format);
-        let mut stdout = tokio::io::stdout();
-        stdout.write_all(text.as_bytes()).await?;
-        stdout.flush().await?;
-    }
-    Ok(if failed {
-        ExitCode::from(HTTP_ERROR_EXIT)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The form body of -d, --data-binary and --data-raw (each a literal, or for the first two `@FILE`
@@ -253,7 +305,10 @@ async fn form_data(args: &GetArgs) -> Result<Option<Vec<u8>>, CliError> {
                 format!("{name}={}", encode(value.as_bytes()))
             }
         } else if let Some((name, path)) = item.split_once('@') {
-            let content = encode(&read_file(path).await?);
+            let content = match path {
+                "-" => encode(&read_stdin().await?),
+                path => encode(&read_file(path).await?),
+            };
             if name.is_empty() {
                 content
             } else {
@@ -308,9 +363,20 @@ fn remote_name(url: &courier::Url) -> Result<std::path::PathBuf, CliError> {
         .path_segments()
         .and_then(|mut segments| segments.next_back())
         .unwrap_or("");
-    let name = percent_encoding::percent_decode_str(segment)
-        .decode_utf8_lossy()
-        .into_owned();
+    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+    // Control characters (a newline, an escape sequence) stay encoded, as wget keeps them: a file
+    // name that rewrites the terminal when listed is worse than a `%0A` in it.
+    let mut name = String::with_capacity(decoded.len());
+    for c in decoded.chars() {
+        if c.is_control() {
+            let mut utf8 = [0; 4];
+            for byte in c.encode_utf8(&mut utf8).bytes() {
+                name.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            name.push(c);
+        }
+    }
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
         return Err(format!("-O: no file name in {url}").into());
     }
@@ -341,13 +407,14 @@ async fn read_stdin() -> Result<Vec<u8>, CliError> {
     Ok(body)
 }
 
-/// Writes the head (with `-i`) and streams the body chunk by chunk; returns the body bytes written.
+/// Writes the head (with `-i`) and streams the body chunk by chunk, counting the body bytes written.
 async fn write_response<W>(
     mut response: Response,
     include: bool,
     limit: Option<u64>,
     out: &mut W,
-) -> Result<u64, CliError>
+    written: &mut u64,
+) -> Result<(), CliError>
 where
     W: AsyncWrite + Unpin,
 {
@@ -366,21 +433,19 @@ where
         head.extend_from_slice(b"\r\n");
         out.write_all(&head).await.map_err(write_error)?;
     }
-    let mut written = 0;
     let started = Instant::now();
     while let Some(chunk) = response.chunk().await? {
         out.write_all(&chunk).await.map_err(write_error)?;
-        written += chunk.len() as u64;
+        *written += chunk.len() as u64;
         // --limit-rate: not ahead of RATE on average; pausing the reads lets TCP slow the sender.
         if let Some(rate) = limit {
-            let due = Duration::from_secs_f64(written as f64 / rate as f64);
+            let due = Duration::from_secs_f64(*written as f64 / rate as f64);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 tokio::time::sleep(wait).await;
             }
         }
     }
-    out.flush().await.map_err(write_error)?;
-    Ok(written)
+    out.flush().await.map_err(write_error)
 }
 
 /// curl's status 23: the output could not be written (a full disk, a closed pipe).
@@ -415,9 +480,12 @@ async fn open_output(
     response: &Response,
 ) -> Result<Option<tokio::fs::File>, CliError> {
     let create = || async {
-        tokio::fs::File::create(path)
-            .await
-            .map_err(|e| CliError::from(format!("cannot create {}: {e}", path.display())))
+        tokio::fs::File::create(path).await.map_err(|e| {
+            crate::Failure::error(
+                crate::Failure::WRITE_ERROR,
+                format!("cannot create {}: {e}", path.display()),
+            )
+        })
     };
     let Some(from) = resume_from else {
         return Ok(Some(create().await?));
@@ -443,7 +511,12 @@ async fn open_output(
                 .append(true)
                 .open(path)
                 .await
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                .map_err(|e| {
+                    crate::Failure::error(
+                        crate::Failure::WRITE_ERROR,
+                        format!("cannot open {}: {e}", path.display()),
+                    )
+                })?;
             Ok(Some(file))
         }
         416 => {
@@ -468,7 +541,18 @@ async fn open_output(
             )
             .into())
         }
-        _ => Ok(Some(create().await?)),
+        // The whole body: it replaces the file.
+        200 => Ok(Some(create().await?)),
+        // An error page, a redirect not followed, a 204...: not the file's rest, and not the file.
+        // The file is left as it was; as curl, this is a range error (33).
+        _ => Err(crate::Failure::error(
+            crate::Failure::RANGE_ERROR,
+            format!(
+                "-C -: the server answered {} instead of the rest of {}; the file is left as it was",
+                response.status(),
+                path.display()
+            ),
+        )),
     }
 }
 
@@ -499,6 +583,12 @@ pub(crate) fn parse_rate(text: &str) -> Result<u64, CliError> {
 /// Writes the cookie jar to `path` (JSON for a `.json` name, else Netscape) through a file beside it
 /// renamed into place, so a crash or a full disk mid-write leaves the old jar whole.
 fn save_jar(jar: &courier::cookie::Jar, path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str() == "-" {
+        // -c -: stdout, as curl's (in Netscape form).
+        let mut out = std::io::stdout().lock();
+        jar.save_netscape(&mut out)?;
+        return std::io::Write::flush(&mut out);
+    }
     // Through a symlink to the file it names; and with that file's permissions (a jar of session
     // cookies kept private stays private).
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
@@ -551,6 +641,10 @@ mod tests {
         assert!(name("http://127.0.0.1/").is_err());
         assert!(name("http://127.0.0.1/a/%2e%2e").is_err());
         assert!(name("http://127.0.0.1/a/..%2fetc").is_err());
+        assert_eq!(
+            name("http://127.0.0.1/a%0Ab%1B[2J%C2%85.txt").unwrap(),
+            "a%0Ab%1B[2J%C2%85.txt"
+        );
     }
 
     #[test]

@@ -355,7 +355,8 @@ fn main() -> ExitCode {
 pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A failure that has its own curl exit status: a malformed URL (3), a write to the output that
-/// failed (23), a file that could not be read (26).
+/// failed (23), a file that could not be read (26), a resume the server did not answer with a range
+/// (33).
 #[derive(Debug)]
 pub(crate) struct Failure {
     status: u8,
@@ -366,6 +367,7 @@ impl Failure {
     pub(crate) const MALFORMED_URL: u8 = 3;
     pub(crate) const WRITE_ERROR: u8 = 23;
     pub(crate) const READ_ERROR: u8 = 26;
+    pub(crate) const RANGE_ERROR: u8 = 33;
 
     pub(crate) fn error(status: u8, message: impl Into<String>) -> CliError {
         Box::new(Failure {

@@ -21,7 +21,7 @@ impl Facts {
         vars.insert("num_redirects".into(), json!(response.redirects().len()));
         let version = match response.version() {
             Version::HTTP_09 => "0.9",
-            Version::HTTP_10 => "1",
+            Version::HTTP_10 => "1.0",
             Version::HTTP_2 => "2",
             Version::HTTP_3 => "3",
             _ => "1.1",
@@ -56,6 +56,28 @@ impl Facts {
         Facts { vars }
     }
 
+    /// The facts when no response came for `url` (a connection that failed, a timeout):
+    /// `http_code` 000.
+    pub(crate) fn no_response(url: &str) -> Facts {
+        let mut vars = Map::new();
+        for name in ["http_code", "response_code", "num_redirects", "remote_port"] {
+            vars.insert(name.into(), json!(0));
+        }
+        for name in [
+            "time_namelookup",
+            "time_connect",
+            "time_appconnect",
+            "time_starttransfer",
+        ] {
+            vars.insert(name.into(), json!(0.0));
+        }
+        for name in ["http_version", "content_type", "remote_ip"] {
+            vars.insert(name.into(), json!(""));
+        }
+        vars.insert("url_effective".into(), json!(url));
+        Facts { vars }
+    }
+
     /// Adds what the body told: its size, the total time and the speed.
     pub(crate) fn finish(mut self, size: u64, total: Duration) -> Facts {
         self.vars.insert("size_download".into(), json!(size));
@@ -79,6 +101,12 @@ impl Facts {
                     let name = &after[..end];
                     match name {
                         "json" => out.push_str(&Value::Object(self.vars.clone()).to_string()),
+                        // Three digits, as curl writes them: 000 when no response came.
+                        "http_code" | "response_code" => {
+                            if let Some(code) = self.vars.get(name).and_then(Value::as_u64) {
+                                out.push_str(&format!("{code:03}"));
+                            }
+                        }
                         _ => match self.vars.get(name) {
                             Some(Value::String(s)) => out.push_str(s),
                             Some(Value::Number(n)) => match n.as_f64() {
@@ -135,5 +163,12 @@ mod tests {
         assert_eq!(facts.render("%{unclosed"), "%{unclosed");
         let json: Value = serde_json::from_str(&facts.render("%{json}")).unwrap();
         assert_eq!(json["http_code"], 200);
+        let none = Facts::no_response("http://127.0.0.1:9/").finish(0, Duration::from_millis(500));
+        assert_eq!(
+            none.render(
+                "%{http_code} %{response_code} %{size_download} %{time_connect} %{url_effective}"
+            ),
+            "000 000 0 0.000000 http://127.0.0.1:9/"
+        );
     }
 }

@@ -243,6 +243,27 @@ async fn get_output_writes_a_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(output.stdout.is_empty());
     assert_eq!(std::fs::read(dir.path("f.bin")).unwrap(), body);
+
+    // `-o -` is stdout, as curl's: no file named `-`.
+    let output = courier_in(
+        Some(dir.path("")),
+        args(&["get", &server.url("/f"), "-o", "-"]),
+        Vec::new(),
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(output.stdout, body);
+    assert!(!dir.path("-").exists());
+
+    // An output that cannot be created: curl's write error, 23.
+    let output = courier(args(&[
+        "get",
+        &server.url("/f"),
+        "-o",
+        &dir.arg("missing/dir/f.bin"),
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(23), "{}", stderr(&output));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -471,6 +492,19 @@ async fn a_connection_error_exits_7_with_a_message_and_its_cause() {
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
     // The cause too, not only what failed.
     assert!(message.to_lowercase().contains("refused"), "{message}");
+
+    // -w still reports, as curl's: no response, so http_code 000.
+    let url = format!("http://127.0.0.1:{port}/x");
+    let output = courier(args(&[
+        "get",
+        "-s",
+        "-w",
+        "%{http_code} %{url_effective}",
+        &url,
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(7));
+    assert_eq!(stdout(&output), format!("000 {url}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1038,6 +1072,35 @@ async fn cookie_jar_files_are_written_and_read_in_curls_format() {
     ]))
     .await;
     assert_eq!(stdout(&output), "from=curl");
+
+    // `-b jar -c jar` on a first run: the file does not exist yet, which is no error (as curl).
+    let fresh = dir.arg("fresh.txt");
+    let output = courier(args(&[
+        "get",
+        "-b",
+        &fresh,
+        "-c",
+        &fresh,
+        &server.url("/login"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(std::fs::read_to_string(&fresh).unwrap().contains(
+        "	session	s3
+"
+    ));
+    // `-b ''` turns the engine on with no file; `-c -` writes the jar to stdout after the body.
+    let output = courier(args(&["get", "-b", "", "-c", "-", &server.url("/login")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.starts_with("welcome# Netscape HTTP Cookie File\n"),
+        "{out}"
+    );
+    assert!(out.contains("\ttheme\tdark\n"), "{out}");
+    // A jar file that exists but cannot be read is still an error (26, curl's read error).
+    let output = courier(args(&["get", "-b", &dir.arg(""), &server.url("/page")])).await;
+    assert_eq!(output.status.code(), Some(26), "{}", stderr(&output));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1136,6 +1199,61 @@ async fn continue_at_resumes_a_file_exactly_and_never_corrupts_it() {
     std::fs::write(&file, &data[..10]).unwrap();
     let output = courier(args(&["get", "-C", "-", "-o", &file, &whole.url("/d")])).await;
     assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&file).unwrap(), data);
+
+    // An error page (or a redirect not followed) is not the rest of the file, nor the file: as
+    // curl, a range error (33), the file left as it was. With -f, as any error status (22).
+    let busy = TestServer::start(|req| async move {
+        match req.path() {
+            "/moved" => redirect(302, "/d"),
+            _ => respond(503, "busy, come back later"),
+        }
+    })
+    .await;
+    std::fs::write(&file, &data[..500]).unwrap();
+    for (path, flags, code) in [
+        ("/d", &[][..], 33),
+        ("/moved", &[][..], 33),
+        ("/d", &["-f"][..], 22),
+    ] {
+        let mut list = args(&["get", "-C", "-", "-o", &file, &busy.url(path)]);
+        list.extend(flags.iter().map(|f| f.to_string()));
+        let output = courier(list).await;
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{path} {flags:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            &data[..500],
+            "{path} {flags:?}"
+        );
+    }
+    assert!(
+        courier(args(&["get", "-C", "-", "-o", &file, &busy.url("/d")]))
+            .await
+            .stderr
+            .starts_with(b"courier: -C -: the server answered 503 Service Unavailable instead of the rest of"),
+    );
+
+    // A complete file with -f: the 416 is not an HTTP error to fail on (as curl).
+    std::fs::write(&file, &data).unwrap();
+    let output = courier(args(&[
+        "get",
+        "-f",
+        "-C",
+        "-",
+        "-o",
+        &file,
+        "-w",
+        "%{http_code}",
+        &ranged.url("/d"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "416");
     assert_eq!(std::fs::read(&file).unwrap(), data);
 
     // A 206 for another range than asked: an error, and the file keeps what it had.
