@@ -1470,3 +1470,120 @@ async fn the_callers_host_and_raw_header_bytes_select_the_stored_response() {
     assert_eq!(body, "b.test 4af87267656e");
     assert_eq!(server.requests().len(), 3);
 }
+
+/// A request's own `digest_auth` credentials are answered below the cache: they select the stored
+/// response as an `Authorization` header does, so one user's page never answers another's request.
+#[tokio::test]
+async fn per_request_digest_credentials_select_the_stored_response() {
+    let mut digest = courier_testkit::digest::DigestServer::new("SHA-256", Some("auth"));
+    digest.users = vec![("ada", "pw1"), ("bob", "pw2")];
+    let server = TestServer::start(move |req: Recorded| {
+        let digest = digest.clone();
+        async move {
+            let mut response = digest.handle(&req);
+            if response.status() == StatusCode::OK {
+                response.headers_mut().insert(
+                    "cache-control",
+                    http::HeaderValue::from_static("private, max-age=600"),
+                );
+            }
+            response
+        }
+    })
+    .await;
+    let client = Client::builder().cache(Cache::in_memory()).build().unwrap();
+    let url = server.url("/account");
+    let fetch = |user: Option<(&'static str, &'static str)>| {
+        let mut request = client.get(&url);
+        if let Some((name, password)) = user {
+            request = request.digest_auth(name, password);
+        }
+        async move {
+            let response = within(10, request.send()).await.unwrap();
+            let status = (response.status(), response.cache_status());
+            (status, response.text().await.unwrap())
+        }
+    };
+
+    let stored = (StatusCode::OK, CacheStatus::Miss { stored: true });
+    assert_eq!(
+        fetch(Some(("ada", "pw1"))).await,
+        (stored, "hello ada".into())
+    );
+    assert_eq!(
+        fetch(Some(("ada", "pw1"))).await,
+        ((StatusCode::OK, CacheStatus::Hit), "hello ada".into())
+    );
+    assert_eq!(
+        fetch(Some(("bob", "pw2"))).await,
+        (stored, "hello bob".into())
+    );
+    // No credentials: the server's challenge, not a stored page.
+    let ((status, cache_status), _) = fetch(None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_ne!(cache_status, CacheStatus::Hit);
+    // ada's first exchange (401, 200), bob's (401, 200) and the anonymous request.
+    assert_eq!(server.requests().len(), 5);
+}
+
+/// A disk cache hashes credentials with a key of its own, kept in its directory: the stored vary
+/// keys cannot be tested against guessed passwords without it, and the same directory opened again
+/// still finds what it stored.
+#[tokio::test]
+async fn a_disk_cache_keys_the_hashes_of_credentials() {
+    let server = TestServer::start(|_| async {
+        Response::builder()
+            .header("cache-control", "private, max-age=600")
+            .body(full("secret page"))
+            .unwrap()
+    })
+    .await;
+    let dir = std::env::temp_dir().join(format!("courier-cache-secret-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let fetch = |cache: Cache| {
+        let url = server.url("/p");
+        async move {
+            let client = Client::builder().cache(cache).build().unwrap();
+            let response = within(10, client.get(url).bearer_auth("hunter2").send())
+                .await
+                .unwrap();
+            let status = response.cache_status();
+            response.bytes().await.unwrap();
+            status
+        }
+    };
+    assert_eq!(
+        fetch(Cache::on_disk(&dir).unwrap()).await,
+        CacheStatus::Miss { stored: true }
+    );
+    assert_eq!(fetch(Cache::on_disk(&dir).unwrap()).await, CacheStatus::Hit);
+    let key = std::fs::read(dir.join("secret.key")).unwrap();
+    assert_eq!(key.len(), 32);
+    let plain = {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(b"Bearer hunter2");
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(&plain),
+            "an unkeyed hash of the token is stored"
+        );
+        assert!(!text.contains("hunter2"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("secret.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

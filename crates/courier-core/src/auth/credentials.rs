@@ -147,6 +147,12 @@ impl RequestCredentials {
         })
     }
 
+    /// Tells the credentials (and the origin they are for) apart without showing them: a
+    /// [`secret_hash`], the same within this process only.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        secret_hash(&(&self.origin, self.credentials.fingerprint()))
+    }
+
     /// The credentials, if they apply to `origin`.
     pub(crate) fn for_origin(&self, origin: &Origin) -> Option<&Credentials> {
         (self.origin == *origin).then_some(&self.credentials)

@@ -207,6 +207,50 @@ impl Store for DiskStore {
     }
 }
 
+/// The file in a cache directory holding the key its vary keys hash credentials with.
+const SECRET_FILE: &str = "secret.key";
+
+/// The key of the cache in `dir`: read from [`SECRET_FILE`], or made and written there (readable by
+/// the owner only) when there is none yet or it is damaged. Two processes making one at once each
+/// rename theirs into place; the loser's stored responses then miss, which costs requests, never
+/// correctness.
+pub(crate) fn secret(dir: &Path) -> io::Result<[u8; 32]> {
+    let path = dir.join(SECRET_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => {
+            if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                return Ok(secret);
+            }
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    let secret = random_secret();
+    let temp = dir.join(format!("{SECRET_FILE}.{}{TEMP_SUFFIX}", std::process::id()));
+    let written = create_private_file(&temp)
+        .and_then(|mut file| io::Write::write_all(&mut file, &secret))
+        .and_then(|()| fs::rename(&temp, &path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written.map(|()| secret)
+}
+
+/// 32 bytes from the operating system's random source (a process-keyed hash of the time if that
+/// fails, which it does not on any supported system).
+pub(crate) fn random_secret() -> [u8; 32] {
+    let mut secret = [0; 32];
+    if getrandom::getrandom(&mut secret).is_err() {
+        use std::hash::BuildHasher as _;
+        let state = std::collections::hash_map::RandomState::new();
+        for (i, chunk) in secret.chunks_mut(8).enumerate() {
+            let word = state.hash_one((i, SystemTime::now()));
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    secret
+}
+
 /// Creates `dir` (and its missing parents) readable by the owner only, on Unix: cached responses may
 /// be private. An existing directory is left as it is.
 fn create_private_dir(dir: &Path) -> io::Result<()> {

@@ -80,7 +80,11 @@ impl Forwarded {
             return response;
         }
         let directives = Directives::of(response.headers());
-        let vary = policy::vary_key(response.headers(), &self.request_headers);
+        let vary = policy::vary_key(
+            response.headers(),
+            &self.request_headers,
+            self.cache.secret(),
+        );
         let fits = response
             .body()
             .size_hint()

@@ -56,10 +56,13 @@ struct Shared {
     /// Keys with a background revalidation under way, so each is revalidated once at a time.
     revalidating: Mutex<HashSet<String>>,
     kind: &'static str,
+    /// The key credentials are hashed with before a stored response keeps them (see
+    /// `policy::request_value`): random per memory cache, kept in its directory by a disk cache.
+    secret: [u8; 32],
 }
 
 impl Cache {
-    fn with_store(store: Box<dyn Store>, kind: &'static str) -> Cache {
+    fn with_store(store: Box<dyn Store>, kind: &'static str, secret: [u8; 32]) -> Cache {
         Cache {
             shared: Arc::new(Shared {
                 store,
@@ -67,6 +70,7 @@ impl Cache {
                 max_entry_size: AtomicU64::new(DEFAULT_MAX_ENTRY_SIZE),
                 revalidating: Mutex::new(HashSet::new()),
                 kind,
+                secret,
             }),
         }
     }
@@ -74,7 +78,11 @@ impl Cache {
     /// A cache in memory, bounded by [`DEFAULT_MEMORY_SIZE`] until [`max_size`](Cache::max_size) says
     /// otherwise. Entries are lost with the last clone.
     pub fn in_memory() -> Cache {
-        Cache::with_store(Box::new(MemoryStore::new(DEFAULT_MEMORY_SIZE)), "memory")
+        Cache::with_store(
+            Box::new(MemoryStore::new(DEFAULT_MEMORY_SIZE)),
+            "memory",
+            super::disk::random_secret(),
+        )
     }
 
     /// A cache in the directory `dir` (created if missing), bounded by [`DEFAULT_DISK_SIZE`] until
@@ -83,13 +91,15 @@ impl Cache {
     /// read.
     pub fn on_disk(dir: impl AsRef<Path>) -> Result<Cache, Error> {
         let dir = dir.as_ref();
-        let store = DiskStore::open(dir, DEFAULT_DISK_SIZE).map_err(|err| {
+        let opened = DiskStore::open(dir, DEFAULT_DISK_SIZE)
+            .and_then(|store| Ok((store, super::disk::secret(dir)?)));
+        let (store, secret) = opened.map_err(|err| {
             Error::builder(std::io::Error::new(
                 err.kind(),
                 format!("cannot open the cache directory {}: {err}", dir.display()),
             ))
         })?;
-        Ok(Cache::with_store(Box::new(store), "disk"))
+        Ok(Cache::with_store(Box::new(store), "disk", secret))
     }
 
     /// The most bytes the cache holds (bodies and headers); past it, the least recently used entries
@@ -146,6 +156,11 @@ impl Cache {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         clock()
+    }
+
+    /// The key credentials are hashed with in stored responses' vary keys.
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.shared.secret
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<Arc<Entry>> {

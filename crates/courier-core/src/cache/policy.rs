@@ -377,34 +377,57 @@ pub(crate) type VaryKey = Vec<(String, Option<String>)>;
 
 /// Request headers every stored response is selected by, as if it varied on them: the caller's own
 /// `Accept-Encoding` (a body stored as the server encoded it must not reach a caller who expects it
-/// decoded), the caller's own credentials, so a cache shared by clients or users never hands one's
+/// decoded), the caller's own credentials (headers, and those a request carries for the auth layer
+/// below, see [`REQUEST_CREDENTIALS`]), so a cache shared by clients or users never hands one's
 /// response to another, and a `Host` the caller set (the key is the URL, and the server answered the
 /// virtual host the header named).
-const IMPLICIT_VARY: [&str; 4] = ["accept-encoding", "authorization", "cookie", "host"];
+const IMPLICIT_VARY: [&str; 5] = [
+    "accept-encoding",
+    "authorization",
+    "cookie",
+    "host",
+    REQUEST_CREDENTIALS,
+];
+
+/// The name under which the credentials a request carries in its extensions (a `digest_auth`
+/// request's, answered by the auth layer below the cache) take part in selecting a stored response.
+/// Never sent: it is only in the cache's own copy of the request headers.
+pub(crate) const REQUEST_CREDENTIALS: &str = "courier-request-credentials";
 
 /// Headers whose values are compared by hash: credentials are never kept in the clear.
 fn is_credential(name: &str) -> bool {
-    matches!(name, "authorization" | "proxy-authorization" | "cookie")
+    matches!(
+        name,
+        "authorization" | "proxy-authorization" | "cookie" | REQUEST_CREDENTIALS
+    )
 }
 
 /// A request header's value as a vary key holds it: [`normalized`], and for credentials a SHA-256 of
-/// that.
-pub(crate) fn request_value(headers: &HeaderMap, name: &str) -> Option<String> {
+/// the cache's `secret` and that (keyed: the hashes a disk cache stores cannot be tested against
+/// guessed passwords without the key).
+pub(crate) fn request_value(headers: &HeaderMap, name: &str, secret: &[u8]) -> Option<String> {
     let value = normalized(headers, name)?;
     if !is_credential(name) {
         return Some(value);
     }
-    Some(format!("sha256:{}", sha256_hex(value.as_bytes())))
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(secret);
+    hasher.update(value.as_bytes());
+    Some(format!("sha256k:{}", hex(&hasher.finalize())))
 }
 
 /// The SHA-256 of `bytes` as 64 lower-case hex digits (the disk store's file names, hashed vary
 /// values).
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
+    let mut hex = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
         let _ = write!(hex, "{byte:02x}");
     }
     hex
@@ -415,6 +438,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 pub(crate) fn vary_key(
     response_headers: &HeaderMap,
     request_headers: &HeaderMap,
+    secret: &[u8],
 ) -> Option<VaryKey> {
     let mut names = vary_names(response_headers)?;
     for implicit in IMPLICIT_VARY {
@@ -426,7 +450,7 @@ pub(crate) fn vary_key(
         names
             .into_iter()
             .map(|name| {
-                let value = request_value(request_headers, &name);
+                let value = request_value(request_headers, &name, secret);
                 (name, value)
             })
             .collect(),
@@ -434,9 +458,9 @@ pub(crate) fn vary_key(
 }
 
 /// Whether a request matches a stored response's `Vary` key (RFC 9111 §4.1).
-pub(crate) fn vary_matches(key: &VaryKey, request_headers: &HeaderMap) -> bool {
+pub(crate) fn vary_matches(key: &VaryKey, request_headers: &HeaderMap, secret: &[u8]) -> bool {
     key.iter()
-        .all(|(name, value)| request_value(request_headers, name) == *value)
+        .all(|(name, value)| request_value(request_headers, name, secret) == *value)
 }
 
 /// Weak comparison of two entity tags (RFC 9110 §8.8.3.2): equal opaque tags, `W/` ignored.
@@ -901,6 +925,16 @@ mod tests {
         ));
     }
 
+    const SECRET: &[u8] = b"this cache's key";
+
+    fn vary_key(response: &HeaderMap, request: &HeaderMap) -> Option<VaryKey> {
+        super::vary_key(response, request, SECRET)
+    }
+
+    fn vary_matches(key: &VaryKey, request: &HeaderMap) -> bool {
+        super::vary_matches(key, request, SECRET)
+    }
+
     #[test]
     fn vary_matching_normalises_whitespace_and_absence() {
         let response = headers(&[("vary", "Accept-Language, accept")]);
@@ -940,8 +974,11 @@ mod tests {
             .find(|(name, _)| name == "authorization")
             .and_then(|(_, value)| value.clone())
             .unwrap();
-        assert!(stored.starts_with("sha256:"), "{stored}");
+        assert!(stored.starts_with("sha256k:"), "{stored}");
         assert!(!stored.contains("alice"));
+        // Keyed: not the plain SHA-256 of the value, and another cache's key gives another hash.
+        assert!(!stored.contains(&sha256_hex(b"Bearer alice")));
+        assert!(!super::vary_matches(&key, &alice, b"another cache's key"));
         assert!(vary_matches(&key, &alice));
         assert!(!vary_matches(
             &key,

@@ -103,7 +103,7 @@ where
         }
         let key = key(req.uri());
         let mut ctx = Forwarded {
-            request_headers: req.headers().clone(),
+            request_headers: selecting_headers(&req),
             request_time: cache.now(),
             cache,
             key,
@@ -138,7 +138,11 @@ where
             return ResponseFuture::forward(self.inner.call(req), ctx);
         }
         let stored = match ctx.cache.get(&ctx.key) {
-            Some(entry) if policy::vary_matches(&entry.vary, req.headers()) => entry,
+            Some(entry)
+                if policy::vary_matches(&entry.vary, &ctx.request_headers, ctx.cache.secret()) =>
+            {
+                entry
+            }
             found => {
                 if found.is_some() {
                     ctx.forward = Forward::VaryMiss;
@@ -212,6 +216,20 @@ where
             }
         }
     }
+}
+
+/// The request's headers as stored responses are selected by: with the credentials it carries for
+/// the auth layer below (`digest_auth`), under [`policy::REQUEST_CREDENTIALS`], so that one user's
+/// response never answers another user's request, nor one with no credentials.
+fn selecting_headers<B>(req: &Request<B>) -> http::HeaderMap {
+    let mut headers = req.headers().clone();
+    if let Some(own) = req.extensions().get::<crate::auth::RequestCredentials>() {
+        headers.insert(
+            http::HeaderName::from_static(policy::REQUEST_CREDENTIALS),
+            http::HeaderValue::from(own.fingerprint()),
+        );
+    }
+    headers
 }
 
 /// The service that was driven to readiness, leaving a clone in its place (tower's usual move for
