@@ -2187,3 +2187,40 @@ async fn a_segmented_resume_of_the_wrong_size_fails_before_fetching() {
     assert_eq!(summary.failures.len(), 1, "{summary}");
     assert!(server.requests().is_empty(), "{:?}", ranges(&server));
 }
+
+/// A job's URL with `user:password@`: the credentials go to the server as `Basic`, and never into the
+/// sidecar file, the job's URL or an error.
+#[tokio::test]
+async fn credentials_in_a_jobs_url_are_sent_and_never_written_down() {
+    let body = data(100_000, 7);
+    let server = cut_once_server(&body, 30_000).await;
+    let dir = TempDir::new("credentials");
+    let path = dir.path("file.bin");
+    let url = server
+        .url("/file.bin")
+        .replace("http://", "http://ada:s3cret@");
+    let job = Job::new(url.as_str(), &path).unwrap();
+    assert_eq!(job.url().as_str(), server.url("/file.bin"));
+    assert!(!format!("{job:?}").contains("s3cret"));
+
+    // Cut once: the sidecar is written; then the rest is fetched with the same credentials.
+    let summary = builder().retries(0).build().run([job.clone()]).await;
+    assert_eq!(summary.failures.len(), 1);
+    let error = &summary.failures[0].error;
+    assert!(
+        !format!("{error} {error:?}").contains("s3cret"),
+        "{error:?}"
+    );
+    let meta = std::fs::read_to_string(dir.path("file.bin.part.meta")).unwrap();
+    assert!(!meta.contains("s3cret") && !meta.contains("ada"), "{meta}");
+    let summary = builder().build().run([job]).await;
+    assert!(summary.is_success(), "{:?}", summary.failures);
+    assert!(read(&path) == body);
+    // "ada:s3cret", base64-encoded, on both requests.
+    let sent: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(sent, vec![Some("Basic YWRhOnMzY3JldA==".to_owned()); 2]);
+}

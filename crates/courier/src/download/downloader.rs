@@ -650,9 +650,13 @@ impl JobCtx {
 
     // ---- helpers for the attempts ----
 
-    /// A `GET` of the job's URL.
+    /// A `GET` of the job's URL, with the credentials its URL carried.
     pub(super) fn get(&self) -> RequestBuilder {
-        self.shared.client.get(self.job.url().clone())
+        let request = self.shared.client.get(self.job.url().clone());
+        match self.job.authorization() {
+            Some(authorization) => request.header(http::header::AUTHORIZATION, authorization),
+            None => request,
+        }
     }
 
     /// Sends a request of this job; a failure is retried when transient.

@@ -22,6 +22,9 @@ use crate::{Error, IntoUrl};
 #[derive(Clone)]
 pub struct Job {
     url: Url,
+    /// `Basic` credentials taken out of the URL's `user:password@`: sent with each request, never
+    /// written to the sidecar files, events or errors that name the URL.
+    authorization: Option<http::HeaderValue>,
     path: PathBuf,
     expected_size: Option<u64>,
     sha256: Option<[u8; 32]>,
@@ -29,9 +32,18 @@ pub struct Job {
 
 impl Job {
     /// A job fetching `url` into `path`. Fails with a builder error if `url` does not parse.
+    ///
+    /// A `user:password@` in the URL is taken out of it and sent as `Basic` credentials with each
+    /// request of the job (as a [`Request`](crate::Request) does): [`url`](Job::url), the
+    /// `.part.meta` sidecar, events and errors never show the password.
     pub fn new<U: IntoUrl>(url: U, path: impl Into<PathBuf>) -> Result<Job, Error> {
+        let mut url = url.into_url()?;
+        let authorization = courier_core::urls::credentials(&url)
+            .map(|(username, password)| courier_core::auth::basic_header(&username, &password));
+        courier_core::urls::remove_credentials(&mut url);
         Ok(Job {
-            url: url.into_url()?,
+            url,
+            authorization,
             path: path.into(),
             expected_size: None,
             sha256: None,
@@ -62,9 +74,14 @@ impl Job {
         self
     }
 
-    /// The URL.
+    /// The URL (without any `user:password@` it was given with).
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// The `Authorization` the job's URL carried as `user:password@`.
+    pub(super) fn authorization(&self) -> Option<&http::HeaderValue> {
+        self.authorization.as_ref()
     }
 
     /// The destination path.
