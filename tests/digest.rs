@@ -845,3 +845,62 @@ async fn a_proxy_that_closes_after_a_keep_alive_407_gets_the_answer_on_a_new_con
     // The answer made for the dead connection counted nc 1; the one the proxy reads is the next.
     assert_eq!(param(answer, "nc"), "00000002");
 }
+
+/// `digest_auth` is the latest word: a `Basic` made of the URL's `user:password@`, a `basic_auth`
+/// before it, or the client's default `Authorization` would otherwise go out (the password in the
+/// clear) and stop the Digest answer.
+#[tokio::test]
+async fn digest_auth_wins_over_earlier_and_default_authorization() {
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let server = digest.clone().start().await;
+    let url = server.url("/private");
+    let in_url = url.replace("http://", "http://Mufasa:Circle%20of%20Life@");
+    let bearer = Client::builder()
+        .default_headers(http::HeaderMap::from_iter([(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer client-wide"),
+        )]))
+        .build()
+        .unwrap();
+    let plain = Client::new();
+    let requests = [
+        plain.get(&in_url),
+        plain.get(&url).basic_auth("Mufasa", Some("Circle of Life")),
+        bearer.get(&url),
+    ];
+    for (i, request) in requests.into_iter().enumerate() {
+        let before = server.requests().len();
+        let response = within(10, request.digest_auth("Mufasa", "Circle of Life").send())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "request {i}");
+        // Nothing but Digest answers (a client that answered before sends one at once).
+        let sent: Vec<_> = server.requests()[before..]
+            .iter()
+            .map(|r| {
+                r.header("authorization")
+                    .map(|v| v.split(' ').next().unwrap().to_owned())
+            })
+            .collect();
+        assert!(
+            sent == [None, Some("Digest".into())] || sent == [Some("Digest".into())],
+            "request {i}: {sent:?}"
+        );
+    }
+    // A header set after digest_auth is a later word still: sent, and the Digest credentials rest.
+    let response = within(
+        10,
+        plain
+            .get(&url)
+            .digest_auth("Mufasa", "Circle of Life")
+            .bearer_auth("later")
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.last_request().header("authorization"),
+        Some("Bearer later")
+    );
+}

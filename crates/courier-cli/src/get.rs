@@ -114,6 +114,23 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
         other => other,
     };
+    // --digest with `user:password@` in the URL and no -u: those answer the Digest challenge, as
+    // curl's do (they would otherwise go out as Basic, the password in the clear).
+    let mut user = args.user.clone();
+    if args.digest && user.is_none() && (!url.username().is_empty() || url.password().is_some()) {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        user = Some(format!(
+            "{}:{}",
+            decode(url.username()),
+            decode(url.password().unwrap_or(""))
+        ));
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
     let url_for_name = url.clone();
     let mut request = client.request(method, url);
     if let Some(cookie) = args.cookie.as_deref().filter(|c| c.contains('=')) {
@@ -122,7 +139,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     if !args.form.is_empty() {
         request = request.multipart(multipart_form(&args.form).await?);
     }
-    if let Some(user) = &args.user {
+    if let Some(user) = &user {
         let (name, password) = match user.split_once(':') {
             Some((name, password)) => (name, password),
             None => (user.as_str(), ""),

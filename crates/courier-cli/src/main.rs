@@ -186,9 +186,9 @@ pub(crate) struct GetArgs {
     /// the credentials answer a Digest challenge instead.
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub(crate) user: Option<String>,
-    /// Use `-u`'s credentials for HTTP Digest authentication (RFC 7616): sent only in answer to the
-    /// server's `401` Digest challenge, never as Basic.
-    #[arg(long, requires = "user")]
+    /// Use `-u`'s credentials (or the URL's `user:password@`) for HTTP Digest authentication
+    /// (RFC 7616): sent only in answer to the server's `401` Digest challenge, never as Basic.
+    #[arg(long)]
     pub(crate) digest: bool,
     /// The `Referer` to send.
     #[arg(short = 'e', long = "referer", value_name = "URL")]

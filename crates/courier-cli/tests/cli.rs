@@ -466,9 +466,17 @@ async fn digest_answers_the_digest_challenge_and_never_sends_basic() {
     assert_eq!(basic.status.code(), Some(22));
     assert_eq!(seen.lock().unwrap()[0], "Basic");
 
-    // --digest needs -u.
-    let alone = courier(args(&["get", "--digest", &url])).await;
-    assert_eq!(alone.status.code(), Some(2), "{}", stderr(&alone));
+    // --digest takes the URL's `user:password@` as it takes -u's: never sent as Basic.
+    seen.lock().unwrap().clear();
+    let in_url = url.replace("http://", "http://Mufasa:Circle%20of%20Life@");
+    let from_url = courier(args(&["get", "--digest", &in_url])).await;
+    assert!(from_url.status.success(), "{}", stderr(&from_url));
+    assert_eq!(stdout(&from_url), "hello Mufasa");
+    assert_eq!(*seen.lock().unwrap(), ["-", "Digest"]);
+
+    // --digest with no credentials at all: the challenge is the answer.
+    let alone = courier(args(&["get", "--digest", "-f", &url])).await;
+    assert_eq!(alone.status.code(), Some(22), "{}", stderr(&alone));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

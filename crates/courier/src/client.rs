@@ -222,7 +222,17 @@ impl Client {
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
         let inner = &self.inner;
+        // A request's own Digest credentials (`digest_auth`) are a later word than the client's
+        // default `Authorization`, which would otherwise stop the auth layer from answering with them.
+        let own_credentials = req
+            .extensions()
+            .get::<courier_core::auth::RequestCredentials>()
+            .is_some()
+            && !req.headers().contains_key(http::header::AUTHORIZATION);
         courier_core::headers::append_missing(req.headers_mut(), &inner.default_headers);
+        if own_credentials {
+            req.headers_mut().remove(http::header::AUTHORIZATION);
+        }
         if let Some(timeout) = timeout {
             req.extensions_mut().insert(TotalTimeout(timeout));
         }

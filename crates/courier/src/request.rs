@@ -380,6 +380,10 @@ impl RequestBuilder {
     /// The password itself is never sent, and the credentials are not used for another origin after a
     /// redirect. A `401` they cannot answer (wrong password) is returned as the response.
     ///
+    /// As with the other ways of giving credentials, the latest word wins: an `Authorization` set
+    /// before (a `basic_auth`, the `Basic` one made of the URL's `user:password@`) is removed, so the
+    /// password does not go out in the clear, and the client's default `Authorization` is not added.
+    ///
     /// ```no_run
     /// # async fn run() -> Result<(), courier::Error> {
     /// let response = courier::Client::new()
@@ -402,6 +406,7 @@ impl RequestBuilder {
             let uri = request.url.to_uri()?;
             if let Some(scoped) = courier_core::auth::RequestCredentials::for_uri(&uri, credentials)
             {
+                request.headers.remove(AUTHORIZATION);
                 request.extensions.insert(scoped);
             }
             Ok(())
