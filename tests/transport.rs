@@ -558,3 +558,30 @@ async fn http2_authority_carries_no_credentials() {
         .to_bytes();
     assert_eq!(body, format!("http://127.0.0.1:{port}/x"));
 }
+
+/// Nor does an HTTP/1.1 request to a forwarding proxy: its absolute-form target is the URI without
+/// `user:pw@`.
+#[tokio::test]
+async fn a_forwarding_proxy_sees_no_credentials_in_the_target() {
+    use tower::ServiceExt;
+    let server = TestServer::start(|req| async move { respond(200, req.uri.to_string()) }).await;
+    let proxy = courier_testkit::ProxyServer::start(server.addr()).await;
+    let transport: courier_core::transport::Transport =
+        courier_core::transport::Transport::builder()
+            .proxy(courier::Proxy::http(proxy.url()).unwrap())
+            .build()
+            .unwrap();
+    let port = server.addr().port();
+    let request = http::Request::get(format!("http://u:pw@127.0.0.1:{port}/x"))
+        .body(courier_core::Body::empty())
+        .unwrap();
+    let response = within(10, transport.oneshot(request)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].starts_with(&format!("GET http://127.0.0.1:{port}/x HTTP/1.1\r\n")),
+        "{seen:?}"
+    );
+    assert!(!seen[0].contains("pw"), "{seen:?}");
+}

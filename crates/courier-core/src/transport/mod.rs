@@ -904,6 +904,11 @@ where
         mut req: Request<B>,
     ) -> Result<Response<ResponseBody<B>>, Error> {
         let start = Instant::now();
+        // Credentials in the URI travel in headers, if at all (the auth layers' business): never in a
+        // request line, `:authority`, a proxy's view of the target, or the connection's span.
+        if let Some(stripped) = without_userinfo(req.uri()) {
+            *req.uri_mut() = stripped;
+        }
         let uri = req.uri().clone();
         let route = self.route(&mut req).map_err(|e| e.with_uri(&uri))?;
         let in_flight = self.pool.in_flight(&route.key);
@@ -1076,23 +1081,11 @@ fn prepare<B: Send + 'static>(
     let uri = req.uri().clone();
     if checkout.is_h2() {
         *req.version_mut() = Version::HTTP_2;
-        // The pseudo-headers come from the URI: `:authority` alone for a `CONNECT`, and never the
-        // URI's credentials (HTTP/1.1 sends neither in `Host`).
+        // The pseudo-headers come from the URI (without credentials, see `send`): `:authority`
+        // alone for a `CONNECT`.
         if req.method() == Method::CONNECT {
             if let Some(target) = connect_target(&uri) {
                 *req.uri_mut() = target;
-            }
-        } else if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-            let mut parts = uri.clone().into_parts();
-            parts.authority = uri.host().and_then(|host| {
-                let authority = match uri.port() {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host.to_owned(),
-                };
-                http::uri::Authority::try_from(authority).ok()
-            });
-            if let Ok(stripped) = Uri::from_parts(parts) {
-                *req.uri_mut() = stripped;
             }
         }
         return Ok(unprepared);
@@ -1119,6 +1112,15 @@ fn prepare<B: Send + 'static>(
         };
     }
     Ok(unprepared)
+}
+
+/// `uri` without the `user:password@` of its authority; `None` when it has none.
+fn without_userinfo(uri: &Uri) -> Option<Uri> {
+    let authority = uri.authority()?;
+    let (_, host_port) = authority.as_str().rsplit_once('@')?;
+    let mut parts = uri.clone().into_parts();
+    parts.authority = http::uri::Authority::try_from(host_port).ok();
+    Uri::from_parts(parts).ok()
 }
 
 /// A `CONNECT`'s target: `host:port` always (RFC 9110 §9.3.6), the port even when it is the
@@ -1263,6 +1265,18 @@ mod tests {
 
     /// The `Host` value leaves out the scheme's default port and credentials, keeps the URI's
     /// spelling, and is not handed to a request to the same authority under another scheme.
+    #[test]
+    fn userinfo_is_taken_off_the_authority_only() {
+        let strip = |s: &str| without_userinfo(&s.parse().unwrap()).map(|u| u.to_string());
+        assert_eq!(
+            strip("http://u:p%40w@127.0.0.1:81/a@b?c=@").as_deref(),
+            Some("http://127.0.0.1:81/a@b?c=@")
+        );
+        assert_eq!(strip("http://u@[::1]/").as_deref(), Some("http://[::1]/"));
+        assert_eq!(strip("http://127.0.0.1/a@b"), None);
+        assert_eq!(strip("/origin-form"), None);
+    }
+
     #[test]
     fn host_header_is_the_authority_without_the_default_port() {
         let host = |s: &str| host_header(&s.parse().unwrap()).unwrap();
