@@ -61,8 +61,16 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         builder = builder.cookie_provider(jar.clone());
     }
     if let Some(retries) = args.retry {
-        let mut policy = RetryPolicy::new().max_retries(retries);
-        if let Some(secs) = args.retry_delay {
+        // curl's transient errors: a timeout, and HTTP 408, 429, 500, 502, 503 and 504.
+        let mut policy = RetryPolicy::new()
+            .max_retries(retries)
+            .retry_timeouts(true)
+            .retry_statuses(
+                [408, 429, 500, 502, 503, 504]
+                    .map(|code| courier::StatusCode::from_u16(code).expect("a status code")),
+            );
+        // 0: the default backoff, as curl's.
+        if let Some(secs) = args.retry_delay.filter(|&secs| secs != 0.0) {
             let delay = seconds(secs, "--retry-delay")?;
             policy = policy.backoff(delay, delay);
         }

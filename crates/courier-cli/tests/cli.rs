@@ -993,6 +993,49 @@ async fn retry_tries_again_after_503_and_silent_hides_errors() {
     assert_eq!(stdout(&output), "finally");
     assert_eq!(seen.load(Ordering::SeqCst), 3);
 
+    // curl's other transient statuses (408, 500, 502, 504) are retried too; 501 is not.
+    let hits = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = hits.clone();
+    let statuses = TestServer::start(move |req| {
+        let log = log.clone();
+        async move {
+            let path = req.path().to_owned();
+            let tries = {
+                let mut log = log.lock().unwrap();
+                log.push(path.clone());
+                log.iter().filter(|p| **p == path).count()
+            };
+            let code: u16 = path[1..].parse().unwrap();
+            if tries == 1 {
+                respond(code, "failed once")
+            } else {
+                respond(200, "recovered")
+            }
+        }
+    })
+    .await;
+    for (code, body, attempts) in [
+        (408, "recovered", 2),
+        (500, "recovered", 2),
+        (502, "recovered", 2),
+        (504, "recovered", 2),
+        (501, "failed once", 1),
+    ] {
+        let path = format!("/{code}");
+        let output = courier(args(&[
+            "get",
+            "--retry",
+            "2",
+            "--retry-delay",
+            "0",
+            &statuses.url(&path),
+        ]))
+        .await;
+        assert_eq!(stdout(&output), body, "{code}: {}", stderr(&output));
+        let tries = hits.lock().unwrap().iter().filter(|p| **p == path).count();
+        assert_eq!(tries, attempts, "{code}");
+    }
+
     // -s: a failure has its exit status and no message; -sS shows it again.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

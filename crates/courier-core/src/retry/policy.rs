@@ -65,6 +65,8 @@ pub struct RetryPolicy {
     scoped: Option<Scoped>,
     /// Retries made so far for the request this clone belongs to.
     retries: u32,
+    /// The statuses retried; `None`: 429 and 503.
+    statuses: Option<Arc<[StatusCode]>>,
 }
 
 /// Why an attempt is retried, for the trace.
@@ -76,7 +78,7 @@ enum Reason {
     Reset,
     /// A deadline passed (only with `retry_timeouts`).
     Timeout,
-    /// 429 or 503.
+    /// A status retried (429 or 503 by default).
     Status(StatusCode),
     /// A reqwest-style classifier said so.
     Classified,
@@ -100,6 +102,7 @@ impl RetryPolicy {
             first_attempt: None,
             scoped: None,
             retries: 0,
+            statuses: None,
         }
     }
 
@@ -160,6 +163,37 @@ impl RetryPolicy {
     pub fn max_elapsed(mut self, max: Duration) -> RetryPolicy {
         self.max_elapsed = Some(max);
         self
+    }
+
+    /// The response statuses retried (default 429 and 503, the two that say "not now" without
+    /// saying the request failed). curl's `--retry` also retries 408, 500, 502 and 504:
+    ///
+    /// ```
+    /// use courier_core::retry::RetryPolicy;
+    /// use http::StatusCode;
+    ///
+    /// let curl_like = RetryPolicy::new().retry_statuses([
+    ///     StatusCode::REQUEST_TIMEOUT,
+    ///     StatusCode::TOO_MANY_REQUESTS,
+    ///     StatusCode::INTERNAL_SERVER_ERROR,
+    ///     StatusCode::BAD_GATEWAY,
+    ///     StatusCode::SERVICE_UNAVAILABLE,
+    ///     StatusCode::GATEWAY_TIMEOUT,
+    /// ]);
+    /// # drop(curl_like);
+    /// ```
+    pub fn retry_statuses(mut self, statuses: impl IntoIterator<Item = StatusCode>) -> RetryPolicy {
+        self.statuses = Some(statuses.into_iter().collect());
+        self
+    }
+
+    fn status_retried(&self, status: StatusCode) -> bool {
+        match &self.statuses {
+            Some(statuses) => statuses.contains(&status),
+            None => {
+                status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
     }
 
     /// Limits retries with `budget`, shared by every clone of this policy.
@@ -247,9 +281,7 @@ where
         let (reason, asked) = match result {
             Ok(res) => {
                 let status = res.status();
-                if status != StatusCode::TOO_MANY_REQUESTS
-                    && status != StatusCode::SERVICE_UNAVAILABLE
-                {
+                if !self.status_retried(status) {
                     return None;
                 }
                 let asked = retry_after(res.headers(), SystemTime::now());

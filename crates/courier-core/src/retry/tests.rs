@@ -219,6 +219,22 @@ async fn only_429_and_503_responses_are_retried() {
 }
 
 #[tokio::test]
+async fn retry_statuses_replace_429_and_503() {
+    let policy = || fast().retry_statuses([StatusCode::BAD_GATEWAY, StatusCode::REQUEST_TIMEOUT]);
+    for (status, attempts) in [(502, 2), (408, 2), (503, 1), (429, 1), (500, 1)] {
+        let (result, seen) = run(
+            policy(),
+            request(Method::GET),
+            vec![Outcome::Status(status, None), ok()],
+        )
+        .await;
+        let expected = if attempts == 2 { 200 } else { status };
+        assert_eq!(result.unwrap().status().as_u16(), expected, "{status}");
+        assert_eq!(seen.len(), attempts, "{status}");
+    }
+}
+
+#[tokio::test]
 async fn retries_stop_at_the_limit_and_return_the_last_response() {
     let (result, seen) = run(
         fast().max_retries(2),
