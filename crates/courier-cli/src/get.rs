@@ -444,19 +444,26 @@ where
     W: AsyncWrite + Unpin,
 {
     if include {
-        let mut head = format!(
-            "{}\r\n",
-            status_line(response.version(), response.status(), response.reason())
-        )
-        .into_bytes();
-        for (name, value) in response.headers() {
-            head.extend_from_slice(name.as_str().as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(value.as_bytes());
-            head.extend_from_slice(b"\r\n");
+        // Each redirect followed shows its head first, as curl's -iL does (their bodies are not read).
+        let mut heads = Vec::new();
+        for hop in response.history() {
+            push_head(
+                &mut heads,
+                hop.version(),
+                hop.status(),
+                hop.reason(),
+                hop.headers(),
+            );
         }
-        head.extend_from_slice(b"\r\n");
-        out.write_all(&head).await.map_err(write_error)?;
+        let (version, status) = (response.version(), response.status());
+        push_head(
+            &mut heads,
+            version,
+            status,
+            response.reason(),
+            response.headers(),
+        );
+        out.write_all(&heads).await.map_err(write_error)?;
     }
     let started = Instant::now();
     while let Some(chunk) = response.chunk().await? {
@@ -471,6 +478,25 @@ where
         }
     }
     out.flush().await.map_err(write_error)
+}
+
+/// A response head as -i shows it: the status line, the headers, a blank line.
+fn push_head(
+    out: &mut Vec<u8>,
+    version: Version,
+    status: courier::StatusCode,
+    reason: &str,
+    headers: &courier::header::HeaderMap,
+) {
+    out.extend_from_slice(status_line(version, status, reason).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// curl's status 23: the output could not be written (a full disk, a closed pipe).

@@ -822,6 +822,39 @@ async fn head_prints_the_head_only() {
     assert!(text.ends_with("\r\n\r\n"), "{text}");
     assert!(!text.contains("body never shown"));
     assert_eq!(server.last_request().method, "HEAD");
+
+    // -IL: every hop's head, in order, as curl's (`curl -sIL url | grep -i location`).
+    let hops = TestServer::start(|req| async move {
+        match req.path() {
+            "/a" => redirect(301, "/b"),
+            "/b" => redirect(302, "/c"),
+            _ => respond(200, "end"),
+        }
+    })
+    .await;
+    let output = courier(args(&["get", "-IL", &hops.url("/a")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let status_lines: Vec<_> = text.lines().filter(|l| l.starts_with("HTTP/")).collect();
+    assert_eq!(
+        status_lines,
+        [
+            "HTTP/1.1 301 Moved Permanently",
+            "HTTP/1.1 302 Found",
+            "HTTP/1.1 200 OK"
+        ],
+        "{text}"
+    );
+    let locations: Vec<_> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("location: "))
+        .collect();
+    assert_eq!(locations, ["/b", "/c"], "{text}");
+    // -iL: the heads, then the final body only.
+    let output = courier(args(&["get", "-iL", &hops.url("/a")])).await;
+    let text = stdout(&output);
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 3, "{text}");
+    assert!(text.ends_with("\r\n\r\nend"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
