@@ -183,8 +183,8 @@ fn parse_list(text: &str, update: bool) -> Result<Vec<(Url, PathBuf)>, CliError>
             Some((url, name)) => (url.trim(), Some(name.trim())),
             None => (line.trim(), None),
         };
-        let url =
-            Url::parse(url).map_err(|e| format!("line {number}: invalid URL {url:?}: {e}"))?;
+        let url = crate::parse_url(url)
+            .map_err(|e| format!("line {number}: invalid URL {url:?}: {e}"))?;
         let name = match name.filter(|n| !n.is_empty()) {
             Some(name) => {
                 // `./x` and `x` are one file: compared (and written) without `.` components.

@@ -385,6 +385,16 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// A URL as curl takes it on its command line: with no `scheme://`, `http://` is assumed
+/// (`localhost:8080/x` would otherwise be a URL of the scheme `localhost`).
+pub(crate) fn parse_url(text: &str) -> Result<courier::Url, url::ParseError> {
+    if text.contains("://") {
+        courier::Url::parse(text)
+    } else {
+        courier::Url::parse(&format!("http://{text}"))
+    }
+}
+
 /// curl's exit statuses where curl has one for the failure: 6 a name that did not resolve, 7 a
 /// connection that failed, 28 a timeout, 35 a TLS handshake that failed, 47 too many redirects,
 /// 60 a server certificate that is not trusted; 1 for anything else (22 with `-f` is returned by `get`).

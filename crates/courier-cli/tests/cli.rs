@@ -108,6 +108,13 @@ async fn get_writes_the_body_to_stdout() {
     assert_eq!(seen.path(), "/hello");
     // Like curl without --compressed: no coding asked for.
     assert_eq!(seen.header("accept-encoding"), None);
+
+    // With no scheme, http:// is assumed, as curl does (`127.0.0.1:PORT` is no scheme `127.0.0.1`).
+    let bare = server.url("/bare").replace("http://", "");
+    let output = courier(args(&["get", &bare])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "hello from the server\n");
+    assert_eq!(server.last_request().path(), "/bare");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
