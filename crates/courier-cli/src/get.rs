@@ -182,7 +182,12 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         if !has_accept {
             request = request.header(ACCEPT, "application/json");
         }
-        request = request.body(json.clone());
+        let body = match json.strip_prefix('@') {
+            Some("-") => read_stdin().await?,
+            Some(path) => read_file(path).await?,
+            None => json.clone().into_bytes(),
+        };
+        request = request.body(body);
     }
 
     let output = match (&args.output, args.remote_name) {
@@ -347,22 +352,70 @@ async fn form_data(args: &GetArgs) -> Result<Option<Vec<u8>>, CliError> {
     Ok((!parts.is_empty()).then(|| parts.join(&b'&')))
 }
 
-/// A multipart form of -F fields: `name=value`, or `name=@FILE` for a file upload.
+/// A multipart form of -F fields, in curl's syntax: `name=value`, `name=@FILE` (a file upload),
+/// `name=<FILE` (a text field holding the file's content), `-` for stdin as FILE, each optionally
+/// followed by `;type=MIME` and `;filename=NAME`.
 async fn multipart_form(fields: &[String]) -> Result<courier::multipart::Form, CliError> {
+    use courier::multipart::Part;
     let mut form = courier::multipart::Form::new();
     for field in fields {
         let (name, value) = field
             .split_once('=')
             .ok_or_else(|| format!("-F {field:?}: expected name=value or name=@file"))?;
-        form = match value.strip_prefix('@') {
-            Some(path) => form
-                .file(name.to_owned(), path)
-                .await
-                .map_err(|e| format!("cannot read {path}: {e}"))?,
-            None => form.text(name.to_owned(), value.to_owned()),
+        let (value, mime, file_name) = field_params(value);
+        let read = |path: &str| {
+            let path = path.to_owned();
+            async move {
+                match path.as_str() {
+                    "-" => read_stdin().await,
+                    path => read_file(path).await,
+                }
+            }
         };
+        let mut part = if let Some(path) = value.strip_prefix('@') {
+            // Named (and typed) as the file is, unless ;filename= and ;type= say otherwise.
+            match path {
+                "-" => Part::bytes(read_stdin().await?).file_name("-"),
+                path => Part::file(path).await.map_err(|e| {
+                    crate::Failure::error(
+                        crate::Failure::READ_ERROR,
+                        format!("cannot read {path}: {e}"),
+                    )
+                })?,
+            }
+        } else if let Some(path) = value.strip_prefix('<') {
+            Part::bytes(read(path).await?)
+        } else {
+            Part::text(value.to_owned())
+        };
+        if let Some(file_name) = file_name {
+            part = part.file_name(file_name.to_owned());
+        }
+        if let Some(mime) = mime {
+            part = part
+                .mime_str(mime)
+                .map_err(|e| format!("-F {field:?}: type {mime:?}: {e}"))?;
+        }
+        form = form.part(name.to_owned(), part);
     }
     Ok(form)
+}
+
+/// Splits `;type=` and `;filename=` off the end of a -F value: (the value, the type, the name).
+fn field_params(mut value: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (mut mime, mut file_name) = (None, None);
+    while let Some((rest, param)) = value.rsplit_once(';') {
+        let (key, param_value) = param.split_once('=').unwrap_or((param, ""));
+        match key.trim().to_ascii_lowercase().as_str() {
+            "type" if mime.is_none() => mime = Some(param_value.trim()),
+            "filename" if file_name.is_none() => {
+                file_name = Some(param_value.trim().trim_matches('"'));
+            }
+            _ => break,
+        }
+        value = rest;
+    }
+    (value, mime, file_name)
 }
 
 async fn read_file(path: &str) -> Result<Vec<u8>, CliError> {
@@ -695,6 +748,25 @@ mod tests {
         assert_eq!(
             name("http://127.0.0.1/a%0Ab%1B[2J%C2%85.txt").unwrap(),
             "a%0Ab%1B[2J%C2%85.txt"
+        );
+    }
+
+    #[test]
+    fn form_fields_take_curls_type_and_filename() {
+        assert_eq!(field_params("plain"), ("plain", None, None));
+        assert_eq!(
+            field_params("@a.png;type=image/png"),
+            ("@a.png", Some("image/png"), None)
+        );
+        assert_eq!(
+            field_params("@a.png;filename=\"b.png\";type=image/png"),
+            ("@a.png", Some("image/png"), Some("b.png"))
+        );
+        // A `;` that starts no parameter is part of the value.
+        assert_eq!(field_params("a;b=c"), ("a;b=c", None, None));
+        assert_eq!(
+            field_params("x;y;type=text/x"),
+            ("x;y", Some("text/x"), None)
         );
     }
 

@@ -114,8 +114,10 @@ pub(crate) struct GetArgs {
     /// Send the -d / --data-urlencode data as the URL's query string in a GET, as curl's -G.
     #[arg(short = 'G', long = "get")]
     pub(crate) get: bool,
-    /// A multipart form field, `name=value` or `name=@FILE` (a file upload); repeat for more.
-    #[arg(short = 'F', long = "form", value_name = "NAME=VALUE", conflicts_with_all = ["data", "data_binary", "data_raw", "json"])]
+    /// A multipart form field, as curl's: `name=value`, `name=@FILE` (a file upload) or `name=<FILE`
+    /// (a field holding the file's text), `-` for stdin, each optionally followed by `;type=MIME`
+    /// and `;filename=NAME`; repeat for more.
+    #[arg(short = 'F', long = "form", value_name = "NAME=VALUE", conflicts_with_all = ["data", "data_binary", "data_raw", "data_urlencode", "json"])]
     pub(crate) form: Vec<String>,
     /// Cookies to send: `name=value; name2=value2`, or a cookie file to start from (curl's Netscape
     /// format, or Courier's JSON), which also turns the cookie engine on.
@@ -147,7 +149,8 @@ pub(crate) struct GetArgs {
     /// Use HTTP/2 when the server offers it (the default; accepted for curl's habit).
     #[arg(long = "http2")]
     pub(crate) http2: bool,
-    /// Send JSON as the body, with `Content-Type` and `Accept: application/json`.
+    /// Send JSON as the body, with `Content-Type` and `Accept: application/json`; `@FILE` (or `@-`
+    /// for stdin) sends a file's, as curl's.
     #[arg(long, value_name = "JSON")]
     pub(crate) json: Option<String>,
     /// Write the body to FILE instead of stdout.
@@ -164,8 +167,8 @@ pub(crate) struct GetArgs {
     /// Follow redirects (up to 10, or --max-redirects).
     #[arg(short = 'L', long = "location")]
     pub(crate) location: bool,
-    /// Follow at most N redirects (implies -L).
-    #[arg(long, value_name = "N")]
+    /// Follow at most N redirects (implies -L); curl's name, --max-redirs, works too.
+    #[arg(long, visible_alias = "max-redirs", value_name = "N")]
     pub(crate) max_redirects: Option<usize>,
     /// Ask for a compressed response (gzip, deflate, br, zstd) and decode it.
     #[arg(long)]
@@ -197,7 +200,7 @@ pub(crate) struct GetArgs {
     #[arg(short = 'm', long = "max-time", value_name = "SECONDS")]
     pub(crate) max_time: Option<f64>,
     /// Send a HEAD request and print the response head only.
-    #[arg(short = 'I', long = "head")]
+    #[arg(short = 'I', long = "head", conflicts_with_all = ["data", "data_binary", "data_raw", "data_urlencode", "form", "json"])]
     pub(crate) head: bool,
     /// Resume a transfer into the -o/-O file: `-C -` asks for the bytes after those the file has
     /// (a `Range` request); the file is appended to only if the server answers with exactly that

@@ -192,6 +192,15 @@ async fn get_with_json_posts_it() {
     assert_eq!(echoed["body"], r#"{"a":1}"#);
     assert_eq!(echoed["headers"]["content-type"][0], "application/json");
     assert_eq!(echoed["headers"]["accept"][0], "application/json");
+
+    // --json @FILE sends the file's JSON, as curl's.
+    let dir = TempDir::new("json");
+    std::fs::write(dir.path("doc.json"), r#"{"from":"file"}"#).unwrap();
+    let from_file = format!("@{}", dir.arg("doc.json"));
+    let output = courier(args(&["get", &server.url("/api"), "--json", &from_file])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(echoed["body"], r#"{"from":"file"}"#);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,6 +218,25 @@ async fn data_and_json_conflict() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+
+    // As curl refuses them: a HEAD with a body, and a multipart form with urlencoded data.
+    for extra in [
+        &["-I", "-d", "x"][..],
+        &["-F", "a=b", "--data-urlencode", "c=d"][..],
+    ] {
+        let mut list = args(&["get", "http://127.0.0.1:9/"]);
+        list.extend(extra.iter().map(|a| a.to_string()));
+        let output = courier(list).await;
+        assert_eq!(output.status.code(), Some(2), "{extra:?}");
+        assert!(stderr(&output).contains("cannot be used with"), "{extra:?}");
+    }
+    // curl's --max-redirs is accepted.
+    let output = courier(args(&["get", "--max-redirs", "x", "http://127.0.0.1:9/"])).await;
+    assert!(
+        stderr(&output).contains("invalid value 'x' for '--max-redirects"),
         "{}",
         stderr(&output)
     );
@@ -1003,6 +1031,34 @@ async fn form_fields_and_files_go_as_multipart() {
     assert!(body.contains("name=\"title\"\r\n\r\nreport\r\n"), "{body}");
     assert!(body.contains("filename=\"notes.txt\""), "{body}");
     assert!(body.contains("file content"), "{body}");
+
+    // curl's ;type= and ;filename=, and <FILE for a text field holding a file's content.
+    let typed = format!(
+        "img=@{};type=image/png;filename=shot.png",
+        dir.arg("notes.txt")
+    );
+    let inline = format!("msg=<{}", dir.arg("notes.txt"));
+    let output = courier(args(&[
+        "get",
+        &server.url("/upload"),
+        "-F",
+        &typed,
+        "-F",
+        &inline,
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let body = String::from_utf8_lossy(&server.last_request().body).into_owned();
+    assert!(
+        body.contains(
+            "name=\"img\"; filename=\"shot.png\"\r\nContent-Type: image/png\r\n\r\nfile content\r\n"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("name=\"msg\"\r\n\r\nfile content\r\n"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
