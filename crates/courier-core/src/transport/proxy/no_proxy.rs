@@ -60,6 +60,11 @@ impl NoProxy {
     /// True when `uri`'s host is on the list. A fully qualified name (`internal.corp.`) is the same
     /// host as without its final dot.
     pub(crate) fn contains(&self, uri: &Uri) -> bool {
+        // `*` is every host, as curl has it; hyper-util's matcher applies it to names only, not to
+        // IP addresses.
+        if self.list.split(',').any(|entry| entry.trim() == "*") {
+            return true;
+        }
         let host = uri.host().unwrap_or("");
         if let (Some(bare), Some(scheme)) = (host.strip_suffix('.'), uri.scheme_str()) {
             let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
@@ -119,9 +124,15 @@ mod tests {
         for (uri, expected) in cases {
             assert_eq!(no.contains(&uri.parse().unwrap()), expected, "{uri}");
         }
-        assert!(NoProxy::from_string("*")
-            .unwrap()
-            .contains(&"http://any.test/".parse().unwrap()));
+        for uri in [
+            "http://any.test/",
+            "http://127.0.0.1:8080/",
+            "https://[::1]/",
+        ] {
+            assert!(NoProxy::from_string("other.test, *")
+                .unwrap()
+                .contains(&uri.parse().unwrap()));
+        }
     }
 
     #[test]
