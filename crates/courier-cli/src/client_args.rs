@@ -35,10 +35,18 @@ impl ClientArgs {
             }
             builder = builder.identity(courier::Identity::from_pem(&pem)?);
         }
-        if let Some(url) = &self.proxy {
-            let proxy = Proxy::all(url.as_str())?
-                .no_proxy(self.noproxy.as_deref().and_then(NoProxy::from_string));
-            builder = builder.proxy(proxy);
+        let no_proxy = || self.noproxy.as_deref().and_then(NoProxy::from_string);
+        match self.proxy.as_deref() {
+            // -x "": no proxy at all, the environment's neither (as curl).
+            Some("") => builder = builder.no_proxy(),
+            Some(url) => builder = builder.proxy(Proxy::all(url)?.no_proxy(no_proxy())),
+            // --noproxy replaces NO_PROXY for the environment's proxies too, as curl's does.
+            None if self.noproxy.is_some() => {
+                for proxy in Proxy::from_env() {
+                    builder = builder.proxy(proxy.no_proxy(no_proxy()));
+                }
+            }
+            None => {}
         }
         if self.http1_1 {
             builder = builder.http1_only();

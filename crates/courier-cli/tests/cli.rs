@@ -34,7 +34,6 @@ async fn courier_in(
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
-        command.envs(env);
         for var in [
             "HTTP_PROXY",
             "HTTPS_PROXY",
@@ -47,6 +46,8 @@ async fn courier_in(
         ] {
             command.env_remove(var);
         }
+        // After the removals: a test may set a proxy variable itself.
+        command.envs(env);
         command.args(args).output().unwrap()
     })
     .await
@@ -2178,4 +2179,34 @@ async fn download_summary_counts_bytes_retries_and_failures_by_cause() {
         serde_json::json!({"http 404": 2, "checksum mismatch": 1, "connect": 1, "timeout": 1})
     );
     assert!(summary["bytes_per_s"].as_f64().unwrap() > 0.0, "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn noproxy_applies_to_the_environments_proxy_and_an_empty_x_turns_proxies_off() {
+    let server = TestServer::start(|_| async { respond(200, "direct or forwarded") }).await;
+    let proxy = courier_testkit::ProxyServer::start(server.addr()).await;
+    let env = || vec![("http_proxy", PathBuf::from(proxy.url()))];
+    let url = server.url("/x");
+
+    // The environment's proxy is used...
+    let output = courier_with_env(args(&["get", &url]), env()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(proxy.seen().len(), 1);
+    // ...but not for a host --noproxy names, nor with -x "".
+    for extra in [
+        &["--noproxy", "127.0.0.1"][..],
+        &["--noproxy", "*"][..],
+        &["-x", ""][..],
+    ] {
+        let mut list = args(&["get", &url]);
+        list.extend(extra.iter().map(|a| a.to_string()));
+        let output = courier_with_env(list, env()).await;
+        assert!(output.status.success(), "{extra:?}: {}", stderr(&output));
+        assert_eq!(stdout(&output), "direct or forwarded");
+        assert_eq!(proxy.seen().len(), 1, "{extra:?} went through the proxy");
+    }
+    // A --noproxy list that does not name the host leaves the environment's proxy in use.
+    let output = courier_with_env(args(&["get", "--noproxy", "other.test", &url]), env()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(proxy.seen().len(), 2);
 }

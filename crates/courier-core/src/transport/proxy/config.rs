@@ -43,7 +43,7 @@ impl ProxyConfig {
 /// a CGI program (`REQUEST_METHOD` set), where a request's `Proxy:` header would set it (httpoxy);
 /// on Windows, whose variable names ignore case, so is `http_proxy`.
 /// A variable that is no proxy URL is skipped (its value is not logged: it may hold credentials).
-fn from_env() -> Vec<Proxy> {
+pub(super) fn from_env() -> Vec<Proxy> {
     let var = |names: &[&str]| {
         names
             .iter()

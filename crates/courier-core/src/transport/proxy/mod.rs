@@ -156,6 +156,24 @@ impl Proxy {
         self.no_proxy = no_proxy;
         self
     }
+
+    /// The proxies the environment names, as a transport with no proxy configured uses them:
+    /// `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` (or their lowercase forms; `HTTP_PROXY` is
+    /// ignored in a CGI program), each with `NO_PROXY`'s exceptions. For a tool that takes its own
+    /// exceptions instead, as curl's `--noproxy` does:
+    ///
+    /// ```
+    /// use courier_core::transport::{NoProxy, Proxy};
+    ///
+    /// let proxies: Vec<Proxy> = Proxy::from_env()
+    ///     .into_iter()
+    ///     .map(|proxy| proxy.no_proxy(NoProxy::from_string("127.0.0.1,localhost")))
+    ///     .collect();
+    /// # drop(proxies);
+    /// ```
+    pub fn from_env() -> Vec<Proxy> {
+        config::from_env()
+    }
 }
 
 /// Credentials and headers are never printed.
