@@ -11,7 +11,8 @@ impl ClientArgs {
         if let Some(agent) = &self.user_agent {
             builder = builder.user_agent(agent.as_str());
         }
-        if let Some(secs) = self.connect_timeout {
+        // 0: no limit, as curl's.
+        if let Some(secs) = self.connect_timeout.filter(|&secs| secs != 0.0) {
             builder = builder.connect_timeout(seconds(secs, "--connect-timeout")?);
         }
         if self.insecure {

@@ -29,7 +29,8 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     if let Some(dir) = &args.cache {
         builder = builder.cache(Cache::on_disk(dir)?);
     }
-    if let Some(secs) = args.max_time {
+    // 0: no limit, as curl's.
+    if let Some(secs) = args.max_time.filter(|&secs| secs != 0.0) {
         builder = builder.timeout(seconds(secs, "--max-time")?);
     }
     builder = args.client.apply(builder)?;

@@ -947,6 +947,20 @@ async fn max_time_gives_up_with_curls_exit_status_28() {
     assert_eq!(output.status.code(), Some(28), "{}", stderr(&output));
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
     assert!(stderr(&output).contains("timed out"), "{}", stderr(&output));
+
+    // 0 is no limit, as curl's.
+    let quick = TestServer::start(|_| async { respond(200, "in time") }).await;
+    let output = courier(args(&[
+        "get",
+        "-m",
+        "0",
+        "--connect-timeout",
+        "0",
+        &quick.url("/"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "in time");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
