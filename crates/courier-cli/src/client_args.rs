@@ -21,9 +21,8 @@ impl ClientArgs {
         if let Some(path) = &self.cacert {
             let pem =
                 std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            for certificate in Certificate::from_pem_bundle(&pem)? {
-                builder = builder.add_root_certificate(certificate);
-            }
+            // As curl's: these roots instead of the system's, not besides them.
+            builder = builder.tls_certs_only(Certificate::from_pem_bundle(&pem)?);
         }
         if let Some(cert) = &self.cert {
             let read = |path: &std::path::Path| {

@@ -238,7 +238,7 @@ pub(crate) struct ClientArgs {
     /// Accept any server certificate (self-signed, expired, another name's). Never in production.
     #[arg(short = 'k', long = "insecure")]
     pub(crate) insecure: bool,
-    /// Trust the CA certificates in this PEM file (besides the system's).
+    /// Trust the CA certificates in this PEM file instead of the system's, as curl's --cacert.
     #[arg(long = "cacert", value_name = "FILE")]
     pub(crate) cacert: Option<PathBuf>,
     /// A client certificate for mutual TLS, PEM (with its key, unless --key names the key file).

@@ -1305,6 +1305,24 @@ async fn cacert_and_cert_with_key_make_mutual_tls_work() {
     let output = courier(args(&["get", &url])).await;
     assert_eq!(output.status.code(), Some(60), "{}", stderr(&output));
     assert_eq!(server.requests().len(), 1);
+
+    // --cacert replaces the system's roots, as curl's: a server the system trusts (here through
+    // SSL_CERT_FILE) but the given bundle does not is refused.
+    let plain = TestServer::builder()
+        .tls()
+        .start(|_| async { respond(200, "system-trusted") })
+        .await;
+    std::fs::write(dir.path("system.pem"), plain.ca_pem()).unwrap();
+    let system = || vec![("SSL_CERT_FILE", dir.path("system.pem"))];
+    let output = courier_with_env(args(&["get", &plain.url("/")]), system()).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "system-trusted");
+    let output = courier_with_env(
+        args(&["get", "--cacert", &dir.arg("ca.pem"), &plain.url("/")]),
+        system(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(60), "{}", stderr(&output));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
