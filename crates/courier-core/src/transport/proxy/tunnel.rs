@@ -230,13 +230,32 @@ impl Reply {
 }
 
 /// Reads the response head: byte runs until the blank line. Returns it with how many bytes past it
-/// were read (the start of a refusal's body, such as Squid's HTML page).
+/// were read (the start of a refusal's body, such as Squid's HTML page). Interim (1xx) heads before
+/// it are read past (RFC 9110 §15.2), and a bare LF ends a line as CRLF does (RFC 9112 §2.2):
+/// waiting for a CRLF that never comes would hang both sides.
 async fn read_reply<S>(stream: &mut S) -> io::Result<(Reply, usize)>
 where
     S: AsyncRead + Unpin,
 {
     let mut buf = Vec::with_capacity(256);
+    // Where the blank line's search resumes: just before the newest bytes, since it may straddle
+    // two reads.
+    let mut from = 0;
     loop {
+        while let Some(end) = head_end(&buf, from) {
+            let reply = Reply::parse(&buf[..end])?;
+            if !reply.status.is_informational() {
+                return Ok((reply, buf.len() - end));
+            }
+            buf.drain(..end);
+            from = 0;
+        }
+        if buf.len() > MAX_TUNNEL_HEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "proxy CONNECT response head too large",
+            ));
+        }
         let mut chunk = [0u8; 512];
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -245,20 +264,24 @@ where
                 "proxy closed the connection during CONNECT",
             ));
         }
-        // Search from just before the new bytes: the blank line may straddle two reads.
-        let from = buf.len().saturating_sub(3);
+        from = buf.len().saturating_sub(2);
         buf.extend_from_slice(&chunk[..n]);
-        if let Some(at) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
-            let head_end = from + at + 4;
-            return Ok((Reply::parse(&buf[..head_end])?, buf.len() - head_end));
-        }
-        if buf.len() > MAX_TUNNEL_HEAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "proxy CONNECT response head too large",
-            ));
+    }
+}
+
+/// The end of the first blank line in `buf` at or after `from` (`\n\n` or `\n\r\n`, the second
+/// `\n` included), the first `\n` of it at `from` or later.
+fn head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(offset) = buf.get(at..)?.iter().position(|&b| b == b'\n') {
+        let newline = at + offset;
+        match &buf[newline + 1..] {
+            [b'\n', ..] => return Some(newline + 2),
+            [b'\r', b'\n', ..] => return Some(newline + 3),
+            _ => at = newline + 1,
         }
     }
+    None
 }
 
 /// How long the rest of a refusal's body may take to arrive before a new connection is cheaper.
@@ -371,6 +394,58 @@ mod tests {
             refused(StatusCode::TOO_MANY_REQUESTS).fate(),
             Some(Fate::NotSent)
         );
+    }
+
+    /// `read_reply` of `parts`, each written (and read) separately.
+    async fn read_in_parts(parts: &[&'static [u8]]) -> io::Result<(Reply, usize)> {
+        use tokio::io::AsyncWriteExt;
+        let (mut proxy, mut client) = tokio::io::duplex(1024);
+        let parts = parts.to_vec();
+        let writer = tokio::spawn(async move {
+            for part in parts {
+                proxy.write_all(part).await.unwrap();
+                tokio::task::yield_now().await;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            proxy
+        });
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), read_reply(&mut client))
+            .await
+            .expect("read_reply hung");
+        drop(writer);
+        read
+    }
+
+    #[tokio::test]
+    async fn bare_line_feeds_and_interim_replies_end_heads_as_they_should() {
+        let cases: [(&[&'static [u8]], u16, usize); 6] = [
+            (&[b"HTTP/1.1 200 Connection established\n\n"], 200, 0),
+            (&[b"HTTP/1.1 200 OK\r\nVia: p\n\r\n"], 200, 0),
+            (&[b"HTTP/1.1 200 OK\r\n", b"\r", b"\n"], 200, 0),
+            (&[b"HTTP/1.1 200 OK\r\n\r\n"], 200, 0),
+            (
+                &[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"],
+                200,
+                0,
+            ),
+            (
+                &[
+                    b"HTTP/1.1 100 Continue\n",
+                    b"\nHTTP/1.1 407 No\r\n",
+                    b"Content-Length: 2\r\n\r\nab",
+                ],
+                407,
+                2,
+            ),
+        ];
+        for (parts, status, past) in cases {
+            let (reply, past_head) = read_in_parts(parts).await.unwrap();
+            assert_eq!(
+                (reply.status.as_u16(), past_head),
+                (status, past),
+                "{parts:?}"
+            );
+        }
     }
 
     #[test]
