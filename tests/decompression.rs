@@ -780,12 +780,14 @@ async fn a_body_that_stalls_after_a_complete_stream_ends_promptly_for_every_codi
     }
 }
 
+/// A terminator a handler sends 300 ms after its last write (it did some work first): the body is
+/// whole and its connection kept.
 #[tokio::test]
 async fn a_terminator_arriving_late_keeps_the_connection() {
     let data = sample(20_000);
     for (coding, encode) in every_coding() {
         let parts = vec![chunk(&encode(&data)), b"0\r\n\r\n".to_vec()];
-        let server = serve_parts(coding, parts, Duration::from_millis(10)).await;
+        let server = serve_parts(coding, parts, Duration::from_millis(300)).await;
         let client = client(DecompressionLayer::new());
         for _ in 0..2 {
             let body = read_within_10s(&server.url("/"), client.clone())
@@ -797,14 +799,14 @@ async fn a_terminator_arriving_late_keeps_the_connection() {
     }
 }
 
-/// gzip members and zstd frames arriving 20 ms apart are all decoded; 600 ms apart, further than the
+/// gzip members and zstd frames arriving 20 ms apart are all decoded; 1.5 s apart, further than the
 /// end grace, the pause is not taken for the body's end: a decode error, never the first member alone
 /// handed over as the whole body.
 #[tokio::test]
 async fn gzip_members_and_zstd_frames_arriving_apart_are_all_decoded_or_an_error() {
     let (first, second) = (sample(10_000), sample(30_000));
     for (coding, encode) in [("gzip", gzip as Encoder), ("zstd", zstd)] {
-        for pause in [20, 600] {
+        for pause in [20, 1500] {
             let parts = vec![
                 chunk(&encode(&first)),
                 chunk(&encode(&second)),
@@ -812,7 +814,7 @@ async fn gzip_members_and_zstd_frames_arriving_apart_are_all_decoded_or_an_error
             ];
             let server = serve_parts(coding, parts, Duration::from_millis(pause)).await;
             let read = read_within_10s(&server.url("/"), client(DecompressionLayer::new())).await;
-            if pause < 200 {
+            if pause < 1000 {
                 assert_eq!(
                     read.unwrap(),
                     [first.clone(), second.clone()].concat(),

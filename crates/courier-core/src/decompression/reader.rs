@@ -46,9 +46,11 @@ use crate::error::BoxError;
 const STACKED_BUFFER: usize = 32 * 1024;
 
 /// How long a body may take to end once its compressed stream is complete. A server's last chunk and
-/// its chunked terminator (or HTTP/2's END_STREAM) often arrive apart; waiting this long keeps the
-/// connection reusable. A body still open after it is dropped unread, which closes its connection.
-pub(crate) const END_GRACE: Duration = Duration::from_millis(200);
+/// its chunked terminator (or HTTP/2's END_STREAM, trailers) often arrive apart, by as long as the
+/// handler works after its last write; waiting this long keeps such responses whole and their
+/// connections reusable. A body still open after it is dropped unread, which closes its connection.
+/// (It was 200 ms, which a handler doing a little work after its last write exceeded.)
+pub(crate) const END_GRACE: Duration = Duration::from_secs(1);
 
 /// The largest zstd window accepted: 8 MiB, as RFC 9659 requires of HTTP zstd decoders. A frame asking
 /// for a larger window (up to 2 GiB by the format) is rejected instead of allocating it.
