@@ -51,7 +51,7 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 pub(crate) enum Decode {
     /// Content and transfer codings.
     All,
-    /// Transfer codings only: the caller set its own `Accept-Encoding` and gets the content as sent.
+    /// Transfer codings only: no content coding is on, or the request asked for a range.
     TransferOnly,
     /// Nothing: a `HEAD` response has no body.
     Nothing,

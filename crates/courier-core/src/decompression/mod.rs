@@ -40,8 +40,10 @@
 //!
 //! ## What it does not do
 //!
-//! - It leaves the response untouched — headers and bytes — when the request carried its own
-//!   `Accept-Encoding` (the caller asked for those bytes) or a `Range`, for `HEAD` requests, `204` and `304`
+//! - It does not override a request's own `Accept-Encoding` (sent as it is; the answer is still decoded
+//!   where the layer can, as reqwest's tower-http layer does: turn a coding off to get its bytes).
+//! - It leaves the response untouched — headers and bytes — when the request asked for a `Range`, for
+//!   `HEAD` requests, `204` and `304`
 //!   responses, empty bodies, and a `Content-Encoding` with any coding it cannot decode (an unknown one,
 //!   one turned off, one whose Cargo feature is off, or more than four stacked), rather than decode part
 //!   of it into garbage.

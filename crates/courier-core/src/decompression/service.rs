@@ -67,17 +67,15 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
-        // Only what this layer asked for is decoded: a caller that set its own `Accept-Encoding`
-        // gets the content exactly as sent (as reqwest does). Transfer codings are hop-by-hop, never
-        // the caller's business, and always undone. A `Range` request advertises nothing (as
+        // The codings this layer decodes are decoded whoever asked for them: a caller's own
+        // `Accept-Encoding` is sent as it is, and its answer decoded all the same (as reqwest and
+        // tower-http do; turn a coding off to get its bytes as sent). Transfer codings are hop-by-hop,
+        // never the caller's business, and always undone. A `Range` request advertises nothing (as
         // reqwest): a range of compressed bytes cannot be decoded on its own.
         let ranged = req.headers().contains_key(RANGE);
         let decode = if req.method() == Method::HEAD {
             Decode::Nothing
-        } else if self.config.accept.is_empty()
-            || ranged
-            || req.headers().contains_key(ACCEPT_ENCODING)
-        {
+        } else if self.config.accept.is_empty() || ranged {
             Decode::TransferOnly
         } else {
             Decode::All
