@@ -325,3 +325,33 @@ async fn lines_of_an_empty_body_and_a_cut_body() {
     let collected: Result<Vec<String>, _> = within(10, response.lines().try_collect()).await;
     assert!(collected.unwrap().is_empty());
 }
+
+/// A response with no body by its nature (to a `HEAD`) reports the length its `Content-Length`
+/// announces, as curl does: the size a `GET` would bring. A truly empty body reports 0.
+#[tokio::test]
+async fn content_length_of_a_head_response_is_the_announced_one() {
+    let server = TestServer::start(|req| async move {
+        let body = if req.path() == "/empty" {
+            Bytes::new()
+        } else {
+            Bytes::from(vec![b'x'; 1000])
+        };
+        Response::new(full(body))
+    })
+    .await;
+    let client = Client::new();
+    let head = within(10, client.head(server.url("/thousand")).send())
+        .await
+        .unwrap();
+    assert_eq!(head.headers()["content-length"], "1000");
+    assert_eq!(head.content_length(), Some(1000));
+    assert!(within(10, head.bytes()).await.unwrap().is_empty());
+    let get = within(10, client.get(server.url("/thousand")).send())
+        .await
+        .unwrap();
+    assert_eq!(get.content_length(), Some(1000));
+    let empty = within(10, client.get(server.url("/empty")).send())
+        .await
+        .unwrap();
+    assert_eq!(empty.content_length(), Some(0));
+}

@@ -192,8 +192,24 @@ impl Response {
     }
 
     /// The body length when it is known exactly: from `Content-Length`, or after decompression `None`.
+    /// A response that has no body by its nature (to a `HEAD`, a `304`) gives its `Content-Length`,
+    /// the length a `GET` would have had (RFC 9110 §8.6, as curl reports it; reqwest says 0).
     pub fn content_length(&self) -> Option<u64> {
-        self.body.size_hint().exact()
+        let exact = self.body.size_hint().exact();
+        if exact == Some(0) {
+            // hyper gives such responses an empty body whatever the header says; a body that is
+            // really empty has `Content-Length: 0` or none.
+            let announced = self
+                .head
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if let Some(announced) = announced {
+                return Some(announced);
+            }
+        }
+        exact
     }
 
     /// The address of the server the response came from (`None` over a Unix socket).
