@@ -677,3 +677,29 @@ fn blocking_forms_encode_and_read_as_the_async_ones() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_blocking_request_is_built_split_and_rebuilt_from_parts() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(TestServer::echo());
+    let client = reqwest::blocking::Client::new();
+    let (client, request) = client.get(server.url("/split")).build_split();
+    let request: reqwest::blocking::Request = request.unwrap();
+    let response = reqwest::blocking::RequestBuilder::from_parts(client.clone(), request)
+        .header("x-added", "later")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = server.last_request();
+    assert_eq!(seen.path(), "/split");
+    assert_eq!(seen.header("x-added"), Some("later"));
+
+    let request = client
+        .post(server.url("/executed"))
+        .body("sent")
+        .build()
+        .unwrap();
+    let response = client.execute(request).unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(&server.last_request().body[..], b"sent");
+}

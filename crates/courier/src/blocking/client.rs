@@ -147,7 +147,7 @@ impl Client {
     }
 
     /// Sends a built request.
-    pub fn execute(&self, request: crate::Request) -> Result<super::Response, Error> {
+    pub fn execute(&self, request: super::Request) -> Result<super::Response, Error> {
         let inner = self.inner.clone();
         // Built and run on the client's runtime: the stack is called when the future is made.
         let response = self
