@@ -74,13 +74,24 @@ impl Body {
         }
     }
 
-    /// Wraps any `http_body::Body` whose data is `Bytes` (reqwest's name for [`Body::new`]).
+    /// Wraps any `http_body::Body` whose data converts into `Bytes` (`Bytes`, `BytesMut`,
+    /// `&'static [u8]`), as reqwest's `Body::wrap` does. Its size hint is kept, so an exact length is sent as
+    /// `Content-Length`.
+    ///
+    /// ```
+    /// use courier_core::Body;
+    /// use http_body::Body as _;
+    ///
+    /// let body = Body::wrap(http_body_util::Full::new(&b"hello"[..]));
+    /// assert_eq!(body.size_hint().exact(), Some(5));
+    /// ```
     pub fn wrap<B>(body: B) -> Body
     where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B: http_body::Body + Send + 'static,
+        B::Data: Into<Bytes>,
         B::Error: Into<BoxError>,
     {
-        Body::new(body)
+        Body::new(IntoBytesBody { body })
     }
 
     /// Wraps a stream of byte chunks, sent as it is produced (chunked, or as HTTP/2 DATA frames).
@@ -374,6 +385,42 @@ where
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A body whose data converts into `Bytes`, as `Bytes`; unlike `BodyExt::map_frame`, it keeps
+    /// the inner body's size hint (so an exact length is still sent as `Content-Length`).
+    struct IntoBytesBody<B> {
+        #[pin]
+        body: B,
+    }
+}
+
+impl<B> http_body::Body for IntoBytesBody<B>
+where
+    B: http_body::Body,
+    B::Data: Into<Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        self.project()
+            .body
+            .poll_frame(cx)
+            .map(|frame| frame.map(|frame| frame.map(|frame| frame.map_data(Into::into))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

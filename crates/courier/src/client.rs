@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderValue};
 use http::Method;
+use sync_wrapper::SyncWrapper;
 use tower_layer::Layer;
 use tower_service::Service;
 use url::Url;
@@ -129,41 +130,22 @@ impl Client {
         self.inner.transport.pool_stats()
     }
 
-    /// Sends a built [`Request`].
-    pub fn execute(
-        &self,
-        request: Request,
-    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
+    /// Sends a built [`Request`]; the [`Pending`] future resolves to its response.
+    pub fn execute(&self, request: Request) -> Pending {
         self.send_request(Ok(request))
     }
 
     /// Sends `request` (or fails with its builder's error). Everything up to handing the request to
     /// the stack is done here, before the future exists, so the future holds only what it needs after
     /// that: it is moved at every `.await` above it, and smaller moves cost less.
-    pub(crate) fn send_request(
-        &self,
-        request: Result<Request, Error>,
-    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
-        let prepared = request.and_then(|request| self.prepare(request));
-        async move {
-            let Prepared {
-                dispatch,
-                url,
-                span,
-            } = prepared?;
-            let result = tracing::Instrument::instrument(dispatch, span.clone()).await;
-            Client::finish(result, url, span)
+    pub(crate) fn send_request(&self, request: Result<Request, Error>) -> Pending {
+        Pending {
+            inner: Some(request.and_then(|request| self.prepare(request))),
         }
     }
 
     /// Checks the request, builds its `http::Request` and starts it through the stack.
-    fn prepare(
-        &self,
-        request: Request,
-    ) -> Result<
-        Prepared<impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static>,
-        Error,
-    > {
+    fn prepare(&self, request: Request) -> Result<Prepared, Error> {
         let (method, mut url, mut headers, body, timeout, version, extensions) =
             request.into_parts();
         url.check_sendable(self.inner.https_only)?;
@@ -216,11 +198,7 @@ impl Client {
 
     /// Runs an `http::Request` through the stack, with the client's default headers and the request's
     /// own total timeout.
-    fn dispatch(
-        &self,
-        mut req: http::Request<Body>,
-        timeout: Option<Duration>,
-    ) -> impl Future<Output = Result<http::Response<Body>, Error>> + Send + 'static {
+    fn dispatch(&self, mut req: http::Request<Body>, timeout: Option<Duration>) -> Dispatch {
         let inner = &self.inner;
         // A request's own Digest credentials (`digest_auth`) are a later word than the client's
         // default `Authorization`, which would otherwise stop the auth layer from answering with them.
@@ -238,17 +216,81 @@ impl Client {
         }
         let mut stack = inner.stack.clone();
         // Boxed once here: the stack's future is large (every layer's state), and the futures above it
-        // would otherwise copy it around on every move.
-        let call = Box::pin(stack.call(req));
-        async move { Ok(call.await?.map(Body::new)) }
+        // would otherwise copy it around on every move; boxed, it also makes [`Pending`] `Unpin`.
+        SyncWrapper::new(Box::pin(stack.call(req)))
     }
 }
 
+/// The stack's future, boxed once (see [`Client::dispatch`]). It is only ever polled through `&mut`,
+/// so a `SyncWrapper` makes [`Pending`] `Sync` (as reqwest's future is) without asking every layer's
+/// future to be.
+type Dispatch = SyncWrapper<Pin<Box<<Stack as Service<http::Request<Body>>>::Future>>>;
+
 /// A request handed to the stack: its future, and what the response or error will need.
-struct Prepared<F> {
-    dispatch: F,
+struct Prepared {
+    dispatch: Dispatch,
     url: LazyUrl,
     span: tracing::Span,
+}
+
+/// The future of a request sent with [`RequestBuilder::send`] or [`Client::execute`]: resolves to the
+/// [`Response`] once its head has arrived. It is `Unpin` (the stack's state is boxed once, when the
+/// request is sent), so it can be polled through `&mut`, as in `tokio::select!`:
+///
+/// ```no_run
+/// # async fn run(client: courier::Client) -> Result<(), courier::Error> {
+/// let mut pending = client.get("http://127.0.0.1:8080/slow").send();
+/// let response = tokio::select! {
+///     response = &mut pending => response?,
+///     _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+///         println!("still waiting");
+///         pending.await?
+///     }
+/// };
+/// # drop(response);
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct Pending {
+    /// `None` once it has resolved.
+    inner: Option<Result<Prepared, Error>>,
+}
+
+impl Future for Pending {
+    type Output = Result<Response, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(Ok(prepared)) = &mut this.inner {
+            let result = {
+                // The stack is polled inside the request's span, as `tracing::Instrument` would.
+                let _entered = prepared.span.enter();
+                std::task::ready!(prepared.dispatch.get_mut().as_mut().poll(cx))
+            };
+            let Some(Ok(Prepared { url, span, .. })) = this.inner.take() else {
+                unreachable!("matched above")
+            };
+            return Poll::Ready(Client::finish(result.map(|r| r.map(Body::new)), url, span));
+        }
+        match this.inner.take() {
+            Some(Err(err)) => Poll::Ready(Err(err)),
+            _ => panic!("Pending polled after it resolved"),
+        }
+    }
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Some(Ok(prepared)) => f
+                .debug_struct("Pending")
+                .field("url", &prepared.url)
+                .finish_non_exhaustive(),
+            Some(Err(err)) => f.debug_tuple("Pending").field(err).finish(),
+            None => f.write_str("Pending(done)"),
+        }
+    }
 }
 
 impl Default for Client {
@@ -622,6 +664,33 @@ impl ClientBuilder {
         self.gzip(false).deflate(false).brotli(false).zstd(false)
     }
 
+    /// Neither advertise nor decode gzip: [`gzip(false)`](ClientBuilder::gzip) (reqwest's name; also
+    /// without the `gzip` feature).
+    ///
+    /// ```
+    /// let client = courier::Client::builder().no_gzip().no_deflate().build()?;
+    /// # drop(client);
+    /// # Ok::<(), courier::Error>(())
+    /// ```
+    pub fn no_gzip(self) -> ClientBuilder {
+        self.gzip(false)
+    }
+
+    /// Neither advertise nor decode Brotli: [`brotli(false)`](ClientBuilder::brotli).
+    pub fn no_brotli(self) -> ClientBuilder {
+        self.brotli(false)
+    }
+
+    /// Neither advertise nor decode zstd: [`zstd(false)`](ClientBuilder::zstd).
+    pub fn no_zstd(self) -> ClientBuilder {
+        self.zstd(false)
+    }
+
+    /// Neither advertise nor decode deflate: [`deflate(false)`](ClientBuilder::deflate).
+    pub fn no_deflate(self) -> ClientBuilder {
+        self.deflate(false)
+    }
+
     /// The most bytes a compressed body may decode to (default 1 GiB), against decompression bombs;
     /// `None` for no limit.
     pub fn max_decompressed_size<L: Into<Option<u64>>>(mut self, limit: L) -> ClientBuilder {
@@ -770,8 +839,15 @@ impl ClientBuilder {
         self
     }
 
-    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`.
-    /// Needs the `hickory-dns` feature: without it, `true` makes [`build`](ClientBuilder::build) fail.
+    /// reqwest's name for [`dns_resolver`](ClientBuilder::dns_resolver), which takes a resolver or an
+    /// `Arc` of one.
+    pub fn dns_resolver2(self, resolver: impl crate::dns::IntoResolve) -> ClientBuilder {
+        self.dns_resolver(resolver)
+    }
+
+    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`:
+    /// the default with the `hickory-dns` feature, as in reqwest. Without the feature, `true` makes
+    /// [`build`](ClientBuilder::build) fail.
     pub fn hickory_dns(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.hickory_dns(enabled);
         self
@@ -782,6 +858,16 @@ impl ClientBuilder {
         self.hickory_dns(false)
     }
 
+    /// reqwest's old name for [`hickory_dns`](ClientBuilder::hickory_dns).
+    pub fn trust_dns(self, enabled: bool) -> ClientBuilder {
+        self.hickory_dns(enabled)
+    }
+
+    /// reqwest's old name for [`no_hickory_dns`](ClientBuilder::no_hickory_dns).
+    pub fn no_trust_dns(self) -> ClientBuilder {
+        self.no_hickory_dns()
+    }
+
     /// Bind outgoing connections to this local address; only a server's addresses of its family (IPv4
     /// or IPv6) are connected to, as reqwest does.
     pub fn local_address<A: Into<Option<std::net::IpAddr>>>(mut self, addr: A) -> ClientBuilder {
@@ -789,7 +875,8 @@ impl ClientBuilder {
         self
     }
 
-    /// TCP keepalive probes on connections (default every 60 s); `None` turns them off.
+    /// TCP keepalive: the idle time before the first probe (default 15 s, then a probe every 15 s and
+    /// 3 unanswered drop the connection, as reqwest's); `None` turns keepalive off.
     pub fn tcp_keepalive<D: Into<Option<Duration>>>(mut self, interval: D) -> ClientBuilder {
         self.transport = self.transport.tcp_keepalive(interval.into());
         self
@@ -810,7 +897,8 @@ impl ClientBuilder {
         self
     }
 
-    /// `TCP_USER_TIMEOUT` (Linux): drop a connection whose sent data stays unacknowledged this long.
+    /// `TCP_USER_TIMEOUT` (Linux): drop a connection whose sent data stays unacknowledged this long
+    /// (default 30 s, as reqwest's); `None` leaves the system's.
     pub fn tcp_user_timeout<D: Into<Option<Duration>>>(mut self, timeout: D) -> ClientBuilder {
         self.transport = self.transport.tcp_user_timeout(timeout.into());
         self
@@ -835,8 +923,11 @@ impl ClientBuilder {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn unix_socket(mut self, path: impl Into<std::path::PathBuf>) -> ClientBuilder {
-        self.transport = self.transport.unix_socket(path);
+    ///
+    /// The path may be anything [`connect::UnixSocketPath`](crate::connect::UnixSocketPath) takes:
+    /// `&str`, `String`, `&Path`, `PathBuf`, `Arc<Path>`, ...
+    pub fn unix_socket(mut self, path: impl crate::connect::UnixSocketPath) -> ClientBuilder {
+        self.transport = self.transport.unix_socket(path.into_path_buf());
         self
     }
 
@@ -966,6 +1057,31 @@ impl ClientBuilder {
     pub fn tls_native_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_native_root_certs(enabled);
         self
+    }
+
+    /// Trust the Mozilla roots built into the binary (webpki-roots): reqwest's name (feature
+    /// `rustls-tls-webpki-roots-no-provider`) for
+    /// [`tls_built_in_root_certs`](ClientBuilder::tls_built_in_root_certs). With
+    /// [`tls_built_in_native_certs(true)`](ClientBuilder::tls_built_in_native_certs) too, both sets
+    /// of roots are trusted. Default off: the operating system's verifier decides.
+    ///
+    /// ```
+    /// let client = courier::Client::builder()
+    ///     .tls_built_in_webpki_certs(true)
+    ///     .tls_built_in_native_certs(true)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok::<(), courier::Error>(())
+    /// ```
+    pub fn tls_built_in_webpki_certs(self, enabled: bool) -> ClientBuilder {
+        self.tls_built_in_root_certs(enabled)
+    }
+
+    /// Trust the operating system's store read as a list of roots (rustls-native-certs): reqwest's
+    /// name (feature `rustls-tls-native-roots-no-provider`) for
+    /// [`tls_native_root_certs`](ClientBuilder::tls_native_root_certs). Default off.
+    pub fn tls_built_in_native_certs(self, enabled: bool) -> ClientBuilder {
+        self.tls_native_root_certs(enabled)
     }
 
     /// Show this client certificate to servers that ask for one (mutual TLS).
@@ -1189,6 +1305,18 @@ impl ClientBuilder {
         self.transport = self
             .transport
             .http1_ignore_invalid_headers_in_responses(enabled);
+        self
+    }
+
+    /// HTTP/1.1: accept spaces between a response header's name and its colon (`Foo : bar`) instead
+    /// of failing the response. Default off.
+    pub fn http1_allow_spaces_after_header_name_in_responses(
+        mut self,
+        enabled: bool,
+    ) -> ClientBuilder {
+        self.transport = self
+            .transport
+            .http1_allow_spaces_after_header_name_in_responses(enabled);
         self
     }
 

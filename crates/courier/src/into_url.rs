@@ -15,14 +15,34 @@ use crate::Error;
 /// let err = "not a url".into_url().unwrap_err();
 /// assert!(err.is_builder());
 /// ```
+///
+/// As in reqwest, a function generic over `U: IntoUrl` can look at the URL as given before parsing
+/// it:
+///
+/// ```
+/// use courier::IntoUrl;
+///
+/// fn host_of<U: IntoUrl>(url: U) -> Result<String, courier::Error> {
+///     println!("fetching {}", url.as_str());
+///     Ok(url.into_url()?.host_str().unwrap_or_default().to_owned())
+/// }
+/// assert_eq!(host_of("http://127.0.0.1:8080/").unwrap(), "127.0.0.1");
+/// ```
 pub trait IntoUrl: sealed::Sealed {
     /// Parses `self` into a URL.
     fn into_url(self) -> Result<Url, Error>;
+
+    /// The URL as given, not yet parsed.
+    fn as_str(&self) -> &str;
 }
 
 impl<T: sealed::Sealed> IntoUrl for T {
     fn into_url(self) -> Result<Url, Error> {
         self.into_lazy_url().map(LazyUrl::into_url)
+    }
+
+    fn as_str(&self) -> &str {
+        self.given_str()
     }
 }
 
@@ -58,11 +78,18 @@ pub(crate) mod sealed {
     /// parse when it can.
     pub trait Sealed {
         fn into_lazy_url(self) -> Result<LazyUrl, Error>;
+
+        /// `IntoUrl::as_str` (named apart, or a `U: IntoUrl` would see two `as_str`).
+        fn given_str(&self) -> &str;
     }
 
     impl Sealed for Url {
         fn into_lazy_url(self) -> Result<LazyUrl, Error> {
             Ok(LazyUrl::from_url(self))
+        }
+
+        fn given_str(&self) -> &str {
+            Url::as_str(self)
         }
     }
 
@@ -70,11 +97,19 @@ pub(crate) mod sealed {
         fn into_lazy_url(self) -> Result<LazyUrl, Error> {
             Ok(LazyUrl::from_url(self.clone()))
         }
+
+        fn given_str(&self) -> &str {
+            Url::as_str(self)
+        }
     }
 
     impl Sealed for &str {
         fn into_lazy_url(self) -> Result<LazyUrl, Error> {
             LazyUrl::parse(self)
+        }
+
+        fn given_str(&self) -> &str {
+            self
         }
     }
 
@@ -82,11 +117,19 @@ pub(crate) mod sealed {
         fn into_lazy_url(self) -> Result<LazyUrl, Error> {
             LazyUrl::parse(self)
         }
+
+        fn given_str(&self) -> &str {
+            String::as_str(self)
+        }
     }
 
     impl Sealed for String {
         fn into_lazy_url(self) -> Result<LazyUrl, Error> {
             LazyUrl::parse(&self)
+        }
+
+        fn given_str(&self) -> &str {
+            String::as_str(self)
         }
     }
 }

@@ -57,7 +57,7 @@ mod request;
 mod response;
 mod text;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, Pending};
 pub use courier_core::accept_language::AcceptLanguage;
 pub use courier_core::transport::tls::{Certificate, Identity};
 pub use courier_core::transport::{
@@ -70,7 +70,7 @@ pub use lines::{Lines, DEFAULT_MAX_LINE_LENGTH};
 pub use link::{Link, Links};
 pub use reader::BodyReader;
 pub use request::{Request, RequestBuilder};
-pub use response::{Response, Upgraded};
+pub use response::{BytesStream, Response, ResponseBuilderExt, Upgraded};
 pub use url::Url;
 
 #[cfg(feature = "blocking")]
@@ -123,9 +123,59 @@ pub mod proxy {
     pub use courier_core::transport::{IntoProxy, NoProxy, Proxy};
 }
 
-/// The connector as [`ClientBuilder::connector_layer`] wraps it.
+/// The connector as [`ClientBuilder::connector_layer`] wraps it, and the paths
+/// [`ClientBuilder::unix_socket`] takes.
 pub mod connect {
     pub use courier_core::transport::{BoxedConnector, Connected, Io, Stream};
+
+    use std::borrow::Cow;
+    use std::ffi::{OsStr, OsString};
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    /// A Unix socket's path, as [`ClientBuilder::unix_socket`](crate::ClientBuilder::unix_socket)
+    /// takes it: what converts into a `PathBuf` (`&str`, `String`, `&Path`, `PathBuf`, ...) and, as
+    /// in reqwest, an `Arc<Path>`. Sealed: implemented for those types only.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use std::sync::Arc;
+    ///
+    /// let path: Arc<Path> = Path::new("/run/app.sock").into();
+    /// let client = courier::Client::builder().unix_socket(path).build().unwrap();
+    /// # drop(client);
+    /// ```
+    pub trait UnixSocketPath: sealed::Sealed {
+        /// The path.
+        fn into_path_buf(self) -> PathBuf;
+    }
+
+    mod sealed {
+        pub trait Sealed {}
+    }
+
+    macro_rules! unix_socket_paths {
+        ($([$($generics:tt)*] $ty:ty => |$path:ident| $into:expr,)*) => {$(
+            impl<$($generics)*> sealed::Sealed for $ty {}
+            impl<$($generics)*> UnixSocketPath for $ty {
+                fn into_path_buf(self) -> PathBuf {
+                    let $path = self;
+                    $into
+                }
+            }
+        )*};
+    }
+
+    // `&T` covers `&str`, `&String`, `&Path`, `&PathBuf`, `&OsStr`: what `PathBuf: From<&T>` takes.
+    unix_socket_paths! {
+        [T: AsRef<OsStr> + ?Sized] &T => |path| PathBuf::from(path),
+        [] String => |path| PathBuf::from(path),
+        [] PathBuf => |path| path,
+        [] OsString => |path| PathBuf::from(path),
+        [] Box<Path> => |path| PathBuf::from(path),
+        ['a] Cow<'a, Path> => |path| PathBuf::from(path),
+        [] Arc<Path> => |path| path.to_path_buf(),
+    }
 }
 
 /// The error types, for naming `BoxError` in your own layers.

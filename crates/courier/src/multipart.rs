@@ -10,7 +10,9 @@
 //! - A part that yields more or fewer bytes than its declared length (a file that changed size while
 //!   it was sent) fails the body instead of sending a malformed request.
 //! - Field names and file names are quoted as browsers do (WHATWG, RFC 7578 §4.2): `"` becomes `%22`,
-//!   CR `%0D`, LF `%0A`; other characters, UTF-8 included, are sent as they are.
+//!   CR `%0D`, LF `%0A`; other characters, UTF-8 included, are sent as they are. reqwest's encodings
+//!   are one call away: [`Form::percent_encode_path_segment`] (reqwest's default),
+//!   [`Form::percent_encode_attr_chars`] and [`Form::percent_encode_noop`].
 //! - The boundary is 64 random hex digits (in four groups), fresh for every form.
 //!
 //! What it does not do: it does not set `Content-Type` on the request by itself (use
@@ -67,6 +69,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http::header::HeaderMap;
 use http_body::{Body as _, Frame, SizeHint};
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC};
 use tokio::io::AsyncReadExt;
 
 use crate::{Body, Error};
@@ -86,6 +89,19 @@ const FILE_CHUNK: usize = 64 * 1024;
 pub struct Form {
     boundary: String,
     parts: Vec<(Cow<'static, str>, Part)>,
+    encoding: NameEncoding,
+}
+
+/// How `Content-Disposition` carries a part's name and file name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameEncoding {
+    /// As browsers: quoted, with `"`, CR and LF percent-encoded.
+    Browser,
+    /// reqwest's: a name that percent-encodes to something else is sent as `name*=utf-8''<encoded>`.
+    PathSegment,
+    AttrChar,
+    /// reqwest's: the name as it is.
+    NoOp,
 }
 
 /// One part of a [`Form`]: its data, and optionally a file name, a media type and more headers.
@@ -118,6 +134,7 @@ impl Form {
         Form {
             boundary: random_boundary(),
             parts: Vec::new(),
+            encoding: NameEncoding::Browser,
         }
     }
 
@@ -146,6 +163,73 @@ impl Form {
         self
     }
 
+    /// Encode field names as reqwest does by default: a name with a character outside the URL
+    /// path-segment set (non-ASCII, space, `"`, `/`, `%`, `#`, `?`, ...) is sent percent-encoded as
+    /// `name*=utf-8''<encoded>`; file names are quoted with `\` before `"` and `\`. Courier's
+    /// default instead quotes both as browsers do (see the [module docs](self)). CR and LF in a file
+    /// name are sent as `%0D` and `%0A` (reqwest sends them raw after a `\`, which would end the
+    /// header line).
+    ///
+    /// ```
+    /// use courier::multipart::Form;
+    /// use futures_util::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), courier::Error> {
+    /// let form = Form::new().percent_encode_path_segment().text("ö x", "1");
+    /// let body: Vec<u8> = form.into_stream().map_ok(|b| b.to_vec()).try_concat().await?;
+    /// let body = String::from_utf8(body).unwrap();
+    /// assert!(body.contains("Content-Disposition: form-data; name*=utf-8''%C3%B6%20x\r\n"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn percent_encode_path_segment(self) -> Form {
+        self.with_encoding(NameEncoding::PathSegment)
+    }
+
+    /// Encode field names as [`percent_encode_path_segment`](Form::percent_encode_path_segment)
+    /// does, with RFC 8187's `attr-char` set instead (only letters, digits and ``!#$&+-.^_`|~`` are
+    /// left as they are).
+    pub fn percent_encode_attr_chars(self) -> Form {
+        self.with_encoding(NameEncoding::AttrChar)
+    }
+
+    /// Send field names as they are in `name="..."` (reqwest's `percent_encode_noop`; a `"` in a name
+    /// is not escaped, CR and LF are sent as `%0D` and `%0A`), file names quoted as with
+    /// [`percent_encode_path_segment`](Form::percent_encode_path_segment).
+    pub fn percent_encode_noop(self) -> Form {
+        self.with_encoding(NameEncoding::NoOp)
+    }
+
+    fn with_encoding(mut self, encoding: NameEncoding) -> Form {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The body as a stream of byte chunks (what [`into_body`](Form::into_body) sends), e.g. to
+    /// write the form somewhere else.
+    ///
+    /// ```
+    /// use courier::multipart::Form;
+    /// use futures_util::TryStreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), courier::Error> {
+    /// let form = Form::new().text("a", "1");
+    /// let end = format!("--{}--\r\n", form.boundary());
+    /// let body: Vec<u8> = form.into_stream().map_ok(|b| b.to_vec()).try_concat().await?;
+    /// assert!(body.ends_with(end.as_bytes()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_stream(
+        self,
+    ) -> impl futures_core::Stream<Item = Result<Bytes, Error>> + Send + Sync + Unpin + 'static
+    {
+        use futures_util::TryStreamExt;
+        http_body_util::BodyDataStream::new(self.into_body()).map_err(Error::from_body)
+    }
+
     /// Adds the file at `path` as a part named `name`, streamed when the form is sent (see
     /// [`Part::file`]). Fails if the file cannot be opened.
     pub async fn file<N, P>(self, name: N, path: P) -> io::Result<Form>
@@ -161,7 +245,7 @@ impl Form {
     pub fn content_length(&self) -> Option<u64> {
         let mut total = self.end().len() as u64;
         for (name, part) in &self.parts {
-            let head = part.head(&self.boundary, name).len() as u64;
+            let head = part.head(&self.boundary, name, self.encoding).len() as u64;
             total = total
                 .checked_add(head)?
                 .checked_add(part.length()?)?
@@ -177,7 +261,11 @@ impl Form {
         let end = self.end();
         let mut segments = VecDeque::with_capacity(self.parts.len() * 3 + 1);
         for (name, part) in self.parts {
-            segments.push_back(Segment::Buffered(part.head(&self.boundary, &name)));
+            segments.push_back(Segment::Buffered(part.head(
+                &self.boundary,
+                &name,
+                self.encoding,
+            )));
             match part.data {
                 PartData::Buffered(bytes) => segments.push_back(Segment::Buffered(bytes)),
                 PartData::Streaming { body, length } => segments.push_back(Segment::Streaming {
@@ -226,6 +314,7 @@ impl fmt::Debug for Form {
         f.debug_struct("Form")
             .field("boundary", &self.boundary)
             .field("parts", &self.parts)
+            .field("encoding", &self.encoding)
             .finish()
     }
 }
@@ -339,18 +428,12 @@ impl Part {
     }
 
     /// The delimiter and headers that come before the part's data.
-    fn head(&self, boundary: &str, name: &str) -> Bytes {
+    fn head(&self, boundary: &str, name: &str, encoding: NameEncoding) -> Bytes {
         let mut head = Vec::with_capacity(128);
         head.extend_from_slice(b"--");
         head.extend_from_slice(boundary.as_bytes());
-        head.extend_from_slice(b"\r\nContent-Disposition: form-data; name=\"");
-        head.extend_from_slice(escape_quoted(name).as_bytes());
-        head.push(b'"');
-        if let Some(file_name) = &self.file_name {
-            head.extend_from_slice(b"; filename=\"");
-            head.extend_from_slice(escape_quoted(file_name).as_bytes());
-            head.push(b'"');
-        }
+        head.extend_from_slice(b"\r\nContent-Disposition: form-data; ");
+        encoding.name_and_file_name(&mut head, name, self.file_name.as_deref());
         head.extend_from_slice(b"\r\n");
         let custom_type = self.headers.contains_key(http::header::CONTENT_TYPE);
         if let (Some(mime), false) = (&self.mime, custom_type) {
@@ -386,18 +469,92 @@ impl fmt::Debug for Part {
     }
 }
 
-/// Quotes a name the way browsers do: `"`, CR and LF percent-encoded (so a name cannot end the quoted
-/// string or the header line), everything else as it is.
-fn escape_quoted(value: &str) -> Cow<'_, str> {
-    if !value.contains(['"', '\r', '\n']) {
+impl NameEncoding {
+    /// `name=...` and, for a file, `; filename="..."`, as this encoding writes them.
+    fn name_and_file_name(self, head: &mut Vec<u8>, name: &str, file_name: Option<&str>) {
+        use percent_encoding::utf8_percent_encode;
+
+        if self == NameEncoding::Browser {
+            head.extend_from_slice(b"name=\"");
+            head.extend_from_slice(escape_quoted(name, &['"', '\r', '\n']).as_bytes());
+            head.push(b'"');
+            if let Some(file_name) = file_name {
+                head.extend_from_slice(b"; filename=\"");
+                head.extend_from_slice(escape_quoted(file_name, &['"', '\r', '\n']).as_bytes());
+                head.push(b'"');
+            }
+            return;
+        }
+        // reqwest's rendering (its `PercentEncoding::encode_headers`), but for CR and LF.
+        let encoded: Cow<'_, str> = match self {
+            NameEncoding::PathSegment => utf8_percent_encode(name, PATH_SEGMENT_ENCODE_SET).into(),
+            NameEncoding::AttrChar => utf8_percent_encode(name, ATTR_CHAR_ENCODE_SET).into(),
+            NameEncoding::NoOp | NameEncoding::Browser => escape_quoted(name, &['\r', '\n']),
+        };
+        match (self, encoded) {
+            (NameEncoding::NoOp, name) | (_, name @ Cow::Borrowed(_)) => {
+                head.extend_from_slice(b"name=\"");
+                head.extend_from_slice(name.as_bytes());
+                head.push(b'"');
+            }
+            (_, Cow::Owned(encoded)) => {
+                head.extend_from_slice(b"name*=utf-8''");
+                head.extend_from_slice(encoded.as_bytes());
+            }
+        }
+        // RFC 7578 §4.2 forbids `filename*=`, so reqwest quotes the name with backslashes.
+        if let Some(file_name) = file_name {
+            head.extend_from_slice(b"; filename=\"");
+            for c in file_name.chars() {
+                match c {
+                    '\\' => head.extend_from_slice(b"\\\\"),
+                    '"' => head.extend_from_slice(b"\\\""),
+                    '\r' => head.extend_from_slice(b"%0D"),
+                    '\n' => head.extend_from_slice(b"%0A"),
+                    c => head.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+                }
+            }
+            head.push(b'"');
+        }
+    }
+}
+
+// reqwest's sets: the WHATWG URL path-segment set (https://url.spec.whatwg.org/#path-percent-encode-set,
+// plus `/` and `%`), and RFC 8187 §3.2.1's attr-char.
+const FRAGMENT_ENCODE_SET: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'<').add(b'>').add(b'`');
+const PATH_SEGMENT_ENCODE_SET: &AsciiSet = &FRAGMENT_ENCODE_SET
+    .add(b'#')
+    .add(b'?')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%');
+const ATTR_CHAR_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// Percent-encodes the `special` characters of `value` (of `"`, CR and LF), as browsers do in a
+/// quoted name (so it cannot end the quoted string or the header line); the rest as it is.
+fn escape_quoted<'a>(value: &'a str, special: &[char]) -> Cow<'a, str> {
+    if !value.contains(special) {
         return Cow::Borrowed(value);
     }
     let mut escaped = String::with_capacity(value.len() + 8);
     for c in value.chars() {
         match c {
-            '"' => escaped.push_str("%22"),
-            '\r' => escaped.push_str("%0D"),
-            '\n' => escaped.push_str("%0A"),
+            '"' | '\r' | '\n' if special.contains(&c) => {
+                escaped.push_str(&format!("%{:02X}", c as u8));
+            }
             c => escaped.push(c),
         }
     }
@@ -756,11 +913,12 @@ mod tests {
 
     #[test]
     fn names_are_escaped_like_browsers() {
-        assert_eq!(escape_quoted("plain"), "plain");
-        assert_eq!(escape_quoted("a\"b\r\nc"), "a%22b%0D%0Ac");
-        assert_eq!(escape_quoted("résumé;x=1"), "résumé;x=1");
+        let all = &['"', '\r', '\n'];
+        assert_eq!(escape_quoted("plain", all), "plain");
+        assert_eq!(escape_quoted("a\"b\r\nc", all), "a%22b%0D%0Ac");
+        assert_eq!(escape_quoted("résumé;x=1", all), "résumé;x=1");
         let part = Part::text("v").file_name("f\"\n.txt");
-        let head = part.head("B", "n\r");
+        let head = part.head("B", "n\r", NameEncoding::Browser);
         assert_eq!(
             &head[..],
             b"--B\r\nContent-Disposition: form-data; name=\"n%0D\"; filename=\"f%22%0A.txt\"\r\n\r\n"
@@ -777,7 +935,7 @@ mod tests {
             .mime_str("text/plain")
             .unwrap()
             .headers(headers);
-        let head = String::from_utf8(part.head("B", "n").to_vec()).unwrap();
+        let head = String::from_utf8(part.head("B", "n", NameEncoding::Browser).to_vec()).unwrap();
         assert_eq!(
             head,
             "--B\r\nContent-Disposition: form-data; name=\"n\"\r\n\

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::lazy_url::LazyUrl;
 
-use crate::{Body, Client, Error, Response};
+use crate::{Body, Client, Error};
 
 /// A request ready to be sent with [`Client::execute`].
 ///
@@ -489,11 +489,17 @@ impl RequestBuilder {
         })
     }
 
-    /// Sends the request and returns the response once its head has arrived.
-    pub fn send(
-        self,
-    ) -> impl std::future::Future<Output = Result<Response, Error>> + Send + 'static {
+    /// Sends the request; the [`Pending`](crate::Pending) future resolves to the response once its
+    /// head has arrived.
+    pub fn send(self) -> crate::Pending {
         self.client.send_request(self.request)
+    }
+
+    /// Changes nothing: the request mode of reqwest's WASM `fetch`, accepted so code written for it
+    /// compiles.
+    #[doc(hidden)]
+    pub fn fetch_mode_no_cors(self) -> RequestBuilder {
+        self
     }
 }
 

@@ -362,15 +362,22 @@ impl Response {
         serde_json::from_slice(&bytes).map_err(|e| Error::decode(e).with_url(url))
     }
 
-    /// The body as a stream of chunks, for reading large bodies without holding them in memory.
-    pub fn bytes_stream(self) -> impl Stream<Item = Result<Bytes, Error>> + Send {
-        futures_util::stream::unfold(self, |mut response| async move {
-            match response.chunk().await {
-                Ok(Some(chunk)) => Some((Ok(chunk), response)),
-                Ok(None) => None,
-                Err(err) => Some((Err(err), response)),
-            }
-        })
+    /// The body as a stream of chunks, for reading large bodies without holding them in memory. The
+    /// [`BytesStream`] is `Unpin`, so `next()` needs no pinning:
+    ///
+    /// ```no_run
+    /// use futures_util::StreamExt;
+    ///
+    /// # async fn run() -> Result<(), courier::Error> {
+    /// let mut stream = courier::get("http://127.0.0.1:8080/large").await?.bytes_stream();
+    /// while let Some(chunk) = stream.next().await {
+    ///     println!("{} bytes", chunk?.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn bytes_stream(self) -> BytesStream {
+        BytesStream { response: self }
     }
 
     /// The body as a file-like reader (`tokio::io::AsyncRead + AsyncBufRead`): `read`, `read_exact`,
@@ -453,9 +460,74 @@ impl Response {
     }
 }
 
-/// The URL of a response turned into an `http::Response` by [`Response::into_http`].
+/// The body of a [`Response`] as a stream of chunks: what [`Response::bytes_stream`] returns. Each
+/// item is a chunk as it arrived (never empty), or the error that ended the body (naming the URL).
+pub struct BytesStream {
+    response: Response,
+}
+
+impl Stream for BytesStream {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.response.poll_chunk(cx).map(Result::transpose)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self.response.body.is_end_stream() {
+            true => (0, Some(0)),
+            false => (0, None),
+        }
+    }
+}
+
+impl fmt::Debug for BytesStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BytesStream").field(&self.response).finish()
+    }
+}
+
+/// The URL of a response turned into an `http::Response` by [`Response::into_http`], or given to
+/// [`ResponseBuilderExt::url`].
 #[derive(Clone, Debug)]
 struct ResponseUrl(Url);
+
+/// Sets the URL of an `http::Response` made with `http::response::Builder`, as reqwest's trait of the
+/// same name: converted into a [`Response`] with `From`, it is what [`Response::url`] returns (say, for
+/// a canned answer in a test).
+///
+/// ```
+/// use courier::ResponseBuilderExt;
+///
+/// let url = courier::Url::parse("http://127.0.0.1:8080/canned").unwrap();
+/// let response = http::Response::builder().status(200).url(url.clone()).body("hi").unwrap();
+/// assert_eq!(courier::Response::from(response).url(), &url);
+/// ```
+pub trait ResponseBuilderExt {
+    /// Sets the response's URL.
+    fn url(self, url: Url) -> Self;
+}
+
+impl ResponseBuilderExt for http::response::Builder {
+    fn url(self, url: Url) -> Self {
+        self.extension(ResponseUrl(url))
+    }
+}
+
+/// The body, not yet read (decompressed if the client decompresses), with its exact size when the
+/// response has one: to send a response on as a request body, as with reqwest.
+impl From<Response> for Body {
+    fn from(response: Response) -> Body {
+        response.body
+    }
+}
+
+/// [`Response::into_http`].
+impl From<Response> for http::Response<Body> {
+    fn from(response: Response) -> http::Response<Body> {
+        response.into_http()
+    }
+}
 
 /// An `http::Response` as a Courier response, e.g. a canned answer in a test. Its URL is the one
 /// [`Response::into_http`] left in its extensions, else the final URL recorded by Courier's redirect

@@ -116,6 +116,26 @@ impl Policy {
     }
 
     pub(super) fn decide(&self, attempt: Attempt<'_>) -> Action {
+        self.redirect(attempt)
+    }
+
+    /// What this policy does with `attempt`, as the redirect layer asks it (besides the loop and
+    /// `https` downgrade checks, which are the layer's): so a [`Policy::custom`] can defer to another
+    /// policy, as with reqwest's method of the same name.
+    ///
+    /// ```
+    /// use courier_core::redirect::Policy;
+    ///
+    /// let policy = Policy::custom(|attempt| {
+    ///     if attempt.url().host_str() == Some("127.0.0.1") {
+    ///         attempt.stop()
+    ///     } else {
+    ///         Policy::default().redirect(attempt)
+    ///     }
+    /// });
+    /// # drop(policy);
+    /// ```
+    pub fn redirect(&self, attempt: Attempt<'_>) -> Action {
         match &self.kind {
             Kind::None => attempt.stop(),
             Kind::Limited(max) => {

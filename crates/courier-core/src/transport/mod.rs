@@ -231,6 +231,7 @@ struct Http1Options {
     title_case_headers: bool,
     allow_obsolete_multiline_headers: bool,
     ignore_invalid_headers: bool,
+    allow_spaces_after_header_name: bool,
     http09_responses: bool,
 }
 
@@ -257,7 +258,8 @@ impl Default for TransportBuilder {
             tcp: TcpOptions::default(),
             resolve: HashMap::new(),
             dns_resolver: None,
-            hickory_dns: false,
+            // As reqwest: the feature turns the resolver on, `hickory_dns(false)` off again.
+            hickory_dns: cfg!(feature = "hickory-dns"),
             unix_socket: None,
             connection_verbose: false,
             connector_layers: Vec::new(),
@@ -330,8 +332,9 @@ impl TransportBuilder {
         self
     }
 
-    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`.
-    /// Without the `hickory-dns` feature, `true` makes `build` fail. A `dns_resolver` wins.
+    /// Resolve names with hickory-resolver (configured from the system) instead of `getaddrinfo`:
+    /// the default with the `hickory-dns` feature. Without the feature, `true` makes `build` fail. A
+    /// `dns_resolver` wins.
     pub fn hickory_dns(mut self, enabled: bool) -> Self {
         self.hickory_dns = enabled;
         self
@@ -388,7 +391,8 @@ impl TransportBuilder {
         self
     }
 
-    /// TCP keepalive probes on new connections; `None` turns them off. Default 60 s.
+    /// TCP keepalive: the idle time before the first probe on new connections; `None` turns them off.
+    /// Default 15 s, then a probe every 15 s and 3 unanswered drop the connection (reqwest's).
     pub fn tcp_keepalive(mut self, interval: Option<Duration>) -> Self {
         self.tcp.keepalive = interval;
         self
@@ -630,6 +634,13 @@ impl TransportBuilder {
         self
     }
 
+    /// HTTP/1.1: accept spaces between a response header's name and its colon (`Foo : bar`, which
+    /// RFC 9112 §5.1 forbids) instead of failing the response. Default off.
+    pub fn http1_allow_spaces_after_header_name_in_responses(mut self, enabled: bool) -> Self {
+        self.http1.allow_spaces_after_header_name = enabled;
+        self
+    }
+
     /// Accept HTTP/0.9 responses (a body with no status line or headers). Default off.
     pub fn http09_responses(mut self) -> Self {
         self.http1.http09_responses = true;
@@ -742,6 +753,7 @@ impl TransportBuilder {
                 self.http1.allow_obsolete_multiline_headers,
             )
             .ignore_invalid_headers_in_responses(self.http1.ignore_invalid_headers)
+            .allow_spaces_after_header_name_in_responses(self.http1.allow_spaces_after_header_name)
             .http09_responses(self.http1.http09_responses);
         let mut http2 = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
         let h2 = &self.http2;

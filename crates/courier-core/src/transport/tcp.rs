@@ -40,14 +40,31 @@ pub(crate) struct TcpOptions {
     pub(crate) attempt_delay: Duration,
 }
 
+/// reqwest's defaults: the first keepalive probe after 15 s idle, then one every 15 s, and the
+/// connection dropped after 3 unanswered (so a dead peer is noticed within a minute).
+const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
+const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+const DEFAULT_KEEPALIVE_RETRIES: u32 = 3;
+/// reqwest's default `TCP_USER_TIMEOUT` where the option exists: data unacknowledged for 30 s drops
+/// the connection.
+const DEFAULT_USER_TIMEOUT: Option<Duration> = if cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "fuchsia"
+)) {
+    Some(Duration::from_secs(30))
+} else {
+    None
+};
+
 impl Default for TcpOptions {
     fn default() -> Self {
         TcpOptions {
             nodelay: true,
-            keepalive: Some(Duration::from_secs(60)),
-            keepalive_interval: None,
-            keepalive_retries: None,
-            user_timeout: None,
+            keepalive: Some(DEFAULT_KEEPALIVE),
+            keepalive_interval: Some(DEFAULT_KEEPALIVE_INTERVAL),
+            keepalive_retries: Some(DEFAULT_KEEPALIVE_RETRIES),
+            user_timeout: DEFAULT_USER_TIMEOUT,
             interface: None,
             local_address: None,
             attempt_delay: CONNECTION_ATTEMPT_DELAY,
@@ -132,14 +149,9 @@ async fn attempt(addr: SocketAddr, opts: &TcpOptions) -> io::Result<TcpStream> {
 
 /// Keepalive, user timeout and interface, on a socket not yet connected.
 fn set_options(socket: &SockRef<'_>, opts: &TcpOptions) -> io::Result<()> {
-    if opts.keepalive.is_some()
-        || opts.keepalive_interval.is_some()
-        || opts.keepalive_retries.is_some()
-    {
-        let mut keepalive = TcpKeepalive::new();
-        if let Some(time) = opts.keepalive {
-            keepalive = keepalive.with_time(time);
-        }
+    // No idle time, no keepalive: the interval and retries (set by default) only shape the probes.
+    if let Some(time) = opts.keepalive {
+        let mut keepalive = TcpKeepalive::new().with_time(time);
         #[cfg(any(
             target_os = "linux",
             target_os = "android",
@@ -264,9 +276,23 @@ mod tests {
         assert_eq!(socket.device().unwrap().as_deref(), Some(&b"lo"[..]));
         assert!(stream.nodelay().unwrap());
 
+        // The defaults are reqwest's.
         let plain = connect(vec![addr], &TcpOptions::default()).await.unwrap();
         let socket = SockRef::from(&plain);
-        assert_eq!(socket.tcp_user_timeout().unwrap(), None);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(15)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 3);
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            Some(Duration::from_secs(30))
+        );
         assert_eq!(socket.device().unwrap(), None);
 
         let opts = TcpOptions {

@@ -60,6 +60,30 @@ impl Body {
         }
     }
 
+    /// Reads a reader body to its end and keeps the bytes, so the body can be replayed (on a redirect)
+    /// and looked at; returns them. A buffered body is returned as it is. A read error is a builder
+    /// error (as reqwest's).
+    ///
+    /// ```
+    /// use courier::blocking::Body;
+    ///
+    /// let mut body = Body::new(std::io::Cursor::new(b"streamed".to_vec()));
+    /// assert_eq!(body.buffer().unwrap(), b"streamed");
+    /// assert!(body.try_clone().is_some());
+    /// ```
+    pub fn buffer(&mut self) -> Result<&[u8], crate::Error> {
+        if let Kind::Reader(reader, len) = &mut self.kind {
+            // The declared length is the caller's word: trust it only so far for the allocation.
+            const MAX_PREALLOCATION: u64 = 4 * 1024 * 1024;
+            let mut bytes = Vec::with_capacity(len.unwrap_or(0).min(MAX_PREALLOCATION) as usize);
+            reader
+                .read_to_end(&mut bytes)
+                .map_err(crate::Error::builder)?;
+            self.kind = Kind::Buffered(bytes.into());
+        }
+        Ok(self.as_bytes().unwrap_or_default())
+    }
+
     /// A copy of a buffered body; `None` for a reader.
     pub fn try_clone(&self) -> Option<Body> {
         match &self.kind {

@@ -29,6 +29,10 @@ pub mod multipart;
 mod request;
 mod response;
 
+/// A request for the blocking [`Client`]: the async [`crate::Request`] itself (its body a
+/// [`crate::Body`]; a blocking [`Body`] is given to [`RequestBuilder::body`]), which
+/// [`Client::execute`] sends.
+pub use crate::Request;
 pub use body::Body;
 pub use client::{Client, ClientBuilder};
 pub use request::RequestBuilder;

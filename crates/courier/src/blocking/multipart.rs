@@ -4,9 +4,13 @@
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes};
 
 use http::HeaderMap;
 
+use super::client::Driver;
 use crate::Error;
 
 /// A `multipart/form-data` body; see [`crate::multipart::Form`].
@@ -54,8 +58,77 @@ impl Form {
         Ok(self.part(name, Part::file(path)?))
     }
 
+    /// See [`crate::multipart::Form::percent_encode_path_segment`].
+    pub fn percent_encode_path_segment(self) -> Form {
+        Form(self.0.percent_encode_path_segment())
+    }
+
+    /// See [`crate::multipart::Form::percent_encode_attr_chars`].
+    pub fn percent_encode_attr_chars(self) -> Form {
+        Form(self.0.percent_encode_attr_chars())
+    }
+
+    /// See [`crate::multipart::Form::percent_encode_noop`].
+    pub fn percent_encode_noop(self) -> Form {
+        Form(self.0.percent_encode_noop())
+    }
+
+    /// The body as a reader (what a request with this form sends), e.g. to write it to a file. Files
+    /// are read on a runtime of the reader's own, as a blocking client's; as there, inside a
+    /// current-thread async runtime every read fails.
+    ///
+    /// ```
+    /// use std::io::Read;
+    ///
+    /// let form = courier::blocking::multipart::Form::new().text("a", "1");
+    /// let boundary = form.boundary().to_owned();
+    /// let mut body = String::new();
+    /// form.into_reader().read_to_string(&mut body).unwrap();
+    /// assert!(body.ends_with(&format!("--{boundary}--\r\n")));
+    /// ```
+    pub fn into_reader(self) -> impl Read + Send {
+        FormReader {
+            stream: self.0.into_stream(),
+            driver: None,
+            pending: Bytes::new(),
+        }
+    }
+
     pub(super) fn into_async(self) -> crate::multipart::Form {
         self.0
+    }
+}
+
+/// What [`Form::into_reader`] returns.
+struct FormReader<S> {
+    stream: S,
+    /// Made on the first read: a form that is never read starts no thread.
+    driver: Option<Arc<Driver>>,
+    pending: Bytes,
+}
+
+impl<S> Read for FormReader<S>
+where
+    S: futures_core::Stream<Item = Result<Bytes, Error>> + Unpin,
+{
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pending.is_empty() {
+            let driver = match &self.driver {
+                Some(driver) => driver,
+                None => self.driver.insert(Driver::new().map_err(io::Error::other)?),
+            };
+            let next = driver
+                .wait(futures_util::StreamExt::next(&mut self.stream))
+                .map_err(io::Error::other)?;
+            match next {
+                Some(chunk) => self.pending = chunk.map_err(io::Error::other)?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.advance(n);
+        Ok(n)
     }
 }
 

@@ -97,9 +97,30 @@ impl RequestBuilder {
         self.map(|b| b.version(version))
     }
 
+    /// A builder for `request`, to send with `client` (reqwest's `RequestBuilder::from_parts`).
+    ///
+    /// ```no_run
+    /// use courier::blocking::{Client, RequestBuilder};
+    ///
+    /// let client = Client::new();
+    /// let request = client.get("http://127.0.0.1:8080/").build()?;
+    /// let response = RequestBuilder::from_parts(client, request).header("x-late", "1").send()?;
+    /// # drop(response);
+    /// # Ok::<(), courier::Error>(())
+    /// ```
+    pub fn from_parts(client: Client, request: super::Request) -> RequestBuilder {
+        let inner = crate::RequestBuilder::from_parts(client.inner.clone(), request);
+        RequestBuilder::new(client, inner)
+    }
+
     /// Builds the request without sending it.
-    pub fn build(self) -> Result<crate::Request, Error> {
+    pub fn build(self) -> Result<super::Request, Error> {
         self.inner.build()
+    }
+
+    /// The client and the request, to send later or elsewhere (with [`Client::execute`]).
+    pub fn build_split(self) -> (Client, Result<super::Request, Error>) {
+        (self.client, self.inner.build())
     }
 
     /// A copy of the builder, or `None` when its body is a stream.

@@ -85,6 +85,11 @@ impl Response {
         self.inner.extensions()
     }
 
+    /// The response's extensions, mutably.
+    pub fn extensions_mut(&mut self) -> &mut http::Extensions {
+        self.inner.extensions_mut()
+    }
+
     /// A 4xx or 5xx status as an error (carrying the status and URL); the response otherwise.
     pub fn error_for_status(self) -> Result<Response, Error> {
         let Response {
@@ -181,6 +186,25 @@ impl Read for Response {
         buf[..n].copy_from_slice(&self.pending[..n]);
         self.pending.advance(n);
         Ok(n)
+    }
+}
+
+/// An `http::Response` as a blocking response, e.g. a canned answer in a test: its URL as
+/// [`crate::Response`]'s `From` gives it (see [`ResponseBuilderExt`](crate::ResponseBuilderExt)). The
+/// body is read on the calling thread, as reqwest's is: it must not need a tokio runtime (bytes in
+/// memory, or a stream fed by another thread).
+///
+/// ```
+/// use std::io::Read;
+///
+/// let mut response = courier::blocking::Response::from(http::Response::new("canned"));
+/// let mut body = String::new();
+/// response.read_to_string(&mut body).unwrap();
+/// assert_eq!(body, "canned");
+/// ```
+impl<T: Into<crate::Body>> From<http::Response<T>> for Response {
+    fn from(response: http::Response<T>) -> Response {
+        Response::new(crate::Response::from(response), Driver::none())
     }
 }
 

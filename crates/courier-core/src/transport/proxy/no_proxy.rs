@@ -99,6 +99,27 @@ fn without_port(entry: &str) -> String {
     }
 }
 
+/// An empty list, which no host is on (as reqwest's `NoProxy::default()`).
+///
+/// ```
+/// use courier_core::transport::{NoProxy, Proxy};
+///
+/// let proxy = Proxy::all("http://proxy.internal:3128").unwrap().no_proxy(Some(NoProxy::default()));
+/// # drop(proxy);
+/// ```
+impl Default for NoProxy {
+    fn default() -> NoProxy {
+        let matcher = Matcher::builder()
+            .all(UNUSED_PROXY.to_owned())
+            .no(String::new())
+            .build();
+        NoProxy {
+            list: "".into(),
+            matcher: Arc::new(matcher),
+        }
+    }
+}
+
 impl fmt::Debug for NoProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("NoProxy").field(&self.list).finish()
@@ -108,6 +129,18 @@ impl fmt::Debug for NoProxy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_list_holds_no_host() {
+        let no = NoProxy::default();
+        for uri in [
+            "http://localhost/",
+            "http://127.0.0.1:8080/",
+            "https://a.test/",
+        ] {
+            assert!(!no.contains(&uri.parse().unwrap()), "{uri}");
+        }
+    }
 
     #[test]
     fn curl_rules() {
