@@ -243,6 +243,131 @@ async fn read_timeout_does_not_run_during_a_slow_upload() {
     assert_eq!(response.text().await.unwrap(), "120 bytes");
 }
 
+/// A server that answers as it reads (an echo, a transform) sends its head while the upload is still
+/// going: the body's read timeout does not run until the upload has been sent either.
+#[tokio::test]
+async fn the_read_timeout_waits_out_an_upload_the_server_answers_while_reading() {
+    let server = RawServer::start(|mut stream, _| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut head_sent = false;
+        // The response head as soon as the request head is in; the rest once the upload has ended.
+        while !seen.ends_with(b"0\r\n\r\n") {
+            let Ok(n) = stream.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !head_sent && seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                head_sent = true;
+                let head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+                if stream.write_all(head).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = stream.write_all(b"4\r\ndone\r\n0\r\n\r\n").await;
+    })
+    .await;
+    let client = Client::builder()
+        .read_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    // Three seconds of upload, a chunk every 250 ms.
+    let chunks = futures_util::stream::unfold(0, |i| async move {
+        if i == 12 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Some((
+            Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789")),
+            i + 1,
+        ))
+    });
+    let response = within(
+        10,
+        client
+            .post(server.url("/echo"))
+            .body(Body::wrap_stream(chunks))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(within(10, response.text()).await.unwrap(), "done");
+
+    // Once the upload has been sent, the read timeout counts: a server silent after it times out.
+    let silent = RawServer::start(|mut stream, _| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut head_sent = false;
+        loop {
+            let Ok(n) = stream.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !head_sent && seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                head_sent = true;
+                let head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+                let _ = stream.write_all(head).await;
+            }
+        }
+    })
+    .await;
+    let one_chunk = futures_util::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok::<_, std::io::Error>(Bytes::from_static(b"x"))
+    });
+    let started = Instant::now();
+    let response = within(
+        10,
+        client
+            .post(silent.url("/echo"))
+            .body(Body::wrap_stream(one_chunk))
+            .send(),
+    )
+    .await
+    .unwrap();
+    let err = within(10, response.text()).await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    // The upload took 300 ms, then 500 ms of silence.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(750), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+/// The time before the caller first reads the body is its own: a minimum speed does not count it
+/// against the server.
+#[tokio::test]
+async fn the_minimum_speed_does_not_count_the_wait_before_the_first_read() {
+    let server = TestServer::start(|_| async {
+        http::Response::new(courier_testkit::slow(
+            vec![
+                Bytes::from_static(b"first"),
+                Bytes::from(vec![b'x'; 65_536]),
+            ],
+            Duration::from_millis(10),
+        ))
+    })
+    .await;
+    let client = Client::builder()
+        .min_speed(1024, Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let response = within(10, client.get(server.url("/")).send())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let body = within(10, response.bytes()).await.unwrap();
+    assert_eq!(body.len(), 5 + 65_536);
+}
+
 #[tokio::test]
 async fn min_speed_ends_a_stalled_download() {
     let server = TestServer::start(|_| async {

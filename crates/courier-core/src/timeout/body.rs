@@ -10,7 +10,7 @@ use http::Uri;
 use http_body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use super::Deadlines;
+use super::{Deadlines, UploadDone};
 use crate::error::{BoxError, Error};
 
 pin_project_lite::pin_project! {
@@ -18,8 +18,11 @@ pin_project_lite::pin_project! {
     /// when a deadline passes while it waits for the next bytes.
     ///
     /// The time between handing a chunk over and being asked for the next one is the reader's own
-    /// (writing to a file, say) and counts against neither the read timeout nor the speed window; the
-    /// total timeout counts it, as it counts everything until the body ends.
+    /// (writing to a file, say), as is the time before the first is asked for, and counts against
+    /// neither the read timeout nor the speed window; the total timeout counts it, as it counts
+    /// everything until the body ends. So does the time a streaming request body is still being sent
+    /// (a server answering as it reads, an echo, waits for it): the read timeout and the speed window
+    /// start once it has been.
     ///
     /// Errors of the inner body become Courier [`Error`]s ([`Error::from_body`]: a timeout stays a
     /// timeout, anything else is a body error).
@@ -42,6 +45,8 @@ struct Clock {
     window_bytes: u64,
     /// When the last frame was handed to the reader (see the type's docs).
     delivered_at: Option<Instant>,
+    /// The request's streaming body, until it has been sent.
+    upload: Option<UploadDone>,
 }
 
 impl<B> TimeoutBody<B> {
@@ -50,7 +55,12 @@ impl<B> TimeoutBody<B> {
         TimeoutBody { inner, clock: None }
     }
 
-    pub(super) fn new(inner: B, deadlines: Deadlines, uri: Uri) -> TimeoutBody<B> {
+    pub(super) fn new(
+        inner: B,
+        deadlines: Deadlines,
+        uri: Uri,
+        upload: Option<UploadDone>,
+    ) -> TimeoutBody<B> {
         let clock = deadlines.applies_to_body().then(|| {
             let now = Instant::now();
             let mut clock = Box::new(Clock {
@@ -60,7 +70,9 @@ impl<B> TimeoutBody<B> {
                 last_bytes: now,
                 window_start: now,
                 window_bytes: 0,
-                delivered_at: None,
+                // Until the reader first asks, the time is its own.
+                delivered_at: Some(now),
+                upload,
             });
             clock.rearm();
             clock
@@ -103,8 +115,31 @@ impl Clock {
     }
 
     fn rearm(&mut self) {
+        if self.upload.is_some() {
+            self.count_from_upload(Instant::now());
+        }
         let next = self.next_deadline();
         self.sleep.as_mut().reset(next);
+    }
+
+    /// While the request body is still being sent, the server's silence and slowness are not counted:
+    /// the read timeout and the speed window start again from `now`, or from when the upload ended.
+    /// Checked whenever a deadline is armed or passes, so a deadline met during the upload is
+    /// re-armed rather than taken.
+    fn count_from_upload(&mut self, now: Instant) {
+        let Some(upload) = &self.upload else { return };
+        let from = match upload.sent_at() {
+            Some(sent) => {
+                self.upload = None;
+                sent.min(now)
+            }
+            None => now,
+        };
+        self.last_bytes = self.last_bytes.max(from);
+        if from > self.window_start {
+            self.window_start = from;
+            self.window_bytes = 0;
+        }
     }
 
     /// The reader asks for more: the time since the last frame was its own.
@@ -129,6 +164,7 @@ impl Clock {
     /// The error for the deadline that passed at `now`, if any; rolls the speed window over when it
     /// passed at speed.
     fn expired(&mut self, now: Instant) -> Option<Error> {
+        self.count_from_upload(now);
         let what = if self.deadlines.total.is_some_and(|t| now >= t) {
             "total request timeout elapsed while reading the body".to_owned()
         } else if self

@@ -31,6 +31,8 @@ struct Limits {
     head_deadline: Option<HeadDeadline>,
     /// Named in timeout errors.
     uri: Uri,
+    /// The request's streaming body, for the response body's read timeout (see `TimeoutBody`).
+    upload: Option<UploadDone>,
 }
 
 impl<F> ResponseFuture<F> {
@@ -50,13 +52,14 @@ impl<F> ResponseFuture<F> {
     ) -> ResponseFuture<F> {
         let head_deadline = deadlines
             .applies_to_head()
-            .then(|| Box::pin(head_deadline(deadlines, upload)) as HeadDeadline);
+            .then(|| Box::pin(head_deadline(deadlines, upload.clone())) as HeadDeadline);
         ResponseFuture {
             inner,
             limits: Some(Box::new(Limits {
                 deadlines,
                 head_deadline,
                 uri,
+                upload,
             })),
         }
     }
@@ -101,8 +104,13 @@ where
             let response = result.map_err(Error::from_service)?;
             return Poll::Ready(Ok(match this.limits.take() {
                 Some(limits) => {
-                    let Limits { deadlines, uri, .. } = *limits;
-                    response.map(|body| TimeoutBody::new(body, deadlines, uri))
+                    let Limits {
+                        deadlines,
+                        uri,
+                        upload,
+                        ..
+                    } = *limits;
+                    response.map(|body| TimeoutBody::new(body, deadlines, uri, upload))
                 }
                 None => response.map(TimeoutBody::unlimited),
             }));

@@ -83,13 +83,14 @@ where
         if let Some(total) = deadlines.total {
             req.extensions_mut().insert(super::Deadline(total));
         }
-        let (req, upload) = match deadlines.read {
-            Some(_) => {
-                let (parts, body) = req.into_parts();
-                let (body, upload) = body.watch_upload();
-                (Request::from_parts(parts, body), upload)
-            }
-            None => (req, None),
+        // The read timeout and the speed limit measure the server, which may be waiting for a
+        // streaming request body: they start once it has been sent.
+        let (req, upload) = if deadlines.read.is_some() || deadlines.min_speed.is_some() {
+            let (parts, body) = req.into_parts();
+            let (body, upload) = body.watch_upload();
+            (Request::from_parts(parts, body), upload)
+        } else {
+            (req, None)
         };
         ResponseFuture::new(self.inner.call(req), deadlines, upload, uri)
     }

@@ -40,7 +40,15 @@ pub trait WatchUpload: Sized {
 /// Set once a watched request body has been sent (or failed, or was dropped unsent).
 #[derive(Clone, Debug, Default)]
 pub struct UploadDone {
-    done: Arc<(AtomicBool, Notify)>,
+    done: Arc<Signal>,
+}
+
+#[derive(Debug, Default)]
+struct Signal {
+    sent: AtomicBool,
+    notify: Notify,
+    /// When it was set: the response body's read timeout counts from then.
+    at: std::sync::OnceLock<tokio::time::Instant>,
 }
 
 impl UploadDone {
@@ -52,19 +60,28 @@ impl UploadDone {
 
     /// Marks the body as sent (or failed, or dropped unsent): the read timeout starts now.
     pub fn finish(&self) {
-        self.done.0.store(true, Ordering::Release);
-        self.done.1.notify_waiters();
+        let _ = self.done.at.set(tokio::time::Instant::now());
+        self.done.sent.store(true, Ordering::Release);
+        self.done.notify.notify_waiters();
     }
 
     /// Waits until the body has been sent.
     pub(super) async fn wait(&self) {
         loop {
-            let notified = self.done.1.notified();
-            if self.done.0.load(Ordering::Acquire) {
+            let notified = self.done.notify.notified();
+            if self.done.sent.load(Ordering::Acquire) {
                 return;
             }
             notified.await;
         }
+    }
+
+    /// When the body was sent; `None` while it is still going.
+    pub(super) fn sent_at(&self) -> Option<tokio::time::Instant> {
+        if !self.done.sent.load(Ordering::Acquire) {
+            return None;
+        }
+        self.done.at.get().copied()
     }
 }
 
