@@ -212,3 +212,29 @@ async fn a_request_sends_one_authorization_header_the_latest_one() {
     // base64("b:2")
     assert_eq!(text, "Basic Yjoy");
 }
+
+/// A request's own timeout survives its conversion to an `http::Request` (as an extension, as
+/// reqwest keeps it) and back: a `Client` used as a `Service` still applies it.
+#[tokio::test]
+async fn a_requests_timeout_survives_the_conversion_to_http() {
+    let silent = courier_testkit::RawServer::start(|mut stream, _| async move {
+        let _ = courier_testkit::read_request_head(&mut stream).await;
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    })
+    .await;
+    let client = Client::new();
+    let timeout = std::time::Duration::from_millis(200);
+    let request = client
+        .get(silent.url("/"))
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    let http = http::Request::<Body>::try_from(request).unwrap();
+    let back = Request::try_from(http).unwrap();
+    assert_eq!(back.timeout(), Some(&timeout));
+    let http = http::Request::<Body>::try_from(back).unwrap();
+    let started = std::time::Instant::now();
+    let err = within(5, client.oneshot(http)).await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}

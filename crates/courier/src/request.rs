@@ -173,6 +173,11 @@ impl<T: Into<Body>> TryFrom<http::Request<T>> for Request {
         request.headers = headers;
         request.version = parts.version;
         request.extensions = parts.extensions;
+        // A timeout set before the request became an `http::Request` is its own again.
+        request.timeout = request
+            .extensions
+            .remove::<courier_core::timeout::TotalTimeout>()
+            .map(|t| t.0);
         request.body = Some(body.into());
         Ok(request)
     }
@@ -190,6 +195,12 @@ impl TryFrom<Request> for http::Request<Body> {
         *http.version_mut() = req.version;
         *http.headers_mut() = req.headers;
         *http.extensions_mut() = req.extensions;
+        // The request's own timeout travels as the extension the timeout layer reads (as reqwest
+        // keeps it in its extensions), so a `Client` used as a `Service` still applies it.
+        if let Some(timeout) = req.timeout {
+            http.extensions_mut()
+                .insert(courier_core::timeout::TotalTimeout(timeout));
+        }
         Ok(http)
     }
 }
