@@ -100,6 +100,44 @@ async fn socks4_sends_an_ipv4_address() {
     );
     assert_eq!(proxy.seen()[0].target, SocksTarget::Addr(origin.addr()));
     assert_eq!(proxy.seen()[0].version, 4);
+    assert_eq!(proxy.seen()[0].auth, None);
+
+    // A user name goes as SOCKS4's user id, as curl sends it.
+    let port = proxy.url("x").rsplit(':').next().unwrap().to_owned();
+    let client = Client::builder()
+        .proxy(Proxy::all(format!("socks4://alice@127.0.0.1:{port}")).unwrap())
+        .resolve("v4.test", origin.addr())
+        .build()
+        .unwrap();
+    assert_eq!(
+        within(10, get_text(&client, "http://v4.test/4")).await,
+        "origin saw /4"
+    );
+    assert_eq!(proxy.seen()[1].auth, Some(("alice".into(), String::new())));
+}
+
+/// A user name with no password (an isolation tag, `socks5h://anon@...`): the proxy that asks for no
+/// authentication is used, rather than every request failing before a byte is sent.
+#[tokio::test]
+async fn socks5_with_a_user_name_and_no_password_offers_no_authentication() {
+    let origin = origin().await;
+    let port = origin.addr().port();
+    let proxy = SocksServer::start(table("far.test", origin.addr()), None).await;
+    let proxy_port = proxy.url("x").rsplit(':').next().unwrap().to_owned();
+    let client = Client::builder()
+        .proxy(Proxy::all(format!("socks5h://anon@127.0.0.1:{proxy_port}")).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(
+        within(
+            10,
+            get_text(&client, &format!("http://far.test:{port}/anon"))
+        )
+        .await,
+        "origin saw /anon"
+    );
+    assert_eq!(proxy.seen().len(), 1);
+    assert_eq!(proxy.seen()[0].auth, None);
 }
 
 #[tokio::test]

@@ -27,7 +27,8 @@ pub struct SocksRequest {
     pub version: u8,
     /// Where to.
     pub target: SocksTarget,
-    /// SOCKS5: the username and password the client sent, if it authenticated.
+    /// SOCKS5: the username and password the client sent, if it authenticated; SOCKS4: the user id,
+    /// if not empty (with an empty password).
     pub auth: Option<(String, String)>,
 }
 
@@ -89,7 +90,7 @@ async fn serve(
             let port = client.read_u16().await?;
             let mut ip = [0u8; 4];
             client.read_exact(&mut ip).await?;
-            let _user_id = read_c_string(&mut client).await?;
+            let user_id = read_c_string(&mut client).await?;
             // 0.0.0.x (x != 0): SOCKS4a, a name follows.
             let target = if ip[..3] == [0, 0, 0] && ip[3] != 0 {
                 SocksTarget::Domain(read_c_string(&mut client).await?, port)
@@ -99,7 +100,7 @@ async fn serve(
             let request = SocksRequest {
                 version,
                 target,
-                auth: None,
+                auth: (!user_id.is_empty()).then(|| (user_id, String::new())),
             };
             (
                 request,

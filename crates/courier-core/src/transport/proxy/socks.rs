@@ -106,15 +106,24 @@ async fn connect(
     target: TargetAddr<'_>,
 ) -> Result<TcpStream, tokio_socks::Error> {
     match (proxy.kind, &proxy.socks_auth) {
+        // SOCKS4 has a user id and no password: the proxy's user name goes there, as curl sends it.
+        (Kind::Socks4 | Kind::Socks4a, Some((user, _))) if !user.is_empty() => {
+            Socks4Stream::connect_with_userid_and_socket(stream, target, user)
+                .await
+                .map(Socks4Stream::into_inner)
+        }
         (Kind::Socks4 | Kind::Socks4a, _) => Socks4Stream::connect_with_socket(stream, target)
             .await
             .map(Socks4Stream::into_inner),
-        (_, Some((user, pass))) => {
+        // RFC 1929 allows an empty password, but tokio-socks refuses to send one: a user name alone
+        // (`socks5h://anon@...`, an isolation tag) offers no authentication instead of failing every
+        // request before a byte is sent.
+        (_, Some((user, pass))) if !user.is_empty() && !pass.is_empty() => {
             Socks5Stream::connect_with_password_and_socket(stream, target, user, pass)
                 .await
                 .map(Socks5Stream::into_inner)
         }
-        (_, None) => Socks5Stream::connect_with_socket(stream, target)
+        (_, _) => Socks5Stream::connect_with_socket(stream, target)
             .await
             .map(Socks5Stream::into_inner),
     }
@@ -130,4 +139,8 @@ impl std::fmt::Display for SocksError {
     }
 }
 
-impl std::error::Error for SocksError {}
+impl std::error::Error for SocksError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
