@@ -46,7 +46,17 @@ impl NoProxy {
         if list.split(',').all(|part| part.trim().is_empty()) {
             return None;
         }
-        let entries: Vec<String> = list.split(',').map(|e| without_port(e.trim())).collect();
+        // A trailing dot (a fully qualified name) is ignored in entries as in hosts, as curl does.
+        let entries: Vec<String> = list
+            .split(',')
+            .map(|e| {
+                let entry = without_port(e.trim());
+                match entry.strip_suffix('.') {
+                    Some(name) if !name.is_empty() => name.to_owned(),
+                    _ => entry,
+                }
+            })
+            .collect();
         let matcher = Matcher::builder()
             .all(UNUSED_PROXY.to_owned())
             .no(entries.join(","))
@@ -170,7 +180,7 @@ mod tests {
 
     #[test]
     fn bracketed_ranges_and_fully_qualified_names() {
-        let no = NoProxy::from_string("[fe80::]/10, internal.corp").unwrap();
+        let no = NoProxy::from_string("[fe80::]/10, internal.corp, dotted.test.").unwrap();
         let cases = [
             ("http://[fe80::1234]/", true),
             ("http://[fe80::]/", true),
@@ -179,6 +189,9 @@ mod tests {
             ("http://a.internal.corp.:8080/", true),
             ("http://internal.corp/", true),
             ("http://other.corp./", false),
+            ("http://dotted.test/", true),
+            ("http://a.dotted.test./", true),
+            ("http://undotted.test/", false),
         ];
         for (uri, expected) in cases {
             assert_eq!(no.contains(&uri.parse().unwrap()), expected, "{uri}");
