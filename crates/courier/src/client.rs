@@ -597,6 +597,11 @@ impl ClientBuilder {
     /// proxy URL, which answer a Digest challenge there too). Requests that reach their
     /// origin (`https`, `no_proxy` hosts, no proxy) never send these credentials, even when the origin
     /// answers `407`.
+    ///
+    /// They answer whichever forwarding proxy this client routes a request to (the environment's
+    /// included): with several proxies of different trust, give each its own credentials with
+    /// [`Proxy::basic_auth`] instead, or use one client per proxy. A Digest answer never carries the
+    /// password, but a proxy that receives it can test guesses against it.
     pub fn proxy_digest_auth(
         mut self,
         username: impl Into<String>,
