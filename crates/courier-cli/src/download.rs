@@ -68,8 +68,9 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
     let mut builder = args.client.apply(Client::builder())?;
     let mut headers = courier::header::HeaderMap::new();
     for header in &args.headers {
-        let (name, value) = crate::get::parse_header(header)?;
-        headers.append(name, value);
+        if let (name, Some(value)) = crate::get::parse_header(header)? {
+            headers.append(name, value);
+        }
     }
     if let Some(user) = &args.user {
         let (name, password) = user.split_once(':').unwrap_or((user.as_str(), ""));

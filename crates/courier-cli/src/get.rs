@@ -168,7 +168,9 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         let (name, value) = parse_header(header)?;
         has_content_type |= name == CONTENT_TYPE;
         has_accept |= name == ACCEPT;
-        request = request.header(name, value);
+        if let Some(value) = value {
+            request = request.header(name, value);
+        }
     }
     if let Some(body) = data {
         if !has_content_type {
@@ -462,13 +464,23 @@ fn remote_name(url: &courier::Url) -> Result<std::path::PathBuf, CliError> {
     Ok(std::path::PathBuf::from(name))
 }
 
-/// `Name: value` (the value may be empty).
-pub(crate) fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), CliError> {
+/// A -H header as curl reads it: `Name: value`; `Name:` with no value sends no such header (`None`),
+/// and `Name;` sends it empty.
+pub(crate) fn parse_header(text: &str) -> Result<(HeaderName, Option<HeaderValue>), CliError> {
     let invalid = || format!("invalid header {text:?}: expected 'Name: value'");
-    let (name, value) = text.split_once(':').ok_or_else(invalid)?;
-    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| invalid())?;
-    let value = HeaderValue::from_str(value.trim()).map_err(|_| invalid())?;
-    Ok((name, value))
+    let name = |name: &str| HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| invalid());
+    if let Some(empty) = text.trim_end().strip_suffix(';') {
+        if !empty.contains(':') {
+            return Ok((name(empty)?, Some(HeaderValue::from_static(""))));
+        }
+    }
+    let (header, value) = text.split_once(':').ok_or_else(invalid)?;
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok((name(header)?, None));
+    }
+    let value = HeaderValue::from_str(value).map_err(|_| invalid())?;
+    Ok((name(header)?, Some(value)))
 }
 
 async fn read_stdin() -> Result<Vec<u8>, CliError> {
@@ -774,9 +786,21 @@ mod tests {
     #[test]
     fn headers_parse() {
         let (name, value) = parse_header("X-Token:  abc ").unwrap();
-        assert_eq!((name.as_str(), value.to_str().unwrap()), ("x-token", "abc"));
-        let (name, value) = parse_header("X-Empty:").unwrap();
-        assert_eq!((name.as_str(), value.to_str().unwrap()), ("x-empty", ""));
+        assert_eq!(
+            (name.as_str(), value.unwrap().to_str().unwrap()),
+            ("x-token", "abc")
+        );
+        // curl's forms: `Name:` sends nothing, `Name;` an empty value.
+        let (name, value) = parse_header("X-Gone:").unwrap();
+        assert_eq!((name.as_str(), value), ("x-gone", None));
+        let (name, value) = parse_header("X-Empty;").unwrap();
+        assert_eq!(
+            (name.as_str(), value.unwrap().to_str().unwrap()),
+            ("x-empty", "")
+        );
+        // A `;` inside a value is the value's.
+        let (_, value) = parse_header("Cookie: a=1;").unwrap();
+        assert_eq!(value.unwrap(), "a=1;");
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("bad name: v").is_err());
         assert!(parse_header("x: line\nbreak").is_err());

@@ -151,6 +151,21 @@ async fn get_sends_method_headers_and_form_data() {
         echoed["headers"]["content-type"][0],
         "application/x-www-form-urlencoded"
     );
+
+    // curl's forms: `Name:` sends no such header, `Name;` sends it empty.
+    let output = courier(args(&[
+        "get",
+        &server.url("/h"),
+        "-H",
+        "X-Gone:",
+        "-H",
+        "X-Empty;",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(echoed["headers"].get("x-gone").is_none(), "{echoed}");
+    assert_eq!(echoed["headers"]["x-empty"], serde_json::json!([""]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
