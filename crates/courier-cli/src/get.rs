@@ -200,6 +200,23 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     };
     // -o -: stdout, as curl's.
     let output = output.filter(|path| path.as_os_str() != "-");
+    let output = match (output, &args.output_dir) {
+        (Some(path), Some(dir)) => Some(dir.join(path)),
+        (output, _) => output,
+    };
+    if let (true, Some(parent)) = (
+        args.create_dirs,
+        output.as_deref().and_then(std::path::Path::parent),
+    ) {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                crate::Failure::error(
+                    crate::Failure::WRITE_ERROR,
+                    format!("cannot create {}: {e}", parent.display()),
+                )
+            })?;
+        }
+    }
     let limit = args.limit_rate.as_deref().map(parse_rate).transpose()?;
     // -C -: ask for what the file lacks.
     let resume_from = match (&args.continue_at, &output) {

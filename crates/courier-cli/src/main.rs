@@ -215,9 +215,16 @@ pub(crate) struct GetArgs {
     /// Read the body no faster than RATE bytes per second (`k`, `M`, `G` suffixes: 1024-based).
     #[arg(long = "limit-rate", value_name = "RATE")]
     pub(crate) limit_rate: Option<String>,
-    /// Write the body to a file named like the URL's last path segment, in the current directory.
+    /// Write the body to a file named like the URL's last path segment, in the current directory
+    /// (or --output-dir).
     #[arg(short = 'O', long = "remote-name", conflicts_with = "output")]
     pub(crate) remote_name: bool,
+    /// The directory -o and -O write into (a relative -o FILE is taken inside it), as curl's.
+    #[arg(long = "output-dir", value_name = "DIR")]
+    pub(crate) output_dir: Option<PathBuf>,
+    /// Create the output file's missing directories, as curl's.
+    #[arg(long = "create-dirs")]
+    pub(crate) create_dirs: bool,
     /// After the transfer, print FORMAT to stdout with curl's variables replaced: %{http_code},
     /// %{url_effective}, %{num_redirects}, %{size_download}, %{speed_download}, %{time_namelookup},
     /// %{time_connect}, %{time_appconnect}, %{time_starttransfer}, %{time_total}, %{remote_ip},

@@ -306,6 +306,30 @@ async fn get_output_writes_a_file() {
     assert_eq!(output.stdout, body);
     assert!(!dir.path("-").exists());
 
+    // --output-dir, and --create-dirs for directories not there yet, as curl's.
+    let output = courier(args(&[
+        "get",
+        &server.url("/f"),
+        "--output-dir",
+        &dir.arg("out"),
+        "--create-dirs",
+        "-o",
+        "sub/f.bin",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(dir.path("out/sub/f.bin")).unwrap(), body);
+    let output = courier(args(&[
+        "get",
+        &server.url("/named.bin"),
+        "--output-dir",
+        &dir.arg("out"),
+        "-O",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(dir.path("out/named.bin")).unwrap(), body);
+
     // An output that cannot be created: curl's write error, 23.
     let output = courier(args(&[
         "get",
