@@ -42,17 +42,29 @@ impl Facts {
             "remote_port".into(),
             json!(remote.map(|a| a.port()).unwrap_or(0)),
         );
-        // curl's times are cumulative from the start: lookup, then connect, then TLS; the transport's
-        // timings already are (each phase's end, from the request's start). A reused connection had
-        // none of them (0, as curl reports).
+        // curl's times are cumulative from the start of the whole transfer: lookup, then connect,
+        // then TLS. The transport's timings are each phase's end from the start of the request that
+        // got this response, the last of a redirect chain; that request began `before` into the
+        // transfer (its first byte came `head_after` in), which is also curl's time_redirect. A
+        // reused connection had no phases of its own (0, as curl reports).
         let timings = response.connection_info().map(|info| info.timings());
-        let dns = timings.and_then(|t| t.dns()).unwrap_or_default();
-        let connect = timings.and_then(|t| t.connect()).unwrap_or_default();
-        let appconnect = timings.and_then(|t| t.tls()).unwrap_or_default();
+        let before = timings.map_or(Duration::ZERO, |t| {
+            head_after.saturating_sub(t.first_byte())
+        });
+        let at = |phase: Option<Duration>| phase.map_or(Duration::ZERO, |d| before + d);
+        let dns = at(timings.and_then(|t| t.dns()));
+        let connect = at(timings.and_then(|t| t.connect()));
+        let appconnect = at(timings.and_then(|t| t.tls()));
         vars.insert("time_namelookup".into(), json!(secs(dns)));
         vars.insert("time_connect".into(), json!(secs(connect)));
         vars.insert("time_appconnect".into(), json!(secs(appconnect)));
         vars.insert("time_starttransfer".into(), json!(secs(head_after)));
+        let redirect = if response.redirects().is_empty() {
+            Duration::ZERO
+        } else {
+            before
+        };
+        vars.insert("time_redirect".into(), json!(secs(redirect)));
         Facts { vars }
     }
 
@@ -68,6 +80,7 @@ impl Facts {
             "time_connect",
             "time_appconnect",
             "time_starttransfer",
+            "time_redirect",
         ] {
             vars.insert(name.into(), json!(0.0));
         }

@@ -968,6 +968,37 @@ async fn write_out_reports_curls_variables() {
     assert!(time("time_namelookup") <= time("time_connect"), "{json}");
     assert!(time("time_connect") <= start, "{json}");
     assert_eq!(time("time_appconnect"), 0.0, "{json}");
+
+    // After a redirect that took 300 ms, to another server: the final hop's connect phases are
+    // counted from the start of the whole transfer, as curl's, and time_redirect is the 300 ms.
+    let other = TestServer::start(|_| async { respond(200, "there") }).await;
+    let target = other.url("/there");
+    let slow = TestServer::start(move |_| {
+        let target = target.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            redirect(302, &target)
+        }
+    })
+    .await;
+    let output = courier(args(&[
+        "get",
+        "-L",
+        "-o",
+        "/dev/null",
+        &slow.url("/"),
+        "-w",
+        "%{json}",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let time = |name: &str| json[name].as_f64().unwrap();
+    assert!(time("time_redirect") >= 0.3, "{json}");
+    assert!(time("time_connect") >= time("time_redirect"), "{json}");
+    assert!(time("time_namelookup") <= time("time_connect"), "{json}");
+    assert!(time("time_connect") <= time("time_starttransfer"), "{json}");
+    assert!(time("time_starttransfer") <= time("time_total"), "{json}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
