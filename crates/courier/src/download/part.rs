@@ -161,7 +161,7 @@ impl PartPaths {
 
     pub(super) async fn save_meta(&self, meta: &Meta) -> std::io::Result<()> {
         let json = serde_json::to_vec(meta).map_err(std::io::Error::other)?;
-        tokio::fs::write(&self.meta, json).await
+        write_whole(&self.meta, &json).await
     }
 
     pub(super) async fn remove_meta(&self) -> std::io::Result<()> {
@@ -230,8 +230,68 @@ pub(super) fn split(total: u64, count: u64) -> Vec<Segment> {
         .collect()
 }
 
+/// Writes `bytes` as the whole of `path`: into a file beside it, then renamed over it, so that a
+/// crash, a kill or a second Ctrl-C mid-write leaves the old content or the new, never a truncated
+/// sidecar (which a resume would take as no sidecar, and start the file over).
+pub(super) async fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(
+        ".{}-{}.tmp",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let temp = PathBuf::from(name);
+    let written = async {
+        tokio::fs::write(&temp, bytes).await?;
+        tokio::fs::rename(&temp, path).await
+    }
+    .await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    written
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// A reader never sees a sidecar half-written: each read is the old content or the new.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_whole_write_is_never_seen_half_done() {
+        let dir = std::env::temp_dir().join(format!("courier-write-whole-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.part.meta");
+        let (a, b) = (vec![b'a'; 300_000], vec![b'b'; 200_000]);
+        write_whole(&path, &a).await.unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut torn = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let len = std::fs::read(&path).map(|bytes| bytes.len()).unwrap_or(0);
+                    if len != 300_000 && len != 200_000 {
+                        torn += 1;
+                    }
+                }
+                torn
+            })
+        };
+        for i in 0..200 {
+            write_whole(&path, if i % 2 == 0 { &b } else { &a })
+                .await
+                .unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(reader.join().unwrap(), 0, "a read saw a half-written file");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x.part.meta"], "no temporary file is left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     use super::*;
     use http::HeaderValue;
 

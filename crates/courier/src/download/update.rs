@@ -77,7 +77,7 @@ impl Validators {
         match validators {
             Some(validators) => {
                 let json = serde_json::to_vec(validators).map_err(std::io::Error::other)?;
-                tokio::fs::write(path, json).await
+                super::part::write_whole(&path, &json).await
             }
             None => match tokio::fs::remove_file(path).await {
                 Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
