@@ -184,8 +184,7 @@ fn parse_list(text: &str, update: bool) -> Result<Vec<(Url, PathBuf)>, CliError>
             Some((url, name)) => (url.trim(), Some(name.trim())),
             None => (line.trim(), None),
         };
-        let url = crate::parse_url(url)
-            .map_err(|e| format!("line {number}: invalid URL {url:?}: {e}"))?;
+        let url = crate::parse_url(url).map_err(|e| format!("line {number}: {e}"))?;
         let name = match name.filter(|n| !n.is_empty()) {
             Some(name) => {
                 // `./x` and `x` are one file: compared (and written) without `.` components.
@@ -327,6 +326,10 @@ mod tests {
     fn bad_lines_are_reported_with_their_number() {
         let err = parse_list("http://h/a\nnot a url\n", false).unwrap_err();
         assert!(err.to_string().starts_with("line 2: invalid URL"), "{err}");
+        // Named without its credentials.
+        let err = parse_list("http://bob:hunter2@h:99999/x\n", false).unwrap_err();
+        assert!(err.to_string().starts_with("line 1: invalid URL"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
         let err = parse_list("http://h/a\t../escape\n", false).unwrap_err();
         assert!(
             err.to_string().contains("inside the download folder"),

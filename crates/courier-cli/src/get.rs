@@ -103,12 +103,8 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         None if data.is_some() || args.json.is_some() || !args.form.is_empty() => Method::POST,
         None => Method::GET,
     };
-    let mut url = crate::parse_url(&args.url).map_err(|e| {
-        crate::Failure::error(
-            crate::Failure::MALFORMED_URL,
-            format!("invalid URL {:?}: {e}", args.url),
-        )
-    })?;
+    let mut url = crate::parse_url(&args.url)
+        .map_err(|e| crate::Failure::error(crate::Failure::MALFORMED_URL, e))?;
     let data = match data {
         // -G: the data is the query string (appended to any the URL has).
         Some(data) if args.get => {

@@ -312,7 +312,8 @@ pub(crate) struct DownloadArgs {
     /// Basic authentication for every file, `USER:PASSWORD`.
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub(crate) user: Option<String>,
-    /// Give up on a file after SECONDS in all.
+    /// Give up on a request (one attempt of a file, or of one of its segments) after SECONDS; a
+    /// timed-out attempt is retried and resumed like any transient failure (see --retries).
     #[arg(long = "timeout", value_name = "SECONDS")]
     pub(crate) timeout: Option<f64>,
     /// Verify files against FILE, in `sha256sum` format (`<64 hex digits>  <name>`, or
@@ -396,13 +397,18 @@ impl std::fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 /// A URL as curl takes it on its command line: with no `scheme://`, `http://` is assumed
-/// (`localhost:8080/x` would otherwise be a URL of the scheme `localhost`).
-pub(crate) fn parse_url(text: &str) -> Result<courier::Url, url::ParseError> {
-    if text.contains("://") {
-        courier::Url::parse(text)
+/// (`localhost:8080/x` would otherwise be a URL of the scheme `localhost`). The error names the URL
+/// without its `user:password@`, as the library's errors do.
+pub(crate) fn parse_url(text: &str) -> Result<courier::Url, String> {
+    let parsed = if text.contains("://") {
+        courier::IntoUrl::into_url(text)
     } else {
-        courier::Url::parse(&format!("http://{text}"))
-    }
+        courier::IntoUrl::into_url(format!("http://{text}"))
+    };
+    parsed.map_err(|err| match std::error::Error::source(&err) {
+        Some(cause) => cause.to_string(),
+        None => err.to_string(),
+    })
 }
 
 /// curl's exit statuses where curl has one for the failure: 6 a name that did not resolve, 7 a
