@@ -7,13 +7,17 @@
 //! | fate | when | send again |
 //! | --- | --- | --- |
 //! | [`Fate::NotSent`] | no connection could be made, or the connection closed before the request was written | any method |
-//! | [`Fate::NotProcessed`] | HTTP/2 `REFUSED_STREAM`, or a stream past a graceful `GOAWAY` (RFC 9113 §8.7) | any method |
-//! | [`Fate::Lost`] | the connection closed or reset before any response byte | idempotent methods only |
+//! | [`Fate::NotProcessed`] | HTTP/2 `REFUSED_STREAM` (RFC 9113 §8.7) | any method |
+//! | [`Fate::Lost`] | the connection closed, reset or went away (`GOAWAY`, any code) before any response byte | idempotent methods only |
 //! | [`Fate::MaybeProcessed`] | anything else (a malformed response, a protocol error) | no |
 //!
 //! A `Lost` request on a reused connection is the usual race with a server closing an idle
 //! connection; on a fresh connection it is the server's answer, so the transport does not replay it
-//! itself (a `RetryLayer` may, with backoff).
+//! itself (a `RetryLayer` may, with backoff). A `GOAWAY` is never the server's answer to one request:
+//! a request lost to it counts as on a reused connection. It is not `NotProcessed`, although a stream
+//! past the `GOAWAY`'s last one was not processed: hyper reports a request it gave h2 and then
+//! dropped, because the connection went away, with the same error, and that one may have been
+//! written (h2 opens a waiting stream on a slot freed in the same read as the `GOAWAY`).
 
 use http::Method;
 
@@ -33,7 +37,7 @@ use http::Method;
 pub enum Fate {
     /// The request never left: no connection, or the connection closed before it was written.
     NotSent,
-    /// The server said it did not process it (HTTP/2 `REFUSED_STREAM`, or past a graceful `GOAWAY`).
+    /// The server said it did not process it (HTTP/2 `REFUSED_STREAM`).
     NotProcessed,
     /// The connection closed or reset after the request was (perhaps partly) written and before any
     /// response byte arrived. `reused` says whether the connection had carried a request before.
@@ -72,18 +76,27 @@ fn causes(err: &hyper::Error) -> impl Iterator<Item = &(dyn std::error::Error + 
     })
 }
 
-/// Classifies an error hyper returned while a request was sent or its response head awaited.
+/// Classifies an error hyper returned while a request was sent or its response head awaited, for a
+/// request hyper did not hand back (one it hands back was never written: `NotSent`, the caller's).
+///
+/// Not handed back means it may have been written, whatever the error says: hyper drops a request
+/// it already gave h2 when it then finds the connection going away (as "canceled", or with the
+/// GOAWAY's error), and h2 may have opened its stream on a slot freed in the same read as the
+/// GOAWAY. So neither is "not sent" nor "not processed": only a request that went out on no
+/// response byte, which an idempotent request may survive by going again, on any connection (the
+/// connection's going away is not the server's answer to it). A `REFUSED_STREAM` is the server's
+/// word about that very stream, and is `NotProcessed`.
 pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
     if err.is_canceled() {
-        // hyper never wrote the request (the connection was closing or not ready).
-        return Fate::NotSent;
+        return Fate::Lost { reused: true };
     }
     for cause in causes(err) {
         if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
-            if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM)
-                || (h2_err.is_go_away() && h2_err.reason() == Some(h2::Reason::NO_ERROR))
-            {
+            if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM) {
                 return Fate::NotProcessed;
+            }
+            if h2_err.is_go_away() && h2_err.is_remote() {
+                return Fate::Lost { reused: true };
             }
         }
         if let Some(io) = cause.downcast_ref::<std::io::Error>() {

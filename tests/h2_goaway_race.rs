@@ -1,0 +1,225 @@
+//! A request hyper does not hand back may have been written: it is never resent as "not sent".
+//!
+//! The race: a POST waits for a stream slot on an HTTP/2 connection whose server allows one stream.
+//! The server says GOAWAY (gracefully, all streams still welcome) and ends the stream in use in one
+//! write. h2 opens the POST's stream on the freed slot and writes it; hyper then sees the GOAWAY and
+//! drops the request without handing it back. The server processed that POST: sending it again on a
+//! new connection would do it twice.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use courier::retry::RetryPolicy;
+use courier::{Client, Fate};
+use courier_testkit::client::within;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const HEADERS: u8 = 0x1;
+const SETTINGS: u8 = 0x4;
+const GOAWAY: u8 = 0x7;
+const END_STREAM: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+const ACK: u8 = 0x1;
+
+async fn read_frame(socket: &mut TcpStream) -> std::io::Result<(u8, u8, u32, Vec<u8>)> {
+    let mut head = [0u8; 9];
+    socket.read_exact(&mut head).await?;
+    let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+    let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+    let mut payload = vec![0u8; len];
+    socket.read_exact(&mut payload).await?;
+    Ok((head[3], head[4], stream, payload))
+}
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_be_bytes();
+    let mut frame = vec![len[1], len[2], len[3], kind, flags];
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+fn goaway(last: u32) -> Vec<u8> {
+    goaway_with(last, 0)
+}
+
+fn goaway_with(last: u32, code: u32) -> Vec<u8> {
+    let mut payload = last.to_be_bytes().to_vec();
+    payload.extend_from_slice(&code.to_be_bytes());
+    frame(GOAWAY, 0, 0, &payload)
+}
+
+/// `:method: POST` is HPACK's static entry 3, and hyper writes `:method` first: a block opening with
+/// `0x83`.
+fn is_post(block: &[u8]) -> bool {
+    block.first() == Some(&0x83)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_dropped_by_hyper_after_goaway_is_not_sent_twice() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let posts = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (counter, go) = (posts.clone(), release.clone());
+    tokio::spawn(async move {
+        let mut index = 0;
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let (posts, go) = (counter.clone(), go.clone());
+            let first = index == 0;
+            index += 1;
+            tokio::spawn(async move {
+                let mut preface = [0u8; 24];
+                if socket.read_exact(&mut preface).await.is_err() {
+                    return;
+                }
+                // One stream at a time (SETTINGS_MAX_CONCURRENT_STREAMS = 1).
+                let settings = [0, 3, 0, 0, 0, 1];
+                if socket
+                    .write_all(&frame(SETTINGS, 0, 0, &settings))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let mut held = None;
+                while let Ok((kind, flags, stream, payload)) = read_frame(&mut socket).await {
+                    match kind {
+                        SETTINGS if flags & ACK == 0 => {
+                            let _ = socket.write_all(&frame(SETTINGS, ACK, 0, &[])).await;
+                        }
+                        HEADERS => {
+                            if is_post(&payload) {
+                                posts.fetch_add(1, Ordering::SeqCst);
+                            }
+                            if first && held.is_none() {
+                                // The GET: held until the POST waits behind it, then GOAWAY and
+                                // its end in one write.
+                                held = Some(stream);
+                                go.notified().await;
+                                let mut both = goaway(0x7fff_ffff);
+                                both.extend(frame(
+                                    HEADERS,
+                                    END_HEADERS | END_STREAM,
+                                    stream,
+                                    &[0x88],
+                                ));
+                                let _ = socket.write_all(&both).await;
+                            } else {
+                                let _ = socket
+                                    .write_all(&frame(
+                                        HEADERS,
+                                        END_HEADERS | END_STREAM,
+                                        stream,
+                                        &[0x88],
+                                    ))
+                                    .await;
+                                if first {
+                                    let _ = socket.write_all(&goaway(stream)).await;
+                                    return;
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            });
+        }
+    });
+
+    // With retries on, as a careful caller has them: a POST is resent only if it was never sent.
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_max_connections_per_host(1)
+        .retry(RetryPolicy::new().max_retries(2))
+        .build()
+        .unwrap();
+    let url = format!("http://{addr}/");
+    let get = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move { client.get(url).send().await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let post = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move { client.post(url).send().await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    release.notify_one();
+    let get = within(10, get).await.unwrap();
+    assert_eq!(get.unwrap(), 200);
+    // Lost with the connection, after it went out: an error the caller (and any retry policy)
+    // must not take for "never sent".
+    let err = within(10, post).await.unwrap().unwrap_err();
+    assert!(
+        !matches!(err.fate(), Some(Fate::NotSent | Fate::NotProcessed)),
+        "{err:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        posts.load(Ordering::SeqCst) <= 1,
+        "the POST reached the server {} times",
+        posts.load(Ordering::SeqCst)
+    );
+}
+
+/// A GOAWAY whose last stream is below the request's says the server did not process it, whatever
+/// its error code (RFC 9113 §6.8): a GET goes again on a new connection, and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_past_a_goaway_of_any_code_goes_again() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let gets = Arc::new(AtomicUsize::new(0));
+    let counter = gets.clone();
+    tokio::spawn(async move {
+        let mut index = 0;
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let gets = counter.clone();
+            let first = index == 0;
+            index += 1;
+            tokio::spawn(async move {
+                let mut preface = [0u8; 24];
+                if socket.read_exact(&mut preface).await.is_err() {
+                    return;
+                }
+                if socket.write_all(&frame(SETTINGS, 0, 0, &[])).await.is_err() {
+                    return;
+                }
+                while let Ok((kind, flags, stream, _)) = read_frame(&mut socket).await {
+                    match kind {
+                        SETTINGS if flags & ACK == 0 => {
+                            let _ = socket.write_all(&frame(SETTINGS, ACK, 0, &[])).await;
+                        }
+                        HEADERS => {
+                            gets.fetch_add(1, Ordering::SeqCst);
+                            if first {
+                                // ENHANCE_YOUR_CALM, no stream processed; then gone.
+                                let _ = socket.write_all(&goaway_with(0, 0xb)).await;
+                                return;
+                            }
+                            let _ = socket
+                                .write_all(&frame(
+                                    HEADERS,
+                                    END_HEADERS | END_STREAM,
+                                    stream,
+                                    &[0x88],
+                                ))
+                                .await;
+                        }
+                        _ => {}
+                    }
+                }
+            });
+        }
+    });
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let response = within(10, client.get(format!("http://{addr}/")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(gets.load(Ordering::SeqCst), 2);
+}
