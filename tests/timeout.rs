@@ -396,3 +396,44 @@ async fn min_speed_ends_a_stalled_download() {
         "{err}"
     );
 }
+
+/// A server that stops reading the request body (its TCP window fills) holds the upload up for
+/// ever: the read timeout, which does not run while the client itself is slow to produce the body,
+/// runs while the connection takes none of it.
+#[tokio::test]
+async fn the_read_timeout_ends_an_upload_the_server_stopped_reading() {
+    let server = RawServer::start(|mut stream, _| async move {
+        let _ = courier_testkit::read_request_head(&mut stream).await;
+        // Never reads the body, never answers.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let client = Client::builder()
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    // 256 MiB, far more than the socket buffers hold, in 1 MiB chunks produced at once.
+    let chunk = Bytes::from(vec![b'x'; 1 << 20]);
+    let chunks =
+        futures_util::stream::iter((0..256).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let started = Instant::now();
+    let err = within(
+        10,
+        client
+            .post(server.url("/upload"))
+            .body(Body::wrap_stream(chunks))
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        format!("{err:#}").contains("stopped taking the request body"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

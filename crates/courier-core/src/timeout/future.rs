@@ -65,8 +65,19 @@ impl<F> ResponseFuture<F> {
     }
 }
 
+/// Which silence the read timeout ran out on.
+enum Stalled {
+    /// The response head's, after the request was sent.
+    Head,
+    /// The connection's, taking none of the request body.
+    Upload,
+}
+
 /// Waits for the total deadline or the read timeout, which starts once a streaming upload has been
-/// sent, whichever passes first.
+/// sent, whichever passes first. While the upload goes on, the read timeout also passes when the
+/// connection has not taken the upload's next chunk for that long: the server stopped reading it
+/// (a full TCP window, an HTTP/2 flow-control window it never opens), which would otherwise hang
+/// the request with every timeout but the total one set.
 async fn head_deadline(deadlines: Deadlines, upload: Option<UploadDone>) -> &'static str {
     let total = async {
         match deadlines.total {
@@ -78,16 +89,36 @@ async fn head_deadline(deadlines: Deadlines, upload: Option<UploadDone>) -> &'st
         match deadlines.read {
             Some(read) => {
                 if let Some(upload) = upload {
-                    upload.wait().await;
+                    loop {
+                        let deadline = match upload.held_up_since() {
+                            Some(since) => super::after(since, read),
+                            None => super::after(tokio::time::Instant::now(), read),
+                        };
+                        tokio::select! {
+                            _ = upload.wait() => break,
+                            _ = tokio::time::sleep_until(deadline) => {
+                                let held_up = upload.held_up_since().is_some_and(|since| {
+                                    tokio::time::Instant::now() >= super::after(since, read)
+                                });
+                                if held_up && upload.sent_at().is_none() {
+                                    return Stalled::Upload;
+                                }
+                            }
+                        }
+                    }
                 }
-                tokio::time::sleep(read).await
+                tokio::time::sleep(read).await;
+                Stalled::Head
             }
             None => std::future::pending().await,
         }
     };
     tokio::select! {
         _ = total => "total request timeout elapsed waiting for the response headers",
-        _ = read => "read timeout elapsed waiting for the response headers",
+        stalled = read => match stalled {
+            Stalled::Head => "read timeout elapsed waiting for the response headers",
+            Stalled::Upload => "read timeout elapsed: the server stopped taking the request body",
+        },
     }
 }
 

@@ -49,6 +49,10 @@ struct Signal {
     notify: Notify,
     /// When it was set: the response body's read timeout counts from then.
     at: std::sync::OnceLock<tokio::time::Instant>,
+    /// When the body last handed over a chunk that has not been asked for since: hyper is held up by
+    /// the connection (a server that stopped reading, an HTTP/2 window never opened). `None` while
+    /// the body itself is waiting for its data (a slow producer is not the server's silence).
+    handed_over: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl UploadDone {
@@ -74,6 +78,23 @@ impl UploadDone {
             }
             notified.await;
         }
+    }
+
+    /// Since when the connection has not taken the body's next chunk (see `Signal::handed_over`).
+    pub(super) fn held_up_since(&self) -> Option<tokio::time::Instant> {
+        *self
+            .done
+            .handed_over
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_handed_over(&self, at: Option<tokio::time::Instant>) {
+        *self
+            .done
+            .handed_over
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = at;
     }
 
     /// When the body was sent; `None` while it is still going.
@@ -157,8 +178,12 @@ impl<B: HttpBody> HttpBody for Watched<B> {
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
         let frame = this.inner.poll_frame(cx);
-        if matches!(frame, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
-            this.done.finish();
+        match &frame {
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => this.done.finish(),
+            Poll::Ready(Some(Ok(_))) => {
+                this.done.set_handed_over(Some(tokio::time::Instant::now()))
+            }
+            Poll::Pending => this.done.set_handed_over(None),
         }
         frame
     }
