@@ -180,7 +180,7 @@ impl TlsOptions {
                 return Ok(verifier);
             }
         }
-        let roots = Arc::new(self.root_store()?);
+        let roots = Arc::new(self.root_store(|| rustls_native_certs::load_native_certs().certs)?);
         let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
             .with_crls(self.crls.iter().map(|crl| crl.der.clone()))
             .build()
@@ -223,9 +223,14 @@ impl TlsOptions {
     }
 
     /// The roots for a webpki verifier: the extra roots; the Mozilla roots when asked for; the system
-    /// store when asked for, or in place of the platform verifier (unless `tls_certs_only`). The Mozilla
-    /// roots stand in for a missing system store.
-    fn root_store(&self) -> Result<RootCertStore, Error> {
+    /// store (`native`, read when needed) when asked for, or in place of the platform verifier
+    /// (unless `tls_certs_only`). The Mozilla roots stand in for a missing system store only in that
+    /// last case: a caller who asked for the system's store and not the Mozilla roots gets no more
+    /// than it holds (as reqwest), an error when that is nothing.
+    fn root_store(
+        &self,
+        native: impl FnOnce() -> Vec<rustls_pki_types::CertificateDer<'static>>,
+    ) -> Result<RootCertStore, Error> {
         let mut roots = RootCertStore::empty();
         for cert in &self.extra_roots {
             roots.add(cert.der.clone()).map_err(Error::builder)?;
@@ -235,9 +240,8 @@ impl TlsOptions {
         }
         if self.native_roots || !(self.certs_only || self.built_in_roots) {
             // Unreadable system certificates are skipped, as browsers do; the rest are still trusted.
-            let native = rustls_native_certs::load_native_certs();
-            let (added, _) = roots.add_parsable_certificates(native.certs);
-            if added == 0 && !self.certs_only {
+            let (added, _) = roots.add_parsable_certificates(native());
+            if added == 0 && !self.certs_only && !self.native_roots {
                 roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             }
         }
@@ -245,5 +249,39 @@ impl TlsOptions {
             return Err(Error::builder("no root certificate to trust"));
         }
         Ok(roots)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_store_asked_for_is_all_that_is_trusted() {
+        let none = Vec::new;
+        // Asked for the system's store alone, which is empty: nothing to trust, an error (the
+        // Mozilla roots were not asked for).
+        let asked = TlsOptions {
+            native_roots: true,
+            ..TlsOptions::default()
+        };
+        assert!(asked.root_store(none).is_err());
+        // Asked for both: the Mozilla roots.
+        let both = TlsOptions {
+            native_roots: true,
+            built_in_roots: true,
+            ..TlsOptions::default()
+        };
+        assert_eq!(
+            both.root_store(none).unwrap().len(),
+            webpki_roots::TLS_SERVER_ROOTS.len()
+        );
+        // Neither asked for (the system store standing in for the platform verifier): the Mozilla
+        // roots stand in for a missing system store.
+        let default = TlsOptions::default();
+        assert_eq!(
+            default.root_store(none).unwrap().len(),
+            webpki_roots::TLS_SERVER_ROOTS.len()
+        );
     }
 }
