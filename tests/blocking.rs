@@ -340,3 +340,20 @@ fn send_form(client: &Client, server: &TestServer, form: multipart::Form) -> Str
         .expect("the form was received");
     String::from_utf8_lossy(&seen.body).into_owned()
 }
+
+/// A form of text and bytes reads as a reader anywhere, a current-thread runtime included (only
+/// file parts need the reader's own runtime), as reqwest's does.
+#[tokio::test]
+async fn an_in_memory_form_reads_inside_a_current_thread_runtime() {
+    use std::io::Read;
+    let form = courier::blocking::multipart::Form::new()
+        .text("a", "1")
+        .part("b", courier::blocking::multipart::Part::bytes(&b"two"[..]));
+    let boundary = form.boundary().to_owned();
+    let mut body = String::new();
+    form.into_reader().read_to_string(&mut body).unwrap();
+    assert!(body.starts_with(&format!("--{boundary}\r\n")), "{body}");
+    assert!(body.contains("name=\"a\"\r\n\r\n1\r\n"), "{body}");
+    assert!(body.contains("\r\n\r\ntwo\r\n"), "{body}");
+    assert!(body.ends_with(&format!("--{boundary}--\r\n")), "{body}");
+}

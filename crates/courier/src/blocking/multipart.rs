@@ -73,9 +73,10 @@ impl Form {
         Form(self.0.percent_encode_noop())
     }
 
-    /// The body as a reader (what a request with this form sends), e.g. to write it to a file. Files
-    /// are read on a runtime of the reader's own, as a blocking client's; as there, inside a
-    /// current-thread async runtime every read fails.
+    /// The body as a reader (what a request with this form sends), e.g. to write it to a file. A form
+    /// of text and bytes is read as it is, anywhere; file parts are read on a runtime of the
+    /// reader's own, as a blocking client's, so inside a current-thread async runtime reading one
+    /// fails.
     ///
     /// ```
     /// use std::io::Read;
@@ -87,8 +88,21 @@ impl Form {
     /// assert!(body.ends_with(&format!("--{boundary}--\r\n")));
     /// ```
     pub fn into_reader(self) -> impl Read + Send {
+        let body = self.0.into_body();
+        if let Some(bytes) = body.as_bytes() {
+            // All in memory: no runtime to read it on.
+            return FormReader {
+                stream: None,
+                driver: None,
+                pending: Bytes::copy_from_slice(bytes),
+            };
+        }
+        let to_error: fn(courier_core::error::BoxError) -> Error = Error::from_body;
         FormReader {
-            stream: self.0.into_stream(),
+            stream: Some(futures_util::TryStreamExt::map_err(
+                http_body_util::BodyDataStream::new(body),
+                to_error,
+            )),
             driver: None,
             pending: Bytes::new(),
         }
@@ -101,7 +115,8 @@ impl Form {
 
 /// What [`Form::into_reader`] returns.
 struct FormReader<S> {
-    stream: S,
+    /// `None` for a form all in memory, which is all in `pending`.
+    stream: Option<S>,
     /// Made on the first read: a form that is never read starts no thread.
     driver: Option<Arc<Driver>>,
     pending: Bytes,
@@ -113,12 +128,15 @@ where
 {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.pending.is_empty() {
+            let Some(stream) = self.stream.as_mut() else {
+                return Ok(0);
+            };
             let driver = match &self.driver {
                 Some(driver) => driver,
                 None => self.driver.insert(Driver::new().map_err(io::Error::other)?),
             };
             let next = driver
-                .wait(futures_util::StreamExt::next(&mut self.stream))
+                .wait(futures_util::StreamExt::next(stream))
                 .map_err(io::Error::other)?;
             match next {
                 Some(chunk) => self.pending = chunk.map_err(io::Error::other)?,
