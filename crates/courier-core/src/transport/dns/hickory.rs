@@ -10,7 +10,7 @@ use hickory_resolver::TokioResolver;
 use super::{Addrs, Name, Resolve, Resolving};
 use crate::error::BoxError;
 
-/// An asynchronous resolver on hickory-resolver, used with `hickory_dns(true)`. Made on its first
+/// An asynchronous resolver on hickory-resolver, used by default with the `hickory-dns` feature. Made on its first
 /// lookup (inside the tokio runtime); when the system's DNS configuration cannot be read, every
 /// lookup fails with that error rather than asking a public resolver the system did not name.
 #[derive(Clone, Debug, Default)]

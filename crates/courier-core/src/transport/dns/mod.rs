@@ -3,7 +3,8 @@
 //!
 //! A request's host goes first to the overrides (`resolve`, `resolve_to_addrs`), then to the
 //! resolver: `getaddrinfo` on tokio's blocking pool by default, hickory-resolver with the
-//! `hickory-dns` feature and `hickory_dns(true)`, or your own with `dns_resolver`. A name no resolver
+//! `hickory-dns` feature (by default then, as reqwest's; `hickory_dns(false)` goes back to
+//! `getaddrinfo`), or your own with `dns_resolver`. A name no resolver
 //! can answer, or that resolves to no address, fails with an error for which
 //! [`Error::is_dns`](crate::Error::is_dns) (and `is_connect`) holds.
 //!
