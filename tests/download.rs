@@ -2224,3 +2224,47 @@ async fn credentials_in_a_jobs_url_are_sent_and_never_written_down() {
         .collect();
     assert_eq!(sent, vec![Some("Basic YWRhOnMzY3JldA==".to_owned()); 2]);
 }
+
+/// Segments failing differently: a 503 on one (a retry might cure it), then a 404 on another (no
+/// retry will). The 404 decides: the file fails at once, as a 404, with no retry.
+#[tokio::test]
+async fn a_segments_fatal_failure_outranks_another_segments_transient_one() {
+    const SIZE: usize = 3 * 1024 * 1024;
+    let body = data(SIZE, 12);
+    let served = body.clone();
+    let server = TestServer::start(move |req| {
+        let body = served.clone();
+        let range = req.header("range").unwrap_or("").to_owned();
+        async move {
+            if range.starts_with("bytes=1048576-") {
+                courier_testkit::respond(503, "busy")
+            } else if range.starts_with("bytes=2097152-") {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                courier_testkit::respond(404, "gone")
+            } else {
+                // The first segment: slow enough that the others decide first.
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                serve_ranges(&req, &body, Some("\"s\""))
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("segfatal");
+    let (downloader, events) = recording(
+        builder()
+            .segments(3)
+            .min_segment_size(1024 * 1024)
+            .retries(2),
+    );
+    let summary = within(
+        20,
+        downloader.run([Job::new(server.url("/big.bin"), dir.path("big.bin")).unwrap()]),
+    )
+    .await;
+    assert_eq!(summary.failures.len(), 1);
+    assert_eq!(
+        summary.failures[0].error.status(),
+        Some(http::StatusCode::NOT_FOUND)
+    );
+    assert!(retried(&events).is_empty(), "{:?}", retried(&events));
+}

@@ -224,10 +224,13 @@ impl Workers {
             let mut queue = self.queue();
             let replaces = match &queue.decision {
                 None => true,
-                // What happens to the whole file makes a segment's failure moot.
-                Some(Decision::Fail(_)) => {
-                    matches!(decision, Decision::WholeFile(_) | Decision::Restart(_))
-                }
+                // What happens to the whole file makes a segment's failure moot; a failure no retry
+                // cures (a 404, a full disk) outranks one a retry might (another segment's 503).
+                Some(Decision::Fail(kept)) => match &decision {
+                    Decision::WholeFile(_) | Decision::Restart(_) => true,
+                    Decision::Fail(new) => kept.retry != Retry::Never && new.retry == Retry::Never,
+                    _ => false,
+                },
                 Some(_) => false,
             };
             if replaces {
