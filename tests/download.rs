@@ -2268,3 +2268,48 @@ async fn a_segments_fatal_failure_outranks_another_segments_transient_one() {
     );
     assert!(retried(&events).is_empty(), "{:?}", retried(&events));
 }
+
+/// How long a `Retry-After` is waited for is its own setting: a run whose backoff tops out at
+/// 10 ms still waits the second a rate-limited server asks for, and one that will not fails at once.
+#[tokio::test]
+async fn the_longest_retry_after_waited_for_is_its_own_setting() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = attempts.clone();
+    let server = TestServer::start(move |_| {
+        let first = counter.fetch_add(1, Ordering::SeqCst) % 2 == 0;
+        async move {
+            if first {
+                Response::builder()
+                    .status(429)
+                    .header("retry-after", "1")
+                    .body(full("slow down"))
+                    .unwrap()
+            } else {
+                Response::new(full("finally"))
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("retryafter");
+    let fast_backoff = || {
+        Downloader::builder(Client::new())
+            .retries(2)
+            .backoff(Duration::from_millis(5), Duration::from_millis(10))
+    };
+    let waits = fast_backoff()
+        .max_retry_after(Duration::from_secs(2))
+        .build()
+        .run([Job::new(server.url("/a"), dir.path("a")).unwrap()])
+        .await;
+    assert!(waits.is_success(), "{:?}", waits.failures);
+    assert_eq!(read(&dir.path("a")), b"finally");
+    let gives_up = fast_backoff()
+        .build()
+        .run([Job::new(server.url("/b"), dir.path("b")).unwrap()])
+        .await;
+    assert_eq!(
+        gives_up.failures[0].error.status(),
+        Some(http::StatusCode::TOO_MANY_REQUESTS)
+    );
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+}

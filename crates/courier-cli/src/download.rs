@@ -97,6 +97,14 @@ pub(crate) async fn run(args: DownloadArgs) -> Result<ExitCode, CliError> {
         .resume(args.resume)
         .update(args.update)
         .retries(args.retries)
+        .max_retry_after(
+            std::time::Duration::try_from_secs_f64(args.max_retry_after).map_err(|_| {
+                format!(
+                    "--max-retry-after needs a number of seconds, not {}",
+                    args.max_retry_after
+                )
+            })?,
+        )
         .on_event(move |event| {
             if matches!(event.kind, EventKind::Retried { .. }) {
                 retry_count.fetch_add(1, Ordering::Relaxed);

@@ -127,7 +127,8 @@ pub(crate) struct GetArgs {
     /// with `.json`).
     #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
     pub(crate) cookie_jar: Option<PathBuf>,
-    /// Retry up to N times on transient failures (connection resets and refusals, 429, 503).
+    /// Retry up to N times on transient failures, as curl's: timeouts, connection resets and
+    /// refusals, 408, 429, 500, 502, 503 and 504.
     #[arg(long = "retry", value_name = "N")]
     pub(crate) retry: Option<u32>,
     /// Wait SECONDS between retries (instead of exponential backoff).
@@ -296,6 +297,14 @@ pub(crate) struct DownloadArgs {
     /// Retries per file after transient failures (connection errors, 408, 429, 5xx).
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) retries: u32,
+    /// The longest `Retry-After` to wait for before a retry (a rate-limited server often asks for a
+    /// minute or more); a server asking for longer fails the file.
+    #[arg(
+        long = "max-retry-after",
+        value_name = "SECONDS",
+        default_value_t = 300.0
+    )]
+    pub(crate) max_retry_after: f64,
     /// For scripts: one JSON object per file on stdout as it finishes (`finished`, `unchanged` or
     /// `failed`, with its URL, path, and bytes or error and its cause), then a `summary` object with
     /// the summary table's data; no progress display.

@@ -705,6 +705,29 @@ async fn download_exits_non_zero_when_a_file_fails() {
     assert_eq!(std::fs::read(out.join("ok")).unwrap(), b"fine");
     assert!(!out.join("missing").exists());
     assert_eq!(server.requests().len(), 2, "a 404 is not retried");
+
+    // A Retry-After beyond --max-retry-after fails the file at once (within it, it is waited for).
+    let limited = TestServer::start(|_| async {
+        http::Response::builder()
+            .status(429)
+            .header("retry-after", "1")
+            .body(full("slow down"))
+            .unwrap()
+    })
+    .await;
+    std::fs::write(dir.path("limited.txt"), limited.url("/x") + "\n").unwrap();
+    let output = courier(args(&[
+        "download",
+        "-i",
+        &dir.arg("limited.txt"),
+        "-d",
+        &out.to_string_lossy(),
+        "--max-retry-after",
+        "0.5",
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(limited.requests().len(), 1, "not retried");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

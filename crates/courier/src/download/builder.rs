@@ -24,6 +24,8 @@ pub(super) struct Config {
     pub(super) update: bool,
     /// The total bandwidth cap, bytes per second.
     pub(super) rate_limit: Option<u64>,
+    /// The longest `Retry-After` waited for; `None`: `backoff_max`.
+    pub(super) max_retry_after: Option<Duration>,
 }
 
 impl Default for Config {
@@ -39,6 +41,7 @@ impl Default for Config {
             resume: true,
             update: false,
             rate_limit: None,
+            max_retry_after: None,
         }
     }
 }
@@ -101,10 +104,31 @@ impl DownloaderBuilder {
 
     /// The backoff between retries: `initial` doubling per retry up to `max`, each delay drawn at random
     /// below it ("full jitter", `courier_core::retry::backoff`; default 250 ms to 30 s). A `Retry-After` from the server is used instead,
-    /// when it sent one; one asking for more than `max` fails the job rather than stall it.
+    /// when it sent one; one asking for more than `max` (or [`max_retry_after`]) fails the job
+    /// rather than stall it.
+    ///
+    /// [`max_retry_after`]: DownloaderBuilder::max_retry_after
     pub fn backoff(mut self, initial: Duration, max: Duration) -> DownloaderBuilder {
         self.config.backoff_initial = initial;
         self.config.backoff_max = max.max(initial);
+        self
+    }
+
+    /// The longest `Retry-After` a job waits for (default: the backoff's maximum, 30 s); a server
+    /// asking for longer fails the job instead. A rate-limited server often asks for a minute or
+    /// more: a bulk run that may wait for it says so here, without lengthening its own backoff.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use courier::download::Downloader;
+    ///
+    /// let downloader = Downloader::builder()
+    ///     .max_retry_after(Duration::from_secs(300))
+    ///     .build();
+    /// # drop(downloader);
+    /// ```
+    pub fn max_retry_after(mut self, max: Duration) -> DownloaderBuilder {
+        self.config.max_retry_after = Some(max);
         self
     }
 

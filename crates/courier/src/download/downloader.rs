@@ -553,7 +553,9 @@ impl JobCtx {
                 self.retries,
             )),
             // Waiting longer than the configured maximum would stall the run: give up instead.
-            Retry::After(delay) if delay > config.backoff_max => None,
+            Retry::After(delay) if delay > config.max_retry_after.unwrap_or(config.backoff_max) => {
+                None
+            }
             Retry::After(delay) => Some(delay),
         };
         // A wait no clock can reach (`Retry-After: 99999999999999999999` under an unbounded
