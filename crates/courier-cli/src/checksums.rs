@@ -68,10 +68,19 @@ impl Checksums {
         Ok(checksums)
     }
 
-    /// The SHA-256 listed for `name` (relative to the download folder), if any.
+    /// The SHA-256 listed for `name` (relative to the download folder), if any: under that name, or
+    /// under the name decoded, since a file named after its URL keeps the URL's `%20` while a
+    /// `SHA256SUMS` lists `my file.pdf`.
     pub(crate) fn get(&self, name: &Path) -> Option<&str> {
-        self.digests
-            .get(&normalize(name))
+        let found = |name: &Path| self.digests.get(&normalize(name));
+        found(name)
+            .or_else(|| {
+                let text = name.to_str()?;
+                let decoded = percent_encoding::percent_decode_str(text)
+                    .decode_utf8()
+                    .ok()?;
+                (decoded != text).then(|| found(Path::new(decoded.as_ref())))?
+            })
             .map(|(digest, _)| digest.as_str())
     }
 }
@@ -121,6 +130,10 @@ mod tests {
             Some(B.to_ascii_lowercase().as_str())
         );
         assert_eq!(checksums.get(Path::new("new\nline")), Some(A));
+        // A file named after its URL keeps `%20`; the list names it decoded.
+        let spaced = Checksums::parse(&format!("{A}  my file.pdf\n")).unwrap();
+        assert_eq!(spaced.get(Path::new("my%20file.pdf")), Some(A));
+        assert_eq!(spaced.get(Path::new("my%2")), None);
         assert_eq!(checksums.get(Path::new("dot/c")), Some(A));
         assert_eq!(checksums.get(Path::new("other")), None);
     }
