@@ -106,7 +106,7 @@ async fn total_cap_spans_hosts() {
         })
         .collect();
     for task in tasks {
-        task.await.unwrap().unwrap();
+        within(30, task).await.unwrap().unwrap();
     }
     assert_eq!(a.requests().len() + b.requests().len(), 60);
     let max = max_in_handlers.load(Ordering::SeqCst);
@@ -471,7 +471,7 @@ async fn http2_goaway_mid_traffic_drains_to_a_new_connection() {
             })
             .collect();
         for task in tasks {
-            assert_eq!(task.await.unwrap().unwrap(), "ok");
+            assert_eq!(within(30, task).await.unwrap().unwrap(), "ok");
             ok += 1;
         }
     }
@@ -584,7 +584,7 @@ async fn burst(client: &Client, url: &str, n: usize) {
         })
         .collect();
     for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), "ok");
+        assert_eq!(within(30, task).await.unwrap().unwrap(), "ok");
     }
 }
 
@@ -619,7 +619,9 @@ async fn http2_opens_another_connection_when_the_stream_limit_is_reached() {
         .await;
     let client = trusting(&server).build().unwrap();
     // One request first: the client learns that the host speaks HTTP/2 and allows 10 streams.
-    let warm = client.get(server.url("/warm")).send().await.unwrap();
+    let warm = within(10, client.get(server.url("/warm")).send())
+        .await
+        .unwrap();
     assert_eq!(warm.version(), http::Version::HTTP_2);
     assert_eq!(warm.text().await.unwrap(), "ok");
 
@@ -681,7 +683,7 @@ async fn http2_connections_stop_at_the_per_host_cap() {
         })
         .collect();
     for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), "ok");
+        assert_eq!(within(30, task).await.unwrap().unwrap(), "ok");
     }
     assert_eq!(server.connections(), 2);
     assert!(max_in_handler.load(Ordering::SeqCst) <= 20);
