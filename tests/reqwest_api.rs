@@ -232,6 +232,21 @@ async fn send_and_execute_are_unpin_futures_for_select() {
     let response = within(10, &mut executed).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(server.last_request().path(), "/executed");
+
+    // As a tower service too: the future is reqwest's `Pending`, for the client and a reference.
+    let request = client.get(server.url("/service")).build().unwrap();
+    let mut client_ref = &client;
+    let called: reqwest::Pending =
+        assert_send_sync_unpin(tower::Service::call(&mut client_ref, request));
+    release.notify_one();
+    let response = within(10, called).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut owned = client.clone();
+    let request = client.get(server.url("/owned")).build().unwrap();
+    let called: reqwest::Pending = tower::Service::call(&mut owned, request);
+    release.notify_one();
+    assert_eq!(within(10, called).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(server.last_request().path(), "/owned");
 }
 
 #[tokio::test]

@@ -313,14 +313,15 @@ impl fmt::Debug for Client {
 impl Service<Request> for Client {
     type Response = Response;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Error>> + Send>>;
+    // reqwest's: the future `execute` returns, with no box of its own.
+    type Future = Pending;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        Box::pin(self.execute(req))
+        self.execute(req)
     }
 }
 
@@ -328,14 +329,15 @@ impl Service<Request> for Client {
 impl Service<Request> for &Client {
     type Response = Response;
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Error>> + Send>>;
+    // reqwest's: the future `execute` returns, with no box of its own.
+    type Future = Pending;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        Box::pin(self.execute(req))
+        self.execute(req)
     }
 }
 
