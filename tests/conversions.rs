@@ -59,6 +59,28 @@ async fn a_response_keeps_its_url_through_into_http_and_back() {
     let back = Response::from(response.into_http());
     assert_eq!(back.url().as_str(), server.url("/there?x=1"));
     assert_eq!(back.status(), 200);
+
+    // After a redirect, a URL set with ResponseBuilderExt wins over the redirect history the
+    // extensions still carry.
+    let hops = TestServer::start(|req| async move {
+        match req.path() {
+            "/from" => courier_testkit::redirect(302, "/to"),
+            _ => echo(&req),
+        }
+    })
+    .await;
+    let redirected = within(10, Client::new().get(hops.url("/from")).send())
+        .await
+        .unwrap();
+    assert_eq!(redirected.url().as_str(), hops.url("/to"));
+    let (parts, body) = redirected.into_http().into_parts();
+    let other: courier::Url = "http://127.0.0.1:9/elsewhere".parse().unwrap();
+    let mut builder = http::Response::builder().status(parts.status);
+    *builder.extensions_mut().unwrap() = parts.extensions;
+    let rebuilt = courier::ResponseBuilderExt::url(builder, other.clone())
+        .body(body)
+        .unwrap();
+    assert_eq!(Response::from(rebuilt).url(), &other);
 }
 
 #[tokio::test]

@@ -530,17 +530,26 @@ impl From<Response> for http::Response<Body> {
 }
 
 /// An `http::Response` as a Courier response, e.g. a canned answer in a test. Its URL is the one
-/// [`Response::into_http`] left in its extensions, else the final URL recorded by Courier's redirect
-/// layer, else `http://no.url.provided.local/` (as reqwest's).
+/// [`Response::into_http`] or [`ResponseBuilderExt::url`](crate::ResponseBuilderExt::url) left in
+/// its extensions, else the final URL recorded by Courier's redirect layer, else
+/// `http://no.url.provided.local/` (as reqwest's).
 impl<T: Into<Body>> From<http::Response<T>> for Response {
     fn from(mut response: http::Response<T>) -> Response {
-        let url = match response.extensions_mut().remove::<ResponseUrl>() {
-            Some(ResponseUrl(url)) => url,
-            None => Url::parse("http://no.url.provided.local/").expect("a valid URL"),
-        };
+        if let Some(ResponseUrl(url)) = response.extensions_mut().remove::<ResponseUrl>() {
+            // Said outright: it wins over a redirect history the extensions also carry.
+            let (head, body) = response.into_parts();
+            return Response {
+                head,
+                body: body.into(),
+                url: LazyUrl::from_url(url),
+                span: tracing::Span::none(),
+                received: 0,
+            };
+        }
+        let placeholder = Url::parse("http://no.url.provided.local/").expect("a valid URL");
         Response::new(
             response.map(Into::into),
-            LazyUrl::from_url(url),
+            LazyUrl::from_url(placeholder),
             tracing::Span::none(),
         )
     }
