@@ -107,8 +107,20 @@ impl AsyncRead for SettingsIo {
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
-            this.scanner
+            let scanned = this
+                .scanner
                 .scan(&buf.filled()[before..], &mut this.on_settings);
+            if let Err(first) = scanned {
+                // RFC 9113 §3.4: a server's preface is a SETTINGS frame, and anything else is a
+                // connection error. h2 does not check; without this, a server that skips it (or
+                // speaks HTTP/1.1 after choosing h2) held every request queued on the connection.
+                let what = if first.starts_with(b"HTTP/") {
+                    "the server answered in HTTP/1 on a connection it agreed would speak HTTP/2"
+                } else {
+                    "the server's first HTTP/2 frame was not SETTINGS (RFC 9113 §3.4)"
+                };
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, what)));
+            }
         }
         polled
     }
@@ -157,12 +169,19 @@ pub(crate) struct SettingsScanner {
     param: [u8; 6],
     param_len: usize,
     max_streams: Option<u32>,
+    /// The first frame's header has been checked (see [`SettingsScanner::scan`]).
+    first_seen: bool,
 }
 
 impl SettingsScanner {
     /// Feeds bytes read from the server; calls `on_settings` at the end of every SETTINGS frame (not
-    /// an acknowledgement) with the stream limit it set, if it set one.
-    pub(crate) fn scan(&mut self, mut bytes: &[u8], mut on_settings: impl FnMut(Option<u32>)) {
+    /// an acknowledgement) with the stream limit it set, if it set one. Fails with the first frame's
+    /// header when that frame is not a SETTINGS frame, as the server's preface must be.
+    pub(crate) fn scan(
+        &mut self,
+        mut bytes: &[u8],
+        mut on_settings: impl FnMut(Option<u32>),
+    ) -> Result<(), [u8; 9]> {
         while !bytes.is_empty() {
             if self.remaining == 0 && !self.in_settings {
                 let take = (9 - self.header_len).min(bytes.len());
@@ -171,7 +190,7 @@ impl SettingsScanner {
                 self.header_len += take;
                 bytes = &bytes[take..];
                 if self.header_len < 9 {
-                    return;
+                    return Ok(());
                 }
                 self.header_len = 0;
                 let h = self.header;
@@ -181,6 +200,12 @@ impl SettingsScanner {
                 self.remaining = len;
                 // SETTINGS is type 4; flag 1 is ACK, which carries no parameters.
                 self.in_settings = kind == 4 && flags & 1 == 0 && stream == 0;
+                if !self.first_seen {
+                    self.first_seen = true;
+                    if !self.in_settings {
+                        return Err(h);
+                    }
+                }
                 self.param_len = 0;
                 self.max_streams = None;
             } else if self.in_settings {
@@ -207,6 +232,7 @@ impl SettingsScanner {
                 on_settings(self.max_streams.take());
             }
         }
+        Ok(())
     }
 }
 
@@ -227,7 +253,7 @@ mod tests {
         let mut scanner = SettingsScanner::default();
         let mut seen = Vec::new();
         for part in bytes.chunks(chunk) {
-            scanner.scan(part, |max| seen.push(max));
+            scanner.scan(part, |max| seen.push(max)).unwrap();
         }
         seen
     }
@@ -252,10 +278,30 @@ mod tests {
     #[test]
     fn ignores_settings_on_a_stream_and_odd_lengths() {
         // SETTINGS on a stream is a protocol error hyper reports; the scanner must just not be misled.
-        let mut bytes = frame(4, 0, 1, &[0, 3, 0, 0, 0, 1]);
+        let mut bytes = frame(4, 0, 0, &[]);
+        bytes.extend(frame(4, 0, 1, &[0, 3, 0, 0, 0, 1]));
         // A length that is not a multiple of 6 (also an error): the tail is ignored.
         bytes.extend(frame(4, 0, 0, &[0, 3, 0, 0, 0, 7, 0, 3, 0]));
         bytes.extend(frame(4, 0, 0, &[0, 3, 0, 0, 0, 9]));
-        assert_eq!(scan_all(&bytes, 4), vec![Some(7), Some(9)]);
+        assert_eq!(scan_all(&bytes, 4), vec![None, Some(7), Some(9)]);
+    }
+
+    #[test]
+    fn a_first_frame_other_than_settings_is_refused() {
+        for first in [
+            frame(1, 4, 1, &[0x88]), // HEADERS
+            frame(4, 1, 0, &[]),     // a SETTINGS ACK
+            frame(4, 0, 1, &[]),     // SETTINGS on a stream
+            b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
+        ] {
+            for chunk in [1, 4, first.len()] {
+                let mut scanner = SettingsScanner::default();
+                let result = first
+                    .chunks(chunk)
+                    .try_for_each(|part| scanner.scan(part, |_| {}));
+                let header = result.expect_err("refused");
+                assert_eq!(header[..], first[..9], "chunk {chunk}");
+            }
+        }
     }
 }

@@ -1,10 +1,11 @@
-//! A request hyper does not hand back may have been written: it is never resent as "not sent".
+//! HTTP/2 servers written frame by frame, misbehaving in ways a library server will not.
 //!
-//! The race: a POST waits for a stream slot on an HTTP/2 connection whose server allows one stream.
-//! The server says GOAWAY (gracefully, all streams still welcome) and ends the stream in use in one
-//! write. h2 opens the POST's stream on the freed slot and writes it; hyper then sees the GOAWAY and
-//! drops the request without handing it back. The server processed that POST: sending it again on a
-//! new connection would do it twice.
+//! A request hyper does not hand back may have been written, and is never resent as "not sent": a
+//! POST waits for a stream slot on a connection whose server allows one stream; the server says
+//! GOAWAY (gracefully, all streams still welcome) and ends the stream in use in one write; h2 opens
+//! the POST's stream on the freed slot and writes it, and hyper then drops the request. Also: a
+//! GOAWAY of any code lets a GET past its last stream go again; a server whose first frame is not
+//! SETTINGS is refused.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -222,4 +223,46 @@ async fn a_get_past_a_goaway_of_any_code_goes_again() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(gets.load(Ordering::SeqCst), 2);
+}
+
+/// A server whose first frame is not SETTINGS (RFC 9113 §3.4: a connection error) is refused at
+/// once, with a clear error, instead of its connection being used (and waited on) as if it were one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_skips_its_settings_is_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut preface = [0u8; 24];
+                if socket.read_exact(&mut preface).await.is_err() {
+                    return;
+                }
+                while let Ok((kind, _, stream, _)) = read_frame(&mut socket).await {
+                    if kind == HEADERS {
+                        // A response head and no SETTINGS, ever; the body never comes.
+                        let _ = socket
+                            .write_all(&frame(HEADERS, END_HEADERS, stream, &[0x88]))
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let err = within(5, async {
+        client
+            .get(format!("http://{addr}/"))
+            .send()
+            .await?
+            .bytes()
+            .await
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("first HTTP/2 frame was not SETTINGS"),
+        "{err:#}"
+    );
 }
