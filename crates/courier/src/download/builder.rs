@@ -122,7 +122,7 @@ impl DownloaderBuilder {
     /// use std::time::Duration;
     /// use courier::download::Downloader;
     ///
-    /// let downloader = Downloader::builder()
+    /// let downloader = Downloader::builder(courier::Client::new())
     ///     .max_retry_after(Duration::from_secs(300))
     ///     .build();
     /// # drop(downloader);
