@@ -363,3 +363,22 @@ async fn a_proc_file_part_is_sent_in_full() {
     assert!(body.contains("filename=\"limits\""), "{body}");
     assert!(body.contains("Max open files"), "{body}");
 }
+
+/// A form with no part has an empty body, as reqwest sends it (no lone closing delimiter), and
+/// says so in its length.
+#[tokio::test]
+async fn a_form_with_no_part_sends_an_empty_body() {
+    let server = upload_server().await;
+    let form = Form::new();
+    assert_eq!(form.content_length(), Some(0));
+    assert_eq!(post(&server, "/", form).await.unwrap(), 200);
+    let seen = server.last_request();
+    assert!(seen.body.is_empty(), "{:?}", seen.body);
+    assert!(matches!(seen.header("content-length"), None | Some("0")));
+    assert!(seen
+        .header("content-type")
+        .unwrap()
+        .starts_with("multipart/form-data; boundary="));
+    let streamed: Vec<_> = futures_util::StreamExt::collect(Form::new().into_stream()).await;
+    assert!(streamed.is_empty());
+}

@@ -241,8 +241,12 @@ impl Form {
         Ok(self.part(name, part))
     }
 
-    /// The length of the body in bytes, when every part's length is known.
+    /// The length of the body in bytes, when every part's length is known (0 for a form with no
+    /// part, whose body is empty, as reqwest's).
     pub fn content_length(&self) -> Option<u64> {
+        if self.parts.is_empty() {
+            return Some(0);
+        }
         let mut total = self.end().len() as u64;
         for (name, part) in &self.parts {
             let head = part.head(&self.boundary, name, self.encoding).len() as u64;
@@ -257,6 +261,10 @@ impl Form {
     /// The body: a buffered one when every part is text or bytes, else a stream that reads each part
     /// when its turn comes (with an exact size when all lengths are known).
     pub fn into_body(self) -> Body {
+        if self.parts.is_empty() {
+            // No part, no delimiter either (as reqwest sends it).
+            return Body::empty();
+        }
         let length = self.content_length();
         let end = self.end();
         let mut segments = VecDeque::with_capacity(self.parts.len() * 3 + 1);
