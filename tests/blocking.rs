@@ -357,3 +357,38 @@ async fn an_in_memory_form_reads_inside_a_current_thread_runtime() {
     assert!(body.contains("\r\n\r\ntwo\r\n"), "{body}");
     assert!(body.ends_with(&format!("--{boundary}--\r\n")), "{body}");
 }
+
+/// A live response's body read through `blocking::Response::from` inside a current-thread runtime:
+/// what would bring its bytes runs on the thread the read would park, so the read fails with a
+/// clear error instead of parking it for ever.
+#[test]
+fn a_live_body_read_blocking_inside_a_current_thread_runtime_fails_instead_of_hanging() {
+    let servers = tokio::runtime::Runtime::new().unwrap();
+    let server = servers.block_on(TestServer::start(|_| async {
+        http::Response::new(courier_testkit::slow(
+            vec![bytes::Bytes::from_static(b"late")],
+            std::time::Duration::from_millis(300),
+        ))
+    }));
+    let url = server.url("/slow");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let read = runtime.block_on(async {
+            let response = courier::Client::new().get(url).send().await.unwrap();
+            let mut blocking = courier::blocking::Response::from(response.into_http());
+            let mut body = Vec::new();
+            blocking.read_to_end(&mut body).map(|_| body)
+        });
+        let _ = tx.send(read);
+    });
+    let read = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the read parked its runtime's only thread");
+    let err = read.unwrap_err();
+    assert!(format!("{err:?}").contains("current-thread"), "{err:?}");
+    drop(server);
+}

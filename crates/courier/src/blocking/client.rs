@@ -34,7 +34,7 @@ impl Driver {
     /// to another thread first, and a blocking thread just blocks.
     pub(super) fn wait<F: Future>(&self, future: F) -> Result<F::Output, Error> {
         let Some(runtime) = self.runtime.as_ref() else {
-            return Ok(park_until_ready(future));
+            return park_until_ready(future);
         };
         match outer_runtime()? {
             Outer::None => Ok(runtime.block_on(future)),
@@ -59,8 +59,10 @@ impl Driver {
     }
 }
 
-/// Polls `future` on this thread until it is ready, parking the thread while it waits.
-fn park_until_ready<F: Future>(future: F) -> F::Output {
+/// Polls `future` on this thread until it is ready, parking the thread while it waits (for a body
+/// in memory, or fed by another thread). One that must wait inside a current-thread runtime is an
+/// error instead: what would wake it may need the very thread parked (a live response's body).
+fn park_until_ready<F: Future>(future: F) -> Result<F::Output, Error> {
     struct Unpark(std::thread::Thread);
 
     impl std::task::Wake for Unpark {
@@ -74,8 +76,9 @@ fn park_until_ready<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     loop {
         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+            return Ok(output);
         }
+        outer_runtime()?;
         std::thread::park();
     }
 }
