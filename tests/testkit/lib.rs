@@ -10,11 +10,13 @@
 //! - [`proxy`]: [`ProxyServer`], an HTTP proxy (plain or TLS) forwarding everything to one upstream,
 //!   optionally asking `CONNECT`s for Digest credentials; [`socks::SocksServer`]: a SOCKS4/4a/5 proxy.
 //! - [`digest::DigestServer`]: the server side of HTTP Digest (RFC 7616), for origins and proxies.
+//! - [`frames`]: HTTP/2 frames by hand, for servers that misbehave frame by frame.
 //! - [`client`]: client-side helpers for tests of the `Client` facade (hang guard, trusting client,
 //!   one-line GETs).
 
 pub mod client;
 pub mod digest;
+pub mod frames;
 pub mod plain;
 pub mod proxy;
 pub mod raw;
