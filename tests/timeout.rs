@@ -222,9 +222,20 @@ async fn read_timeout_does_not_run_during_a_slow_upload() {
         .read_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    // Three seconds of upload, a chunk every 250 ms: each pause is shorter than the read timeout, and the
-    // whole upload is much longer than it.
-    let chunks = futures_util::stream::unfold(0, |i| async move {
+    // The whole upload is much longer than the read timeout.
+    let response = client
+        .post(server.url("/upload"))
+        .body(slow_upload())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "120 bytes");
+}
+
+/// Twelve chunks of upload, one every 250 ms: three seconds in all, each pause shorter than the read
+/// timeouts below.
+fn slow_upload() -> Body {
+    Body::wrap_stream(futures_util::stream::unfold(0, |i| async move {
         if i == 12 {
             return None;
         }
@@ -233,26 +244,17 @@ async fn read_timeout_does_not_run_during_a_slow_upload() {
             Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789")),
             i + 1,
         ))
-    });
-    let response = client
-        .post(server.url("/upload"))
-        .body(Body::wrap_stream(chunks))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.text().await.unwrap(), "120 bytes");
+    }))
 }
 
-/// A server that answers as it reads (an echo, a transform) sends its head while the upload is still
-/// going: the body's read timeout does not run until the upload has been sent either.
-#[tokio::test]
-async fn the_read_timeout_waits_out_an_upload_the_server_answers_while_reading() {
-    let server = RawServer::start(|mut stream, _| async move {
+/// A server that answers as it reads (an echo, a transform): its response head as soon as the request
+/// head is in, then, once the chunked upload has ended, `done` if `finish`, else nothing more.
+async fn answering_while_reading(finish: bool) -> RawServer {
+    RawServer::start(move |mut stream, _| async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut seen = Vec::new();
         let mut buf = [0u8; 4096];
         let mut head_sent = false;
-        // The response head as soon as the request head is in; the rest once the upload has ended.
         while !seen.ends_with(b"0\r\n\r\n") {
             let Ok(n) = stream.read(&mut buf).await else {
                 return;
@@ -269,57 +271,34 @@ async fn the_read_timeout_waits_out_an_upload_the_server_answers_while_reading()
                 }
             }
         }
-        let _ = stream.write_all(b"4\r\ndone\r\n0\r\n\r\n").await;
+        if finish {
+            let _ = stream.write_all(b"4\r\ndone\r\n0\r\n\r\n").await;
+        } else {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
     })
-    .await;
+    .await
+}
+
+/// A server that answers as it reads sends its head while the upload is still going: the body's
+/// read timeout does not run until the upload has been sent either.
+#[tokio::test]
+async fn the_read_timeout_waits_out_an_upload_the_server_answers_while_reading() {
+    let server = answering_while_reading(true).await;
     let client = Client::builder()
         .read_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    // Three seconds of upload, a chunk every 250 ms.
-    let chunks = futures_util::stream::unfold(0, |i| async move {
-        if i == 12 {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        Some((
-            Ok::<_, std::io::Error>(Bytes::from_static(b"0123456789")),
-            i + 1,
-        ))
-    });
     let response = within(
         10,
-        client
-            .post(server.url("/echo"))
-            .body(Body::wrap_stream(chunks))
-            .send(),
+        client.post(server.url("/echo")).body(slow_upload()).send(),
     )
     .await
     .unwrap();
     assert_eq!(within(10, response.text()).await.unwrap(), "done");
 
     // Once the upload has been sent, the read timeout counts: a server silent after it times out.
-    let silent = RawServer::start(|mut stream, _| async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 4096];
-        let mut head_sent = false;
-        loop {
-            let Ok(n) = stream.read(&mut buf).await else {
-                return;
-            };
-            if n == 0 {
-                return;
-            }
-            seen.extend_from_slice(&buf[..n]);
-            if !head_sent && seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                head_sent = true;
-                let head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
-                let _ = stream.write_all(head).await;
-            }
-        }
-    })
-    .await;
+    let silent = answering_while_reading(false).await;
     let one_chunk = futures_util::stream::once(async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         Ok::<_, std::io::Error>(Bytes::from_static(b"x"))
