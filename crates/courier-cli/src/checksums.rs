@@ -86,7 +86,7 @@ impl Checksums {
 }
 
 /// `./a/b` and `a/b` are one name.
-fn normalize(name: &Path) -> PathBuf {
+pub(crate) fn normalize(name: &Path) -> PathBuf {
     name.components()
         .filter(|c| !matches!(c, Component::CurDir))
         .collect()

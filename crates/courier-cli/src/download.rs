@@ -196,10 +196,7 @@ fn parse_list(text: &str, update: bool) -> Result<Vec<(Url, PathBuf)>, CliError>
         let name = match name.filter(|n| !n.is_empty()) {
             Some(name) => {
                 // `./x` and `x` are one file: compared (and written) without `.` components.
-                let path: PathBuf = Path::new(name)
-                    .components()
-                    .filter(|c| !matches!(c, std::path::Component::CurDir))
-                    .collect();
+                let path = crate::checksums::normalize(Path::new(name));
                 if !stays_inside(&path) {
                     return Err(format!(
                         "line {number}: {name:?} must be a relative path inside the download folder"
@@ -277,10 +274,9 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// True for a relative path of plain names: no root, no `..`, no drive prefix.
 fn stays_inside(path: &Path) -> bool {
+    // `.` components were taken off by `checksums::normalize`.
     path.components().next().is_some()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
 /// The last non-empty path segment, made safe as a file name; `index.html` for a bare host.

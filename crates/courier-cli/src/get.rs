@@ -122,19 +122,11 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     // --digest with `user:password@` in the URL and no -u: those answer the Digest challenge, as
     // curl's do (they would otherwise go out as Basic, the password in the clear).
     let mut user = args.user.clone();
-    if args.digest && user.is_none() && (!url.username().is_empty() || url.password().is_some()) {
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        user = Some(format!(
-            "{}:{}",
-            decode(url.username()),
-            decode(url.password().unwrap_or(""))
-        ));
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
+    if args.digest && user.is_none() {
+        if let Some((name, password)) = courier_core::urls::credentials(&url) {
+            user = Some(format!("{name}:{password}"));
+            courier_core::urls::remove_credentials(&mut url);
+        }
     }
     let url_for_name = url.clone();
     let mut request = client.request(method, url);
@@ -182,8 +174,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
             request = request.header(ACCEPT, "application/json");
         }
         let body = match json.strip_prefix('@') {
-            Some("-") => read_stdin().await?,
-            Some(path) => read_file(path).await?,
+            Some(source) => read_source(source).await?,
             None => json.clone().into_bytes(),
         };
         request = request.body(body);
@@ -325,10 +316,7 @@ async fn form_data(args: &GetArgs) -> Result<Option<Vec<u8>>, CliError> {
         for data in items {
             parts.push(match data.strip_prefix('@') {
                 Some(source) => {
-                    let mut bytes = match source {
-                        "-" => read_stdin().await?,
-                        path => read_file(path).await?,
-                    };
+                    let mut bytes = read_source(source).await?;
                     if strip_newlines {
                         bytes.retain(|&b| b != b'\r' && b != b'\n');
                     }
@@ -351,10 +339,7 @@ async fn form_data(args: &GetArgs) -> Result<Option<Vec<u8>>, CliError> {
                 format!("{name}={}", encode(value.as_bytes()))
             }
         } else if let Some((name, path)) = item.split_once('@') {
-            let content = match path {
-                "-" => encode(&read_stdin().await?),
-                path => encode(&read_file(path).await?),
-            };
+            let content = encode(&read_source(path).await?);
             if name.is_empty() {
                 content
             } else {
@@ -379,15 +364,6 @@ async fn multipart_form(fields: &[String]) -> Result<courier::multipart::Form, C
             .split_once('=')
             .ok_or_else(|| format!("-F {field:?}: expected name=value or name=@file"))?;
         let (value, mime, file_name) = field_params(value);
-        let read = |path: &str| {
-            let path = path.to_owned();
-            async move {
-                match path.as_str() {
-                    "-" => read_stdin().await,
-                    path => read_file(path).await,
-                }
-            }
-        };
         let mut part = if let Some(path) = value.strip_prefix('@') {
             // Named (and typed) as the file is, unless ;filename= and ;type= say otherwise.
             match path {
@@ -400,7 +376,7 @@ async fn multipart_form(fields: &[String]) -> Result<courier::multipart::Form, C
                 })?,
             }
         } else if let Some(path) = value.strip_prefix('<') {
-            Part::bytes(read(path).await?)
+            Part::bytes(read_source(path).await?)
         } else {
             Part::text(value.to_owned())
         };
@@ -432,6 +408,14 @@ fn field_params(mut value: &str) -> (&str, Option<&str>, Option<&str>) {
         value = rest;
     }
     (value, mime, file_name)
+}
+
+/// What an `@SOURCE` names, as curl reads it: stdin for `-`, else the file.
+async fn read_source(source: &str) -> Result<Vec<u8>, CliError> {
+    match source {
+        "-" => read_stdin().await,
+        path => read_file(path).await,
+    }
 }
 
 async fn read_file(path: &str) -> Result<Vec<u8>, CliError> {

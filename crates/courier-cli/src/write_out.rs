@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use courier::{Response, Version};
+use courier::Response;
 use serde_json::{json, Map, Value};
 
 /// What the report can tell, gathered when the response head arrived and completed after the body.
@@ -19,13 +19,8 @@ impl Facts {
         vars.insert("response_code".into(), json!(response.status().as_u16()));
         vars.insert("url_effective".into(), json!(response.url().as_str()));
         vars.insert("num_redirects".into(), json!(response.redirects().len()));
-        let version = match response.version() {
-            Version::HTTP_09 => "0.9",
-            Version::HTTP_10 => "1.0",
-            Version::HTTP_2 => "2",
-            Version::HTTP_3 => "3",
-            _ => "1.1",
-        };
+        // curl's form: `1.1`, `1.0`, `2`.
+        let version = crate::get::version_text(response.version()).trim_start_matches("HTTP/");
         vars.insert("http_version".into(), json!(version));
         let content_type = response
             .headers()
