@@ -159,6 +159,7 @@ pub mod auth;
 pub mod cache;
 pub mod cookie;
 pub mod decompression;
+mod hex;
 pub mod redirect;
 mod request_only;
 mod resend;

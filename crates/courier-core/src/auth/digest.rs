@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::hex::hex;
+
 use md5::Md5;
 use sha2::{Digest as _, Sha256, Sha512_256};
 
@@ -279,15 +281,6 @@ pub(crate) fn cnonce() -> String {
         return Hash::Sha256.hex(seed.as_bytes())[..32].to_owned();
     }
     hex(&bytes)
-}
-
-/// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 #[cfg(test)]

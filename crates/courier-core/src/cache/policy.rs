@@ -414,23 +414,14 @@ pub(crate) fn request_value(headers: &HeaderMap, name: &str, secret: &[u8]) -> O
     let mut hasher = sha2::Sha256::new();
     hasher.update(secret);
     hasher.update(value.as_bytes());
-    Some(format!("sha256k:{}", hex(&hasher.finalize())))
+    Some(format!("sha256k:{}", crate::hex::hex(&hasher.finalize())))
 }
 
 /// The SHA-256 of `bytes` as 64 lower-case hex digits (the disk store's file names, hashed vary
 /// values).
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    hex(&sha2::Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut hex = String::with_capacity(2 * bytes.len());
-    for byte in bytes {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    crate::hex::hex(&sha2::Sha256::digest(bytes))
 }
 
 /// The values of the request headers `response_headers` varies on, and of [`IMPLICIT_VARY`]; `None`

@@ -106,7 +106,7 @@ where
         let next = rules::resolve_location(current, location).map_err(fail)?;
         match self
             .policy
-            .decide(Attempt::new(status, &next, &self.urls))
+            .redirect(Attempt::new(status, &next, &self.urls))
             .kind
         {
             ActionKind::Follow => {}

@@ -115,10 +115,6 @@ impl Policy {
         !matches!(self.kind, Kind::None)
     }
 
-    pub(super) fn decide(&self, attempt: Attempt<'_>) -> Action {
-        self.redirect(attempt)
-    }
-
     /// What this policy does with `attempt`, as the redirect layer asks it (besides the loop and
     /// `https` downgrade checks, which are the layer's): so a [`Policy::custom`] can defer to another
     /// policy, as with reqwest's method of the same name.

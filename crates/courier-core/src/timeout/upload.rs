@@ -1,7 +1,7 @@
 //! [`WatchUpload`]: how the read timeout learns that a streaming request body has been sent.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -43,16 +43,28 @@ pub struct UploadDone {
     done: Arc<Signal>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Signal {
-    sent: AtomicBool,
     notify: Notify,
-    /// When it was set: the response body's read timeout counts from then.
+    /// When it was set (the body was sent): the response body's read timeout counts from then.
     at: std::sync::OnceLock<tokio::time::Instant>,
-    /// When the body last handed over a chunk that has not been asked for since: hyper is held up by
-    /// the connection (a server that stopped reading, an HTTP/2 window never opened). `None` while
-    /// the body itself is waiting for its data (a slow producer is not the server's silence).
-    handed_over: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// When the body last handed over a chunk that has not been asked for since, in nanoseconds
+    /// after `epoch` (0: none): hyper is held up by the connection (a server that stopped reading,
+    /// an HTTP/2 window never opened). 0 while the body itself is waiting for its data (a slow
+    /// producer is not the server's silence). An atomic: it is written on every poll of the body.
+    handed_over: AtomicU64,
+    epoch: tokio::time::Instant,
+}
+
+impl Default for Signal {
+    fn default() -> Signal {
+        Signal {
+            notify: Notify::new(),
+            at: std::sync::OnceLock::new(),
+            handed_over: AtomicU64::new(0),
+            epoch: tokio::time::Instant::now(),
+        }
+    }
 }
 
 impl UploadDone {
@@ -65,7 +77,6 @@ impl UploadDone {
     /// Marks the body as sent (or failed, or dropped unsent): the read timeout starts now.
     pub fn finish(&self) {
         let _ = self.done.at.set(tokio::time::Instant::now());
-        self.done.sent.store(true, Ordering::Release);
         self.done.notify.notify_waiters();
     }
 
@@ -73,7 +84,7 @@ impl UploadDone {
     pub(super) async fn wait(&self) {
         loop {
             let notified = self.done.notify.notified();
-            if self.done.sent.load(Ordering::Acquire) {
+            if self.done.at.get().is_some() {
                 return;
             }
             notified.await;
@@ -82,26 +93,22 @@ impl UploadDone {
 
     /// Since when the connection has not taken the body's next chunk (see `Signal::handed_over`).
     pub(super) fn held_up_since(&self) -> Option<tokio::time::Instant> {
-        *self
-            .done
-            .handed_over
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        match self.done.handed_over.load(Ordering::Acquire) {
+            0 => None,
+            nanos => Some(self.done.epoch + std::time::Duration::from_nanos(nanos)),
+        }
     }
 
     fn set_handed_over(&self, at: Option<tokio::time::Instant>) {
-        *self
-            .done
-            .handed_over
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = at;
+        // At least 1: 0 stands for none.
+        let nanos = at.map_or(0, |at| {
+            (at.saturating_duration_since(self.done.epoch).as_nanos() as u64).max(1)
+        });
+        self.done.handed_over.store(nanos, Ordering::Release);
     }
 
     /// When the body was sent; `None` while it is still going.
     pub(super) fn sent_at(&self) -> Option<tokio::time::Instant> {
-        if !self.done.sent.load(Ordering::Acquire) {
-            return None;
-        }
         self.done.at.get().copied()
     }
 }

@@ -1155,7 +1155,8 @@ impl<B: Send + 'static> fmt::Debug for Pool<B> {
 pub(crate) fn write_host_key(out: &mut String, uri: &http::Uri) {
     let scheme = uri.scheme_str().unwrap_or("http");
     let authority = uri.authority().map_or("", |a| a.as_str());
-    // Credentials never reach the transport in a URI, but a hand-built request could carry them.
+    // `send` takes credentials off the URI before routing; a key made of any other URI still leaves
+    // them out.
     let host_port = authority
         .rsplit_once('@')
         .map_or(authority, |(_, rest)| rest);

@@ -26,6 +26,9 @@ pub struct NoProxy {
     /// hyper-util's matcher holds curl's rules; it is built with a proxy that is never used, so
     /// "not intercepted" means "on the list".
     matcher: Arc<Matcher>,
+    /// The list has `*`: every host, as curl has it (hyper-util's matcher applies it to names only,
+    /// not to IP addresses).
+    all: bool,
 }
 
 /// The proxy the matcher is built with; never connected to.
@@ -64,15 +67,14 @@ impl NoProxy {
         Some(NoProxy {
             list: list.into(),
             matcher: Arc::new(matcher),
+            all: list.split(',').any(|entry| entry.trim() == "*"),
         })
     }
 
     /// True when `uri`'s host is on the list. A fully qualified name (`internal.corp.`) is the same
     /// host as without its final dot.
     pub(crate) fn contains(&self, uri: &Uri) -> bool {
-        // `*` is every host, as curl has it; hyper-util's matcher applies it to names only, not to
-        // IP addresses.
-        if self.list.split(',').any(|entry| entry.trim() == "*") {
+        if self.all {
             return true;
         }
         let host = uri.host().unwrap_or("");
@@ -126,6 +128,7 @@ impl Default for NoProxy {
         NoProxy {
             list: "".into(),
             matcher: Arc::new(matcher),
+            all: false,
         }
     }
 }
