@@ -104,6 +104,29 @@ impl DiskStore {
         }
     }
 
+    /// The key of this cache: read from [`SECRET_FILE`], or made and written there (readable by the
+    /// owner only, through a temporary file as entries are) when there is none yet or it is damaged.
+    /// Two processes making one at once each rename theirs into place; the loser's stored responses
+    /// then miss, which costs requests, never correctness.
+    pub(crate) fn secret(&self) -> io::Result<[u8; 32]> {
+        let path = self.dir.join(SECRET_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                    return Ok(secret);
+                }
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+        let secret = random_secret();
+        let temp = self.write_temp(SECRET_FILE, &secret)?;
+        fs::rename(&temp, &path).inspect_err(|_| {
+            let _ = fs::remove_file(&temp);
+        })?;
+        Ok(secret)
+    }
+
     /// Writes `bytes` to a new temporary file; the caller renames it into place under the lock.
     fn write_temp(&self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
         let temp = self.dir.join(format!(
@@ -209,32 +232,6 @@ impl Store for DiskStore {
 
 /// The file in a cache directory holding the key its vary keys hash credentials with.
 const SECRET_FILE: &str = "secret.key";
-
-/// The key of the cache in `dir`: read from [`SECRET_FILE`], or made and written there (readable by
-/// the owner only) when there is none yet or it is damaged. Two processes making one at once each
-/// rename theirs into place; the loser's stored responses then miss, which costs requests, never
-/// correctness.
-pub(crate) fn secret(dir: &Path) -> io::Result<[u8; 32]> {
-    let path = dir.join(SECRET_FILE);
-    match fs::read(&path) {
-        Ok(bytes) => {
-            if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                return Ok(secret);
-            }
-        }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err),
-    }
-    let secret = random_secret();
-    let temp = dir.join(format!("{SECRET_FILE}.{}{TEMP_SUFFIX}", std::process::id()));
-    let written = create_private_file(&temp)
-        .and_then(|mut file| io::Write::write_all(&mut file, &secret))
-        .and_then(|()| fs::rename(&temp, &path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written.map(|()| secret)
-}
 
 /// 32 bytes from the operating system's random source (a process-keyed hash of the time if that
 /// fails, which it does not on any supported system).

@@ -91,9 +91,9 @@ impl Cache {
     /// read.
     pub fn on_disk(dir: impl AsRef<Path>) -> Result<Cache, Error> {
         let dir = dir.as_ref();
-        let opened = DiskStore::open(dir, DEFAULT_DISK_SIZE)
-            .and_then(|store| Ok((store, super::disk::secret(dir)?)));
-        let (store, secret) = opened.map_err(|err| {
+        let opened =
+            DiskStore::open(dir, DEFAULT_DISK_SIZE).and_then(|store| Ok((store.secret()?, store)));
+        let (secret, store) = opened.map_err(|err| {
             Error::builder(std::io::Error::new(
                 err.kind(),
                 format!("cannot open the cache directory {}: {err}", dir.display()),
