@@ -226,8 +226,7 @@ impl Form {
         self,
     ) -> impl futures_core::Stream<Item = Result<Bytes, Error>> + Send + Sync + Unpin + 'static
     {
-        use futures_util::TryStreamExt;
-        http_body_util::BodyDataStream::new(self.into_body()).map_err(Error::from_body)
+        body_stream(self.into_body())
     }
 
     /// Adds the file at `path` as a part named `name`, streamed when the form is sent (see
@@ -777,6 +776,15 @@ impl std::error::Error for InvalidMime {}
 /// size says nothing about what reading it gives (a pipe, a device; `/proc` files report 0).
 pub(crate) fn file_length(meta: &std::fs::Metadata) -> Option<u64> {
     Some(meta.len()).filter(|&len| meta.is_file() && len > 0)
+}
+
+/// The data of a form's `body` as a stream of chunks (what [`Form::into_stream`] and the blocking
+/// form's reader read).
+pub(crate) fn body_stream(
+    body: Body,
+) -> impl futures_core::Stream<Item = Result<Bytes, Error>> + Send + Sync + Unpin + 'static {
+    use futures_util::TryStreamExt;
+    http_body_util::BodyDataStream::new(body).map_err(Error::from_body)
 }
 
 #[cfg(test)]

@@ -89,22 +89,15 @@ impl Form {
     /// ```
     pub fn into_reader(self) -> impl Read + Send {
         let body = self.0.into_body();
-        if let Some(bytes) = body.as_bytes() {
-            // All in memory: no runtime to read it on.
-            return FormReader {
-                stream: None,
-                driver: None,
-                pending: Bytes::copy_from_slice(bytes),
-            };
-        }
-        let to_error: fn(courier_core::error::BoxError) -> Error = Error::from_body;
+        // All in memory: no runtime to read it on.
+        let in_memory = body.as_bytes().map(Bytes::copy_from_slice);
+        let stream = in_memory
+            .is_none()
+            .then(|| crate::multipart::body_stream(body));
         FormReader {
-            stream: Some(futures_util::TryStreamExt::map_err(
-                http_body_util::BodyDataStream::new(body),
-                to_error,
-            )),
+            stream,
             driver: None,
-            pending: Bytes::new(),
+            pending: in_memory.unwrap_or_default(),
         }
     }
 
