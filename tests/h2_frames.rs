@@ -19,6 +19,11 @@ use courier_testkit::frames::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// A whole `200` response on `stream`, with no body (`:status: 200` is HPACK's static entry 8).
+fn ok(stream: u32) -> Vec<u8> {
+    frame(HEADERS, END_HEADERS | END_STREAM, stream, &[0x88])
+}
+
 fn goaway(last: u32) -> Vec<u8> {
     goaway_with(last, 0)
 }
@@ -79,22 +84,10 @@ async fn a_post_dropped_by_hyper_after_goaway_is_not_sent_twice() {
                                 held = Some(stream);
                                 go.notified().await;
                                 let mut both = goaway(0x7fff_ffff);
-                                both.extend(frame(
-                                    HEADERS,
-                                    END_HEADERS | END_STREAM,
-                                    stream,
-                                    &[0x88],
-                                ));
+                                both.extend(ok(stream));
                                 let _ = socket.write_all(&both).await;
                             } else {
-                                let _ = socket
-                                    .write_all(&frame(
-                                        HEADERS,
-                                        END_HEADERS | END_STREAM,
-                                        stream,
-                                        &[0x88],
-                                    ))
-                                    .await;
+                                let _ = socket.write_all(&ok(stream)).await;
                                 if first {
                                     let _ = socket.write_all(&goaway(stream)).await;
                                     return;
@@ -179,14 +172,7 @@ async fn a_get_past_a_goaway_of_any_code_goes_again() {
                                 let _ = socket.write_all(&goaway_with(0, 0xb)).await;
                                 return;
                             }
-                            let _ = socket
-                                .write_all(&frame(
-                                    HEADERS,
-                                    END_HEADERS | END_STREAM,
-                                    stream,
-                                    &[0x88],
-                                ))
-                                .await;
+                            let _ = socket.write_all(&ok(stream)).await;
                         }
                         _ => {}
                     }
