@@ -56,7 +56,7 @@ use std::time::Duration;
 
 use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
 use http::{Method, Request, Response, Uri, Version};
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use tokio::time::Instant;
 
 use crate::body::{Body, TryCloneBody};
@@ -132,7 +132,7 @@ struct Shared<B: Send + 'static> {
     may_be_h2: MayBeH2,
     observer: Option<observe::Observer>,
     http1: hyper::client::conn::http1::Builder,
-    http2: hyper::client::conn::http2::Builder<TokioExecutor>,
+    http2: hyper::client::conn::http2::Builder<http2::BoxingExecutor>,
 }
 
 impl<B: Send + 'static> Clone for Transport<B> {
@@ -755,7 +755,7 @@ impl TransportBuilder {
             .ignore_invalid_headers_in_responses(self.http1.ignore_invalid_headers)
             .allow_spaces_after_header_name_in_responses(self.http1.allow_spaces_after_header_name)
             .http09_responses(self.http1.http09_responses);
-        let mut http2 = hyper::client::conn::http2::Builder::new(TokioExecutor::new());
+        let mut http2 = hyper::client::conn::http2::Builder::new(http2::BoxingExecutor);
         let h2 = &self.http2;
         http2
             .timer(TokioTimer::new())
