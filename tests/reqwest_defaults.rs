@@ -83,6 +83,17 @@ async fn redirects_carry_a_referer_without_fragment_or_credentials() {
         .unwrap();
     assert!(server.last_request().header("referer").is_none());
     assert_eq!(server.requests().len(), 6);
+
+    // The policy's own `referer(false)` holds too: the builder's default does not turn it back on.
+    let quiet = Client::builder()
+        .redirect(Policy::limited(5).referer(false))
+        .build()
+        .unwrap();
+    within(10, quiet.get(server.url("/start")).send())
+        .await
+        .unwrap();
+    assert!(server.last_request().header("referer").is_none());
+    assert_eq!(server.requests().len(), 8);
 }
 
 #[tokio::test]

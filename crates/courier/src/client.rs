@@ -465,7 +465,9 @@ impl ClientBuilder {
         // With no language configured the layer holds no value and sets nothing.
         let accept_language = SetAcceptLanguage::optional(cache, self.accept_language);
         let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
-        let mut redirect_policy = self.redirect.referer(self.referer);
+        // Either word against a `Referer` holds: the builder's default must not undo a policy's `false`.
+        let referer = self.referer && self.redirect.sends_referer();
+        let mut redirect_policy = self.redirect.referer(referer);
         if self.https_only {
             // The first URL is checked before sending; a redirect is the only way to reach `http`.
             redirect_policy = redirect_policy.allow_https_downgrade(false);
@@ -512,7 +514,8 @@ impl ClientBuilder {
 
     /// Send a `Referer` naming the redirecting URL on redirected requests (default `true`, as
     /// reqwest); never from `https` to `http`, never with the URL's fragment or credentials. See
-    /// [`Policy::referer`].
+    /// [`Policy::referer`]: a `Referer` is sent only if neither this nor the redirect policy turned it
+    /// off.
     pub fn referer(mut self, enabled: bool) -> ClientBuilder {
         self.referer = enabled;
         self
