@@ -163,14 +163,15 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// The cookie name prefixes of RFC 6265bis §4.1.3 (matched case-insensitively): `__Secure-` needs
-/// `Secure`; `__Host-` needs `Secure`, no `Domain` and `Path=/`.
-fn prefix_allows(name: &str, secure: bool, host_only: bool, path: &str) -> bool {
+/// `Secure`; `__Host-` needs `Secure`, no `Domain` attribute and an explicit `Path=/`
+/// (`host_attributes`): a default path of `/` or a `Domain` that came out host-only is not the same.
+fn prefix_allows(name: &str, secure: bool, host_attributes: bool) -> bool {
     let starts = |prefix: &str| {
         name.get(..prefix.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
     };
     if starts("__Host-") {
-        secure && host_only && path == "/"
+        secure && host_attributes
     } else if starts("__Secure-") {
         secure
     } else {
@@ -186,6 +187,7 @@ impl Store {
 
     /// §5.3 steps 4 to 12 for one parsed `Set-Cookie` from `target`, whose [`group_key`] is `group`.
     fn store(&mut self, parsed: SetCookie, target: &UrlFacts<'_>, group: &str, now: i64) {
+        let host_attributes = parsed.domain.is_none() && parsed.path.as_deref() == Some("/");
         let (domain, host_only) = match parsed.domain {
             None => (target.host.to_owned(), true),
             Some(raw) => {
@@ -222,7 +224,7 @@ impl Store {
         {
             return;
         }
-        if !prefix_allows(&parsed.name, parsed.secure, host_only, &path) {
+        if !prefix_allows(&parsed.name, parsed.secure, host_attributes) {
             return;
         }
         let cookie = StoredCookie {
@@ -768,7 +770,8 @@ fn is_loadable(c: &StoredCookie) -> bool {
         && c.domain
             .bytes()
             .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase())
-        && prefix_allows(&c.name, c.secure, c.host_only, &c.path)
+        // What attributes set it is not saved; the state they leave is the closest check.
+        && prefix_allows(&c.name, c.secure, c.host_only && c.path == "/")
 }
 
 /// The store behind the lock; publishes its length to the lock-free counter on release.
@@ -974,6 +977,14 @@ mod tests {
         ] {
             jar.add_cookie_str(line, &https);
         }
+        assert_eq!(jar.len(), 0);
+        // The path must be sent as `Path=/`, not come out `/` by default; and no `Domain` at all,
+        // even one that a public-suffix host makes host-only.
+        jar.add_cookie_str("__Host-no=5; Secure", &url("https://shop.example/login"));
+        jar.add_cookie_str(
+            "__Host-no=6; Secure; Path=/; Domain=localhost",
+            &url("https://localhost/"),
+        );
         assert_eq!(jar.len(), 0);
         jar.add_cookie_str(
             "__Secure-yes=1; Secure; Domain=shop.example; Path=/",
