@@ -646,7 +646,9 @@ impl Jar {
 impl Jar {
     /// Writes every unexpired cookie, session cookies included, in the Netscape cookie-file format
     /// curl and wget read and write (`curl -b FILE` / `-c FILE`): one tab-separated line per cookie,
-    /// `#HttpOnly_` before the domain of HttpOnly cookies, expiry 0 for session cookies.
+    /// `#HttpOnly_` before the domain of HttpOnly cookies, expiry 0 for session cookies. A cookie with a
+    /// TAB in its name, value or path is left out: the format cannot hold it (curl refuses such
+    /// cookies); [`Jar::save_json`] keeps it.
     ///
     /// ```
     /// # use courier_core::cookie::Jar;
@@ -671,7 +673,12 @@ impl Jar {
         };
         writer
             .write_all(b"# Netscape HTTP Cookie File\n# Written by Courier; curl reads it.\n\n")?;
-        for c in cookies {
+        let representable = |c: &StoredCookie| {
+            ![&c.name, &c.value, &c.path]
+                .iter()
+                .any(|f| f.contains('\t'))
+        };
+        for c in cookies.iter().filter(|c| representable(c)) {
             let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
             let domain = if c.host_only {
                 c.domain.clone()
@@ -960,6 +967,30 @@ mod tests {
         assert_eq!(
             header(&jar, "http://shop.example/").as_deref(),
             Some("old=plain")
+        );
+    }
+
+    #[test]
+    fn a_netscape_file_never_has_a_line_it_cannot_read_back() {
+        let jar = Jar::new();
+        let site = url("http://127.0.0.1/a/");
+        jar.add_cookie_str("tab=b\tc; Max-Age=3600", &site);
+        jar.add_cookie_str("path=1; Path=/x\ty", &site);
+        jar.add_cookie_str("ok=1; Path=/", &site);
+        assert_eq!(jar.len(), 3);
+        let mut file = Vec::new();
+        jar.save_netscape(&mut file).unwrap();
+        let text = String::from_utf8(file).unwrap();
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(lines, ["127.0.0.1\tFALSE\t/\tFALSE\t0\tok\t1"]);
+        let restored = Jar::new();
+        assert_eq!(restored.load_netscape(text.as_bytes()).unwrap(), 1);
+        assert_eq!(
+            header(&restored, "http://127.0.0.1/a/").as_deref(),
+            Some("ok=1")
         );
     }
 
