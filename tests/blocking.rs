@@ -28,6 +28,13 @@ fn start_server() -> (TestServer, tokio::runtime::Runtime) {
                     std::time::Duration::from_secs(3),
                 ))
                 .unwrap(),
+            // Ten bytes over about a second, never more than 100 ms apart.
+            "/trickle" => http::Response::builder()
+                .body(courier_testkit::slow(
+                    vec![bytes::Bytes::from_static(b"x"); 10],
+                    std::time::Duration::from_millis(100),
+                ))
+                .unwrap(),
             _ => echo(&req),
         }
     }));
@@ -238,6 +245,63 @@ fn a_timeout_set_on_the_async_builder_is_kept_and_partial_reads_stay_in_text() {
     response.read_exact(&mut first).unwrap();
     assert_eq!(&first, br#"{"id":7,"#);
     assert_eq!(response.text().unwrap(), r#""name":"widget"}"#);
+}
+
+/// The blocking client's timeout bounds each wait, as reqwest's does: sending (up to the head), each
+/// `read`, each chunk of `copy_to`, the whole of `bytes()`/`text()`/`json()` from its call. A body that
+/// keeps coming for longer than the timeout is read in full, and one that has arrived is read however
+/// long the caller took to ask; a wait longer than the timeout is still a timeout.
+#[test]
+fn the_blocking_timeout_bounds_each_wait_not_the_whole_body() {
+    use std::time::Duration;
+    let (server, _runtime) = start_server();
+    let client = Client::builder()
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+
+    let mut response = client.get(server.url("/trickle")).send().unwrap();
+    let mut body = Vec::new();
+    assert_eq!(response.copy_to(&mut body).unwrap(), 10);
+    assert_eq!(body, b"xxxxxxxxxx");
+
+    let mut response = client.get(server.url("/trickle")).send().unwrap();
+    let mut body = Vec::new();
+    response.read_to_end(&mut body).unwrap();
+    assert_eq!(body, b"xxxxxxxxxx");
+
+    let response = client.get(server.url("/json")).send().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(response.text().unwrap(), r#"{"id":7,"name":"widget"}"#);
+
+    // `bytes()` waits for the whole body at once: a second of it is past 0.4 s.
+    let response = client.get(server.url("/trickle")).send().unwrap();
+    let started = std::time::Instant::now();
+    let err = response.bytes().unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.url().map(|u| u.path()), Some("/trickle"));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // So does a single read longer than the timeout; the request's own timeout wins over the client's.
+    let mut response = client.get(server.url("/slow")).send().unwrap();
+    let err = response.read(&mut [0; 4]).unwrap_err();
+    let err = err
+        .into_inner()
+        .unwrap()
+        .downcast::<courier::Error>()
+        .unwrap();
+    assert!(err.is_timeout(), "{err:?}");
+    let err = client
+        .get(server.url("/slow"))
+        .timeout(Duration::from_millis(100))
+        .send()
+        .and_then(|r| r.bytes())
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
 }
 
 /// A reader that panics part way fails the request: the server never gets what was read so far as if

@@ -15,6 +15,9 @@ pub(super) struct Driver {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
+/// The blocking client's timeout when none is set (reqwest's).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Driver {
     pub(super) fn new() -> Result<Arc<Driver>, Error> {
         outer_runtime()?;
@@ -39,6 +42,30 @@ impl Driver {
         match outer_runtime()? {
             Outer::None => Ok(runtime.block_on(future)),
             Outer::MultiThread => Ok(tokio::task::block_in_place(|| runtime.block_on(future))),
+        }
+    }
+
+    /// Runs `future` as [`Driver::wait`] does, for at most `limit`: the blocking client's timeout,
+    /// which bounds each wait (as reqwest's does) rather than the whole exchange. Past it, a timeout
+    /// error naming `url`.
+    pub(super) fn wait_at_most<T, F>(
+        &self,
+        future: F,
+        limit: Option<Duration>,
+        url: &url::Url,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        match limit {
+            // Without a runtime there is no timer: such bodies are in memory or fed by other threads.
+            Some(limit) if self.runtime.is_some() => self
+                .wait(async move { tokio::time::timeout(limit, future).await })?
+                .unwrap_or_else(|_| {
+                    Err(Error::timeout("the blocking client's timeout elapsed")
+                        .with_url(url.clone()))
+                }),
+            _ => self.wait(future)?,
         }
     }
 
@@ -122,6 +149,8 @@ fn outer_runtime() -> Result<Outer, Error> {
 pub struct Client {
     pub(super) inner: crate::Client,
     pub(super) driver: Arc<Driver>,
+    /// How long each wait may take (see [`ClientBuilder::timeout`]).
+    pub(super) timeout: Option<Duration>,
 }
 
 impl Client {
@@ -151,12 +180,15 @@ impl Client {
 
     /// Sends a built request.
     pub fn execute(&self, request: super::Request) -> Result<super::Response, Error> {
+        // The request's own timeout (also a total, in the async client) is its limit per wait too.
+        let timeout = request.timeout().copied().or(self.timeout);
+        let url = request.url().clone();
         let inner = self.inner.clone();
         // Built and run on the client's runtime: the stack is called when the future is made.
-        let response = self
-            .driver
-            .wait(async move { inner.execute(request).await })??;
-        Ok(super::Response::new(response, self.driver.clone()))
+        let response =
+            self.driver
+                .wait_at_most(async move { inner.execute(request).await }, timeout, &url)?;
+        Ok(super::Response::new(response, self.driver.clone(), timeout))
     }
 }
 
@@ -175,7 +207,8 @@ impl std::fmt::Debug for Client {
 }
 
 /// Builds a blocking [`Client`]: every setting of the async [`crate::ClientBuilder`], under the same
-/// names (reqwest's), with a 30-second total timeout by default. An async builder converts with
+/// names (reqwest's), with a 30-second timeout on each wait by default (see
+/// [`ClientBuilder::timeout`]). An async builder converts with
 /// `From`:
 ///
 /// ```no_run
@@ -193,8 +226,10 @@ pub struct ClientBuilder {
 
 impl From<crate::ClientBuilder> for ClientBuilder {
     fn from(inner: crate::ClientBuilder) -> ClientBuilder {
-        // A timeout the async builder already has is kept; none means the blocking default.
-        let timeout = inner.timeout.map(Some);
+        // A timeout the async builder already has becomes the blocking one (per wait, not in total);
+        // none means the blocking default.
+        let mut inner = inner;
+        let timeout = inner.timeout.take().map(Some);
         ClientBuilder { inner, timeout }
     }
 }
@@ -211,7 +246,7 @@ macro_rules! forward {
 }
 
 impl ClientBuilder {
-    /// The default configuration, with a 30-second total timeout.
+    /// The default configuration, with a 30-second timeout on each wait.
     pub fn new() -> ClientBuilder {
         ClientBuilder::from(crate::Client::builder())
     }
@@ -223,17 +258,21 @@ impl ClientBuilder {
         let inner = {
             // Building may spawn the pool's tasks: on this client's runtime.
             let _runtime = driver.enter();
-            let builder = match self.timeout {
-                None => self.inner.timeout(Duration::from_secs(30)),
-                Some(Some(timeout)) => self.inner.timeout(timeout),
-                Some(None) => self.inner,
-            };
-            builder.build()?
+            self.inner.build()?
         };
-        Ok(Client { inner, driver })
+        Ok(Client {
+            inner,
+            driver,
+            timeout: self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT)),
+        })
     }
 
-    /// The total timeout per request (default 30 s); `None` for none.
+    /// How long each wait may take (default 30 s; `None` for no limit), as reqwest's blocking
+    /// timeout: sending, up to the response head; each `read` of the body, and each chunk of
+    /// [`Response::copy_to`](super::Response::copy_to); the whole of `bytes()`, `text()` or `json()`,
+    /// from its call. A body that keeps arriving is read in full however long it takes. A request's
+    /// own [`timeout`](super::RequestBuilder::timeout) replaces it, and is also a total for that
+    /// request, body included.
     pub fn timeout<T: Into<Option<Duration>>>(mut self, timeout: T) -> ClientBuilder {
         self.timeout = Some(timeout.into());
         self

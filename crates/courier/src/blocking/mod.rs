@@ -11,8 +11,9 @@
 //! a task, `block_in_place` still holds up that task's own other futures (`join!`, `select!`) and a
 //! `LocalSet` run on that thread: a server among those would not answer until the request times out.
 //!
-//! As in reqwest, a blocking client has a 30-second total timeout by default
-//! ([`ClientBuilder::timeout`] changes or removes it).
+//! As in reqwest, a blocking client has a 30-second timeout by default on each wait: for the response
+//! head, for each read of the body, for the whole of `bytes()`/`text()`/`json()`; a large download that
+//! keeps arriving is not cut ([`ClientBuilder::timeout`] changes or removes it).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), courier::Error> {

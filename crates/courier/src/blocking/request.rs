@@ -87,7 +87,8 @@ impl RequestBuilder {
         self.map(|b| b.bearer_auth(token))
     }
 
-    /// A total timeout for this request, overriding the client's.
+    /// A timeout for this request: a total, body included, and the limit of each wait in place of
+    /// the client's (see [`ClientBuilder::timeout`](super::ClientBuilder::timeout)).
     pub fn timeout(self, timeout: Duration) -> RequestBuilder {
         self.map(|b| b.timeout(timeout))
     }
@@ -133,13 +134,7 @@ impl RequestBuilder {
 
     /// Sends the request and waits for the response head.
     pub fn send(self) -> Result<Response, Error> {
-        let inner = self.inner;
-        // Built and run on the client's runtime: the stack is called when the future is made.
-        let response = self
-            .client
-            .driver
-            .wait(async move { inner.send().await })??;
-        Ok(Response::new(response, self.client.driver.clone()))
+        self.client.execute(self.inner.build()?)
     }
 }
 

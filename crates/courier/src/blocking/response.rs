@@ -4,6 +4,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use http::{HeaderMap, StatusCode, Version};
@@ -27,17 +28,31 @@ use crate::Error;
 pub struct Response {
     inner: crate::Response,
     driver: Arc<Driver>,
+    /// How long each wait for the body may take (the client's or the request's timeout).
+    timeout: Option<Duration>,
     /// What a `read` took from the body and did not hand out yet.
     pending: Bytes,
 }
 
 impl Response {
-    pub(super) fn new(inner: crate::Response, driver: Arc<Driver>) -> Response {
+    pub(super) fn new(
+        inner: crate::Response,
+        driver: Arc<Driver>,
+        timeout: Option<Duration>,
+    ) -> Response {
         Response {
             inner,
             driver,
+            timeout,
             pending: Bytes::new(),
         }
+    }
+
+    /// The next chunk of the body, waiting at most the timeout.
+    fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let url = self.inner.url().clone();
+        self.driver
+            .wait_at_most(self.inner.chunk(), self.timeout, &url)
     }
 
     /// The status code.
@@ -92,15 +107,9 @@ impl Response {
 
     /// A 4xx or 5xx status as an error (carrying the status and URL); the response otherwise.
     pub fn error_for_status(self) -> Result<Response, Error> {
-        let Response {
-            inner,
-            driver,
-            pending,
-        } = self;
         Ok(Response {
-            inner: inner.error_for_status()?,
-            driver,
-            pending,
+            inner: self.inner.error_for_status()?,
+            ..self
         })
     }
 
@@ -114,9 +123,11 @@ impl Response {
         let Response {
             inner,
             driver,
+            timeout,
             pending,
         } = self;
-        let rest = driver.wait(inner.bytes())??;
+        let url = inner.url().clone();
+        let rest = driver.wait_at_most(inner.bytes(), timeout, &url)?;
         if pending.is_empty() {
             return Ok(rest);
         }
@@ -153,7 +164,7 @@ impl Response {
         let mut copied = 0;
         loop {
             if self.pending.is_empty() {
-                match self.driver.wait(self.inner.chunk())?? {
+                match self.next_chunk()? {
                     Some(chunk) => self.pending = chunk,
                     None => return Ok(copied),
                 }
@@ -172,11 +183,7 @@ impl Response {
 impl Read for Response {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pending.is_empty() {
-            let chunk = self
-                .driver
-                .wait(self.inner.chunk())
-                .and_then(|result| result)
-                .map_err(io::Error::other)?;
+            let chunk = self.next_chunk().map_err(io::Error::other)?;
             match chunk {
                 Some(chunk) => self.pending = chunk,
                 None => return Ok(0),
@@ -204,7 +211,7 @@ impl Read for Response {
 /// ```
 impl<T: Into<crate::Body>> From<http::Response<T>> for Response {
     fn from(response: http::Response<T>) -> Response {
-        Response::new(crate::Response::from(response), Driver::none())
+        Response::new(crate::Response::from(response), Driver::none(), None)
     }
 }
 
