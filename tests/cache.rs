@@ -929,7 +929,10 @@ async fn every_redirect_hop_can_be_a_hit() {
                     .status(301)
                     .header("location", "/new")
                     .header("cache-control", "max-age=600")
-                    .body(courier_testkit::empty())
+                    // As real servers send them: a small page with the redirect.
+                    .body(courier_testkit::full(
+                        "Moved Permanently. Redirecting to /new",
+                    ))
                     .unwrap()
             } else {
                 ok(&c, &[("cache-control", "max-age=60")], "new")

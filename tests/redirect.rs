@@ -42,8 +42,28 @@ fn routes(req: &Recorded) -> Response<ServerBody> {
         ["ftp"] => redirect(302, "ftp://example.com/file"),
         ["no-location"] => respond(302, "moved, but where?"),
         ["bad-location"] => redirect(302, "http://[::1"),
+        // As nginx and Apache send them: a small page with the redirect.
+        ["with-page"] => with_body(
+            redirect(301, "/final"),
+            courier_testkit::full("<html>Moved</html>"),
+        ),
+        ["big-page"] => with_body(
+            redirect(301, "/final"),
+            courier_testkit::full(vec![b'x'; 1 << 20]),
+        ),
+        ["stalled-page"] => with_body(
+            redirect(301, "/final"),
+            courier_testkit::slow(
+                vec![bytes::Bytes::from_static(b"late")],
+                std::time::Duration::from_secs(30),
+            ),
+        ),
         _ => echo(req),
     }
+}
+
+fn with_body(res: Response<ServerBody>, body: ServerBody) -> Response<ServerBody> {
+    res.map(|_| body)
 }
 
 async fn server() -> TestServer {
@@ -591,4 +611,47 @@ async fn a_missing_location_returns_the_redirect() {
         .to_bytes();
     assert_eq!(body, "moved, but where?");
     assert_eq!(server.requests().len(), 1);
+}
+
+/// A redirect's small body is read before the next hop goes, as curl and Python requests do: the
+/// connection goes back to the pool (both hops on one connection) and a cache below sees the body end.
+/// A large body, or one that stalls, is not waited for: the chain goes on, on a new connection.
+#[tokio::test]
+async fn a_redirects_small_body_is_read_so_its_connection_is_reused() {
+    let server = server().await;
+    let service = FollowRedirectLayer::new(Policy::default()).layer(transport());
+    let res = service
+        .clone()
+        .oneshot(get(&server.url("/with-page")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Read to its end, so the connection is idle for the next request.
+    http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.connections(), 1);
+
+    for (path, connections) in [("/big-page", 2), ("/stalled-page", 3)] {
+        let started = std::time::Instant::now();
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            service.clone().oneshot(get(&server.url(path))),
+        )
+        .await
+        .expect("the chain waited for the redirect's body")
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(history(&res).previous().len(), 1);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{path}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(server.connections(), connections, "{path}");
+        http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap();
+    }
 }

@@ -20,8 +20,8 @@ use crate::resend::RequestCopy;
 pub(super) enum Step<ResB, ReqB> {
     /// Return this response.
     Done(Response<ResB>),
-    /// Send this request next.
-    Follow(Request<ReqB>),
+    /// Send this request next, once the redirect's body (the second field) is read or given up on.
+    Follow(Request<ReqB>, ResB),
 }
 
 /// Everything needed to build the next hop's request. The original request went to the inner
@@ -73,7 +73,7 @@ where
         let Some(location) = res.headers().get(LOCATION) else {
             return Ok(Step::Done(self.finish(res)));
         };
-        let body = if rewrite.drop_body {
+        let next_body = if rewrite.drop_body {
             B::default()
         } else {
             match self.body.take() {
@@ -138,15 +138,15 @@ where
         if self.policy.sends_referer() {
             rules::set_referer(self.head.headers.map_mut(), current, &next);
         }
-        // The redirect's head is kept in the history; its body is dropped unread.
+        // The redirect's head is kept in the history; its body goes back to be read.
         self.hops.push(Hop::of(current.clone(), &res));
-        drop(res);
+        let redirect_body = res.into_body();
 
         self.head.method = rewrite.method;
         self.head.uri = uri;
         self.urls.push(next);
         self.methods.push(self.head.method.clone());
-        Ok(Step::Follow(self.head.with_body(body)))
+        Ok(Step::Follow(self.head.with_body(next_body), redirect_body))
     }
 
     /// A loop is a hop taken twice: the same request redirected to the same next request. A repeated

@@ -36,8 +36,12 @@
 //! [`is_redirect`](crate::Error::is_redirect), name the URL that answered with the redirect, and
 //! have one of this module's error types as their source.
 //!
-//! What it does not do: it does not read or drain the bodies of the redirect responses it skips
-//! (they are dropped), does not manage cookies (that is the
+//! - **Redirect bodies**: a followed redirect's body is read before the next hop, up to 64 KiB and
+//!   for at most half a second (as curl and Python's requests read it), so a cache below can store
+//!   the redirect and its connection can be reused; a larger or slower one is dropped unread. This
+//!   needs a tokio runtime with its timer, as the rest of Courier does.
+//!
+//! What it does not do: it does not manage cookies (that is the
 //! [`cookie`](crate::cookie) layer, which must sit *below* this one), and with [`Policy::none`] it
 //! does nothing at all: no header or body is cloned, no URL is parsed.
 //!
@@ -58,7 +62,7 @@
 //!         "/old" => Response::builder().status(StatusCode::MOVED_PERMANENTLY).header("location", "/new"),
 //!         _ => Response::builder(),
 //!     };
-//!     Ok::<_, std::convert::Infallible>(res.body(()).unwrap())
+//!     Ok::<_, std::convert::Infallible>(res.body(Body::empty()).unwrap())
 //! });
 //! let client = FollowRedirectLayer::new(Policy::limited(5)).layer(server);
 //!

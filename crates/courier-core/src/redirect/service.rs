@@ -47,10 +47,11 @@ where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
     S::Error: Into<BoxError>,
     ReqB: http_body::Body + Default + TryCloneBody,
+    ResB: http_body::Body,
 {
     type Response = Response<ResB>;
     type Error = Error;
-    type Future = ResponseFuture<S, ReqB>;
+    type Future = ResponseFuture<S, ReqB, ResB>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.inner.poll_ready(cx).map_err(Error::from_service)

@@ -35,7 +35,7 @@ fn server<F>(
 ) -> (
     impl tower_service::Service<
             Request<Body>,
-            Response = Response<()>,
+            Response = Response<http_body_util::Empty<Bytes>>,
             Error = BoxError,
             Future = impl Send,
         > + Clone,
@@ -71,7 +71,7 @@ where
             if let Some(location) = location {
                 res = res.header("location", location);
             }
-            Ok::<_, BoxError>(res.body(()).unwrap())
+            Ok::<_, BoxError>(res.body(http_body_util::Empty::new()).unwrap())
         }
     });
     (svc, log)
