@@ -72,16 +72,14 @@ impl DiskStore {
         for (rank, (_, name, size)) in found.into_iter().enumerate() {
             index.insert_aged(&name, size, rank as u64 + 1);
         }
-        let store = DiskStore {
+        // Nothing is evicted yet: `max` is only a default until `set_max_size` (`Cache::max_size`,
+        // called right after opening) says otherwise, and evicting to it here deleted what a larger
+        // limit would keep. The first write or limit set brings the directory within bounds.
+        Ok(DiskStore {
             dir: dir.to_owned(),
             index: Mutex::new(index),
             temp_counter: AtomicU64::new(0),
-        };
-        let mut index = store.lock();
-        let evicted = index.evict();
-        store.delete(&index, evicted);
-        drop(index);
-        Ok(store)
+        })
     }
 
     /// The index. Every change to the entry files (rename into place, delete) is made while holding
@@ -481,6 +479,42 @@ mod tests {
         assert_eq!(&store.get("http://127.0.0.1/a").unwrap().body[..], b"a");
         assert!(store.get("http://127.0.0.1/b").is_none());
         assert!(!b_path.exists(), "the damaged file is removed");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// The size a directory is opened with is only a default until `max_size` says otherwise: nothing
+    /// is evicted on opening (`Cache::on_disk(dir)?.max_size(n)` lost what was past 1 GiB on every
+    /// start), only once the store is written or its limit set.
+    #[test]
+    fn opening_evicts_nothing_until_the_limit_is_set_or_an_entry_written() {
+        let dir = temp_dir("reopen-limit");
+        let size = encode("http://127.0.0.1/a", &entry("x")).len() as u64;
+        let store = DiskStore::open(&dir, size * 4).unwrap();
+        for key in [
+            "http://127.0.0.1/a",
+            "http://127.0.0.1/b",
+            "http://127.0.0.1/c",
+        ] {
+            store.put(key, entry("x"));
+        }
+        drop(store);
+        let store = DiskStore::open(&dir, size).unwrap();
+        store.set_max_size(size * 4);
+        for key in [
+            "http://127.0.0.1/a",
+            "http://127.0.0.1/b",
+            "http://127.0.0.1/c",
+        ] {
+            assert!(store.get(key).is_some(), "{key}");
+        }
+        store.set_max_size(size * 2);
+        assert_eq!(store.size(), size * 2);
+        drop(store);
+        // Without a limit set, the first write brings the directory within the one it was opened with.
+        let store = DiskStore::open(&dir, size).unwrap();
+        store.put("http://127.0.0.1/d", entry("x"));
+        assert_eq!(store.size(), size);
+        assert!(store.get("http://127.0.0.1/d").is_some());
         let _ = fs::remove_dir_all(&dir);
     }
 
