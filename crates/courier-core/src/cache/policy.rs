@@ -284,6 +284,11 @@ pub(crate) fn verdict(request: &Directives, response: &Directives, age: Age) -> 
     if age.current + min_fresh < age.lifetime {
         return Verdict::Fresh;
     }
+    // A request asking for freshness left (§5.2.1.3) is not served anything short of it, stale or
+    // not: neither within its own `max-stale` nor while the cache revalidates in the background.
+    if request.min_fresh.is_some() {
+        return Verdict::Revalidate;
+    }
     let staleness = age.staleness();
     // `must-revalidate` forbids serving stale, whatever the request accepts (§5.2.2.2).
     if !response.must_revalidate {
@@ -292,7 +297,7 @@ pub(crate) fn verdict(request: &Directives, response: &Directives, age: Age) -> 
             Some(Some(max)) => staleness <= Duration::from_secs(max),
             None => false,
         };
-        if accepted && request.min_fresh.is_none() {
+        if accepted {
             return Verdict::StaleAccepted;
         }
         if response
@@ -884,6 +889,16 @@ mod tests {
             Verdict::StaleWhileRevalidate
         );
         assert_eq!(verdict(&none, &swr, age(41, 10)), Verdict::Revalidate);
+        // A request asking for freshness left is answered by the origin, not served stale while the
+        // cache revalidates: fresh but with too little left, or already stale.
+        assert_eq!(
+            verdict(&dirs("min-fresh=8"), &swr, age(5, 10)),
+            Verdict::Revalidate
+        );
+        assert_eq!(
+            verdict(&dirs("min-fresh=1"), &swr, age(15, 10)),
+            Verdict::Revalidate
+        );
     }
 
     #[test]
