@@ -1052,11 +1052,44 @@ async fn after_a_failed_connect_a_later_burst_shares_one_connection() {
     assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
 
-/// A response dropped unread while its request's body is still being sent (a stream of a declared
-/// length, answered early with a 401) closes its connection: the next request goes out on another
-/// one at once instead of waiting behind the rest of the upload.
+/// An early answer (a 401) to a request whose body is still being sent (a stream of a declared length)
+/// does not give its connection back while the upload goes on, whether the answer was dropped unread
+/// or read to its end: the next request goes out on another connection at once instead of waiting
+/// behind the rest of the upload.
 #[tokio::test]
-async fn an_unread_early_answer_to_an_unfinished_upload_closes_the_connection() {
+async fn an_early_answer_to_an_unfinished_upload_does_not_give_its_connection_back() {
+    for read_answer in [false, true] {
+        early_answer_to_an_unfinished_upload(read_answer).await;
+    }
+}
+
+/// The other side of the test above: a large upload the server read before answering leaves its
+/// connection ready, and the next request reuses it.
+#[tokio::test]
+async fn a_large_upload_answered_after_it_was_read_keeps_its_connection() {
+    let server =
+        TestServer::start(|req| async move { respond(200, req.body.len().to_string()) }).await;
+    let client = Client::builder().http1_only().build().unwrap();
+    for _ in 0..5 {
+        let answer = within(
+            10,
+            client
+                .post(server.url("/upload"))
+                .body(vec![7u8; 1 << 20])
+                .send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(within(10, answer.text()).await.unwrap(), "1048576");
+        assert_eq!(
+            within(10, get_text(&client, &server.url("/next"))).await,
+            "0"
+        );
+    }
+    assert_eq!(server.connections(), 1);
+}
+
+async fn early_answer_to_an_unfinished_upload(read_answer: bool) {
     let server = RawServer::start(|mut stream, _| async move {
         let Ok(head) = read_request_head(&mut stream).await else {
             return;
@@ -1096,7 +1129,11 @@ async fn an_unread_early_answer_to_an_unfinished_upload_closes_the_connection() 
     .await
     .unwrap();
     assert_eq!(answer.status(), 401);
-    drop(answer);
+    if read_answer {
+        assert_eq!(within(10, answer.text()).await.unwrap(), "nope!");
+    } else {
+        drop(answer);
+    }
     let next = within(
         10,
         client

@@ -2,7 +2,8 @@
 //! right to open a connection).
 //!
 //! A checkout goes back to the pool when it is dropped, right there, with no task spawned: an
-//! HTTP/1.1 connection whose response body ended cleanly, or that never got a request, becomes idle
+//! HTTP/1.1 connection whose response body ended cleanly (and whose request body is all sent), or
+//! that never got a request, becomes idle
 //! (or goes straight to the first waiting request); one whose body failed or that announced
 //! `Connection: close` is closed. A body dropped unread is not waited for: when at most
 //! [`DRAIN_LIMIT`] bytes of it were still to come (a redirect's, an error page's) and the request's
@@ -151,10 +152,16 @@ impl<B: Send + 'static> Checkout<B> {
         }
     }
 
-    /// The response body ended cleanly.
+    /// The response body ended cleanly. A server may answer before the request's body is all sent (a
+    /// 401 or 413 to an upload): a connection still sending it is not given back, or the next request
+    /// would wait behind the rest of the upload (for ever, if the server stopped reading). hyper says
+    /// ready once it could take another request; a large body it finished sending, but has not yet
+    /// noticed finishing, costs a connection, never a wait.
     pub(crate) fn body_done(&mut self) {
         if let Held::H1 { conn, reusable } = &mut self.held {
-            *reusable = conn.as_ref().is_some_and(|c| !c.closing);
+            *reusable = conn
+                .as_ref()
+                .is_some_and(|c| !c.closing && (self.small_upload || c.sender.is_ready()));
         }
     }
 
