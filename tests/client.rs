@@ -373,6 +373,47 @@ async fn pool_max_idle_zero_disables_reuse() {
     assert_eq!(server.connections(), 2);
 }
 
+/// `0` turns reuse off altogether, as in reqwest (hyper-util's pool disabled): an HTTP/2 connection
+/// takes one request, and a request queued behind the per-host cap gets a connection of its own rather
+/// than the one the request before it gives back.
+#[tokio::test]
+async fn pool_max_idle_zero_disables_reuse_for_http2_and_queued_requests() {
+    let server = TestServer::builder()
+        .protocol(Protocol::Http2)
+        .start(|req| async move { echo(&req) })
+        .await;
+    let client = Client::builder()
+        .http2_prior_knowledge()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for path in ["/1", "/2", "/3"] {
+        let response = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.version(), Version::HTTP_2);
+        assert!(!response.connection_info().unwrap().reused(), "{path}");
+        response.bytes().await.unwrap();
+    }
+    assert_eq!(client.pool_stats().connects, 3);
+    assert_eq!(client.pool_stats().reuses, 0);
+
+    let server = TestServer::start(|req| async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        echo(&req)
+    })
+    .await;
+    let client = Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(0)
+        .pool_max_connections_per_host(1)
+        .build()
+        .unwrap();
+    let (url_a, url_b) = (server.url("/a"), server.url("/b"));
+    let (a, b) = tokio::join!(get_bytes(&client, &url_a), get_bytes(&client, &url_b));
+    assert!(!a.is_empty() && !b.is_empty());
+    assert_eq!(server.connections(), 2);
+    assert_eq!(client.pool_stats().reuses, 0);
+}
+
 #[tokio::test]
 async fn pool_idle_timeout_drops_idle_connections() {
     let server = TestServer::echo().await;

@@ -65,6 +65,14 @@ pub(crate) struct PoolConfig {
     pub(crate) max_idle_per_host: usize,
 }
 
+impl PoolConfig {
+    /// `pool_max_idle_per_host(0)`: no connection serves a second request (hyper-util's pool
+    /// disabled, as reqwest users know it), HTTP/2 included.
+    fn reuse(&self) -> bool {
+        self.max_idle_per_host > 0
+    }
+}
+
 /// A transport's connection pool; clones share it.
 pub(crate) struct Pool<B: Send + 'static> {
     pub(super) inner: Arc<Inner<B>>,
@@ -592,6 +600,29 @@ impl<B: Send + 'static> State<B> {
             self.close_h2(key, conn, doomed);
         }
         let host = self.hosts.get_mut(key).expect("host entry exists");
+        if !config.reuse() {
+            // Each request its own connection: none is shared or waited on for a stream. Only one
+            // that never served a request (its request gave up as it was granted) is handed out.
+            if let Some(i) = host.h2.iter().position(|c| c.uses == 0 && c.has_room()) {
+                return Decision::Stream(i);
+            }
+            while let Some(idle) = host.idle.pop() {
+                if idle.conn.sender.is_closed() {
+                    doomed.push(Closing::H1(idle.conn));
+                } else {
+                    return Decision::Idle(idle.conn);
+                }
+            }
+            let total_full = config.total.is_some_and(|max| self.open_total >= max);
+            let host_full = config
+                .per_host
+                .is_some_and(|max| host.open + host.connecting >= max);
+            return if !host_full && (!total_full || self.evict_longest_idle(key, doomed)) {
+                Decision::Connect
+            } else {
+                Decision::Wait
+            };
+        }
         if let Some(i) = host.h2.iter().position(H2Conn::has_room) {
             return Decision::Stream(i);
         }
@@ -981,6 +1012,11 @@ impl<B: Send + 'static> State<B> {
             return doomed;
         }
         let config = *pool.config();
+        if !config.reuse() && sent {
+            self.close_idle(key, conn, &mut doomed);
+            self.serve_after_release(pool, key, &mut doomed);
+            return doomed;
+        }
         self.park_idle(pool, key, conn, sent);
         self.serve_waiters(pool, key, &mut doomed);
         self.serve_others_after_idle(pool, key, &mut doomed);
@@ -1043,6 +1079,12 @@ impl<B: Send + 'static> State<B> {
         }
         conn.settled = true;
         let idle = conn.streams == 0;
+        if idle && !pool.config().reuse() {
+            let conn = host.h2.remove(i);
+            self.close_h2(key, conn, doomed);
+            self.serve_after_release(pool, key, doomed);
+            return;
+        }
         self.serve_waiters(pool, key, doomed);
         if idle {
             self.serve_others_after_idle(pool, key, doomed);
