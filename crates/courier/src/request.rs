@@ -449,6 +449,17 @@ impl RequestBuilder {
         })
     }
 
+    /// The response as the server sent it: not decoded (see
+    /// [`KeepEncoded`](courier_core::decompression::KeepEncoded)).
+    pub(crate) fn keep_encoded(self) -> RequestBuilder {
+        self.with(|request| {
+            request
+                .extensions
+                .insert(courier_core::decompression::KeepEncoded);
+            Ok(())
+        })
+    }
+
     /// Sends a bearer token.
     pub fn bearer_auth<T: fmt::Display>(self, token: T) -> RequestBuilder {
         self.sensitive_header(AUTHORIZATION, format!("Bearer {token}"))

@@ -42,8 +42,8 @@
 //!
 //! - It does not override a request's own `Accept-Encoding` (sent as it is; the answer is still decoded
 //!   where the layer can, as reqwest's tower-http layer does: turn a coding off to get its bytes).
-//! - It leaves the response untouched — headers and bytes — when the request asked for a `Range`, for
-//!   `HEAD` requests, `204` and `304`
+//! - It leaves the response untouched — headers and bytes — when the request asked for a `Range` or
+//!   carries [`KeepEncoded`], for `HEAD` requests, `204` and `304`
 //!   responses, empty bodies, and a `Content-Encoding` with any coding it cannot decode (an unknown one,
 //!   one turned off, one whose Cargo feature is off, or more than four stacked), rather than decode part
 //!   of it into garbage.
@@ -177,6 +177,23 @@ pub use error::{DecodeError, RatioLimitExceeded, SizeLimitExceeded, UnsupportedT
 pub use future::ResponseFuture;
 pub use layer::DecompressionLayer;
 pub use service::Decompression;
+
+/// A request extension: the response to a request carrying it is left as the server sent it, headers
+/// and bytes, as for a `Range` request, and nothing is advertised (the request's own
+/// `Accept-Encoding`, if any, goes as it is). Transfer codings are still undone. For a caller that
+/// saves bytes as received, as Courier's downloader does (`Accept-Encoding: identity` with it).
+///
+/// ```
+/// use courier_core::decompression::KeepEncoded;
+///
+/// let mut request = http::Request::get("http://127.0.0.1:8080/a.tar.gz")
+///     .header(http::header::ACCEPT_ENCODING, "identity")
+///     .body(courier_core::Body::empty())
+///     .unwrap();
+/// request.extensions_mut().insert(KeepEncoded);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeepEncoded;
 
 /// The default limit on a decoded body: 1 GiB.
 ///

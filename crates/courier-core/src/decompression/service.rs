@@ -9,6 +9,7 @@ use super::body::DecompressionBody;
 use super::future::{Decode, ResponseFuture};
 use super::layer::Config;
 use super::DecompressionLayer;
+use super::KeepEncoded;
 use crate::error::{BoxError, Error};
 use crate::headers::insert_if_absent;
 
@@ -71,17 +72,19 @@ where
         // `Accept-Encoding` is sent as it is, and its answer decoded all the same (as reqwest and
         // tower-http do; turn a coding off to get its bytes as sent). Transfer codings are hop-by-hop,
         // never the caller's business, and always undone. A `Range` request advertises nothing (as
-        // reqwest): a range of compressed bytes cannot be decoded on its own.
-        let ranged = req.headers().contains_key(RANGE);
+        // reqwest): a range of compressed bytes cannot be decoded on its own; nor does one that asks
+        // for its answer as sent.
+        let as_sent =
+            req.headers().contains_key(RANGE) || req.extensions().get::<KeepEncoded>().is_some();
         let decode = if req.method() == Method::HEAD {
             Decode::Nothing
-        } else if self.config.accept.is_empty() || ranged {
+        } else if self.config.accept.is_empty() || as_sent {
             Decode::TransferOnly
         } else {
             Decode::All
         };
         // `HEAD` still advertises, so its headers match those of a `GET`.
-        if !self.config.accept.is_empty() && !ranged {
+        if !self.config.accept.is_empty() && !as_sent {
             insert_if_absent(
                 req.headers_mut(),
                 ACCEPT_ENCODING,

@@ -148,9 +148,9 @@ async fn already_complete(
     Ok(())
 }
 
-/// A plain `GET` of the whole file. Compression is negotiated as the client does by default; a body
-/// the client decoded cannot be resumed by range and is marked so (no sidecar). With `update`, a file
-/// already in place makes it conditional, and a `304` leaves that file as it is.
+/// A plain `GET` of the whole file, as sent (no compression negotiated; a body the server
+/// content-codes anyway is saved coded, and not resumed: no sidecar). With `update`, a file already
+/// in place makes it conditional, and a `304` leaves that file as it is.
 async fn fresh(ctx: &JobCtx) -> Result<(), Decision> {
     let mut request = ctx.get();
     let conditional = ctx.conditional_headers().await;

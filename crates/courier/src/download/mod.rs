@@ -34,9 +34,10 @@
 //!
 //! ## What it does not do
 //!
-//! - Ranged requests (resume, segments) send `Accept-Encoding: identity`, since ranges count bytes of
-//!   the identity representation. A plain first request lets the client negotiate compression and
-//!   decode the body; such a decoded body cannot be resumed by range, so a retry starts it over.
+//! - It does not negotiate compression: every request sends `Accept-Encoding: identity` (as curl, wget
+//!   and aria2 do by default) and a body is saved as the server sent it, never decoded, so files resume
+//!   and split by range and no decompression limit applies. A body a server content-codes anyway (a
+//!   `.tar.gz` with `Content-Encoding: gzip`) is saved coded, and not resumed: a retry starts it over.
 //! - A body sent without `Content-Length`, or with neither a validator nor `Accept-Ranges: bytes`, is
 //!   not resumed: a retry (or a later run) starts it over.
 //! - Two jobs of one run whose files overlap are not both run: the later one fails. Each job holds

@@ -66,8 +66,8 @@ impl Segment {
 
 impl Meta {
     /// The sidecar for a `200` response whose bytes can be resumed with a range request later, or
-    /// `None` when they cannot: the body was decoded by the client (its `Content-Length` is gone) or is
-    /// still content-coded, or the server offers neither a validator nor byte ranges.
+    /// `None` when they cannot: the body is content-coded (the server coded it though the downloader
+    /// asked for `identity`), or the server offers neither a validator nor byte ranges.
     pub(super) fn from_response(url: &Url, headers: &HeaderMap) -> Option<Meta> {
         // With a `Transfer-Encoding`, `Content-Length` says nothing (RFC 9112 §6.3): hyper framed the
         // body by the former, and the file is what it yields.

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use http::header::{ACCEPT_ENCODING, CONTENT_RANGE, IF_RANGE, RANGE};
+use http::header::{CONTENT_RANGE, IF_RANGE, RANGE};
 use http::{HeaderMap, StatusCode};
 
 use super::downloader::JobCtx;
@@ -41,10 +41,8 @@ impl fmt::Display for ByteRange {
 
 /// A `GET` of `range`, with `If-Range: validator` when there is one.
 pub(super) fn request(ctx: &JobCtx, range: ByteRange, validator: Option<&str>) -> RequestBuilder {
-    let request = ctx
-        .get()
-        .header(RANGE, range.to_string())
-        .header(ACCEPT_ENCODING, "identity");
+    // `Accept-Encoding: identity` comes with every request of a job (`JobCtx::get`).
+    let request = ctx.get().header(RANGE, range.to_string());
     match validator {
         Some(validator) => request.header(IF_RANGE, validator),
         None => request,
