@@ -792,6 +792,41 @@ async fn not_found_fails_at_once_without_retries() {
     assert!(matches!(kinds.last().unwrap(), EventKind::Failed { .. }));
 }
 
+/// `{:#}` gives the cause after what failed, as `courier::Error`'s own does: a log line says why.
+#[tokio::test]
+async fn a_failure_shown_with_alternate_names_its_cause() {
+    // A port that was just free: nothing listens there, so the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = TempDir::new("refused");
+    let path = dir.path("file.bin");
+    let url = format!("http://127.0.0.1:{port}/file.bin");
+
+    let summary = builder()
+        .retries(0)
+        .build()
+        .run([Job::new(&url, &path).unwrap()])
+        .await;
+
+    let error = &summary.failures[0].error;
+    assert!(error.is_http());
+    let plain = error.to_string();
+    assert_eq!(
+        plain,
+        format!(
+            "download of {url} to {} failed: error connecting",
+            path.display()
+        )
+    );
+    let detailed = format!("{error:#}");
+    assert!(detailed.starts_with(&plain), "{detailed}");
+    assert!(detailed.contains("Connection refused"), "{detailed}");
+    assert!(!detailed.contains("for url"), "{detailed}");
+}
+
 #[tokio::test]
 async fn a_sha256_mismatch_fails_and_removes_the_part() {
     let server = TestServer::start(|_| async { respond(200, "tampered") }).await;

@@ -222,12 +222,17 @@ impl fmt::Display for DownloadError {
     }
 }
 
-/// A request error displayed without its `for url (...)`, which the download error already names.
+/// A request error displayed without its `for url (...)`, which the download error already names;
+/// with `{:#}`, followed by its causes, as [`Error`]'s own `{:#}` gives them.
 struct HttpCause<'a>(&'a Error);
 
 impl fmt::Display for HttpCause<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let full = self.0.to_string();
+        let full = if f.alternate() {
+            format!("{:#}", self.0)
+        } else {
+            self.0.to_string()
+        };
         match self.0.url() {
             Some(url) => f.write_str(&full.replacen(&format!(" for url ({url})"), "", 1)),
             None => f.write_str(&full),
