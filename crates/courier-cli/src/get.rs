@@ -456,7 +456,11 @@ fn remote_name(url: &courier::Url) -> Result<std::path::PathBuf, CliError> {
         }
     }
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
-        return Err(format!("-O: no file name in {url}").into());
+        // curl's exit status for it: a write error.
+        return Err(crate::Failure::error(
+            crate::Failure::WRITE_ERROR,
+            format!("-O: no file name in {url}"),
+        ));
     }
     Ok(std::path::PathBuf::from(name))
 }

@@ -1072,6 +1072,21 @@ async fn remote_name_writes_the_file_named_like_the_url() {
         "report body"
     );
     assert!(stdout(&output).is_empty());
+
+    // No file name in the URL: curl's write error, 23, and nothing is requested or written.
+    let output = courier_in(
+        Some(dir.0.clone()),
+        args(&["get", "-O", &server.url("/files/")]),
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(23), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no file name"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
