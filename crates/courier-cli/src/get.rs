@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use courier::cookie::Jar;
 use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, REFERER};
 use courier::redirect::Policy;
-use courier::retry::RetryPolicy;
 use courier::{Client, Method, Response, Version};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -29,10 +28,12 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     if let Some(dir) = &args.cache {
         builder = builder.cache(Cache::on_disk(dir)?);
     }
-    // 0: no limit, as curl's.
-    if let Some(secs) = args.max_time.filter(|&secs| secs != 0.0) {
-        builder = builder.timeout(seconds(secs, "--max-time")?);
-    }
+    // 0: no limit, as curl's. Each attempt's own (see `Retries`), so set on the request.
+    let max_time = args
+        .max_time
+        .filter(|&secs| secs != 0.0)
+        .map(|secs| seconds(secs, "--max-time"))
+        .transpose()?;
     builder = args.client.apply(builder)?;
     // The cookie engine: on with a cookie file to read (-b FILE) or to write (-c FILE).
     let cookie_file = args.cookie.as_deref().filter(|c| !c.contains('='));
@@ -61,29 +62,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
         builder = builder.cookie_provider(jar.clone());
     }
-    if let Some(retries) = args.retry {
-        // curl's transient errors: a timeout, and HTTP 408, 429, 500, 502, 503 and 504.
-        let mut policy = RetryPolicy::new()
-            .max_retries(retries)
-            .retry_timeouts(true)
-            .retry_statuses(
-                [408, 429, 500, 502, 503, 504]
-                    .map(|code| courier::StatusCode::from_u16(code).expect("a status code")),
-            );
-        // 0: the default backoff, as curl's.
-        if let Some(secs) = args.retry_delay.filter(|&secs| secs != 0.0) {
-            let delay = seconds(secs, "--retry-delay")?;
-            policy = policy.backoff(delay, delay);
-        }
-        if args.retry_all_errors {
-            policy = policy.retry_timeouts(true).retry_non_idempotent(true);
-        }
-        // 0: no limit, as curl's.
-        if let Some(secs) = args.retry_max_time.filter(|&secs| secs != 0.0) {
-            policy = policy.max_elapsed(seconds(secs, "--retry-max-time")?);
-        }
-        builder = builder.retry(policy);
-    }
+    let retries = Retries::from_args(&args)?;
     if args.verbose {
         let log = crate::verbose::Log::default();
         builder = builder.on_exchange(move |exchange| log.exchange(exchange));
@@ -129,7 +108,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
     }
     let url_for_name = url.clone();
-    let mut request = client.request(method, url);
+    let mut request = client.request(method.clone(), url);
     if let Some(cookie) = args.cookie.as_deref().filter(|c| c.contains('=')) {
         request = request.header(courier::header::COOKIE, cookie);
     }
@@ -223,19 +202,86 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         request = request.header(courier::header::RANGE, format!("bytes={from}-"));
     }
     let started = Instant::now();
-    let mut written = 0;
-    let mut facts = None;
-    let result = transfer(
-        request,
-        &args,
-        output.as_deref(),
+    // Of the last attempt: what -w reports.
+    let mut written;
+    let mut facts;
+    let to = Output {
+        path: output.as_deref(),
         resume_from,
         limit,
-        started,
-        &mut facts,
-        &mut written,
-    )
-    .await;
+    };
+    // Kept while retries are possible: each attempt sends a copy (a streamed body cannot be copied,
+    // so such a request has one attempt).
+    let mut template = Some(request);
+    let mut retry = 0;
+    let result = loop {
+        let copy = retries
+            .as_ref()
+            .and_then(|_| template.as_ref().and_then(|t| t.try_clone()));
+        let may_retry = copy.is_some();
+        // A `POST` that may have been acted on goes again only with --retry-all-errors.
+        let may_retry_status = may_retry
+            && retries
+                .as_ref()
+                .is_some_and(|rules| rules.all_errors || method.is_idempotent());
+        let attempt = copy.unwrap_or_else(|| template.take().expect("sent once at most"));
+        let attempt = match max_time {
+            Some(limit) => attempt.timeout(limit),
+            None => attempt,
+        };
+        written = 0;
+        facts = None;
+        let outcome = transfer(
+            attempt,
+            &args,
+            &to,
+            started,
+            &mut facts,
+            &mut written,
+            may_retry_status,
+        )
+        .await;
+        let Some(rules) = retries.as_ref().filter(|_| may_retry) else {
+            break outcome.map(Transferred::into_exit);
+        };
+        let (asked, why) = match &outcome {
+            Ok(Transferred::Done(_)) => break outcome.map(Transferred::into_exit),
+            Ok(Transferred::Transient(response)) => (
+                courier_core::retry::retry_after(response.headers(), std::time::SystemTime::now()),
+                format!("the server answered {}", response.status()),
+            ),
+            Err(err) if rules.retries_error(err, &method) => (None, err.to_string()),
+            Err(_) => break outcome.map(Transferred::into_exit),
+        };
+        // What a failed attempt wrote to stdout cannot be taken back: a retry would repeat it.
+        let wait = rules
+            .wait(retry, asked, started)
+            .filter(|_| to.path.is_some() || written == 0);
+        let Some(wait) = wait else {
+            break match outcome {
+                Ok(Transferred::Transient(response)) => {
+                    finish(*response, &args, &to, &mut written).await
+                }
+                other => other.map(Transferred::into_exit),
+            };
+        };
+        drop(outcome);
+        to.throw_away()?;
+        if !args.silent {
+            errln!(
+                "courier: {why}; retrying in {:.1} s ({} {} left)",
+                wait.as_secs_f64(),
+                rules.max - retry,
+                if rules.max - retry == 1 {
+                    "retry"
+                } else {
+                    "retries"
+                },
+            );
+        }
+        tokio::time::sleep(wait).await;
+        retry += 1;
+    };
     // As curl: the cookie jar and -w are written whatever became of the transfer (-w with
     // `http_code` 000 when no response came).
     if let (Some(path), Some(jar)) = (&args.cookie_jar, &jar) {
@@ -260,30 +306,94 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     result
 }
 
-/// Sends the request and writes the response where it goes; `facts` (for -w) is filled in when the
-/// head arrives, `written` counts the body bytes written so far.
-#[allow(clippy::too_many_arguments)]
+/// Where a response goes: a file (appended to from `resume_from` for `-C -`) or stdout, at most
+/// `limit` bytes a second.
+struct Output<'a> {
+    path: Option<&'a std::path::Path>,
+    resume_from: Option<u64>,
+    limit: Option<u64>,
+}
+
+impl Output<'_> {
+    /// Throws away what a failed attempt wrote, before the next: the file is cut back to what it
+    /// held (for `-C -`, the part the next attempt asks to continue from; otherwise the next
+    /// attempt replaces it anyway).
+    fn throw_away(&self) -> Result<(), CliError> {
+        let (Some(path), Some(from)) = (self.path, self.resume_from) else {
+            return Ok(());
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|file| file.set_len(from))
+            .map_err(|e| {
+                crate::Failure::error(
+                    crate::Failure::WRITE_ERROR,
+                    format!("cannot cut {} back for a retry: {e}", path.display()),
+                )
+            })
+    }
+}
+
+/// What an attempt came to.
+enum Transferred {
+    /// Written where it goes; the exit status.
+    Done(ExitCode),
+    /// A transient status that may be retried (curl's: 408, 429, 500, 502, 503, 504): not written.
+    Transient(Box<Response>),
+}
+
+impl Transferred {
+    fn into_exit(self) -> ExitCode {
+        match self {
+            Transferred::Done(code) => code,
+            // Only returned when the caller may retry, and finished by it otherwise.
+            Transferred::Transient(_) => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Sends the request and writes the response where it goes, unless `may_retry` and its status is
+/// transient (then returned unwritten); `facts` (for -w) is filled in when the head arrives, `written` counts the body bytes
+/// written so far.
 async fn transfer(
     request: courier::RequestBuilder,
     args: &GetArgs,
-    output: Option<&std::path::Path>,
-    resume_from: Option<u64>,
-    limit: Option<u64>,
+    to: &Output<'_>,
     started: Instant,
     facts: &mut Option<crate::write_out::Facts>,
     written: &mut u64,
-) -> Result<ExitCode, CliError> {
+    may_retry: bool,
+) -> Result<Transferred, CliError> {
     let response = request.send().await?;
     let head_after = started.elapsed();
-    let status = response.status();
-    let include = args.include || args.head;
     if args.write_out.is_some() {
         *facts = Some(crate::write_out::Facts::of(&response, head_after));
     }
+    if may_retry && CURL_TRANSIENT.contains(&response.status().as_u16()) {
+        return Ok(Transferred::Transient(Box::new(response)));
+    }
+    finish(response, args, to, written)
+        .await
+        .map(Transferred::Done)
+}
+
+/// curl's transient statuses, retried by `--retry`.
+const CURL_TRANSIENT: [u16; 6] = [408, 429, 500, 502, 503, 504];
+
+/// Writes a response where it goes (or, with -f, fails on an error status).
+async fn finish(
+    response: Response,
+    args: &GetArgs,
+    to: &Output<'_>,
+    written: &mut u64,
+) -> Result<ExitCode, CliError> {
+    let status = response.status();
+    let include = args.include || args.head;
     // -f: the error page is not written. A 416 to a resume is not a failure: it may say the file
     // is already complete (as curl, which never fails it).
     let resume_refused =
-        resume_from.is_some() && status == courier::StatusCode::RANGE_NOT_SATISFIABLE;
+        to.resume_from.is_some() && status == courier::StatusCode::RANGE_NOT_SATISFIABLE;
     if args.fail && (status.is_client_error() || status.is_server_error()) && !resume_refused {
         if !args.silent || args.show_error {
             errln!(
@@ -293,18 +403,93 @@ async fn transfer(
         }
         return Ok(ExitCode::from(HTTP_ERROR_EXIT));
     }
-    match output {
+    match to.path {
         Some(path) => {
             // `None`: already complete; nothing to fetch, the file is left as it is.
-            if let Some(mut file) = open_output(path, resume_from, &response).await? {
-                write_response(response, include, limit, &mut file, written).await?;
+            if let Some(mut file) = open_output(path, to.resume_from, &response).await? {
+                write_response(response, include, to.limit, &mut file, written).await?;
             }
         }
         None => {
-            write_response(response, include, limit, &mut tokio::io::stdout(), written).await?;
+            write_response(
+                response,
+                include,
+                to.limit,
+                &mut tokio::io::stdout(),
+                written,
+            )
+            .await?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// curl's `--retry` family, applied to whole transfers as curl applies it: an attempt is retried
+/// after a transient status (its body not written) or a timeout at any point (each attempt has its
+/// own `-m`) when its method may be repeated, after an error before any response that left the
+/// request unprocessed (what `courier_core::retry::may_resend` allows), and with
+/// `--retry-all-errors` after any request error, a body cut short included, whatever the method. Output a failed attempt wrote is thrown away first ([`Output`]); what
+/// went to stdout cannot be, so a failure after writing there is not retried.
+struct Retries {
+    max: u32,
+    /// `--retry-delay`: this long before each retry, instead of the backoff.
+    delay: Option<Duration>,
+    all_errors: bool,
+    /// `--retry-max-time`: no retry starts later than this after the first attempt.
+    max_time: Option<Duration>,
+}
+
+impl Retries {
+    fn from_args(args: &GetArgs) -> Result<Option<Retries>, CliError> {
+        let Some(max) = args.retry else {
+            return Ok(None);
+        };
+        // 0: the default backoff, and no limit, as curl's.
+        let delay = args
+            .retry_delay
+            .filter(|&secs| secs != 0.0)
+            .map(|secs| seconds(secs, "--retry-delay"))
+            .transpose()?;
+        let max_time = args
+            .retry_max_time
+            .filter(|&secs| secs != 0.0)
+            .map(|secs| seconds(secs, "--retry-max-time"))
+            .transpose()?;
+        Ok(Some(Retries {
+            max,
+            delay,
+            all_errors: args.retry_all_errors,
+            max_time,
+        }))
+    }
+
+    /// Whether a failed attempt is retried (a file or stdout that cannot be written is not).
+    fn retries_error(&self, err: &CliError, method: &Method) -> bool {
+        let Some(err) = err.downcast_ref::<courier::Error>() else {
+            return false;
+        };
+        // Never acted on (not sent, refused): any method. A timeout: what may be repeated.
+        self.all_errors
+            || courier_core::retry::may_resend(err, method)
+            || (err.is_timeout() && method.is_idempotent())
+    }
+
+    /// The wait before retry number `retry` (from 0), or `None` when there is none left, the
+    /// server's `Retry-After` (`asked`) is longer than Courier honours, or it would start past
+    /// `--retry-max-time`.
+    fn wait(&self, retry: u32, asked: Option<Duration>, started: Instant) -> Option<Duration> {
+        use courier_core::retry::{DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY, DEFAULT_MAX_RETRY_AFTER};
+        if retry >= self.max || asked.is_some_and(|asked| asked > DEFAULT_MAX_RETRY_AFTER) {
+            return None;
+        }
+        let wait = asked.or(self.delay).unwrap_or_else(|| {
+            courier_core::retry::backoff(DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY, retry)
+        });
+        let past = self
+            .max_time
+            .is_some_and(|max| started.elapsed().saturating_add(wait) >= max);
+        (!past).then_some(wait)
+    }
 }
 
 /// The form body of -d, --data-binary and --data-raw (each a literal, or for the first two `@FILE`

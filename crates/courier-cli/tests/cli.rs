@@ -1984,6 +1984,88 @@ async fn retry_max_time_starts_no_retry_past_the_limit() {
     assert_eq!(attempts.load(Ordering::SeqCst), 4);
 }
 
+/// As curl's: `-m` bounds each attempt, a timeout at any point (before the head, or with the body
+/// stalled) is retried, and with `--retry-all-errors` so is a body cut short; what the failed attempt
+/// wrote to the file is thrown away, so the file ends whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_covers_timeouts_and_cut_bodies_each_attempt_with_its_own_max_time() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let server = TestServer::start(move |req| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let chunks = vec![Bytes::from_static(b"01234"), Bytes::from_static(b"56789")];
+            let body = match (req.path(), n % 2) {
+                // The first attempt of each: no head for 3 s, or a stall mid-body, or a cut body.
+                ("/late", 0) => {
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    full("0123456789")
+                }
+                ("/stall", 0) => {
+                    courier_testkit::slow(chunks, std::time::Duration::from_millis(1500))
+                }
+                ("/cut", 0) => courier_testkit::failing(vec![chunks[0].clone()]),
+                _ => full("0123456789"),
+            };
+            http::Response::builder()
+                .header("content-length", "10")
+                .body(body)
+                .unwrap()
+        }
+    })
+    .await;
+    let dir = TempDir::new("retry-transfer");
+    for (path, extra) in [
+        ("/late", None),
+        ("/stall", None),
+        ("/cut", Some("--retry-all-errors")),
+    ] {
+        seen.store(0, Ordering::SeqCst);
+        let file = dir.arg(&format!("{}.out", &path[1..]));
+        let mut list = vec![
+            "get",
+            "--retry",
+            "2",
+            "--retry-delay",
+            "0.1",
+            "-m",
+            "1",
+            "-o",
+            &file,
+        ];
+        list.extend(extra);
+        let url = server.url(path);
+        list.push(&url);
+        let started = std::time::Instant::now();
+        let output = courier(args(&list)).await;
+        assert!(output.status.success(), "{path}: {}", stderr(&output));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "0123456789",
+            "{path}"
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 2, "{path}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(3),
+            "{path}"
+        );
+    }
+    // Without --retry-all-errors a cut body is not retried: curl's 18, the file as far as it got.
+    seen.store(0, Ordering::SeqCst);
+    let file = dir.arg("cut-once.out");
+    let output = courier(args(&[
+        "get",
+        "--retry",
+        "2",
+        "-o",
+        &file,
+        &server.url("/cut"),
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(18), "{}", stderr(&output));
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
