@@ -31,7 +31,8 @@ pub use plain::{Protocol, Recorded, TestServer, TestServerBuilder};
 pub use proxy::ProxyServer;
 pub use raw::{read_request, read_request_head, RawRequest, RawServer, Then};
 pub use responses::{
-    echo, empty, failing, full, redirect, respond, serve_ranges, slow, status_with_retry_after,
+    echo, empty, failing, full, redirect, respond, serve_ranges, slow, stalling,
+    status_with_retry_after,
 };
 
 /// A boxed error, for server bodies that fail on purpose.

@@ -30,6 +30,19 @@ pub fn slow(chunks: Vec<Bytes>, delay: std::time::Duration) -> ServerBody {
     StreamBody::new(stream).boxed()
 }
 
+/// A body that sends `first` at once and `rest` after `delay`: a transfer that stalls part way.
+pub fn stalling(first: Bytes, delay: std::time::Duration, rest: Bytes) -> ServerBody {
+    let stream = futures_util::stream::unfold(Some((first, rest)), move |parts| async move {
+        let (first, rest) = parts?;
+        if first.is_empty() {
+            tokio::time::sleep(delay).await;
+            return Some((Ok::<_, BoxError>(Frame::data(rest)), None));
+        }
+        Some((Ok(Frame::data(first)), Some((Bytes::new(), rest))))
+    });
+    StreamBody::new(stream).boxed()
+}
+
 /// A body that yields `chunks` (each after a short pause, so hyper flushes what it has), then fails,
 /// which cuts the connection mid-body.
 pub fn failing(chunks: Vec<Bytes>) -> ServerBody {

@@ -184,13 +184,11 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
     }
     let limit = args.limit_rate.as_deref().map(parse_rate).transpose()?;
-    // -C -: ask for what the file lacks.
-    let resume_from = match (&args.continue_at, &output) {
-        (None, _) => None,
-        (Some(at), Some(path)) if at == "-" => std::fs::metadata(path)
-            .ok()
-            .map(|m| m.len())
-            .filter(|&len| len > 0),
+    // -C -: ask for what the file lacks, as it is when each attempt starts (a retry continues what
+    // the failed attempt wrote, as wget -c's retries do).
+    let resume = match (&args.continue_at, &output) {
+        (None, _) => false,
+        (Some(at), Some(_)) if at == "-" => true,
         (Some(at), Some(_)) => {
             return Err(
                 format!("-C {at}: only '-C -' (resume from the file's size) is supported").into(),
@@ -198,18 +196,10 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         }
         (Some(_), None) => return Err("-C - needs -o FILE or -O".into()),
     };
-    if let Some(from) = resume_from {
-        request = request.header(courier::header::RANGE, format!("bytes={from}-"));
-    }
     let started = Instant::now();
     // Of the last attempt: what -w reports.
     let mut written;
     let mut facts;
-    let to = Output {
-        path: output.as_deref(),
-        resume_from,
-        limit,
-    };
     // Kept while retries are possible: each attempt sends a copy (a streamed body cannot be copied,
     // so such a request has one attempt).
     let mut template = Some(request);
@@ -225,19 +215,34 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
                 .as_ref()
                 .is_some_and(|rules| rules.all_errors || method.is_idempotent());
         let attempt = copy.unwrap_or_else(|| template.take().expect("sent once at most"));
-        let attempt = match max_time {
+        let mut attempt = match max_time {
             Some(limit) => attempt.timeout(limit),
             None => attempt,
         };
+        let resume_from = output
+            .as_deref()
+            .filter(|_| resume)
+            .and_then(|path| std::fs::metadata(path).ok())
+            .map(|meta| meta.len())
+            .filter(|&len| len > 0);
+        if let Some(from) = resume_from {
+            attempt = attempt.header(courier::header::RANGE, format!("bytes={from}-"));
+        }
+        let to = Output {
+            path: output.as_deref(),
+            resume_from,
+            limit,
+        };
         written = 0;
         facts = None;
+        let mut shown = false;
         let outcome = transfer(
             attempt,
             &args,
             &to,
             started,
             &mut facts,
-            &mut written,
+            (&mut written, &mut shown),
             may_retry_status,
         )
         .await;
@@ -253,20 +258,20 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
             Err(err) if rules.retries_error(err, &method) => (None, err.to_string()),
             Err(_) => break outcome.map(Transferred::into_exit),
         };
-        // What a failed attempt wrote to stdout cannot be taken back: a retry would repeat it.
+        // What a failed attempt wrote to stdout cannot be taken back: a retry would repeat it. A
+        // file is replaced by the next attempt, or with -C - continued from where this one stopped.
         let wait = rules
             .wait(retry, asked, started)
-            .filter(|_| to.path.is_some() || written == 0);
+            .filter(|_| to.path.is_some() || (written == 0 && !shown));
         let Some(wait) = wait else {
             break match outcome {
                 Ok(Transferred::Transient(response)) => {
-                    finish(*response, &args, &to, &mut written).await
+                    finish(*response, &args, &to, (&mut written, &mut shown)).await
                 }
                 other => other.map(Transferred::into_exit),
             };
         };
         drop(outcome);
-        to.throw_away()?;
         if !args.silent {
             errln!(
                 "courier: {why}; retrying in {:.1} s ({} {} left)",
@@ -306,33 +311,12 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     result
 }
 
-/// Where a response goes: a file (appended to from `resume_from` for `-C -`) or stdout, at most
-/// `limit` bytes a second.
+/// Where an attempt's response goes: a file (appended to from `resume_from` for `-C -`) or stdout,
+/// at most `limit` bytes a second.
 struct Output<'a> {
     path: Option<&'a std::path::Path>,
     resume_from: Option<u64>,
     limit: Option<u64>,
-}
-
-impl Output<'_> {
-    /// Throws away what a failed attempt wrote, before the next: the file is cut back to what it
-    /// held (for `-C -`, the part the next attempt asks to continue from; otherwise the next
-    /// attempt replaces it anyway).
-    fn throw_away(&self) -> Result<(), CliError> {
-        let (Some(path), Some(from)) = (self.path, self.resume_from) else {
-            return Ok(());
-        };
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|file| file.set_len(from))
-            .map_err(|e| {
-                crate::Failure::error(
-                    crate::Failure::WRITE_ERROR,
-                    format!("cannot cut {} back for a retry: {e}", path.display()),
-                )
-            })
-    }
 }
 
 /// What an attempt came to.
@@ -354,15 +338,15 @@ impl Transferred {
 }
 
 /// Sends the request and writes the response where it goes, unless `may_retry` and its status is
-/// transient (then returned unwritten); `facts` (for -w) is filled in when the head arrives, `written` counts the body bytes
-/// written so far.
+/// transient (then returned unwritten); `facts` (for -w) is filled in when the head arrives, and
+/// `written` counts what [`finish`] wrote.
 async fn transfer(
     request: courier::RequestBuilder,
     args: &GetArgs,
     to: &Output<'_>,
     started: Instant,
     facts: &mut Option<crate::write_out::Facts>,
-    written: &mut u64,
+    written: (&mut u64, &mut bool),
     may_retry: bool,
 ) -> Result<Transferred, CliError> {
     let response = request.send().await?;
@@ -382,11 +366,12 @@ async fn transfer(
 const CURL_TRANSIENT: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// Writes a response where it goes (or, with -f, fails on an error status).
+/// `written`: the body bytes written, and whether anything (a head, with -i) went to stdout.
 async fn finish(
     response: Response,
     args: &GetArgs,
     to: &Output<'_>,
-    written: &mut u64,
+    (written, shown): (&mut u64, &mut bool),
 ) -> Result<ExitCode, CliError> {
     let status = response.status();
     let include = args.include || args.head;
@@ -411,6 +396,7 @@ async fn finish(
             }
         }
         None => {
+            *shown = include;
             write_response(
                 response,
                 include,
@@ -428,8 +414,10 @@ async fn finish(
 /// after a transient status (its body not written) or a timeout at any point (each attempt has its
 /// own `-m`) when its method may be repeated, after an error before any response that left the
 /// request unprocessed (what `courier_core::retry::may_resend` allows), and with
-/// `--retry-all-errors` after any request error, a body cut short included, whatever the method. Output a failed attempt wrote is thrown away first ([`Output`]); what
-/// went to stdout cannot be, so a failure after writing there is not retried.
+/// `--retry-all-errors` after any request error, a body cut short included, whatever the method. A
+/// file a failed attempt wrote is replaced by the next (with `-C -`, continued from where it
+/// stopped); what went to stdout cannot be taken back, so a failure after writing there is not
+/// retried.
 struct Retries {
     max: u32,
     /// `--retry-delay`: this long before each retry, instead of the backoff.
@@ -474,12 +462,12 @@ impl Retries {
             || (err.is_timeout() && method.is_idempotent())
     }
 
-    /// The wait before retry number `retry` (from 0), or `None` when there is none left, the
-    /// server's `Retry-After` (`asked`) is longer than Courier honours, or it would start past
-    /// `--retry-max-time`.
+    /// The wait before retry number `retry` (from 0): the server's `Retry-After` (`asked`) however
+    /// long, as curl waits it, else `--retry-delay` or the backoff; `None` when no retry is left or
+    /// it would start past `--retry-max-time`.
     fn wait(&self, retry: u32, asked: Option<Duration>, started: Instant) -> Option<Duration> {
-        use courier_core::retry::{DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY, DEFAULT_MAX_RETRY_AFTER};
-        if retry >= self.max || asked.is_some_and(|asked| asked > DEFAULT_MAX_RETRY_AFTER) {
+        use courier_core::retry::{DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY};
+        if retry >= self.max {
             return None;
         }
         let wait = asked.or(self.delay).unwrap_or_else(|| {

@@ -2066,6 +2066,87 @@ async fn retry_covers_timeouts_and_cut_bodies_each_attempt_with_its_own_max_time
     assert_eq!(seen.load(Ordering::SeqCst), 1);
 }
 
+/// `-C -` with `--retry`: each attempt asks for what the file lacks when it starts, so an attempt
+/// answered with the whole file (a server ignoring `Range`) that times out part way is continued by
+/// the next from where it stopped, never appended after stale bytes. And what went to stdout (a head
+/// shown with -i) is never repeated by a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_with_resume_continues_what_the_failed_attempt_wrote() {
+    let data = Bytes::from_static(b"0123456789ABCDEFGHIJ");
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let served = data.clone();
+    let server = TestServer::start(move |req| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        let data = served.clone();
+        async move {
+            if n == 0 {
+                // The whole file, ignoring the Range asked for, stalling after 10 bytes.
+                return http::Response::builder()
+                    .header("content-length", "20")
+                    .body(courier_testkit::stalling(
+                        data.slice(..10),
+                        std::time::Duration::from_millis(1500),
+                        data.slice(10..),
+                    ))
+                    .unwrap();
+            }
+            serve_ranges(&req, &data, Some("\"v1\""))
+        }
+    })
+    .await;
+    let dir = TempDir::new("retry-resume");
+    let file = dir.arg("file.bin");
+    std::fs::write(&file, "01234").unwrap();
+    let output = courier(args(&[
+        "get",
+        "-C",
+        "-",
+        "--retry",
+        "2",
+        "--retry-delay",
+        "0.1",
+        "-m",
+        "1",
+        "-o",
+        &file,
+        &server.url("/file.bin"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&file).unwrap(), data);
+    let ranges: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ranges,
+        [Some("bytes=5-".to_owned()), Some("bytes=10-".to_owned())]
+    );
+
+    // -i to stdout: the head is shown, then the body stalls past -m; no retry shows it twice.
+    seen.store(0, Ordering::SeqCst);
+    let output = courier(args(&[
+        "get",
+        "-i",
+        "--retry",
+        "2",
+        "-m",
+        "1",
+        &server.url("/file.bin"),
+    ]))
+    .await;
+    assert_eq!(output.status.code(), Some(28), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).matches("HTTP/1.1 200").count(),
+        1,
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
