@@ -917,6 +917,70 @@ async fn head_is_answered_from_a_stored_get() {
     assert_eq!(server.requests().len(), 1);
 }
 
+/// A request carrying `KeepEncoded` (its response wanted as sent) passes the cache by, even with no
+/// `Accept-Encoding` of its own: what it receives may still be content-coded, and stored, it would be
+/// served undecoded to a plain request after it. (Courier's downloader also sends `identity`, which
+/// the cache tells apart anyway; a stack of one's own need not.)
+#[tokio::test]
+async fn a_response_kept_encoded_is_neither_stored_nor_served_from_the_cache() {
+    use courier_core::cache::CachingLayer;
+    use courier_core::decompression::{DecompressionLayer, KeepEncoded};
+    use http_body_util::BodyExt;
+    use std::io::Write as _;
+    use tower::{Layer, ServiceExt};
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(b"plain text").unwrap();
+    let gzipped = Bytes::from(encoder.finish().unwrap());
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |_| {
+        let (c, gzipped) = (c.clone(), gzipped.clone());
+        async move {
+            // Always gzip, as a server storing the file compressed does.
+            let mut response = ok(&c, &[("cache-control", "max-age=600")], gzipped);
+            response
+                .headers_mut()
+                .insert("content-encoding", http::HeaderValue::from_static("gzip"));
+            response
+        }
+    })
+    .await;
+    let stack = CachingLayer::new(clock.cache()).layer(
+        DecompressionLayer::new().layer(
+            courier_core::transport::Transport::builder()
+                .build()
+                .unwrap(),
+        ),
+    );
+    let request = |keep: bool| {
+        let mut request = http::Request::get(server.url("/file"))
+            .body(courier_core::Body::empty())
+            .unwrap();
+        if keep {
+            request.extensions_mut().insert(KeepEncoded);
+        }
+        request
+    };
+    let kept = within(10, stack.clone().oneshot(request(true)))
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["content-encoding"], "gzip");
+    let bytes = within(10, kept.into_body().collect())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&bytes[..2], [0x1f, 0x8b]);
+
+    let plain = within(10, stack.oneshot(request(false))).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let text = within(10, plain.into_body().collect())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&text[..], b"plain text");
+    assert_eq!(server.requests().len(), 2);
+}
+
 #[tokio::test]
 async fn every_redirect_hop_can_be_a_hit() {
     let clock = Clock::new();

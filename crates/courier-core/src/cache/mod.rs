@@ -12,7 +12,8 @@
 //!   `public`, `private`) — `private` responses too, since this is a user agent's own cache, and
 //!   responses to requests with `Authorization` (RFC 9111 §3.5 binds shared caches only).
 //! - Not: `no-store` (on the request or the response), `Vary: *`, `206` partial content, `304`,
-//!   requests with a `Range` or with conditional headers of the caller's own (those pass through), and
+//!   requests with a `Range`, with conditional headers of the caller's own, or carrying
+//!   [`KeepEncoded`](crate::decompression::KeepEncoded) (those pass through), and
 //!   bodies larger than [`Cache::max_entry_size`] (they pass through unstored).
 //! - Bodies stream through: a response is stored while the caller reads it, once the body has been read
 //!   to the end; a body dropped halfway or failing is not stored. A disk entry is written to a temporary

@@ -16,6 +16,7 @@ use super::policy::{self, Directives, Verdict};
 use super::respond::{from_entry, gateway_timeout};
 use super::status::{CacheMode, CacheStatus, Forward, Report};
 use super::validate::{invalidate, revalidate, spawn_revalidation};
+use crate::decompression::KeepEncoded;
 use crate::error::{BoxError, Error};
 use crate::resend::RequestCopy;
 
@@ -120,8 +121,11 @@ where
             ctx.forward = Forward::Method;
             return ResponseFuture::forward(self.inner.call(req), ctx);
         }
+        // A response kept as sent (`KeepEncoded`) is not the one a plain request would store or be
+        // served: it may still be content-coded, which the layer below would otherwise have decoded.
         if mode == CacheMode::NoStore
             || req.headers().contains_key(RANGE)
+            || req.extensions().get::<KeepEncoded>().is_some()
             || has_own_conditionals(req.headers())
         {
             if offline {
