@@ -47,6 +47,20 @@ fn routes(req: &Recorded) -> Response<ServerBody> {
             redirect(301, "/final"),
             courier_testkit::full("<html>Moved</html>"),
         ),
+        // Its 18 bytes come 100 ms after the head: only read if the chain waits for them.
+        ["late-page"] => {
+            let mut res = with_body(
+                redirect(301, "/final"),
+                courier_testkit::stalling(
+                    bytes::Bytes::new(),
+                    std::time::Duration::from_millis(100),
+                    bytes::Bytes::from_static(b"<html>Moved</html>"),
+                ),
+            );
+            res.headers_mut()
+                .insert("content-length", http::HeaderValue::from_static("18"));
+            res
+        }
         ["big-page"] => with_body(
             redirect(301, "/final"),
             courier_testkit::full(vec![b'x'; 1 << 20]),
@@ -631,6 +645,18 @@ async fn a_redirects_small_body_is_read_so_its_connection_is_reused() {
         .await
         .unwrap();
     assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.connections(), 1);
+
+    // A small body that comes a little after the head is waited for: the connection is kept.
+    let res = service
+        .clone()
+        .oneshot(get(&server.url("/late-page")))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap();
     assert_eq!(server.connections(), 1);
 
     for (path, connections) in [("/big-page", 2), ("/stalled-page", 3)] {
