@@ -16,6 +16,12 @@ use sync_wrapper::SyncWrapper;
 
 use crate::error::BoxError;
 
+/// The most of an unread body worth reading rather than giving up its connection: 64 KiB. The
+/// transport gives back a connection whose response body was dropped with at most this much left
+/// (and whose request body was empty or this small); the redirect layer reads a followed
+/// redirect's body up to this much.
+pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
+
 /// A request or response body.
 ///
 /// ```

@@ -18,12 +18,9 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::chain::{Chain, Step};
-use crate::body::TryCloneBody;
+use crate::body::{TryCloneBody, DRAIN_LIMIT};
 use crate::error::{BoxError, Error};
 use crate::resend::Attempt;
-
-/// The most of a redirect's body read before the next hop; past it the body is dropped.
-pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
 
 /// How long a redirect's body may take to end before the next hop goes without it.
 pub(crate) const DRAIN_WAIT: Duration = Duration::from_millis(500);

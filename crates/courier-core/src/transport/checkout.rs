@@ -25,9 +25,7 @@ use super::connect::ConnMeta;
 use super::pool::{H1Conn, Key, Pool};
 use crate::error::BoxError;
 
-/// The most an unread response body (and the request's body) may have had left for the connection to
-/// go back to the pool (see the module docs).
-pub(crate) const DRAIN_LIMIT: u64 = 64 * 1024;
+pub(crate) use crate::body::DRAIN_LIMIT;
 
 /// A connection (HTTP/1.1) or a stream on one (HTTP/2), held from checkout to the end of the
 /// response body.

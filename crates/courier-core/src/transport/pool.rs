@@ -602,10 +602,7 @@ impl<B: Send + 'static> State<B> {
         let host = self.hosts.get_mut(key).expect("host entry exists");
         if !config.reuse() {
             // Each request its own connection: none is shared or waited on for a stream. Only one
-            // that never served a request (its request gave up as it was granted) is handed out.
-            if let Some(i) = host.h2.iter().position(|c| c.uses == 0 && c.has_room()) {
-                return Decision::Stream(i);
-            }
+            // that never served a request (its request gave up as it was granted) is idle here.
             while let Some(idle) = host.idle.pop() {
                 if idle.conn.sender.is_closed() {
                     doomed.push(Closing::H1(idle.conn));
