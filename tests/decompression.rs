@@ -708,6 +708,44 @@ async fn read_within_10s(url: &str, client: Client) -> Result<Bytes, Error> {
     .unwrap_or_else(|_| panic!("reading {url} hung"))
 }
 
+/// An endless run of empty gzip members or zstd frames (each a few bytes, decoding to nothing) is a
+/// decode error after a bounded number, not an endless body the size and ratio limits never see (the
+/// decoded size stays zero), nor a read that spins through them without returning.
+#[tokio::test]
+async fn an_endless_run_of_empty_members_is_a_decode_error() {
+    let empty_gzip = gzip(b"");
+    let empty_zstd = zstd(b"");
+    for (coding, member) in [("gzip", empty_gzip), ("zstd", empty_zstd)] {
+        let block = Bytes::from(chunk(&member.repeat(1000)));
+        let server = RawServer::start(move |mut stream, _| {
+            let block = block.clone();
+            async move {
+                use tokio::io::AsyncWriteExt;
+                if read_request_head(&mut stream).await.is_err() {
+                    return;
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-encoding: {coding}\r\ntransfer-encoding: chunked\r\n\r\n"
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                while stream.write_all(&block).await.is_ok() {}
+            }
+        })
+        .await;
+        let err = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+            .await
+            .unwrap_err();
+        assert!(err.is_decode(), "{coding}: {err:?}");
+        assert_eq!(decode_cause(&err).coding(), coding);
+        assert!(
+            format!("{err:#}").contains("in a row with no content"),
+            "{err:#}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn bytes_after_a_complete_stream_are_a_decode_error_for_every_coding() {
     let data = sample(20_000);

@@ -506,11 +506,24 @@ impl<R: AsyncBufRead + Unpin> Stream<R> {
     }
 }
 
+/// The most compressed streams in a row that may decode to nothing (empty gzip members, zstd frames
+/// with no content): past it, a decode error. Nothing legitimate sends thousands of them, and each
+/// costs a new decoder while the decoded size (which the limits count) stays at zero: an endless
+/// run of them would otherwise be an endless body that no size or ratio limit stops.
+const MAX_EMPTY_STREAMS: u32 = 1024;
+
+/// How many streams one read may start before it lets the task yield: a run of empty streams
+/// arriving as fast as they are decoded would otherwise keep the read from returning, and with it
+/// the timeouts polled beside it.
+const STREAMS_PER_POLL: u32 = 16;
+
 /// The decoder for one coding: its compressed streams one after the other, and what follows them.
 pub(crate) struct CodingReader<R> {
     coding: Coding,
     /// `None` only while one stream's decoder is replaced by the next one's.
     stream: Option<Stream<R>>,
+    /// Streams in a row that decoded to nothing (see [`MAX_EMPTY_STREAMS`]).
+    empty_streams: u32,
 }
 
 impl<R: Source> CodingReader<R> {
@@ -518,6 +531,7 @@ impl<R: Source> CodingReader<R> {
         CodingReader {
             coding,
             stream: Some(Stream::new(coding, inner)),
+            empty_streams: 0,
         }
     }
 
@@ -557,14 +571,19 @@ impl<R: Source> CodingReader<R> {
     }
 
     fn poll_decode(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let mut started = 0;
         loop {
             let Some(stream) = &mut self.stream else {
                 return Poll::Ready(Ok(()));
             };
             let before = buf.filled().len();
             ready!(stream.poll_read(cx, buf))?;
+            if buf.filled().len() > before {
+                self.empty_streams = 0;
+                return Poll::Ready(Ok(()));
+            }
             // Nothing written into free space means the decoder's stream is complete.
-            if buf.filled().len() > before || buf.remaining() == 0 {
+            if buf.remaining() == 0 {
                 return Poll::Ready(Ok(()));
             }
             if !ready!(stream.poll_more(cx))? {
@@ -579,7 +598,21 @@ impl<R: Source> CodingReader<R> {
                 }
                 return Poll::Ready(Ok(()));
             }
+            self.empty_streams += 1;
+            if self.empty_streams > MAX_EMPTY_STREAMS {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "more than {MAX_EMPTY_STREAMS} compressed streams in a row with no content"
+                    ),
+                )));
+            }
             self.next_stream()?;
+            started += 1;
+            if started == STREAMS_PER_POLL {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
         }
     }
 }
