@@ -416,3 +416,51 @@ async fn the_read_timeout_ends_an_upload_the_server_stopped_reading() {
         started.elapsed()
     );
 }
+
+/// The body's read timeout and minimum speed run while an upload is held up: a server that answers
+/// early, then stops taking the request body and stops sending its own, is timed out (they waited
+/// for the upload to end, which never came).
+#[tokio::test]
+async fn a_body_stalled_behind_an_upload_the_server_stopped_reading_times_out() {
+    let server = RawServer::start(|mut stream, _| async move {
+        use tokio::io::AsyncWriteExt;
+        let _ = courier_testkit::read_request_head(&mut stream).await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nfirst")
+            .await;
+        // Never reads the body, never sends the rest.
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    for client in [
+        Client::builder().read_timeout(Duration::from_millis(500)),
+        Client::builder().min_speed(1000, Duration::from_millis(500)),
+    ] {
+        let client = client.build().unwrap();
+        let chunk = Bytes::from(vec![b'x'; 1 << 16]);
+        let chunks = futures_util::stream::iter(
+            (0..4096).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+        );
+        let mut response = within(
+            10,
+            client
+                .post(server.url("/upload"))
+                .body(Body::wrap_stream(chunks))
+                .send(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            &within(10, response.chunk()).await.unwrap().unwrap()[..],
+            b"first"
+        );
+        let started = Instant::now();
+        let err = within(10, response.chunk()).await.unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -124,6 +124,9 @@ impl Clock {
 
     /// While the request body is still being sent, the server's silence and slowness are not counted:
     /// the read timeout and the speed window start again from `now`, or from when the upload ended.
+    /// Not while the upload is held up, though (a chunk handed over that the connection has not
+    /// taken: the server stopped reading it), as the head's read timeout also has it: then they
+    /// count from when that began, so a server that stops both reading and sending is timed out.
     /// Checked whenever a deadline is armed or passes, so a deadline met during the upload is
     /// re-armed rather than taken.
     fn count_from_upload(&mut self, now: Instant) {
@@ -133,7 +136,7 @@ impl Clock {
                 self.upload = None;
                 sent.min(now)
             }
-            None => now,
+            None => upload.held_up_since().unwrap_or(now).min(now),
         };
         self.last_bytes = self.last_bytes.max(from);
         if from > self.window_start {
