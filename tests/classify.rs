@@ -213,3 +213,47 @@ async fn transport_retry_layer_and_downloader_agree_on_every_failure_kind() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A reused connection reset after the server began to answer (a `100 Continue`, half a status
+/// line) is not "lost before any response byte": the server acted, so the GET is not sent again
+/// behind the caller's back, and its error says `MaybeProcessed`.
+#[tokio::test]
+async fn a_reset_after_part_of_the_answer_is_not_a_lost_request() {
+    for partial in [
+        &b"HTTP/1.1 100 Continue\r\n\r\n"[..],
+        &b"HTTP/1.1 200 OK\r\nContent-Type: text/pl"[..],
+    ] {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        let server = RawServer::start(move |mut stream, index| {
+            let counter = counter.clone();
+            async move {
+                let mut served = 0;
+                while read_request_head(&mut stream).await.is_ok() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    if index == 0 && served == 1 {
+                        let _ = stream.write_all(partial).await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        return;
+                    }
+                    served += 1;
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                }
+            }
+        })
+        .await;
+        let client = Client::new();
+        let first = within(10, client.get(server.url("/1")).send())
+            .await
+            .unwrap();
+        assert_eq!(within(10, first.text()).await.unwrap(), "ok");
+        let err = within(10, client.get(server.url("/2")).send())
+            .await
+            .unwrap_err();
+        assert_eq!(err.fate(), Some(Fate::MaybeProcessed), "{err:?}");
+        assert_eq!(requests.load(Ordering::SeqCst), 2);
+        assert_eq!(server.connections(), 1);
+    }
+}

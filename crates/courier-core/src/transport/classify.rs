@@ -85,8 +85,18 @@ fn causes(err: &hyper::Error) -> impl Iterator<Item = &(dyn std::error::Error + 
 /// GOAWAY. So neither is "not sent" nor "not processed": only a request that went out on no
 /// response byte, which an idempotent request may survive by going again, on any connection (the
 /// connection's going away is not the server's answer to it). A `REFUSED_STREAM` is the server's
-/// word about that very stream, and is `NotProcessed`.
-pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
+/// word about that very stream, and is `NotProcessed`. `answered`: some of the response had arrived
+/// (an HTTP/1.1 connection read bytes after the request went out: a `100 Continue`, half a head),
+/// so a reset or end after it is not "lost", whatever hyper calls it: the server acted.
+pub(crate) fn classify(err: &hyper::Error, reused: bool, answered: bool) -> Fate {
+    let fate = classify_error(err, reused);
+    match fate {
+        Fate::Lost { .. } if answered => Fate::MaybeProcessed,
+        fate => fate,
+    }
+}
+
+fn classify_error(err: &hyper::Error, reused: bool) -> Fate {
     if err.is_canceled() {
         return Fate::Lost { reused: true };
     }

@@ -126,6 +126,10 @@ pub(crate) struct ConnMeta {
     /// Kept here because hyper may read them before the pool has registered the connection.
     pub(crate) settings_seen: AtomicBool,
     pub(crate) max_streams: std::sync::atomic::AtomicUsize,
+    /// HTTP/1.1: the bytes the connection has read. A request that failed after any byte of its
+    /// answer arrived (a `100 Continue`, half a status line) was answered in part: it was processed,
+    /// not lost (see `classify`).
+    pub(crate) read: AtomicU64,
 }
 
 impl ConnMeta {
@@ -251,6 +255,7 @@ impl ConnectorInner {
             counted: AtomicBool::new(true),
             settings_seen: AtomicBool::new(false),
             max_streams: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            read: AtomicU64::new(0),
         };
         if !https {
             let stream = self.maybe_verbose(conn, meta.id);

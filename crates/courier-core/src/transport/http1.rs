@@ -7,13 +7,18 @@
 //!
 //! What it does not do: decide reuse (the pool and the checkout guard do).
 
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::checkout::{Checkout, ConnectSlot};
-use super::connect::Connected;
+use super::connect::{ConnMeta, Connected, Stream};
 use super::pool::ConnectionGone;
 use crate::error::{BoxError, Error};
 
@@ -32,7 +37,11 @@ where
     let meta = Arc::new(connected.meta);
     let key = slot.key().clone();
     let pool = Arc::downgrade(&slot.pool().inner);
-    let (sender, conn) = match builder.handshake(TokioIo::new(connected.stream)).await {
+    let io = CountReads {
+        io: connected.stream,
+        meta: meta.clone(),
+    };
+    let (sender, conn) = match builder.handshake(TokioIo::new(io)).await {
         Ok(handshake) => handshake,
         Err(err) => {
             slot.failed();
@@ -49,4 +58,57 @@ where
     };
     tokio::spawn(tracing::Instrument::in_current_span(task));
     Ok(checkout)
+}
+
+/// The connection's I/O, counting the bytes read into [`ConnMeta::read`].
+struct CountReads {
+    io: Stream,
+    meta: Arc<ConnMeta>,
+}
+
+impl AsyncRead for CountReads {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            this.meta.read.fetch_add(read as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for CountReads {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
 }
