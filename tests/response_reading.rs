@@ -354,4 +354,26 @@ async fn content_length_of_a_head_response_is_the_announced_one() {
         .await
         .unwrap();
     assert_eq!(empty.content_length(), Some(0));
+
+    // A 204 has no content by definition: a `Content-Length` on it (the server's error) is not
+    // reported as a length, and the next request on the connection works.
+    let raw = courier_testkit::RawServer::start(|mut stream, _| async move {
+        use tokio::io::AsyncWriteExt;
+        while courier_testkit::read_request_head(&mut stream)
+            .await
+            .is_ok()
+        {
+            let reply: &[u8] = b"HTTP/1.1 204 No Content\r\ncontent-length: 1000\r\n\r\n";
+            if stream.write_all(reply).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let none = within(10, client.get(raw.url("/none")).send())
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 204);
+    assert_eq!(none.content_length(), Some(0));
+    assert!(within(10, none.bytes()).await.unwrap().is_empty());
 }

@@ -196,7 +196,11 @@ impl Response {
     /// the length a `GET` would have had (RFC 9110 §8.6, as curl reports it; reqwest says 0).
     pub fn content_length(&self) -> Option<u64> {
         let exact = self.body.size_hint().exact();
-        if exact == Some(0) {
+        // A 1xx or 204 has no content at all, and a `Content-Length` on it is the server's error
+        // (RFC 9110 §8.6): not a length any request would have had.
+        let no_content =
+            self.head.status == http::StatusCode::NO_CONTENT || self.head.status.is_informational();
+        if exact == Some(0) && !no_content {
             // hyper gives such responses an empty body whatever the header says; a body that is
             // really empty has `Content-Length: 0` or none.
             let announced = self
