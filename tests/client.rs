@@ -344,6 +344,25 @@ async fn error_for_status_carries_code_reason_and_url() {
         .error_for_status()
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
+
+    // The server's own reason phrase is the one shown, as reqwest shows it.
+    let teapot = RawServer::reply(
+        Bytes::from_static(b"HTTP/1.1 418 I'm not a teapot\r\ncontent-length: 0\r\n\r\n"),
+        Then::Close,
+    )
+    .await;
+    let url = teapot.url("/pot");
+    let err = client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("HTTP status client error (418 I'm not a teapot) for url ({url})")
+    );
 }
 
 #[tokio::test]

@@ -39,6 +39,8 @@ struct Inner {
     kind: Kind,
     url: Option<Url>,
     status: Option<Status>,
+    /// The server's own reason phrase, when it is not the status's canonical one.
+    reason: Option<Box<str>>,
     fate: Option<Fate>,
     source: Option<BoxError>,
 }
@@ -78,6 +80,7 @@ impl Error {
                 kind,
                 url: None,
                 status: None,
+                reason: None,
                 fate: None,
                 source,
             }),
@@ -155,6 +158,22 @@ impl Error {
         let mut err = Error::new(Kind::Status, None);
         err.inner.status = Some(Status::Response(status));
         err.inner.url = url;
+        err
+    }
+
+    /// As [`from_status`](Error::from_status), showing the server's own reason phrase (`418 I'm not
+    /// a teapot`) where it differs from the canonical one, as reqwest's error does.
+    ///
+    /// ```
+    /// use courier_core::Error;
+    /// let err = Error::from_status_with_reason(http::StatusCode::IM_A_TEAPOT, "I'm not a teapot", None);
+    /// assert_eq!(err.to_string(), "HTTP status client error (418 I'm not a teapot)");
+    /// ```
+    pub fn from_status_with_reason(status: StatusCode, reason: &str, url: Option<Url>) -> Error {
+        let mut err = Error::from_status(status, url);
+        if status.canonical_reason() != Some(reason) {
+            err.inner.reason = Some(reason.into());
+        }
         err
     }
 
@@ -457,7 +476,10 @@ impl fmt::Display for Error {
                 } else {
                     "HTTP status"
                 };
-                write!(f, "{prefix} ({status})")?;
+                match &self.inner.reason {
+                    Some(reason) => write!(f, "{prefix} ({} {reason})", status.as_str())?,
+                    None => write!(f, "{prefix} ({status})")?,
+                }
             }
         }
         if let Some(url) = &self.inner.url {

@@ -269,8 +269,9 @@ impl Response {
 
     fn status_error(&self) -> Option<Error> {
         let status = self.head.status;
-        (status.is_client_error() || status.is_server_error())
-            .then(|| Error::from_status(status, Some(self.url().clone())))
+        (status.is_client_error() || status.is_server_error()).then(|| {
+            Error::from_status_with_reason(status, self.reason(), Some(self.url().clone()))
+        })
     }
 
     fn body_error(&self, err: crate::error::BoxError) -> Error {
