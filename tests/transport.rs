@@ -290,6 +290,28 @@ async fn happy_eyeballs_moves_on_from_an_address_that_never_answers() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.remote_addr(), Some(server.addr()));
     assert_eq!(server.last_request().path(), "/he");
+
+    // A connect timeout shorter than the 250 ms delay: the attempts are spread over it, so the
+    // second address is still tried in time (as hyper-util gives each address its share), and
+    // with only the dead address the timeout is what ends the wait.
+    let quick = Client::builder()
+        .resolve_to_addrs("eyeballs.test", &[dead, server.addr()])
+        .connect_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let response = within(5, quick.get("http://eyeballs.test/quick").send())
+        .await
+        .unwrap();
+    assert_eq!(response.remote_addr(), Some(server.addr()));
+    let dead_only = Client::builder()
+        .resolve_to_addrs("eyeballs.test", &[dead])
+        .connect_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let err = within(5, dead_only.get("http://eyeballs.test/dead").send())
+        .await
+        .unwrap_err();
+    assert!(err.is_connect() && err.is_timeout(), "{err:?}");
 }
 
 #[tokio::test]

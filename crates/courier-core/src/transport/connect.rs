@@ -163,7 +163,10 @@ impl Connector {
         Connector {
             inner: Arc::new(ConnectorInner {
                 resolver: config.resolver,
-                tcp: config.tcp,
+                tcp: TcpOptions {
+                    connect_timeout: config.connect_timeout,
+                    ..config.tcp
+                },
                 tls: TlsConnector::from(Arc::new(config.tls)),
                 proxy_tls: TlsConnector::from(Arc::new(to_proxy)),
                 proxy: config.proxy,

@@ -38,6 +38,10 @@ pub(crate) struct TcpOptions {
     pub(crate) interface: Option<String>,
     pub(crate) local_address: Option<IpAddr>,
     pub(crate) attempt_delay: Duration,
+    /// The connector's `connect_timeout`, which bounds all the attempts together: they are spread
+    /// over it, so every address gets one before it passes (as hyper-util gives each address its
+    /// share).
+    pub(crate) connect_timeout: Option<Duration>,
 }
 
 /// reqwest's defaults: the first keepalive probe after 15 s idle, then one every 15 s, and the
@@ -68,6 +72,7 @@ impl Default for TcpOptions {
             interface: None,
             local_address: None,
             attempt_delay: CONNECTION_ATTEMPT_DELAY,
+            connect_timeout: None,
         }
     }
 }
@@ -88,6 +93,12 @@ pub(crate) async fn connect(
             ));
         }
     }
+    // With a connect timeout shorter than the addresses' delays add up to, the next attempt comes
+    // sooner: a first address that hangs must not use up the whole of it.
+    let gap = match opts.connect_timeout {
+        Some(limit) => opts.attempt_delay.min(limit / addrs.len().max(1) as u32),
+        None => opts.attempt_delay,
+    };
     let mut pending = interleave(addrs).into_iter();
     let mut attempts = FuturesUnordered::new();
     let mut failed = Vec::new();
@@ -101,7 +112,7 @@ pub(crate) async fn connect(
         }
     }
     loop {
-        let delay = tokio::time::sleep(opts.attempt_delay);
+        let delay = tokio::time::sleep(gap);
         tokio::pin!(delay);
         let more = pending.len() > 0;
         tokio::select! {
