@@ -23,7 +23,7 @@
 //!
 //! The same rule for every coding: the body's end is the end; more bytes are the next member where the
 //! coding has members (gzip, zstd) and a decode error where it does not (deflate, br), so trailing
-//! garbage is never silently dropped; and a body that neither ends nor sends more within 1 s of a
+//! garbage is never silently dropped; and a body that neither ends nor sends more within 2 s of a
 //! complete stream does not hang the reader: after deflate or br, which nothing can follow, it is taken
 //! as complete (its connection closed); after a gzip member or zstd frame, which another may follow, it
 //! ends with a decode error rather than a body shortened without a word. A server that stalls
