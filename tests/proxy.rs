@@ -91,6 +91,11 @@ async fn https_requests_tunnel_through_connect() {
         header_line(&seen[0], "proxy-authorization"),
         Some("Basic dXNlcjpwYSBzcw==")
     );
+    // The client's User-Agent goes on the CONNECT too, as reqwest sends it (proxies filter on it).
+    assert_eq!(
+        header_line(&seen[0], "user-agent"),
+        Some(concat!("courier/", env!("CARGO_PKG_VERSION")))
+    );
     assert_eq!(origin.last_request().path(), "/secure");
 }
 

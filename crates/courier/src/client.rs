@@ -435,10 +435,14 @@ impl ClientBuilder {
         if let Some(err) = self.error {
             return Err(err);
         }
-        let transport = self.transport.build()?;
         let user_agent = self
             .user_agent
             .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_USER_AGENT));
+        // The layer never sees a tunnel's CONNECT: the transport sends it there.
+        let transport = self
+            .transport
+            .tunnel_user_agent(user_agent.clone())
+            .build()?;
         let mut read_timeout = TimeoutLayer::default();
         if let Some(read) = self.read_timeout {
             read_timeout = read_timeout.read_timeout(read);

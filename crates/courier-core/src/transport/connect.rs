@@ -67,6 +67,7 @@ struct ConnectorInner {
     tls_info: bool,
     unix_socket: Option<PathBuf>,
     verbose: bool,
+    user_agent: Option<http::HeaderValue>,
 }
 
 /// A fresh connection: the stream and what is known about it.
@@ -154,6 +155,8 @@ pub(crate) struct ConnectorConfig {
     pub(crate) unix_socket: Option<PathBuf>,
     /// Trace every read and write.
     pub(crate) verbose: bool,
+    /// The `User-Agent` of `CONNECT` requests (see `TransportBuilder::tunnel_user_agent`).
+    pub(crate) user_agent: Option<http::HeaderValue>,
 }
 
 impl Connector {
@@ -176,6 +179,7 @@ impl Connector {
                 tls_info: config.tls_info,
                 unix_socket: config.unix_socket,
                 verbose: config.verbose,
+                user_agent: config.user_agent,
             }),
         }
     }
@@ -345,8 +349,16 @@ impl ConnectorInner {
                             .map_err(Error::connect)?;
                         self.to_proxy(tcp, p).await
                     };
-                    let conn =
-                        proxy::tunnel(conn, p, host, port, &self.proxy_sessions, reconnect).await?;
+                    let conn = proxy::tunnel(
+                        conn,
+                        p,
+                        host,
+                        port,
+                        self.user_agent.as_ref(),
+                        &self.proxy_sessions,
+                        reconnect,
+                    )
+                    .await?;
                     if let Some(tcp) = conn.tcp() {
                         facts.remote_addr = tcp.peer_addr().ok();
                         facts.local_addr = tcp.local_addr().ok();

@@ -215,6 +215,7 @@ pub struct TransportBuilder {
     hickory_dns: bool,
     unix_socket: Option<std::path::PathBuf>,
     connection_verbose: bool,
+    tunnel_user_agent: Option<http::HeaderValue>,
     connector_layers: Vec<ConnectorLayer>,
     observer: Option<observe::Observer>,
     per_host: Option<usize>,
@@ -262,6 +263,7 @@ impl Default for TransportBuilder {
             hickory_dns: cfg!(feature = "hickory-dns"),
             unix_socket: None,
             connection_verbose: false,
+            tunnel_user_agent: None,
             connector_layers: Vec::new(),
             observer: None,
             per_host: None,
@@ -436,6 +438,15 @@ impl TransportBuilder {
     /// clear). Default off.
     pub fn connection_verbose(mut self, enabled: bool) -> Self {
         self.connection_verbose = enabled;
+        self
+    }
+
+    /// The `User-Agent` of the `CONNECT` requests that open tunnels through proxies, unless the
+    /// proxy's own [`Proxy::headers`](proxy::Proxy::headers) set one (default none). The
+    /// [`UserAgentLayer`](crate::user_agent::UserAgentLayer) above never sees those requests; a
+    /// client sets its own here, as reqwest sends it.
+    pub fn tunnel_user_agent(mut self, value: http::HeaderValue) -> Self {
+        self.tunnel_user_agent = Some(value);
         self
     }
 
@@ -736,6 +747,7 @@ impl TransportBuilder {
             tls_info,
             unix_socket: self.unix_socket,
             verbose: self.connection_verbose,
+            user_agent: self.tunnel_user_agent,
         });
 
         let layered = (!self.connector_layers.is_empty()).then(|| {

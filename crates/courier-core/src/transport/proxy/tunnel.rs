@@ -41,12 +41,15 @@ const PROXY_AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("proxy-aut
 /// 2xx gives back a stream connected to the destination: `stream`, or a new connection from
 /// `reconnect` when the proxy closed it after a challenge. `proxy.headers` (its credentials and
 /// `Proxy::headers`) go in the `CONNECT` request only; a remembered Digest session in `sessions`
-/// answers before being asked.
+/// answers before being asked. `user_agent` goes too, unless `proxy.headers` has one (reqwest sends
+/// the client's: proxies filter on it).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn tunnel<S, F, Fut>(
     mut stream: S,
     proxy: &Target,
     host: &str,
     port: u16,
+    user_agent: Option<&http::HeaderValue>,
     sessions: &Sessions,
     reconnect: F,
 ) -> Result<S, Error>
@@ -71,6 +74,11 @@ where
     let mut reused = false;
     loop {
         let mut headers = proxy.headers.clone();
+        if let Some(user_agent) = user_agent {
+            if !headers.contains_key(http::header::USER_AGENT) {
+                headers.insert(http::header::USER_AGENT, user_agent.clone());
+            }
+        }
         if let Some(answer) = party
             .as_ref()
             .and_then(|p| p.header_value("CONNECT", &authority, None))
