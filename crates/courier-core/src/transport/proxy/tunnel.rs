@@ -326,9 +326,10 @@ impl fmt::Display for Refused {
             }
             return Ok(());
         }
+        // "unsuccessful tunnel", as hyper-util words it: what reqwest users' code looks for.
         write!(
             f,
-            "proxy refused the tunnel: {} {:?}",
+            "unsuccessful tunnel: the proxy refused it: {} {:?}",
             self.status.as_u16(),
             self.reason
         )
@@ -481,7 +482,7 @@ mod tests {
         );
         assert_eq!(
             refused(403, true),
-            "proxy refused the tunnel: 403 \"Forbidden\""
+            "unsuccessful tunnel: the proxy refused it: 403 \"Forbidden\""
         );
     }
 }
