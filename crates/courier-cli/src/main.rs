@@ -135,7 +135,7 @@ pub(crate) struct GetArgs {
     #[arg(long = "retry-delay", value_name = "SECONDS", requires = "retry")]
     pub(crate) retry_delay: Option<f64>,
     /// Start no retry once SECONDS have passed since the first attempt (one whose wait would end
-    /// later is not made either); 0: no limit. Each redirect hop has its own clock.
+    /// later is not made either); 0: no limit.
     #[arg(long = "retry-max-time", value_name = "SECONDS", requires = "retry")]
     pub(crate) retry_max_time: Option<f64>,
     /// Retry on any error, timeouts included, and for any method.
@@ -197,7 +197,8 @@ pub(crate) struct GetArgs {
     /// The `Referer` to send.
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub(crate) referer: Option<String>,
-    /// Give up after SECONDS in all (exit status 28), as curl's -m.
+    /// Give up an attempt after SECONDS, redirects included (exit status 28), as curl's -m; with
+    /// --retry, each attempt has its own.
     #[arg(short = 'm', long = "max-time", value_name = "SECONDS")]
     pub(crate) max_time: Option<f64>,
     /// Send a HEAD request and print the response head only.
@@ -229,7 +230,8 @@ pub(crate) struct GetArgs {
     /// After the transfer, print FORMAT to stdout with curl's variables replaced: %{http_code},
     /// %{url_effective}, %{num_redirects}, %{size_download}, %{speed_download}, %{time_namelookup},
     /// %{time_connect}, %{time_appconnect}, %{time_starttransfer}, %{time_total}, %{remote_ip},
-    /// %{remote_port}, %{http_version}, %{content_type}, %{json}; `\n` is a newline.
+    /// %{remote_port}, %{http_version}, %{content_type}, %{time_redirect}, %{response_code},
+    /// %{json}; `\n` is a newline.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub(crate) write_out: Option<String>,
 }

@@ -16,7 +16,7 @@
 //! | [`cache`] | `CachingLayer` → `Caching` | a private HTTP cache (RFC 9111), in memory or on disk (opt-in) |
 //! | [`auth`] | `AuthLayer` → `Auth` | answers 401/407 challenges: HTTP Digest (RFC 7616), Basic where allowed |
 //! | [`retry`] | `RetryLayer` → `Retry` | retries connect errors, resets and 429/503 with backoff and a budget (opt-in) |
-//! | [`timeout`] | `TimeoutLayer` → `Timeout` | a total timeout, a read timeout that leaves out uploads, a minimum speed |
+//! | [`timeout`] | `TimeoutLayer` → `Timeout` | a total timeout, a read timeout that leaves out uploads the server is taking, a minimum speed |
 //! | [`transport`] | — | the pooled HTTP/1.1 + HTTP/2 client, plain and TLS |
 //!
 //! ## Names
@@ -52,7 +52,7 @@
 //! Courier's `Client` composes them, outermost first:
 //!
 //! ```text
-//! Timeout → FollowRedirect → UserAgent → AcceptLanguage → Cache → Auth → Retry → Cookie → Decompression → Timeout (read) → Transport
+//! Timeout → FollowRedirect → UserAgent → SetAcceptLanguage → Caching → Auth → Retry → CookieManager → Decompression → Timeout (read) → Transport
 //! ```
 //!
 //! - **Timeout outermost** (a pass-through unless configured): the total timeout and minimum speed
@@ -77,7 +77,7 @@
 //! - **Cookie next**: it must see each hop's request (to add the cookies for *that* URL, after the redirect
 //!   layer stripped the previous origin's `Cookie`) and each hop's response (a login that sets a cookie and
 //!   redirects must have the cookie stored before the next hop is sent).
-//! - **Decompression innermost**: it must see the raw response and its `Content-Encoding`, and its decoded
+//! - **Decompression innermost of the concerns** (only the read timeout sits below it, timing the wire): it must see the raw response and its `Content-Encoding`, and its decoded
 //!   body is what every layer above streams through.
 //!
 //! ```

@@ -768,7 +768,8 @@ impl ClientBuilder {
     }
 
     /// The longest wait for the response head, and then between two chunks of the body. It counts only
-    /// while waiting for the server: never while a streaming request body is being uploaded, and each
+    /// while waiting for the server: not while a streaming request body is being uploaded (unless the
+    /// server stops taking it), and each
     /// redirect hop and retry attempt waits for its own head (a chain of slow hops, or a retry waiting
     /// out `Retry-After`, does not add up to a timeout).
     pub fn read_timeout(mut self, timeout: Duration) -> ClientBuilder {

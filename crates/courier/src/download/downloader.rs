@@ -652,11 +652,11 @@ impl JobCtx {
 
     // ---- helpers for the attempts ----
 
-    /// A `GET` of the job's URL, with the credentials its URL carried.
-    /// A `GET` of the job's file, asking for the bytes as they are stored (as curl, wget and aria2
-    /// do) and saving them as sent: nothing is decoded, so a file can be resumed and segmented by
-    /// range whatever it holds, a `.tar.gz` served with `Content-Encoding: gzip` stays one, and no
-    /// decompression limit applies to a large, very compressible file.
+    /// A `GET` of the job's file, with the credentials its URL carried, asking for the bytes as they
+    /// are stored (as curl, wget and aria2 do) and saving them as sent: nothing is decoded, so a file
+    /// sent as stored can be resumed and segmented by range, a `.tar.gz` served with
+    /// `Content-Encoding: gzip` stays one, and no decompression limit applies to a large, very
+    /// compressible file.
     pub(super) fn get(&self) -> RequestBuilder {
         let request = self
             .shared

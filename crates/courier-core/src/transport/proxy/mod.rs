@@ -16,7 +16,7 @@
 //! that answers `CONNECT` with a Digest challenge (`407`, `Proxy-Authenticate: Digest`) gets one more
 //! `CONNECT` answering it with the URL's or [`Proxy::basic_auth`]'s credentials; later tunnels to it
 //! answer its nonce before being asked. If it refuses them, the request fails with a connect error
-//! whose [`status`](crate::Error::status) is `407`.
+//! whose [`proxy_status`](crate::Error::proxy_status) is `407`.
 //!
 //! The first proxy (in the order they were added) that applies to a request and whose
 //! [`NoProxy`] list does not name its host is used; with none, the request goes direct.
