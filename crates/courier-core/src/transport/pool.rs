@@ -600,27 +600,11 @@ impl<B: Send + 'static> State<B> {
             self.close_h2(key, conn, doomed);
         }
         let host = self.hosts.get_mut(key).expect("host entry exists");
-        if !config.reuse() {
-            // Each request its own connection: none is shared or waited on for a stream. Only one
-            // that never served a request (its request gave up as it was granted) is idle here.
-            while let Some(idle) = host.idle.pop() {
-                if idle.conn.sender.is_closed() {
-                    doomed.push(Closing::H1(idle.conn));
-                } else {
-                    return Decision::Idle(idle.conn);
-                }
-            }
-            let total_full = config.total.is_some_and(|max| self.open_total >= max);
-            let host_full = config
-                .per_host
-                .is_some_and(|max| host.open + host.connecting >= max);
-            return if !host_full && (!total_full || self.evict_longest_idle(key, doomed)) {
-                Decision::Connect
-            } else {
-                Decision::Wait
-            };
-        }
-        if let Some(i) = host.h2.iter().position(H2Conn::has_room) {
+        // With reuse off (`pool_max_idle_per_host(0)`) each request gets a connection of its own:
+        // none is shared for a stream or waited on for one, and only one that never served a request
+        // (its request gave up as it was granted) is ever idle.
+        let reuse = config.reuse();
+        if let Some(i) = host.h2.iter().position(H2Conn::has_room).filter(|_| reuse) {
             return Decision::Stream(i);
         }
         while let Some(idle) = host.idle.pop() {
@@ -638,7 +622,7 @@ impl<B: Send + 'static> State<B> {
             }
         }
         let side_by_side = host.side_by_side > 0;
-        if may_be_h2 && host.protocol != Protocol::Http1 && !side_by_side {
+        if reuse && may_be_h2 && host.protocol != Protocol::Http1 && !side_by_side {
             let opening = host.connecting + host.h2.iter().filter(|c| !c.settled).count();
             if opening > 0 {
                 if host.protocol == Protocol::Unknown {
@@ -654,11 +638,15 @@ impl<B: Send + 'static> State<B> {
         // queueing on its connection (hyper opens the stream once the server allows it), not by a
         // new connection for every request.
         let mut settled = host.h2.iter().filter(|c| c.usable()).peekable();
-        let closed_for_now = settled.peek().is_some() && settled.all(|c| c.max_streams == 0);
+        let closed_for_now =
+            reuse && settled.peek().is_some() && settled.all(|c| c.max_streams == 0);
         let host_full = closed_for_now
             || config
                 .per_host
                 .is_some_and(|max| host.open + host.connecting >= max);
+        if host_full && !reuse {
+            return Decision::Wait;
+        }
         if host_full {
             let least_loaded = host
                 .h2
