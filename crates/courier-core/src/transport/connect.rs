@@ -529,6 +529,65 @@ impl Stream {
     }
 }
 
+/// What a connection learns from the bytes it reads, as they pass (see [`Tapped`]).
+pub(crate) trait ReadTap: Unpin {
+    /// Sees the bytes of one read; an error fails that read.
+    fn read(&mut self, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// A connection's stream handed to hyper with its reads shown to a [`ReadTap`] (an HTTP/1.1
+/// connection counts them, an HTTP/2 one scans them for SETTINGS); writes pass through.
+pub(crate) struct Tapped<T> {
+    pub(crate) io: Stream,
+    pub(crate) tap: T,
+}
+
+impl<T: ReadTap> AsyncRead for Tapped<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            this.tap.read(&buf.filled()[before..])?;
+        }
+        polled
+    }
+}
+
+impl<T: Unpin> AsyncWrite for Tapped<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
 /// What a [`Stream::Other`] is: any tokio byte stream that can move between tasks.
 pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 

@@ -8,17 +8,14 @@
 //! What it does not do: decide reuse (the pool and the checkout guard do).
 
 use std::io;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::checkout::{Checkout, ConnectSlot};
-use super::connect::{ConnMeta, Connected, Stream};
+use super::connect::{ConnMeta, Connected, ReadTap, Tapped};
 use super::pool::ConnectionGone;
 use crate::error::{BoxError, Error};
 
@@ -37,9 +34,9 @@ where
     let meta = Arc::new(connected.meta);
     let key = slot.key().clone();
     let pool = Arc::downgrade(&slot.pool().inner);
-    let io = CountReads {
+    let io = Tapped {
         io: connected.stream,
-        meta: meta.clone(),
+        tap: CountReads(meta.clone()),
     };
     let (sender, conn) = match builder.handshake(TokioIo::new(io)).await {
         Ok(handshake) => handshake,
@@ -60,55 +57,14 @@ where
     Ok(checkout)
 }
 
-/// The connection's I/O, counting the bytes read into [`ConnMeta::read`].
-struct CountReads {
-    io: Stream,
-    meta: Arc<ConnMeta>,
-}
+/// Counts the bytes an HTTP/1.1 connection reads into [`ConnMeta::read`].
+struct CountReads(Arc<ConnMeta>);
 
-impl AsyncRead for CountReads {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        if read > 0 {
-            this.meta.read.fetch_add(read as u64, Ordering::Relaxed);
+impl ReadTap for CountReads {
+    fn read(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if !bytes.is_empty() {
+            self.0.read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
-        polled
-    }
-}
-
-impl AsyncWrite for CountReads {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+        Ok(())
     }
 }

@@ -13,14 +13,12 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use hyper::client::conn::http2;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::checkout::{Checkout, ConnectSlot};
-use super::connect::{Connected, Stream};
+use super::connect::{Connected, ReadTap, Tapped};
 use super::pool::ConnectionGone;
 use crate::error::{BoxError, Error};
 
@@ -44,8 +42,7 @@ where
     let settings_key = key.clone();
     let settings_meta = meta.clone();
     let socket_open = Arc::new(std::sync::OnceLock::new());
-    let io = SettingsIo {
-        io: connected.stream,
+    let tap = SettingsTap {
         _counted: socket_open.clone(),
         scanner: SettingsScanner::default(),
         on_settings: Box::new(move |max| {
@@ -63,6 +60,10 @@ where
                 super::pool::Pool { inner }.settings_received(&settings_key, id);
             }
         }),
+    };
+    let io = SettingsIo {
+        io: connected.stream,
+        tap,
     };
     let (sender, conn) = match builder.handshake(TokioIo::new(io)).await {
         Ok(handshake) => handshake,
@@ -110,8 +111,10 @@ where
 }
 
 /// The connection's I/O, with the server's frames read as they pass.
-pub(crate) struct SettingsIo {
-    io: Stream,
+pub(crate) type SettingsIo = Tapped<SettingsTap>;
+
+/// Scans what an HTTP/2 connection reads for the server's SETTINGS.
+pub(crate) struct SettingsTap {
     /// The connection's [`ConnectionGone`] once the handshake succeeded: held, never read, so that it
     /// is dropped with the socket.
     _counted: Arc<std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>>,
@@ -119,20 +122,11 @@ pub(crate) struct SettingsIo {
     on_settings: Box<dyn FnMut(Option<u32>) + Send + Sync>,
 }
 
-impl AsyncRead for SettingsIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled {
-            let scanned = this
-                .scanner
-                .scan(&buf.filled()[before..], &mut this.on_settings);
-            if let Err(first) = scanned {
+impl ReadTap for SettingsTap {
+    fn read(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.scanner
+            .scan(bytes, &mut self.on_settings)
+            .map_err(|first| {
                 // RFC 9113 §3.4: a server's preface is a SETTINGS frame, and anything else is a
                 // connection error. h2 does not check; without this, a server that skips it (or
                 // speaks HTTP/1.1 after choosing h2) held every request queued on the connection.
@@ -141,40 +135,8 @@ impl AsyncRead for SettingsIo {
                 } else {
                     "the server's first HTTP/2 frame was not SETTINGS (RFC 9113 §3.4)"
                 };
-                return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, what)));
-            }
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for SettingsIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+                io::Error::new(io::ErrorKind::InvalidData, what)
+            })
     }
 }
 
