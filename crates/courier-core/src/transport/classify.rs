@@ -8,8 +8,12 @@
 //! | --- | --- | --- |
 //! | [`Fate::NotSent`] | no connection could be made, or the connection closed before the request was written | any method |
 //! | [`Fate::NotProcessed`] | HTTP/2 `REFUSED_STREAM` (RFC 9113 §8.7) | any method |
-//! | [`Fate::Lost`] | the connection closed, reset or went away (`GOAWAY`, any code) before any response byte | idempotent methods only |
+//! | [`Fate::Lost`] | the connection closed, reset or went away (`GOAWAY`, any code) before a whole response head | idempotent methods only |
 //! | [`Fate::MaybeProcessed`] | anything else (a malformed response, a protocol error) | no |
+//!
+//! `Lost` does not say the server did nothing: part of an answer (a `100 Continue`, half a head) may
+//! have come first. It allows only what may go again whether processed or not, an idempotent request
+//! (RFC 9110 §9.2.2); a `POST` lost that way is never resent.
 //!
 //! A `Lost` request on a reused connection is the usual race with a server closing an idle
 //! connection; on a fresh connection it is the server's answer, so the transport does not replay it
@@ -39,8 +43,9 @@ pub enum Fate {
     NotSent,
     /// The server said it did not process it (HTTP/2 `REFUSED_STREAM`).
     NotProcessed,
-    /// The connection closed or reset after the request was (perhaps partly) written and before any
-    /// response byte arrived. `reused` says whether the connection had carried a request before.
+    /// The connection closed or reset after the request was (perhaps partly) written and before a
+    /// whole response head arrived (part of one may have). `reused` says whether the connection had
+    /// carried a request before.
     Lost {
         /// The connection had been used before (so this is likely the idle-close race).
         reused: bool,
@@ -85,18 +90,8 @@ fn causes(err: &hyper::Error) -> impl Iterator<Item = &(dyn std::error::Error + 
 /// GOAWAY. So neither is "not sent" nor "not processed": only a request that went out on no
 /// response byte, which an idempotent request may survive by going again, on any connection (the
 /// connection's going away is not the server's answer to it). A `REFUSED_STREAM` is the server's
-/// word about that very stream, and is `NotProcessed`. `answered`: some of the response had arrived
-/// (an HTTP/1.1 connection read bytes after the request went out: a `100 Continue`, half a head),
-/// so a reset or end after it is not "lost", whatever hyper calls it: the server acted.
-pub(crate) fn classify(err: &hyper::Error, reused: bool, answered: bool) -> Fate {
-    let fate = classify_error(err, reused);
-    match fate {
-        Fate::Lost { .. } if answered => Fate::MaybeProcessed,
-        fate => fate,
-    }
-}
-
-fn classify_error(err: &hyper::Error, reused: bool) -> Fate {
+/// word about that very stream, and is `NotProcessed`.
+pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
     if err.is_canceled() {
         return Fate::Lost { reused: true };
     }

@@ -127,10 +127,6 @@ pub(crate) struct ConnMeta {
     /// Kept here because hyper may read them before the pool has registered the connection.
     pub(crate) settings_seen: AtomicBool,
     pub(crate) max_streams: std::sync::atomic::AtomicUsize,
-    /// HTTP/1.1: the bytes the connection has read. A request that failed after any byte of its
-    /// answer arrived (a `100 Continue`, half a status line) was answered in part: it was processed,
-    /// not lost (see `classify`).
-    pub(crate) read: AtomicU64,
 }
 
 impl ConnMeta {
@@ -262,7 +258,6 @@ impl ConnectorInner {
             counted: AtomicBool::new(true),
             settings_seen: AtomicBool::new(false),
             max_streams: std::sync::atomic::AtomicUsize::new(usize::MAX),
-            read: AtomicU64::new(0),
         };
         if !https {
             let stream = self.maybe_verbose(conn, meta.id);
@@ -535,8 +530,8 @@ pub(crate) trait ReadTap: Unpin {
     fn read(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 
-/// A connection's stream handed to hyper with its reads shown to a [`ReadTap`] (an HTTP/1.1
-/// connection counts them, an HTTP/2 one scans them for SETTINGS); writes pass through.
+/// A connection's stream handed to hyper with its reads shown to a [`ReadTap`] (an HTTP/2
+/// connection scans them for the server's SETTINGS); writes pass through.
 pub(crate) struct Tapped<T> {
     pub(crate) io: Stream,
     pub(crate) tap: T,

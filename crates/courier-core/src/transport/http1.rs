@@ -7,15 +7,13 @@
 //!
 //! What it does not do: decide reuse (the pool and the checkout guard do).
 
-use std::io;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
 use super::checkout::{Checkout, ConnectSlot};
-use super::connect::{ConnMeta, Connected, ReadTap, Tapped};
+use super::connect::Connected;
 use super::pool::ConnectionGone;
 use crate::error::{BoxError, Error};
 
@@ -34,11 +32,7 @@ where
     let meta = Arc::new(connected.meta);
     let key = slot.key().clone();
     let pool = Arc::downgrade(&slot.pool().inner);
-    let io = Tapped {
-        io: connected.stream,
-        tap: CountReads(meta.clone()),
-    };
-    let (sender, conn) = match builder.handshake(TokioIo::new(io)).await {
+    let (sender, conn) = match builder.handshake(TokioIo::new(connected.stream)).await {
         Ok(handshake) => handshake,
         Err(err) => {
             slot.failed();
@@ -55,16 +49,4 @@ where
     };
     tokio::spawn(tracing::Instrument::in_current_span(task));
     Ok(checkout)
-}
-
-/// Counts the bytes an HTTP/1.1 connection reads into [`ConnMeta::read`].
-struct CountReads(Arc<ConnMeta>);
-
-impl ReadTap for CountReads {
-    fn read(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if !bytes.is_empty() {
-            self.0.read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        }
-        Ok(())
-    }
 }

@@ -977,10 +977,6 @@ where
                     .body()
                     .buffered_bytes()
                     .is_some_and(|bytes| bytes.len() as u64 <= checkout::DRAIN_LIMIT);
-            let read_before = checkout
-                .meta()
-                .read
-                .load(std::sync::atomic::Ordering::Relaxed);
             match checkout.send(req, small_upload).await {
                 Ok(mut res) => {
                     in_flight.answered(checkout.reused());
@@ -1046,12 +1042,7 @@ where
                             .with_fate(Fate::NotSent)
                             .with_uri(&uri));
                     }
-                    let answered = checkout
-                        .meta()
-                        .read
-                        .load(std::sync::atomic::Ordering::Relaxed)
-                        > read_before;
-                    let fate = classify::classify(&error, checkout.reused(), answered);
+                    let fate = classify::classify(&error, checkout.reused());
                     if classify::is_go_away(&error) {
                         // New streams go to another connection. A refused stream alone keeps its
                         // connection: retiring it would strand the replay behind the per-host cap
