@@ -363,6 +363,25 @@ async fn error_for_status_carries_code_reason_and_url() {
         err.to_string(),
         format!("HTTP status client error (418 I'm not a teapot) for url ({url})")
     );
+
+    // No reason phrase at all: the canonical one, not `(404 )`.
+    let bare = RawServer::reply(
+        Bytes::from_static(b"HTTP/1.1 404 \r\ncontent-length: 0\r\n\r\n"),
+        Then::Close,
+    )
+    .await;
+    let url = bare.url("/gone");
+    let err = client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("HTTP status client error (404 Not Found) for url ({url})")
+    );
 }
 
 #[tokio::test]

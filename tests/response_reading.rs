@@ -356,7 +356,7 @@ async fn content_length_of_a_head_response_is_the_announced_one() {
     assert_eq!(empty.content_length(), Some(0));
 
     // A 204 has no content by definition: a `Content-Length` on it (the server's error) is not
-    // reported as a length, and the next request on the connection works.
+    // reported as a length.
     let raw = courier_testkit::RawServer::start(|mut stream, _| async move {
         use tokio::io::AsyncWriteExt;
         while courier_testkit::read_request_head(&mut stream)

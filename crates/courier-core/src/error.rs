@@ -171,7 +171,8 @@ impl Error {
     /// ```
     pub fn from_status_with_reason(status: StatusCode, reason: &str, url: Option<Url>) -> Error {
         let mut err = Error::from_status(status, url);
-        if status.canonical_reason() != Some(reason) {
+        // None sent (or none readable): the canonical one, rather than `(404 )`.
+        if !reason.is_empty() && status.canonical_reason() != Some(reason) {
             err.inner.reason = Some(reason.into());
         }
         err

@@ -11,7 +11,8 @@
 //!   server, first while waiting for the response head, then between two chunks of the body. It measures
 //!   the server, not the client: it starts once a streaming request body has been sent (bodies say when
 //!   through [`WatchUpload`]), so a long upload does not trip it unless the server stops taking it
-//!   (a chunk the connection does not take counts as silence), and the time the reader takes between
+//!   (a chunk the connection has not taken counts as silence from when it was handed over, so one
+//!   chunk larger than the link carries within the timeout counts so too), and the time the reader takes between
 //!   two chunks is not counted;
 //! - **the minimum speed** ([`min_speed`](TimeoutLayer::min_speed)): a response body that brings fewer
 //!   than `bytes_per_sec * window` bytes in any `window` (the reader's pauses left out) is ended, as
