@@ -204,6 +204,17 @@ async fn user_agent_and_default_headers() {
     let seen = server.last_request();
     assert_eq!(seen.header_all("x-api-key"), vec!["override"]);
     assert_eq!(seen.header("user-agent"), Some("explicit/1"));
+
+    // No User-Agent at all, as reqwest sends by default; a request's own still goes.
+    let bare = Client::builder().no_user_agent().build().unwrap();
+    bare.get(server.url("/")).send().await.unwrap();
+    assert_eq!(server.last_request().header("user-agent"), None);
+    bare.get(server.url("/"))
+        .header("user-agent", "mine/1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(server.last_request().header("user-agent"), Some("mine/1"));
 }
 
 #[tokio::test]

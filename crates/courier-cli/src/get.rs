@@ -71,6 +71,13 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         // Like curl: without --compressed, ask for no coding and show the bytes as sent.
         builder = builder.no_decompression();
     }
+    // `-H 'User-Agent:'` takes the command's own off, as curl's does (a request header cannot).
+    let no_user_agent = args.headers.iter().any(|header| {
+        matches!(parse_header(header), Ok((name, None)) if name == courier::header::USER_AGENT)
+    });
+    if no_user_agent {
+        builder = builder.no_user_agent();
+    }
     let client = builder.build()?;
 
     let data = form_data(&args).await?;

@@ -166,6 +166,15 @@ async fn get_sends_method_headers_and_form_data() {
     let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert!(echoed["headers"].get("x-gone").is_none(), "{echoed}");
     assert_eq!(echoed["headers"]["x-empty"], serde_json::json!([""]));
+
+    // As curl's: `User-Agent:` takes the command's own off, `User-Agent;` sends it empty.
+    let output = courier(args(&["get", &server.url("/ua"), "-H", "User-Agent:"])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(echoed["headers"].get("user-agent").is_none(), "{echoed}");
+    let output = courier(args(&["get", &server.url("/ua"), "-H", "User-Agent;"])).await;
+    let echoed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(echoed["headers"]["user-agent"], serde_json::json!([""]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

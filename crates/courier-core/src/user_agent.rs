@@ -66,7 +66,7 @@ impl<S> Layer<S> for UserAgentLayer {
 #[derive(Clone, Debug)]
 pub struct UserAgent<S> {
     inner: S,
-    // Always set: an `Option` only to share the service impl with `SetAcceptLanguage`.
+    /// `None`: sets nothing (see [`UserAgent::optional`]).
     value: Option<HeaderValue>,
 }
 
@@ -77,6 +77,12 @@ impl<S> UserAgent<S> {
             inner,
             value: Some(value),
         }
+    }
+
+    /// Wraps `inner`, setting `value` when there is one: a stack whose user agent is optional (a
+    /// client sending none, as reqwest's by default) keeps one type either way.
+    pub fn optional(inner: S, value: Option<HeaderValue>) -> Self {
+        UserAgent { inner, value }
     }
 
     inner_service_accessors!();

@@ -24,7 +24,7 @@ use courier_core::retry::{Retry, RetryLayer, RetryPolicy};
 use courier_core::timeout::{Timeout, TimeoutLayer, TotalTimeout};
 use courier_core::transport::tls::{self, Certificate, Identity};
 use courier_core::transport::{PoolStats, Proxy, Transport, TransportBuilder};
-use courier_core::user_agent::{UserAgent, UserAgentLayer, DEFAULT_USER_AGENT};
+use courier_core::user_agent::{UserAgent, DEFAULT_USER_AGENT};
 
 use crate::lazy_url::LazyUrl;
 use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
@@ -435,14 +435,13 @@ impl ClientBuilder {
         if let Some(err) = self.error {
             return Err(err);
         }
-        let user_agent = self
-            .user_agent
-            .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_USER_AGENT));
+        let user_agent = self.user_agent;
         // The layer never sees a tunnel's CONNECT: the transport sends it there.
-        let transport = self
-            .transport
-            .tunnel_user_agent(user_agent.clone())
-            .build()?;
+        let mut transport = self.transport;
+        if let Some(user_agent) = &user_agent {
+            transport = transport.tunnel_user_agent(user_agent.clone());
+        }
+        let transport = transport.build()?;
         let mut read_timeout = TimeoutLayer::default();
         if let Some(read) = self.read_timeout {
             read_timeout = read_timeout.read_timeout(read);
@@ -468,7 +467,7 @@ impl ClientBuilder {
         let cache = Caching::optional(auth, self.cache);
         // With no language configured the layer holds no value and sets nothing.
         let accept_language = SetAcceptLanguage::optional(cache, self.accept_language);
-        let user_agent = UserAgentLayer::from_header_value(user_agent).layer(accept_language);
+        let user_agent = UserAgent::optional(accept_language, user_agent);
         // Either word against a `Referer` holds: the builder's default must not undo a policy's `false`.
         let referer = self.referer && self.redirect.sends_referer();
         let mut redirect_policy = self.redirect.referer(referer);
@@ -506,6 +505,14 @@ impl ClientBuilder {
             Ok(value) => self.user_agent = Some(value),
             Err(err) => self.error = Some(Error::builder(err.into())),
         }
+        self
+    }
+
+    /// Sends no `User-Agent` unless a request sets one, as reqwest does by default (Courier's own
+    /// default is `courier/<version>`); a later [`user_agent`](ClientBuilder::user_agent) sets one
+    /// again.
+    pub fn no_user_agent(mut self) -> ClientBuilder {
+        self.user_agent = None;
         self
     }
 

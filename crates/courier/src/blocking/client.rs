@@ -367,6 +367,8 @@ impl ClientBuilder {
         redirect(policy: crate::redirect::Policy);
         /// See [`crate::ClientBuilder::referer`].
         referer(enabled: bool);
+        /// See [`crate::ClientBuilder::no_user_agent`].
+        no_user_agent();
         /// See [`crate::ClientBuilder::cookie_store`].
         cookie_store(enabled: bool);
         /// See [`crate::ClientBuilder::digest_auth`].
