@@ -737,12 +737,7 @@ fn push_head(
 ) {
     out.extend_from_slice(status_line(version, status, reason).as_bytes());
     out.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
+    courier_core::headers::write_lines(out, headers);
     out.extend_from_slice(b"\r\n");
 }
 

@@ -38,3 +38,27 @@ pub fn append_missing(headers: &mut HeaderMap, defaults: &HeaderMap) {
         }
     }
 }
+
+/// Writes `headers` as HTTP/1.1 header lines (`name: value` and CRLF each), as a `CONNECT` request, a
+/// multipart part's head and `courier get -i` write them.
+///
+/// ```
+/// use http::header::{HeaderMap, HeaderValue, HOST};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(HOST, HeaderValue::from_static("example.com"));
+/// let mut out = Vec::new();
+/// courier_core::headers::write_lines(&mut out, &headers);
+/// assert_eq!(out, b"host: example.com\r\n");
+/// ```
+pub fn write_lines<'a>(
+    out: &mut Vec<u8>,
+    headers: impl IntoIterator<Item = (&'a HeaderName, &'a HeaderValue)>,
+) {
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+}

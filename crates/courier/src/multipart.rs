@@ -448,15 +448,11 @@ impl Part {
             head.extend_from_slice(mime.as_ref().as_bytes());
             head.extend_from_slice(b"\r\n");
         }
-        for (name, value) in &self.headers {
-            if name == http::header::CONTENT_DISPOSITION {
-                continue;
-            }
-            head.extend_from_slice(name.as_str().as_bytes());
-            head.extend_from_slice(b": ");
-            head.extend_from_slice(value.as_bytes());
-            head.extend_from_slice(b"\r\n");
-        }
+        let others = self
+            .headers
+            .iter()
+            .filter(|(name, _)| *name != http::header::CONTENT_DISPOSITION);
+        courier_core::headers::write_lines(&mut head, others);
         head.extend_from_slice(b"\r\n");
         Bytes::from(head)
     }

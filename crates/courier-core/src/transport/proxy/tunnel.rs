@@ -145,12 +145,7 @@ where
     head.extend_from_slice(b" HTTP/1.1\r\nHost: ");
     head.extend_from_slice(authority.as_bytes());
     head.extend_from_slice(b"\r\n");
-    for (name, value) in headers {
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
-    }
+    crate::headers::write_lines(&mut head, headers);
     head.extend_from_slice(b"\r\n");
     stream.write_all(&head).await?;
     stream.flush().await
