@@ -295,13 +295,20 @@ fn the_blocking_timeout_bounds_each_wait_not_the_whole_body() {
         .downcast::<courier::Error>()
         .unwrap();
     assert!(err.is_timeout(), "{err:?}");
+    // Longer than the client's 0.4 s, shorter than the server's 3 s: the request's is the one waited.
+    let started = std::time::Instant::now();
     let err = client
         .get(server.url("/slow"))
-        .timeout(Duration::from_millis(100))
+        .timeout(Duration::from_millis(1500))
         .send()
         .and_then(|r| r.bytes())
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// A reader that panics part way fails the request: the server never gets what was read so far as if

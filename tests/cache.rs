@@ -971,7 +971,9 @@ async fn a_response_kept_encoded_is_neither_stored_nor_served_from_the_cache() {
         .to_bytes();
     assert_eq!(&bytes[..2], [0x1f, 0x8b]);
 
-    let plain = within(10, stack.oneshot(request(false))).await.unwrap();
+    let plain = within(10, stack.clone().oneshot(request(false)))
+        .await
+        .unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     let text = within(10, plain.into_body().collect())
         .await
@@ -979,6 +981,15 @@ async fn a_response_kept_encoded_is_neither_stored_nor_served_from_the_cache() {
         .to_bytes();
     assert_eq!(&text[..], b"plain text");
     assert_eq!(server.requests().len(), 2);
+
+    // Nor is it served the plain request's stored (decoded) answer: it goes to the server again.
+    let kept = within(10, stack.oneshot(request(true))).await.unwrap();
+    let bytes = within(10, kept.into_body().collect())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&bytes[..2], [0x1f, 0x8b]);
+    assert_eq!(server.requests().len(), 3);
 }
 
 #[tokio::test]

@@ -437,10 +437,14 @@ async fn pool_max_idle_zero_disables_reuse_for_http2_and_queued_requests() {
         .build()
         .unwrap();
     for path in ["/1", "/2", "/3"] {
-        let response = client.get(server.url(path)).send().await.unwrap();
+        let response = courier_testkit::client::within(10, client.get(server.url(path)).send())
+            .await
+            .unwrap();
         assert_eq!(response.version(), Version::HTTP_2);
         assert!(!response.connection_info().unwrap().reused(), "{path}");
-        response.bytes().await.unwrap();
+        courier_testkit::client::within(10, response.bytes())
+            .await
+            .unwrap();
     }
     assert_eq!(client.pool_stats().connects, 3);
     assert_eq!(client.pool_stats().reuses, 0);
@@ -457,7 +461,10 @@ async fn pool_max_idle_zero_disables_reuse_for_http2_and_queued_requests() {
         .build()
         .unwrap();
     let (url_a, url_b) = (server.url("/a"), server.url("/b"));
-    let (a, b) = tokio::join!(get_bytes(&client, &url_a), get_bytes(&client, &url_b));
+    let (a, b) = courier_testkit::client::within(10, async {
+        tokio::join!(get_bytes(&client, &url_a), get_bytes(&client, &url_b))
+    })
+    .await;
     assert!(!a.is_empty() && !b.is_empty());
     assert_eq!(server.connections(), 2);
     assert_eq!(client.pool_stats().reuses, 0);

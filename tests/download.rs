@@ -2376,12 +2376,19 @@ async fn the_longest_retry_after_waited_for_is_its_own_setting() {
             .retries(2)
             .backoff(Duration::from_millis(5), Duration::from_millis(10))
     };
+    let started = std::time::Instant::now();
     let waits = fast_backoff()
         .max_retry_after(Duration::from_secs(2))
         .build()
         .run([Job::new(server.url("/a"), dir.path("a")).unwrap()])
         .await;
     assert!(waits.is_success(), "{:?}", waits.failures);
+    // The server's second, not the 10 ms backoff.
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(read(&dir.path("a")), b"finally");
     let gives_up = fast_backoff()
         .build()

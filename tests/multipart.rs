@@ -375,6 +375,7 @@ async fn a_form_with_no_part_sends_an_empty_body() {
     let seen = server.last_request();
     assert!(seen.body.is_empty(), "{:?}", seen.body);
     assert!(matches!(seen.header("content-length"), None | Some("0")));
+    assert_eq!(seen.header("transfer-encoding"), None);
     assert!(seen
         .header("content-type")
         .unwrap()

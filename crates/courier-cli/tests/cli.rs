@@ -2003,16 +2003,18 @@ async fn retry_covers_timeouts_and_cut_bodies_each_attempt_with_its_own_max_time
     let server = TestServer::start(move |req| {
         let n = counter.fetch_add(1, Ordering::SeqCst);
         async move {
-            let chunks = vec![Bytes::from_static(b"01234"), Bytes::from_static(b"56789")];
+            let chunks = [Bytes::from_static(b"01234"), Bytes::from_static(b"56789")];
             let body = match (req.path(), n % 2) {
                 // The first attempt of each: no head for 3 s, or a stall mid-body, or a cut body.
                 ("/late", 0) => {
                     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                     full("0123456789")
                 }
-                ("/stall", 0) => {
-                    courier_testkit::slow(chunks, std::time::Duration::from_millis(1500))
-                }
+                ("/stall", 0) => courier_testkit::stalling(
+                    chunks[0].clone(),
+                    std::time::Duration::from_millis(1500),
+                    chunks[1].clone(),
+                ),
                 ("/cut", 0) => courier_testkit::failing(vec![chunks[0].clone()]),
                 _ => full("0123456789"),
             };
