@@ -113,12 +113,14 @@ async fn a_post_dropped_by_hyper_after_goaway_is_not_sent_twice() {
         let (client, url) = (client.clone(), url.clone());
         async move { client.get(url).send().await.map(|r| r.status()) }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Room for a loaded machine: the GET's HEADERS must reach the server, and the POST queue
+    // behind the one-connection cap, before the server goes on.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let post = tokio::spawn({
         let (client, url) = (client.clone(), url.clone());
         async move { client.post(url).send().await.map(|r| r.status()) }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     release.notify_one();
     let get = within(10, get).await.unwrap();
     assert_eq!(get.unwrap(), 200);

@@ -255,6 +255,43 @@ fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
 mod tests {
     use super::*;
 
+    /// A connect timeout shorter than the attempts' delay spreads them over it: with 2 s between
+    /// attempts and 1 s for the whole, the second address is tried at 0.5 s and connects, where it
+    /// would otherwise come after the timeout. The first address never answers: a loopback listener
+    /// whose accept queue is full.
+    #[tokio::test]
+    async fn a_connect_timeout_spreads_the_attempts_over_it() {
+        use socket2::{Domain, Socket, Type};
+        let dead = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        dead.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        dead.listen(0).unwrap();
+        let dead_addr = dead.local_addr().unwrap().as_socket().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            let filler = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            filler.set_nonblocking(true).unwrap();
+            let _ = filler.connect(&dead_addr.into());
+            fillers.push(filler);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let live_addr = live.local_addr().unwrap();
+        let opts = TcpOptions {
+            attempt_delay: Duration::from_secs(2),
+            connect_timeout: Some(Duration::from_secs(1)),
+            ..TcpOptions::default()
+        };
+        let stream = tokio::time::timeout(
+            Duration::from_secs(1),
+            connect(vec![dead_addr, live_addr], &opts),
+        )
+        .await
+        .expect("the second address was not tried within the connect timeout")
+        .unwrap();
+        assert_eq!(stream.peer_addr().unwrap(), live_addr);
+    }
+
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn socket_options_are_set_before_connecting() {
