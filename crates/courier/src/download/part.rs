@@ -265,8 +265,9 @@ mod tests {
         let (a, b) = (vec![b'a'; 300_000], vec![b'b'; 200_000]);
         write_whole(&path, &a).await.unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let reader = {
-            let (path, stop) = (path.clone(), stop.clone());
+            let (path, stop, reads) = (path.clone(), stop.clone(), reads.clone());
             std::thread::spawn(move || {
                 let mut torn = 0;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -274,15 +275,20 @@ mod tests {
                     if len != 300_000 && len != 200_000 {
                         torn += 1;
                     }
+                    reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 torn
             })
         };
-        for i in 0..200 {
+        // Writes go on until the reader has read alongside them (a loaded machine may start it late).
+        let mut i = 0;
+        while i < 200 || (reads.load(std::sync::atomic::Ordering::Relaxed) < 200 && i < 20_000) {
             write_whole(&path, if i % 2 == 0 { &b } else { &a })
                 .await
                 .unwrap();
+            i += 1;
         }
+        assert!(reads.load(std::sync::atomic::Ordering::Relaxed) >= 200);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         assert_eq!(reader.join().unwrap(), 0, "a read saw a half-written file");
         let names: Vec<_> = std::fs::read_dir(&dir)
