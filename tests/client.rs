@@ -356,43 +356,30 @@ async fn error_for_status_carries_code_reason_and_url() {
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 
-    // The server's own reason phrase is the one shown, as reqwest shows it.
-    let teapot = RawServer::reply(
-        Bytes::from_static(b"HTTP/1.1 418 I'm not a teapot\r\ncontent-length: 0\r\n\r\n"),
-        Then::Close,
-    )
-    .await;
-    let url = teapot.url("/pot");
-    let err = client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("HTTP status client error (418 I'm not a teapot) for url ({url})")
-    );
-
-    // No reason phrase at all: the canonical one, not `(404 )`.
-    let bare = RawServer::reply(
-        Bytes::from_static(b"HTTP/1.1 404 \r\ncontent-length: 0\r\n\r\n"),
-        Then::Close,
-    )
-    .await;
-    let url = bare.url("/gone");
-    let err = client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("HTTP status client error (404 Not Found) for url ({url})")
-    );
+    // The server's own reason phrase is the one shown, as reqwest shows it; with none at all, the
+    // canonical one, not `(404 )`.
+    for (status_line, shown) in [
+        (
+            &b"HTTP/1.1 418 I'm not a teapot"[..],
+            "418 I'm not a teapot",
+        ),
+        (&b"HTTP/1.1 404 "[..], "404 Not Found"),
+    ] {
+        let reply = [status_line, b"\r\ncontent-length: 0\r\n\r\n"].concat();
+        let server = RawServer::reply(Bytes::from(reply), Then::Close).await;
+        let url = server.url("/status");
+        let err = client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("HTTP status client error ({shown}) for url ({url})")
+        );
+    }
 }
 
 #[tokio::test]

@@ -634,30 +634,21 @@ async fn a_missing_location_returns_the_redirect() {
 async fn a_redirects_small_body_is_read_so_its_connection_is_reused() {
     let server = server().await;
     let service = FollowRedirectLayer::new(Policy::default()).layer(transport());
-    let res = service
-        .clone()
-        .oneshot(get(&server.url("/with-page")))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    // Read to its end, so the connection is idle for the next request.
-    http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap();
-    assert_eq!(server.requests().len(), 2);
-    assert_eq!(server.connections(), 1);
-
-    // A small body that comes a little after the head is waited for: the connection is kept.
-    let res = service
-        .clone()
-        .oneshot(get(&server.url("/late-page")))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap();
-    assert_eq!(server.connections(), 1);
+    // A small body, with the head or a little after it (then waited for): the connection is kept.
+    for (path, requests) in [("/with-page", 2), ("/late-page", 4)] {
+        let res = service
+            .clone()
+            .oneshot(get(&server.url(path)))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        // Read to its end, so the connection is idle for the next request.
+        http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap();
+        assert_eq!(server.requests().len(), requests, "{path}");
+        assert_eq!(server.connections(), 1, "{path}");
+    }
 
     for (path, connections) in [("/big-page", 2), ("/stalled-page", 3)] {
         let started = std::time::Instant::now();
