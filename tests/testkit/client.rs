@@ -11,6 +11,7 @@ use crate::{respond, TestServer};
 
 /// Awaits `fut`, failing the test if it takes longer than `secs`: a hang guard, not a timing assertion.
 pub async fn within<F: Future>(secs: u64, fut: F) -> F::Output {
+    crate::arm_watchdog();
     tokio::time::timeout(Duration::from_secs(secs), fut)
         .await
         .unwrap_or_else(|_| panic!("no result within {secs} s: the client hung"))

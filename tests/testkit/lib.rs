@@ -35,6 +35,28 @@ pub use responses::{
     status_with_retry_after,
 };
 
+/// How long a process using the kit may run before [`arm_watchdog`] ends it: far longer than any test
+/// binary takes, far shorter than CI's limit.
+const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Ends the process with a message once it has run [`WATCHDOG`] after the first server started. Every
+/// server of the kit arms it, so a test awaiting something that never comes (a regression that hangs
+/// rather than fails, where no [`client::within`] guard was put) fails its binary in minutes instead of
+/// holding CI until its own limit.
+pub fn arm_watchdog() {
+    static ARMED: std::sync::Once = std::sync::Once::new();
+    ARMED.call_once(|| {
+        std::thread::spawn(|| {
+            std::thread::sleep(WATCHDOG);
+            eprintln!(
+                "courier_testkit: still running {} s after the first test server started: a test hung",
+                WATCHDOG.as_secs()
+            );
+            std::process::abort();
+        });
+    });
+}
+
 /// A boxed error, for server bodies that fail on purpose.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -185,6 +185,7 @@ impl TestServerBuilder {
         F: Fn(Recorded) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<ServerBody>> + Send + 'static,
     {
+        crate::arm_watchdog();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
