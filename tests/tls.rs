@@ -381,3 +381,92 @@ async fn tls_sni_sends_the_server_name_unless_turned_off() {
         vec![Some("localhost".to_owned()), None, None]
     );
 }
+
+/// Set in the child process of [`a_system_store_is_trusted_unless_built_in_roots_are_off`].
+const SYSTEM_STORE_CHILD: &str = "COURIER_TEST_SYSTEM_STORE_CHILD";
+
+/// reqwest's idiom for "trust only my CA", `tls_built_in_root_certs(false)` with
+/// `add_root_certificate`, turns the system's store off. The system's store is `SSL_CERT_FILE`
+/// holding the server's CA (read by the platform verifier on Linux), in a child process: it must be
+/// set before the first client reads the store, and must not reach the other tests.
+#[test]
+fn a_system_store_is_trusted_unless_built_in_roots_are_off() {
+    if std::env::var_os(SYSTEM_STORE_CHILD).is_some() {
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "system_store_child", "--ignored", "--nocapture"])
+        .env(SYSTEM_STORE_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child failed\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The child's side of [`a_system_store_is_trusted_unless_built_in_roots_are_off`].
+#[test]
+#[ignore = "run by a_system_store_is_trusted_unless_built_in_roots_are_off in a child process"]
+fn system_store_child() {
+    assert!(
+        std::env::var_os(SYSTEM_STORE_CHILD).is_some(),
+        "run as a child only"
+    );
+    let certs = TestCerts::generate(&["localhost"]);
+    let dir = std::env::temp_dir().join(format!("courier-system-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("system.pem");
+    std::fs::write(&store, &certs.ca_pem).unwrap();
+    // Only this test runs in this process, and no thread has started yet.
+    std::env::set_var("SSL_CERT_FILE", &store);
+    std::env::set_var("SSL_CERT_DIR", &dir);
+    let other_ca =
+        Certificate::from_pem(TestCerts::generate(&["other.test"]).ca_pem.as_bytes()).unwrap();
+    let own_ca = Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let server = tls_server(certs.clone(), ServerTls::default()).await;
+        // A second server with the same certificate, for the refusals: it must see no request.
+        let refusing = tls_server(certs, ServerTls::default()).await;
+        // By default the system's store is trusted, with or without an extra root beside it.
+        for builder in [
+            Client::builder(),
+            Client::builder().add_root_certificate(other_ca.clone()),
+            Client::builder().tls_built_in_webpki_certs(false),
+        ] {
+            assert_eq!(
+                get_text(&builder.build().unwrap(), &server.url("/")).await,
+                "secret"
+            );
+        }
+        // Turned off: only the roots added are trusted.
+        for builder in [
+            Client::builder()
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(other_ca.clone()),
+            Client::builder()
+                .tls_built_in_native_certs(false)
+                .add_root_certificate(other_ca.clone()),
+        ] {
+            let err = connect_error(&builder.build().unwrap(), &refusing).await;
+            // The test CAs share one name: the added one is found as the issuer and fails to verify.
+            assert!(format!("{err:#}").contains("invalid peer certificate"), "{err:#}");
+        }
+        let own = Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(own_ca);
+        assert_eq!(
+            get_text(&own.build().unwrap(), &server.url("/")).await,
+            "secret"
+        );
+        // Nothing left to trust: an error when building, not a client that refuses everything.
+        let err = Client::builder()
+            .tls_built_in_root_certs(false)
+            .build()
+            .unwrap_err();
+        assert!(err.is_builder(), "{err:?}");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

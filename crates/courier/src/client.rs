@@ -1067,23 +1067,36 @@ impl ClientBuilder {
         self
     }
 
-    /// Trust the Mozilla roots built into the binary instead of the operating system's verifier
-    /// (default off: the system's store, with any corporate CA installed there, is trusted).
+    /// `true`: trust the Mozilla roots built into the binary instead of the operating system's
+    /// verifier (default off: the system's store, with any corporate CA installed there, is trusted).
+    /// `false`, as in reqwest: trust no built-in roots, neither the Mozilla roots nor the system's
+    /// store, only those added with [`add_root_certificate`](ClientBuilder::add_root_certificate):
+    ///
+    /// ```
+    /// # fn run(internal_ca_pem: &[u8]) -> Result<(), courier::Error> {
+    /// let client = courier::Client::builder()
+    ///     .tls_built_in_root_certs(false)
+    ///     .add_root_certificate(courier::Certificate::from_pem(internal_ca_pem)?)
+    ///     .build()?;
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn tls_built_in_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_built_in_root_certs(enabled);
         self
     }
 
-    /// Trust the operating system's store read as a list of roots (rustls-native-certs), instead of
-    /// the operating system's verifier (default off).
+    /// `true`: trust the operating system's store read as a list of roots (rustls-native-certs),
+    /// instead of the operating system's verifier (default off). `false`: do not trust the system's
+    /// store at all.
     pub fn tls_native_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_native_root_certs(enabled);
         self
     }
 
-    /// Trust the Mozilla roots built into the binary (webpki-roots): reqwest's name (feature
-    /// `rustls-tls-webpki-roots-no-provider`) for
-    /// [`tls_built_in_root_certs`](ClientBuilder::tls_built_in_root_certs). With
+    /// Trust the Mozilla roots built into the binary (webpki-roots), or not (reqwest's name, feature
+    /// `rustls-tls-webpki-roots-no-provider`); the system's store is left as it is. With
     /// [`tls_built_in_native_certs(true)`](ClientBuilder::tls_built_in_native_certs) too, both sets
     /// of roots are trusted. Default off: the operating system's verifier decides.
     ///
@@ -1095,12 +1108,13 @@ impl ClientBuilder {
     /// # drop(client);
     /// # Ok::<(), courier::Error>(())
     /// ```
-    pub fn tls_built_in_webpki_certs(self, enabled: bool) -> ClientBuilder {
-        self.tls_built_in_root_certs(enabled)
+    pub fn tls_built_in_webpki_certs(mut self, enabled: bool) -> ClientBuilder {
+        self.transport = self.transport.tls_built_in_webpki_certs(enabled);
+        self
     }
 
-    /// Trust the operating system's store read as a list of roots (rustls-native-certs): reqwest's
-    /// name (feature `rustls-tls-native-roots-no-provider`) for
+    /// Trust the operating system's store read as a list of roots (rustls-native-certs), or (`false`)
+    /// not at all: reqwest's name (feature `rustls-tls-native-roots-no-provider`) for
     /// [`tls_native_root_certs`](ClientBuilder::tls_native_root_certs). Default off.
     pub fn tls_built_in_native_certs(self, enabled: bool) -> ClientBuilder {
         self.tls_native_root_certs(enabled)

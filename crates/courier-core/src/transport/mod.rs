@@ -530,17 +530,31 @@ impl TransportBuilder {
         self
     }
 
-    /// Trust the Mozilla roots compiled into the binary (webpki-roots) instead of the operating
-    /// system's verifier. Default off.
+    /// `true`: trust the Mozilla roots compiled into the binary (webpki-roots) instead of the
+    /// operating system's verifier (default off). `false`, as reqwest's: trust no built-in roots at
+    /// all, neither the Mozilla roots nor the system's store, only those added with
+    /// [`add_root_certificate`](Self::add_root_certificate) (building fails if there are none).
     pub fn tls_built_in_root_certs(mut self, enabled: bool) -> Self {
+        self.tls.built_in_roots = enabled;
+        if !enabled {
+            self.tls.system_roots = false;
+        }
+        self
+    }
+
+    /// Trust the Mozilla roots compiled into the binary (webpki-roots), or not, leaving the system's
+    /// store as it is (reqwest's name). Default off.
+    pub fn tls_built_in_webpki_certs(mut self, enabled: bool) -> Self {
         self.tls.built_in_roots = enabled;
         self
     }
 
-    /// Trust the operating system's store as read by rustls-native-certs, checked by webpki, instead
-    /// of the operating system's verifier. Default off.
+    /// `true`: trust the operating system's store as read by rustls-native-certs, checked by webpki,
+    /// instead of the operating system's verifier (default off). `false`: do not trust the system's
+    /// store at all (reqwest's `tls_built_in_native_certs(false)`).
     pub fn tls_native_root_certs(mut self, enabled: bool) -> Self {
         self.tls.native_roots = enabled;
+        self.tls.system_roots = enabled;
         self
     }
 

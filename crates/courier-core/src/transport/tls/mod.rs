@@ -9,12 +9,14 @@
 //! | `tls_certs_only(roots)` | webpki over exactly those roots (and the CRLs given with `add_crl`) |
 //! | `tls_built_in_root_certs(true)` | webpki over the Mozilla roots compiled in (webpki-roots), plus any extra roots |
 //! | `tls_native_root_certs(true)` | webpki over the system store read with rustls-native-certs, plus any extra roots |
+//! | `tls_built_in_root_certs(false)` or `tls_native_root_certs(false)` | the system's store is off: webpki over the extra roots (and the Mozilla roots if turned on), as reqwest's `tls_built_in_root_certs(false)` means "trust only the roots I add" |
 //! | `danger_accept_invalid_hostnames(true)` | webpki as above (the system store unless `tls_certs_only`), any name accepted |
 //! | `danger_accept_invalid_certs(true)` | none: any certificate is accepted |
 //! | `use_preconfigured_tls(config)` | whatever `config` says; only ALPN is filled in, when empty |
 //!
 //! When the system has no certificate store at all, the default falls back to the Mozilla roots
-//! (with a `warn` event) rather than making every client fail to build.
+//! (with a `warn` event) rather than making every client fail to build; extra roots are then trusted
+//! besides the Mozilla roots, as they would be besides the system's.
 //!
 //! ```
 //! use courier_core::transport::tls::{Certificate, Version};
@@ -60,6 +62,9 @@ pub(crate) struct TlsOptions {
     pub(crate) native_roots: bool,
     /// Trust exactly `extra_roots`.
     pub(crate) certs_only: bool,
+    /// Trust the system's store (through the platform verifier by default); turned off by
+    /// `tls_built_in_root_certs(false)` and `tls_native_root_certs(false)`.
+    pub(crate) system_roots: bool,
     pub(crate) extra_roots: Vec<Certificate>,
     pub(crate) crls: Vec<CertificateRevocationList>,
     pub(crate) identity: Option<Identity>,
@@ -83,6 +88,7 @@ impl Default for TlsOptions {
             built_in_roots: false,
             native_roots: false,
             certs_only: false,
+            system_roots: true,
             extra_roots: Vec::new(),
             crls: Vec::new(),
             identity: None,
@@ -170,7 +176,8 @@ impl TlsOptions {
         if !self.verify_certs {
             return Ok(Arc::new(verify::NoVerifier { algorithms }));
         }
-        let platform = !self.certs_only
+        let platform = self.system_roots
+            && !self.certs_only
             && !self.built_in_roots
             && !self.native_roots
             && self.verify_hostnames
@@ -203,17 +210,19 @@ impl TlsOptions {
         // Reading the system store takes milliseconds: without extra roots, one verifier serves the
         // whole process.
         static DEFAULT: OnceLock<Option<Arc<rustls_platform_verifier::Verifier>>> = OnceLock::new();
-        if self.extra_roots.is_empty() {
-            let verifier = DEFAULT.get_or_init(|| {
-                match rustls_platform_verifier::Verifier::new(provider.clone()) {
-                    Ok(verifier) => Some(Arc::new(verifier)),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "no system certificate store; trusting the built-in Mozilla roots");
-                        None
-                    }
+        let default = DEFAULT.get_or_init(|| {
+            match rustls_platform_verifier::Verifier::new(provider.clone()) {
+                Ok(verifier) => Some(Arc::new(verifier)),
+                Err(err) => {
+                    tracing::warn!(error = %err, "no system certificate store; trusting the built-in Mozilla roots");
+                    None
                 }
-            });
-            return Ok(verifier.clone().map(|v| v as Arc<dyn ServerCertVerifier>));
+            }
+        });
+        // With no system store, the verifier made with extra roots would trust those alone: adding a
+        // root must widen trust, so the caller's webpki fallback (extra roots + Mozilla) serves.
+        if default.is_none() || self.extra_roots.is_empty() {
+            return Ok(default.clone().map(|v| v as Arc<dyn ServerCertVerifier>));
         }
         let extra = self.extra_roots.iter().map(|c| c.der.clone());
         let verifier =
@@ -238,7 +247,7 @@ impl TlsOptions {
         if self.built_in_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         }
-        if self.native_roots || !(self.certs_only || self.built_in_roots) {
+        if self.native_roots || (self.system_roots && !(self.certs_only || self.built_in_roots)) {
             // Unreadable system certificates are skipped, as browsers do; the rest are still trusted.
             let (added, _) = roots.add_parsable_certificates(native());
             if added == 0 && !self.certs_only && !self.native_roots {
