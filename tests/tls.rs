@@ -452,7 +452,10 @@ fn system_store_child() {
         ] {
             let err = connect_error(&builder.build().unwrap(), &refusing).await;
             // The test CAs share one name: the added one is found as the issuer and fails to verify.
-            assert!(format!("{err:#}").contains("invalid peer certificate"), "{err:#}");
+            assert!(
+                format!("{err:#}").contains("invalid peer certificate"),
+                "{err:#}"
+            );
         }
         let own = Client::builder()
             .tls_built_in_root_certs(false)

@@ -6,10 +6,12 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use courier::Client;
 use courier_testkit::client::within;
+use courier_testkit::tls::TestCerts;
+use courier_testkit::Protocol;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Empty;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -18,18 +20,29 @@ use tokio_tungstenite::WebSocketStream;
 
 /// A WebSocket echo server on `/ws`; any other path is a plain 200.
 async fn websocket_server() -> std::net::SocketAddr {
+    websocket_server_on(None).await
+}
+
+/// [`websocket_server`], over TLS with `tls`: offering HTTP/2 and HTTP/1.1 in ALPN as most servers
+/// do, each path answered over both (a request seen over HTTP/2 is a plain 200 naming its version).
+async fn websocket_server_on(tls: Option<TestCerts>) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let acceptor = tls.map(|certs| certs.acceptor(Protocol::Auto));
     tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
+            let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let service = service_fn(
                     |mut req: hyper::Request<hyper::body::Incoming>| async move {
-                        if req.uri().path() != "/ws" {
-                            return Ok::<_, Infallible>(
-                                hyper::Response::new(Empty::<Bytes>::new()),
-                            );
+                        if req.uri().path() != "/ws" || req.version() == hyper::Version::HTTP_2 {
+                            let mut plain = hyper::Response::new(Empty::<Bytes>::new());
+                            let version = format!("{:?}", req.version());
+                            plain
+                                .headers_mut()
+                                .insert("x-version", version.parse().unwrap());
+                            return Ok::<_, Infallible>(plain);
                         }
                         let key = req.headers()["sec-websocket-key"].clone();
                         let on_upgrade = hyper::upgrade::on(&mut req);
@@ -55,14 +68,55 @@ async fn websocket_server() -> std::net::SocketAddr {
                         Ok(response)
                     },
                 );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
+                let server = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let _ = match acceptor {
+                    None => {
+                        server
+                            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                            .await
+                    }
+                    Some(acceptor) => {
+                        let Ok(tls) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        server
+                            .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                            .await
+                    }
+                };
             });
         }
     });
     addr
+}
+
+/// Sends a WebSocket handshake to `url`, checks the answer, and echoes two messages through it.
+async fn handshake_and_echo(client: &Client, url: &str) {
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let response = within(
+        10,
+        client
+            .get(url)
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", key)
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 101, "{:?}", response.headers());
+    assert_eq!(
+        response.headers()["sec-websocket-accept"],
+        derive_accept_key(key.as_bytes())
+    );
+    let upgraded = within(10, response.upgrade()).await.unwrap();
+    let mut ws = WebSocketStream::from_raw_socket(upgraded, Role::Client, None).await;
+    for text in ["hello", "through courier"] {
+        within(10, ws.send(Message::text(text))).await.unwrap();
+        let echoed = within(10, ws.next()).await.unwrap().unwrap();
+        assert_eq!(echoed, Message::text(text));
+    }
 }
 
 #[tokio::test]
@@ -247,4 +301,64 @@ async fn a_connect_target_always_names_host_and_port() {
             .unwrap();
         assert_eq!(response.headers()["x-request-line"], line);
     }
+}
+
+/// HTTP/2 has no `Upgrade` (RFC 9113 8.2.2): over TLS to a server offering h2, a handshake goes on a
+/// connection of its own that offers only HTTP/1.1, directly and through a `CONNECT` tunnel, while
+/// the client's other requests still speak HTTP/2. (hyper would drop the header and send a plain GET.)
+#[tokio::test]
+async fn a_websocket_handshake_over_tls_speaks_http1_to_a_server_offering_h2() {
+    let certs = TestCerts::generate(&["localhost"]);
+    let addr = websocket_server_on(Some(certs.clone())).await;
+    let url = |path: &str| format!("https://localhost:{}{path}", addr.port());
+    let proxy = courier_testkit::ProxyServer::start(addr).await;
+    let ca = courier::Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap();
+    let direct = Client::builder()
+        .tls_certs_only([ca.clone()])
+        .resolve("localhost", addr)
+        .build()
+        .unwrap();
+    let tunnelled = Client::builder()
+        .tls_certs_only([ca])
+        .proxy(courier::Proxy::all(proxy.url()).unwrap())
+        .build()
+        .unwrap();
+    for client in [&direct, &tunnelled] {
+        let plain = within(10, client.get(url("/plain")).send()).await.unwrap();
+        assert_eq!(plain.version(), courier::Version::HTTP_2);
+        assert_eq!(plain.headers()["x-version"], "HTTP/2.0");
+        handshake_and_echo(client, &url("/ws")).await;
+        // And HTTP/2 again, on the first connection.
+        let plain = within(10, client.get(url("/plain")).send()).await.unwrap();
+        assert_eq!(plain.version(), courier::Version::HTTP_2);
+        assert!(plain.connection_info().unwrap().reused());
+    }
+    assert_eq!(proxy.connects(), 2);
+}
+
+/// With HTTP/2 by prior knowledge there is no HTTP/1.1 connection to send an upgrade on: an error
+/// saying so, the request never sent.
+#[tokio::test]
+async fn an_upgrade_with_http2_prior_knowledge_is_a_request_error() {
+    let addr = websocket_server().await;
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let err = within(
+        10,
+        client
+            .get(format!("http://{addr}/ws"))
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_request(), "{err:?}");
+    assert!(
+        format!("{err:#}").contains("cannot be sent over HTTP/2"),
+        "{err:#}"
+    );
+    let plain = within(10, client.get(format!("http://{addr}/plain")).send())
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["x-version"], "HTTP/2.0");
 }

@@ -429,7 +429,14 @@ impl Response {
     /// The connection after a `101 Switching Protocols` (a WebSocket handshake, say), or the tunnel a
     /// `2xx` to a `CONNECT` opened (over HTTP/2 too), as a duplex byte stream; the connection (or
     /// HTTP/2 stream) is the caller's from then on and never goes back to the pool. Any other response
-    /// is an error for which [`Error::is_upgrade`] is true.
+    /// is an error for which [`Error::is_upgrade`] is true (it consumes the response: check
+    /// [`status`](Response::status) first to read the body of a refusal).
+    ///
+    /// A request with an `Upgrade` header is sent over HTTP/1.1 even where the server offers HTTP/2
+    /// (which has no upgrades): over TLS it gets a connection of its own that offers only
+    /// `http/1.1`. With [`http2_prior_knowledge`](crate::ClientBuilder::http2_prior_knowledge) it
+    /// fails unsent. The handshake's checks (`Sec-WebSocket-Accept`, the protocol tokens) are the
+    /// caller's, as a WebSocket library's client handshake does them.
     pub async fn upgrade(mut self) -> Result<Upgraded, Error> {
         let url = self.url().clone();
         let status = self.status();

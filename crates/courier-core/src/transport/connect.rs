@@ -54,8 +54,9 @@ struct ConnectorInner {
     resolver: Resolver,
     tcp: TcpOptions,
     tls: TlsConnector,
-    /// TLS to an `https://` proxy: the same trust, ALPN `http/1.1` only (`CONNECT` is HTTP/1.1).
-    proxy_tls: TlsConnector,
+    /// The same trust with ALPN `http/1.1` only: TLS to an `https://` proxy (`CONNECT` is
+    /// HTTP/1.1), and to origins for requests that must speak HTTP/1.1 (upgrades).
+    http1_tls: TlsConnector,
     proxy: Option<Arc<Proxies>>,
     /// The Digest sessions of `CONNECT`s to proxies, per proxy and credentials: later tunnels
     /// answer a proxy's nonce before being asked.
@@ -157,8 +158,8 @@ pub(crate) struct ConnectorConfig {
 
 impl Connector {
     pub(crate) fn new(config: ConnectorConfig) -> Connector {
-        let mut to_proxy = config.tls.clone();
-        to_proxy.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let mut http1_tls = config.tls.clone();
+        http1_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Connector {
             inner: Arc::new(ConnectorInner {
                 resolver: config.resolver,
@@ -167,7 +168,7 @@ impl Connector {
                     ..config.tcp
                 },
                 tls: TlsConnector::from(Arc::new(config.tls)),
-                proxy_tls: TlsConnector::from(Arc::new(to_proxy)),
+                http1_tls: TlsConnector::from(Arc::new(http1_tls)),
                 proxy: config.proxy,
                 proxy_sessions: Sessions::default(),
                 connect_timeout: config.connect_timeout,
@@ -187,22 +188,22 @@ impl Connector {
     /// the call to another task (tower's `Buffer`) loses it, and the proxy is then chosen here from
     /// `dst` alone — the same choice for every proxy but a `Proxy::custom` that looks past the origin.
     pub async fn connect(&self, dst: Uri) -> Result<Connected, Error> {
-        let proxy = match CHOSEN_PROXY.try_with(Clone::clone) {
+        let chosen = match CHOSEN.try_with(Clone::clone) {
             Ok(chosen) => chosen,
-            Err(_) => proxy::intercept(&self.inner.proxy, &dst)?,
+            Err(_) => Chosen {
+                proxy: proxy::intercept(&self.inner.proxy, &dst)?,
+                http1_only: false,
+            },
         };
-        self.connect_via(dst, proxy).await
+        self.connect_via(dst, chosen).await
     }
 
-    /// Opens a connection to `dst` through `proxy` (`None`: direct), as the transport's `route()`
-    /// decided: one place decides, so the pool key, the proxy headers and the connection agree.
-    pub(crate) async fn connect_via(
-        &self,
-        dst: Uri,
-        proxy: Option<Arc<Target>>,
-    ) -> Result<Connected, Error> {
+    /// Opens a connection to `dst` as the transport's `route()` decided (through which proxy, in
+    /// which protocol): one place decides, so the pool key, the proxy headers and the connection
+    /// agree.
+    pub(crate) async fn connect_via(&self, dst: Uri, chosen: Chosen) -> Result<Connected, Error> {
         let inner = self.inner.clone();
-        let setup = async move { inner.connect(&dst, proxy).await };
+        let setup = async move { inner.connect(&dst, chosen).await };
         match self.inner.connect_timeout {
             None => setup.await,
             Some(limit) => match tokio::time::timeout(limit, setup).await {
@@ -213,14 +214,24 @@ impl Connector {
     }
 }
 
+/// What the transport's `route()` chose for a connection besides its origin.
+#[derive(Clone, Default)]
+pub(crate) struct Chosen {
+    /// The proxy (`None`: direct).
+    pub(crate) proxy: Option<Arc<Target>>,
+    /// Offer only `http/1.1` in ALPN: the connection is for a request HTTP/2 cannot carry.
+    pub(crate) http1_only: bool,
+}
+
 tokio::task_local! {
-    /// The proxy `route()` chose for the connection being opened, handed to [`Connector::connect`]
+    /// What `route()` chose for the connection being opened, handed to [`Connector::connect`]
     /// through the `connector_layer`s (whose requests are plain `Uri`s).
-    pub(crate) static CHOSEN_PROXY: Option<Arc<Target>>;
+    pub(crate) static CHOSEN: Chosen;
 }
 
 impl ConnectorInner {
-    async fn connect(&self, dst: &Uri, proxy: Option<Arc<Target>>) -> Result<Connected, Error> {
+    async fn connect(&self, dst: &Uri, chosen: Chosen) -> Result<Connected, Error> {
+        let Chosen { proxy, http1_only } = chosen;
         let started = Instant::now();
         let https = dst.scheme() == Some(&http::uri::Scheme::HTTPS);
         let host = dst
@@ -264,19 +275,20 @@ impl ConnectorInner {
             return Ok(Connected { stream, meta });
         }
         let name = ServerName::try_from(host.to_owned()).map_err(Error::connect)?;
+        let tls = if http1_only {
+            &self.http1_tls
+        } else {
+            &self.tls
+        };
         let stream = match conn {
             Stream::Tcp(tcp) => {
-                let tls = self.tls.connect(name, tcp).await.map_err(Error::connect)?;
+                let tls = tls.connect(name, tcp).await.map_err(Error::connect)?;
                 self.record_session(&mut meta, tls.get_ref().1);
                 Stream::Tls(Box::new(tls))
             }
             // TLS inside a tunnel through an `https://` proxy.
             other => {
-                let tls = self
-                    .tls
-                    .connect(name, other)
-                    .await
-                    .map_err(Error::connect)?;
+                let tls = tls.connect(name, other).await.map_err(Error::connect)?;
                 self.record_session(&mut meta, tls.get_ref().1);
                 Stream::Other(Box::new(tls))
             }
@@ -375,7 +387,7 @@ impl ConnectorInner {
         }
         let name = ServerName::try_from(p.host.clone()).map_err(Error::connect)?;
         let tls = self
-            .proxy_tls
+            .http1_tls
             .connect(name, tcp)
             .await
             .map_err(|e| Error::connect(ProxyTlsError(e)))?;

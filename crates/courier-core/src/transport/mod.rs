@@ -144,7 +144,7 @@ impl<B: Send + 'static> Clone for Transport<B> {
 }
 
 /// Which requests may end up on an HTTP/2 connection.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MayBeH2 {
     Never,
     /// `https` only, when ALPN says so.
@@ -851,8 +851,9 @@ where
 struct Route {
     key: Key,
     may_be_h2: bool,
-    /// The proxy chosen for the request, decided here once: the connector goes through it.
-    proxy: Option<Arc<proxy::Target>>,
+    /// The proxy chosen for the request and the protocols to offer, decided here once: the
+    /// connector follows them.
+    chosen: connect::Chosen,
 }
 
 impl<B> Shared<B>
@@ -873,6 +874,17 @@ where
                 const { std::cell::RefCell::new((String::new(), None)) };
         }
         let proxy = proxy::intercept(&self.proxy, uri)?;
+        let mut may_be_h2 = self.may_be_h2.check(uri);
+        // An HTTP/1.1 upgrade (WebSocket's handshake) cannot travel over HTTP/2, which has no
+        // `Upgrade` or `Connection` headers (RFC 9113 8.2.2): over TLS it gets connections of its
+        // own that offer only `http/1.1`. With prior knowledge there is no such connection:
+        // `prepare` refuses it.
+        let http1_only = may_be_h2
+            && self.may_be_h2 == MayBeH2::Https
+            && is_upgrade(req.method(), req.headers());
+        if http1_only {
+            may_be_h2 = false;
+        }
         let key = KEY.with(|cell| {
             let (buf, last) = &mut *cell.borrow_mut();
             buf.clear();
@@ -880,6 +892,9 @@ where
             if let Some(proxy) = &proxy {
                 buf.push_str(" via ");
                 buf.push_str(&proxy.key);
+            }
+            if http1_only {
+                buf.push_str(" http/1.1");
             }
             match last {
                 Some(key) if **key == **buf => key.clone(),
@@ -899,25 +914,24 @@ where
         }
         Ok(Route {
             key,
-            may_be_h2: self.may_be_h2.check(req.uri()),
-            proxy,
+            may_be_h2,
+            chosen: connect::Chosen { proxy, http1_only },
         })
     }
 
-    /// Opens a connection for `uri` through `proxy` (as `route()` chose) in `slot`'s place and checks
-    /// it out.
+    /// Opens a connection for `uri` as `route()` chose in `slot`'s place and checks it out.
     async fn connect(
         &self,
         slot: ConnectSlot<B>,
         uri: &Uri,
-        proxy: Option<Arc<proxy::Target>>,
+        chosen: connect::Chosen,
     ) -> Result<Checkout<B>, Error> {
         let connected = match &self.layered {
-            None => self.connector.connect_via(origin_of(uri), proxy).await,
+            None => self.connector.connect_via(origin_of(uri), chosen).await,
             Some(layered) => {
                 use tower::ServiceExt as _;
-                connect::CHOSEN_PROXY
-                    .scope(proxy, layered.clone().oneshot(origin_of(uri)))
+                connect::CHOSEN
+                    .scope(chosen, layered.clone().oneshot(origin_of(uri)))
                     .await
                     .map_err(Error::from_connector)
             }
@@ -964,7 +978,7 @@ where
                         scheme = uri.scheme_str().unwrap_or(""),
                     );
                     let checkout = tracing::Instrument::instrument(
-                        self.connect(slot, &uri, route.proxy.clone()),
+                        self.connect(slot, &uri, route.chosen.clone()),
                         span,
                     )
                     .await
@@ -1084,6 +1098,11 @@ where
     }
 }
 
+/// True for a request asking to switch protocols with HTTP/1.1's `Upgrade` (not HTTP/2's CONNECT).
+fn is_upgrade(method: &Method, headers: &http::HeaderMap) -> bool {
+    method != Method::CONNECT && headers.contains_key(http::header::UPGRADE)
+}
+
 /// The ALPN protocols to offer.
 fn alpn(http1_only: bool, http2_prior_knowledge: bool) -> Vec<Vec<u8>> {
     if http1_only {
@@ -1118,6 +1137,14 @@ fn prepare<B: Send + 'static>(
     };
     let uri = req.uri().clone();
     if checkout.is_h2() {
+        if is_upgrade(req.method(), req.headers()) {
+            // hyper would drop the `Upgrade` header and send a plain request (see `route`).
+            return Err(Error::request(
+                "an HTTP/1.1 upgrade (Upgrade header) cannot be sent over HTTP/2; \
+                 http2_prior_knowledge is set",
+            )
+            .with_fate(Fate::NotSent));
+        }
         *req.version_mut() = Version::HTTP_2;
         // The pseudo-headers come from the URI (without credentials, see `send`): `:authority`
         // alone for a `CONNECT`.
