@@ -992,6 +992,49 @@ async fn a_response_kept_encoded_is_neither_stored_nor_served_from_the_cache() {
     assert_eq!(server.requests().len(), 3);
 }
 
+/// An upgrade (a WebSocket handshake) asks for a connection, not a representation: a stored page
+/// for its URL does not answer it, and what answers it is not stored.
+#[tokio::test]
+async fn an_upgrade_request_passes_the_cache_by() {
+    let clock = Clock::new();
+    let c = clock.clone();
+    let server = TestServer::start(move |req: Recorded| {
+        let c = c.clone();
+        async move {
+            let upgrade = req.headers.contains_key("upgrade");
+            ok(
+                &c,
+                &[("cache-control", "max-age=600")],
+                if upgrade {
+                    "upgrade refused"
+                } else {
+                    "landing page"
+                },
+            )
+        }
+    })
+    .await;
+    let client = client(&clock.cache());
+    let url = server.url("/ws");
+    assert_eq!(get(&client, &url).await.2, "landing page");
+    let handshake = || {
+        client
+            .get(&url)
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .send()
+    };
+    for _ in 0..2 {
+        let response = within(10, handshake()).await.unwrap();
+        assert_eq!(response.cache_status(), CacheStatus::Bypass);
+        assert_eq!(response.text().await.unwrap(), "upgrade refused");
+    }
+    // The plain page is still the stored one.
+    let (status, _, text, _) = get(&client, &url).await;
+    assert_eq!((status, text.as_str()), (CacheStatus::Hit, "landing page"));
+    assert_eq!(server.requests().len(), 3);
+}
+
 #[tokio::test]
 async fn every_redirect_hop_can_be_a_hit() {
     let clock = Clock::new();

@@ -3,7 +3,7 @@
 
 use std::task::{Context, Poll};
 
-use http::header::RANGE;
+use http::header::{RANGE, UPGRADE};
 use http::{Method, Request, Response};
 use http_body::Body;
 use tower_service::Service;
@@ -123,8 +123,11 @@ where
         }
         // A response kept as sent (`KeepEncoded`) is not the one a plain request would store or be
         // served: it may still be content-coded, which the layer below would otherwise have decoded.
+        // An upgrade (a WebSocket handshake) asks for a connection, not a representation: browsers
+        // send it with the cache mode "no-store" (WHATWG WebSockets).
         if mode == CacheMode::NoStore
             || req.headers().contains_key(RANGE)
+            || req.headers().contains_key(UPGRADE)
             || req.extensions().get::<KeepEncoded>().is_some()
             || has_own_conditionals(req.headers())
         {
