@@ -122,6 +122,60 @@ async fn nonces_are_counted_across_requests_of_one_client() {
     assert_eq!(server.requests().len(), 6);
 }
 
+/// A retried request's Digest answer is made anew: the same nonce count twice is a replay (RFC 7616
+/// 3.4), which a server checking counts refuses, so a 503 to an accepted answer then a retry would
+/// end in a 401 despite the right password.
+#[tokio::test]
+async fn a_retried_request_answers_with_the_next_nonce_count() {
+    use courier_testkit::digest::Verdict;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let digest = DigestServer::new("MD5", Some("auth"));
+    let busy_once = Arc::new(AtomicBool::new(true));
+    let server = {
+        let digest = digest.clone();
+        TestServer::start(move |req: courier_testkit::Recorded| {
+            let (digest, busy_once) = (digest.clone(), busy_once.clone());
+            async move {
+                // Checked once per answer: the server records each count it accepts.
+                let uri = req.uri.path_and_query().unwrap().as_str().to_owned();
+                let answer = req.header("authorization");
+                if answer.is_some()
+                    && busy_once.load(Ordering::SeqCst)
+                    && matches!(
+                        digest.check(req.method.as_str(), &uri, &req.body, answer),
+                        Verdict::Accepted(_)
+                    )
+                {
+                    busy_once.store(false, Ordering::SeqCst);
+                    return http::Response::builder()
+                        .status(503)
+                        .header("retry-after", "0")
+                        .body(courier_testkit::full("busy"))
+                        .unwrap();
+                }
+                digest.handle(&req)
+            }
+        })
+        .await
+    };
+    let client = Client::builder()
+        .retry(courier::retry::RetryPolicy::new().backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(5),
+        ))
+        .build()
+        .unwrap();
+    let got = get(&client, &server.url("/r"), "Mufasa", "Circle of Life").await;
+    assert_eq!(got, (StatusCode::OK, "hello Mufasa".to_owned()));
+    let ncs: Vec<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| r.header("authorization").map(|a| param(a, "nc")))
+        .collect();
+    assert_eq!(ncs, ["00000001", "00000002"]);
+}
+
 #[tokio::test]
 async fn a_stale_nonce_is_answered_again_without_asking_the_user() {
     let mut digest = DigestServer::new("MD5", Some("auth"));

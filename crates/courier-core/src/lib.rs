@@ -52,7 +52,7 @@
 //! Courier's `Client` composes them, outermost first:
 //!
 //! ```text
-//! Timeout → FollowRedirect → UserAgent → SetAcceptLanguage → Caching → Auth → Retry → CookieManager → Decompression → Timeout (read) → Transport
+//! Timeout → FollowRedirect → UserAgent → SetAcceptLanguage → Caching → Retry → Auth → CookieManager → Decompression → Timeout (read) → Transport
 //! ```
 //!
 //! - **Timeout outermost** (a pass-through unless configured): the total timeout and minimum speed
@@ -68,12 +68,14 @@
 //!   with different settings share one cache.
 //! - **Cache** (off unless configured) below them: each hop is a hit or a miss of its own, so a
 //!   stored `301` and the page it leads to can both be answered without a request; everything below it
-//!   (auth, retry, cookies, decoding) happens only for what goes to the network, and the cache stores
+//!   (retry, auth, cookies, decoding) happens only for what goes to the network, and the cache stores
 //!   decoded bodies.
-//! - **Auth** below it: each hop answers the challenges of its own origin, with that origin's
-//!   credentials; a challenge answered is a new attempt that goes through retry and cookies.
 //! - **Retry** (off unless configured) below it: each hop is retried on its own, and each attempt goes
-//!   through the cookie layer, so it carries fresh cookies and a refused attempt's `Set-Cookie` is kept.
+//!   through auth, so its credentials are answered anew: a Digest answer's nonce count is never sent
+//!   twice (RFC 7616 3.4: a server takes a repeated one for a replay and refuses it).
+//! - **Auth** below it: each hop answers the challenges of its own origin, with that origin's
+//!   credentials; every attempt, and every challenge answered, goes through the cookie layer, so it
+//!   carries fresh cookies and a refused attempt's `Set-Cookie` is kept.
 //! - **Cookie next**: it must see each hop's request (to add the cookies for *that* URL, after the redirect
 //!   layer stripped the previous origin's `Cookie`) and each hop's response (a login that sets a cookie and
 //!   redirects must have the cookie stored before the next hop is sent).

@@ -37,14 +37,15 @@ use crate::{Body, Error, IntoUrl, Request, RequestBuilder, Response};
 /// wait for its own response head (never a redirect chain, or a retry's wait) and the silences of the
 /// network's bytes. The cache (a pass-through unless configured) sits below the redirect layer, so each hop is a
 /// hit or a miss of its own, and below the user agent and language, so a response that varies on
-/// them is matched against what this client sends. Auth sits below it: each hop answers its own origin's challenges with
-/// that origin's credentials. Retry sits below them (each hop is retried on its own) and above the
-/// cookie layer (each attempt gets fresh cookies, and a 503's `Set-Cookie` is stored).
+/// them is matched against what this client sends. Retry sits below it (each hop is retried on its own)
+/// and above auth, so each attempt's credentials are answered anew (a Digest nonce count is never
+/// sent twice). Auth sits above the cookie layer: each hop answers its own origin's challenges with
+/// that origin's credentials, and every attempt gets fresh cookies (a 503's `Set-Cookie` is stored).
 type Stack = Timeout<
     FollowRedirect<
         UserAgent<
             SetAcceptLanguage<
-                Caching<Auth<Retry<CookieManager<Decompression<Timeout<Transport<Body>>>>>>>,
+                Caching<Retry<Auth<CookieManager<Decompression<Timeout<Transport<Body>>>>>>>,
             >,
         >,
     >,
@@ -450,7 +451,6 @@ impl ClientBuilder {
             .decompression
             .layer(read_timeout.layer(transport.clone()));
         let cookies = CookieManager::optional(decompression, self.cookie_store);
-        let retry = RetryLayer::new(self.retry).layer(cookies);
         let credentials = if self.netrc {
             // Explicit credentials win over the file's for the same host.
             courier_core::auth::netrc::load()
@@ -463,8 +463,9 @@ impl ClientBuilder {
         if let Some(proxy) = self.proxy_credentials {
             auth = auth.proxy_credentials(proxy, transport.proxy_routes());
         }
-        let auth = auth.layer(retry);
-        let cache = Caching::optional(auth, self.cache);
+        let auth = auth.layer(cookies);
+        let retry = RetryLayer::new(self.retry).layer(auth);
+        let cache = Caching::optional(retry, self.cache);
         // With no language configured the layer holds no value and sets nothing.
         let accept_language = SetAcceptLanguage::optional(cache, self.accept_language);
         let user_agent = UserAgent::optional(accept_language, user_agent);
