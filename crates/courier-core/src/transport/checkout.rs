@@ -118,6 +118,12 @@ impl<B: Send + 'static> Checkout<B> {
         matches!(self.held, Held::H2 { .. })
     }
 
+    /// An HTTP/2 connection whose task has ended (it went away, or failed): what a request hyper
+    /// dropped without a word of h2's was lost to.
+    pub(crate) fn h2_connection_gone(&self) -> bool {
+        matches!(&self.held, Held::H2 { sender } if sender.is_closed())
+    }
+
     /// The connection had carried a request before.
     pub(crate) fn reused(&self) -> bool {
         self.reused

@@ -20,8 +20,9 @@
 //! itself (a `RetryLayer` may, with backoff). A `GOAWAY` is never the server's answer to one request:
 //! a request lost to it counts as on a reused connection. It is not `NotProcessed`, although a stream
 //! past the `GOAWAY`'s last one was not processed: hyper reports a request it gave h2 and then
-//! dropped, because the connection went away, with the same error, and that one may have been
-//! written (h2 opens a waiting stream on a slot freed in the same read as the `GOAWAY`).
+//! dropped, because the connection went away, with the same error (or as canceled, or as its
+//! "dispatch task is gone" with no h2 error at all), and that one may have been written (h2 opens a
+//! waiting stream on a slot freed in the same read as the `GOAWAY`).
 
 use http::Method;
 
@@ -85,13 +86,14 @@ fn causes(err: &hyper::Error) -> impl Iterator<Item = &(dyn std::error::Error + 
 /// request hyper did not hand back (one it hands back was never written: `NotSent`, the caller's).
 ///
 /// Not handed back means it may have been written, whatever the error says: hyper drops a request
-/// it already gave h2 when it then finds the connection going away (as "canceled", or with the
-/// GOAWAY's error), and h2 may have opened its stream on a slot freed in the same read as the
-/// GOAWAY. So neither is "not sent" nor "not processed": only a request that went out on no
-/// response byte, which an idempotent request may survive by going again, on any connection (the
+/// it already gave h2 when it then finds the connection going away (as "canceled", with the
+/// GOAWAY's error, or, when the connection's task ended first, as its "dispatch task is gone" with
+/// no h2 error: `h2_connection_gone`), and h2 may have opened its stream on a slot freed in the same
+/// read as the GOAWAY. So neither is "not sent" nor "not processed": only a request that went out on
+/// no response byte, which an idempotent request may survive by going again, on any connection (the
 /// connection's going away is not the server's answer to it). A `REFUSED_STREAM` is the server's
 /// word about that very stream, and is `NotProcessed`.
-pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
+pub(crate) fn classify(err: &hyper::Error, reused: bool, h2_connection_gone: bool) -> Fate {
     if err.is_canceled() {
         return Fate::Lost { reused: true };
     }
@@ -117,5 +119,48 @@ pub(crate) fn classify(err: &hyper::Error, reused: bool) -> Fate {
     if err.is_incomplete_message() {
         return Fate::Lost { reused };
     }
+    // No h2 error, no I/O error: the stream was not the one that failed; the connection it was on
+    // went away under it.
+    if dropped_with_connection(err, h2_connection_gone) {
+        return Fate::Lost { reused: true };
+    }
     Fate::MaybeProcessed
+}
+
+/// True for hyper's own word ("dispatch task is gone", a user error that is not the body's) about a
+/// request on an HTTP/2 connection whose task has ended.
+fn dropped_with_connection(err: &hyper::Error, h2_connection_gone: bool) -> bool {
+    h2_connection_gone && err.is_user() && !err.is_body_write_aborted()
+}
+
+/// A request hyper dropped with its HTTP/2 connection, with no word of why from h2 (hyper says its
+/// "dispatch task is gone", which points at the runtime rather than the server): says what
+/// happened, with hyper's error as the cause.
+#[derive(Debug)]
+pub(crate) struct LostWithConnection(pub(crate) hyper::Error);
+
+impl LostWithConnection {
+    /// `err` as what the caller should read: the connection's going away when that is what
+    /// [`classify`] saw, else `err` itself.
+    pub(crate) fn explain(err: hyper::Error, h2_connection_gone: bool) -> crate::error::BoxError {
+        if dropped_with_connection(&err, h2_connection_gone) {
+            Box::new(LostWithConnection(err))
+        } else {
+            Box::new(err)
+        }
+    }
+}
+
+impl std::fmt::Display for LostWithConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the HTTP/2 connection went away (GOAWAY or closed) after the request was handed to it",
+        )
+    }
+}
+
+impl std::error::Error for LostWithConnection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
 }

@@ -1070,7 +1070,8 @@ where
                             .with_fate(Fate::NotSent)
                             .with_uri(&uri));
                     }
-                    let fate = classify::classify(&error, checkout.reused());
+                    let gone = checkout.h2_connection_gone();
+                    let fate = classify::classify(&error, checkout.reused(), gone);
                     if classify::is_go_away(&error) {
                         // New streams go to another connection. A refused stream alone keeps its
                         // connection: retiring it would strand the replay behind the per-host cap
@@ -1089,9 +1090,11 @@ where
                         req = again.into_request();
                         continue;
                     }
-                    return Err(Error::from_exchange(error.into())
-                        .with_fate(fate)
-                        .with_uri(&uri));
+                    return Err(Error::from_exchange(classify::LostWithConnection::explain(
+                        error, gone,
+                    ))
+                    .with_fate(fate)
+                    .with_uri(&uri));
                 }
             }
         }
