@@ -176,6 +176,36 @@ async fn a_retried_request_answers_with_the_next_nonce_count() {
     assert_eq!(ncs, ["00000001", "00000002"]);
 }
 
+/// A realm in UTF-8 (RFC 7616 4; obs-text to HTTP) is answered, named back as it came.
+#[tokio::test]
+async fn a_challenge_with_a_utf8_realm_is_answered() {
+    let server = TestServer::start(|req: courier_testkit::Recorded| async move {
+        let answered = req
+            .header_all("authorization")
+            .first()
+            .and_then(|answer| params(answer))
+            .is_some_and(|p| p.iter().any(|(k, v)| k == "realm" && v == "Zo\u{eb}"));
+        if answered {
+            return courier_testkit::respond(200, "in");
+        }
+        http::Response::builder()
+            .status(401)
+            .header(
+                "www-authenticate",
+                http::HeaderValue::from_bytes(
+                    "Digest realm=\"Zo\u{eb}\", nonce=\"abc\", qop=\"auth\"".as_bytes(),
+                )
+                .unwrap(),
+            )
+            .body(courier_testkit::full("who are you?"))
+            .unwrap()
+    })
+    .await;
+    let got = get(&Client::new(), &server.url("/"), "Mufasa", "Circle of Life").await;
+    assert_eq!(got, (StatusCode::OK, "in".to_owned()));
+    assert_eq!(server.requests().len(), 2);
+}
+
 #[tokio::test]
 async fn a_stale_nonce_is_answered_again_without_asking_the_user() {
     let mut digest = DigestServer::new("MD5", Some("auth"));

@@ -24,21 +24,23 @@ impl Challenge {
 
     /// The parameters of an `Authentication-Info` header (a list of parameters without a scheme).
     pub(crate) fn info_params(value: &HeaderValue) -> Option<Challenge> {
-        let text = format!("info {}", value.to_str().ok()?);
+        let text = format!("info {}", std::str::from_utf8(value.as_bytes()).ok()?);
         let value = HeaderValue::try_from(text).ok()?;
         Challenge::parse_all([&value]).into_iter().next()
     }
 
     /// Every challenge in the headers, in order. A header may hold several challenges separated by
     /// commas, each followed by its comma-separated parameters:
-    /// `Digest realm="a", nonce="n", algorithm=SHA-256, Basic realm="a"`. Headers that are not UTF-8 and
-    /// text that does not parse are skipped; a `token68` (as in `Negotiate abc==`) is ignored.
+    /// `Digest realm="a", nonce="n", algorithm=SHA-256, Basic realm="a"`. Quoted values may hold UTF-8
+    /// (obs-text to HTTP; RFC 7616 4 speaks of UTF-8 realms). Headers that are not UTF-8 and text that
+    /// does not parse are skipped; a `token68` (as in `Negotiate abc==`) is ignored.
     pub(crate) fn parse_all<'a>(
         values: impl IntoIterator<Item = &'a HeaderValue>,
     ) -> Vec<Challenge> {
         let mut challenges: Vec<Challenge> = Vec::new();
         for value in values {
-            let Ok(mut rest) = value.to_str() else {
+            // `to_str` takes ASCII only: a realm in UTF-8 would lose the whole header.
+            let Ok(mut rest) = std::str::from_utf8(value.as_bytes()) else {
                 continue;
             };
             // Whether the challenge being read is the last one of `challenges` (false after an item
@@ -133,6 +135,26 @@ mod tests {
                 .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_realm_in_utf8_is_read() {
+        let got = parse(&["Digest realm=\"Zo\u{eb}\", nonce=\"abc\", qop=\"auth\""]);
+        assert_eq!(
+            got,
+            [c(
+                "digest",
+                &[("realm", "Zo\u{eb}"), ("nonce", "abc"), ("qop", "auth")]
+            )]
+        );
+        let info: HeaderValue = "nextnonce=\"n\u{e9}\"".parse().unwrap();
+        assert_eq!(
+            Challenge::info_params(&info).unwrap().param("nextnonce"),
+            Some("n\u{e9}")
+        );
+        // Not UTF-8 at all: skipped.
+        let latin1 = HeaderValue::from_bytes(b"Digest realm=\"Zo\xeb\", nonce=\"abc\"").unwrap();
+        assert!(Challenge::parse_all([&latin1]).is_empty());
     }
 
     #[test]
