@@ -104,6 +104,34 @@ async fn auth_int_covers_a_buffered_body_and_a_stream_gets_the_401_back() {
     assert_eq!(fresh.requests().len(), 1);
 }
 
+/// A stream cannot be sent twice, so a request streaming its body gets the challenge back; the
+/// client keeps it, and its next request answers at once (as curl's second round does) instead of
+/// every streamed upload failing however often it is tried.
+#[tokio::test]
+async fn a_streamed_upload_gets_the_challenge_and_the_next_one_answers_it() {
+    let digest = DigestServer::new("SHA-256", Some("auth"));
+    let server = digest.clone().start().await;
+    let client = Client::new();
+    let upload = |text: &'static str| {
+        let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from(text))]);
+        client
+            .post(server.url("/upload"))
+            .body(courier::Body::wrap_stream(stream))
+            .digest_auth("Mufasa", "Circle of Life")
+            .send()
+    };
+    let first = within(10, upload("first")).await.unwrap();
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let second = within(10, upload("second")).await.unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    assert_eq!(within(10, second.text()).await.unwrap(), "hello Mufasa");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].header("authorization").is_none());
+    assert_eq!(requests[1].body, "second");
+    assert_eq!(digest.accepted_ncs(), ["00000001"]);
+}
+
 #[tokio::test]
 async fn nonces_are_counted_across_requests_of_one_client() {
     let digest = DigestServer::new("SHA-256", Some("auth"));

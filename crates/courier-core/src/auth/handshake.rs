@@ -154,8 +154,12 @@ where
         if !party.challenged(&challenges, body_known, may_retry) {
             return Step::Done(res);
         }
-        // A stream cannot be sent again: the caller gets the challenge.
+        // A stream cannot be sent again: the caller gets the challenge, and the client's next
+        // request to this origin answers it before being asked.
         let Some(body) = self.body.take() else {
+            if let Some(party) = self.party(who) {
+                party.remember_for_next();
+            }
             return Step::Done(res);
         };
         // The challenge's body is dropped unread.

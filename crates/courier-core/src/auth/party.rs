@@ -115,6 +115,14 @@ impl Party {
     }
 
     /// True when there is an answer to send.
+    /// The request cannot answer the challenge it was given (its body cannot be sent again): keep
+    /// a Digest challenge for the next request to answer at once, as curl's second round does.
+    pub(crate) fn remember_for_next(&self) {
+        if let Some(Answer::Digest(challenge, _)) = &self.answer {
+            self.sessions.remember(&self.key, challenge);
+        }
+    }
+
     pub(crate) fn has_answer(&self) -> bool {
         self.answer.is_some()
     }

@@ -81,6 +81,16 @@ impl Session {
     }
 }
 
+/// Puts `session` in `key`'s place, first evicting another session if the table is full.
+fn insert(table: &mut HashMap<SessionKey, Session>, key: &SessionKey, session: Session) {
+    if !table.contains_key(key) && table.len() >= MAX_SESSIONS {
+        if let Some(evicted) = table.keys().next().cloned() {
+            table.remove(&evicted);
+        }
+    }
+    table.insert(key.clone(), session);
+}
+
 /// The shared table, cloned with the layer (clones share it).
 #[derive(Clone, Default)]
 pub(crate) struct Sessions {
@@ -112,17 +122,25 @@ impl Sessions {
             if session.challenge.nonce == challenge.nonce {
                 return session.next_use();
             }
-        } else if fresh && table.len() >= MAX_SESSIONS {
-            if let Some(evicted) = table.keys().next().cloned() {
-                table.remove(&evicted);
-            }
         }
         let mut session = Session::new(challenge.clone());
         let first = session.next_use();
         if fresh {
-            table.insert(key.clone(), session);
+            insert(&mut table, key, session);
         }
         first
+    }
+
+    /// Keeps `challenge` for `key`'s next request to answer before being asked, unused: for a
+    /// request that could not answer it itself (its body a stream, which cannot be sent twice).
+    pub(crate) fn remember(&self, key: &SessionKey, challenge: &DigestChallenge) {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        if table
+            .get(key)
+            .is_none_or(|session| session.challenge.nonce != challenge.nonce)
+        {
+            insert(&mut table, key, Session::new(challenge.clone()));
+        }
     }
 
     /// The server named the nonce to use next (`Authentication-Info: nextnonce`).
