@@ -96,6 +96,31 @@ async fn netrc_credentials_answer_their_host_only() {
     assert_eq!(other.requests().len(), 1);
     assert_eq!(other.requests()[0].header("authorization"), None);
 
+    // A redirect from https down to plain http (allowed here on purpose): the host's entry holds for
+    // every scheme, but is not sent in clear where the caller asked for TLS.
+    let plain_port = server.addr().port();
+    let secure =
+        TestServer::builder()
+            .tls()
+            .start(move |_| async move {
+                redirect(302, &format!("http://127.0.0.1:{plain_port}/private"))
+            })
+            .await;
+    let downgrading = courier_testkit::client::trusting(&secure)
+        .netrc(true)
+        .redirect(courier::redirect::Policy::limited(5).allow_https_downgrade(true))
+        .build()
+        .unwrap();
+    let before = server.requests().len();
+    let response = within(10, downgrading.get(secure.url("/")).send())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.url().scheme(), "http");
+    let seen = server.requests();
+    assert_eq!(seen.len(), before + 1);
+    assert_eq!(seen[before].header("authorization"), None);
+
     // A request's own Authorization wins.
     let response = within(
         10,

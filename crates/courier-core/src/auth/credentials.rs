@@ -197,9 +197,11 @@ impl CredentialStore {
         self
     }
 
-    /// `credentials` for every request to `host` (case-insensitive), whatever the scheme and port.
+    /// `credentials` for every request to `host` (case-insensitive; an IPv6 address with or without
+    /// brackets), whatever the scheme and port, but never over plain `http` on a hop a redirect
+    /// reached from `https`.
     pub fn host(mut self, host: &str, credentials: Credentials) -> CredentialStore {
-        let host = host.to_ascii_lowercase();
+        let host = without_brackets(host).to_ascii_lowercase();
         self.hosts.retain(|(h, _)| *h != host);
         self.hosts.push((host, credentials));
         self
@@ -240,22 +242,87 @@ impl CredentialStore {
     /// The credentials for a request to `origin` that the caller made (not reached by a redirect):
     /// its origin's or host's entry, else the default.
     pub fn lookup(&self, origin: &Origin) -> Option<&Credentials> {
-        self.lookup_hop(origin, false)
+        self.lookup_hop(origin, origin)
     }
 
-    /// The credentials for a request to `origin`; when it was `redirected` to another origin than the
-    /// one the caller asked for, never the default (which would then go to whatever host a redirect
-    /// names: curl's CVE-2024-11053).
-    pub(crate) fn lookup_hop(&self, origin: &Origin, redirected: bool) -> Option<&Credentials> {
+    /// The credentials for a request to `origin` reached from the caller's `first` origin (itself
+    /// when no redirect was followed). On a hop to another origin, never the default (which would
+    /// then go to whatever host a redirect names: curl's CVE-2024-11053); on a hop from `https` down
+    /// to `http`, no host entry either (it holds for every scheme, and a Basic answer would go in
+    /// clear where the caller asked for TLS): only an entry made for that very origin.
+    pub(crate) fn lookup_hop(&self, origin: &Origin, first: &Origin) -> Option<&Credentials> {
         if let Some((_, credentials)) = self.origins.iter().find(|(o, _)| o == origin) {
             return Some(credentials);
         }
-        if let Some((_, credentials)) = self.hosts.iter().find(|(h, _)| *h == origin.host) {
+        if first.scheme == "https" && origin.scheme == "http" {
+            return None;
+        }
+        let host = without_brackets(&origin.host);
+        if let Some((_, credentials)) = self.hosts.iter().find(|(h, _)| h == host) {
             return Some(credentials);
         }
-        if redirected {
+        if origin != first {
             return None;
         }
         self.default.as_ref()
+    }
+}
+
+/// `host` without the brackets of an IPv6 address (`[::1]` is `::1`, as `.netrc` names it).
+fn without_brackets(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(uri: &str) -> Origin {
+        Origin::of(&uri.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_ipv6_host_entry_matches_with_or_without_brackets() {
+        for name in ["::1", "[::1]"] {
+            let store = CredentialStore::new().host(name, Credentials::new("ada", "pw"));
+            let found = store.lookup(&origin("http://[::1]:8080/"));
+            assert_eq!(found.map(Credentials::username), Some("ada"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_hop_down_to_http_gets_only_an_entry_made_for_it() {
+        let store = CredentialStore::new()
+            .host("h.test", Credentials::new("host", "pw"))
+            .origin(
+                &"http://o.test".parse().unwrap(),
+                Credentials::new("origin", "pw"),
+            )
+            .default_credentials(Credentials::new("default", "pw"));
+        let user = |hop: &str, first: &str| {
+            store
+                .lookup_hop(&origin(hop), &origin(first))
+                .map(|c| c.username().to_owned())
+        };
+        assert_eq!(
+            user("http://h.test/", "http://h.test/").as_deref(),
+            Some("host")
+        );
+        assert_eq!(
+            user("https://h.test/", "http://x.test/").as_deref(),
+            Some("host")
+        );
+        assert_eq!(user("http://h.test/", "https://h.test/"), None);
+        assert_eq!(
+            user("http://o.test/", "https://x.test/").as_deref(),
+            Some("origin")
+        );
+        assert_eq!(
+            user("http://x.test/", "http://x.test/").as_deref(),
+            Some("default")
+        );
+        assert_eq!(user("http://x.test/", "http://y.test/"), None);
     }
 }

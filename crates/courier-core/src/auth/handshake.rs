@@ -83,14 +83,15 @@ where
                 None
             } else {
                 Origin::of(req.uri()).and_then(|origin| {
-                    // A hop to another origin than the caller's: no default credentials.
-                    let redirected = req
+                    // The caller's origin, for what a hop to another may not have.
+                    let first = req
                         .extensions()
                         .get::<OriginalUri>()
-                        .is_some_and(|first| Origin::of(first.uri()).as_ref() != Some(&origin));
+                        .and_then(|first| Origin::of(first.uri()))
+                        .unwrap_or_else(|| origin.clone());
                     let credentials = carried
                         .and_then(|c| c.for_origin(&origin))
-                        .or_else(|| config.store.lookup_hop(&origin, redirected))?
+                        .or_else(|| config.store.lookup_hop(&origin, &first))?
                         .clone();
                     Some(Party::server(origin, credentials, sessions))
                 })
