@@ -171,16 +171,24 @@ async fn socks5_with_a_password() {
         assert_eq!(request.auth, Some(("alice".into(), "s3cret".into())));
     }
 
-    // A wrong password, or none: a connect error that does not show the password.
+    // A wrong password, or none: a connect error that does not show the password, and that a
+    // retry policy does not repeat (the proxy would refuse the login again).
     for proxy_config in [
         Proxy::all(proxy.url("socks5h"))
             .unwrap()
             .basic_auth("alice", "wrong-pw"),
         Proxy::all(proxy.url("socks5h")).unwrap(),
     ] {
-        let client = Client::builder().proxy(proxy_config).build().unwrap();
+        let client = Client::builder()
+            .proxy(proxy_config)
+            .retry(quick_retries())
+            .build()
+            .unwrap();
+        let before = proxy.connections();
         let err = within(10, client.get(&url).send()).await.unwrap_err();
         assert!(err.is_connect(), "{err:?}");
+        assert_eq!(err.fate(), None, "{err:?}");
+        assert_eq!(proxy.connections(), before + 1);
         let shown = format!("{err:#} {err:?}");
         assert!(shown.contains("SOCKS"), "{shown}");
         assert!(
@@ -366,6 +374,36 @@ async fn a_socks5_reply_with_the_wrong_version_is_a_connect_error() {
             && shown.contains("Invalid response version"),
         "{shown}"
     );
+}
+
+/// Retries with no waiting to speak of.
+fn quick_retries() -> courier::retry::RetryPolicy {
+    courier::retry::RetryPolicy::new().backoff(
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_millis(5),
+    )
+}
+
+/// A proxy's rules refusing the destination (SOCKS5 reply 0x02) will refuse it again: not retried.
+/// A proxy failing to reach it (0x01, a general failure) may do better next time: retried.
+#[tokio::test]
+async fn a_socks_refusal_by_rule_is_not_retried_and_a_failure_is() {
+    for (reply, tries) in [
+        (&[0x05, 0x02, 0x00, 0x01, 127, 0, 0, 1, 0, 80], 1),
+        (&[0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, 0, 80], 4),
+    ] {
+        let proxy = hostile_socks5(reply, true).await;
+        let client = Client::builder()
+            .proxy(Proxy::all(format!("socks5h://127.0.0.1:{}", proxy.addr().port())).unwrap())
+            .retry(quick_retries().max_retries(3))
+            .build()
+            .unwrap();
+        let err = within(10, client.get("http://dest.test/").send())
+            .await
+            .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        assert_eq!(proxy.connections(), tries, "{err:#}");
+    }
 }
 
 #[tokio::test]

@@ -36,7 +36,7 @@ pub struct SocksRequest {
 pub struct SocksServer {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<SocksRequest>>>,
-    _raw: RawServer,
+    raw: RawServer,
 }
 
 impl SocksServer {
@@ -62,13 +62,18 @@ impl SocksServer {
         SocksServer {
             addr: raw.addr(),
             seen,
-            _raw: raw,
+            raw,
         }
     }
 
     /// `scheme://127.0.0.1:PORT`, e.g. `socks5h`.
     pub fn url(&self, scheme: &str) -> String {
         format!("{scheme}://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// How many connections the proxy accepted.
+    pub fn connections(&self) -> usize {
+        self.raw.connections()
     }
 
     /// Every `CONNECT` received, in order.

@@ -102,6 +102,13 @@ impl Error {
         Error::new(Kind::Connect, Some(source.into())).with_fate(Fate::NotSent)
     }
 
+    /// A proxy refused the connection for good (the credentials, or its rules): `is_connect`, not
+    /// sent, and with no fate saying it may be sent again, since that would only repeat the refusal
+    /// (and, with credentials, a failed login).
+    pub(crate) fn refused_by_proxy<E: Into<BoxError>>(source: E) -> Error {
+        Error::new(Kind::Connect, Some(source.into()))
+    }
+
     /// A host name could not be resolved (`is_dns` and `is_connect`). The request was not sent.
     pub fn dns<E: Into<BoxError>>(source: E) -> Error {
         Error::new(Kind::Dns, Some(source.into())).with_fate(Fate::NotSent)

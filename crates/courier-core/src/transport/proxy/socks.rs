@@ -37,7 +37,7 @@ where
     if matches!(proxy.kind, Kind::Socks4a | Kind::Socks5h) {
         return connect(stream, proxy, remote_target(host, port)?)
             .await
-            .map_err(|e| Error::connect(SocksError(e)));
+            .map_err(socks_error);
     }
     let v4_only = proxy.kind == Kind::Socks4;
     let addrs: Vec<SocketAddr> = resolver
@@ -62,7 +62,7 @@ where
             Err(err) if i < last && unreachable(&err) => {
                 tracing::debug!(%addr, "the SOCKS proxy could not reach this address; trying the next");
             }
-            result => return result.map_err(|e| Error::connect(SocksError(e))),
+            result => return result.map_err(socks_error),
         }
     }
     unreachable!("the last address returns")
@@ -129,13 +129,34 @@ async fn connect(
     }
 }
 
-/// A SOCKS failure, saying so.
+/// The connect error for a failed SOCKS handshake. A refusal of the credentials or by the proxy's
+/// rules will be given again: such an error does not say the request may be sent again, as a
+/// `CONNECT` refused with 403 or 407 does not.
+fn socks_error(err: tokio_socks::Error) -> Error {
+    use tokio_socks::Error as E;
+    let refused = matches!(
+        err,
+        E::NoAcceptableAuthMethods
+            | E::PasswordAuthFailure(_)
+            | E::AuthorizationRequired
+            | E::ConnectionNotAllowedByRuleset
+            | E::IdentdAuthFailure
+            | E::InvalidUserIdAuthFailure
+    );
+    if refused {
+        Error::refused_by_proxy(SocksError(err))
+    } else {
+        Error::connect(SocksError(err))
+    }
+}
+
+/// A SOCKS failure, saying so (tokio-socks' error, its cause, says what failed).
 #[derive(Debug)]
 struct SocksError(tokio_socks::Error);
 
 impl std::fmt::Display for SocksError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SOCKS proxy handshake failed: {}", self.0)
+        f.write_str("SOCKS proxy handshake failed")
     }
 }
 
