@@ -93,12 +93,7 @@ pub(crate) async fn connect(
             ));
         }
     }
-    // With a connect timeout shorter than the addresses' delays add up to, the next attempt comes
-    // sooner: a first address that hangs must not use up the whole of it.
-    let gap = match opts.connect_timeout {
-        Some(limit) => opts.attempt_delay.min(limit / addrs.len().max(1) as u32),
-        None => opts.attempt_delay,
-    };
+    let gap = attempt_gap(opts, addrs.len());
     let mut pending = interleave(addrs).into_iter();
     let mut attempts = FuturesUnordered::new();
     let mut failed = Vec::new();
@@ -136,6 +131,19 @@ pub(crate) async fn connect(
                 }
             }
         }
+    }
+}
+
+/// The delay before the next address's attempt (RFC 8305 5's Connection Attempt Delay): with a
+/// connect timeout shorter than the delays of `addrs` addresses add up to, shorter, so a first
+/// address that hangs does not use up the whole of it; never below the RFC's floor of 10 ms.
+fn attempt_gap(opts: &TcpOptions, addrs: usize) -> Duration {
+    const FLOOR: Duration = Duration::from_millis(10);
+    match opts.connect_timeout {
+        Some(limit) => opts
+            .attempt_delay
+            .min((limit / addrs.max(1) as u32).max(FLOOR)),
+        None => opts.attempt_delay,
     }
 }
 
@@ -349,6 +357,20 @@ mod tests {
         };
         let err = connect(vec![addr], &opts).await.unwrap_err();
         assert!(err.to_string().contains("courier-nope0"), "{err}");
+    }
+
+    #[test]
+    fn the_gap_between_attempts_spreads_them_over_the_connect_timeout_down_to_10_ms() {
+        let opts = |timeout: Option<u64>| TcpOptions {
+            connect_timeout: timeout.map(Duration::from_millis),
+            ..TcpOptions::default()
+        };
+        let ms = |opts: &TcpOptions, n| attempt_gap(opts, n).as_millis();
+        assert_eq!(ms(&opts(None), 64), 250);
+        assert_eq!(ms(&opts(Some(10_000)), 4), 250);
+        assert_eq!(ms(&opts(Some(500)), 4), 125);
+        assert_eq!(ms(&opts(Some(500)), 64), 10);
+        assert_eq!(ms(&opts(Some(500)), 0), 250);
     }
 
     #[test]
