@@ -249,3 +249,46 @@ async fn a_server_that_skips_its_settings_is_refused() {
         "{err:#}"
     );
 }
+
+/// RFC 9113 §6.5.2: a client treats a server's `SETTINGS_ENABLE_PUSH = 1` as a connection error
+/// (h2 accepts it). The server answers everything it is asked otherwise: what fails is the setting.
+#[tokio::test]
+async fn a_server_turning_push_on_is_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut preface = [0u8; 24];
+                if socket.read_exact(&mut preface).await.is_err() {
+                    return;
+                }
+                // SETTINGS_ENABLE_PUSH (0x2) = 1.
+                let settings = frame(SETTINGS, 0, 0, &[0, 2, 0, 0, 0, 1]);
+                if socket.write_all(&settings).await.is_err() {
+                    return;
+                }
+                while let Ok((kind, flags, stream, _)) = read_frame(&mut socket).await {
+                    match kind {
+                        SETTINGS if flags & ACK == 0 => {
+                            let _ = socket.write_all(&frame(SETTINGS, ACK, 0, &[])).await;
+                        }
+                        HEADERS => {
+                            let _ = socket.write_all(&ok(stream)).await;
+                        }
+                        _ => {}
+                    }
+                }
+            });
+        }
+    });
+    let client = Client::builder().http2_prior_knowledge().build().unwrap();
+    let err = within(5, client.get(format!("http://{addr}/")).send())
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("SETTINGS_ENABLE_PUSH = 1"),
+        "{err:#}"
+    );
+}

@@ -126,18 +126,37 @@ impl ReadTap for SettingsTap {
     fn read(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.scanner
             .scan(bytes, &mut self.on_settings)
-            .map_err(|first| {
-                // RFC 9113 §3.4: a server's preface is a SETTINGS frame, and anything else is a
-                // connection error. h2 does not check; without this, a server that skips it (or
-                // speaks HTTP/1.1 after choosing h2) held every request queued on the connection.
-                let what = if first.starts_with(b"HTTP/") {
-                    "the server answered in HTTP/1 on a connection it agreed would speak HTTP/2"
-                } else {
-                    "the server's first HTTP/2 frame was not SETTINGS (RFC 9113 §3.4)"
+            .map_err(|err| {
+                let what = match err {
+                    // RFC 9113 §3.4: a server's preface is a SETTINGS frame, and anything else is a
+                    // connection error. h2 does not check; without this, a server that skips it (or
+                    // speaks HTTP/1.1 after choosing h2) held every request queued on the
+                    // connection.
+                    ScanError::FirstFrame(first) if first.starts_with(b"HTTP/") => {
+                        "the server answered in HTTP/1 on a connection it agreed would speak HTTP/2"
+                    }
+                    ScanError::FirstFrame(_) => {
+                        "the server's first HTTP/2 frame was not SETTINGS (RFC 9113 §3.4)"
+                    }
+                    // RFC 9113 §6.5.2, which h2 does not check either (it accepts 0 and 1 from
+                    // either side).
+                    ScanError::EnablePush => {
+                        "the server sent SETTINGS_ENABLE_PUSH = 1, which only a client may \
+                         (RFC 9113 §6.5.2)"
+                    }
                 };
                 io::Error::new(io::ErrorKind::InvalidData, what)
             })
     }
+}
+
+/// What [`SettingsScanner::scan`] refuses: connection errors h2 lets pass.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ScanError {
+    /// The server's first frame, with this header, was not SETTINGS.
+    FirstFrame([u8; 9]),
+    /// The server's SETTINGS set `SETTINGS_ENABLE_PUSH` to 1.
+    EnablePush,
 }
 
 /// Reads the frames a server sends on an HTTP/2 connection, as they pass, to learn its
@@ -160,12 +179,13 @@ pub(crate) struct SettingsScanner {
 impl SettingsScanner {
     /// Feeds bytes read from the server; calls `on_settings` at the end of every SETTINGS frame (not
     /// an acknowledgement) with the stream limit it set, if it set one. Fails with the first frame's
-    /// header when that frame is not a SETTINGS frame, as the server's preface must be.
+    /// header when that frame is not a SETTINGS frame, as the server's preface must be, and when a
+    /// server's SETTINGS turns push on.
     pub(crate) fn scan(
         &mut self,
         mut bytes: &[u8],
         mut on_settings: impl FnMut(Option<u32>),
-    ) -> Result<(), [u8; 9]> {
+    ) -> Result<(), ScanError> {
         while !bytes.is_empty() {
             if self.remaining == 0 && !self.in_settings {
                 let take = (9 - self.header_len).min(bytes.len());
@@ -187,7 +207,7 @@ impl SettingsScanner {
                 if !self.first_seen {
                     self.first_seen = true;
                     if !self.in_settings {
-                        return Err(h);
+                        return Err(ScanError::FirstFrame(h));
                     }
                 }
                 self.param_len = 0;
@@ -201,9 +221,13 @@ impl SettingsScanner {
                 if self.param_len == 6 {
                     self.param_len = 0;
                     let p = self.param;
-                    // SETTINGS_MAX_CONCURRENT_STREAMS is 0x3.
-                    if u16::from_be_bytes([p[0], p[1]]) == 3 {
-                        self.max_streams = Some(u32::from_be_bytes([p[2], p[3], p[4], p[5]]));
+                    let value = u32::from_be_bytes([p[2], p[3], p[4], p[5]]);
+                    match u16::from_be_bytes([p[0], p[1]]) {
+                        // SETTINGS_ENABLE_PUSH (any other value than 0 or 1, h2 refuses).
+                        2 if value == 1 => return Err(ScanError::EnablePush),
+                        // SETTINGS_MAX_CONCURRENT_STREAMS.
+                        3 => self.max_streams = Some(value),
+                        _ => {}
                     }
                 }
             } else {
@@ -222,7 +246,7 @@ impl SettingsScanner {
 
 #[cfg(test)]
 mod tests {
-    use super::SettingsScanner;
+    use super::{ScanError, SettingsScanner};
 
     fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
         let len = payload.len() as u32;
@@ -283,9 +307,26 @@ mod tests {
                 let result = first
                     .chunks(chunk)
                     .try_for_each(|part| scanner.scan(part, |_| {}));
-                let header = result.expect_err("refused");
-                assert_eq!(header[..], first[..9], "chunk {chunk}");
+                let err = result.expect_err("refused");
+                let header: [u8; 9] = first[..9].try_into().unwrap();
+                assert_eq!(err, ScanError::FirstFrame(header), "chunk {chunk}");
             }
+        }
+    }
+
+    #[test]
+    fn a_server_turning_push_on_is_refused() {
+        // ENABLE_PUSH = 0 is what a server may say (RFC 9113 §6.5.2): passes.
+        let bytes = frame(4, 0, 0, &[0, 2, 0, 0, 0, 0, 0, 3, 0, 0, 0, 5]);
+        assert_eq!(scan_all(&bytes, 5), vec![Some(5)]);
+        let mut bytes = frame(4, 0, 0, &[]);
+        bytes.extend(frame(4, 0, 0, &[0, 3, 0, 0, 0, 5, 0, 2, 0, 0, 0, 1]));
+        for chunk in [1, 7, bytes.len()] {
+            let mut scanner = SettingsScanner::default();
+            let result = bytes
+                .chunks(chunk)
+                .try_for_each(|part| scanner.scan(part, |_| {}));
+            assert_eq!(result, Err(ScanError::EnablePush), "chunk {chunk}");
         }
     }
 }
