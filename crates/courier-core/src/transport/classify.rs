@@ -99,7 +99,9 @@ pub(crate) fn classify(err: &hyper::Error, reused: bool, h2_connection_gone: boo
     }
     for cause in causes(err) {
         if let Some(h2_err) = cause.downcast_ref::<h2::Error>() {
-            if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM) {
+            // The server's RST_STREAM to this stream; a GOAWAY carrying the same code is about the
+            // connection, and is the next case.
+            if h2_err.reason() == Some(h2::Reason::REFUSED_STREAM) && h2_err.is_reset() {
                 return Fate::NotProcessed;
             }
             if h2_err.is_go_away() && h2_err.is_remote() {
