@@ -1,6 +1,8 @@
 //! A WebSocket conversation over a connection Courier opened: the HTTP/1.1 `Upgrade` handshake with
 //! `client.get(..).header("upgrade", "websocket")...send()`, then `Response::upgrade()` hands the
-//! connection to tokio-tungstenite. Starts its own echo server on 127.0.0.1; runs offline.
+//! connection to tokio-tungstenite. The client's side of the handshake's checks (RFC 6455 4.1: a
+//! fresh random key, then the server's `Sec-WebSocket-Accept` and tokens) is the caller's, as
+//! here. Starts its own echo server on 127.0.0.1; runs offline.
 //!
 //! ```sh
 //! cargo run --example websocket
@@ -12,6 +14,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
@@ -23,16 +26,38 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), BoxError> {
     let addr = echo_server().await?;
 
-    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    // A fresh random 16-byte key for every handshake (RFC 6455 4.1).
+    let key = generate_key();
     let response = courier::Client::new()
         .get(format!("http://{addr}/chat"))
         .header("connection", "Upgrade")
         .header("upgrade", "websocket")
         .header("sec-websocket-version", "13")
-        .header("sec-websocket-key", key)
+        .header("sec-websocket-key", &key)
         .send()
         .await?;
     println!("{} {}", response.status(), response.url());
+    // Fail the connection unless the server switched to WebSocket and proved it read the key.
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let has_token = |value: String, token: &str| {
+        value
+            .split(',')
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    if response.status() != courier::StatusCode::SWITCHING_PROTOCOLS
+        || !has_token(header("upgrade"), "websocket")
+        || !has_token(header("connection"), "upgrade")
+        || header("sec-websocket-accept") != derive_accept_key(key.as_bytes())
+    {
+        return Err(format!("not a WebSocket handshake: {}", response.status()).into());
+    }
     let upgraded = response.upgrade().await?;
 
     let mut ws = WebSocketStream::from_raw_socket(upgraded, Role::Client, None).await;
