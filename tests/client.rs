@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use courier::{Body, Client, StatusCode, Version};
-use courier_testkit::client::{assert_still_works, get_body_error, get_bytes, trusting};
+use courier_testkit::client::{assert_still_works, get_body_error, get_bytes, trusting, within};
 use courier_testkit::tls::TestCerts;
 use courier_testkit::{
     echo, empty, failing, full, respond, slow, Protocol, RawServer, TestServer, Then,
@@ -893,4 +893,68 @@ fn the_send_future_stays_small() {
         "{} bytes",
         std::mem::size_of_val(&send)
     );
+}
+
+/// A request body is framed so that it is sent, and said to be empty where it is: a stream on a GET
+/// goes chunked (hyper alone sent such a GET with no body, silently), an empty POST says
+/// `Content-Length: 0` on HTTP/1.1 as on HTTP/2 (RFC 9110 8.6; servers answer 411 without it), and a
+/// stream over HTTP/1.0, which cannot frame it, is an error before anything is sent.
+#[tokio::test]
+async fn request_bodies_are_framed_never_dropped() {
+    let server = TestServer::echo().await;
+    let stream = || {
+        Body::wrap_stream(futures_util::stream::iter(vec![
+            Ok::<_, std::io::Error>(Bytes::from("str")),
+            Ok(Bytes::from("eamed")),
+        ]))
+    };
+    let client = Client::new();
+    let get = within(10, client.get(server.url("/get")).body(stream()).send())
+        .await
+        .unwrap();
+    assert_eq!(get.status(), StatusCode::OK);
+    let seen = &server.requests()[0];
+    assert_eq!(seen.body, "streamed");
+    assert_eq!(seen.header("transfer-encoding"), Some("chunked"));
+
+    for (i, protocol) in [Protocol::Http1, Protocol::Http2].into_iter().enumerate() {
+        let server = TestServer::builder()
+            .protocol(protocol)
+            .start(|req| async move { echo(&req) })
+            .await;
+        let client = match protocol {
+            Protocol::Http2 => Client::builder().http2_prior_knowledge().build().unwrap(),
+            _ => Client::new(),
+        };
+        within(10, client.post(server.url("/empty")).send())
+            .await
+            .unwrap();
+        within(10, client.get(server.url("/empty")).send())
+            .await
+            .unwrap();
+        let seen = server.requests();
+        assert_eq!(seen[0].header("content-length"), Some("0"), "case {i}");
+        assert_eq!(seen[1].header("content-length"), None, "case {i}");
+    }
+
+    let err = within(
+        10,
+        client
+            .post(server.url("/old"))
+            .version(Version::HTTP_10)
+            .body(stream())
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_request(), "{err:?}");
+    assert_eq!(err.fate(), Some(courier::Fate::NotSent));
+    // A version hyper cannot write is an error, not a panic in the connection's task.
+    for version in [Version::HTTP_09, Version::HTTP_3] {
+        let err = within(10, client.get(server.url("/v")).version(version).send())
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("not supported"), "{err:#}");
+    }
+    assert_eq!(server.requests().len(), 1);
 }

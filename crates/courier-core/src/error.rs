@@ -105,6 +105,7 @@ impl Error {
     /// A proxy refused the connection for good (the credentials, or its rules): `is_connect`, not
     /// sent, and with no fate saying it may be sent again, since that would only repeat the refusal
     /// (and, with credentials, a failed login).
+    #[cfg(feature = "socks")]
     pub(crate) fn refused_by_proxy<E: Into<BoxError>>(source: E) -> Error {
         Error::new(Kind::Connect, Some(source.into()))
     }

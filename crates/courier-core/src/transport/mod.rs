@@ -995,11 +995,8 @@ where
             let head_request = req.method() == Method::HEAD;
             let connect = req.method() == Method::CONNECT;
             let idempotent = req.method().is_idempotent();
-            let mut unprepared = prepare(&mut req, &checkout)?;
-            let sent = self.observer.as_ref().map(|_| {
-                unprepared.framing = observe::add_framing(&mut req, checkout.is_h2());
-                observe::head_of(&req)
-            });
+            let unprepared = prepare(&mut req, &checkout)?;
+            let sent = self.observer.as_ref().map(|_| observe::head_of(&req));
             let small_upload = http_body::Body::is_end_stream(req.body())
                 || req
                     .body()
@@ -1128,15 +1125,26 @@ fn origin_of(uri: &Uri) -> Uri {
 
 /// Shapes the request for its connection: HTTP/1.1 gets a `Host` header and an origin-form target
 /// (absolute-form to a forwarding proxy, authority-form for `CONNECT`); HTTP/2 keeps the absolute URI
-/// its pseudo-headers come from.
-fn prepare<B: Send + 'static>(
+/// its pseudo-headers come from. Both get the body's framing (see [`frame`]).
+fn prepare<B: http_body::Body + Send + 'static>(
     req: &mut Request<B>,
     checkout: &Checkout<B>,
 ) -> Result<Unprepared, Error> {
+    if !matches!(
+        req.version(),
+        Version::HTTP_10 | Version::HTTP_11 | Version::HTTP_2
+    ) {
+        // hyper panics writing any other version.
+        return Err(Error::request(format!(
+            "{:?} requests are not supported (only HTTP/1.0, HTTP/1.1 and HTTP/2)",
+            req.version()
+        ))
+        .with_fate(Fate::NotSent));
+    }
     let mut unprepared = Unprepared {
         version: req.version(),
         host: false,
-        framing: None,
+        framing: frame(req, checkout.is_h2())?,
     };
     let uri = req.uri().clone();
     if checkout.is_h2() {
@@ -1159,9 +1167,10 @@ fn prepare<B: Send + 'static>(
         return Ok(unprepared);
     }
     if req.version() == Version::HTTP_2 {
-        return Err(Error::request(
-            "HTTP/2 was required, but the connection speaks HTTP/1.1",
-        ));
+        return Err(
+            Error::request("HTTP/2 was required, but the connection speaks HTTP/1.1")
+                .with_fate(Fate::NotSent),
+        );
     }
     if !req.headers().contains_key(HOST) {
         if let Some(value) = host_header(&uri) {
@@ -1180,6 +1189,55 @@ fn prepare<B: Send + 'static>(
         };
     }
     Ok(unprepared)
+}
+
+/// Sets the header that frames the request's body when the request has none, and returns its name
+/// (for [`Unprepared::restore`]). hyper keeps a framing header it is given, and otherwise adds the
+/// same ones, except in two cases it gets wrong for a client:
+///
+/// - an empty body of a method whose body means something (`POST`, `PUT`, ...) gets
+///   `Content-Length: 0` on HTTP/1.1 too, as RFC 9110 8.6 says a user agent normally sends (servers
+///   answer `411 Length Required` without it; hyper sent it on HTTP/2 only);
+/// - a body of unknown size on a `GET` or `HEAD` is sent chunked: hyper sent such a request with no
+///   body at all, silently. On HTTP/1.0, which has no chunked coding, it is an error, unsent.
+///
+/// The head an observer sees is then the head written.
+fn frame<B: http_body::Body>(
+    req: &mut Request<B>,
+    h2: bool,
+) -> Result<Option<http::header::HeaderName>, Error> {
+    use http::header::TRANSFER_ENCODING;
+    let body = req.body();
+    let size = if body.is_end_stream() {
+        Some(0)
+    } else {
+        body.size_hint().exact()
+    };
+    // hyper's rule, also for HTTP/2's `content-length`.
+    let means_something = !matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::DELETE | Method::CONNECT
+    );
+    let header = match size {
+        Some(0) if !means_something => return Ok(None),
+        Some(len) => (CONTENT_LENGTH, HeaderValue::from(len)),
+        // HTTP/2 frames a body with its DATA frames; a tunnel's body is the tunnel.
+        None if h2 || req.method() == Method::CONNECT => return Ok(None),
+        None => (TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
+    };
+    let headers = req.headers();
+    if headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING) {
+        return Ok(None);
+    }
+    if header.0 == TRANSFER_ENCODING && req.version() == Version::HTTP_10 {
+        return Err(Error::request(
+            "a body of unknown size cannot be sent over HTTP/1.0 (no chunked coding): \
+             give it a Content-Length",
+        )
+        .with_fate(Fate::NotSent));
+    }
+    req.headers_mut().insert(header.0.clone(), header.1);
+    Ok(Some(header.0))
 }
 
 /// `uri` without the `user:password@` of its authority; `None` when it has none.
@@ -1204,13 +1262,13 @@ fn connect_target(uri: &Uri) -> Option<Uri> {
     Uri::try_from(format!("{}:{port}", authority.host())).ok()
 }
 
-/// What [`prepare`] (and the observer's framing) changed in a request for one connection, so a request
+/// What [`prepare`] changed in a request for one connection, so a request
 /// hyper hands back unsent can go to another connection, perhaps of the other protocol, as it came.
 struct Unprepared {
     version: Version,
     /// `prepare` added `Host` (HTTP/1.1).
     host: bool,
-    /// The framing header the observer added, if any.
+    /// The framing header `frame` added, if any.
     framing: Option<http::header::HeaderName>,
 }
 
@@ -1330,6 +1388,67 @@ impl<B: Send + 'static> std::fmt::Debug for ResponseFuture<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn framing(
+        method: Method,
+        version: Version,
+        body: Body,
+        h2: bool,
+    ) -> Result<Option<(String, String)>, Error> {
+        let mut req = Request::builder()
+            .method(method)
+            .version(version)
+            .body(body)
+            .unwrap();
+        let added = frame(&mut req, h2)?;
+        let headers = req.headers();
+        assert_eq!(added.is_some(), !headers.is_empty());
+        Ok(headers
+            .iter()
+            .next()
+            .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap().to_owned())))
+    }
+
+    fn streaming() -> Body {
+        let chunks = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(
+            bytes::Bytes::from_static(b"x"),
+        )]);
+        Body::wrap_stream(chunks)
+    }
+
+    #[test]
+    fn a_body_is_framed_as_hyper_would_but_never_dropped_nor_left_without_a_length() {
+        let h1 = |method, body| framing(method, Version::HTTP_11, body, false).unwrap();
+        let h2 = |method, body| framing(method, Version::HTTP_2, body, true).unwrap();
+        let cl = |n: &str| Some(("content-length".to_owned(), n.to_owned()));
+        let chunked = Some(("transfer-encoding".to_owned(), "chunked".to_owned()));
+        assert_eq!(h1(Method::POST, Body::from("abc")), cl("3"));
+        assert_eq!(h2(Method::POST, Body::from("abc")), cl("3"));
+        // An empty body: a 0 for a POST (RFC 9110 8.6), on both; nothing for a GET.
+        assert_eq!(h1(Method::POST, Body::empty()), cl("0"));
+        assert_eq!(h2(Method::POST, Body::empty()), cl("0"));
+        assert_eq!(h1(Method::GET, Body::empty()), None);
+        assert_eq!(h2(Method::GET, Body::empty()), None);
+        // A stream: chunked on HTTP/1.1, a GET's too (hyper would send it empty); nothing on HTTP/2.
+        assert_eq!(h1(Method::PUT, streaming()), chunked);
+        assert_eq!(h1(Method::GET, streaming()), chunked);
+        assert_eq!(h2(Method::PUT, streaming()), None);
+        // HTTP/1.0 has no chunked coding: an error, unsent; a known size is fine.
+        let err = framing(Method::POST, Version::HTTP_10, streaming(), false).unwrap_err();
+        assert_eq!(err.fate(), Some(Fate::NotSent));
+        assert_eq!(
+            framing(Method::POST, Version::HTTP_10, Body::from("abc"), false).unwrap(),
+            cl("3")
+        );
+        // A framing header of the caller's stays alone, even on HTTP/1.0.
+        let mut req = Request::post("/")
+            .version(Version::HTTP_10)
+            .header("content-length", "1")
+            .body(streaming())
+            .unwrap();
+        assert_eq!(frame(&mut req, false).unwrap(), None);
+        assert_eq!(req.headers().len(), 1);
+    }
 
     /// The `Host` value leaves out the scheme's default port and credentials, keeps the URI's
     /// spelling, and is not handed to a request to the same authority under another scheme.

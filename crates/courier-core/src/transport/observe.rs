@@ -16,8 +16,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::header::{HeaderValue, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{Method, Request, Response, Uri, Version};
+use http::{Request, Response, Uri};
 
 use super::ConnectionInfo;
 
@@ -88,53 +87,6 @@ impl<'a> Exchange<'a> {
     }
 }
 
-/// Sets the body-framing header hyper would add while writing `req`, when it has none, so that the
-/// head an observer sees is the head written (hyper keeps a framing header it is given). The rules are
-/// hyper's: on HTTP/1.1 a body of known size gets `Content-Length`, any other one
-/// `Transfer-Encoding: chunked`, except for `GET`, `HEAD` and `CONNECT` (and HTTP/1.0), whose unknown
-/// body hyper sends as empty; a finished body gets nothing. On HTTP/2 a known size gets
-/// `content-length`, 0 only for methods whose body means something.
-pub(crate) fn add_framing<B: http_body::Body>(
-    req: &mut Request<B>,
-    h2: bool,
-) -> Option<http::header::HeaderName> {
-    let headers = req.headers();
-    if headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING) {
-        return None;
-    }
-    let body = req.body();
-    let exact = body.size_hint().exact();
-    let method = req.method();
-    let header = if h2 {
-        match exact {
-            Some(len)
-                if len != 0
-                    || !matches!(
-                        *method,
-                        Method::GET | Method::HEAD | Method::DELETE | Method::CONNECT
-                    ) =>
-            {
-                (CONTENT_LENGTH, HeaderValue::from(len))
-            }
-            _ => return None,
-        }
-    } else if body.is_end_stream() {
-        return None;
-    } else {
-        match exact {
-            Some(len) => (CONTENT_LENGTH, HeaderValue::from(len)),
-            None if req.version() == Version::HTTP_10
-                || matches!(*method, Method::GET | Method::HEAD | Method::CONNECT) =>
-            {
-                return None
-            }
-            None => (TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
-        }
-    };
-    req.headers_mut().insert(header.0.clone(), header.1);
-    Some(header.0)
-}
-
 /// A copy of `req`'s head, for an observer.
 pub(crate) fn head_of<B>(req: &Request<B>) -> Request<()> {
     let mut head = Request::new(());
@@ -143,53 +95,4 @@ pub(crate) fn head_of<B>(req: &Request<B>) -> Request<()> {
     *head.version_mut() = req.version();
     *head.headers_mut() = req.headers().clone();
     head
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::body::Body;
-
-    fn framing(method: Method, body: Body, h2: bool) -> Option<(String, String)> {
-        let mut req = Request::builder().method(method).body(body).unwrap();
-        add_framing(&mut req, h2);
-        let headers = req.headers();
-        headers
-            .iter()
-            .next()
-            .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap().to_owned()))
-    }
-
-    fn streaming() -> Body {
-        let chunks = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(
-            bytes::Bytes::from_static(b"x"),
-        )]);
-        Body::wrap_stream(chunks)
-    }
-
-    #[test]
-    fn framing_is_what_hyper_would_write() {
-        let cl = |n: &str| Some(("content-length".to_owned(), n.to_owned()));
-        assert_eq!(framing(Method::POST, Body::from("abc"), false), cl("3"));
-        assert_eq!(framing(Method::POST, Body::from("abc"), true), cl("3"));
-        // A finished (empty) body: nothing on HTTP/1.1; on HTTP/2 a 0 for a POST, not for a GET.
-        assert_eq!(framing(Method::GET, Body::empty(), false), None);
-        assert_eq!(framing(Method::POST, Body::empty(), false), None);
-        assert_eq!(framing(Method::POST, Body::empty(), true), cl("0"));
-        assert_eq!(framing(Method::GET, Body::empty(), true), None);
-        // A stream: chunked on HTTP/1.1 (not for a GET, sent empty), nothing on HTTP/2.
-        assert_eq!(
-            framing(Method::PUT, streaming(), false),
-            Some(("transfer-encoding".to_owned(), "chunked".to_owned()))
-        );
-        assert_eq!(framing(Method::GET, streaming(), false), None);
-        assert_eq!(framing(Method::PUT, streaming(), true), None);
-        // A framing header of the caller's stays alone.
-        let mut req = Request::post("/")
-            .header("transfer-encoding", "chunked")
-            .body(Body::from("abc"))
-            .unwrap();
-        add_framing(&mut req, false);
-        assert_eq!(req.headers().len(), 1);
-    }
 }
