@@ -56,16 +56,14 @@ pub(crate) fn parse_url(input: &str) -> Result<Url, Error> {
     })
 }
 
-/// `input` with what precedes its last `@` (before any query) shown as `***`: a URL that does not
-/// parse may still carry a password (one with a `/` in it, even), and the error names the input.
+/// `input` with what precedes its last `@` shown as `***`: a URL that does not parse may still carry
+/// a password, with a `/`, `?` or `#` in it even (pasted unencoded), and the error names the input. An
+/// `@` in a query masks more than the userinfo: an error message may say less, never a password.
 fn without_userinfo(input: &str) -> String {
     let Some(start) = input.find("://").map(|i| i + 3) else {
         return input.to_owned();
     };
-    let end = input[start..]
-        .find(['?', '#'])
-        .map_or(input.len(), |i| start + i);
-    match input[start..end].rfind('@') {
+    match input[start..].rfind('@') {
         Some(at) => format!("{}***{}", &input[..start], &input[start + at..]),
         None => input.to_owned(),
     }
@@ -178,8 +176,18 @@ mod tests {
                 "http://***@127.0.0.1:99999/",
             ),
             (
-                "http://127.0.0.1:99999/a?b=c@d",
-                "http://127.0.0.1:99999/a?b=c@d",
+                "http://ada:s3#cret@127.0.0.1:99999/",
+                "http://***@127.0.0.1:99999/",
+            ),
+            (
+                "http://ada:s3?cret@127.0.0.1:99999/",
+                "http://***@127.0.0.1:99999/",
+            ),
+            // Not told apart from a password `s3/a?b=c` for host `d`: masked too.
+            ("http://127.0.0.1:99999/a?b=c@d", "http://***@d"),
+            (
+                "http://127.0.0.1:99999/a?b=c",
+                "http://127.0.0.1:99999/a?b=c",
             ),
             ("not a url", "not a url"),
         ] {
