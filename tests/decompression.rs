@@ -1069,7 +1069,8 @@ async fn trailers_follow_the_decoded_data() {
 
 /// A `Range` request advertises no coding (as reqwest): a range of compressed bytes cannot be decoded
 /// on its own. A server that sends such a range anyway gets its bytes handed over as they are, with
-/// their `Content-Encoding`, rather than a decode error.
+/// their `Content-Encoding`, rather than a decode error. A server that ignores `Range` and sends the
+/// whole body (`200`) compressed gets it decoded, as any other.
 #[tokio::test]
 async fn a_range_request_advertises_no_coding_and_its_bytes_are_not_decoded() {
     let data = sample(20_000);
@@ -1082,6 +1083,12 @@ async fn a_range_request_advertises_no_coding_and_its_bytes_are_not_decoded() {
                 let gzip_ok = req
                     .header("accept-encoding")
                     .is_some_and(|v| v.contains("gzip"));
+                if req.path() == "/whole" {
+                    return Response::builder()
+                        .header("content-encoding", "gzip")
+                        .body(courier_testkit::full(compressed))
+                        .unwrap();
+                }
                 let response = Response::builder()
                     .status(206)
                     .header("content-range", "bytes 1000-1999/*");
@@ -1111,7 +1118,16 @@ async fn a_range_request_advertises_no_coding_and_its_bytes_are_not_decoded() {
     assert_eq!(read_body(response).await.unwrap(), data[1000..2000]);
     assert_eq!(server.last_request().header("accept-encoding"), None);
 
-    let response = client.oneshot(ranged("/always-gzip")).await.unwrap();
+    let response = client
+        .clone()
+        .oneshot(ranged("/always-gzip"))
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-encoding"], "gzip");
     assert_eq!(read_body(response).await.unwrap(), compressed[1000..2000]);
+
+    let response = client.oneshot(ranged("/whole")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("content-encoding").is_none());
+    assert_eq!(read_body(response).await.unwrap(), data);
 }

@@ -51,7 +51,11 @@ impl<F> std::fmt::Debug for ResponseFuture<F> {
 pub(crate) enum Decode {
     /// Content and transfer codings.
     All,
-    /// Transfer codings only: no content coding is on, or the request asked for a range.
+    /// The request asked for a range: a part (`206`, or any answer with `Content-Range`) is a
+    /// range of the encoded bytes, which cannot be decoded on its own, so transfer codings only; a
+    /// whole answer (a server ignoring `Range` sends `200`) is decoded as any other.
+    UnlessPartial,
+    /// Transfer codings only: no content coding is on, or the request asked for its answer as sent.
     TransferOnly,
     /// Nothing: a `HEAD` response has no body.
     Nothing,
@@ -77,8 +81,10 @@ where
     if bodiless {
         return Ok(response.map(DecompressionBody::identity));
     }
+    let partial = response.status() == StatusCode::PARTIAL_CONTENT
+        || response.headers().contains_key(http::header::CONTENT_RANGE);
     let mut applied = Applied::default();
-    let content = decode == Decode::All
+    let content = (decode == Decode::All || (decode == Decode::UnlessPartial && !partial))
         && config
             .accept
             .content_codings(response.headers(), &mut applied)

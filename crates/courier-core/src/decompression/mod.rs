@@ -42,8 +42,10 @@
 //!
 //! - It does not override a request's own `Accept-Encoding` (sent as it is; the answer is still decoded
 //!   where the layer can, as reqwest's tower-http layer does: turn a coding off to get its bytes).
-//! - It leaves the response untouched — headers and bytes — when the request asked for a `Range` or
-//!   carries [`KeepEncoded`], for `HEAD` requests, `204` and `304`
+//! - It leaves the response untouched — headers and bytes — when it is part of a range (`206`, or
+//!   with `Content-Range`: a range of encoded bytes cannot be decoded on its own; a server ignoring
+//!   `Range` sends the whole body with `200`, which is decoded), when the request carries
+//!   [`KeepEncoded`], for `HEAD` requests, `204` and `304`
 //!   responses, empty bodies, and a `Content-Encoding` with any coding it cannot decode (an unknown one,
 //!   one turned off, one whose Cargo feature is off, or more than four stacked), rather than decode part
 //!   of it into garbage.

@@ -71,15 +71,17 @@ where
         // The codings this layer decodes are decoded whoever asked for them: a caller's own
         // `Accept-Encoding` is sent as it is, and its answer decoded all the same (as reqwest and
         // tower-http do; turn a coding off to get its bytes as sent). Transfer codings are hop-by-hop,
-        // never the caller's business, and always undone. A `Range` request advertises nothing (as
-        // reqwest): a range of compressed bytes cannot be decoded on its own; nor does one that asks
-        // for its answer as sent.
-        let as_sent =
-            req.headers().contains_key(RANGE) || req.extensions().get::<KeepEncoded>().is_some();
+        // never the caller's business, and always undone. A `Range` request advertises nothing: a
+        // range of compressed bytes cannot be decoded on its own (a whole answer to it still is);
+        // nor does one that asks for its answer as sent.
+        let range = req.headers().contains_key(RANGE);
+        let as_sent = range || req.extensions().get::<KeepEncoded>().is_some();
         let decode = if req.method() == Method::HEAD {
             Decode::Nothing
-        } else if self.config.accept.is_empty() || as_sent {
+        } else if self.config.accept.is_empty() || req.extensions().get::<KeepEncoded>().is_some() {
             Decode::TransferOnly
+        } else if range {
+            Decode::UnlessPartial
         } else {
             Decode::All
         };
