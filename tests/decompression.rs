@@ -902,6 +902,45 @@ async fn each_member_gets_its_own_end_grace() {
     }
 }
 
+/// br and zstd compress repetitive data far better than gzip, so their default ratio limit is 1000, not
+/// 100: a 16 MiB body of mostly repeated bytes (a few random ones per 8 KiB, as a JSON export of
+/// similar rows) decodes in full over 100:1 as zstd; a limit set for all holds for zstd too.
+#[tokio::test]
+async fn zstd_and_br_have_a_higher_default_ratio_than_gzip() {
+    let mut data = Vec::with_capacity(16 << 20);
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    while data.len() < 16 << 20 {
+        for _ in 0..4 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            data.extend_from_slice(&state.to_le_bytes());
+        }
+        data.resize(data.len() + 8192 - 32, b' ');
+    }
+    let compressed = zstd(&data);
+    let ratio = data.len() / compressed.len();
+    assert!((150..900).contains(&ratio), "ratio {ratio}");
+    let server = serve(200, &["zstd"], compressed).await;
+    let body = read_within_10s(&server.url("/"), client(DecompressionLayer::new()))
+        .await
+        .unwrap();
+    assert_eq!(body.len(), data.len());
+    assert!(body == data);
+
+    let err = read_within_10s(
+        &server.url("/"),
+        client(DecompressionLayer::new().max_ratio(Some(100))),
+    )
+    .await
+    .unwrap_err();
+    let limit = err
+        .source()
+        .and_then(|e| e.downcast_ref::<RatioLimitExceeded>())
+        .unwrap_or_else(|| panic!("not the ratio limit: {err:?}"));
+    assert_eq!(limit.ratio(), 100);
+}
+
 /// A bomb in the inner coding of a stacked pair, under an outer decoder that outputs nothing: `gzip,
 /// br` whose brotli stream decodes to a gzip header with a file name that never ends (32 MiB of it).
 /// The gzip decoder never produces a byte, so only the inner output can be held to the limits: the

@@ -721,8 +721,9 @@ impl ClientBuilder {
     }
 
     /// The most a compressed body may grow per compressed byte once it decodes past 8 MiB (default
-    /// 100 times), so a decompression bomb fails after a few megabytes however the body is read;
-    /// `None` for no limit. See
+    /// 100 times for gzip and deflate, 1000 for br and zstd; set, one limit for all), so a
+    /// decompression bomb fails after a few megabytes however the body is read; `None` for no limit.
+    /// See
     /// [`DecompressionLayer::max_ratio`](courier_core::decompression::DecompressionLayer::max_ratio).
     ///
     /// ```

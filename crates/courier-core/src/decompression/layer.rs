@@ -1,9 +1,10 @@
 use tower_layer::Layer;
 
+use super::coding::Coding;
 use super::coding::{AcceptEncoding, Codings};
 use super::error::{RatioLimitExceeded, SizeLimitExceeded};
 use super::service::Decompression;
-use super::{DEFAULT_MAX_RATIO, DEFAULT_MAX_SIZE};
+use super::{DEFAULT_MAX_RATIO, DEFAULT_MAX_RATIO_BR_ZSTD, DEFAULT_MAX_SIZE};
 use crate::error::BoxError;
 
 /// What a [`DecompressionLayer`] and its [`Decompression`] services accept and how much they decode.
@@ -17,7 +18,37 @@ pub(crate) struct Config {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limits {
     pub(crate) max_size: Option<u64>,
-    pub(crate) max_ratio: Option<u32>,
+    pub(crate) max_ratio: MaxRatio,
+}
+
+/// The ratio limit: each coding's default, or one the caller set for all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MaxRatio {
+    /// [`DEFAULT_MAX_RATIO`] for gzip and deflate, [`DEFAULT_MAX_RATIO_BR_ZSTD`] for br and zstd; the
+    /// lowest of them for stacked codings.
+    PerCoding,
+    Set(Option<u32>),
+}
+
+impl MaxRatio {
+    fn for_codings(self, codings: &Codings) -> Option<u32> {
+        match self {
+            MaxRatio::Set(ratio) => ratio,
+            MaxRatio::PerCoding => codings.decode_order().map(default_ratio).min(),
+        }
+    }
+}
+
+/// A coding's default ratio limit: what its ordinary data stays well under, and its bombs far over.
+fn default_ratio(coding: Coding) -> u32 {
+    match coding {
+        #[cfg(feature = "brotli")]
+        Coding::Brotli => DEFAULT_MAX_RATIO_BR_ZSTD,
+        #[cfg(feature = "zstd")]
+        Coding::Zstd => DEFAULT_MAX_RATIO_BR_ZSTD,
+        #[allow(unreachable_patterns)]
+        _ => DEFAULT_MAX_RATIO,
+    }
 }
 
 impl Limits {
@@ -35,7 +66,7 @@ impl Limits {
                 return Some(Box::new(SizeLimitExceeded::new(limit, codings)));
             }
         }
-        let ratio = self.max_ratio?;
+        let ratio = self.max_ratio.for_codings(codings)?;
         if decoded <= super::RATIO_EXEMPT_SIZE {
             return None;
         }
@@ -51,7 +82,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_size: Some(DEFAULT_MAX_SIZE),
-            max_ratio: Some(DEFAULT_MAX_RATIO),
+            max_ratio: MaxRatio::PerCoding,
         }
     }
 }
@@ -61,7 +92,8 @@ impl Default for Limits {
 /// Every coding compiled in (Cargo features `gzip`, `deflate`, `brotli`, `zstd`) is on by default;
 /// turning one on whose feature is off has no effect. Decoded bodies are capped at
 /// [`DEFAULT_MAX_SIZE`] bytes and, past [`RATIO_EXEMPT_SIZE`](super::RATIO_EXEMPT_SIZE), at
-/// [`DEFAULT_MAX_RATIO`] times their compressed size, unless [`max_size`](DecompressionLayer::max_size)
+/// [`DEFAULT_MAX_RATIO`] (gzip, deflate) or [`DEFAULT_MAX_RATIO_BR_ZSTD`] (br, zstd) times their
+/// compressed size, unless [`max_size`](DecompressionLayer::max_size)
 /// and [`max_ratio`](DecompressionLayer::max_ratio) say otherwise.
 ///
 /// ```
