@@ -27,7 +27,9 @@
 //! complete stream does not hang the reader: after deflate or br, which nothing can follow, it is taken
 //! as complete (its connection closed); after a gzip member or zstd frame, which another may follow, it
 //! ends with a decode error rather than a body shortened without a word. A server that stalls
-//! mid-stream is the business of the timeouts.
+//! mid-stream is the business of the timeouts. The grace is a Tokio timer: the layer needs a Tokio
+//! runtime with its time driver on (`enable_all()` or `enable_time()`, as `#[tokio::main]` has), as
+//! Courier's transport does.
 //!
 //! ## Limits
 //!
