@@ -18,9 +18,9 @@ use crate::{CliError, GetArgs};
 const HTTP_ERROR_EXIT: u8 = 22;
 
 pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
-    let follow = args.location || args.max_redirects.is_some();
-    let policy = if follow {
-        Policy::limited(args.max_redirects.unwrap_or(10))
+    // As curl: only -L follows, up to 50 unless --max-redirs says otherwise.
+    let policy = if args.location {
+        Policy::limited(args.max_redirects.unwrap_or(50))
     } else {
         Policy::none()
     };
@@ -372,6 +372,17 @@ async fn transfer(
 /// curl's transient statuses, retried by `--retry`.
 const CURL_TRANSIENT: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
+/// What of a response goes out.
+#[derive(Clone, Copy)]
+struct Show {
+    /// Its head (and those of the redirects followed): -i, -I.
+    head: bool,
+    /// Its body: not with -I.
+    body: bool,
+    /// Refuse a body with a NUL byte in its first chunk: stdout is a terminal and -o was not given.
+    refuse_binary: bool,
+}
+
 /// Writes a response where it goes (or, with -f, fails on an error status).
 /// `written`: the body bytes written, and whether anything (a head, with -i) went to stdout.
 async fn finish(
@@ -381,7 +392,14 @@ async fn finish(
     (written, shown): (&mut u64, &mut bool),
 ) -> Result<ExitCode, CliError> {
     let status = response.status();
-    let include = args.include || args.head;
+    let show = Show {
+        head: args.include || args.head,
+        // -I prints the head only, whatever the method (-X GET with it still reads no body).
+        body: !args.head,
+        // As curl: binary bytes on a terminal are refused unless asked for with -o -.
+        refuse_binary: args.output.is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+    };
     // -f: the error page is not written. A 416 to a resume is not a failure: it may say the file
     // is already complete (as curl, which never fails it).
     let resume_refused =
@@ -399,19 +417,16 @@ async fn finish(
         Some(path) => {
             // `None`: already complete; nothing to fetch, the file is left as it is.
             if let Some(mut file) = open_output(path, to.resume_from, &response).await? {
-                write_response(response, include, to.limit, &mut file, written).await?;
+                let show = Show {
+                    refuse_binary: false,
+                    ..show
+                };
+                write_response(response, show, to.limit, &mut file, written).await?;
             }
         }
         None => {
-            *shown = include;
-            write_response(
-                response,
-                include,
-                to.limit,
-                &mut tokio::io::stdout(),
-                written,
-            )
-            .await?;
+            *shown = show.head;
+            write_response(response, show, to.limit, &mut tokio::io::stdout(), written).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -548,7 +563,7 @@ async fn multipart_form(fields: &[String]) -> Result<courier::multipart::Form, C
             // Named (and typed) as the file is, unless ;filename= and ;type= say otherwise.
             match path {
                 "-" => Part::bytes(read_stdin().await?).file_name("-"),
-                path => Part::file(path).await.map_err(|e| {
+                path => file_part(path).await.map_err(|e| {
                     crate::Failure::error(
                         crate::Failure::READ_ERROR,
                         format!("cannot read {path}: {e}"),
@@ -571,6 +586,21 @@ async fn multipart_form(fields: &[String]) -> Result<courier::multipart::Form, C
         form = form.part(name.to_owned(), part);
     }
     Ok(form)
+}
+
+/// Files up to this size are read into memory for -F, so the form can be sent again (a 307/308
+/// redirect with -L, --retry), as curl rewinds them; larger ones are streamed, once.
+const FORM_FILE_IN_MEMORY: u64 = 64 * 1024 * 1024;
+
+/// The part for `-F name=@path`.
+async fn file_part(path: &str) -> std::io::Result<courier::multipart::Part> {
+    use courier::multipart::Part;
+    let meta = tokio::fs::metadata(path).await?;
+    if meta.is_file() && meta.len() <= FORM_FILE_IN_MEMORY {
+        Part::file_buffered(path).await
+    } else {
+        Part::file(path).await
+    }
 }
 
 /// Splits `;type=` and `;filename=` off the end of a -F value: (the value, the type, the name).
@@ -682,7 +712,7 @@ async fn read_stdin() -> Result<Vec<u8>, CliError> {
 /// Writes the head (with `-i`) and streams the body chunk by chunk, counting the body bytes written.
 async fn write_response<W>(
     mut response: Response,
-    include: bool,
+    show: Show,
     limit: Option<u64>,
     out: &mut W,
     written: &mut u64,
@@ -690,7 +720,7 @@ async fn write_response<W>(
 where
     W: AsyncWrite + Unpin,
 {
-    if include {
+    if show.head {
         // Each redirect followed shows its head first, as curl's -iL does (their bodies are not read).
         let mut heads = Vec::new();
         for hop in response.history() {
@@ -712,8 +742,20 @@ where
         );
         out.write_all(&heads).await.map_err(write_error)?;
     }
+    if !show.body {
+        return Ok(());
+    }
     let started = Instant::now();
+    let mut first = true;
     while let Some(chunk) = response.chunk().await? {
+        if std::mem::take(&mut first) && show.refuse_binary && chunk.contains(&0) {
+            return Err(crate::Failure::error(
+                crate::Failure::WRITE_ERROR,
+                "binary output can mess up your terminal: use -o - to write it there anyway, \
+                 or -o FILE to save it",
+            )
+            .into());
+        }
         out.write_all(&chunk).await.map_err(write_error)?;
         *written += chunk.len() as u64;
         // --limit-rate: not ahead of RATE on average; pausing the reads lets TCP slow the sender.
@@ -886,11 +928,19 @@ fn save_jar(jar: &courier::cookie::Jar, path: &std::path::Path) -> std::io::Resu
     // cookies kept private stays private).
     let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let permissions = std::fs::metadata(&target).ok().map(|m| m.permissions());
+    // A name no one can have planted (a symlink there would be followed by a plain create): created
+    // new, never opened if it exists.
     let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".courier-{}.tmp", std::process::id()));
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    name.push(format!(".courier-{}-{nonce:08x}.tmp", std::process::id()));
     let temp = target.with_file_name(name);
     let written = (|| {
-        let file = std::fs::File::create(&temp)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         if let Some(permissions) = permissions {
             file.set_permissions(permissions)?;
         }

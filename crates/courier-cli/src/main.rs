@@ -165,10 +165,10 @@ pub(crate) struct GetArgs {
     /// included. As with curl, credentials (`Authorization`, `Cookie`) are shown as sent.
     #[arg(short = 'v', long = "verbose")]
     pub(crate) verbose: bool,
-    /// Follow redirects (up to 10, or --max-redirects).
+    /// Follow redirects (up to 50, as curl, or --max-redirects).
     #[arg(short = 'L', long = "location")]
     pub(crate) location: bool,
-    /// Follow at most N redirects (implies -L); curl's name, --max-redirs, works too.
+    /// With -L, follow at most N redirects (default 50); curl's name, --max-redirs, works too.
     #[arg(long, visible_alias = "max-redirs", value_name = "N")]
     pub(crate) max_redirects: Option<usize>,
     /// Ask for a compressed response (gzip, deflate, br, zstd) and decode it.
@@ -423,8 +423,10 @@ pub(crate) fn parse_url(text: &str) -> Result<courier::Url, String> {
 }
 
 /// curl's exit statuses where curl has one for the failure: 6 a name that did not resolve, 7 a
-/// connection that failed, 28 a timeout, 35 a TLS handshake that failed, 47 too many redirects,
-/// 60 a server certificate that is not trusted; 1 for anything else (22 with `-f` is returned by `get`).
+/// connection that failed, 18 a body that ended early, 28 a timeout, 35 a TLS handshake that failed,
+/// 47 too many redirects, 52 a connection closed with no answer, 56 a connection reset, 60 a server
+/// certificate that is not trusted, 61 a body that did not decode; 1 for anything else (22 with `-f`
+/// is returned by `get`).
 pub(crate) fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
     if let Some(failure) = err.downcast_ref::<Failure>() {
         return failure.status;
@@ -445,9 +447,18 @@ pub(crate) fn exit_code(err: &(dyn std::error::Error + 'static)) -> u8 {
         // Bad content encoding.
         return 61;
     }
+    let reset = cause::<std::io::Error>(err).is_some_and(|io| {
+        use std::io::ErrorKind::*;
+        matches!(io.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
+    });
     if err.is_body() {
-        // The body ended early or broke off: a partial file.
-        return 18;
+        // Reset mid-body: a failure receiving (56). Ended early: a partial file (18).
+        return if reset { 56 } else { 18 };
+    }
+    if let Some(courier::Fate::Lost { .. }) = err.fate() {
+        // No whole response head: reset (56), or closed with nothing said, curl's "empty reply
+        // from server" (52).
+        return if reset { 56 } else { 52 };
     }
     if err.is_connect() || err.is_request() {
         match cause::<rustls::Error>(err) {

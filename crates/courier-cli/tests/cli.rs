@@ -363,7 +363,14 @@ async fn redirects_are_followed_only_with_location() {
 
     let stay = courier(args(&["get", "-i", &server.url("/old")])).await;
     let follow = courier(args(&["get", "-L", &server.url("/old")])).await;
-    let limited = courier(args(&["get", "--max-redirects", "3", &server.url("/loop")])).await;
+    let limited = courier(args(&[
+        "get",
+        "-L",
+        "--max-redirects",
+        "3",
+        &server.url("/loop"),
+    ]))
+    .await;
 
     assert!(stay.status.success());
     assert!(stdout(&stay).starts_with("HTTP/1.1 302 Found\r\n"));
@@ -2523,4 +2530,231 @@ async fn noproxy_applies_to_the_environments_proxy_and_an_empty_x_turns_proxies_
     let output = courier_with_env(args(&["get", "--noproxy", "other.test", &url]), env()).await;
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(proxy.seen().len(), 2);
+}
+
+/// `-F name=@FILE` is sent again where the request must be: to follow a 307 with -L (curl rewinds the
+/// file), and on --retry. (A streamed file part cannot be copied: the upload went nowhere, exit 0.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_file_upload_follows_a_307_and_is_retried() {
+    let busy = Arc::new(AtomicUsize::new(0));
+    let server = TestServer::start({
+        let busy = busy.clone();
+        move |req| {
+            let busy = busy.clone();
+            async move {
+                match req.path() {
+                    "/up" => redirect(307, "/final"),
+                    "/busy" if busy.fetch_add(1, Ordering::SeqCst) < 2 => respond(503, "busy"),
+                    _ => respond(200, format!("stored {}", req.body.len())),
+                }
+            }
+        }
+    })
+    .await;
+    let dir = TempDir::new("form-replay");
+    std::fs::write(dir.path("a.txt"), "file content").unwrap();
+    let field = format!("f=@{}", dir.arg("a.txt"));
+    let output = courier(args(&["get", "-L", "-F", &field, &server.url("/up")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].body, seen[1].body);
+    assert!(String::from_utf8_lossy(&seen[1].body).contains("file content"));
+    assert_eq!(stdout(&output), format!("stored {}", seen[1].body.len()));
+
+    let output = courier(args(&[
+        "get",
+        "--retry",
+        "2",
+        "--retry-delay",
+        "0.1",
+        "--retry-all-errors",
+        "-F",
+        &field,
+        &server.url("/busy"),
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(server.requests().len(), 5);
+    assert!(
+        stdout(&output).starts_with("stored "),
+        "{}",
+        stdout(&output)
+    );
+}
+
+/// curl's exit statuses for a connection that ends without an answer: 52 closed with nothing said
+/// ("empty reply from server"), 56 reset, before the answer or during its body (18 stays for a body
+/// that ended early, cleanly).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_without_an_answer_exits_52_and_a_reset_56() {
+    use courier_testkit::Then;
+    let empty = RawServer::reply("", Then::Close).await;
+    let reset = RawServer::reply("", Then::Reset).await;
+    let cut = RawServer::reply(
+        "HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\npartial",
+        Then::Reset,
+    )
+    .await;
+    let short = RawServer::reply(
+        "HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\npartial",
+        Then::Close,
+    )
+    .await;
+    let mut codes = Vec::new();
+    for server in [&empty, &reset, &cut, &short] {
+        codes.push(
+            courier(args(&["get", &server.url("/")]))
+                .await
+                .status
+                .code(),
+        );
+    }
+    assert_eq!(codes, [Some(52), Some(56), Some(56), Some(18)]);
+}
+
+/// Binary bytes bound for a terminal are refused, as curl does (exit 23), unless `-o -` asks for
+/// them: a server's escape sequences never reach the terminal. Run under `script`, which gives the
+/// command a terminal (util-linux; the test says so and passes where it is missing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_bytes_are_not_written_to_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("no `script` here to give the command a terminal: not run");
+        return;
+    }
+    let server =
+        TestServer::start(|_| async { respond(200, &b"\x00\x01\x1b[2J\xff\xfe binary"[..]) }).await;
+    let bin = assert_cmd::cargo::cargo_bin("courier");
+    let run = |extra: &'static str| {
+        let command = format!(
+            "{} get {extra} {}; echo \"exit=$?\"",
+            bin.display(),
+            server.url("/bin")
+        );
+        tokio::task::spawn_blocking(move || {
+            let mut script = Command::new("script");
+            script.timeout(std::time::Duration::from_secs(30));
+            script.env_remove("HTTP_PROXY").env_remove("http_proxy");
+            script.env_remove("ALL_PROXY").env_remove("all_proxy");
+            script
+                .args(["-qec", &command, "/dev/null"])
+                .output()
+                .unwrap()
+        })
+    };
+    let refused = run("").await.unwrap();
+    let shown = String::from_utf8_lossy(&refused.stdout).into_owned();
+    assert!(!shown.contains("\x1b[2J"), "{shown:?}");
+    assert!(
+        shown.contains("binary output can mess up your terminal"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("exit=23"), "{shown:?}");
+    let asked = run("-o -").await.unwrap();
+    let shown = String::from_utf8_lossy(&asked.stdout).into_owned();
+    assert!(shown.contains("\x1b[2J"), "{shown:?}");
+    assert!(shown.contains("exit=0"), "{shown:?}");
+}
+
+/// As curl: -L follows up to 50 redirects; --max-redirs alone follows none (the 3xx is the answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_followed_with_l_only_up_to_50() {
+    let server = TestServer::start(|req| async move {
+        let path = req.path().to_owned();
+        match path
+            .strip_prefix("/hop/")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            Some(n) if n < 50 => redirect(302, &format!("/hop/{}", n + 1)),
+            Some(_) => respond(200, "done"),
+            None => redirect(302, "/hop/50"),
+        }
+    })
+    .await;
+    let fifty = courier(args(&["get", "-L", &server.url("/hop/0")])).await;
+    assert_eq!(stdout(&fifty), "done", "{}", stderr(&fifty));
+    let too_many = courier(args(&["get", "-L", &server.url("/start")])).await;
+    assert!(too_many.status.success(), "{}", stderr(&too_many));
+    let not_following = courier(args(&["get", "--max-redirs", "0", &server.url("/start")])).await;
+    assert_eq!(
+        not_following.status.code(),
+        Some(0),
+        "{}",
+        stderr(&not_following)
+    );
+    assert_eq!(stdout(&not_following), "");
+    let limited = courier(args(&[
+        "get",
+        "-L",
+        "--max-redirs",
+        "49",
+        &server.url("/hop/0"),
+    ]))
+    .await;
+    assert_eq!(limited.status.code(), Some(47), "{}", stderr(&limited));
+}
+
+/// -I prints the head only, whatever the method: with -X GET, no body either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_only_prints_no_body_even_for_a_get() {
+    let server = TestServer::start(|_| async { respond(200, "BODY") }).await;
+    let output = courier(args(&["get", "-I", "-X", "GET", &server.url("/")])).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(server.last_request().method, http::Method::GET);
+    let shown = stdout(&output);
+    assert!(shown.starts_with("HTTP/1.1 200 OK\r\n"), "{shown}");
+    assert!(
+        shown.ends_with("\r\n\r\n") && !shown.contains("BODY"),
+        "{shown}"
+    );
+}
+
+/// The cookie jar is written through a temporary file no one can have planted: a symlink at the
+/// name it once had (`JAR.courier-<pid>.tmp`) is not followed onto the file it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_jar_is_not_written_through_a_planted_symlink() {
+    let server = TestServer::start(|_| async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        http::Response::builder()
+            .header("set-cookie", "sid=SECRET; Path=/")
+            .body(full("ok"))
+            .unwrap()
+    })
+    .await;
+    let dir = TempDir::new("jar-symlink");
+    let victim = dir.path("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let jar = dir.path("jar");
+    let bin = assert_cmd::cargo::cargo_bin("courier");
+    let url = server.url("/");
+    let (jar_path, victim_path) = (jar.clone(), victim.clone());
+    let status = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(bin)
+            .args(["get", "-s", "-c"])
+            .arg(&jar_path)
+            .arg(&url)
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let planted = jar_path.with_file_name(format!("jar.courier-{}.tmp", child.id()));
+        std::os::unix::fs::symlink(&victim_path, planted).unwrap();
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(std::fs::read_to_string(&jar).unwrap().contains("SECRET"));
+    assert!(!std::fs::symlink_metadata(&jar)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }

@@ -383,6 +383,34 @@ impl Part {
         Ok(Part::opened_file(file, length, path))
     }
 
+    /// The file at `path`, read into memory now, with its file name and a media type guessed from its
+    /// extension, as [`file`](Part::file) names and types it. Unlike a streamed file, a form of such
+    /// parts (and text and bytes) can be sent again: to follow a `307`/`308` redirect, for a retry,
+    /// or to answer a Digest challenge. For files small enough to hold in memory.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let form = courier::multipart::Form::new()
+    ///     .part("avatar", courier::multipart::Part::file_buffered("avatar.png").await?);
+    /// # drop(form);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn file_buffered<P: AsRef<Path>>(path: P) -> io::Result<Part> {
+        let path = path.as_ref();
+        let mut part = Part::new(PartData::Buffered(tokio::fs::read(path).await?.into()));
+        part.name_after(path);
+        Ok(part)
+    }
+
+    /// Names the part after the file at `path`, and types it by the path's extension.
+    fn name_after(&mut self, path: &Path) {
+        if let Some(name) = path.file_name() {
+            self.file_name = Some(name.to_string_lossy().into_owned().into());
+        }
+        self.mime = Some(guess_mime(path));
+    }
+
     /// A part streaming `file`, already open, of `length` bytes (`None`: to its end), named after
     /// `path`.
     pub(crate) fn opened_file(file: tokio::fs::File, length: Option<u64>, path: &Path) -> Part {
@@ -397,10 +425,7 @@ impl Part {
             body: Body::wrap_stream(stream),
             length,
         });
-        if let Some(name) = path.file_name() {
-            part.file_name = Some(name.to_string_lossy().into_owned().into());
-        }
-        part.mime = Some(guess_mime(path));
+        part.name_after(path);
         part
     }
 
