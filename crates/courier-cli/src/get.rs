@@ -753,8 +753,7 @@ where
                 crate::Failure::WRITE_ERROR,
                 "binary output can mess up your terminal: use -o - to write it there anyway, \
                  or -o FILE to save it",
-            )
-            .into());
+            ));
         }
         out.write_all(&chunk).await.map_err(write_error)?;
         *written += chunk.len() as u64;
