@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use courier::cookie::Jar;
-use courier::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, REFERER};
+use courier::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, REFERER};
 use courier::redirect::Policy;
 use courier::{Client, Method, Response, Version};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -71,11 +71,19 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         // Like curl: without --compressed, ask for no coding and show the bytes as sent.
         builder = builder.no_decompression();
     }
-    // `-H 'User-Agent:'` takes the command's own off, as curl's does (a request header cannot).
-    let no_user_agent = args.headers.iter().any(|header| {
-        matches!(parse_header(header), Ok((name, None)) if name == courier::header::USER_AGENT)
-    });
-    if no_user_agent {
+    // `-H 'Name:'`: the command sends no such header of its own, as curl's (the client's default
+    // `Accept: */*` excepted: reqwest's API, which Courier's follows, has no way to take it off).
+    let removed: Vec<HeaderName> = args
+        .headers
+        .iter()
+        .filter_map(|header| match parse_header(header) {
+            Ok((name, None)) => Some(name),
+            _ => None,
+        })
+        .collect();
+    let removed = |name: &HeaderName| removed.contains(name);
+    // The client's own, which a request header cannot take off.
+    if removed(&courier::header::USER_AGENT) {
         builder = builder.no_user_agent();
     }
     let client = builder.build()?;
@@ -116,13 +124,17 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
     }
     let url_for_name = url.clone();
     let mut request = client.request(method.clone(), url);
-    if let Some(cookie) = args.cookie.as_deref().filter(|c| c.contains('=')) {
+    if let Some(cookie) = args
+        .cookie
+        .as_deref()
+        .filter(|c| c.contains('=') && !removed(&courier::header::COOKIE))
+    {
         request = request.header(courier::header::COOKIE, cookie);
     }
     if !args.form.is_empty() {
         request = request.multipart(multipart_form(&args.form).await?);
     }
-    if let Some(user) = &user {
+    if let Some(user) = user.as_ref().filter(|_| !removed(&AUTHORIZATION)) {
         let (name, password) = match user.split_once(':') {
             Some((name, password)) => (name, password),
             None => (user.as_str(), ""),
@@ -133,7 +145,7 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
             request.basic_auth(name, Some(password))
         };
     }
-    if let Some(referer) = &args.referer {
+    if let Some(referer) = args.referer.as_ref().filter(|_| !removed(&REFERER)) {
         request = request.header(REFERER, referer.as_str());
     }
     let mut has_content_type = false;

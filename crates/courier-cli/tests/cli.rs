@@ -2758,3 +2758,43 @@ async fn the_cookie_jar_is_not_written_through_a_planted_symlink() {
         .file_type()
         .is_symlink());
 }
+
+/// `-H 'Name:'` takes off a header the command would add itself, as curl's does: `-u`'s
+/// `Authorization`, `-e`'s `Referer`, `-b`'s `Cookie`, the `User-Agent`. (The client's default
+/// `Accept: */*` stays: reqwest's API has no way to take it off.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_header_takes_off_the_commands_own() {
+    let server = TestServer::echo().await;
+    let url = server.url("/h");
+    let names = ["authorization", "referer", "cookie", "user-agent"];
+    let removals: [&[&str]; 2] = [
+        &[],
+        &["Authorization:", "Referer:", "Cookie:", "User-Agent:"],
+    ];
+    for removed in removals {
+        let mut list = vec![
+            "get",
+            "-u",
+            "alice:secret",
+            "-e",
+            "http://127.0.0.1/from",
+            "-b",
+            "a=1",
+        ];
+        for header in removed {
+            list.extend(["-H", *header]);
+        }
+        list.push(&url);
+        let output = courier(args(&list)).await;
+        assert!(output.status.success(), "{}", stderr(&output));
+        let seen = server.last_request();
+        for name in names {
+            assert_eq!(
+                seen.headers.contains_key(name),
+                removed.is_empty(),
+                "{name}"
+            );
+        }
+        assert_eq!(seen.header("accept"), Some("*/*"));
+    }
+}
