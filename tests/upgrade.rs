@@ -90,8 +90,9 @@ async fn websocket_server_on(tls: Option<TestCerts>) -> std::net::SocketAddr {
     addr
 }
 
-/// Sends a WebSocket handshake to `url`, checks the answer, and echoes two messages through it.
-async fn handshake_and_echo(client: &Client, url: &str) {
+/// Sends a WebSocket handshake to `url`, checks the answer, and echoes two messages through it; the
+/// stream is the caller's after that.
+async fn handshake_and_echo(client: &Client, url: &str) -> WebSocketStream<courier::Upgraded> {
     let key = "dGhlIHNhbXBsZSBub25jZQ==";
     let response = within(
         10,
@@ -117,37 +118,14 @@ async fn handshake_and_echo(client: &Client, url: &str) {
         let echoed = within(10, ws.next()).await.unwrap().unwrap();
         assert_eq!(echoed, Message::text(text));
     }
+    ws
 }
 
 #[tokio::test]
 async fn a_websocket_handshake_and_echo_through_an_upgraded_connection() {
     let addr = websocket_server().await;
     let client = Client::new();
-    let key = "dGhlIHNhbXBsZSBub25jZQ==";
-    let response = within(
-        10,
-        client
-            .get(format!("http://{addr}/ws"))
-            .header("connection", "Upgrade")
-            .header("upgrade", "websocket")
-            .header("sec-websocket-version", "13")
-            .header("sec-websocket-key", key)
-            .send(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), 101);
-    assert_eq!(
-        response.headers()["sec-websocket-accept"],
-        derive_accept_key(key.as_bytes())
-    );
-    let upgraded = within(10, response.upgrade()).await.unwrap();
-    let mut ws = WebSocketStream::from_raw_socket(upgraded, Role::Client, None).await;
-    for text in ["hello", "through courier"] {
-        within(10, ws.send(Message::text(text))).await.unwrap();
-        let echoed = within(10, ws.next()).await.unwrap().unwrap();
-        assert_eq!(echoed, Message::text(text));
-    }
+    let mut ws = handshake_and_echo(&client, &format!("http://{addr}/ws")).await;
     within(10, ws.send(Message::binary(vec![0u8, 1, 2, 255])))
         .await
         .unwrap();
