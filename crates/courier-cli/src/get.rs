@@ -391,7 +391,8 @@ struct Show {
     head: bool,
     /// Its body: not with -I.
     body: bool,
-    /// Refuse a body with a NUL byte in its first chunk: stdout is a terminal and -o was not given.
+    /// Refuse a body with a NUL byte in its first 2000 bytes or so (curl's rule): stdout is a terminal
+    /// and -o was not given.
     refuse_binary: bool,
 }
 
@@ -758,9 +759,10 @@ where
         return Ok(());
     }
     let started = Instant::now();
-    let mut first = true;
     while let Some(chunk) = response.chunk().await? {
-        if std::mem::take(&mut first) && show.refuse_binary && chunk.contains(&0) {
+        // As curl: every write until 2000 bytes have gone out is looked at, not just the first
+        // (a harmless first chunk must not open the way for the rest).
+        if show.refuse_binary && *written < 2000 && chunk.contains(&0) {
             return Err(crate::Failure::error(
                 crate::Failure::WRITE_ERROR,
                 "binary output can mess up your terminal: use -o - to write it there anyway, \

@@ -2626,14 +2626,26 @@ async fn binary_bytes_are_not_written_to_a_terminal() {
         eprintln!("no `script` here to give the command a terminal: not run");
         return;
     }
-    let server =
-        TestServer::start(|_| async { respond(200, &b"\x00\x01\x1b[2J\xff\xfe binary"[..]) }).await;
+    // Binary from the first byte, or after a harmless first chunk (the rest 100 ms later).
+    let server = TestServer::start(|req| async move {
+        let binary = Bytes::from_static(b"\x00\x01\x1b[2J\xff\xfe binary");
+        let body = match req.path() {
+            "/later" => courier_testkit::stalling(
+                Bytes::from_static(b"hello\n"),
+                std::time::Duration::from_millis(100),
+                binary,
+            ),
+            _ => full(binary),
+        };
+        http::Response::new(body)
+    })
+    .await;
     let bin = assert_cmd::cargo::cargo_bin("courier");
-    let run = |extra: &'static str| {
+    let run = |extra: &'static str, path: &str| {
         let command = format!(
             "{} get {extra} {}; echo \"exit=$?\"",
             bin.display(),
-            server.url("/bin")
+            server.url(path)
         );
         tokio::task::spawn_blocking(move || {
             let mut script = Command::new("script");
@@ -2646,15 +2658,17 @@ async fn binary_bytes_are_not_written_to_a_terminal() {
                 .unwrap()
         })
     };
-    let refused = run("").await.unwrap();
-    let shown = String::from_utf8_lossy(&refused.stdout).into_owned();
-    assert!(!shown.contains("\x1b[2J"), "{shown:?}");
-    assert!(
-        shown.contains("binary output can mess up your terminal"),
-        "{shown:?}"
-    );
-    assert!(shown.contains("exit=23"), "{shown:?}");
-    let asked = run("-o -").await.unwrap();
+    for path in ["/bin", "/later"] {
+        let refused = run("", path).await.unwrap();
+        let shown = String::from_utf8_lossy(&refused.stdout).into_owned();
+        assert!(!shown.contains("\x1b[2J"), "{path}: {shown:?}");
+        assert!(
+            shown.contains("binary output can mess up your terminal"),
+            "{path}: {shown:?}"
+        );
+        assert!(shown.contains("exit=23"), "{path}: {shown:?}");
+    }
+    let asked = run("-o -", "/bin").await.unwrap();
     let shown = String::from_utf8_lossy(&asked.stdout).into_owned();
     assert!(shown.contains("\x1b[2J"), "{shown:?}");
     assert!(shown.contains("exit=0"), "{shown:?}");
@@ -2713,8 +2727,9 @@ async fn head_only_prints_no_body_even_for_a_get() {
     );
 }
 
-/// The cookie jar is written through a temporary file no one can have planted: a symlink at the
-/// name it once had (`JAR.courier-<pid>.tmp`) is not followed onto the file it names.
+/// The cookie jar is written through a temporary file no one can have planted: its name is no longer
+/// predictable (a symlink at the one it once had, `JAR.courier-<pid>.tmp`, is left alone), and it is
+/// created new, never opened if something is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cookie_jar_is_not_written_through_a_planted_symlink() {
     let server = TestServer::start(|_| async {
