@@ -332,11 +332,64 @@ async fn an_upgrade_with_http2_prior_knowledge_is_a_request_error() {
     .unwrap_err();
     assert!(err.is_request(), "{err:?}");
     assert!(
-        format!("{err:#}").contains("cannot be sent over HTTP/2"),
+        format!("{err:#}").contains("cannot be sent with http2_prior_knowledge"),
         "{err:#}"
     );
     let plain = within(10, client.get(format!("http://{addr}/plain")).send())
         .await
         .unwrap();
     assert_eq!(plain.headers()["x-version"], "HTTP/2.0");
+}
+
+/// A connector layer that runs the connect on another task loses the transport's choice of ALPN
+/// (a task-local): an upgrade's connection then offers HTTP/2, which it cannot use. A connect error
+/// that says so, and that connection is not kept for the next upgrade; other requests still work.
+#[tokio::test]
+async fn an_upgrade_through_a_connector_layer_that_spawns_fails_clearly() {
+    use tower::Service as _;
+    let certs = TestCerts::generate(&["localhost"]);
+    let addr = websocket_server_on(Some(certs.clone())).await;
+    let ca = courier::Certificate::from_pem(certs.ca_pem.as_bytes()).unwrap();
+    let client = Client::builder()
+        .tls_certs_only([ca])
+        .resolve("localhost", addr)
+        .connector_layer(tower::layer::layer_fn(
+            |inner: courier::connect::BoxedConnector| {
+                tower::service_fn(move |uri: http::Uri| {
+                    let mut inner = inner.clone();
+                    async move {
+                        tokio::spawn(async move { inner.call(uri).await })
+                            .await
+                            .unwrap()
+                    }
+                })
+            },
+        ))
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{}/ws", addr.port());
+    for _ in 0..2 {
+        let err = within(
+            10,
+            client
+                .get(&url)
+                .header("connection", "Upgrade")
+                .header("upgrade", "websocket")
+                .send(),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.is_connect(), "{err:?}");
+        assert!(format!("{err:#}").contains("connector_layer"), "{err:#}");
+    }
+    let plain = within(10, client.get(&url).send()).await.unwrap();
+    assert_eq!(plain.headers()["x-version"], "HTTP/2.0");
+    let stats = client.pool_stats();
+    assert!(
+        stats
+            .hosts
+            .iter()
+            .all(|h| !h.host.ends_with("http/1.1") || h.open == 0),
+        "{stats:?}"
+    );
 }

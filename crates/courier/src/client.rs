@@ -1089,9 +1089,8 @@ impl ClientBuilder {
         self
     }
 
-    /// `true`: trust the operating system's store read as a list of roots (rustls-native-certs),
-    /// instead of the operating system's verifier (default off). `false`: do not trust the system's
-    /// store at all.
+    /// Trust the operating system's store read as a list of roots (rustls-native-certs), instead of
+    /// the operating system's verifier (default off).
     pub fn tls_native_root_certs(mut self, enabled: bool) -> ClientBuilder {
         self.transport = self.transport.tls_native_root_certs(enabled);
         self
@@ -1115,8 +1114,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Trust the operating system's store read as a list of roots (rustls-native-certs), or (`false`)
-    /// not at all: reqwest's name (feature `rustls-tls-native-roots-no-provider`) for
+    /// Trust the operating system's store read as a list of roots (rustls-native-certs): reqwest's
+    /// name (feature `rustls-tls-native-roots-no-provider`) for
     /// [`tls_native_root_certs`](ClientBuilder::tls_native_root_certs). Default off.
     pub fn tls_built_in_native_certs(self, enabled: bool) -> ClientBuilder {
         self.tls_native_root_certs(enabled)

@@ -114,7 +114,6 @@ impl Party {
         }
     }
 
-    /// True when there is an answer to send.
     /// The request cannot answer the challenge it was given (its body cannot be sent again): keep
     /// a Digest challenge for the next request to answer at once, as curl's second round does.
     pub(crate) fn remember_for_next(&self) {
@@ -123,6 +122,7 @@ impl Party {
         }
     }
 
+    /// True when there is an answer to send.
     pub(crate) fn has_answer(&self) -> bool {
         self.answer.is_some()
     }

@@ -186,7 +186,9 @@ impl Connector {
     ///
     /// Behind `connector_layer`s the choice travels with the task that connects; a layer that moves
     /// the call to another task (tower's `Buffer`) loses it, and the proxy is then chosen here from
-    /// `dst` alone — the same choice for every proxy but a `Proxy::custom` that looks past the origin.
+    /// `dst` alone — the same choice for every proxy but a `Proxy::custom` that looks past the origin
+    /// — and ALPN offers HTTP/2, which an upgrade request cannot use (the transport then fails it
+    /// with a connect error rather than send it over HTTP/2).
     pub async fn connect(&self, dst: Uri) -> Result<Connected, Error> {
         let chosen = match CHOSEN.try_with(Clone::clone) {
             Ok(chosen) => chosen,

@@ -1,9 +1,8 @@
 //! The transport: Courier's own connection pool over hyper's HTTP/1.1 and HTTP/2 connections.
 //!
 //! [`Transport`] is a `tower::Service<http::Request<B>>`. It sends exactly the request it is given
-//! (absolute-form URI; it adds only `Host` for HTTP/1.1, and a forwarding proxy's credentials and
-//! headers; with an [`on_exchange`](TransportBuilder::on_exchange) observer, also the body-framing
-//! header hyper would add while writing) and returns the response with a streaming
+//! (absolute-form URI; it adds only `Host` for HTTP/1.1, the body-framing header (see `frame`), and
+//! a forwarding proxy's credentials and headers) and returns the response with a streaming
 //! [`ResponseBody`] and a [`ConnectionInfo`] (and, with `tls_info`, a [`TlsInfo`]) in its
 //! extensions. Everything else (user agent, decompression, cookies, redirects, retries with backoff)
 //! is done by the layers stacked on top of it. Clones share one pool.
@@ -549,12 +548,15 @@ impl TransportBuilder {
         self
     }
 
-    /// `true`: trust the operating system's store as read by rustls-native-certs, checked by webpki,
-    /// instead of the operating system's verifier (default off). `false`: do not trust the system's
-    /// store at all (reqwest's `tls_built_in_native_certs(false)`).
+    /// Trust the operating system's store as read by rustls-native-certs, checked by webpki, instead
+    /// of the operating system's verifier. Default off (`false` is the default: the operating
+    /// system's verifier decides; [`tls_built_in_root_certs(false)`](Self::tls_built_in_root_certs)
+    /// turns the system's store off).
     pub fn tls_native_root_certs(mut self, enabled: bool) -> Self {
         self.tls.native_roots = enabled;
-        self.tls.system_roots = enabled;
+        if enabled {
+            self.tls.system_roots = true;
+        }
         self
     }
 
@@ -863,6 +865,17 @@ where
     B::Error: Into<BoxError>,
 {
     fn route(&self, req: &mut Request<B>) -> Result<Route, Error> {
+        if !matches!(
+            req.version(),
+            Version::HTTP_10 | Version::HTTP_11 | Version::HTTP_2
+        ) {
+            // hyper panics writing any other version.
+            return Err(Error::request(format!(
+                "{:?} requests are not supported (only HTTP/1.0, HTTP/1.1 and HTTP/2)",
+                req.version()
+            ))
+            .with_fate(Fate::NotSent));
+        }
         let uri = req.uri();
         if uri.host().is_none() {
             return Err(Error::builder("the request URI is not absolute (no host)"));
@@ -877,11 +890,15 @@ where
         let mut may_be_h2 = self.may_be_h2.check(uri);
         // An HTTP/1.1 upgrade (WebSocket's handshake) cannot travel over HTTP/2, which has no
         // `Upgrade` or `Connection` headers (RFC 9113 8.2.2): over TLS it gets connections of its
-        // own that offer only `http/1.1`. With prior knowledge there is no such connection:
-        // `prepare` refuses it.
-        let http1_only = may_be_h2
-            && self.may_be_h2 == MayBeH2::Https
-            && is_upgrade(req.method(), req.headers());
+        // own that offer only `http/1.1`. With prior knowledge there is no such connection.
+        let http1_only = may_be_h2 && is_upgrade(req.method(), req.headers());
+        if http1_only && self.may_be_h2 == MayBeH2::Always {
+            return Err(Error::request(
+                "an HTTP/1.1 upgrade (Upgrade header) cannot be sent with http2_prior_knowledge: \
+                 HTTP/2 has no upgrades",
+            )
+            .with_fate(Fate::NotSent));
+        }
         if http1_only {
             may_be_h2 = false;
         }
@@ -926,6 +943,7 @@ where
         uri: &Uri,
         chosen: connect::Chosen,
     ) -> Result<Checkout<B>, Error> {
+        let http1_only = chosen.http1_only;
         let connected = match &self.layered {
             None => self.connector.connect_via(origin_of(uri), chosen).await,
             Some(layered) => {
@@ -937,6 +955,17 @@ where
             }
         };
         let connected = match connected {
+            // A connector layer that moves the connect to another task loses the choice of ALPN
+            // (see `Connector::connect`): such a connection is of no use to an upgrade, and is not
+            // kept under the key of the connections that are.
+            Ok(connected) if http1_only && connected.is_h2() => {
+                slot.failed();
+                return Err(Error::connect(
+                    "an HTTP/1.1 upgrade needs a connection that speaks HTTP/1.1, and the \
+                     connector (behind a connector_layer that runs it on another task) \
+                     negotiated HTTP/2",
+                ));
+            }
             Ok(connected) => connected,
             Err(err) => {
                 slot.failed();
@@ -1130,17 +1159,6 @@ fn prepare<B: http_body::Body + Send + 'static>(
     req: &mut Request<B>,
     checkout: &Checkout<B>,
 ) -> Result<Unprepared, Error> {
-    if !matches!(
-        req.version(),
-        Version::HTTP_10 | Version::HTTP_11 | Version::HTTP_2
-    ) {
-        // hyper panics writing any other version.
-        return Err(Error::request(format!(
-            "{:?} requests are not supported (only HTTP/1.0, HTTP/1.1 and HTTP/2)",
-            req.version()
-        ))
-        .with_fate(Fate::NotSent));
-    }
     let mut unprepared = Unprepared {
         version: req.version(),
         host: false,
@@ -1149,10 +1167,11 @@ fn prepare<B: http_body::Body + Send + 'static>(
     let uri = req.uri().clone();
     if checkout.is_h2() {
         if is_upgrade(req.method(), req.headers()) {
-            // hyper would drop the `Upgrade` header and send a plain request (see `route`).
+            // hyper would drop the `Upgrade` header and send a plain request. `route` refuses it
+            // with prior knowledge and gives it an HTTP/1.1 connection over TLS: this is a
+            // connection that was to speak HTTP/1.1 and does not.
             return Err(Error::request(
-                "an HTTP/1.1 upgrade (Upgrade header) cannot be sent over HTTP/2; \
-                 http2_prior_knowledge is set",
+                "an HTTP/1.1 upgrade (Upgrade header) cannot be sent over HTTP/2",
             )
             .with_fate(Fate::NotSent));
         }
@@ -1195,9 +1214,9 @@ fn prepare<B: http_body::Body + Send + 'static>(
 /// (for [`Unprepared::restore`]). hyper keeps a framing header it is given, and otherwise adds the
 /// same ones, except in two cases it gets wrong for a client:
 ///
-/// - an empty body of a method whose body means something (`POST`, `PUT`, ...) gets
-///   `Content-Length: 0` on HTTP/1.1 too, as RFC 9110 8.6 says a user agent normally sends (servers
-///   answer `411 Length Required` without it; hyper sent it on HTTP/2 only);
+/// - an empty body of a `POST`, `PUT` or `PATCH` gets `Content-Length: 0` on HTTP/1.1 too, as RFC
+///   9110 8.6 says a user agent normally sends (servers answer `411 Length Required` without it;
+///   hyper sent it on HTTP/2 only);
 /// - a body of unknown size on a `GET` or `HEAD` is sent chunked: hyper sent such a request with no
 ///   body at all, silently. On HTTP/1.0, which has no chunked coding, it is an error, unsent.
 ///
@@ -1213,13 +1232,19 @@ fn frame<B: http_body::Body>(
     } else {
         body.size_hint().exact()
     };
-    // hyper's rule, also for HTTP/2's `content-length`.
-    let means_something = !matches!(
-        *req.method(),
-        Method::GET | Method::HEAD | Method::DELETE | Method::CONNECT
-    );
+    // An empty body says so where the method expects one: on HTTP/2 by hyper's rule (any method but
+    // GET, HEAD, DELETE, CONNECT); on HTTP/1.1 for POST, PUT and PATCH only (RFC 9110 8.6: not for
+    // a method that expects none, and a TRACE carries none, 9.3.8), as curl sends it.
+    let says_empty = if h2 {
+        !matches!(
+            *req.method(),
+            Method::GET | Method::HEAD | Method::DELETE | Method::CONNECT
+        )
+    } else {
+        matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH)
+    };
     let header = match size {
-        Some(0) if !means_something => return Ok(None),
+        Some(0) if !says_empty => return Ok(None),
         Some(len) => (CONTENT_LENGTH, HeaderValue::from(len)),
         // HTTP/2 frames a body with its DATA frames; a tunnel's body is the tunnel.
         None if h2 || req.method() == Method::CONNECT => return Ok(None),
@@ -1429,6 +1454,11 @@ mod tests {
         assert_eq!(h2(Method::POST, Body::empty()), cl("0"));
         assert_eq!(h1(Method::GET, Body::empty()), None);
         assert_eq!(h2(Method::GET, Body::empty()), None);
+        // On HTTP/1.1 only where a body is expected: not for OPTIONS or TRACE (RFC 9110 8.6, 9.3.8).
+        for method in [Method::OPTIONS, Method::TRACE, Method::DELETE] {
+            assert_eq!(h1(method, Body::empty()), None);
+        }
+        assert_eq!(h1(Method::PATCH, Body::empty()), cl("0"));
         // A stream: chunked on HTTP/1.1, a GET's too (hyper would send it empty); nothing on HTTP/2.
         assert_eq!(h1(Method::PUT, streaming()), chunked);
         assert_eq!(h1(Method::GET, streaming()), chunked);

@@ -7,9 +7,9 @@
 //! called for a request that failed before a response head came (its error says why) nor for one the
 //! layers answered without the network (a cache hit). Bodies are not shown.
 //!
-//! The request head is the one written: with an observer set, the transport adds the body-framing
-//! header hyper would otherwise add while writing (`Content-Length`, or `Transfer-Encoding: chunked`
-//! on HTTP/1.1), and hyper writes a head that has one as it is. What it does not show: header names
+//! The request head is the one written: the transport sets the body-framing header itself
+//! (`Content-Length`, or `Transfer-Encoding: chunked` on HTTP/1.1) before the observer sees the
+//! head, and hyper writes a head that has one as it is. What it does not show: header names
 //! keep the case `http` gives them (lower case, whatever `http1_title_case_headers` writes), and on
 //! HTTP/2 hyper drops connection-specific headers (`Connection`, `Keep-Alive`, ...) that a caller set.
 

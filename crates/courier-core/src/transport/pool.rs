@@ -1152,7 +1152,9 @@ pub struct PoolStats {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HostStats {
-    /// `scheme://host:port` (with ` via <proxy>` when proxied).
+    /// `scheme://host:port` (with ` via <proxy>` when proxied, and ` http/1.1` for the connections
+    /// of upgrade requests over TLS, which are kept, and counted against the per-host limit, apart:
+    /// see `Response::upgrade`).
     pub host: String,
     /// Connections open now.
     pub open: usize,

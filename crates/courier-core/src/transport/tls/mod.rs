@@ -9,7 +9,7 @@
 //! | `tls_certs_only(roots)` | webpki over exactly those roots (and the CRLs given with `add_crl`) |
 //! | `tls_built_in_root_certs(true)` | webpki over the Mozilla roots compiled in (webpki-roots), plus any extra roots |
 //! | `tls_native_root_certs(true)` | webpki over the system store read with rustls-native-certs, plus any extra roots |
-//! | `tls_built_in_root_certs(false)` or `tls_native_root_certs(false)` | the system's store is off: webpki over the extra roots (and the Mozilla roots if turned on), as reqwest's `tls_built_in_root_certs(false)` means "trust only the roots I add" |
+//! | `tls_built_in_root_certs(false)` | the system's store is off: webpki over the extra roots (and the Mozilla roots if turned on again), as reqwest's `tls_built_in_root_certs(false)` means "trust only the roots I add" |
 //! | `danger_accept_invalid_hostnames(true)` | webpki as above (the system store unless `tls_certs_only`), any name accepted |
 //! | `danger_accept_invalid_certs(true)` | none: any certificate is accepted |
 //! | `use_preconfigured_tls(config)` | whatever `config` says; only ALPN is filled in, when empty |
@@ -63,7 +63,7 @@ pub(crate) struct TlsOptions {
     /// Trust exactly `extra_roots`.
     pub(crate) certs_only: bool,
     /// Trust the system's store (through the platform verifier by default); turned off by
-    /// `tls_built_in_root_certs(false)` and `tls_native_root_certs(false)`.
+    /// `tls_built_in_root_certs(false)`.
     pub(crate) system_roots: bool,
     pub(crate) extra_roots: Vec<Certificate>,
     pub(crate) crls: Vec<CertificateRevocationList>,
