@@ -18,16 +18,21 @@ use super::matching::{
 use super::parse::{parse_set_cookie, SetCookie, MAX_TIME, MIN_TIME};
 
 /// How many cookies a [`Jar`] keeps per registrable domain (`example.co.uk` and all its subdomains
-/// together, or one IP address); storing more evicts the least recently used. Browsers keep 50 to 180.
+/// together, or one IP address); storing more evicts one that is not `Secure`, least recently used
+/// first, then the least recently used of the rest. Browsers keep 50 to 180.
 pub const MAX_COOKIES_PER_DOMAIN: usize = 50;
 
-/// How many cookies a [`Jar`] keeps in total; storing more evicts expired cookies, then the least
-/// recently used. Browsers keep about 3000.
+/// How many cookies a [`Jar`] keeps in total; storing more evicts expired cookies, then as
+/// [`MAX_COOKIES_PER_DOMAIN`] does. Browsers keep about 3000.
 pub const MAX_COOKIES: usize = 3000;
 
 /// The longest cookie a [`Jar`] stores: name plus value, in bytes. A longer `Set-Cookie` is ignored whole,
 /// as browsers do (RFC 6265 §6.1 asks user agents to store at least this much).
 pub const MAX_COOKIE_BYTES: usize = super::parse::MAX_NAME_VALUE_BYTES;
+
+/// The longest a cookie lives: 400 days (RFC 6265bis 5.6.1), whatever its `Expires` or `Max-Age`
+/// say, as browsers and curl cap it; a tracking cookie set to 9999 lasts no longer.
+const MAX_AGE_SECONDS: i64 = 400 * 24 * 60 * 60;
 
 type Clock = Box<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -45,8 +50,11 @@ type Clock = Box<dyn Fn() -> SystemTime + Send + Sync>;
 /// - Sends (§5.4) the cookies whose domain and path match, `Secure` ones only over https/wss,
 ///   `HttpOnly` ones too (this is an HTTP API), longest path first, then oldest first.
 /// - Holds hostile servers back: a cookie longer than [`MAX_COOKIE_BYTES`] is ignored; at most
-///   [`MAX_COOKIES_PER_DOMAIN`] per registrable domain and [`MAX_COOKIES`] in all are kept, evicting the
-///   least recently used. Expired cookies are dropped lazily.
+///   [`MAX_COOKIES_PER_DOMAIN`] per registrable domain and [`MAX_COOKIES`] in all are kept, evicting
+///   cookies that are not `Secure` first, then the least recently used (RFC 6265bis 5.7: otherwise a
+///   plain-http response could push a `Secure` cookie out with throwaway ones, then replace it); no
+///   cookie lives longer than 400 days (RFC 6265bis 5.6.1, as browsers and curl). Expired cookies
+///   are dropped lazily.
 ///
 /// - Takes from RFC 6265bis what protects a client: a plain-http response can neither set a `Secure`
 ///   cookie nor one that would shadow a stored `Secure` cookie (same name, overlapping domain and
@@ -235,7 +243,9 @@ impl Store {
             host_only,
             secure: parsed.secure,
             http_only: parsed.http_only,
-            expires: parsed.expires,
+            expires: parsed
+                .expires
+                .map(|at| at.min(now.saturating_add(MAX_AGE_SECONDS))),
             creation: now,
             created_tick: 0,
             used_tick: 0,
@@ -314,10 +324,8 @@ impl Store {
             .groups
             .iter()
             .filter_map(|(group, cookies)| {
-                let c = cookies
-                    .iter()
-                    .min_by_key(|c| (c.used_tick, c.created_tick))?;
-                Some(((c.used_tick, c.created_tick), group))
+                let c = cookies.iter().min_by_key(|c| eviction_order(c))?;
+                Some((eviction_order(c), group))
             })
             .min()
             .map(|(_, group)| group.clone());
@@ -372,11 +380,18 @@ impl Store {
     }
 }
 
+/// Which cookie goes first when there are too many: one that is not `Secure`, then the least recently
+/// used (RFC 6265bis 5.7).
+fn eviction_order(c: &StoredCookie) -> (bool, u64, u64) {
+    (c.secure, c.used_tick, c.created_tick)
+}
+
+/// Removes the cookie that goes first by [`eviction_order`].
 fn remove_least_recently_used(cookies: &mut Vec<StoredCookie>) {
     if let Some(i) = cookies
         .iter()
         .enumerate()
-        .min_by_key(|(_, c)| (c.used_tick, c.created_tick))
+        .min_by_key(|(_, c)| eviction_order(c))
         .map(|(i, _)| i)
     {
         cookies.remove(i);
@@ -827,6 +842,57 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// A plain-http response cannot push a `Secure` cookie out with throwaway ones and then put its
+    /// own in its place: cookies that are not `Secure` are evicted first (RFC 6265bis 5.7).
+    #[test]
+    fn secure_cookies_are_evicted_last() {
+        let jar = Jar::new();
+        let https = Url::parse("https://shop.test/").unwrap();
+        let http = Url::parse("http://shop.test/").unwrap();
+        jar.add_cookie_str("session=real; Secure; Path=/", &https);
+        let mut lines: Vec<http::HeaderValue> = (0..MAX_COOKIES_PER_DOMAIN)
+            .map(|i| http::HeaderValue::from_str(&format!("junk{i}=x; Path=/junk")).unwrap())
+            .collect();
+        lines.push(http::HeaderValue::from_static("session=attacker; Path=/"));
+        super::super::CookieStore::set_cookies(&jar, &mut lines.iter(), &http);
+        let sent = jar.cookie_header(&Url::parse("https://shop.test/account").unwrap());
+        assert_eq!(sent.unwrap(), "session=real");
+        // The throwaway ones were kept up to the cap, the newest in place of the oldest.
+        let junk = jar
+            .cookies_for(&Url::parse("http://shop.test/junk").unwrap())
+            .len();
+        assert_eq!(junk, MAX_COOKIES_PER_DOMAIN - 1);
+    }
+
+    /// No cookie lives past 400 days, whatever it asks (RFC 6265bis 5.6.1).
+    #[test]
+    fn lifetimes_are_capped_at_400_days() {
+        const NOW: u64 = 1_700_000_000;
+        let jar = Jar::with_clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
+        let url = Url::parse("https://example.test/").unwrap();
+        jar.add_cookie_str("a=1; Max-Age=999999999999", &url);
+        jar.add_cookie_str("b=1; Expires=Fri, 31 Dec 9999 23:59:59 GMT", &url);
+        jar.add_cookie_str("c=1; Max-Age=60", &url);
+        let limit = NOW as i64 + 400 * 86_400;
+        let mut expiries: Vec<(String, i64)> = jar
+            .cookies_for(&url)
+            .iter()
+            .map(|c| {
+                let at = c.expires_datetime().unwrap().unix_timestamp();
+                (c.name().to_owned(), at)
+            })
+            .collect();
+        expiries.sort();
+        assert_eq!(
+            expiries,
+            [
+                ("a".to_owned(), limit),
+                ("b".to_owned(), limit),
+                ("c".to_owned(), NOW as i64 + 60)
+            ]
+        );
+    }
 
     const START: u64 = 1_700_000_000;
 
@@ -1310,7 +1376,8 @@ mod tests {
 
     #[test]
     fn public_cookie_representation() {
-        let jar = Jar::new();
+        // Half a year before the cookie expires (a later date is cut to 400 days from now).
+        let jar = Jar::with_clock(|| UNIX_EPOCH + Duration::from_secs(4_100_000_000));
         let u = url("https://example.com/a/b");
         jar.add_cookie_str(
             "a=\"1\"; Domain=example.com; Path=/a; Secure; HttpOnly; Expires=Wed, 09 Jun 2100 10:18:14 GMT",
