@@ -10,6 +10,7 @@ use courier_core::redirect::{
 use courier_core::transport::ResponseBody;
 use courier_core::transport::{Certificate, Transport};
 use courier_core::{Body, Error};
+use courier_testkit::client::within;
 use courier_testkit::{echo, redirect, respond, Recorded, ServerBody, TestServer};
 use http::{Method, Request, Response, StatusCode};
 use tower::{Layer, ServiceExt};
@@ -671,4 +672,85 @@ async fn a_redirects_small_body_is_read_so_its_connection_is_reused() {
             .await
             .unwrap();
     }
+}
+
+/// Everything an error shows, its causes included (what `anyhow` and logs print).
+fn everything_shown(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = format!("{err}\n{err:?}\n");
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(&format!("{c}\n{c:?}\n"));
+        cause = c.source();
+    }
+    text
+}
+
+/// A password is never shown by an error: not one in a `Location` the chain could not follow (an
+/// unsupported scheme, a URL that does not parse), nor one in the request URI given to the redirect
+/// layer (in its errors and its history), nor one in the URL given to `Error::from_status`, nor one
+/// in a URL typed without `http://` (which parses with the user name as its scheme).
+#[tokio::test]
+async fn no_error_or_history_shows_a_password() {
+    const SECRET: &str = "s3cretPW";
+    let server = TestServer::start(|req: Recorded| async move {
+        match req.path() {
+            "/ftp" => redirect(302, "ftp://ada:s3cretPW@127.0.0.1/file"),
+            "/bad" => redirect(302, "http://ada:s3cretPW@127.0.0.1:99999/"),
+            "/loop" => redirect(302, "/loop"),
+            "/once" => redirect(302, "/done"),
+            _ => respond(200, "done"),
+        }
+    })
+    .await;
+    let client = courier::Client::new();
+    for path in ["/ftp", "/bad"] {
+        let err = within(10, client.get(server.url(path)).send())
+            .await
+            .unwrap_err();
+        assert!(err.is_redirect(), "{err:?}");
+        let shown = everything_shown(&err);
+        assert!(!shown.contains(SECRET), "{shown}");
+        // Still says where it was sent.
+        assert!(
+            shown.contains("@127.0.0.1") || shown.contains("//127.0.0.1/file"),
+            "{shown}"
+        );
+    }
+
+    let stack = FollowRedirectLayer::new(Policy::limited(3))
+        .layer(Transport::<Body>::builder().build().unwrap());
+    let with_password = |path: &str| {
+        let url = server
+            .url(path)
+            .replace("http://", &format!("http://ada:{SECRET}@"));
+        Request::get(url).body(Body::empty()).unwrap()
+    };
+    let err = within(10, stack.clone().oneshot(with_password("/loop")))
+        .await
+        .unwrap_err();
+    assert!(err.is_redirect(), "{err:?}");
+    let shown = everything_shown(&err);
+    assert!(!shown.contains(SECRET), "{shown}");
+    let response = within(10, stack.oneshot(with_password("/once")))
+        .await
+        .unwrap();
+    let history = response.extensions().get::<RedirectHistory>().unwrap();
+    let shown = format!("{history:?}");
+    assert!(
+        !shown.contains(SECRET) && shown.contains("/once"),
+        "{shown}"
+    );
+
+    let url: Url = format!("http://ada:{SECRET}@127.0.0.1/x").parse().unwrap();
+    let err = Error::from_status(StatusCode::NOT_FOUND, Some(url));
+    assert!(!everything_shown(&err).contains(SECRET));
+
+    let err = within(
+        10,
+        client.get(format!("ada:{SECRET}@127.0.0.1:8080/x")).send(),
+    )
+    .await
+    .unwrap_err();
+    let shown = everything_shown(&err);
+    assert!(err.is_builder() && !shown.contains(SECRET), "{shown}");
 }

@@ -317,8 +317,12 @@ pub(crate) async fn run(args: GetArgs) -> Result<ExitCode, CliError> {
         })?;
     }
     if let Some(format) = &args.write_out {
-        let facts =
-            facts.unwrap_or_else(|| crate::write_out::Facts::no_response(url_for_name.as_str()));
+        let facts = facts.unwrap_or_else(|| {
+            // The URL as asked for, its credentials left out (as a response's URL is).
+            let mut shown = url_for_name.clone();
+            courier_core::urls::remove_credentials(&mut shown);
+            crate::write_out::Facts::no_response(shown.as_str())
+        });
         let text = facts.finish(written, started.elapsed()).render(format);
         let mut stdout = tokio::io::stdout();
         stdout

@@ -2813,3 +2813,19 @@ async fn an_empty_header_takes_off_the_commands_own() {
         assert_eq!(seen.header("accept"), Some("*/*"));
     }
 }
+
+/// `-w`'s URL of a request that got no response leaves out the URL's credentials, as a response's
+/// URL does (and as curl's effective URL does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_out_after_no_response_shows_no_password() {
+    // Nothing listens there: refused at once.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let url = format!("http://ada:s3cretPW@{closed}/x");
+    let output = courier(args(&["get", "-w", "%{url_effective}", &url])).await;
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert_eq!(stdout(&output), format!("http://{closed}/x"));
+    assert!(!stderr(&output).contains("s3cretPW"), "{}", stderr(&output));
+}

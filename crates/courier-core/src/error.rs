@@ -165,8 +165,10 @@ impl Error {
     pub fn from_status(status: StatusCode, url: Option<Url>) -> Error {
         let mut err = Error::new(Kind::Status, None);
         err.inner.status = Some(Status::Response(status));
-        err.inner.url = url;
-        err
+        match url {
+            Some(url) => err.with_url(url),
+            None => err,
+        }
     }
 
     /// As [`from_status`](Error::from_status), showing the server's own reason phrase (`418 I'm not

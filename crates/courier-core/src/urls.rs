@@ -46,10 +46,44 @@ pub fn credentials(url: &Url) -> Option<(String, String)> {
     Some((decode(url.username()), decode(url.password().unwrap_or(""))))
 }
 
-/// Removes the user name and password from `url`, so they appear in no log, error or header.
+/// Removes the user name and password from `url`, so they appear in no log, error or header. A URL
+/// with no authority to remove them from (`ada:pw@host/x`, typed without `http://`, parses as the
+/// scheme `ada`) has what precedes the last `@` of its path masked as `***` instead.
 pub fn remove_credentials(url: &mut Url) {
+    if url.cannot_be_a_base() {
+        if url.path().contains('@') {
+            let masked = mask_userinfo(&format!("//{}", url.path()));
+            url.set_path(masked.trim_start_matches('/'));
+        }
+        return;
+    }
     let _ = url.set_username("");
     let _ = url.set_password(None);
+}
+
+/// `text`, a URL that may not parse, with what precedes its last `@` after `://` (or `//`) shown as
+/// `***`: it may carry a password, with a `/`, `?` or `#` in it even (pasted unencoded), and it is
+/// about to be shown. An `@` in a query masks more than the userinfo: a message may say less, never
+/// a password.
+///
+/// ```
+/// use courier_core::urls::mask_userinfo;
+///
+/// assert_eq!(mask_userinfo("http://ada:s3#cret@127.0.0.1:99999/"), "http://***@127.0.0.1:99999/");
+/// assert_eq!(mask_userinfo("http://127.0.0.1/a"), "http://127.0.0.1/a");
+/// ```
+pub fn mask_userinfo(text: &str) -> String {
+    let Some(start) = text
+        .find("://")
+        .map(|i| i + 3)
+        .or_else(|| text.starts_with("//").then_some(2))
+    else {
+        return text.to_owned();
+    };
+    match text[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -50,23 +50,10 @@ impl<T: sealed::Sealed> IntoUrl for T {
 pub(crate) fn parse_url(input: &str) -> Result<Url, Error> {
     Url::parse(input).map_err(|source| {
         Error::builder(InvalidUrl {
-            input: without_userinfo(input),
+            input: courier_core::urls::mask_userinfo(input),
             source,
         })
     })
-}
-
-/// `input` with what precedes its last `@` shown as `***`: a URL that does not parse may still carry
-/// a password, with a `/`, `?` or `#` in it even (pasted unencoded), and the error names the input. An
-/// `@` in a query masks more than the userinfo: an error message may say less, never a password.
-fn without_userinfo(input: &str) -> String {
-    let Some(start) = input.find("://").map(|i| i + 3) else {
-        return input.to_owned();
-    };
-    match input[start..].rfind('@') {
-        Some(at) => format!("{}***{}", &input[..start], &input[start + at..]),
-        None => input.to_owned(),
-    }
 }
 
 pub(crate) mod sealed {

@@ -84,15 +84,18 @@ where
         };
 
         if self.urls.is_empty() {
-            let url = crate::urls::to_url(&self.head.uri).map_err(|err| {
+            let mut url = crate::urls::to_url(&self.head.uri).map_err(|err| {
                 Error::redirect(InvalidLocation::new(
                     location.as_bytes(),
                     format!(
                         "cannot resolve it against the request URI {}: {err}",
-                        self.head.uri
+                        crate::urls::mask_userinfo(&self.head.uri.to_string())
                     ),
                 ))
             })?;
+            // The history and the errors show URLs: never a password the request URI carried (the
+            // transport sends it in no request line either).
+            crate::urls::remove_credentials(&mut url);
             self.urls.push(url);
             self.methods.push(self.head.method.clone());
             // Every hop says where the chain started (layers below tell hops from first requests).

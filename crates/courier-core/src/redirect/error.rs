@@ -89,14 +89,15 @@ pub struct InvalidLocation {
 }
 
 impl InvalidLocation {
+    /// The value as shown: credentials in it masked (see `urls::mask_userinfo`).
     pub(super) fn new(location: &[u8], reason: impl Into<String>) -> Self {
         InvalidLocation {
-            location: String::from_utf8_lossy(location).into_owned(),
+            location: crate::urls::mask_userinfo(&String::from_utf8_lossy(location)),
             reason: reason.into(),
         }
     }
 
-    /// The header value (invalid UTF-8 replaced by `U+FFFD`).
+    /// The header value (invalid UTF-8 replaced by `U+FFFD`, a user name and password as `***`).
     pub fn location(&self) -> &str {
         &self.location
     }

@@ -50,13 +50,13 @@ pub(super) fn resolve_location(current: &Url, location: &HeaderValue) -> Result<
     let mut next = current
         .join(text)
         .map_err(|err| InvalidLocation::new(bytes, err.to_string()))?;
+    // As reqwest and requests do, credentials in a `Location` are not used; removed, they appear in
+    // no request line (to a proxy), history, `Response::url`, error or log either.
+    crate::urls::remove_credentials(&mut next);
     if !matches!(next.scheme(), "http" | "https") {
         return Err(UnsupportedScheme::new(next).into());
     }
     crate::urls::inherit_fragment(&mut next, current);
-    // As reqwest and requests do, credentials in a `Location` are not used; removed, they appear in
-    // no request line (to a proxy), history, `Response::url` or log either.
-    crate::urls::remove_credentials(&mut next);
     Ok(next)
 }
 
