@@ -341,7 +341,14 @@ impl<B: Send + 'static> Pool<B> {
             let rx = {
                 let mut doomed = Vec::new();
                 let mut state = self.lock();
-                if state.host_mut(key).waiters.is_empty() {
+                // A request that gave up waiting (its timeout, a `select!`) leaves its place behind:
+                // taken off the front here, or a queue of such places would send every new request
+                // to wait behind nobody.
+                let waiters = &mut state.host_mut(key).waiters;
+                while waiters.front().is_some_and(|w| w.tx.is_closed()) {
+                    waiters.pop_front();
+                }
+                if waiters.is_empty() {
                     let mut covered = 0;
                     match state.decide(
                         &self.inner.config,
@@ -363,6 +370,13 @@ impl<B: Send + 'static> Pool<B> {
                 let seq = state.next_seq;
                 state.next_seq += 1;
                 let host = state.host_mut(key);
+                // And the places given up further back, now and then: at every power of two past 64
+                // (linear in all, at most about twice the live waiters kept), so requests that come
+                // and go while one slot stays busy (a long response) cannot grow the queue for ever.
+                let len = host.waiters.len();
+                if len >= 64 && len.is_power_of_two() {
+                    host.waiters.retain(|w| !w.tx.is_closed());
+                }
                 host.waiters.push_back(Waiter { seq, may_be_h2, tx });
                 drop(state);
                 drop(doomed);
@@ -1256,6 +1270,38 @@ mod tests {
             "timeout=99999999999999999999999".parse().unwrap(),
         );
         assert_eq!(keep_alive_timeout(&headers), None);
+    }
+
+    /// Requests that give up waiting for a slot (dropped after one poll) do not pile up in the
+    /// queue while the slot stays taken.
+    #[tokio::test]
+    async fn waiters_that_gave_up_do_not_pile_up() {
+        use futures_util::FutureExt as _;
+        let pool: Pool<crate::Body> = Pool::new(PoolConfig {
+            per_host: Some(1),
+            total: None,
+            idle_timeout: None,
+            max_idle_per_host: 1,
+        });
+        let key: Key = "http://127.0.0.1:9".into();
+        // The only slot, held (a connection being opened).
+        let Some(Acquired::Connect(_slot)) = pool.acquire(&key, false).now_or_never() else {
+            panic!("the first request gets the slot");
+        };
+        for _ in 0..10_000 {
+            assert!(pool.acquire(&key, false).now_or_never().is_none());
+        }
+        let queued = pool.lock().host_mut(&key).waiters.len();
+        assert!(
+            queued <= 128,
+            "{queued} places kept for requests that gave up"
+        );
+        // One that stays is still served in turn.
+        let mut waiting = Box::pin(pool.acquire(&key, false));
+        assert!((&mut waiting).now_or_never().is_none());
+        drop(_slot);
+        let granted = tokio::time::timeout(Duration::from_secs(10), waiting).await;
+        assert!(matches!(granted, Ok(Acquired::Connect(_))));
     }
 
     #[test]
