@@ -329,9 +329,16 @@ pub(crate) fn is_error_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 500 | 502 | 503 | 504)
 }
 
-/// The request header names a response's `Vary` nominates, lower-cased; `None` for `Vary: *`.
+/// The most distinct names a stored response's `Vary` may nominate; a response naming more is
+/// treated as `Vary: *` (never stored). Real ones name a handful; each name is kept, and compared on
+/// every lookup, with the entry.
+const MAX_VARY_NAMES: usize = 64;
+
+/// The distinct request header names a response's `Vary` nominates, lower-cased; `None` for
+/// `Vary: *` (and for a `Vary` naming more than [`MAX_VARY_NAMES`]: a hostile `Vary: a, a, a, ...`
+/// of hundreds of kilobytes would otherwise cost many times its size in memory and time per lookup).
 pub(crate) fn vary_names(headers: &HeaderMap) -> Option<Vec<String>> {
-    let mut names = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for value in headers.get_all(VARY) {
         let value = value.to_str().ok()?;
         for name in value.split(',') {
@@ -339,7 +346,10 @@ pub(crate) fn vary_names(headers: &HeaderMap) -> Option<Vec<String>> {
             if name == "*" {
                 return None;
             }
-            if !name.is_empty() {
+            if !name.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                if names.len() == MAX_VARY_NAMES {
+                    return None;
+                }
                 names.push(name.to_ascii_lowercase());
             }
         }
@@ -939,6 +949,24 @@ mod tests {
 
     fn vary_matches(key: &VaryKey, request: &HeaderMap) -> bool {
         super::vary_matches(key, request, SECRET)
+    }
+
+    /// `Vary` names are kept once each, and a `Vary` naming more than 64 is not stored (as `*`): a
+    /// hostile `Vary: a, a, a, ...` of hundreds of kilobytes costs nothing per entry and lookup.
+    #[test]
+    fn vary_names_are_distinct_and_few() {
+        let mut headers = HeaderMap::new();
+        headers.insert(VARY, "Accept, accept , Origin".parse().unwrap());
+        headers.append(VARY, "ACCEPT".parse().unwrap());
+        assert_eq!(vary_names(&headers).unwrap(), ["accept", "origin"]);
+        let repeated = vec!["a"; 100_000].join(",");
+        headers.insert(VARY, repeated.parse().unwrap());
+        assert_eq!(vary_names(&headers).unwrap(), ["a"]);
+        let many: Vec<String> = (0..65).map(|i| format!("x-{i}")).collect();
+        headers.insert(VARY, many.join(", ").parse().unwrap());
+        assert_eq!(vary_names(&headers), None);
+        headers.insert(VARY, many[..64].join(", ").parse().unwrap());
+        assert_eq!(vary_names(&headers).unwrap().len(), 64);
     }
 
     #[test]

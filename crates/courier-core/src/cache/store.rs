@@ -25,14 +25,20 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The bytes this entry counts against a store's bound: its body and its headers.
+    /// The bytes this entry counts against a store's bound: its body, its headers and its vary key
+    /// (each with a little for what holds it).
     pub(crate) fn size(&self) -> u64 {
         let headers: usize = self
             .headers
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len() + 4)
             .sum();
-        (self.body.len() + headers + 64) as u64
+        let vary: usize = self
+            .vary
+            .iter()
+            .map(|(name, value)| name.len() + value.as_ref().map_or(0, String::len) + 48)
+            .sum();
+        (self.body.len() + headers + vary + 64) as u64
     }
 }
 
@@ -219,7 +225,8 @@ impl Store for MemoryStore {
 
     fn put(&self, key: &str, entry: Entry) {
         let mut inner = self.lock();
-        let size = entry.size();
+        // The key is held three times (the map, and the recency list's two indexes).
+        let size = entry.size() + 3 * key.len() as u64;
         if size > inner.lru.max() {
             // Not stored, and the older entry under its key is gone: it no longer answers.
             inner.entries.remove(key);
@@ -310,7 +317,8 @@ pub(crate) mod tests {
 
     #[test]
     fn memory_store_stays_within_its_bound() {
-        let one = entry("x").size();
+        // The entry, and its one-byte key held three times.
+        let one = entry("x").size() + 3;
         let store = MemoryStore::new(one * 2);
         store.put("a", entry("x"));
         store.put("b", entry("x"));
