@@ -46,17 +46,8 @@ pub fn credentials(url: &Url) -> Option<(String, String)> {
     Some((decode(url.username()), decode(url.password().unwrap_or(""))))
 }
 
-/// Removes the user name and password from `url`, so they appear in no log, error or header. A URL
-/// with no authority to remove them from (`ada:pw@host/x`, typed without `http://`, parses as the
-/// scheme `ada`) has what precedes the last `@` of its path masked as `***` instead.
+/// Removes the user name and password from `url`, so they appear in no log, error or header.
 pub fn remove_credentials(url: &mut Url) {
-    if url.cannot_be_a_base() {
-        if url.path().contains('@') {
-            let masked = mask_userinfo(&format!("//{}", url.path()));
-            url.set_path(masked.trim_start_matches('/'));
-        }
-        return;
-    }
     let _ = url.set_username("");
     let _ = url.set_password(None);
 }

@@ -141,10 +141,18 @@ pub(crate) fn check_sendable(url: &Url, https_only: bool) -> Result<(), Error> {
         "http" | "https" => (!url.has_host()).then_some("URL has no host"),
         _ => Some("unsupported URL scheme (only http and https are)"),
     };
-    match problem {
-        Some(problem) => Err(Error::builder(problem).with_url(url.clone())),
-        None => Ok(()),
+    let Some(problem) = problem else {
+        return Ok(());
+    };
+    // A URL typed without `http://` (`ada:pw@host/x`) parses with the user name as its scheme and
+    // the password in its path, where no authority holds it: what precedes the path's last `@` is
+    // masked in the error.
+    let mut shown = url.clone();
+    if shown.cannot_be_a_base() && shown.path().contains('@') {
+        let masked = courier_core::urls::mask_userinfo(&format!("//{}", shown.path()));
+        shown.set_path(masked.trim_start_matches('/'));
     }
+    Err(Error::builder(problem).with_url(shown))
 }
 
 #[cfg(test)]
