@@ -695,10 +695,16 @@ impl Jar {
         };
         for c in cookies.iter().filter(|c| representable(c)) {
             let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
+            // An IPv6 address as curl writes it, without brackets.
+            let bare = c
+                .domain
+                .strip_prefix('[')
+                .and_then(|d| d.strip_suffix(']'))
+                .unwrap_or(&c.domain);
             let domain = if c.host_only {
-                c.domain.clone()
+                bare.to_owned()
             } else {
-                format!(".{}", c.domain)
+                format!(".{bare}")
             };
             writeln!(
                 writer,
@@ -746,7 +752,11 @@ impl Jar {
                 continue;
             };
             let host_only = !subdomains.eq_ignore_ascii_case("TRUE");
-            let domain = domain.trim_start_matches('.').to_ascii_lowercase();
+            let mut domain = domain.trim_start_matches('.').to_ascii_lowercase();
+            // curl writes an IPv6 address without brackets; URLs (and this jar) have them.
+            if domain.parse::<std::net::Ipv6Addr>().is_ok() {
+                domain = format!("[{domain}]");
+            }
             let expires = match expires.parse::<i64>() {
                 Ok(0) => None,
                 Ok(t) => Some(t),
@@ -863,6 +873,23 @@ mod tests {
             .cookies_for(&Url::parse("http://shop.test/junk").unwrap())
             .len();
         assert_eq!(junk, MAX_COOKIES_PER_DOMAIN - 1);
+    }
+
+    /// An IPv6 host's cookies go to and from Netscape files as curl writes them: `::1`, no brackets.
+    #[test]
+    fn netscape_files_spell_ipv6_hosts_as_curl() {
+        let url = Url::parse("http://[::1]:8080/").unwrap();
+        let jar = Jar::new();
+        jar.add_cookie_str("a=1; Path=/", &url);
+        let mut out = Vec::new();
+        jar.save_netscape(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\n::1\tFALSE\t/\tFALSE\t0\ta\t1\n"), "{text}");
+        // What curl wrote, read back.
+        let curls = "::1\tFALSE\t/\tFALSE\t0\ta\t1\n::1\tFALSE\t/\tFALSE\t0\ts\t2\n";
+        let loaded = Jar::new();
+        assert_eq!(loaded.load_netscape(curls.as_bytes()).unwrap(), 2);
+        assert_eq!(loaded.cookie_header(&url).unwrap(), "a=1; s=2");
     }
 
     /// No cookie lives past 400 days, whatever it asks (RFC 6265bis 5.6.1).
