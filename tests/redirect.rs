@@ -745,12 +745,18 @@ async fn no_error_or_history_shows_a_password() {
     let err = Error::from_status(StatusCode::NOT_FOUND, Some(url));
     assert!(!everything_shown(&err).contains(SECRET));
 
-    let err = within(
-        10,
-        client.get(format!("ada:{SECRET}@127.0.0.1:8080/x")).send(),
-    )
-    .await
-    .unwrap_err();
-    let shown = everything_shown(&err);
-    assert!(err.is_builder() && !shown.contains(SECRET), "{shown}");
+    for typed in [
+        format!("ada:{SECRET}@127.0.0.1:8080/x"),
+        format!("ada:s3#{SECRET}@127.0.0.1:8080/x"),
+        format!("ada:s3?{SECRET}@127.0.0.1:8080/x"),
+        format!("https:\\\\ada:{SECRET}@exa mple/"),
+        format!("http:/ada:{SECRET}@exa mple/"),
+    ] {
+        let err = within(10, client.get(&typed).send()).await.unwrap_err();
+        let shown = everything_shown(&err);
+        assert!(
+            err.is_builder() && !shown.contains(SECRET),
+            "{typed}: {shown}"
+        );
+    }
 }

@@ -52,29 +52,46 @@ pub fn remove_credentials(url: &mut Url) {
     let _ = url.set_password(None);
 }
 
-/// `text`, a URL that may not parse, with what precedes its last `@` after `://` (or `//`) shown as
-/// `***`: it may carry a password, with a `/`, `?` or `#` in it even (pasted unencoded), and it is
-/// about to be shown. An `@` in a query masks more than the userinfo: a message may say less, never
-/// a password.
+/// `text`, a URL that may not parse, with what precedes its last `@` after `scheme:` (and any `/`
+/// or `\\` that follow it, which URL parsers take alike) shown as `***`: it may carry a password,
+/// with a `/`, `?` or `#` in it even (pasted unencoded), and it is about to be shown. An `@` in a
+/// query masks more than the userinfo: a message may say less, never a password.
 ///
 /// ```
 /// use courier_core::urls::mask_userinfo;
 ///
 /// assert_eq!(mask_userinfo("http://ada:s3#cret@127.0.0.1:99999/"), "http://***@127.0.0.1:99999/");
+/// assert_eq!(mask_userinfo("https:\\\\ada:pw@host/"), "https:\\\\***@host/");
+/// assert_eq!(mask_userinfo("ada:s3cr#et@127.0.0.1/x"), "ada:***@127.0.0.1/x");
 /// assert_eq!(mask_userinfo("http://127.0.0.1/a"), "http://127.0.0.1/a");
 /// ```
 pub fn mask_userinfo(text: &str) -> String {
-    let Some(start) = text
-        .find("://")
-        .map(|i| i + 3)
-        .or_else(|| text.starts_with("//").then_some(2))
-    else {
-        return text.to_owned();
+    let start = match text.find(':') {
+        Some(colon)
+            if colon > 0
+                && text[..colon]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            let after = &text[colon + 1..];
+            colon + 1 + (after.len() - after.trim_start_matches(['/', '\\']).len())
+        }
+        _ if text.starts_with("//") => 2,
+        _ => return text.to_owned(),
     };
     match text[start..].rfind('@') {
         Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
         None => text.to_owned(),
     }
+}
+
+/// `uri` without the `user:password@` of its authority; `None` when it has none.
+pub(crate) fn uri_without_userinfo(uri: &http::Uri) -> Option<http::Uri> {
+    let authority = uri.authority()?;
+    let (_, host_port) = authority.as_str().rsplit_once('@')?;
+    let mut parts = uri.clone().into_parts();
+    parts.authority = http::uri::Authority::try_from(host_port).ok();
+    http::Uri::from_parts(parts).ok()
 }
 
 #[cfg(test)]

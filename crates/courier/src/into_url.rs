@@ -145,13 +145,13 @@ pub(crate) fn check_sendable(url: &Url, https_only: bool) -> Result<(), Error> {
         return Ok(());
     };
     // A URL typed without `http://` (`ada:pw@host/x`) parses with the user name as its scheme and
-    // the password in its path, where no authority holds it: what precedes the path's last `@` is
-    // masked in the error.
-    let mut shown = url.clone();
-    if shown.cannot_be_a_base() && shown.path().contains('@') {
-        let masked = courier_core::urls::mask_userinfo(&format!("//{}", shown.path()));
-        shown.set_path(masked.trim_start_matches('/'));
-    }
+    // the password in its path (or query, or fragment, after a `?` or `#` in it), where no authority
+    // holds it: what precedes its last `@` is masked in the error.
+    let shown = if url.cannot_be_a_base() && url.as_str().contains('@') {
+        Url::parse(&courier_core::urls::mask_userinfo(url.as_str())).unwrap_or_else(|_| url.clone())
+    } else {
+        url.clone()
+    };
     Err(Error::builder(problem).with_url(shown))
 }
 

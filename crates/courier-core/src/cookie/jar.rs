@@ -22,8 +22,8 @@ use super::parse::{parse_set_cookie, SetCookie, MAX_TIME, MIN_TIME};
 /// first, then the least recently used of the rest. Browsers keep 50 to 180.
 pub const MAX_COOKIES_PER_DOMAIN: usize = 50;
 
-/// How many cookies a [`Jar`] keeps in total; storing more evicts expired cookies, then as
-/// [`MAX_COOKIES_PER_DOMAIN`] does. Browsers keep about 3000.
+/// How many cookies a [`Jar`] keeps in total; storing more evicts expired cookies, then the least
+/// recently used. Browsers keep about 3000.
 pub const MAX_COOKIES: usize = 3000;
 
 /// The longest cookie a [`Jar`] stores: name plus value, in bytes. A longer `Set-Cookie` is ignored whole,
@@ -243,9 +243,7 @@ impl Store {
             host_only,
             secure: parsed.secure,
             http_only: parsed.http_only,
-            expires: parsed
-                .expires
-                .map(|at| at.min(now.saturating_add(MAX_AGE_SECONDS))),
+            expires: parsed.expires,
             creation: now,
             created_tick: 0,
             used_tick: 0,
@@ -272,6 +270,10 @@ impl Store {
     /// Inserts `cookie` into `group`, replacing the cookie with the same name, domain and path (and
     /// taking over its creation time); an expired `cookie` only deletes. Then enforces the caps.
     fn insert(&mut self, group: &str, mut cookie: StoredCookie, now: i64) {
+        // Set by a response or read from a file alike.
+        cookie.expires = cookie
+            .expires
+            .map(|at| at.min(now.saturating_add(MAX_AGE_SECONDS)));
         let tick = self.next_tick();
         if !self.groups.contains_key(group) {
             self.groups.insert(group.to_owned(), Vec::new());
@@ -324,14 +326,25 @@ impl Store {
             .groups
             .iter()
             .filter_map(|(group, cookies)| {
-                let c = cookies.iter().min_by_key(|c| eviction_order(c))?;
-                Some((eviction_order(c), group))
+                let c = cookies
+                    .iter()
+                    .min_by_key(|c| (c.used_tick, c.created_tick))?;
+                Some(((c.used_tick, c.created_tick), group))
             })
             .min()
             .map(|(_, group)| group.clone());
         if let Some(group) = oldest {
             if let Some(cookies) = self.groups.get_mut(&group) {
-                remove_least_recently_used(cookies);
+                // Past the total cap, the least recently used goes, Secure or not (RFC 6265bis 5.7:
+                // not-Secure-first is the rule of a domain over its own cap only).
+                if let Some(i) = cookies
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, c)| (c.used_tick, c.created_tick))
+                    .map(|(i, _)| i)
+                {
+                    cookies.remove(i);
+                }
                 self.len -= 1;
                 if cookies.is_empty() {
                     self.groups.remove(&group);
@@ -380,13 +393,13 @@ impl Store {
     }
 }
 
-/// Which cookie goes first when there are too many: one that is not `Secure`, then the least recently
-/// used (RFC 6265bis 5.7).
+/// Which cookie goes first when a domain has too many: one that is not `Secure`, then the least
+/// recently used (RFC 6265bis 5.7).
 fn eviction_order(c: &StoredCookie) -> (bool, u64, u64) {
     (c.secure, c.used_tick, c.created_tick)
 }
 
-/// Removes the cookie that goes first by [`eviction_order`].
+/// Removes the cookie of an over-full domain that goes first by [`eviction_order`].
 fn remove_least_recently_used(cookies: &mut Vec<StoredCookie>) {
     if let Some(i) = cookies
         .iter()
@@ -754,8 +767,9 @@ impl Jar {
             let host_only = !subdomains.eq_ignore_ascii_case("TRUE");
             let mut domain = domain.trim_start_matches('.').to_ascii_lowercase();
             // curl writes an IPv6 address without brackets; URLs (and this jar) have them.
-            if domain.parse::<std::net::Ipv6Addr>().is_ok() {
-                domain = format!("[{domain}]");
+            // Spelled as a URL spells it (`::ffff:127.0.0.1` is `[::ffff:7f00:1]`).
+            if let Ok(address) = domain.parse::<std::net::Ipv6Addr>() {
+                domain = url::Host::<String>::Ipv6(address).to_string();
             }
             let expires = match expires.parse::<i64>() {
                 Ok(0) => None,
@@ -890,6 +904,40 @@ mod tests {
         let loaded = Jar::new();
         assert_eq!(loaded.load_netscape(curls.as_bytes()).unwrap(), 2);
         assert_eq!(loaded.cookie_header(&url).unwrap(), "a=1; s=2");
+    }
+
+    /// Past the total cap the least recently used cookie goes, `Secure` or not: a jar full of
+    /// `Secure` cookies still takes a new one that is not.
+    #[test]
+    fn the_total_cap_evicts_the_least_recently_used_secure_or_not() {
+        let jar = Jar::new();
+        for site in 0..MAX_COOKIES / MAX_COOKIES_PER_DOMAIN {
+            let url = Url::parse(&format!("https://site{site}.test/")).unwrap();
+            for i in 0..MAX_COOKIES_PER_DOMAIN {
+                jar.add_cookie_str(&format!("s{i}=1; Secure"), &url);
+            }
+        }
+        let other = Url::parse("https://other.test/").unwrap();
+        jar.add_cookie_str("csrf=tok", &other);
+        assert_eq!(jar.cookie_header(&other).unwrap(), "csrf=tok");
+        let first = Url::parse("https://site0.test/").unwrap();
+        assert_eq!(jar.cookies_for(&first).len(), MAX_COOKIES_PER_DOMAIN - 1);
+    }
+
+    /// Cookies read from a file are held to the 400 days too; an IPv6 host a file spells otherwise
+    /// (`::ffff:127.0.0.1`, as curl writes a mapped address) is the URL's host.
+    #[test]
+    fn loaded_cookies_are_capped_and_their_ipv6_hosts_normalised() {
+        const NOW: u64 = 1_700_000_000;
+        let jar = Jar::with_clock(|| UNIX_EPOCH + Duration::from_secs(NOW));
+        let file = "127.0.0.1\tFALSE\t/\tFALSE\t253402300799\tfar\t1\n\
+                    ::ffff:127.0.0.1\tFALSE\t/\tFALSE\t0\tmapped\t1\n";
+        assert_eq!(jar.load_netscape(file.as_bytes()).unwrap(), 2);
+        let far = jar.cookies_for(&Url::parse("http://127.0.0.1/").unwrap());
+        let at = far[0].expires_datetime().unwrap().unix_timestamp();
+        assert_eq!(at, NOW as i64 + 400 * 86_400);
+        let mapped = Url::parse("http://[::ffff:127.0.0.1]/").unwrap();
+        assert_eq!(jar.cookie_header(&mapped).unwrap(), "mapped=1");
     }
 
     /// No cookie lives past 400 days, whatever it asks (RFC 6265bis 5.6.1).

@@ -99,9 +99,10 @@ where
             self.urls.push(url);
             self.methods.push(self.head.method.clone());
             // Every hop says where the chain started (layers below tell hops from first requests).
-            self.head
-                .extensions
-                .insert(OriginalUri::new(self.head.uri.clone()));
+            self.head.extensions.insert(OriginalUri::new(
+                crate::urls::uri_without_userinfo(&self.head.uri)
+                    .unwrap_or_else(|| self.head.uri.clone()),
+            ));
         }
         let current = &self.urls[self.urls.len() - 1];
         let fail = |cause| Error::redirect(cause).with_url(current.clone());

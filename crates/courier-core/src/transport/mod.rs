@@ -987,7 +987,7 @@ where
         let start = Instant::now();
         // Credentials in the URI travel in headers, if at all (the auth layers' business): never in a
         // request line, `:authority`, a proxy's view of the target, or the connection's span.
-        if let Some(stripped) = without_userinfo(req.uri()) {
+        if let Some(stripped) = crate::urls::uri_without_userinfo(req.uri()) {
             *req.uri_mut() = stripped;
         }
         let uri = req.uri().clone();
@@ -1265,15 +1265,6 @@ fn frame<B: http_body::Body>(
     Ok(Some(header.0))
 }
 
-/// `uri` without the `user:password@` of its authority; `None` when it has none.
-fn without_userinfo(uri: &Uri) -> Option<Uri> {
-    let authority = uri.authority()?;
-    let (_, host_port) = authority.as_str().rsplit_once('@')?;
-    let mut parts = uri.clone().into_parts();
-    parts.authority = http::uri::Authority::try_from(host_port).ok();
-    Uri::from_parts(parts).ok()
-}
-
 /// A `CONNECT`'s target: `host:port` always (RFC 9110 §9.3.6), the port even when it is the
 /// scheme's default, and never the URI's credentials.
 fn connect_target(uri: &Uri) -> Option<Uri> {
@@ -1484,7 +1475,8 @@ mod tests {
     /// spelling, and is not handed to a request to the same authority under another scheme.
     #[test]
     fn userinfo_is_taken_off_the_authority_only() {
-        let strip = |s: &str| without_userinfo(&s.parse().unwrap()).map(|u| u.to_string());
+        let strip =
+            |s: &str| crate::urls::uri_without_userinfo(&s.parse().unwrap()).map(|u| u.to_string());
         assert_eq!(
             strip("http://u:p%40w@127.0.0.1:81/a@b?c=@").as_deref(),
             Some("http://127.0.0.1:81/a@b?c=@")
