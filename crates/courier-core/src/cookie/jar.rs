@@ -51,10 +51,10 @@ type Clock = Box<dyn Fn() -> SystemTime + Send + Sync>;
 ///   `HttpOnly` ones too (this is an HTTP API), longest path first, then oldest first.
 /// - Holds hostile servers back: a cookie longer than [`MAX_COOKIE_BYTES`] is ignored; at most
 ///   [`MAX_COOKIES_PER_DOMAIN`] per registrable domain and [`MAX_COOKIES`] in all are kept, evicting
-///   cookies that are not `Secure` first, then the least recently used (RFC 6265bis 5.7: otherwise a
-///   plain-http response could push a `Secure` cookie out with throwaway ones, then replace it); no
-///   cookie lives longer than 400 days (RFC 6265bis 5.6.1, as browsers and curl). Expired cookies
-///   are dropped lazily.
+///   the least recently used, except that a domain over its own cap loses a cookie that is not
+///   `Secure` first (RFC 6265bis 5.7: otherwise a plain-http response could push a `Secure` cookie
+///   out with throwaway ones, then replace it); no cookie lives longer than 400 days (RFC 6265bis
+///   5.6.1, as browsers and curl). Expired cookies are dropped lazily.
 ///
 /// - Takes from RFC 6265bis what protects a client: a plain-http response can neither set a `Secure`
 ///   cookie nor one that would shadow a stored `Secure` cookie (same name, overlapping domain and
@@ -295,7 +295,7 @@ impl Store {
         if !expired {
             cookies.push(cookie);
             if cookies.len() > MAX_COOKIES_PER_DOMAIN {
-                remove_least_recently_used(cookies);
+                remove_first_by(cookies, domain_eviction_order);
             }
         }
         let after = cookies.len();
@@ -326,10 +326,8 @@ impl Store {
             .groups
             .iter()
             .filter_map(|(group, cookies)| {
-                let c = cookies
-                    .iter()
-                    .min_by_key(|c| (c.used_tick, c.created_tick))?;
-                Some(((c.used_tick, c.created_tick), group))
+                let c = cookies.iter().min_by_key(|c| recency(c))?;
+                Some((recency(c), group))
             })
             .min()
             .map(|(_, group)| group.clone());
@@ -337,14 +335,7 @@ impl Store {
             if let Some(cookies) = self.groups.get_mut(&group) {
                 // Past the total cap, the least recently used goes, Secure or not (RFC 6265bis 5.7:
                 // not-Secure-first is the rule of a domain over its own cap only).
-                if let Some(i) = cookies
-                    .iter()
-                    .enumerate()
-                    .min_by_key(|(_, c)| (c.used_tick, c.created_tick))
-                    .map(|(i, _)| i)
-                {
-                    cookies.remove(i);
-                }
+                remove_first_by(cookies, recency);
                 self.len -= 1;
                 if cookies.is_empty() {
                     self.groups.remove(&group);
@@ -393,18 +384,23 @@ impl Store {
     }
 }
 
-/// Which cookie goes first when a domain has too many: one that is not `Secure`, then the least
-/// recently used (RFC 6265bis 5.7).
-fn eviction_order(c: &StoredCookie) -> (bool, u64, u64) {
-    (c.secure, c.used_tick, c.created_tick)
+/// Least recently used first (then oldest): the order cookies go in past the total cap.
+fn recency(c: &StoredCookie) -> (u64, u64) {
+    (c.used_tick, c.created_tick)
 }
 
-/// Removes the cookie of an over-full domain that goes first by [`eviction_order`].
-fn remove_least_recently_used(cookies: &mut Vec<StoredCookie>) {
+/// The order a domain over its own cap loses cookies in: one that is not `Secure` first, then by
+/// [`recency`] (RFC 6265bis 5.7).
+fn domain_eviction_order(c: &StoredCookie) -> (bool, (u64, u64)) {
+    (c.secure, recency(c))
+}
+
+/// Removes the cookie that comes first by `order`.
+fn remove_first_by<K: Ord>(cookies: &mut Vec<StoredCookie>, order: impl Fn(&StoredCookie) -> K) {
     if let Some(i) = cookies
         .iter()
         .enumerate()
-        .min_by_key(|(_, c)| eviction_order(c))
+        .min_by_key(|(_, c)| order(c))
         .map(|(i, _)| i)
     {
         cookies.remove(i);
@@ -766,8 +762,8 @@ impl Jar {
             };
             let host_only = !subdomains.eq_ignore_ascii_case("TRUE");
             let mut domain = domain.trim_start_matches('.').to_ascii_lowercase();
-            // curl writes an IPv6 address without brackets; URLs (and this jar) have them.
-            // Spelled as a URL spells it (`::ffff:127.0.0.1` is `[::ffff:7f00:1]`).
+            // curl writes an IPv6 address without brackets: read as a URL (and this jar) spells it,
+            // brackets and all (`::ffff:127.0.0.1` is `[::ffff:7f00:1]`).
             if let Ok(address) = domain.parse::<std::net::Ipv6Addr>() {
                 domain = url::Host::<String>::Ipv6(address).to_string();
             }
