@@ -889,8 +889,9 @@ where
         let proxy = proxy::intercept(&self.proxy, uri)?;
         let mut may_be_h2 = self.may_be_h2.check(uri);
         // An HTTP/1.1 upgrade (WebSocket's handshake) cannot travel over HTTP/2, which has no
-        // `Upgrade` or `Connection` headers (RFC 9113 8.2.2): over TLS it gets connections of its
-        // own that offer only `http/1.1`. With prior knowledge there is no such connection.
+        // `Upgrade` or `Connection` headers (RFC 9113 8.2.2; hyper would drop them and send a plain
+        // request): over TLS it gets connections of its own that offer only `http/1.1` (`connect`
+        // refuses one that speaks HTTP/2 anyway). With prior knowledge there is no such connection.
         let http1_only = may_be_h2 && is_upgrade(req.method(), req.headers());
         if http1_only && self.may_be_h2 == MayBeH2::Always {
             return Err(Error::request(
@@ -1166,15 +1167,6 @@ fn prepare<B: http_body::Body + Send + 'static>(
     };
     let uri = req.uri().clone();
     if checkout.is_h2() {
-        if is_upgrade(req.method(), req.headers()) {
-            // hyper would drop the `Upgrade` header and send a plain request. `route` refuses it
-            // with prior knowledge and gives it an HTTP/1.1 connection over TLS: this is a
-            // connection that was to speak HTTP/1.1 and does not.
-            return Err(Error::request(
-                "an HTTP/1.1 upgrade (Upgrade header) cannot be sent over HTTP/2",
-            )
-            .with_fate(Fate::NotSent));
-        }
         *req.version_mut() = Version::HTTP_2;
         // The pseudo-headers come from the URI (without credentials, see `send`): `:authority`
         // alone for a `CONNECT`.
