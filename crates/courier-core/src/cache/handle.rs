@@ -102,8 +102,8 @@ impl Cache {
         Ok(Cache::with_store(Box::new(store), "disk", secret))
     }
 
-    /// The most bytes the cache holds (bodies and headers); past it, the least recently used entries
-    /// are evicted.
+    /// The most bytes the cache holds (bodies, headers, and what selects them: the URL keys and the
+    /// `Vary` values); past it, the least recently used entries are evicted.
     pub fn max_size(self, bytes: u64) -> Cache {
         self.shared.store.set_max_size(bytes);
         self
