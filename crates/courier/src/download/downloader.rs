@@ -314,6 +314,13 @@ impl Downloader {
     fn host_semaphore(&self, host: &Arc<str>) -> Option<Arc<Semaphore>> {
         let limit = self.shared.config.per_host?;
         let mut hosts = self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        // A downloader that lives long meets hosts without end: a host no job holds a permit of, or
+        // waits for, needs no place (held only here). Those go now and then, at every power of two
+        // past 64 hosts (amortised: linear in all).
+        let len = hosts.len();
+        if len >= 64 && len.is_power_of_two() && !hosts.contains_key(host) {
+            hosts.retain(|_, semaphore| Arc::strong_count(semaphore) > 1);
+        }
         Some(
             hosts
                 .entry(host.clone())
@@ -807,4 +814,26 @@ async fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hosts whose jobs are all done do not keep a place each for the downloader's life.
+    #[test]
+    fn idle_hosts_are_forgotten() {
+        let downloader = Downloader::builder(Client::new()).per_host(2).build();
+        let held = downloader.host_semaphore(&Arc::from("http://held.test:80"));
+        for i in 0..10_000 {
+            let host: Arc<str> = Arc::from(format!("http://h{i}.test:80"));
+            drop(downloader.host_semaphore(&host));
+        }
+        let hosts = downloader.shared.hosts.lock().unwrap();
+        assert!(hosts.len() <= 128, "{} hosts kept", hosts.len());
+        // One still in use keeps its place (and its permits' count).
+        assert!(hosts.contains_key("http://held.test:80"));
+        drop(hosts);
+        drop(held);
+    }
 }
